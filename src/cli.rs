@@ -1,0 +1,170 @@
+//! Command-line definitions.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "prep",
+    version,
+    about = "Get data ready for DynamoDB Import from S3: convert, check, validate",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Convert CSV, Parquet or Arrow IPC files into key-checked DynamoDB JSON parts with manifests
+    Convert(Box<ConvertArgs>),
+    /// List the rules prep checks, or explain one: prep rules K001
+    Rules {
+        /// A rule code (K001) or name (key-missing)
+        code: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OutFormat {
+    #[value(name = "dynamodb-json")]
+    DynamodbJson,
+    Ion,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum NullsArg {
+    /// Leave null attributes out of the item
+    Omit,
+    /// Write {"NULL":true}
+    Null,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OnErrorArg {
+    /// Write failing rows to OUT/rejects.jsonl and go on
+    Reject,
+    /// Stop at the first failing row
+    Fail,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DuplicatesArg {
+    /// Report duplicate primary keys, exit 0
+    Warn,
+    /// Report them and exit 1
+    Error,
+    /// Do not look for duplicates (saves the memory of the key index)
+    Off,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum CsvTypes {
+    /// N or BOOL where every sampled cell of a column fits, else S
+    Infer,
+    /// Every CSV column is S (unless --type says otherwise)
+    String,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TimestampsArg {
+    /// RFC 3339 strings (S)
+    Rfc3339,
+    /// Seconds since the epoch (N)
+    #[value(name = "epoch-s")]
+    EpochS,
+    /// Milliseconds since the epoch (N)
+    #[value(name = "epoch-ms")]
+    EpochMs,
+    /// Microseconds since the epoch (N)
+    #[value(name = "epoch-us")]
+    EpochUs,
+}
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// Input files, directories (recursed, sorted) or globs: CSV (also .csv.gz/.csv.zst), Parquet, Arrow IPC
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// Output folder (data/ parts, manifests, rejects); must be new or empty unless --force
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Partition key: NAME[:S|N|B] (type taken from the data when left out)
+    #[arg(long, value_name = "NAME[:T]", required_unless_present = "table_def")]
+    pub key: Option<String>,
+    /// Sort key: NAME[:S|N|B]
+    #[arg(long, value_name = "NAME[:T]", requires = "key")]
+    pub sort_key: Option<String>,
+    /// Global secondary index: INDEX=PK[:T][,SK[:T]] (repeatable)
+    #[arg(long, value_name = "INDEX=PK[:T][,SK[:T]]")]
+    pub gsi: Vec<String>,
+    /// Keys and GSIs from a TableCreationParameters JSON or `aws dynamodb describe-table` output
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub table_def: Option<PathBuf>,
+    /// Table name for import-table.json (default: from --table-def, else the output folder's name)
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "dynamodb-json")]
+    pub format: OutFormat,
+    /// Compression of every part: zstd, gzip or none
+    #[arg(long, default_value = "zstd", value_name = "zstd|gzip|none")]
+    pub compress: String,
+    /// Compression level (zstd 1-19, default 3; gzip 0-9, default 6)
+    #[arg(long, value_name = "N")]
+    pub compress_level: Option<i32>,
+    /// Largest part, in uncompressed item bytes (e.g. 64MiB, 1GB)
+    #[arg(long, default_value = "512MiB", value_name = "SIZE")]
+    pub part_size: String,
+    /// Null values: leave the attribute out, or write NULL
+    #[arg(long, value_enum, default_value = "omit")]
+    pub nulls: NullsArg,
+    /// Column type override COLUMN=TYPE: S, N, B, BOOL, SS, NS, BS (SS:; splits text on ;), L, M, JSON
+    #[arg(long = "type", value_name = "COLUMN=TYPE")]
+    pub types: Vec<String>,
+    /// How timestamps are written
+    #[arg(long, value_enum, default_value = "rfc3339")]
+    pub timestamps: TimestampsArg,
+    /// What to do with a row that would fail the import
+    #[arg(long, value_enum, default_value = "reject")]
+    pub on_error: OnErrorArg,
+    /// What duplicate primary keys mean for the exit code
+    #[arg(long, value_enum, default_value = "warn")]
+    pub duplicates: DuplicatesArg,
+    /// Worker threads (default: the number of cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Replace prep's files in a non-empty --out
+    #[arg(long)]
+    pub force: bool,
+    /// Print nothing (errors aside)
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the summary as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// CSV delimiter (one character; `tab` or \t for tab). Default: comma (tab for .tsv)
+    #[arg(long, value_name = "C")]
+    pub delimiter: Option<String>,
+    /// CSV files have no header line; name the columns with --columns
+    #[arg(long, requires = "columns")]
+    pub no_header: bool,
+    /// Column names for headerless CSV: a,b,c
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "a,b,c",
+        requires = "no_header"
+    )]
+    pub columns: Option<Vec<String>>,
+    /// How CSV cells are typed
+    #[arg(long, value_enum, default_value = "infer")]
+    pub csv_types: CsvTypes,
+    /// Rows sampled per CSV column by --csv-types infer
+    #[arg(long, default_value = "1000", value_name = "N")]
+    pub csv_sample_rows: usize,
+    /// Rows per batch (memory is about batch × threads × row size)
+    #[arg(long, default_value = "8192", value_name = "N", hide = true)]
+    pub batch_rows: usize,
+}

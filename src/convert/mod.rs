@@ -1,0 +1,638 @@
+//! `prep convert`: inputs → checked DynamoDB JSON (or Ion) parts, manifests, rejects, duplicates.
+//!
+//! Flow: units (row groups, files) are read by a few threads ahead of need; batches come out in
+//! input order, are encoded and checked in parallel windows on a rayon pool, and go in order to
+//! one writer thread that detects duplicates, splits parts, compresses and hashes. Keeping the
+//! order makes the output byte-identical whatever the thread count.
+
+pub mod dups;
+pub mod output;
+
+use crate::encode::item::{split_key, Encoded, ItemEncoder};
+use crate::encode::{plain, Nulls, Syntax, W};
+use crate::model::keys::KeySchema;
+use crate::plan::{EncodeOptions, Plan, Target, Timestamps};
+use crate::read::{self, Batch, Format, ReadOptions, Source, Unit};
+use crate::sink::{Compression, PartInfo, PartWriter};
+use anyhow::{anyhow, bail, Context, Result};
+use dups::DupIndex;
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnError {
+    Reject,
+    Fail,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DupMode {
+    Warn,
+    Error,
+    Off,
+}
+
+/// Everything `prep convert` needs, independent of the command line.
+#[derive(Clone, Debug)]
+pub struct ConvertOptions {
+    pub inputs: Vec<String>,
+    pub out: PathBuf,
+    pub keys: KeySchema,
+    pub table_name: Option<String>,
+    pub syntax: Syntax,
+    pub compression: Compression,
+    pub level: Option<i32>,
+    pub part_size: u64,
+    pub nulls: Nulls,
+    pub overrides: Vec<(String, Target)>,
+    pub timestamps: Timestamps,
+    pub on_error: OnError,
+    pub duplicates: DupMode,
+    pub threads: usize,
+    pub force: bool,
+    pub read: ReadOptions,
+    pub csv_infer: bool,
+    pub progress: bool,
+}
+
+/// What a run did; the summary and `--json` are made from it.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub out: PathBuf,
+    pub rows_read: u64,
+    pub items_written: u64,
+    pub rows_rejected: u64,
+    pub rejects_by_code: BTreeMap<&'static str, u64>,
+    pub duplicate_keys: u64,
+    pub duplicate_items: u64,
+    pub duplicate_examples: Vec<String>,
+    pub empty_sets_omitted: u64,
+    pub parts: Vec<PartInfo>,
+    pub uncompressed_bytes: u64,
+    pub stored_bytes: u64,
+    pub elapsed_s: f64,
+    pub failed_row: Option<String>,
+    pub dup_mode_error: bool,
+    pub key_schema: Option<KeySchema>,
+}
+
+impl Report {
+    /// 0: everything converted; 1: rows rejected, or duplicates under `--duplicates error`.
+    pub fn exit_code(&self) -> i32 {
+        if self.rows_rejected > 0
+            || self.failed_row.is_some()
+            || (self.dup_mode_error && self.duplicate_items > 0)
+        {
+            1
+        } else {
+            0
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let rate = if self.elapsed_s > 0.0 {
+            (self.rows_read as f64 / self.elapsed_s).round()
+        } else {
+            0.0
+        };
+        json!({
+            "out": self.out.display().to_string(),
+            "rowsRead": self.rows_read,
+            "itemsWritten": self.items_written,
+            "rowsRejected": self.rows_rejected,
+            "rejectsByCode": self.rejects_by_code,
+            "duplicateKeys": self.duplicate_keys,
+            "duplicateItems": self.duplicate_items,
+            "duplicateExamples": self.duplicate_examples,
+            "emptySetsOmitted": self.empty_sets_omitted,
+            "parts": self.parts.len(),
+            "uncompressedBytes": self.uncompressed_bytes,
+            "storedBytes": self.stored_bytes,
+            "elapsedSeconds": (self.elapsed_s * 1000.0).round() / 1000.0,
+            "rowsPerSecond": rate,
+            "failedRow": self.failed_row,
+            "exitCode": self.exit_code(),
+        })
+    }
+}
+
+/// A batch after encoding, ready for the writer.
+struct Chunk {
+    source: usize,
+    first_row: u64,
+    rows: u64,
+    input_bytes: u64,
+    encoded: Encoded,
+    /// Reject lines (JSON) in row order, with their rule codes.
+    rejects: Vec<(&'static str, String)>,
+}
+
+/// Reads units ahead of need on their own threads and yields batches in input order.
+struct Ordered {
+    sources: Arc<Vec<Source>>,
+    opts: Arc<ReadOptions>,
+    pending: VecDeque<Unit>,
+    active: VecDeque<(Receiver<Result<Batch>>, JoinHandle<()>)>,
+    ahead: usize,
+}
+
+impl Ordered {
+    fn fill(&mut self) {
+        while self.active.len() < self.ahead {
+            let Some(unit) = self.pending.pop_front() else {
+                break;
+            };
+            let (tx, rx) = sync_channel(2);
+            let sources = self.sources.clone();
+            let opts = self.opts.clone();
+            let h = std::thread::spawn(move || {
+                read::run_unit(&sources[unit.source], &unit, &opts, &tx);
+            });
+            self.active.push_back((rx, h));
+        }
+    }
+}
+
+impl Iterator for Ordered {
+    type Item = Result<Batch>;
+    fn next(&mut self) -> Option<Result<Batch>> {
+        loop {
+            self.fill();
+            let (rx, _) = self.active.front()?;
+            match rx.recv() {
+                Ok(b) => return Some(b),
+                Err(_) => {
+                    let (_, h) = self.active.pop_front().expect("front exists");
+                    if h.join().is_err() {
+                        return Some(Err(anyhow!("a reader thread panicked")));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The names prep writes in OUT; with `--force` they are replaced.
+const OUR_FILES: &[&str] = &[
+    "manifest-files.json",
+    "manifest-summary.json",
+    "import-table.json",
+    "rejects.jsonl",
+    "duplicates.jsonl",
+];
+
+fn prepare_out(out: &Path, force: bool) -> Result<()> {
+    if out.exists() {
+        if !out.is_dir() {
+            bail!("--out {} exists and is not a directory", out.display());
+        }
+        let non_empty = std::fs::read_dir(out)?.next().is_some();
+        if non_empty && !force {
+            bail!(
+                "--out {} is not empty; choose a new folder or pass --force to replace prep's files in it",
+                out.display()
+            );
+        }
+        if non_empty {
+            let data = out.join("data");
+            if data.exists() {
+                std::fs::remove_dir_all(&data)
+                    .with_context(|| format!("cannot remove {}", data.display()))?;
+            }
+            for f in OUR_FILES {
+                let p = out.join(f);
+                if p.exists() {
+                    std::fs::remove_file(&p)?;
+                }
+            }
+        }
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    Ok(())
+}
+
+/// Remove what a failed run wrote, so nothing in OUT looks complete.
+fn remove_partial(out: &Path) {
+    let _ = std::fs::remove_dir_all(out.join("data"));
+    for f in OUR_FILES {
+        let _ = std::fs::remove_file(out.join(f));
+    }
+}
+
+/// Check that every input has the columns (and column types) of the first.
+fn check_schemas(sources: &[Source], schemas: &[arrow_schema::SchemaRef]) -> Result<()> {
+    let first = &schemas[0];
+    for (src, s) in sources.iter().zip(schemas).skip(1) {
+        for f in first.fields() {
+            match s.field_with_name(f.name()) {
+                Ok(g) if g.data_type().equals_datatype(f.data_type()) => {}
+                Ok(g) => bail!(
+                    "{}: column {:?} is {} here but {} in {}; inputs must have compatible schemas",
+                    src.display(),
+                    f.name(),
+                    g.data_type(),
+                    f.data_type(),
+                    sources[0].display()
+                ),
+                Err(_) => bail!(
+                    "{}: column {:?} (present in {}) is missing; inputs must have the same columns",
+                    src.display(),
+                    f.name(),
+                    sources[0].display()
+                ),
+            }
+        }
+        for g in s.fields() {
+            if first.field_with_name(g.name()).is_err() {
+                bail!(
+                    "{}: column {:?} is not in {}; inputs must have the same columns",
+                    src.display(),
+                    g.name(),
+                    sources[0].display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn encode_chunk(
+    b: Batch,
+    plan: &Plan,
+    sources: &[Source],
+    syn: Syntax,
+    nulls: Nulls,
+    w: &mut W,
+) -> Result<Chunk> {
+    let enc = ItemEncoder::new(plan, &b.rows, syn, nulls)
+        .with_context(|| format!("{}", sources[b.source].display()))?;
+    let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
+    let encoded = enc.encode(b.rows.num_rows(), &skip, w);
+    // Merge the reader's rejects and the encoder's, in row order.
+    let mut all: Vec<(usize, &'static crate::rules::Rule, String, Option<Value>)> = b
+        .pre_rejects
+        .into_iter()
+        .map(|r| (r.index, r.rule, r.message, Some(r.values)))
+        .collect();
+    all.extend(
+        encoded
+            .rejects
+            .iter()
+            .map(|r| (r.index, r.rule, r.message.clone(), None)),
+    );
+    all.sort_by_key(|r| r.0);
+    let source = sources[b.source].display();
+    let rejects = all
+        .into_iter()
+        .map(|(i, rule, message, values)| {
+            let mut line = serde_json::Map::new();
+            line.insert("source".into(), json!(source));
+            line.insert("row".into(), json!(b.first_row + i as u64 + 1));
+            if let Some(lines) = &b.lines {
+                line.insert("line".into(), json!(lines[i]));
+            }
+            line.insert("code".into(), json!(rule.code));
+            line.insert("rule".into(), json!(rule.name));
+            line.insert("message".into(), json!(message));
+            line.insert(
+                "values".into(),
+                values.unwrap_or_else(|| plain::row(&b.rows, i)),
+            );
+            (rule.code, Value::Object(line).to_string())
+        })
+        .collect();
+    Ok(Chunk {
+        source: b.source,
+        first_row: b.first_row,
+        rows: b.rows.num_rows() as u64,
+        input_bytes: b.input_bytes,
+        encoded,
+        rejects,
+    })
+}
+
+/// The writer thread's state.
+struct Writer {
+    out: PathBuf,
+    parts: PartWriter,
+    dups: Option<DupIndex>,
+    rejects: Option<BufWriter<File>>,
+    duplicates: Option<BufWriter<File>>,
+    report: Report,
+    rows_by_source: Vec<u64>,
+    source_names: Vec<String>,
+    key_names: Vec<String>,
+    on_error: OnError,
+}
+
+impl Writer {
+    fn take(&mut self, c: Chunk) -> Result<bool> {
+        self.report.rows_read += c.rows;
+        self.rows_by_source[c.source] += c.rows;
+        self.report.empty_sets_omitted += c.encoded.empty_sets;
+        if !c.rejects.is_empty() {
+            if self.on_error == OnError::Fail {
+                self.report.failed_row = Some(c.rejects[0].1.clone());
+                self.report.rows_rejected += 1;
+                return Ok(false);
+            }
+            if self.rejects.is_none() {
+                let p = self.out.join("rejects.jsonl");
+                self.rejects = Some(BufWriter::new(
+                    File::create(&p).with_context(|| format!("cannot create {}", p.display()))?,
+                ));
+            }
+            let f = self.rejects.as_mut().expect("opened");
+            for (code, line) in &c.rejects {
+                f.write_all(line.as_bytes())?;
+                f.write_all(b"\n")?;
+                *self.report.rejects_by_code.entry(code).or_default() += 1;
+            }
+            self.report.rows_rejected += c.rejects.len() as u64;
+        }
+        let e = &c.encoded;
+        if let Some(d) = self.dups.as_mut() {
+            for k in 0..e.rows.len() {
+                let row = c.first_row + e.rows[k] as u64 + 1;
+                if let Some(first) = d.insert(e.keys.hashes[k], e.keys.get(k), c.source as u32, row)
+                {
+                    let key = key_json(&self.key_names, e.keys.get(k));
+                    let first_at =
+                        format!("{}:{}", self.source_names[first.source as usize], first.row);
+                    let dup_at = format!("{}:{row}", self.source_names[c.source]);
+                    if self.report.duplicate_examples.len() < 5 {
+                        self.report
+                            .duplicate_examples
+                            .push(format!("{key} at {first_at} and {dup_at}"));
+                    }
+                    if self.duplicates.is_none() {
+                        let p = self.out.join("duplicates.jsonl");
+                        self.duplicates = Some(BufWriter::new(
+                            File::create(&p)
+                                .with_context(|| format!("cannot create {}", p.display()))?,
+                        ));
+                    }
+                    let line = json!({
+                        "key": key,
+                        "first": {"source": self.source_names[first.source as usize], "row": first.row},
+                        "duplicate": {"source": self.source_names[c.source], "row": row},
+                        "occurrence": first.seen,
+                    });
+                    let f = self.duplicates.as_mut().expect("opened");
+                    f.write_all(line.to_string().as_bytes())?;
+                    f.write_all(b"\n")?;
+                }
+            }
+        }
+        self.parts.write_items(&e.buf, &e.ends)?;
+        self.report.items_written += e.ends.len() as u64;
+        Ok(true)
+    }
+
+    fn finish(mut self) -> Result<(Report, Vec<u64>)> {
+        self.parts.close()?;
+        if let Some(mut f) = self.rejects.take() {
+            f.flush()?;
+        }
+        if let Some(mut f) = self.duplicates.take() {
+            f.flush()?;
+        }
+        if let Some(d) = &self.dups {
+            self.report.duplicate_keys = d.keys_with_duplicates;
+            self.report.duplicate_items = d.extra_items;
+        }
+        self.report.parts = std::mem::take(&mut self.parts.parts);
+        self.report.uncompressed_bytes = self.report.parts.iter().map(|p| p.uncompressed).sum();
+        self.report.stored_bytes = self.report.parts.iter().map(|p| p.stored).sum();
+        Ok((self.report, self.rows_by_source))
+    }
+}
+
+/// A primary key from the arena as plain JSON: `{"pk":"a","sk":"1"}` (B as base64).
+fn key_json(names: &[String], key: &[u8]) -> Value {
+    let mut m = serde_json::Map::new();
+    for (name, (ty, bytes)) in names.iter().zip(split_key(key)) {
+        let v = if ty == b'B' {
+            let mut o = Vec::new();
+            crate::encode::base64_into(bytes, &mut o);
+            String::from_utf8_lossy(&o).into_owned()
+        } else {
+            String::from_utf8_lossy(bytes).into_owned()
+        };
+        m.insert(name.clone(), Value::String(v));
+    }
+    Value::Object(m)
+}
+
+/// Run a conversion. Errors are "could not run" (exit 2); row problems are in the report.
+pub fn run(opts: &ConvertOptions) -> Result<Report> {
+    let started = Instant::now();
+    let mut keys = opts.keys.clone();
+    keys.check_consistent()?;
+    let paths = read::discover(&opts.inputs)?;
+    if paths.is_empty() {
+        bail!("no input files");
+    }
+    let sources: Vec<Source> = paths
+        .iter()
+        .map(|p| read::detect(p))
+        .collect::<Result<_>>()?;
+    let mut schemas = Vec::with_capacity(sources.len());
+    let mut units = Vec::new();
+    for (i, s) in sources.iter().enumerate() {
+        let o = read::open(s, i, &opts.read)?;
+        schemas.push(o.schema);
+        units.extend(o.units);
+    }
+    check_schemas(&sources, &schemas)?;
+    let inferred = match sources.iter().find(|s| s.format == Format::Csv) {
+        Some(s) if opts.csv_infer && sources.iter().all(|s| s.format == Format::Csv) => {
+            Some(read::csv::infer(s, &opts.read.csv)?)
+        }
+        _ => None,
+    };
+    let plan = Plan::new(
+        &schemas[0],
+        &opts.overrides,
+        inferred.as_deref(),
+        &mut keys,
+        EncodeOptions {
+            timestamps: opts.timestamps,
+        },
+    )?;
+    prepare_out(&opts.out, opts.force)?;
+    let result = convert(opts, &sources, units, &plan, &keys, started);
+    match result {
+        Ok(mut report) => {
+            if report.failed_row.is_some() {
+                remove_partial(&opts.out);
+            }
+            report.key_schema = Some(keys);
+            Ok(report)
+        }
+        Err(e) => {
+            remove_partial(&opts.out);
+            Err(e)
+        }
+    }
+}
+
+fn convert(
+    opts: &ConvertOptions,
+    sources: &[Source],
+    units: Vec<Unit>,
+    plan: &Plan,
+    keys: &KeySchema,
+    started: Instant,
+) -> Result<Report> {
+    let threads = opts.threads.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the worker threads")?;
+    let level = opts.level.unwrap_or(match opts.compression {
+        Compression::Zstd => 3,
+        Compression::Gzip => 6,
+        Compression::None => 0,
+    });
+    let parts = PartWriter::new(
+        &opts.out,
+        opts.syntax.extension(),
+        opts.compression,
+        level,
+        opts.part_size,
+    )?;
+    let mut key_names = vec![keys.partition.name.clone()];
+    key_names.extend(keys.sort.as_ref().map(|s| s.name.clone()));
+    let writer = Writer {
+        out: opts.out.clone(),
+        parts,
+        dups: (opts.duplicates != DupMode::Off).then(DupIndex::new),
+        rejects: None,
+        duplicates: None,
+        report: Report {
+            out: opts.out.clone(),
+            dup_mode_error: opts.duplicates == DupMode::Error,
+            ..Report::default()
+        },
+        rows_by_source: vec![0; sources.len()],
+        source_names: sources.iter().map(Source::display).collect(),
+        key_names,
+        on_error: opts.on_error,
+    };
+    let total_bytes: u64 = sources.iter().map(|s| s.size).sum();
+    let bar = opts.progress.then(|| output::progress_bar(total_bytes));
+
+    // Hash the inputs on the side while converting (the manifest records them).
+    let hash_paths: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
+    let hasher = std::thread::spawn(move || {
+        hash_paths
+            .iter()
+            .map(|p| crate::sink::sha256_file(p))
+            .collect::<Result<Vec<String>>>()
+    });
+
+    let (tx, rx) = sync_channel::<Chunk>(threads * 2);
+    let writer_thread = std::thread::spawn(move || -> Result<(Report, Vec<u64>)> {
+        let mut w = writer;
+        for c in rx {
+            match w.take(c) {
+                Ok(true) => {}
+                Ok(false) => {
+                    w.parts.abandon();
+                    break;
+                }
+                Err(e) => {
+                    w.parts.abandon();
+                    return Err(e);
+                }
+            }
+        }
+        w.finish()
+    });
+
+    let mut batches = Ordered {
+        sources: Arc::new(sources.to_vec()),
+        opts: Arc::new(opts.read.clone()),
+        pending: units.into(),
+        active: VecDeque::new(),
+        ahead: threads.max(2),
+    };
+    let window = threads * 2;
+    let mut read_error = None;
+    let mut rows_done = 0u64;
+    'outer: loop {
+        let mut win = Vec::with_capacity(window);
+        for b in batches.by_ref() {
+            match b {
+                Ok(b) => win.push(b),
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
+            if win.len() == window {
+                break;
+            }
+        }
+        if win.is_empty() {
+            break;
+        }
+        let chunks: Vec<Result<Chunk>> = pool.install(|| {
+            win.into_par_iter()
+                .map_init(
+                    || W::new(opts.syntax, opts.nulls),
+                    |w, b| encode_chunk(b, plan, sources, opts.syntax, opts.nulls, w),
+                )
+                .collect()
+        });
+        for c in chunks {
+            let c = match c {
+                Ok(c) => c,
+                Err(e) => {
+                    read_error = Some(e);
+                    break 'outer;
+                }
+            };
+            rows_done += c.rows;
+            if let Some(b) = &bar {
+                b.inc(c.input_bytes);
+                b.set_message(format!("{} rows", output::thousands(rows_done)));
+            }
+            if tx.send(c).is_err() {
+                // The writer stopped (failed row or I/O error); its result says why.
+                break 'outer;
+            }
+        }
+        if read_error.is_some() {
+            break;
+        }
+    }
+    drop(tx);
+    drop(batches);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let (mut report, rows_by_source) = writer_thread
+        .join()
+        .map_err(|_| anyhow!("the writer thread panicked"))??;
+    if let Some(e) = read_error {
+        return Err(e);
+    }
+    let input_hashes = hasher
+        .join()
+        .map_err(|_| anyhow!("the hashing thread panicked"))??;
+    report.elapsed_s = started.elapsed().as_secs_f64();
+    if report.failed_row.is_none() {
+        output::write_manifests(opts, sources, &rows_by_source, &input_hashes, keys, &report)?;
+    }
+    Ok(report)
+}

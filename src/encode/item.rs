@@ -1,0 +1,291 @@
+//! Turning a batch of rows into item lines, with every item check in the same pass: keys,
+//! item size, nesting, number range, sets.
+
+use super::{Enc, Fail, Nulls, Syntax, Ty, Val, W};
+use crate::model::keys::{KeyRole, ScalarType};
+use crate::plan::{build, KeyCheck, Plan, Target};
+use crate::rules::{self, Rule};
+use arrow_array::RecordBatch;
+use std::hash::Hasher;
+
+/// A row that was not written, by its index in the batch.
+#[derive(Clone, Debug)]
+pub struct RowReject {
+    pub index: usize,
+    pub rule: &'static Rule,
+    pub message: String,
+}
+
+/// Primary keys of the written items: `[type][len u32 le][bytes]` for the partition key, then the
+/// same for the sort key, back to back; `ends[k]` closes item k's key.
+#[derive(Default, Debug)]
+pub struct KeyArena {
+    pub bytes: Vec<u8>,
+    pub ends: Vec<usize>,
+    pub hashes: Vec<u64>,
+}
+
+impl KeyArena {
+    pub fn get(&self, k: usize) -> &[u8] {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] };
+        &self.bytes[start..self.ends[k]]
+    }
+}
+
+/// The items of one batch: their bytes back to back, where each ends, which row each came from.
+#[derive(Default, Debug)]
+pub struct Encoded {
+    pub buf: Vec<u8>,
+    pub ends: Vec<usize>,
+    pub sizes: Vec<u32>,
+    pub rows: Vec<u32>,
+    pub keys: KeyArena,
+    pub rejects: Vec<RowReject>,
+    pub empty_sets: u64,
+}
+
+struct Col {
+    name: String,
+    enc: Box<dyn Enc>,
+    key: Option<KeyCheck>,
+    target_is_inferred_text: bool,
+}
+
+/// Encodes the rows of batches that share the plan's schema.
+pub struct ItemEncoder {
+    cols: Vec<Col>,
+    syn: Syntax,
+    nulls: Nulls,
+}
+
+fn key_type_name(t: ScalarType) -> Ty {
+    match t {
+        ScalarType::S => Ty::S,
+        ScalarType::N => Ty::N,
+        ScalarType::B => Ty::B,
+    }
+}
+
+impl ItemEncoder {
+    /// Build the column encoders for `batch`. Columns are matched by name, so inputs may order
+    /// them differently.
+    pub fn new(
+        plan: &Plan,
+        batch: &RecordBatch,
+        syn: Syntax,
+        nulls: Nulls,
+    ) -> anyhow::Result<Self> {
+        let schema = batch.schema();
+        let mut cols = Vec::with_capacity(plan.columns.len());
+        for c in &plan.columns {
+            let idx = schema
+                .index_of(&c.name)
+                .map_err(|_| anyhow::anyhow!("column {:?} is missing", c.name))?;
+            let enc = build(batch.column(idx), &c.target, &plan.opts)
+                .map_err(|e| anyhow::anyhow!("column {:?}: {e}", c.name))?;
+            cols.push(Col {
+                name: c.name.clone(),
+                enc,
+                key: c.key,
+                target_is_inferred_text: c.target != Target::Auto,
+            });
+        }
+        Ok(ItemEncoder { cols, syn, nulls })
+    }
+
+    /// Encode rows `0..len`, skipping `skip` (rows already rejected by the reader, sorted).
+    pub fn encode(&self, len: usize, skip: &[usize], w: &mut W) -> Encoded {
+        let mut enc = Encoded::default();
+        w.out.clear();
+        w.empty_sets = 0;
+        w.syn = self.syn;
+        w.nulls = self.nulls;
+        let mut key_buf = Vec::with_capacity(64);
+        let mut skip = skip.iter().peekable();
+        for i in 0..len {
+            if skip.peek() == Some(&&i) {
+                skip.next();
+                continue;
+            }
+            let start = w.out.len();
+            let key_start = enc.keys.bytes.len();
+            w.depth = 0;
+            w.item_start();
+            match self.encode_row(i, w, &mut key_buf, &mut enc.keys.bytes) {
+                Ok(size) if size > rules::MAX_ITEM_BYTES => {
+                    w.out.truncate(start);
+                    enc.keys.bytes.truncate(key_start);
+                    enc.rejects.push(RowReject {
+                        index: i,
+                        rule: &rules::ITEM_TOO_LARGE,
+                        message: format!(
+                            "item size is {size} bytes; DynamoDB's limit is {} (Item size has exceeded the maximum allowed size)",
+                            rules::MAX_ITEM_BYTES
+                        ),
+                    });
+                }
+                Ok(size) => {
+                    w.item_end();
+                    enc.ends.push(w.out.len());
+                    enc.sizes.push(size as u32);
+                    enc.rows.push(i as u32);
+                    let mut h = std::hash::DefaultHasher::new();
+                    h.write(&enc.keys.bytes[key_start..]);
+                    enc.keys.hashes.push(h.finish());
+                    enc.keys.ends.push(enc.keys.bytes.len());
+                }
+                Err((rule, message)) => {
+                    w.out.truncate(start);
+                    enc.keys.bytes.truncate(key_start);
+                    enc.rejects.push(RowReject {
+                        index: i,
+                        rule,
+                        message,
+                    });
+                }
+            }
+        }
+        enc.empty_sets = w.empty_sets;
+        enc.buf = std::mem::take(&mut w.out);
+        enc
+    }
+
+    /// Write one item's attributes; returns its DynamoDB size.
+    fn encode_row(
+        &self,
+        i: usize,
+        w: &mut W,
+        key_buf: &mut Vec<u8>,
+        keys: &mut Vec<u8>,
+    ) -> Result<usize, (&'static Rule, String)> {
+        let mut size = 0usize;
+        let mut first = true;
+        for col in &self.cols {
+            if col.enc.is_null(i) {
+                if let Some(k) = col.key {
+                    if k.role != KeyRole::Index {
+                        return Err((
+                            &rules::KEY_MISSING,
+                            format!(
+                                "Missing the key {} in the item (the value is null or empty)",
+                                col.name
+                            ),
+                        ));
+                    }
+                }
+                if w.nulls == Nulls::Null {
+                    w.name(&col.name, first);
+                    first = false;
+                    size += col.name.len() + w.null();
+                }
+                continue;
+            }
+            if let Some(k) = col.key {
+                key_buf.clear();
+                let want = key_type_name(k.ty);
+                let actual = match col.enc.raw(i, key_buf) {
+                    Ok(t) => t,
+                    Err(f) if std::ptr::eq(f.rule, &rules::KEY_NESTED) => {
+                        col.enc.ty().unwrap_or(Ty::M)
+                    }
+                    Err(f) => return Err(self.fail(col, f)),
+                };
+                let (type_rule, empty_rule) = match k.role {
+                    KeyRole::Index => (&rules::GSI_KEY_TYPE, &rules::GSI_KEY_EMPTY),
+                    _ => (&rules::KEY_TYPE, &rules::KEY_EMPTY),
+                };
+                if actual != want {
+                    return Err((
+                        type_rule,
+                        format!(
+                            "Type mismatch for key {} expected: {} actual: {}",
+                            col.name,
+                            want.as_str(),
+                            actual.as_str()
+                        ),
+                    ));
+                }
+                if key_buf.is_empty() {
+                    return Err((
+                        empty_rule,
+                        format!(
+                            "key {} is an empty {}; key values must be at least 1 byte",
+                            col.name,
+                            want.as_str()
+                        ),
+                    ));
+                }
+                let limit = match k.role {
+                    KeyRole::Partition => Some((
+                        rules::MAX_PARTITION_KEY_BYTES,
+                        &rules::PARTITION_KEY_TOO_LONG,
+                        "partition",
+                    )),
+                    KeyRole::Sort => {
+                        Some((rules::MAX_SORT_KEY_BYTES, &rules::SORT_KEY_TOO_LONG, "sort"))
+                    }
+                    KeyRole::Index => None,
+                };
+                if let Some((max, rule, what)) = limit {
+                    if want != Ty::N && key_buf.len() > max {
+                        return Err((
+                            rule,
+                            format!(
+                                "{what} key {} is {} bytes; the limit is {max}",
+                                col.name,
+                                key_buf.len()
+                            ),
+                        ));
+                    }
+                }
+                w.name(&col.name, first);
+                first = false;
+                size += col.name.len() + w.scalar(actual, key_buf);
+                if k.role != KeyRole::Index {
+                    keys.push(match actual {
+                        Ty::S => b'S',
+                        Ty::N => b'N',
+                        _ => b'B',
+                    });
+                    keys.extend_from_slice(&(key_buf.len() as u32).to_le_bytes());
+                    keys.extend_from_slice(key_buf);
+                }
+                continue;
+            }
+            let mark = w.out.len();
+            w.name(&col.name, first);
+            match col.enc.write(i, w) {
+                Ok(Val::Written { size: s, .. }) => {
+                    size += col.name.len() + s;
+                    first = false;
+                }
+                Ok(Val::Omit) => w.out.truncate(mark),
+                Err(f) => return Err(self.fail(col, f)),
+            }
+        }
+        Ok(size)
+    }
+
+    fn fail(&self, col: &Col, f: Fail) -> (&'static Rule, String) {
+        let mut message = format!("attribute {}: {}", col.name, f.message);
+        if std::ptr::eq(f.rule, &rules::VALUE_CONVERSION) && col.target_is_inferred_text {
+            message.push_str(&format!(
+                "; to keep such values as text, use --type {}=S",
+                col.name
+            ));
+        }
+        (f.rule, message)
+    }
+}
+
+/// Decode a key from the arena into (type, bytes) pairs: partition key, then sort key.
+pub fn split_key(mut k: &[u8]) -> Vec<(u8, &[u8])> {
+    let mut out = Vec::with_capacity(2);
+    while k.len() >= 5 {
+        let ty = k[0];
+        let len = u32::from_le_bytes([k[1], k[2], k[3], k[4]]) as usize;
+        out.push((ty, &k[5..5 + len]));
+        k = &k[5 + len..];
+    }
+    out
+}

@@ -1,0 +1,444 @@
+//! Encoding Arrow values as DynamoDB attribute values, straight into output bytes.
+//!
+//! Column encoders (`Enc`) write one value at a time into a reused buffer and return the type and
+//! the DynamoDB size of what they wrote, so the item checks (keys, size, nesting) run in the same
+//! pass as the encoding. The surface syntax (DynamoDB JSON or Ion text) is a small enum so the
+//! same encoders serve both outputs.
+
+pub mod item;
+pub mod nested;
+pub mod plain;
+pub mod scalar;
+pub mod text;
+
+use crate::model::number;
+use crate::rules::{self, Rule};
+use base64::Engine;
+
+/// DynamoDB attribute value types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ty {
+    S,
+    N,
+    B,
+    Bool,
+    Null,
+    L,
+    M,
+    SS,
+    NS,
+    BS,
+}
+
+impl Ty {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ty::S => "S",
+            Ty::N => "N",
+            Ty::B => "B",
+            Ty::Bool => "BOOL",
+            Ty::Null => "NULL",
+            Ty::L => "L",
+            Ty::M => "M",
+            Ty::SS => "SS",
+            Ty::NS => "NS",
+            Ty::BS => "BS",
+        }
+    }
+}
+
+/// The output surface syntax.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Syntax {
+    /// `{"Item":{"pk":{"S":"a"}}}` lines (InputFormat DYNAMODB_JSON).
+    Json,
+    /// `$ion_1_0 {Item:{"pk":"a"}}` lines (InputFormat ION).
+    Ion,
+}
+
+impl Syntax {
+    pub fn import_format(self) -> &'static str {
+        match self {
+            Syntax::Json => "DYNAMODB_JSON",
+            Syntax::Ion => "ION",
+        }
+    }
+    pub fn extension(self) -> &'static str {
+        match self {
+            Syntax::Json => "json",
+            Syntax::Ion => "ion",
+        }
+    }
+}
+
+/// How null values of top-level attributes and struct fields are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nulls {
+    Omit,
+    Null,
+}
+
+/// A value that could not be encoded: which rule it breaks and a message naming what and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fail {
+    pub rule: &'static Rule,
+    pub message: String,
+}
+
+impl Fail {
+    pub fn new(rule: &'static Rule, message: impl Into<String>) -> Self {
+        Fail {
+            rule,
+            message: message.into(),
+        }
+    }
+}
+
+/// What an encoder wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Val {
+    Written {
+        ty: Ty,
+        size: usize,
+    },
+    /// Nothing to write (an empty set): the attribute is left out.
+    Omit,
+}
+
+/// The per-worker output state: buffer, syntax, nesting depth, scratch space.
+pub struct W {
+    pub out: Vec<u8>,
+    pub syn: Syntax,
+    pub nulls: Nulls,
+    pub depth: u32,
+    pub scratch: Vec<u8>,
+    /// Values left out because they were empty sets, in this batch.
+    pub empty_sets: u64,
+    /// Raw members of the set being written, and their spans.
+    pub members: Vec<u8>,
+    pub spans: Vec<(usize, usize)>,
+}
+
+impl W {
+    pub fn new(syn: Syntax, nulls: Nulls) -> Self {
+        W {
+            out: Vec::with_capacity(1 << 20),
+            syn,
+            nulls,
+            depth: 0,
+            scratch: Vec::new(),
+            empty_sets: 0,
+            members: Vec::new(),
+            spans: Vec::new(),
+        }
+    }
+
+    pub fn item_start(&mut self) {
+        match self.syn {
+            Syntax::Json => self.out.extend_from_slice(b"{\"Item\":{"),
+            Syntax::Ion => self.out.extend_from_slice(b"$ion_1_0 {Item:{"),
+        }
+    }
+
+    pub fn item_end(&mut self) {
+        self.out.extend_from_slice(b"}}\n");
+    }
+
+    /// A field or map key name, with a comma before it unless it is the first.
+    pub fn name(&mut self, name: &str, first: bool) {
+        if !first {
+            self.out.push(b',');
+        }
+        self.out.push(b'"');
+        escape_into(name.as_bytes(), &mut self.out);
+        self.out.extend_from_slice(b"\":");
+    }
+
+    pub fn s(&mut self, v: &str) -> usize {
+        match self.syn {
+            Syntax::Json => {
+                self.out.extend_from_slice(b"{\"S\":\"");
+                escape_into(v.as_bytes(), &mut self.out);
+                self.out.extend_from_slice(b"\"}");
+            }
+            Syntax::Ion => self.bare_s(v),
+        }
+        v.len()
+    }
+
+    /// A number already in canonical form; returns its size.
+    pub fn n(&mut self, canonical: &[u8], size: usize) -> usize {
+        match self.syn {
+            Syntax::Json => {
+                self.out.extend_from_slice(b"{\"N\":\"");
+                self.out.extend_from_slice(canonical);
+                self.out.extend_from_slice(b"\"}");
+            }
+            Syntax::Ion => number::write_ion_decimal(canonical, &mut self.out),
+        }
+        size
+    }
+
+    pub fn b(&mut self, v: &[u8]) -> usize {
+        match self.syn {
+            Syntax::Json => {
+                self.out.extend_from_slice(b"{\"B\":");
+                self.bare_b(v);
+                self.out.push(b'}');
+            }
+            Syntax::Ion => self.bare_b(v),
+        }
+        v.len()
+    }
+
+    pub fn bool(&mut self, v: bool) -> usize {
+        let t: &[u8] = match (self.syn, v) {
+            (Syntax::Json, true) => b"{\"BOOL\":true}",
+            (Syntax::Json, false) => b"{\"BOOL\":false}",
+            (Syntax::Ion, true) => b"true",
+            (Syntax::Ion, false) => b"false",
+        };
+        self.out.extend_from_slice(t);
+        1
+    }
+
+    pub fn null(&mut self) -> usize {
+        match self.syn {
+            Syntax::Json => self.out.extend_from_slice(b"{\"NULL\":true}"),
+            Syntax::Ion => self.out.extend_from_slice(b"null"),
+        }
+        1
+    }
+
+    /// Enter a list or map: checks the nesting limit.
+    pub fn open(&mut self, ty: Ty) -> Result<(), Fail> {
+        self.depth += 1;
+        if self.depth > rules::MAX_NESTING {
+            return Err(Fail::new(
+                &rules::NESTING_TOO_DEEP,
+                format!(
+                    "lists and maps nest more than {} levels",
+                    rules::MAX_NESTING
+                ),
+            ));
+        }
+        let t: &[u8] = match (self.syn, ty) {
+            (Syntax::Json, Ty::L) => b"{\"L\":[",
+            (Syntax::Json, Ty::M) => b"{\"M\":{",
+            (Syntax::Ion, Ty::L) => b"[",
+            (Syntax::Ion, Ty::M) => b"{",
+            _ => unreachable!("open() is for L and M"),
+        };
+        self.out.extend_from_slice(t);
+        Ok(())
+    }
+
+    pub fn close(&mut self, ty: Ty) {
+        self.depth -= 1;
+        let t: &[u8] = match (self.syn, ty) {
+            (Syntax::Json, Ty::L) => b"]}",
+            (Syntax::Json, Ty::M) => b"}}",
+            (Syntax::Ion, Ty::L) => b"]",
+            (Syntax::Ion, Ty::M) => b"}",
+            _ => unreachable!("close() is for L and M"),
+        };
+        self.out.extend_from_slice(t);
+    }
+
+    pub fn set_open(&mut self, ty: Ty) {
+        let t: &[u8] = match (self.syn, ty) {
+            (Syntax::Json, Ty::SS) => b"{\"SS\":[",
+            (Syntax::Json, Ty::NS) => b"{\"NS\":[",
+            (Syntax::Json, Ty::BS) => b"{\"BS\":[",
+            (Syntax::Ion, Ty::SS) => b"$dynamodb_SS::[",
+            (Syntax::Ion, Ty::NS) => b"$dynamodb_NS::[",
+            (Syntax::Ion, Ty::BS) => b"$dynamodb_BS::[",
+            _ => unreachable!("set_open() is for sets"),
+        };
+        self.out.extend_from_slice(t);
+    }
+
+    pub fn set_close(&mut self) {
+        match self.syn {
+            Syntax::Json => self.out.extend_from_slice(b"]}"),
+            Syntax::Ion => self.out.push(b']'),
+        }
+    }
+
+    /// A set member (no type descriptor), from its raw scalar bytes.
+    pub fn set_member(&mut self, ty: Ty, raw: &[u8]) {
+        match (self.syn, ty) {
+            (_, Ty::S) => self.bare_s(std::str::from_utf8(raw).unwrap_or("")),
+            (Syntax::Json, Ty::N) => {
+                self.out.push(b'"');
+                self.out.extend_from_slice(raw);
+                self.out.push(b'"');
+            }
+            (Syntax::Ion, Ty::N) => number::write_ion_decimal(raw, &mut self.out),
+            (_, Ty::B) => self.bare_b(raw),
+            _ => unreachable!("set members are S, N or B"),
+        }
+    }
+
+    /// Write a scalar from its raw form (string bytes, canonical number text, raw binary).
+    pub fn scalar(&mut self, ty: Ty, raw: &[u8]) -> usize {
+        match ty {
+            Ty::S => self.s(std::str::from_utf8(raw).unwrap_or("")),
+            Ty::N => self.n(raw, number::canonical_size(raw)),
+            Ty::B => self.b(raw),
+            Ty::Bool => self.bool(raw == b"true"),
+            Ty::Null => self.null(),
+            _ => unreachable!("scalar() is for S, N, B, BOOL, NULL"),
+        }
+    }
+
+    fn bare_s(&mut self, v: &str) {
+        self.out.push(b'"');
+        escape_into(v.as_bytes(), &mut self.out);
+        self.out.push(b'"');
+    }
+
+    fn bare_b(&mut self, v: &[u8]) {
+        let (open, close): (&[u8], &[u8]) = match self.syn {
+            Syntax::Json => (b"\"", b"\""),
+            Syntax::Ion => (b"{{", b"}}"),
+        };
+        self.out.extend_from_slice(open);
+        base64_into(v, &mut self.out);
+        self.out.extend_from_slice(close);
+    }
+}
+
+/// Append standard, padded base64.
+pub fn base64_into(v: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    let n = v.len().div_ceil(3) * 4;
+    out.resize(start + n, 0);
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(v, &mut out[start..])
+        .expect("buffer sized for base64");
+    out.truncate(start + written);
+}
+
+/// 0 = copy, b'u' = \u00XX, anything else = that character after a backslash.
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[0x08] = b'b';
+    t[0x0c] = b'f';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+/// Escape a UTF-8 string for a JSON (and Ion: the escapes used are common to both) string body.
+#[inline]
+pub fn escape_into(v: &[u8], out: &mut Vec<u8>) {
+    let mut start = 0;
+    for (i, &c) in v.iter().enumerate() {
+        let e = ESCAPE[c as usize];
+        if e == 0 {
+            continue;
+        }
+        out.extend_from_slice(&v[start..i]);
+        out.push(b'\\');
+        if e == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"u00");
+            out.push(HEX[(c >> 4) as usize]);
+            out.push(HEX[(c & 15) as usize]);
+        } else {
+            out.push(e);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&v[start..]);
+}
+
+/// One Arrow column (or child array) as DynamoDB values.
+pub trait Enc: Send + Sync {
+    fn is_null(&self, i: usize) -> bool;
+
+    /// The type every non-null value gets, when it is fixed (`None` for JSON cells).
+    fn ty(&self) -> Option<Ty>;
+
+    /// Raw scalar form (string bytes, canonical number text, raw binary) of value `i`, for keys
+    /// and set members. Non-scalar encoders refuse.
+    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
+        let _ = (i, buf);
+        Err(Fail::new(
+            &rules::KEY_NESTED,
+            format!(
+                "a {} value cannot be a key or set member",
+                self.ty().map(Ty::as_str).unwrap_or("JSON")
+            ),
+        ))
+    }
+
+    /// Write value `i` (not null) in the output syntax.
+    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        let mut buf = std::mem::take(&mut w.scratch);
+        buf.clear();
+        let r = self.raw(i, &mut buf).map(|ty| Val::Written {
+            ty,
+            size: w.scalar(ty, &buf),
+        });
+        w.scratch = buf;
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        let mut out = vec![];
+        escape_into("a\"b\\c\n\u{1}é😀\u{7f}".as_bytes(), &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a\\\"b\\\\c\\n\\u0001é😀\u{7f}"
+        );
+        let mut out = vec![];
+        base64_into(b"hello", &mut out);
+        assert_eq!(out, b"aGVsbG8=");
+        let mut out = vec![];
+        base64_into(b"", &mut out);
+        assert_eq!(out, b"");
+    }
+
+    #[test]
+    fn syntax_tokens() {
+        let mut w = W::new(Syntax::Json, Nulls::Omit);
+        w.s("x");
+        w.n(b"1.5", 3);
+        w.b(b"hi");
+        w.bool(true);
+        w.null();
+        assert_eq!(
+            String::from_utf8(w.out).unwrap(),
+            r#"{"S":"x"}{"N":"1.5"}{"B":"aGk="}{"BOOL":true}{"NULL":true}"#
+        );
+        let mut w = W::new(Syntax::Ion, Nulls::Omit);
+        w.s("x");
+        w.n(b"15", 2);
+        w.b(b"hi");
+        w.bool(false);
+        w.null();
+        w.set_open(Ty::NS);
+        w.set_member(Ty::N, b"1E-8");
+        w.set_close();
+        assert_eq!(
+            String::from_utf8(w.out).unwrap(),
+            r#""x"15.{{aGk=}}falsenull$dynamodb_NS::[1d-8]"#
+        );
+    }
+}

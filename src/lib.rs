@@ -1,0 +1,14 @@
+//! prep: get data ready for DynamoDB's Import from S3.
+//!
+//! The library behind the `prep` command: readers that turn CSV, Parquet and Arrow IPC into Arrow
+//! record batches, a column plan that maps Arrow types to DynamoDB types, encoders that write
+//! DynamoDB JSON (or Ion) straight from Arrow arrays while checking every import rule, and the
+//! part/manifest writer. See README.md for the command-line view.
+
+pub mod convert;
+pub mod encode;
+pub mod model;
+pub mod plan;
+pub mod read;
+pub mod rules;
+pub mod sink;

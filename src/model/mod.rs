@@ -1,0 +1,5 @@
+//! The DynamoDB side of the model: numbers, key schemas, time formatting.
+
+pub mod keys;
+pub mod number;
+pub mod temporal;

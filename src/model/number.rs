@@ -1,0 +1,541 @@
+//! DynamoDB numbers: syntax, canonical text, range and the size they count for in an item.
+//!
+//! Numbers are handled as decimal text, never through f64, so `1.50` becomes `1.5` and a
+//! 38-digit decimal keeps every digit.
+
+use crate::rules::{self, Rule};
+
+/// Why a text is not a storable DynamoDB number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumError {
+    Syntax,
+    TooManyDigits,
+    Overflow,
+    Underflow,
+}
+
+impl NumError {
+    pub fn rule(self) -> &'static Rule {
+        match self {
+            NumError::Syntax => &rules::NUMBER_SYNTAX,
+            NumError::TooManyDigits => &rules::NUMBER_TOO_MANY_DIGITS,
+            NumError::Overflow => &rules::NUMBER_OVERFLOW,
+            NumError::Underflow => &rules::NUMBER_UNDERFLOW,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            NumError::Syntax => "is not a valid number",
+            NumError::TooManyDigits => "has more than 38 significant digits",
+            NumError::Overflow => "is too large (magnitude above 9.99…E+125)",
+            NumError::Underflow => "is too small (non-zero magnitude below 1E-130)",
+        }
+    }
+}
+
+/// Largest decimal exponent of the leading digit DynamoDB accepts (9.99…E+125).
+const MAX_EXP: i64 = 125;
+/// Smallest decimal exponent of the leading digit (1E-130).
+const MIN_EXP: i64 = -130;
+/// Integers with up to this many digits are written in plain notation; beyond, with an exponent.
+const PLAIN_INT_DIGITS: i64 = 38;
+/// Fractions down to this exponent of the leading digit are written plainly (`0.0000001`).
+const PLAIN_MIN_EXP: i64 = -7;
+
+/// Parse `text` as a DynamoDB number, append its canonical form to `out`, and return the number of
+/// bytes it counts for in DynamoDB's item size formula.
+///
+/// Accepted syntax: `-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?`. Canonical form: no leading or trailing
+/// zeros, `-` only for non-zero values, plain notation for integers of up to 38 digits and for
+/// fractions down to 1E-7, otherwise `d.dddE±x`.
+pub fn canonicalize(text: &[u8], out: &mut Vec<u8>) -> Result<usize, NumError> {
+    let mut i = 0;
+    let neg = text.first() == Some(&b'-');
+    if neg {
+        i = 1;
+    }
+    // Significant digits without leading zeros; at most 38 are kept, more is an error anyway.
+    let mut digits = [0u8; 40];
+    let mut n = 0usize;
+    let mut too_many = false;
+    // Decimal exponent of the position after the last integer digit, relative to `digits`.
+    let mut point: i64 = 0;
+    let mut saw_digit = false;
+    let mut trailing_zeros = 0usize;
+    while i < text.len() && text[i].is_ascii_digit() {
+        saw_digit = true;
+        push_digit(
+            text[i],
+            &mut digits,
+            &mut n,
+            &mut trailing_zeros,
+            &mut too_many,
+        );
+        if n > 0 {
+            point += 1;
+        }
+        i += 1;
+    }
+    if i < text.len() && text[i] == b'.' {
+        i += 1;
+        while i < text.len() && text[i].is_ascii_digit() {
+            saw_digit = true;
+            if n == 0 && text[i] == b'0' {
+                point -= 1;
+            } else {
+                push_digit(
+                    text[i],
+                    &mut digits,
+                    &mut n,
+                    &mut trailing_zeros,
+                    &mut too_many,
+                );
+            }
+            i += 1;
+        }
+    }
+    if !saw_digit {
+        return Err(NumError::Syntax);
+    }
+    let mut exp: i64 = 0;
+    if i < text.len() && (text[i] == b'e' || text[i] == b'E') {
+        i += 1;
+        let eneg = match text.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        while i < text.len() && text[i].is_ascii_digit() {
+            // Saturate: anything this large is out of range whatever the mantissa.
+            exp = (exp * 10 + (text[i] - b'0') as i64).min(1_000_000_000);
+            i += 1;
+        }
+        if i == start {
+            return Err(NumError::Syntax);
+        }
+        if eneg {
+            exp = -exp;
+        }
+    }
+    if i != text.len() {
+        return Err(NumError::Syntax);
+    }
+    // Trailing zeros are not significant.
+    let sig = n - trailing_zeros.min(n);
+    if sig == 0 {
+        out.push(b'0');
+        return Ok(1);
+    }
+    if too_many || sig > rules::MAX_NUMBER_DIGITS {
+        return Err(NumError::TooManyDigits);
+    }
+    // Exponent of the leading digit: value = d1.d2d3… × 10^lead.
+    let lead = point + exp - 1;
+    if lead > MAX_EXP {
+        return Err(NumError::Overflow);
+    }
+    if lead < MIN_EXP {
+        return Err(NumError::Underflow);
+    }
+    write_canonical(neg, &digits[..sig], lead, out);
+    Ok(number_size(sig, lead, neg))
+}
+
+fn push_digit(
+    d: u8,
+    digits: &mut [u8; 40],
+    n: &mut usize,
+    trailing_zeros: &mut usize,
+    too_many: &mut bool,
+) {
+    if *n == 0 && d == b'0' {
+        return;
+    }
+    if *n < digits.len() {
+        digits[*n] = d;
+    } else if d != b'0' {
+        *too_many = true;
+    }
+    *n += 1;
+    if d == b'0' {
+        *trailing_zeros += 1;
+    } else {
+        *trailing_zeros = 0;
+    }
+}
+
+fn write_canonical(neg: bool, digits: &[u8], lead: i64, out: &mut Vec<u8>) {
+    if neg {
+        out.push(b'-');
+    }
+    let n = digits.len() as i64;
+    if lead >= 0 && lead < PLAIN_INT_DIGITS {
+        if lead + 1 >= n {
+            out.extend_from_slice(digits);
+            out.extend(std::iter::repeat_n(b'0', (lead + 1 - n) as usize));
+        } else {
+            let split = (lead + 1) as usize;
+            out.extend_from_slice(&digits[..split]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[split..]);
+        }
+    } else if (PLAIN_MIN_EXP..0).contains(&lead) {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', (-lead - 1) as usize));
+        out.extend_from_slice(digits);
+    } else {
+        out.push(digits[0]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'E');
+        out.push(if lead < 0 { b'-' } else { b'+' });
+        let mut b = itoa::Buffer::new();
+        out.extend_from_slice(b.format(lead.unsigned_abs()).as_bytes());
+    }
+}
+
+/// DynamoDB's size of a non-zero number: 1 + ceil(d/2), one more when the digit count and the
+/// leading digit's exponent are both even (the base-100 digit pairs straddle), one more if negative.
+pub fn number_size(sig_digits: usize, lead_exp: i64, neg: bool) -> usize {
+    let d = sig_digits;
+    let mut size = 1 + d.div_ceil(2);
+    if d % 2 == 0 && lead_exp.rem_euclid(2) == 0 {
+        size += 1;
+    }
+    if neg {
+        size += 1;
+    }
+    size
+}
+
+/// Size of a number already in canonical form (as written by [`canonicalize`] or an integer
+/// formatter). Cheap: no validation.
+pub fn canonical_size(text: &[u8]) -> usize {
+    let neg = text.first() == Some(&b'-');
+    let body = if neg { &text[1..] } else { text };
+    if body == b"0" {
+        return 1;
+    }
+    let (mant, exp) = match body.iter().position(|&c| c == b'E') {
+        Some(p) => {
+            let e: i64 = std::str::from_utf8(&body[p + 1..])
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            (&body[..p], Some(e))
+        }
+        None => (body, None),
+    };
+    let int_len = mant.iter().position(|&c| c == b'.').unwrap_or(mant.len());
+    let mut first_sig = None;
+    let mut last_sig = 0;
+    let mut idx = 0usize;
+    let mut lead = 0i64;
+    for (pos, &c) in mant.iter().enumerate() {
+        if c == b'.' {
+            continue;
+        }
+        if c != b'0' {
+            if first_sig.is_none() {
+                first_sig = Some(idx);
+                lead = if pos < int_len {
+                    (int_len - pos - 1) as i64
+                } else {
+                    -((pos - int_len) as i64)
+                };
+            }
+            last_sig = idx;
+        }
+        idx += 1;
+    }
+    let Some(first) = first_sig else { return 1 };
+    let lead = match exp {
+        Some(e) => e,
+        None => lead,
+    };
+    number_size(last_sig - first + 1, lead, neg)
+}
+
+/// Append an integer (already canonical) and return its DynamoDB size.
+#[inline]
+pub fn write_int<I: itoa::Integer>(v: I, out: &mut Vec<u8>) -> usize {
+    let mut b = itoa::Buffer::new();
+    let s = b.format(v).as_bytes();
+    out.extend_from_slice(s);
+    int_text_size(s)
+}
+
+#[inline]
+pub fn int_text_size(s: &[u8]) -> usize {
+    let neg = s[0] == b'-';
+    let body = if neg { &s[1..] } else { s };
+    if body == b"0" {
+        return 1;
+    }
+    let trailing = body.iter().rev().take_while(|&&c| c == b'0').count();
+    number_size(body.len() - trailing, body.len() as i64 - 1, neg)
+}
+
+/// Append the shortest text that round-trips `v`, canonicalised; NaN and infinities are errors
+/// for the caller to report (`None`).
+pub fn write_float(v: f64, out: &mut Vec<u8>) -> Option<Result<usize, NumError>> {
+    if !v.is_finite() {
+        return None;
+    }
+    if v == 0.0 {
+        out.push(b'0');
+        return Some(Ok(1));
+    }
+    let mut b = ryu::Buffer::new();
+    let s = b.format_finite(v);
+    let mark = out.len();
+    let r = canonicalize(s.as_bytes(), out);
+    if r.is_err() {
+        out.truncate(mark);
+    }
+    Some(r)
+}
+
+/// Shortest round-trip text for an f32 (so 0.1f32 is `0.1`, not `0.10000000149011612`).
+pub fn write_f32(v: f32, out: &mut Vec<u8>) -> Option<Result<usize, NumError>> {
+    if !v.is_finite() {
+        return None;
+    }
+    if v == 0.0 {
+        out.push(b'0');
+        return Some(Ok(1));
+    }
+    let mut b = ryu::Buffer::new();
+    let s = b.format_finite(v);
+    let mark = out.len();
+    let r = canonicalize(s.as_bytes(), out);
+    if r.is_err() {
+        out.truncate(mark);
+    }
+    Some(r)
+}
+
+/// Append the exact decimal `unscaled × 10^-scale`, canonicalised.
+pub fn write_decimal(unscaled: &str, scale: i8, out: &mut Vec<u8>) -> Result<usize, NumError> {
+    let mut tmp = [0u8; 100];
+    let u = unscaled.as_bytes();
+    let mut len = 0;
+    for &c in u.iter().take(80) {
+        tmp[len] = c;
+        len += 1;
+    }
+    tmp[len] = b'E';
+    len += 1;
+    let mut b = itoa::Buffer::new();
+    for &c in b.format(-(scale as i32)).as_bytes() {
+        tmp[len] = c;
+        len += 1;
+    }
+    canonicalize(&tmp[..len], out)
+}
+
+/// Canonical text of a number, for tests and cold paths.
+pub fn canonical(text: &str) -> Result<String, NumError> {
+    let mut out = Vec::new();
+    canonicalize(text.as_bytes(), &mut out)?;
+    Ok(String::from_utf8(out).expect("ascii"))
+}
+
+/// Convert canonical DynamoDB number text to an Ion decimal literal (`42.`, `1.5`, `1.5d-7`).
+pub fn write_ion_decimal(canonical: &[u8], out: &mut Vec<u8>) {
+    match canonical.iter().position(|&c| c == b'E') {
+        Some(p) => {
+            out.extend_from_slice(&canonical[..p]);
+            out.push(b'd');
+            let rest = &canonical[p + 1..];
+            let rest = rest.strip_prefix(b"+").unwrap_or(rest);
+            out.extend_from_slice(rest);
+        }
+        None => {
+            out.extend_from_slice(canonical);
+            if !canonical.contains(&b'.') {
+                out.push(b'.');
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(s: &str) -> Result<String, NumError> {
+        canonical(s)
+    }
+
+    #[test]
+    fn canonical_forms() {
+        assert_eq!(c("1.50").unwrap(), "1.5");
+        assert_eq!(c("0").unwrap(), "0");
+        assert_eq!(c("-0").unwrap(), "0");
+        assert_eq!(c("-0.000").unwrap(), "0");
+        assert_eq!(c("00123").unwrap(), "123");
+        assert_eq!(c("1e3").unwrap(), "1000");
+        assert_eq!(c("1E+3").unwrap(), "1000");
+        assert_eq!(c("12.5e-1").unwrap(), "1.25");
+        assert_eq!(c(".5").unwrap(), "0.5");
+        assert_eq!(c("5.").unwrap(), "5");
+        assert_eq!(c("-123.4500").unwrap(), "-123.45");
+        assert_eq!(c("0.0000001").unwrap(), "0.0000001");
+        assert_eq!(c("0.00000001").unwrap(), "1E-8");
+        assert_eq!(c("1.5e-7").unwrap(), "0.00000015");
+        assert_eq!(c("1e38").unwrap(), "1E+38");
+        assert_eq!(c("1e37").unwrap(), "10000000000000000000000000000000000000");
+        assert_eq!(c("6522.73").unwrap(), "6522.73");
+        assert_eq!(c("100").unwrap(), "100");
+    }
+
+    #[test]
+    fn syntax_errors() {
+        for bad in [
+            "", "-", "+1", " 1", "1 ", "1,5", "1e", "1e+", "abc", "NaN", "Infinity", "0x10", ".",
+            "-.", "1..2", "1e5.5", "--1",
+        ] {
+            assert_eq!(c(bad), Err(NumError::Syntax), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn range_edges() {
+        assert_eq!(c("1E-130").unwrap(), "1E-130");
+        assert_eq!(c("-1E-130").unwrap(), "-1E-130");
+        assert_eq!(c("1E-131"), Err(NumError::Underflow));
+        assert_eq!(c("0.9E-130"), Err(NumError::Underflow));
+        let max = "9.9999999999999999999999999999999999999E+125";
+        assert_eq!(c(max).unwrap(), max);
+        assert_eq!(c("1E+126"), Err(NumError::Overflow));
+        assert_eq!(c("-1E+126"), Err(NumError::Overflow));
+        assert_eq!(c("0E+999999"), Ok("0".into()));
+        assert_eq!(c("1e99999999999999999999"), Err(NumError::Overflow));
+        assert_eq!(c("1e-99999999999999999999"), Err(NumError::Underflow));
+    }
+
+    #[test]
+    fn digit_limit() {
+        let d38 = "12345678901234567890123456789012345678";
+        assert_eq!(c(d38).unwrap(), d38);
+        let d39 = "123456789012345678901234567890123456789";
+        assert_eq!(c(d39), Err(NumError::TooManyDigits));
+        // Trailing zeros do not count as significant digits.
+        assert!(c("123456789012345678901234567890123456780").is_ok());
+        assert_eq!(c(&format!("0.{d38}")).unwrap(), format!("0.{d38}"));
+        assert_eq!(c(&format!("0.{d39}")), Err(NumError::TooManyDigits));
+        // Many leading zeros are fine.
+        assert_eq!(c(&format!("{}1", "0".repeat(100))).unwrap(), "1");
+        // A long run of digits well past the buffer still counts.
+        assert_eq!(c(&"1".repeat(200)), Err(NumError::TooManyDigits));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(canonicalize(b"0", &mut vec![]).unwrap(), 1);
+        // 1: d=1, e=0 → 1 + 1
+        assert_eq!(canonicalize(b"1", &mut vec![]).unwrap(), 2);
+        // 12: d=2, e=1 (odd) → 1 + 1
+        assert_eq!(canonicalize(b"12", &mut vec![]).unwrap(), 2);
+        // 1.2: d=2, e=0 (even) → 1 + 1 + 1
+        assert_eq!(canonicalize(b"1.2", &mut vec![]).unwrap(), 3);
+        // -1.2 adds one byte for the sign
+        assert_eq!(canonicalize(b"-1.2", &mut vec![]).unwrap(), 4);
+        // 38 digits, exponent 37 (odd) → 1 + 19
+        let d38 = "12345678901234567890123456789012345678";
+        assert_eq!(canonicalize(d38.as_bytes(), &mut vec![]).unwrap(), 20);
+        for s in [
+            "0", "1", "-1", "12", "1.2", "-1.25", "100", "0.05", "1E-130", "1.5E+100", d38,
+        ] {
+            let mut out = vec![];
+            let size = canonicalize(s.as_bytes(), &mut out).unwrap();
+            assert_eq!(canonical_size(&out), size, "{s}");
+        }
+        assert_eq!(
+            int_text_size(b"100"),
+            canonicalize(b"100", &mut vec![]).unwrap()
+        );
+        assert_eq!(
+            int_text_size(b"-42"),
+            canonicalize(b"-42", &mut vec![]).unwrap()
+        );
+    }
+
+    #[test]
+    fn floats_round_trip() {
+        for v in [
+            0.1f64,
+            1.0,
+            -2.5,
+            1e-7,
+            6.02214076e23,
+            123456.789,
+            f64::MIN_POSITIVE * 1e200,
+        ] {
+            let mut out = vec![];
+            write_float(v, &mut out).unwrap().unwrap();
+            let s = String::from_utf8(out).unwrap();
+            assert_eq!(s.parse::<f64>().unwrap(), v, "{s}");
+        }
+        let mut out = vec![];
+        write_float(1.0, &mut out).unwrap().unwrap();
+        assert_eq!(out, b"1");
+        assert!(write_float(f64::NAN, &mut vec![]).is_none());
+        assert!(write_float(f64::INFINITY, &mut vec![]).is_none());
+        assert_eq!(
+            write_float(1e300, &mut vec![]).unwrap(),
+            Err(NumError::Overflow)
+        );
+        assert_eq!(
+            write_float(1e-200, &mut vec![]).unwrap(),
+            Err(NumError::Underflow)
+        );
+        let mut out = vec![];
+        write_f32(0.1f32, &mut out).unwrap().unwrap();
+        assert_eq!(out, b"0.1");
+        let mut out = vec![];
+        write_float(-0.0, &mut out).unwrap().unwrap();
+        assert_eq!(out, b"0");
+    }
+
+    #[test]
+    fn decimals_exact() {
+        let mut out = vec![];
+        write_decimal("652273", 2, &mut out).unwrap();
+        assert_eq!(out, b"6522.73");
+        let mut out = vec![];
+        write_decimal("-150", 2, &mut out).unwrap();
+        assert_eq!(out, b"-1.5");
+        let mut out = vec![];
+        write_decimal("99999999999999999999999999999999999999", 10, &mut out).unwrap();
+        assert_eq!(out, b"9999999999999999999999999999.9999999999");
+        let mut out = vec![];
+        write_decimal("5", -3, &mut out).unwrap();
+        assert_eq!(out, b"5000");
+    }
+
+    #[test]
+    fn ion_decimals() {
+        let ion = |s: &str| {
+            let mut out = vec![];
+            write_ion_decimal(canonical(s).unwrap().as_bytes(), &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(ion("42"), "42.");
+        assert_eq!(ion("6522.73"), "6522.73");
+        assert_eq!(ion("1.5e-8"), "1.5d-8");
+        assert_eq!(ion("1e100"), "1d100");
+        assert_eq!(ion("0"), "0.");
+    }
+}

@@ -1,0 +1,287 @@
+//! CSV inputs (plain, gzip or zstd): RFC 4180 quoting, UTF-8 BOM, CRLF, any delimiter, with or
+//! without a header. Cells become Utf8 columns (empty cells are nulls); typing happens in the plan
+//! (`--csv-types infer` proposes N/BOOL per column from a sample of rows).
+
+use super::{Batch, Opened, Packing, PreReject, ReadOptions, Source, Unit, UnitPart};
+use crate::model::number;
+use crate::plan::Target;
+use crate::rules;
+use anyhow::{bail, Context, Result};
+use arrow_array::builder::StringBuilder;
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use serde_json::{Map, Value};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+
+#[derive(Clone, Debug)]
+pub struct CsvOptions {
+    /// `None`: comma, or tab for `.tsv` files.
+    pub delimiter: Option<u8>,
+    /// Column names when the files have no header line.
+    pub columns: Option<Vec<String>>,
+    /// Rows looked at per column by `--csv-types infer`.
+    pub sample_rows: usize,
+}
+
+fn raw_reader(src: &Source) -> Result<Box<dyn Read + Send>> {
+    let f = BufReader::with_capacity(1 << 20, File::open(&src.path)?);
+    Ok(match src.packing {
+        Packing::Plain => Box::new(f),
+        Packing::Gzip => Box::new(flate2::read::MultiGzDecoder::new(f)),
+        Packing::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(f)?),
+    })
+}
+
+fn delimiter(src: &Source, opts: &CsvOptions) -> u8 {
+    opts.delimiter.unwrap_or_else(|| {
+        let n = src.path.to_string_lossy().to_ascii_lowercase();
+        if n.ends_with(".tsv") || n.ends_with(".tsv.gz") || n.ends_with(".tsv.zst") {
+            b'\t'
+        } else {
+            b','
+        }
+    })
+}
+
+fn csv_reader(src: &Source, opts: &CsvOptions) -> Result<csv::Reader<Box<dyn Read + Send>>> {
+    Ok(csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter(src, opts))
+        .buffer_capacity(1 << 16)
+        .from_reader(raw_reader(src)?))
+}
+
+fn strip_bom(field: &[u8]) -> &[u8] {
+    field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
+}
+
+/// The column names: from `--columns`, or the first record.
+fn header(
+    src: &Source,
+    opts: &CsvOptions,
+    rdr: &mut csv::Reader<Box<dyn Read + Send>>,
+) -> Result<Vec<String>> {
+    if let Some(cols) = &opts.columns {
+        return Ok(cols.clone());
+    }
+    let mut rec = csv::ByteRecord::new();
+    if !rdr.read_byte_record(&mut rec)? {
+        bail!("{}: the file is empty (no header line)", src.display());
+    }
+    let mut names = Vec::with_capacity(rec.len());
+    for (i, f) in rec.iter().enumerate() {
+        let f = if i == 0 { strip_bom(f) } else { f };
+        let name = std::str::from_utf8(f)
+            .with_context(|| format!("{}: header column {} is not UTF-8", src.display(), i + 1))?;
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+fn check_names(src: &Source, names: &[String]) -> Result<()> {
+    for (i, n) in names.iter().enumerate() {
+        if n.is_empty() {
+            bail!(
+                "{}: header column {} is empty; every column needs a name ({})",
+                src.display(),
+                i + 1,
+                rules::ATTRIBUTE_NAME_EMPTY.code
+            );
+        }
+        if names[..i].contains(n) {
+            bail!("{}: the header names column {n:?} twice", src.display());
+        }
+    }
+    Ok(())
+}
+
+pub fn open(src: &Source, index: usize, opts: &CsvOptions) -> Result<Opened> {
+    let mut rdr = csv_reader(src, opts)?;
+    let names = header(src, opts, &mut rdr)?;
+    check_names(src, &names)?;
+    let fields: Vec<Field> = names
+        .iter()
+        .map(|n| Field::new(n, DataType::Utf8, true))
+        .collect();
+    Ok(Opened {
+        schema: Arc::new(Schema::new(fields)),
+        units: vec![Unit {
+            source: index,
+            part: UnitPart::Whole,
+            first_row: 0,
+            weight: src.size,
+        }],
+    })
+}
+
+/// A DynamoDB number as a CSV writer would print one: valid syntax and no leading zeros (so
+/// `00123`, a code, stays text).
+fn looks_numeric(s: &[u8]) -> bool {
+    let body = s.strip_prefix(b"-").unwrap_or(s);
+    if body.len() > 1 && body[0] == b'0' && body[1].is_ascii_digit() {
+        return false;
+    }
+    number::canonicalize(s, &mut Vec::new()).is_ok()
+}
+
+/// Propose N, BOOL or S for each column from the first `sample_rows` rows.
+pub fn infer(src: &Source, opts: &CsvOptions) -> Result<Vec<Target>> {
+    let mut rdr = csv_reader(src, opts)?;
+    let names = header(src, opts, &mut rdr)?;
+    let n = names.len();
+    let (mut numeric, mut boolean, mut seen) = (vec![true; n], vec![true; n], vec![false; n]);
+    let mut rec = csv::ByteRecord::new();
+    let mut rows = 0;
+    while rows < opts.sample_rows && rdr.read_byte_record(&mut rec)? {
+        rows += 1;
+        if rec.len() != n {
+            continue;
+        }
+        for (c, f) in rec.iter().enumerate() {
+            if f.is_empty() {
+                continue;
+            }
+            seen[c] = true;
+            if numeric[c] && !looks_numeric(f) {
+                numeric[c] = false;
+            }
+            if boolean[c] && !(f.eq_ignore_ascii_case(b"true") || f.eq_ignore_ascii_case(b"false"))
+            {
+                boolean[c] = false;
+            }
+        }
+    }
+    Ok((0..n)
+        .map(|c| {
+            if !seen[c] {
+                Target::S
+            } else if numeric[c] {
+                Target::N
+            } else if boolean[c] {
+                Target::Bool
+            } else {
+                Target::S
+            }
+        })
+        .collect())
+}
+
+fn raw_values(names: &[String], rec: &csv::ByteRecord) -> Value {
+    let text = |f: &[u8]| Value::String(String::from_utf8_lossy(f).into_owned());
+    if rec.len() == names.len() {
+        let mut m = Map::new();
+        for (n, f) in names.iter().zip(rec.iter()) {
+            m.insert(n.clone(), text(f));
+        }
+        Value::Object(m)
+    } else {
+        Value::Array(rec.iter().map(text).collect())
+    }
+}
+
+pub fn read(
+    src: &Source,
+    unit: &Unit,
+    opts: &ReadOptions,
+    tx: &SyncSender<Result<Batch>>,
+) -> Result<()> {
+    let copts = &opts.csv;
+    let mut rdr = csv_reader(src, copts)?;
+    let names = header(src, copts, &mut rdr)?;
+    let schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(n, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let n = names.len();
+    let mut rec = csv::ByteRecord::new();
+    let mut first_row = 0u64;
+    let mut last_byte = 0u64;
+    loop {
+        let mut builders: Vec<StringBuilder> = (0..n)
+            .map(|_| StringBuilder::with_capacity(opts.batch_rows, opts.batch_rows * 8))
+            .collect();
+        let mut lines = Vec::with_capacity(opts.batch_rows);
+        let mut pre_rejects = Vec::new();
+        let mut len = 0;
+        while len < opts.batch_rows && rdr.read_byte_record(&mut rec)? {
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            lines.push(line);
+            let mut bad: Option<(&'static rules::Rule, String)> = None;
+            if rec.len() != n {
+                bad = Some((
+                    &rules::CSV_FIELD_COUNT,
+                    format!(
+                        "the row has {} fields, the header has {n}; look for an unquoted delimiter or quote",
+                        rec.len()
+                    ),
+                ));
+            } else {
+                match csv::StringRecord::from_byte_record(std::mem::take(&mut rec)) {
+                    Ok(srec) => {
+                        for (b, f) in builders.iter_mut().zip(srec.iter()) {
+                            if f.is_empty() {
+                                b.append_null();
+                            } else {
+                                b.append_value(f);
+                            }
+                        }
+                        rec = srec.into_byte_record();
+                    }
+                    Err(e) => {
+                        let u = e.utf8_error();
+                        bad = Some((
+                            &rules::INVALID_UTF8,
+                            format!(
+                                "column {} is not valid UTF-8 (byte {} of the cell); re-encode the file as UTF-8",
+                                names[u.field()],
+                                u.valid_up_to() + 1
+                            ),
+                        ));
+                        rec = e.into_byte_record();
+                    }
+                }
+            }
+            if let Some((rule, message)) = bad {
+                for b in builders.iter_mut() {
+                    b.append_null();
+                }
+                pre_rejects.push(PreReject {
+                    index: len,
+                    rule,
+                    message,
+                    values: raw_values(&names, &rec),
+                });
+            }
+            len += 1;
+        }
+        if len == 0 {
+            break;
+        }
+        let byte = rdr.position().byte();
+        let columns: Vec<ArrayRef> = builders
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        let rows = RecordBatch::try_new(schema.clone(), columns)?;
+        let batch = Batch {
+            source: unit.source,
+            first_row,
+            rows,
+            lines: Some(lines),
+            pre_rejects,
+            input_bytes: byte - last_byte,
+        };
+        last_byte = byte;
+        first_row += len as u64;
+        if tx.send(Ok(batch)).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}

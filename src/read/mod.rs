@@ -1,0 +1,296 @@
+//! Inputs: finding them, telling their format, and reading them as Arrow record batches in work
+//! units (a Parquet row group, a whole CSV or Arrow file) that can run in parallel.
+
+pub mod arrow_ipc;
+pub mod csv;
+pub mod parquet;
+
+use crate::rules::Rule;
+use anyhow::{bail, Context, Result};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use serde_json::Value;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Parquet,
+    ArrowFile,
+    ArrowStream,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+            Format::ArrowFile => "arrow",
+            Format::ArrowStream => "arrow-stream",
+        }
+    }
+}
+
+/// Compression of a (CSV) input, from its magic bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Packing {
+    Plain,
+    Gzip,
+    Zstd,
+}
+
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub path: PathBuf,
+    pub format: Format,
+    pub packing: Packing,
+    pub size: u64,
+}
+
+impl Source {
+    pub fn display(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// A row the reader could not turn into Arrow values (bad CSV record), reported as a reject.
+#[derive(Clone, Debug)]
+pub struct PreReject {
+    pub index: usize,
+    pub rule: &'static Rule,
+    pub message: String,
+    pub values: Value,
+}
+
+/// Rows of one source, with where they came from.
+pub struct Batch {
+    pub source: usize,
+    /// 0-based index in its source of the batch's first row.
+    pub first_row: u64,
+    pub rows: RecordBatch,
+    /// CSV: the line each row starts on.
+    pub lines: Option<Vec<u64>>,
+    pub pre_rejects: Vec<PreReject>,
+    /// Estimated input bytes this batch stands for (for progress).
+    pub input_bytes: u64,
+}
+
+/// A piece of work that reads batches in order.
+#[derive(Clone, Debug)]
+pub struct Unit {
+    pub source: usize,
+    pub part: UnitPart,
+    pub first_row: u64,
+    /// Estimated input bytes (for progress).
+    pub weight: u64,
+}
+
+#[derive(Clone, Debug)]
+pub enum UnitPart {
+    Whole,
+    RowGroup(usize),
+}
+
+/// What opening a source tells: its schema and its units.
+pub struct Opened {
+    pub schema: SchemaRef,
+    pub units: Vec<Unit>,
+}
+
+/// Reader settings shared by all inputs.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    pub batch_rows: usize,
+    pub csv: csv::CsvOptions,
+}
+
+/// Expand INPUT arguments: files as given, directories recursed (sorted, hidden files and
+/// files of unknown type skipped), globs expanded (sorted).
+pub fn discover(inputs: &[String]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for arg in inputs {
+        let p = Path::new(arg);
+        if p.is_dir() {
+            let before = out.len();
+            walk(p, &mut out)?;
+            if out.len() == before {
+                bail!("{arg}: the directory holds no CSV, Parquet or Arrow files");
+            }
+        } else if p.exists() {
+            out.push(p.to_path_buf());
+        } else if arg.contains(['*', '?', '[']) {
+            let mut found: Vec<PathBuf> = glob::glob(arg)
+                .with_context(|| format!("bad glob pattern {arg:?}"))?
+                .filter_map(|r| r.ok())
+                .filter(|p| p.is_file())
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                bail!("{arg}: the pattern matches no file");
+            }
+            out.extend(found);
+        } else {
+            bail!("{arg}: no such file or directory");
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if known_extension(&p) || sniff(&p).ok().flatten().is_some() {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn lower_name(p: &Path) -> String {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+fn known_extension(p: &Path) -> bool {
+    let n = lower_name(p);
+    [
+        ".csv", ".tsv", ".csv.gz", ".csv.zst", ".tsv.gz", ".tsv.zst", ".parquet", ".pq", ".arrow",
+        ".feather", ".arrows", ".ipc",
+    ]
+    .iter()
+    .any(|e| n.ends_with(e))
+}
+
+/// Binary formats recognised by their first bytes.
+fn sniff(p: &Path) -> Result<Option<(Format, Packing)>> {
+    let mut head = [0u8; 8];
+    let mut f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+    let n = read_up_to(&mut f, &mut head)?;
+    let h = &head[..n];
+    Ok(if h.starts_with(b"PAR1") {
+        Some((Format::Parquet, Packing::Plain))
+    } else if h.starts_with(b"ARROW1") {
+        Some((Format::ArrowFile, Packing::Plain))
+    } else if h.starts_with(&[0xff, 0xff, 0xff, 0xff]) {
+        Some((Format::ArrowStream, Packing::Plain))
+    } else if h.starts_with(&[0x1f, 0x8b]) {
+        Some((Format::Csv, Packing::Gzip))
+    } else if h.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some((Format::Csv, Packing::Zstd))
+    } else {
+        None
+    })
+}
+
+fn read_up_to(f: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Tell a file's format: magic bytes first, then the extension; anything else is read as CSV.
+pub fn detect(path: &Path) -> Result<Source> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    let (format, packing) = match sniff(path)? {
+        Some(x) => x,
+        None => {
+            let n = lower_name(path);
+            if n.ends_with(".parquet") || n.ends_with(".pq") {
+                bail!("{}: not a Parquet file (no PAR1 magic)", path.display());
+            } else if n.ends_with(".arrow") || n.ends_with(".feather") {
+                bail!(
+                    "{}: not an Arrow IPC file (no ARROW1 magic)",
+                    path.display()
+                );
+            } else if n.ends_with(".arrows") {
+                (Format::ArrowStream, Packing::Plain)
+            } else {
+                (Format::Csv, Packing::Plain)
+            }
+        }
+    };
+    Ok(Source {
+        path: path.to_path_buf(),
+        format,
+        packing,
+        size,
+    })
+}
+
+/// Open a source: read its schema and split it into units.
+pub fn open(src: &Source, index: usize, opts: &ReadOptions) -> Result<Opened> {
+    let r = match src.format {
+        Format::Csv => csv::open(src, index, &opts.csv),
+        Format::Parquet => parquet::open(src, index),
+        Format::ArrowFile | Format::ArrowStream => arrow_ipc::open(src, index),
+    };
+    r.with_context(|| format!("cannot read {} as {}", src.display(), src.format.as_str()))
+}
+
+/// Read one unit, sending its batches in order; stops early when the receiver hangs up.
+pub fn run_unit(src: &Source, unit: &Unit, opts: &ReadOptions, tx: &SyncSender<Result<Batch>>) {
+    let r = match src.format {
+        Format::Csv => csv::read(src, unit, opts, tx),
+        Format::Parquet => parquet::read(src, unit, opts, tx),
+        Format::ArrowFile | Format::ArrowStream => arrow_ipc::read(src, unit, opts, tx),
+    };
+    if let Err(e) = r {
+        let _ = tx.send(Err(e.context(format!("error reading {}", src.display()))));
+    }
+}
+
+/// Send `rb` in slices of at most `batch_rows` rows; false when the receiver is gone.
+pub(crate) fn send_sliced(
+    tx: &SyncSender<Result<Batch>>,
+    source: usize,
+    first_row: &mut u64,
+    rb: RecordBatch,
+    batch_rows: usize,
+    bytes: u64,
+) -> bool {
+    let n = rb.num_rows();
+    let mut off = 0;
+    while off < n {
+        let len = batch_rows.min(n - off);
+        let b = Batch {
+            source,
+            first_row: *first_row,
+            rows: rb.slice(off, len),
+            lines: None,
+            pre_rejects: Vec::new(),
+            input_bytes: if n == 0 {
+                0
+            } else {
+                bytes * len as u64 / n as u64
+            },
+        };
+        if tx.send(Ok(b)).is_err() {
+            return false;
+        }
+        *first_row += len as u64;
+        off += len;
+    }
+    true
+}

@@ -1,0 +1,219 @@
+//! The rule registry: every check prep makes on an item has a stable code here, so the converter,
+//! the validator and the docs name a limit once. Codes never change meaning once released.
+
+use std::fmt;
+
+/// How bad a finding is: an `Error` makes the import fail (or lose data); a `Warning` means the
+/// import succeeds but something is silently lost or slow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// One rule: code, short name, one-line message, why it matters, and a bad and a good example.
+#[derive(Debug)]
+pub struct Rule {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub explanation: &'static str,
+    pub bad: &'static str,
+    pub good: &'static str,
+}
+
+impl PartialEq for Rule {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code
+    }
+}
+impl Eq for Rule {}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.code, self.name)
+    }
+}
+
+macro_rules! rules {
+    ($( $ident:ident = { $code:literal, $name:literal, $sev:ident, $summary:literal, $expl:literal, $bad:literal, $good:literal } )*) => {
+        $( pub static $ident: Rule = Rule {
+            code: $code, name: $name, severity: Severity::$sev, summary: $summary,
+            explanation: $expl, bad: $bad, good: $good,
+        }; )*
+        /// Every rule, in code order.
+        pub static ALL: &[&Rule] = &[ $( &$ident ),* ];
+    };
+}
+
+rules! {
+    KEY_MISSING = { "K001", "key-missing", Error,
+        "Missing the key attribute in the item",
+        "Every item must carry the table's partition key (and sort key, if the table has one) as a top-level attribute. DynamoDB rejects the item and the import ends FAILED with ItemValidationError.",
+        r#"{"Item":{"name":{"S":"x"}}}   (table key pk)"#,
+        r#"{"Item":{"pk":{"S":"user#1"},"name":{"S":"x"}}}"# }
+    KEY_TYPE = { "K002", "key-type-mismatch", Error,
+        "Key attribute has a different type than the key schema declares",
+        "Key attributes must have exactly the declared type (S, N or B). A number where the table declares S fails the item (\"Type mismatch for key pk expected: S actual: N\").",
+        r#"{"Item":{"pk":{"N":"1"}}}   (pk declared S)"#,
+        r#"{"Item":{"pk":{"S":"1"}}}"# }
+    KEY_EMPTY = { "K003", "key-empty", Error,
+        "Key attribute is an empty string or empty binary",
+        "Key values must be at least one byte long; empty strings and binaries are only allowed outside keys.",
+        r#"{"Item":{"pk":{"S":""}}}"#,
+        r#"{"Item":{"pk":{"S":"a"}}}"# }
+    PARTITION_KEY_TOO_LONG = { "K004", "partition-key-too-long", Error,
+        "Partition key value is longer than 2048 bytes",
+        "A partition key value may hold at most 2048 bytes (UTF-8 bytes for S, decoded bytes for B).",
+        r#"{"Item":{"pk":{"S":"<2049 bytes>"}}}"#,
+        r#"{"Item":{"pk":{"S":"<2048 bytes or fewer>"}}}"# }
+    SORT_KEY_TOO_LONG = { "K005", "sort-key-too-long", Error,
+        "Sort key value is longer than 1024 bytes",
+        "A sort key value may hold at most 1024 bytes (UTF-8 bytes for S, decoded bytes for B).",
+        r#"{"Item":{"pk":{"S":"a"},"sk":{"S":"<1025 bytes>"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"sk":{"S":"<1024 bytes or fewer>"}}}"# }
+    GSI_KEY_TYPE = { "K006", "gsi-key-type-mismatch", Error,
+        "Global secondary index key attribute has a different type than the index declares",
+        "When an item carries an attribute that is a key of a GSI, it must have the GSI's declared type; otherwise the item is rejected.",
+        r#"{"Item":{"pk":{"S":"a"},"gsi_pk":{"N":"1"}}}   (gsi_pk declared S)"#,
+        r#"{"Item":{"pk":{"S":"a"},"gsi_pk":{"S":"1"}}}"# }
+    GSI_KEY_EMPTY = { "K007", "gsi-key-empty", Error,
+        "Global secondary index key attribute is empty",
+        "GSI key attributes, when present, must be non-empty strings or binaries.",
+        r#"{"Item":{"pk":{"S":"a"},"gsi_pk":{"S":""}}}"#,
+        r#"{"Item":{"pk":{"S":"a"}}}   (leave the attribute out: the item is simply not indexed)"# }
+    KEY_NESTED = { "K008", "key-not-top-level", Error,
+        "Key attribute is nested or not a scalar",
+        "Key attributes must be top-level scalar attributes (S, N or B); a map, list, set or BOOL cannot be a key.",
+        r#"{"Item":{"pk":{"M":{"id":{"S":"a"}}}}}"#,
+        r#"{"Item":{"pk":{"S":"a"}}}"# }
+    NUMBER_SYNTAX = { "N001", "number-syntax", Error,
+        "Not a valid DynamoDB number",
+        "Numbers are decimal text: an optional '-', digits with an optional fraction, an optional exponent. No '+' sign, whitespace, hex, NaN or Infinity.",
+        r#"{"Item":{"pk":{"S":"a"},"n":{"N":"1,5"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"n":{"N":"1.5"}}}"# }
+    NUMBER_TOO_MANY_DIGITS = { "N002", "number-too-many-digits", Error,
+        "Number has more than 38 significant digits",
+        "DynamoDB numbers keep at most 38 significant digits (\"Attempting to store more than 38 significant digits in a Number\"). Store longer values as strings.",
+        r#"{"Item":{"pk":{"S":"a"},"n":{"N":"123456789012345678901234567890123456789"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"n":{"S":"123456789012345678901234567890123456789"}}}"# }
+    NUMBER_OVERFLOW = { "N003", "number-overflow", Error,
+        "Number magnitude is above 9.9999999999999999999999999999999999999E+125",
+        "DynamoDB cannot store numbers with a magnitude of 1E+126 or more (\"Number overflow\").",
+        r#"{"Item":{"pk":{"S":"a"},"n":{"N":"1E+126"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"n":{"N":"1E+125"}}}"# }
+    NUMBER_UNDERFLOW = { "N004", "number-underflow", Error,
+        "Non-zero number magnitude is below 1E-130",
+        "DynamoDB cannot store non-zero numbers smaller in magnitude than 1E-130 (\"Number underflow\").",
+        r#"{"Item":{"pk":{"S":"a"},"n":{"N":"1E-131"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"n":{"N":"1E-130"}}}"# }
+    NUMBER_NOT_FINITE = { "N005", "number-not-finite", Error,
+        "Floating-point value is NaN or infinite",
+        "DynamoDB numbers have no NaN or Infinity. prep rejects the row instead of inventing a value; use --type COLUMN=S to keep such values as text.",
+        r#"price = NaN"#,
+        r#"price = 1.5"# }
+    SET_EMPTY = { "T001", "set-empty", Error,
+        "Set is empty",
+        "SS, NS and BS sets must hold at least one element. prep leaves an attribute with an empty set out of the item (and counts it); in a file it fails the import.",
+        r#"{"Item":{"pk":{"S":"a"},"tags":{"SS":[]}}}"#,
+        r#"{"Item":{"pk":{"S":"a"}}}"# }
+    SET_DUPLICATES = { "T002", "set-duplicates", Error,
+        "Set holds duplicate members",
+        "Set members must be unique (\"Input collection contains duplicates\"); NS members compare as numbers, so \"1\" and \"1.0\" are duplicates.",
+        r#"{"Item":{"pk":{"S":"a"},"tags":{"SS":["x","x"]}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"tags":{"SS":["x"]}}}"# }
+    SET_ELEMENT = { "T003", "set-element-type", Error,
+        "Set member is null or of the wrong type",
+        "Every member of an SS must be a string, of an NS a number, of a BS a binary; a set cannot hold nulls. Use L for mixed or nullable lists.",
+        r#"{"Item":{"pk":{"S":"a"},"nums":{"NS":["1",2]}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"nums":{"NS":["1","2"]}}}"# }
+    NESTING_TOO_DEEP = { "V001", "nesting-too-deep", Error,
+        "Lists and maps nest more than 32 levels",
+        "DynamoDB supports nested attributes up to 32 levels deep.",
+        r#"{"L":[{"L":[ ... 33 levels ... ]}]}"#,
+        r#"{"L":[{"L":[ ... 32 levels or fewer ... ]}]}"# }
+    ATTRIBUTE_NAME_EMPTY = { "V002", "attribute-name-empty", Error,
+        "Attribute name is empty",
+        "Attribute names (including map keys) must be 1 to 65,535 bytes long.",
+        r#"{"Item":{"pk":{"S":"a"},"":{"S":"x"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"x":{"S":"x"}}}"# }
+    ATTRIBUTE_NAME_TOO_LONG = { "V003", "attribute-name-too-long", Error,
+        "Attribute name is longer than allowed",
+        "Attribute names may be up to 65,535 bytes; names of key attributes of the table and its indexes at most 255 bytes.",
+        r#"a key attribute named with 256 characters"#,
+        r#"a key attribute named with 255 characters or fewer"# }
+    INVALID_UTF8 = { "V004", "invalid-utf8", Error,
+        "Text is not valid UTF-8",
+        "DynamoDB strings are UTF-8; invalid byte sequences (or unpaired surrogate escapes) fail the item. Re-encode the source as UTF-8, or store the bytes as B.",
+        r#"a CSV cell with the byte 0xFF"#,
+        r#"the same cell re-encoded as UTF-8"# }
+    VALUE_CONVERSION = { "V005", "value-conversion", Error,
+        "Cell does not fit the column's DynamoDB type",
+        "The column was typed (by --type, a key declaration or CSV inference) and this cell cannot be converted. Fix the cell, or declare the column as text with --type COLUMN=S.",
+        r#"qty column inferred N, cell "about 3""#,
+        r#"--type qty=S, or the cell "3""# }
+    ITEM_TOO_LARGE = { "I001", "item-too-large", Error,
+        "Item is larger than 400 KB (409,600 bytes)",
+        "The item size (attribute name bytes plus value sizes) may not exceed 409,600 bytes (\"Item size has exceeded the maximum allowed size\"). Move large values to S3 and store a pointer.",
+        r#"an item with a 500 KB description string"#,
+        r#"an item with an S3 URL in place of the description"# }
+    CSV_FIELD_COUNT = { "C001", "csv-field-count", Error,
+        "CSV row has a different number of fields than the header",
+        "Each CSV record must have one field per header column; a stray delimiter or an unbalanced quote usually causes this.",
+        "pk,name\\na,b,c",
+        "pk,name\\na,\"b,c\"" }
+    DUPLICATE_KEY = { "D001", "duplicate-primary-key", Warning,
+        "Primary key appears more than once",
+        "The import does not fail on duplicate primary keys: the items overwrite each other in random order, so all but one are silently lost. prep lists every duplicate in duplicates.jsonl; --duplicates error makes them fail the run.",
+        r#"{"Item":{"pk":{"S":"a"},"v":{"N":"1"}}}\n{"Item":{"pk":{"S":"a"},"v":{"N":"2"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"v":{"N":"2"}}}"# }
+}
+
+/// Look a rule up by code (case-insensitive) or by name.
+pub fn find(code_or_name: &str) -> Option<&'static Rule> {
+    ALL.iter()
+        .copied()
+        .find(|r| r.code.eq_ignore_ascii_case(code_or_name) || r.name == code_or_name)
+}
+
+/// Largest item DynamoDB stores, in bytes of its size formula.
+pub const MAX_ITEM_BYTES: usize = 409_600;
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
+pub const MAX_NESTING: u32 = 32;
+pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 65_535;
+pub const MAX_KEY_NAME_BYTES: usize = 255;
+pub const MAX_NUMBER_DIGITS: usize = 38;
+pub const MAX_IMPORT_OBJECTS: usize = 50_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_and_names_are_unique_and_complete() {
+        let mut codes = HashSet::new();
+        let mut names = HashSet::new();
+        for r in ALL {
+            assert!(codes.insert(r.code), "duplicate code {}", r.code);
+            assert!(names.insert(r.name), "duplicate name {}", r.name);
+            assert!(!r.summary.is_empty() && !r.explanation.is_empty());
+            assert!(!r.bad.is_empty() && !r.good.is_empty());
+            assert_eq!(r.code.len(), 4);
+        }
+        assert_eq!(find("k001").unwrap().name, "key-missing");
+        assert_eq!(find("item-too-large").unwrap().code, "I001");
+        assert!(find("Z999").is_none());
+    }
+}

@@ -1,0 +1,337 @@
+//! Output parts: sized by uncompressed item bytes, compressed as one zstd frame or gzip member
+//! each, hashed (MD5 for DynamoDB's manifest, SHA-256 for ours) as they are written, written
+//! under a temporary name and renamed when complete.
+
+use anyhow::{bail, Context, Result};
+use base64::Engine;
+use md5::{Digest, Md5};
+use sha2::Sha256;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::rules;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Some(Compression::None),
+            "gzip" | "gz" => Some(Compression::Gzip),
+            "zstd" | "zst" => Some(Compression::Zstd),
+            _ => None,
+        }
+    }
+    /// The value of ImportTable's InputCompressionType.
+    pub fn import_name(self) -> &'static str {
+        match self {
+            Compression::None => "NONE",
+            Compression::Gzip => "GZIP",
+            Compression::Zstd => "ZSTD",
+        }
+    }
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Compression::None => "",
+            Compression::Gzip => ".gz",
+            Compression::Zstd => ".zst",
+        }
+    }
+}
+
+/// A file writer that hashes and counts what goes through it.
+struct Hashing {
+    file: BufWriter<File>,
+    md5: Md5,
+    sha: Sha256,
+    bytes: u64,
+}
+
+impl Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.md5.update(&buf[..n]);
+        self.sha.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+enum Packer {
+    Plain(Hashing),
+    Gzip(flate2::write::GzEncoder<Hashing>),
+    Zstd(zstd::stream::write::Encoder<'static, Hashing>),
+}
+
+impl Packer {
+    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+        match self {
+            Packer::Plain(w) => w.write_all(b),
+            Packer::Gzip(w) => w.write_all(b),
+            Packer::Zstd(w) => w.write_all(b),
+        }
+    }
+    fn finish(self) -> std::io::Result<Hashing> {
+        match self {
+            Packer::Plain(w) => Ok(w),
+            Packer::Gzip(w) => w.finish(),
+            Packer::Zstd(w) => w.finish(),
+        }
+    }
+}
+
+struct OpenPart {
+    tmp: PathBuf,
+    name: String,
+    packer: Packer,
+    items: u64,
+    uncompressed: u64,
+}
+
+/// A finished part, as listed in manifest-files.json.
+#[derive(Clone, Debug)]
+pub struct PartInfo {
+    pub key: String,
+    pub items: u64,
+    pub uncompressed: u64,
+    pub stored: u64,
+    pub md5_base64: String,
+    pub sha256_hex: String,
+}
+
+/// Writes items into `OUT/data/part-NNNNN.<ext>[.gz|.zst]`.
+pub struct PartWriter {
+    dir: PathBuf,
+    ext: &'static str,
+    compression: Compression,
+    level: i32,
+    part_size: u64,
+    current: Option<OpenPart>,
+    pub parts: Vec<PartInfo>,
+}
+
+impl PartWriter {
+    pub fn new(
+        out: &Path,
+        ext: &'static str,
+        compression: Compression,
+        level: i32,
+        part_size: u64,
+    ) -> Result<Self> {
+        let dir = out.join("data");
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(PartWriter {
+            dir,
+            ext,
+            compression,
+            level,
+            part_size: part_size.max(1),
+            current: None,
+            parts: Vec::new(),
+        })
+    }
+
+    fn open(&mut self) -> Result<()> {
+        let index = self.parts.len();
+        if index >= rules::MAX_IMPORT_OBJECTS {
+            bail!(
+                "the output would exceed {} parts, the most one import can read; raise --part-size",
+                rules::MAX_IMPORT_OBJECTS
+            );
+        }
+        let name = format!("part-{index:05}.{}{}", self.ext, self.compression.suffix());
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let file =
+            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let h = Hashing {
+            file: BufWriter::with_capacity(1 << 20, file),
+            md5: Md5::new(),
+            sha: Sha256::new(),
+            bytes: 0,
+        };
+        let packer = match self.compression {
+            Compression::None => Packer::Plain(h),
+            Compression::Gzip => Packer::Gzip(flate2::write::GzEncoder::new(
+                h,
+                flate2::Compression::new(self.level.clamp(0, 9) as u32),
+            )),
+            Compression::Zstd => {
+                let mut e = zstd::stream::write::Encoder::new(h, self.level)?;
+                e.include_checksum(true)?;
+                Packer::Zstd(e)
+            }
+        };
+        self.current = Some(OpenPart {
+            tmp,
+            name,
+            packer,
+            items: 0,
+            uncompressed: 0,
+        });
+        Ok(())
+    }
+
+    /// Append items: `buf` holds them back to back, `ends[k]` is where item k ends.
+    pub fn write_items(&mut self, buf: &[u8], ends: &[usize]) -> Result<()> {
+        let mut k = 0;
+        let mut start = 0usize;
+        while k < ends.len() {
+            if self.current.is_none() {
+                self.open()?;
+            }
+            let cur = self.current.as_mut().expect("opened");
+            // Take as many whole items as fit; a part always takes at least one.
+            let room = self.part_size.saturating_sub(cur.uncompressed);
+            let mut j = k;
+            while j < ends.len() {
+                let len = (ends[j] - start) as u64;
+                if len > room && !(j == k && cur.items == 0) {
+                    break;
+                }
+                j += 1;
+            }
+            if j > k {
+                let end = ends[j - 1];
+                cur.packer
+                    .write_all(&buf[start..end])
+                    .with_context(|| format!("cannot write {}", cur.tmp.display()))?;
+                cur.items += (j - k) as u64;
+                cur.uncompressed += (end - start) as u64;
+                start = end;
+                k = j;
+            }
+            if k < ends.len() {
+                self.close()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finish the open part: flush the compressor, rename into place.
+    pub fn close(&mut self) -> Result<()> {
+        let Some(cur) = self.current.take() else {
+            return Ok(());
+        };
+        let mut h = cur
+            .packer
+            .finish()
+            .with_context(|| format!("cannot write {}", cur.tmp.display()))?;
+        h.file.flush()?;
+        let file = h.file.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        let final_path = self.dir.join(&cur.name);
+        std::fs::rename(&cur.tmp, &final_path)
+            .with_context(|| format!("cannot rename {}", cur.tmp.display()))?;
+        self.parts.push(PartInfo {
+            key: format!("data/{}", cur.name),
+            items: cur.items,
+            uncompressed: cur.uncompressed,
+            stored: h.bytes,
+            md5_base64: base64::engine::general_purpose::STANDARD.encode(h.md5.finalize()),
+            sha256_hex: hex(&h.sha.finalize()),
+        });
+        Ok(())
+    }
+
+    /// Remove a part still being written (after a failure).
+    pub fn abandon(&mut self) {
+        if let Some(cur) = self.current.take() {
+            drop(cur.packer);
+            let _ = std::fs::remove_file(&cur.tmp);
+        }
+    }
+}
+
+pub fn hex(b: &[u8]) -> String {
+    const H: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for &c in b {
+        s.push(H[(c >> 4) as usize] as char);
+        s.push(H[(c & 15) as usize] as char);
+    }
+    s
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    Ok(hex(&h.finalize()))
+}
+
+/// Parse sizes like `512MiB`, `64MB`, `1GB`, `1048576`.
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let v: f64 = num
+        .parse()
+        .with_context(|| format!("{s:?} is not a size (e.g. 512MiB, 64MB, 1GB)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        "t" | "tb" => 1_000_000_000_000,
+        "tib" => 1 << 40,
+        u => bail!("{s:?}: unknown size unit {u:?} (use B, KB, KiB, MB, MiB, GB, GiB)"),
+    };
+    let bytes = (v * mult as f64).round();
+    if bytes < 1.0 {
+        bail!("{s:?}: a size must be at least 1 byte");
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512MiB").unwrap(), 512 << 20);
+        assert_eq!(parse_size("64MB").unwrap(), 64_000_000);
+        assert_eq!(parse_size("1GB").unwrap(), 1_000_000_000);
+        assert_eq!(parse_size("1.5KiB").unwrap(), 1536);
+        assert_eq!(parse_size("100").unwrap(), 100);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12XB").is_err());
+        assert!(parse_size("MB").is_err());
+    }
+
+    #[test]
+    fn parts_split_on_item_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = PartWriter::new(dir.path(), "json", Compression::None, 0, 10).unwrap();
+        // Items of 4, 4, 4 and 12 bytes: [4,4] [4] [12 (alone, larger than a part)]
+        let buf = b"aaa\nbbb\nccc\ndddddddddd1\n";
+        w.write_items(buf, &[4, 8, 12, 24]).unwrap();
+        w.close().unwrap();
+        let items: Vec<u64> = w.parts.iter().map(|p| p.items).collect();
+        assert_eq!(items, vec![2, 1, 1]);
+        let read = |k: &str| std::fs::read(dir.path().join(k)).unwrap();
+        assert_eq!(read("data/part-00000.json"), b"aaa\nbbb\n");
+        assert_eq!(read("data/part-00002.json"), b"dddddddddd1\n");
+        assert_eq!(w.parts[0].stored, 8);
+        // MD5 of "aaa\nbbb\n", base64.
+        let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(b"aaa\nbbb\n"));
+        assert_eq!(w.parts[0].md5_base64, md5);
+    }
+}
