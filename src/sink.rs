@@ -117,6 +117,8 @@ pub struct PartWriter {
     part_size: u64,
     current: Option<OpenPart>,
     pub parts: Vec<PartInfo>,
+    /// The import's object limit; lowered only by tests.
+    pub max_parts: usize,
 }
 
 impl PartWriter {
@@ -138,15 +140,16 @@ impl PartWriter {
             part_size: part_size.max(1),
             current: None,
             parts: Vec::new(),
+            max_parts: rules::MAX_IMPORT_OBJECTS,
         })
     }
 
     fn open(&mut self) -> Result<()> {
         let index = self.parts.len();
-        if index >= rules::MAX_IMPORT_OBJECTS {
+        if index >= self.max_parts {
             bail!(
                 "the output would exceed {} parts, the most one import can read; raise --part-size",
-                rules::MAX_IMPORT_OBJECTS
+                self.max_parts
             );
         }
         let name = format!("part-{index:05}.{}{}", self.ext, self.compression.suffix());
@@ -333,5 +336,16 @@ mod tests {
         // MD5 of "aaa\nbbb\n", base64.
         let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(b"aaa\nbbb\n"));
         assert_eq!(w.parts[0].md5_base64, md5);
+    }
+
+    #[test]
+    fn refuses_more_parts_than_an_import_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = PartWriter::new(dir.path(), "json", Compression::Zstd, 3, 1).unwrap();
+        w.max_parts = 3;
+        w.write_items(b"a\nb\nc\n", &[2, 4, 6]).unwrap();
+        let err = w.write_items(b"d\n", &[2]).unwrap_err().to_string();
+        assert!(err.contains("exceed 3 parts"), "{err}");
+        assert!(err.contains("--part-size"), "{err}");
     }
 }

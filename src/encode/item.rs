@@ -48,7 +48,7 @@ struct Col {
     name: String,
     enc: Box<dyn Enc>,
     key: Option<KeyCheck>,
-    target_is_inferred_text: bool,
+    converted: bool,
 }
 
 /// Encodes the rows of batches that share the plan's schema.
@@ -87,7 +87,7 @@ impl ItemEncoder {
                 name: c.name.clone(),
                 enc,
                 key: c.key,
-                target_is_inferred_text: c.target != Target::Auto,
+                converted: c.target != Target::Auto,
             });
         }
         Ok(ItemEncoder { cols, syn, nulls })
@@ -183,16 +183,28 @@ impl ItemEncoder {
             if let Some(k) = col.key {
                 key_buf.clear();
                 let want = key_type_name(k.ty);
+                let (type_rule, empty_rule) = match k.role {
+                    KeyRole::Index => (&rules::GSI_KEY_TYPE, &rules::GSI_KEY_EMPTY),
+                    _ => (&rules::KEY_TYPE, &rules::KEY_EMPTY),
+                };
                 let actual = match col.enc.raw(i, key_buf) {
                     Ok(t) => t,
                     Err(f) if std::ptr::eq(f.rule, &rules::KEY_NESTED) => {
                         col.enc.ty().unwrap_or(Ty::M)
                     }
+                    // The declared key type could not be made from this value.
+                    Err(f) if std::ptr::eq(f.rule, &rules::VALUE_CONVERSION) => {
+                        return Err((
+                            type_rule,
+                            format!(
+                                "Type mismatch for key {}: declared {}, but {}",
+                                col.name,
+                                want.as_str(),
+                                f.message
+                            ),
+                        ))
+                    }
                     Err(f) => return Err(self.fail(col, f)),
-                };
-                let (type_rule, empty_rule) = match k.role {
-                    KeyRole::Index => (&rules::GSI_KEY_TYPE, &rules::GSI_KEY_EMPTY),
-                    _ => (&rules::KEY_TYPE, &rules::KEY_EMPTY),
                 };
                 if actual != want {
                     return Err((
@@ -268,7 +280,7 @@ impl ItemEncoder {
 
     fn fail(&self, col: &Col, f: Fail) -> (&'static Rule, String) {
         let mut message = format!("attribute {}: {}", col.name, f.message);
-        if std::ptr::eq(f.rule, &rules::VALUE_CONVERSION) && col.target_is_inferred_text {
+        if std::ptr::eq(f.rule, &rules::VALUE_CONVERSION) && col.converted {
             message.push_str(&format!(
                 "; to keep such values as text, use --type {}=S",
                 col.name

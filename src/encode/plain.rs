@@ -83,7 +83,14 @@ pub fn value(a: &ArrayRef, i: usize) -> Value {
         DataType::UInt16 => int!(UInt16Type),
         DataType::UInt32 => int!(UInt32Type),
         DataType::UInt64 => int!(UInt64Type),
-        DataType::Float16 => float(a.as_primitive::<Float16Type>().value(i).to_f64()),
+        DataType::Float16 => {
+            let v = a.as_primitive::<Float16Type>().value(i);
+            let mut out = Vec::new();
+            match crate::model::number::write_f16(v, &mut out) {
+                Some(Ok(_)) => num(String::from_utf8_lossy(&out).into_owned()),
+                _ => float(v.to_f64()),
+            }
+        }
         DataType::Float32 => {
             let v = a.as_primitive::<Float32Type>().value(i);
             if v.is_finite() {

@@ -60,8 +60,7 @@ impl FloatValue for f32 {
 }
 impl FloatValue for half::f16 {
     fn write(self, out: &mut Vec<u8>) -> Option<Result<usize, number::NumError>> {
-        // Every f16 is exactly an f32; its shortest f32 text round-trips through f16 too.
-        number::write_f32(self.to_f32(), out)
+        number::write_f16(self, out)
     }
 }
 

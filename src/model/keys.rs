@@ -19,9 +19,9 @@ pub enum ScalarType {
 impl ScalarType {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
-            "S" | "s" => Some(ScalarType::S),
-            "N" | "n" => Some(ScalarType::N),
-            "B" | "b" => Some(ScalarType::B),
+            "S" => Some(ScalarType::S),
+            "N" => Some(ScalarType::N),
+            "B" => Some(ScalarType::B),
             _ => None,
         }
     }

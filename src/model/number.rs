@@ -325,6 +325,30 @@ pub fn write_f32(v: f32, out: &mut Vec<u8>) -> Option<Result<usize, NumError>> {
     Some(r)
 }
 
+/// Shortest text that round-trips an f16 (so 0.1 stays `0.1`, not `0.0999755859375`).
+pub fn write_f16(v: half::f16, out: &mut Vec<u8>) -> Option<Result<usize, NumError>> {
+    if !v.is_finite() {
+        return None;
+    }
+    let x = v.to_f64();
+    if x == 0.0 {
+        out.push(b'0');
+        return Some(Ok(1));
+    }
+    for precision in 0..17 {
+        let s = format!("{x:.precision$e}");
+        if s.parse::<f64>().map(half::f16::from_f64) == Ok(v) {
+            let mark = out.len();
+            let r = canonicalize(s.as_bytes(), out);
+            if r.is_err() {
+                out.truncate(mark);
+            }
+            return Some(r);
+        }
+    }
+    write_float(x, out)
+}
+
 /// Append the exact decimal `unscaled × 10^-scale`, canonicalised.
 pub fn write_decimal(unscaled: &str, scale: i8, out: &mut Vec<u8>) -> Result<usize, NumError> {
     let mut tmp = [0u8; 100];
@@ -507,6 +531,21 @@ mod tests {
         let mut out = vec![];
         write_float(-0.0, &mut out).unwrap().unwrap();
         assert_eq!(out, b"0");
+        // Shortest round-trip text, as numpy prints f16: 65504 reads back from "65500".
+        for (v, text) in [
+            (0.1f32, "0.1"),
+            (65504.0, "65500"),
+            (-2.0, "-2"),
+            (1.5, "1.5"),
+        ] {
+            let h = half::f16::from_f32(v);
+            let mut out = vec![];
+            write_f16(h, &mut out).unwrap().unwrap();
+            assert_eq!(String::from_utf8(out.clone()).unwrap(), text);
+            let back: f64 = String::from_utf8(out).unwrap().parse().unwrap();
+            assert_eq!(half::f16::from_f64(back), h);
+        }
+        assert!(write_f16(half::f16::NAN, &mut vec![]).is_none());
     }
 
     #[test]
