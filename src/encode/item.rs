@@ -90,6 +90,13 @@ impl ItemEncoder {
                 converted: c.target != Target::Auto,
             });
         }
+        // Table keys first: they are checked before anything else about the row, and items read
+        // better with their key up front.
+        cols.sort_by_key(|c| match c.key.map(|k| k.role) {
+            Some(KeyRole::Partition) => 0,
+            Some(KeyRole::Sort) => 1,
+            _ => 2,
+        });
         Ok(ItemEncoder { cols, syn, nulls })
     }
 

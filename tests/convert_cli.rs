@@ -1,0 +1,996 @@
+//! `prep convert` through the real binary: formats, options, checks, exit codes, output layout.
+
+mod common;
+
+use common::*;
+use md5::{Digest, Md5};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::Path;
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn rejects(out: &Path) -> Vec<Value> {
+    let p = out.join("rejects.jsonl");
+    if p.exists() {
+        read_jsonl(&p)
+    } else {
+        vec![]
+    }
+}
+
+fn codes(out: &Path) -> Vec<String> {
+    rejects(out)
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_input_format_converts_and_counts_reconcile() {
+    let d = tmp();
+    let csv = std::fs::read(fixture("users.csv")).unwrap();
+    let gz = d.path().join("users.csv.gz");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(&csv).unwrap();
+    std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    let zst = d.path().join("users.csv.zst");
+    std::fs::write(&zst, zstd::encode_all(&csv[..], 3).unwrap()).unwrap();
+    let cases: Vec<(String, &str, u64, u64)> = vec![
+        (fixture("types.parquet"), "pk", 7, 2),
+        (fixture("types.arrow"), "pk", 7, 2),
+        (fixture("types.arrows"), "pk", 7, 2),
+        (fixture("users.csv"), "user_id", 8, 2),
+        (gz.to_string_lossy().into(), "user_id", 8, 2),
+        (zst.to_string_lossy().into(), "user_id", 8, 2),
+    ];
+    for (i, (input, key, rows, rejected)) in cases.iter().enumerate() {
+        let out = d.path().join(format!("out{i}"));
+        let (code, s, err) = convert(&out, &[input, "--key", key]);
+        assert_eq!(code, 1, "{input}: {err}");
+        assert_eq!(s["rowsRead"], *rows, "{input}");
+        assert_eq!(s["rowsRejected"], *rejected, "{input}");
+        assert_eq!(
+            s["rowsRead"].as_u64().unwrap(),
+            s["itemsWritten"].as_u64().unwrap() + s["rowsRejected"].as_u64().unwrap()
+        );
+        assert_eq!(lines(&out).len() as u64, rows - rejected);
+        assert_eq!(rejects(&out).len() as u64, *rejected);
+    }
+    // The compressed CSVs give the same items as the plain one.
+    assert_eq!(lines(&d.path().join("out3")), lines(&d.path().join("out4")));
+    assert_eq!(lines(&d.path().join("out3")), lines(&d.path().join("out5")));
+}
+
+#[test]
+fn type_mapping_exact_values() {
+    let d = tmp();
+    let out = d.path().join("o");
+    convert(&out, &[&fixture("types.arrow"), "--key", "pk"]);
+    let first = item(&lines(&out)[0]);
+    let want = json!({
+        "pk": {"S": "t1"}, "i8": {"N": "-128"}, "u64": {"N": "0"}, "f16": {"N": "1.5"},
+        "f32": {"N": "0.1"}, "f64": {"N": "1.5"}, "dec": {"N": "6522.73"},
+        "dec256": {"N": "12345678901234567890123456789012345678"}, "flag": {"BOOL": true},
+        "bin": {"B": "aGVsbG8="}, "bin_fixed": {"B": "YWJjZA=="}, "d32": {"S": "2024-02-29"},
+        "d64": {"S": "2024-02-29"}, "ts_s": {"S": "2024-01-02T03:04:05"},
+        "ts_ms_utc": {"S": "2024-01-02T03:04:05.123Z"},
+        "ts_us_tz": {"S": "2024-01-02T03:04:05.123456Z"},
+        "ts_ns": {"S": "2023-11-14T22:13:20.123456789"},
+        "t32_s": {"S": "01:02:03"}, "t32_ms": {"S": "01:02:03.004"},
+        "t64_us": {"S": "01:02:03.000005"}, "t64_ns": {"S": "01:02:03.000000007"},
+        "list_i": {"L": [{"N": "1"}, {"N": "2"}, {"N": "3"}]},
+        "list_fixed": {"L": [{"N": "1.5"}, {"N": "2.5"}]},
+        "obj": {"M": {"name": {"S": "Ada"}, "age": {"N": "36"}, "tags": {"L": [{"S": "x"}]}}},
+        "kv": {"M": {"a": {"N": "1"}, "b": {"N": "2"}}}, "dict": {"S": "red"},
+    });
+    for (k, v) in want.as_object().unwrap() {
+        assert_eq!(first.get(k), Some(v), "{k}");
+    }
+    assert!(!first.contains_key("nothing"), "all-null column left out");
+    let second = item(&lines(&out)[1]);
+    assert_eq!(second["u64"], json!({"N": "18446744073709551615"}));
+    assert_eq!(second["i64"], json!({"N": "9223372036854775807"}));
+    assert_eq!(
+        second["s_large"],
+        json!({"S": ""}),
+        "empty strings are fine outside keys"
+    );
+    assert_eq!(second["d32"], json!({"S": "1969-12-31"}));
+    assert_eq!(second["kv"], json!({"M": {}}));
+    let fourth = item(&lines(&out)[3]);
+    assert_eq!(fourth["list_i"], json!({"L": [{"NULL": true}, {"N": "5"}]}));
+    assert_eq!(fourth["dec"], json!({"N": "1.5"}), "1.50 is written 1.5");
+    assert_eq!(fourth["d32"], json!({"S": "0001-01-01"}));
+}
+
+#[test]
+fn nulls_null_writes_null_attributes() {
+    let d = tmp();
+    let out = d.path().join("o");
+    convert(
+        &out,
+        &[&fixture("types.arrow"), "--key", "pk", "--nulls", "null"],
+    );
+    let third = item(&lines(&out)[2]);
+    assert_eq!(third["nothing"], json!({"NULL": true}));
+    assert_eq!(third["obj"], json!({"NULL": true}));
+    let second = item(&lines(&out)[1]);
+    assert_eq!(second["obj"]["M"]["age"], json!({"NULL": true}));
+}
+
+#[test]
+fn timestamps_as_epoch_numbers() {
+    let d = tmp();
+    let out = d.path().join("o");
+    convert(
+        &out,
+        &[
+            &fixture("types.arrow"),
+            "--key",
+            "pk",
+            "--timestamps",
+            "epoch-ms",
+        ],
+    );
+    let first = item(&lines(&out)[0]);
+    assert_eq!(first["ts_ms_utc"], json!({"N": "1704164645123"}));
+    assert_eq!(first["ts_ns"], json!({"N": "1700000000123"}));
+    assert_eq!(first["ts_s"], json!({"N": "1704164645000"}));
+    let out = d.path().join("s");
+    convert(
+        &out,
+        &[
+            &fixture("types.arrow"),
+            "--key",
+            "pk",
+            "--timestamps",
+            "epoch-s",
+        ],
+    );
+    assert_eq!(item(&lines(&out)[1])["ts_s"], json!({"N": "-1"}));
+}
+
+#[test]
+fn overrides_convert_columns() {
+    let d = tmp();
+    let input = write(
+        d.path(),
+        "o.csv",
+        "id,n,b,flag,ss,ns,bs,l,m,j,text_num\n\
+         a,1.50,aGk=,TRUE,x;y,1;1.5;2,aGk=;aA==,\"[1,\"\"a\"\"]\",\"{\"\"k\"\":{\"\"z\"\":null}}\",12345678901234567890123456789012345678,007\n\
+         b,2,,false,,,,[],{},\"\"\"s\"\"\",8\n",
+    );
+    let out = d.path().join("o");
+    let (code, s, err) = convert(
+        &out,
+        &[
+            &input,
+            "--key",
+            "id",
+            "--type",
+            "n=N",
+            "--type",
+            "b=B",
+            "--type",
+            "flag=BOOL",
+            "--type",
+            "ss=SS:;",
+            "--type",
+            "ns=NS:;",
+            "--type",
+            "bs=BS:;",
+            "--type",
+            "l=L",
+            "--type",
+            "m=M",
+            "--type",
+            "j=JSON",
+            "--type",
+            "text_num=S",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let a = item(&lines(&out)[0]);
+    assert_eq!(a["n"], json!({"N": "1.5"}));
+    assert_eq!(a["b"], json!({"B": "aGk="}));
+    assert_eq!(a["flag"], json!({"BOOL": true}));
+    assert_eq!(a["ss"], json!({"SS": ["x", "y"]}));
+    assert_eq!(a["ns"], json!({"NS": ["1", "1.5", "2"]}));
+    assert_eq!(a["bs"], json!({"BS": ["aGk=", "aA=="]}));
+    assert_eq!(a["l"], json!({"L": [{"N": "1"}, {"S": "a"}]}));
+    assert_eq!(a["m"], json!({"M": {"k": {"M": {"z": {"NULL": true}}}}}));
+    assert_eq!(
+        a["j"],
+        json!({"N": "12345678901234567890123456789012345678"}),
+        "JSON numbers stay exact"
+    );
+    assert_eq!(a["text_num"], json!({"S": "007"}));
+    let b = item(&lines(&out)[1]);
+    assert_eq!(b["j"], json!({"S": "s"}));
+    assert_eq!(b["l"], json!({"L": []}));
+    assert_eq!(b["m"], json!({"M": {}}));
+    assert_eq!(s["emptySetsOmitted"], 0);
+
+    // Sets from list columns; an empty set is left out and counted; duplicates reject the row.
+    let out = d.path().join("sets");
+    let (code, s, _) = convert(
+        &out,
+        &[
+            &fixture("types.arrow"),
+            "--key",
+            "pk",
+            "--type",
+            "list_s=SS",
+            "--type",
+            "list_i=NS",
+        ],
+    );
+    assert_eq!(code, 1);
+    let first = item(&lines(&out)[0]);
+    assert_eq!(first["list_s"], json!({"SS": ["a", "b"]}));
+    assert_eq!(first["list_i"], json!({"NS": ["1", "2", "3"]}));
+    assert!(s["emptySetsOmitted"].as_u64().unwrap() >= 1);
+    let r = rejects(&out);
+    assert!(
+        r.iter().any(|r| r["code"] == "T002" && r["row"] == 5),
+        "{r:?}"
+    );
+    assert!(
+        r.iter().any(|r| r["code"] == "T003" && r["row"] == 4),
+        "null member in NS: {r:?}"
+    );
+}
+
+#[test]
+fn bad_overrides_and_keys_cannot_run() {
+    let d = tmp();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["--key", "nope"],
+        vec!["--key", "pk", "--type", "nope=S"],
+        vec!["--key", "pk", "--type", "flag=B"],
+        vec!["--key", "obj"],
+        vec!["--key", "pk", "--type", "pk=N", "--key", "pk:S"],
+        vec!["--key", "pk", "--type", "x"],
+        vec!["--key", "pk", "--part-size", "12XB"],
+        vec!["--key", "pk", "--compress", "lz4"],
+        vec!["--key", "pk", "--gsi", "bad"],
+    ];
+    for (i, args) in cases.iter().enumerate() {
+        let out = d.path().join(format!("o{i}"));
+        let mut a = vec![fixture("types.arrow")];
+        a.extend(args.iter().map(|s| s.to_string()));
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let (code, _, err) = convert(&out, &a);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("error"), "{err}");
+        assert!(!out.join("manifest-summary.json").exists());
+    }
+}
+
+#[test]
+fn declared_key_types_win_and_reject_what_cannot_fit() {
+    let d = tmp();
+    let input = write(d.path(), "k.csv", "id,v\n1,a\n2,b\nx3,c\n");
+    // Inference says N for id … but not with the third row in the sample: it is S. Declared N
+    // converts the first two rows and rejects the third as a key type mismatch.
+    let out = d.path().join("n");
+    let (code, s, _) = convert(&out, &[&input, "--key", "id:N"]);
+    assert_eq!(code, 1);
+    assert_eq!(s["itemsWritten"], 2);
+    assert_eq!(codes(&out), vec!["K002"]);
+    assert_eq!(item(&lines(&out)[0])["id"], json!({"N": "1"}));
+    let summary = read_json(&out.join("manifest-summary.json"));
+    assert_eq!(
+        summary["keySchema"]["partitionKey"],
+        json!({"name": "id", "type": "N"})
+    );
+    // Declared S on a numeric-looking column keeps the text.
+    let input = write(d.path(), "k2.csv", "id,v\n1,a\n2,b\n");
+    let out = d.path().join("s");
+    convert(&out, &[&input, "--key", "id:S"]);
+    assert_eq!(item(&lines(&out)[0])["id"], json!({"S": "1"}));
+    // Type taken from the data: an integer column gives N.
+    let out = d.path().join("auto");
+    convert(&out, &[&fixture("types.arrow"), "--key", "i64"]);
+    let it = read_json(&out.join("import-table.json"));
+    assert_eq!(
+        it["TableCreationParameters"]["AttributeDefinitions"][0],
+        json!({"AttributeName": "i64", "AttributeType": "N"})
+    );
+    // A BOOL column declared as a key of type B cannot convert: every row is a type mismatch.
+    let out = d.path().join("bool");
+    let (code, s, _) = convert(&out, &[&fixture("types.arrow"), "--key", "flag:B"]);
+    assert_eq!(code, 1);
+    assert_eq!(s["itemsWritten"], 0);
+    assert!(codes(&out).iter().all(|c| c == "K002" || c == "K001"));
+}
+
+#[test]
+fn key_checks() {
+    let d = tmp();
+    let long_pk = "p".repeat(2048);
+    let too_long_pk = "p".repeat(2049);
+    let long_sk = "s".repeat(1024);
+    let too_long_sk = "s".repeat(1025);
+    let body = format!(
+        "pk,sk,g\n{long_pk},a,x\n{too_long_pk},b,x\nok,{long_sk},x\nok,{too_long_sk},x\n,c,x\nok2,,x\nok3,d,\nok4,e,notnum\n"
+    );
+    let input = write(d.path(), "keys.csv", &body);
+    let out = d.path().join("o");
+    let (code, s, err) = convert(
+        &out,
+        &[
+            &input,
+            "--key",
+            "pk:S",
+            "--sort-key",
+            "sk:S",
+            "--gsi",
+            "byG=g:N",
+            "--csv-types",
+            "string",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    let r = rejects(&out);
+    let by_row: Vec<(u64, &str)> = r
+        .iter()
+        .map(|r| (r["row"].as_u64().unwrap(), r["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        by_row,
+        vec![
+            (1, "K006"),
+            (2, "K004"),
+            (3, "K006"),
+            (4, "K005"),
+            (5, "K001"),
+            (6, "K001"),
+            (8, "K006")
+        ]
+    );
+    // Row 7 has no GSI key: simply not indexed, and written.
+    assert_eq!(s["itemsWritten"], 1);
+    assert!(r[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Type mismatch for key g"));
+    assert_eq!(r[4]["line"], 6, "CSV rejects carry the line number");
+
+    // Empty key values: an empty CSV cell is missing, an empty string from Arrow is K003.
+    let out = d.path().join("empty");
+    let (_, _, _) = convert(
+        &out,
+        &[
+            &fixture("types.arrow"),
+            "--key",
+            "pk",
+            "--sort-key",
+            "s_large",
+        ],
+    );
+    assert!(
+        codes(&out).contains(&"K003".to_string()),
+        "{:?}",
+        codes(&out)
+    );
+}
+
+#[test]
+fn item_size_limit_is_exact() {
+    let d = tmp();
+    // Item = "pk" (2) + "a" (1) + "d" (1) + value: 409,600 needs a value of 409,596 bytes.
+    let ok = "x".repeat(409_596);
+    let big = "x".repeat(409_597);
+    let input = write(d.path(), "size.csv", &format!("pk,d\na,{ok}\nb,{big}\n"));
+    let out = d.path().join("o");
+    let (code, s, _) = convert(&out, &[&input, "--key", "pk"]);
+    assert_eq!(code, 1);
+    assert_eq!(s["itemsWritten"], 1);
+    let r = rejects(&out);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["code"], "I001");
+    assert_eq!(r[0]["row"], 2);
+    assert!(
+        r[0]["message"].as_str().unwrap().contains("409601"),
+        "{}",
+        r[0]["message"]
+    );
+}
+
+#[test]
+fn number_rules() {
+    let d = tmp();
+    let d38 = "12345678901234567890123456789012345678";
+    let body = format!(
+        "pk,n\na,1E-130\nb,1E-131\nc,{d38}\nd,{d38}9\ne,9.9999999999999999999999999999999999999E+125\nf,1E+126\ng,1.50\nh,-0\ni,abc\n"
+    );
+    let input = write(d.path(), "n.csv", &body);
+    let out = d.path().join("o");
+    let (code, _, _) = convert(&out, &[&input, "--key", "pk", "--type", "n=N"]);
+    assert_eq!(code, 1);
+    let r = rejects(&out);
+    let by_row: Vec<(u64, &str)> = r
+        .iter()
+        .map(|r| (r["row"].as_u64().unwrap(), r["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        by_row,
+        vec![(2, "N004"), (4, "N002"), (6, "N003"), (9, "V005")]
+    );
+    assert!(
+        r[3]["message"].as_str().unwrap().contains("--type n=S"),
+        "{}",
+        r[3]["message"]
+    );
+    let got: Vec<Value> = lines(&out).iter().map(|l| item(l)["n"].clone()).collect();
+    assert_eq!(
+        got,
+        vec![
+            json!({"N": "1E-130"}),
+            json!({"N": d38}),
+            json!({"N": "9.9999999999999999999999999999999999999E+125"}),
+            json!({"N": "1.5"}),
+            json!({"N": "0"}),
+        ]
+    );
+}
+
+#[test]
+fn nesting_limit() {
+    let d = tmp();
+    let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let body = format!("pk,j\na,\"{}\"\nb,\"{}\"\n", deep(32), deep(33));
+    let input = write(d.path(), "deep.csv", &body);
+    let out = d.path().join("o");
+    let (code, s, _) = convert(&out, &[&input, "--key", "pk", "--type", "j=JSON"]);
+    assert_eq!(code, 1);
+    assert_eq!(s["itemsWritten"], 1);
+    assert_eq!(codes(&out), vec!["V001"]);
+    assert_eq!(rejects(&out)[0]["row"], 2);
+}
+
+#[test]
+fn csv_inference_and_dialects() {
+    let d = tmp();
+    let out = d.path().join("o");
+    let (code, _, err) = convert(&out, &[&fixture("users.csv"), "--key", "user_id"]);
+    assert_eq!(code, 1, "{err}");
+    let first = item(&lines(&out)[0]);
+    assert_eq!(
+        first["balance"],
+        json!({"N": "1200.5"}),
+        "numbers canonicalised from text"
+    );
+    assert_eq!(first["active"], json!({"BOOL": true}));
+    assert_eq!(
+        first["zip"],
+        json!({"S": "01234"}),
+        "leading zeros stay text"
+    );
+    assert_eq!(
+        first["age"],
+        json!({"S": "36"}),
+        "a non-number in the sample makes the column S"
+    );
+    assert_eq!(first["bio"], json!({"S": "Wrote the first \"program\""}));
+    let second = item(&lines(&out)[1]);
+    assert_eq!(second["bio"], json!({"S": "line one\nline two"}));
+    assert_eq!(second["name"], json!({"S": "Zoë Ünïcödé 日本"}));
+    assert!(!second.contains_key("tags"), "empty cells are left out");
+
+    // A cell that does not fit an inferred type later in the file is rejected, naming the fix.
+    let input = write(d.path(), "late.csv", "pk,qty\na,1\nb,2\nc,three\n");
+    let out = d.path().join("late");
+    let (code, _, _) = convert(&out, &[&input, "--key", "pk", "--csv-sample-rows", "2"]);
+    assert_eq!(code, 1);
+    let r = rejects(&out);
+    assert_eq!(r[0]["code"], "V005");
+    assert!(r[0]["message"].as_str().unwrap().contains("--type qty=S"));
+
+    // --csv-types string: everything is S.
+    let out = d.path().join("str");
+    convert(
+        &out,
+        &[
+            &fixture("users.csv"),
+            "--key",
+            "user_id",
+            "--csv-types",
+            "string",
+        ],
+    );
+    assert_eq!(item(&lines(&out)[0])["balance"], json!({"S": "1200.50"}));
+
+    // BOM, CRLF and semicolons, as Excel writes them.
+    let out = d.path().join("excel");
+    let (code, _, err) = convert(
+        &out,
+        &[&fixture("excel.csv"), "--key", "id:N", "--delimiter", ";"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let items = lines(&out);
+    assert_eq!(
+        item(&items[0])["id"],
+        json!({"N": "1"}),
+        "BOM stripped from the first name"
+    );
+    assert_eq!(
+        item(&items[1])["city"],
+        json!({"S": "Saint-Étienne; Loire"})
+    );
+    assert_eq!(item(&items[2])["population"], json!({"N": "2752412"}));
+
+    // No header: names from --columns; tab delimiter.
+    let input = write(d.path(), "nohead.tsv", "a\t1\nb\t2\n");
+    let out = d.path().join("nohead");
+    let (code, s, err) = convert(
+        &out,
+        &[&input, "--key", "k", "--no-header", "--columns", "k,v"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["itemsWritten"], 2);
+    assert_eq!(item(&lines(&out)[1])["v"], json!({"N": "2"}));
+
+    // Invalid UTF-8 in a cell rejects that row (V004), not the file.
+    let p = d.path().join("latin1.csv");
+    std::fs::write(&p, b"pk,name\na,Z\xfcrich\nb,ok\n").unwrap();
+    let out = d.path().join("latin1");
+    let (code, s, _) = convert(&out, &[p.to_str().unwrap(), "--key", "pk"]);
+    assert_eq!(code, 1);
+    assert_eq!(s["itemsWritten"], 1);
+    assert_eq!(codes(&out), vec!["V004"]);
+}
+
+#[test]
+fn duplicates_across_inputs() {
+    let d = tmp();
+    let a = write(d.path(), "a.csv", "pk,sk,v\nx,1,a\ny,1,b\nx,2,c\n");
+    let b = write(d.path(), "b.csv", "pk,sk,v\nx,1.0,d\nz,1,e\nx,1,f\n");
+    let out = d.path().join("warn");
+    let (code, s, err) = convert(&out, &[&a, &b, "--key", "pk", "--sort-key", "sk:N"]);
+    assert_eq!(code, 0, "warnings only: {err}");
+    assert_eq!(s["duplicateKeys"], 1);
+    assert_eq!(s["duplicateItems"], 2, "x/1 appears three times (1.0 = 1)");
+    assert_eq!(s["itemsWritten"], 6);
+    let dups = read_jsonl(&out.join("duplicates.jsonl"));
+    assert_eq!(dups.len(), 2);
+    assert_eq!(dups[0]["key"], json!({"pk": "x", "sk": "1"}));
+    assert_eq!(dups[0]["first"]["row"], 1);
+    assert!(dups[0]["first"]["source"]
+        .as_str()
+        .unwrap()
+        .ends_with("a.csv"));
+    assert!(dups[0]["duplicate"]["source"]
+        .as_str()
+        .unwrap()
+        .ends_with("b.csv"));
+    assert_eq!(dups[1]["duplicate"]["row"], 3);
+    let summary = read_json(&out.join("manifest-summary.json"));
+    assert_eq!(summary["duplicateCount"], 2);
+
+    let out = d.path().join("error");
+    let (code, _, _) = convert(
+        &out,
+        &[
+            &a,
+            &b,
+            "--key",
+            "pk",
+            "--sort-key",
+            "sk:N",
+            "--duplicates",
+            "error",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        out.join("manifest-files.json").exists(),
+        "output still complete"
+    );
+
+    let out = d.path().join("off");
+    let (code, s, _) = convert(
+        &out,
+        &[
+            &a,
+            &b,
+            "--key",
+            "pk",
+            "--sort-key",
+            "sk:N",
+            "--duplicates",
+            "off",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(s["duplicateItems"], 0);
+    assert!(!out.join("duplicates.jsonl").exists());
+}
+
+#[test]
+fn on_error_fail_leaves_nothing_complete() {
+    let d = tmp();
+    let out = d.path().join("o");
+    let o = prep()
+        .args([
+            "convert",
+            &fixture("users.csv"),
+            "--key",
+            "user_id",
+            "--on-error",
+            "fail",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("K001"), "{err}");
+    assert!(err.contains("\"row\":5"), "{err}");
+    assert!(!out.join("manifest-files.json").exists());
+    assert!(!out.join("manifest-summary.json").exists());
+    assert!(parts(&out).is_empty());
+}
+
+#[test]
+fn output_layout_and_manifests() {
+    let d = tmp();
+    let out = d.path().join("o");
+    let (code, s, _) = convert(
+        &out,
+        &[
+            &fixture("types.parquet"),
+            "--key",
+            "pk",
+            "--table-def",
+            &fixture("table-def.json"),
+            "--part-size",
+            "1KB",
+        ],
+    );
+    assert_eq!(
+        code, 2,
+        "table-def keys must be columns: user_id is not in types.parquet"
+    );
+    assert_eq!(s, Value::Null);
+
+    let (code, s, err) = convert(
+        &out,
+        &[
+            &fixture("users.csv"),
+            "--table-def",
+            &fixture("table-def.json"),
+            "--part-size",
+            "300B",
+            "--compress",
+            "gzip",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    let files = read_jsonl(&out.join("manifest-files.json"));
+    assert!(files.len() > 1, "300-byte parts split the output");
+    assert_eq!(files.len() as u64, s["parts"].as_u64().unwrap());
+    let mut items = 0;
+    for (i, f) in files.iter().enumerate() {
+        let key = f["dataFileS3Key"].as_str().unwrap();
+        assert_eq!(key, format!("data/part-{i:05}.json.gz"));
+        let bytes = std::fs::read(out.join(key)).unwrap();
+        assert_eq!(f["storedBytes"], bytes.len());
+        use base64::Engine;
+        let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(&bytes));
+        assert_eq!(f["md5Checksum"], md5);
+        let text = read_part(&out.join(key));
+        assert_eq!(f["uncompressedBytes"], text.len());
+        assert_eq!(f["itemCount"], text.iter().filter(|&&c| c == b'\n').count());
+        assert!(text.len() <= 300 || f["itemCount"] == 1);
+        items += f["itemCount"].as_u64().unwrap();
+    }
+    assert_eq!(items, s["itemsWritten"].as_u64().unwrap());
+    let summary = read_json(&out.join("manifest-summary.json"));
+    assert_eq!(summary["itemCount"], items);
+    assert_eq!(summary["rejectedCount"], 2);
+    assert_eq!(summary["outputFormat"], "DYNAMODB_JSON");
+    assert_eq!(summary["compression"], "GZIP");
+    assert_eq!(summary["tableName"], "users");
+    assert_eq!(summary["inputs"][0]["rows"], 8);
+    assert_eq!(summary["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        summary["keySchema"]["globalSecondaryIndexes"][0]["name"],
+        "byZip"
+    );
+    let it = read_json(&out.join("import-table.json"));
+    assert_eq!(it["InputFormat"], "DYNAMODB_JSON");
+    assert_eq!(it["InputCompressionType"], "GZIP");
+    let tcp = &it["TableCreationParameters"];
+    assert_eq!(tcp["TableName"], "users");
+    assert_eq!(tcp["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        tcp["KeySchema"],
+        json!([{"AttributeName": "user_id", "KeyType": "HASH"}])
+    );
+    assert_eq!(tcp["GlobalSecondaryIndexes"][0]["IndexName"], "byZip");
+    assert!(it.get("S3BucketSource").is_none(), "left for prep upload");
+    // Nothing else in data/ (no temporary files left behind).
+    for p in parts(&out) {
+        assert!(p
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("part-"));
+    }
+
+    // describe-table output works the same.
+    let out2 = d.path().join("o2");
+    let (code, _, err) = convert(
+        &out2,
+        &[
+            &fixture("users.csv"),
+            "--table-def",
+            &fixture("describe-table.json"),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(read_json(&out2.join("import-table.json")), {
+        let mut v = it.clone();
+        v["InputCompressionType"] = json!("ZSTD");
+        v
+    });
+}
+
+#[test]
+fn zstd_parts_are_single_frames_and_decode() {
+    let d = tmp();
+    let out = d.path().join("o");
+    convert(&out, &[&fixture("types.parquet"), "--key", "pk"]);
+    let p = &parts(&out)[0];
+    assert!(p.to_string_lossy().ends_with("part-00000.json.zst"));
+    let raw = std::fs::read(p).unwrap();
+    // One frame: decoding the first frame consumes the whole file.
+    let mut dec = zstd::stream::read::Decoder::new(&raw[..])
+        .unwrap()
+        .single_frame();
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut dec, &mut text).unwrap();
+    assert_eq!(text, read_part(p));
+    let none = d.path().join("none");
+    convert(
+        &none,
+        &[
+            &fixture("types.parquet"),
+            "--key",
+            "pk",
+            "--compress",
+            "none",
+        ],
+    );
+    assert_eq!(lines(&out), lines(&none));
+}
+
+#[test]
+fn same_output_whatever_the_thread_count() {
+    let d = tmp();
+    let mut body = String::from("pk,n,s\n");
+    for i in 0..5000 {
+        body.push_str(&format!(
+            "k{},{},\"text {i}, with comma\"\n",
+            i % 4000,
+            i as f64 / 7.0
+        ));
+    }
+    body.push_str(",1,missing key\n");
+    let input = write(d.path(), "big.csv", &body);
+    let run = |threads: &str, name: &str| {
+        let out = d.path().join(name);
+        let (code, _, err) = convert(
+            &out,
+            &[
+                &input,
+                "--key",
+                "pk",
+                "--threads",
+                threads,
+                "--batch-rows",
+                "97",
+                "--part-size",
+                "64KiB",
+            ],
+        );
+        assert_eq!(code, 1, "{err}");
+        out
+    };
+    let a = run("1", "t1");
+    let b = run("2", "t2");
+    let c = run("4", "t4");
+    let pa = parts(&a);
+    assert!(pa.len() > 2);
+    for other in [&b, &c] {
+        let pb = parts(other);
+        assert_eq!(pa.len(), pb.len());
+        for (x, y) in pa.iter().zip(&pb) {
+            assert_eq!(
+                std::fs::read(x).unwrap(),
+                std::fs::read(y).unwrap(),
+                "{x:?}"
+            );
+        }
+        for f in ["manifest-files.json", "rejects.jsonl", "duplicates.jsonl"] {
+            assert_eq!(
+                std::fs::read(a.join(f)).unwrap(),
+                std::fs::read(other.join(f)).unwrap(),
+                "{f}"
+            );
+        }
+    }
+}
+
+#[test]
+fn inputs_as_directories_and_globs_with_schema_checks() {
+    let d = tmp();
+    let dir = d.path().join("in");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    write(&dir, "b.csv", "pk,v\nb,2\n");
+    write(&dir.join("sub"), "c.csv", "pk,v\nc,3\n");
+    write(&dir, "a.csv", "pk,v\na,1\n");
+    write(&dir, "_SUCCESS", "");
+    write(&dir, "notes.txt", "ignored");
+    let out = d.path().join("dir");
+    let (code, s, err) = convert(&out, &[dir.to_str().unwrap(), "--key", "pk"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["itemsWritten"], 3);
+    let pks: Vec<Value> = lines(&out).iter().map(|l| item(l)["pk"].clone()).collect();
+    assert_eq!(
+        pks,
+        vec![json!({"S": "a"}), json!({"S": "b"}), json!({"S": "c"})],
+        "sorted walk"
+    );
+
+    let out = d.path().join("glob");
+    let pattern = format!("{}/*.csv", dir.display());
+    let (code, s, _) = convert(&out, &[&pattern, "--key", "pk"]);
+    assert_eq!(code, 0);
+    assert_eq!(s["itemsWritten"], 2);
+
+    write(&dir, "z.csv", "pk,w\nz,1\n");
+    let out = d.path().join("bad");
+    let (code, _, err) = convert(&out, &[dir.to_str().unwrap(), "--key", "pk"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("z.csv") && err.contains("\"v\""), "{err}");
+
+    let (code, _, err) = convert(&d.path().join("x"), &["/no/such/file.csv", "--key", "pk"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/no/such/file.csv"), "{err}");
+}
+
+#[test]
+fn out_folder_rules_and_quiet() {
+    let d = tmp();
+    let out = d.path().join("o");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), "x").unwrap();
+    let (code, _, err) = convert(
+        &out,
+        &[&fixture("excel.csv"), "--key", "id", "--delimiter", ";"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("not empty") && err.contains("--force"),
+        "{err}"
+    );
+    let (code, _, _) = convert(
+        &out,
+        &[
+            &fixture("excel.csv"),
+            "--key",
+            "id",
+            "--delimiter",
+            ";",
+            "--force",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.join("keep.txt").exists(),
+        "--force replaces only prep's files"
+    );
+    assert!(out.join("manifest-files.json").exists());
+
+    // Not a terminal: only the summary, on stderr; --quiet: nothing.
+    let out2 = d.path().join("q");
+    let o = prep()
+        .args([
+            "convert",
+            &fixture("excel.csv"),
+            "--key",
+            "id",
+            "--delimiter",
+            ";",
+            "--out",
+        ])
+        .arg(&out2)
+        .output()
+        .unwrap();
+    assert!(o.stdout.is_empty());
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.contains("3 rows read = 3 items written + 0 rejected"),
+        "{err}"
+    );
+    let out3 = d.path().join("q3");
+    let o = prep()
+        .args([
+            "convert",
+            &fixture("excel.csv"),
+            "--key",
+            "id",
+            "--delimiter",
+            ";",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out3)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty() && o.stderr.is_empty());
+}
+
+#[test]
+fn ion_output_lines() {
+    let d = tmp();
+    let out = d.path().join("o");
+    let (code, s, err) = convert(
+        &out,
+        &[
+            &fixture("types.arrow"),
+            "--key",
+            "pk",
+            "--format",
+            "ion",
+            "--compress",
+            "none",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(s["itemsWritten"], 5);
+    let p = &parts(&out)[0];
+    assert!(p.to_string_lossy().ends_with("part-00000.ion"));
+    let first = &lines(&out)[0];
+    assert!(
+        first.starts_with("$ion_1_0 {Item:{\"pk\":\"t1\","),
+        "{first}"
+    );
+    assert!(first.contains("\"i8\":-128."), "{first}");
+    assert!(first.contains("\"dec\":6522.73,"), "{first}");
+    assert!(first.contains("\"bin\":{{aGVsbG8=}}"), "{first}");
+    assert!(first.contains("\"list_i\":[1.,2.,3.]"), "{first}");
+    assert!(first.ends_with("}}"));
+    let it = read_json(&out.join("import-table.json"));
+    assert_eq!(it["InputFormat"], "ION");
+}
+
+#[test]
+fn rules_command() {
+    let o = prep().arg("rules").output().unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    for r in prep::rules::ALL {
+        assert!(text.contains(r.code), "{}", r.code);
+    }
+    let o = prep().args(["rules", "I001"]).output().unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("409,600") && text.contains("Bad:") && text.contains("Good:"));
+    assert_eq!(
+        prep()
+            .args(["rules", "Z999"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+}
