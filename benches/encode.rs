@@ -1,1 +1,86 @@
-fn main() {}
+//! Micro-benchmarks of the hot paths: encoding a batch to DynamoDB JSON and to Ion (with every
+//! item check), and number canonicalisation. Run: cargo bench --bench encode
+
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use prep::encode::item::ItemEncoder;
+use prep::encode::{Nulls, Syntax, W};
+use prep::model::keys::{KeyAttr, KeySchema};
+use prep::model::number;
+use prep::plan::{EncodeOptions, Plan, Timestamps};
+use std::sync::Arc;
+
+fn batch(rows: usize) -> RecordBatch {
+    let pk: Vec<String> = (0..rows).map(|i| format!("user#{i:08}")).collect();
+    let name: Vec<Option<String>> = (0..rows)
+        .map(|i| (i % 10 != 0).then(|| format!("Name \"{i}\" ünïcödé")))
+        .collect();
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        ("pk", Arc::new(StringArray::from(pk))),
+        ("sk", Arc::new(Int64Array::from_iter_values(0..rows as i64))),
+        ("name", Arc::new(StringArray::from(name))),
+        (
+            "price",
+            Arc::new(Float64Array::from_iter_values(
+                (0..rows).map(|i| i as f64 / 3.0),
+            )),
+        ),
+        (
+            "flag",
+            Arc::new(BooleanArray::from_iter((0..rows).map(|i| Some(i % 2 == 0)))),
+        ),
+    ];
+    RecordBatch::try_from_iter(cols).unwrap()
+}
+
+fn encode(c: &mut Criterion) {
+    let b = batch(8192);
+    let mut keys = KeySchema {
+        table_name: None,
+        partition: KeyAttr::parse("pk:S").unwrap(),
+        sort: Some(KeyAttr::parse("sk:N").unwrap()),
+        gsis: vec![],
+    };
+    let plan = Plan::new(
+        &b.schema(),
+        &[],
+        None,
+        &mut keys,
+        EncodeOptions {
+            timestamps: Timestamps::Rfc3339,
+        },
+    )
+    .unwrap();
+    let mut g = c.benchmark_group("encode_batch");
+    g.throughput(Throughput::Elements(b.num_rows() as u64));
+    for (name, syn) in [("dynamodb_json", Syntax::Json), ("ion", Syntax::Ion)] {
+        let enc = ItemEncoder::new(&plan, &b, syn, Nulls::Omit).unwrap();
+        let mut w = W::new(syn, Nulls::Omit);
+        g.bench_function(name, |bench| {
+            bench.iter(|| {
+                let e = enc.encode(b.num_rows(), &[], &mut w);
+                w.out = e.buf;
+                black_box(w.out.len())
+            })
+        });
+    }
+    g.finish();
+}
+
+fn numbers(c: &mut Criterion) {
+    let texts: Vec<String> = (0..1000)
+        .map(|i| format!("{}.{:02}0", i * 37, i % 100))
+        .collect();
+    let mut out = Vec::with_capacity(64);
+    c.bench_function("canonicalize_1000_numbers", |bench| {
+        bench.iter(|| {
+            for t in &texts {
+                out.clear();
+                black_box(number::canonicalize(t.as_bytes(), &mut out).unwrap());
+            }
+        })
+    });
+}
+
+criterion_group!(benches, encode, numbers);
+criterion_main!(benches);

@@ -272,8 +272,8 @@ fn encode_chunk(
     nulls: Nulls,
     w: &mut W,
 ) -> Result<Chunk> {
-    let enc = ItemEncoder::new(plan, &b.rows, syn, nulls)
-        .with_context(|| format!("{}", sources[b.source].display()))?;
+    let enc =
+        ItemEncoder::new(plan, &b.rows, syn, nulls).with_context(|| sources[b.source].display())?;
     let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
     let encoded = enc.encode(b.rows.num_rows(), &skip, w);
     // Merge the reader's rejects and the encoder's, in row order.

@@ -177,7 +177,7 @@ fn write_canonical(neg: bool, digits: &[u8], lead: i64, out: &mut Vec<u8>) {
         out.push(b'-');
     }
     let n = digits.len() as i64;
-    if lead >= 0 && lead < PLAIN_INT_DIGITS {
+    if (0..PLAIN_INT_DIGITS).contains(&lead) {
         if lead + 1 >= n {
             out.extend_from_slice(digits);
             out.extend(std::iter::repeat_n(b'0', (lead + 1 - n) as usize));
@@ -209,7 +209,7 @@ fn write_canonical(neg: bool, digits: &[u8], lead: i64, out: &mut Vec<u8>) {
 pub fn number_size(sig_digits: usize, lead_exp: i64, neg: bool) -> usize {
     let d = sig_digits;
     let mut size = 1 + d.div_ceil(2);
-    if d % 2 == 0 && lead_exp.rem_euclid(2) == 0 {
+    if d.is_multiple_of(2) && lead_exp.rem_euclid(2) == 0 {
         size += 1;
     }
     if neg {

@@ -43,11 +43,9 @@ pub fn read(
     let mut first_row = unit.first_row;
     for rb in reader {
         let rb = rb?;
-        let bytes = if rows == 0 {
-            0
-        } else {
-            unit.weight * rb.num_rows() as u64 / rows
-        };
+        let bytes = (unit.weight * rb.num_rows() as u64)
+            .checked_div(rows)
+            .unwrap_or(0);
         if !send_sliced(tx, unit.source, &mut first_row, rb, opts.batch_rows, bytes) {
             break;
         }
