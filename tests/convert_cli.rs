@@ -994,3 +994,53 @@ fn rules_command() {
         Some(2)
     );
 }
+
+#[test]
+fn table_name_level_and_epoch_us() {
+    let d = tmp();
+    let out = d.path().join("o");
+    let (code, _, err) = convert(
+        &out,
+        &[
+            &fixture("excel.csv"),
+            "--key",
+            "id:N",
+            "--delimiter",
+            ";",
+            "--table",
+            "cities.v2",
+            "--compress-level",
+            "19",
+            "--gsi",
+            "byCity=city:S",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let it = read_json(&out.join("import-table.json"));
+    assert_eq!(it["TableCreationParameters"]["TableName"], "cities.v2");
+    assert_eq!(
+        it["TableCreationParameters"]["AttributeDefinitions"],
+        json!([{"AttributeName": "id", "AttributeType": "N"}, {"AttributeName": "city", "AttributeType": "S"}])
+    );
+    assert_eq!(lines(&out).len(), 3);
+    let (code, _, err) = convert(
+        &d.path().join("bad"),
+        &[&fixture("excel.csv"), "--key", "id", "--table", "x!"],
+    );
+    assert_eq!(code, 2, "{err}");
+    let out = d.path().join("us");
+    convert(
+        &out,
+        &[
+            &fixture("types.arrow"),
+            "--key",
+            "pk",
+            "--timestamps",
+            "epoch-us",
+        ],
+    );
+    assert_eq!(
+        item(&lines(&out)[0])["ts_ms_utc"],
+        json!({"N": "1704164645123000"})
+    );
+}

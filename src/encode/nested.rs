@@ -226,12 +226,7 @@ impl Enc for MapEnc {
         let mut first = true;
         for j in start..end {
             let key = self.keys.text(j);
-            if key.is_empty() {
-                return Err(Fail::new(
-                    &rules::ATTRIBUTE_NAME_EMPTY,
-                    "a map has an empty key",
-                ));
-            }
+            check_name(key)?;
             if self.values.is_null(j) {
                 if w.nulls == Nulls::Null {
                     w.name(key, first);
@@ -253,6 +248,27 @@ impl Enc for MapEnc {
         w.close(Ty::M);
         Ok(Val::Written { ty: Ty::M, size })
     }
+}
+
+/// Map keys become attribute names: 1 to 65,535 bytes.
+pub fn check_name(name: &str) -> Result<(), Fail> {
+    if name.is_empty() {
+        return Err(Fail::new(
+            &rules::ATTRIBUTE_NAME_EMPTY,
+            "a map has an empty key",
+        ));
+    }
+    if name.len() > rules::MAX_ATTRIBUTE_NAME_BYTES {
+        return Err(Fail::new(
+            &rules::ATTRIBUTE_NAME_TOO_LONG,
+            format!(
+                "a map key is {} bytes; attribute names may be at most {}",
+                name.len(),
+                rules::MAX_ATTRIBUTE_NAME_BYTES
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Dictionary → its value type.

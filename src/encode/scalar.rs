@@ -134,17 +134,17 @@ where
 
 /// Unscaled decimal integers as text without going through floating point.
 pub trait DecimalText {
-    fn append(&self, out: &mut String);
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R;
 }
 impl DecimalText for i128 {
-    fn append(&self, out: &mut String) {
-        let mut b = itoa::Buffer::new();
-        out.push_str(b.format(*self));
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        // On the stack: no allocation per value.
+        f(itoa::Buffer::new().format(*self))
     }
 }
 impl DecimalText for i256 {
-    fn append(&self, out: &mut String) {
-        out.push_str(&self.to_string());
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(&self.to_string())
     }
 }
 
@@ -166,13 +166,14 @@ where
         Some(if self.as_text { Ty::S } else { Ty::N })
     }
     fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
-        let mut digits = String::with_capacity(48);
-        self.a.value(i).append(&mut digits);
-        number::write_decimal(&digits, self.scale, buf).map_err(|e| {
-            Fail::new(
-                e.rule(),
-                format!("decimal {digits}E-{} {}", self.scale, e.describe()),
-            )
+        let scale = self.scale;
+        self.a.value(i).with_text(|digits| {
+            number::write_decimal(digits, scale, buf).map_err(|e| {
+                Fail::new(
+                    e.rule(),
+                    format!("decimal {digits}E-{scale} {}", e.describe()),
+                )
+            })
         })?;
         Ok(self.ty().unwrap())
     }

@@ -271,12 +271,7 @@ pub fn write_json(v: &Value, w: &mut W) -> Result<usize, Fail> {
             w.open(Ty::M)?;
             let mut size = 3;
             for (j, (k, item)) in map.iter().enumerate() {
-                if k.is_empty() {
-                    return Err(Fail::new(
-                        &rules::ATTRIBUTE_NAME_EMPTY,
-                        "a JSON object has an empty key",
-                    ));
-                }
+                super::nested::check_name(k)?;
                 w.name(k, j == 0);
                 size += 1 + k.len() + write_json(item, w)?;
             }

@@ -13,6 +13,7 @@ use arrow_schema::{DataType, Field, Schema};
 use serde_json::{Map, Value};
 use std::fs::File;
 use std::io::{BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
@@ -26,8 +27,26 @@ pub struct CsvOptions {
     pub sample_rows: usize,
 }
 
-fn raw_reader(src: &Source) -> Result<Box<dyn Read + Send>> {
-    let f = BufReader::with_capacity(1 << 20, File::open(&src.path)?);
+/// Counts the bytes read from the file itself (compressed bytes for .gz/.zst), for progress.
+struct Counting {
+    file: File,
+    read: Arc<AtomicU64>,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+fn raw_reader(src: &Source, read: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>> {
+    let file = Counting {
+        file: File::open(&src.path)?,
+        read,
+    };
+    let f = BufReader::with_capacity(1 << 20, file);
     Ok(match src.packing {
         Packing::Plain => Box::new(f),
         Packing::Gzip => Box::new(flate2::read::MultiGzDecoder::new(f)),
@@ -47,12 +66,20 @@ fn delimiter(src: &Source, opts: &CsvOptions) -> u8 {
 }
 
 fn csv_reader(src: &Source, opts: &CsvOptions) -> Result<csv::Reader<Box<dyn Read + Send>>> {
+    counted_csv_reader(src, opts, Arc::default())
+}
+
+fn counted_csv_reader(
+    src: &Source,
+    opts: &CsvOptions,
+    read: Arc<AtomicU64>,
+) -> Result<csv::Reader<Box<dyn Read + Send>>> {
     Ok(csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter(src, opts))
         .buffer_capacity(1 << 16)
-        .from_reader(raw_reader(src)?))
+        .from_reader(raw_reader(src, read)?))
 }
 
 fn strip_bom(field: &[u8]) -> &[u8] {
@@ -190,7 +217,8 @@ pub fn read(
     tx: &SyncSender<Result<Batch>>,
 ) -> Result<()> {
     let copts = &opts.csv;
-    let mut rdr = csv_reader(src, copts)?;
+    let counter = Arc::new(AtomicU64::new(0));
+    let mut rdr = counted_csv_reader(src, copts, counter.clone())?;
     let names = header(src, copts, &mut rdr)?;
     let schema = Arc::new(Schema::new(
         names
@@ -263,7 +291,7 @@ pub fn read(
         if len == 0 {
             break;
         }
-        let byte = rdr.position().byte();
+        let byte = counter.load(Ordering::Relaxed);
         let columns: Vec<ArrayRef> = builders
             .iter_mut()
             .map(|b| Arc::new(b.finish()) as ArrayRef)
