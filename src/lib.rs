@@ -8,6 +8,7 @@
 pub mod convert;
 pub mod encode;
 pub mod model;
+pub mod parse;
 pub mod plan;
 pub mod read;
 pub mod rules;

@@ -57,6 +57,66 @@ macro_rules! rules {
 }
 
 rules! {
+    LINE_NOT_PARSEABLE = { "F001", "line-not-parseable", Error,
+        "Line is not valid DynamoDB JSON or Ion",
+        "Each line must be one complete item. A line the import cannot parse fails it, and may make it skip the rest of the file.",
+        r#"{"Item":{"pk":{"S":"a"}}"#,
+        r#"{"Item":{"pk":{"S":"a"}}}"# }
+    ITEM_WRAPPER = { "F002", "item-wrapper-missing", Error,
+        "Line is not an object with an Item key",
+        "DynamoDB JSON and Ion lines wrap the attributes in Item: {\"Item\":{...}} or $ion_1_0 {Item:{...}}. A bare attribute map or a JSON array of items is not accepted.",
+        r#"{"pk":{"S":"a"}}"#,
+        r#"{"Item":{"pk":{"S":"a"}}}"# }
+    EXTRA_TOP_LEVEL_KEY = { "F003", "extra-top-level-key", Error,
+        "Line has top-level keys besides Item",
+        "Only Item may appear at the top level of a line.",
+        r#"{"Item":{"pk":{"S":"a"}},"Meta":1}"#,
+        r#"{"Item":{"pk":{"S":"a"}}}"# }
+    BLANK_LINE = { "F004", "blank-line", Error,
+        "Blank line",
+        "Data files hold one item per line and nothing else; prep treats blank lines as errors so the file is exactly what the import expects.",
+        "(an empty line between items)",
+        "(no empty lines)" }
+    BOM = { "F005", "byte-order-mark", Error,
+        "File starts with a UTF-8 byte order mark",
+        "A BOM before the first item makes the first line unparseable for the import. Save the file as UTF-8 without BOM.",
+        "\\xEF\\xBB\\xBF{\"Item\":...}",
+        "{\"Item\":...}" }
+    UNKNOWN_DESCRIPTOR = { "A001", "unknown-descriptor", Error,
+        "Attribute value has an unknown type descriptor",
+        "An attribute value is an object with exactly one of S, N, B, BOOL, NULL, M, L, SS, NS, BS (case-sensitive).",
+        r#"{"Item":{"pk":{"STRING":"a"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"}}}"# }
+    MULTIPLE_DESCRIPTORS = { "A002", "multiple-descriptors", Error,
+        "Attribute value has more or fewer than one type descriptor",
+        "\"Supplied AttributeValue has more than one datatypes set\" — or none. Each value carries exactly one descriptor.",
+        r#"{"Item":{"pk":{"S":"a","N":"1"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"}}}"# }
+    NULL_NOT_TRUE = { "A003", "null-not-true", Error,
+        "NULL attribute value is not true",
+        "\"Null attribute value types must have the value of true\". Leave the attribute out instead of writing NULL false.",
+        r#"{"Item":{"pk":{"S":"a"},"x":{"NULL":false}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"x":{"NULL":true}}}"# }
+    BAD_BASE64 = { "A004", "bad-base64", Error,
+        "Binary value is not valid base64",
+        "B and BS values are standard base64 (A-Z a-z 0-9 + /) with padding.",
+        r#"{"Item":{"pk":{"S":"a"},"b":{"B":"aGk"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"b":{"B":"aGk="}}}"# }
+    DESCRIPTOR_VALUE = { "A005", "descriptor-value-type", Error,
+        "Descriptor holds a value of the wrong JSON type",
+        "S and N hold JSON strings (numbers too are strings: {\"N\":\"1\"}), BOOL and NULL booleans, M an object, L and sets arrays.",
+        r#"{"Item":{"pk":{"S":"a"},"n":{"N":1}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"n":{"N":"1"}}}"# }
+    ION_NUMBER_TYPE = { "A006", "ion-number-not-decimal", Error,
+        "Ion number is an int or a float, not a decimal",
+        "DynamoDB reads numbers from Ion decimals only: write 42. or 1.5 or 15d-1, never 42 (int) or 1.5e0 (float).",
+        r#"$ion_1_0 {Item:{"pk":"a","n":42}}"#,
+        r#"$ion_1_0 {Item:{"pk":"a","n":42.}}"# }
+    ION_TYPE = { "A007", "ion-type-unsupported", Error,
+        "Ion value type has no DynamoDB equivalent",
+        "Only strings, decimals, blobs, bools, nulls, lists (optionally annotated as sets) and structs map to DynamoDB types; timestamps, symbols, clobs and s-expressions do not.",
+        r#"$ion_1_0 {Item:{"pk":"a","t":2024-01-01T}}"#,
+        r#"$ion_1_0 {Item:{"pk":"a","t":"2024-01-01"}}"# }
     KEY_MISSING = { "K001", "key-missing", Error,
         "Missing the key attribute in the item",
         "Every item must carry the table's partition key (and sort key, if the table has one) as a top-level attribute. DynamoDB rejects the item and the import ends FAILED with ItemValidationError.",

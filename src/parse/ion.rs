@@ -1,0 +1,214 @@
+//! Ion text lines as DynamoDB exports them: `$ion_1_0 {Item:{"pk":"a","n":42.}}`, read with
+//! ion-rs.
+
+use super::{AttrValue, Item, ParseError};
+use crate::rules;
+use ion_rs::{Element, IonType, Value};
+
+/// Parse one line (without its newline).
+pub fn parse_line(line: &str) -> Result<Item, ParseError> {
+    if line.trim().is_empty() {
+        return Err(ParseError::new(&rules::BLANK_LINE, "blank line"));
+    }
+    if line.starts_with('\u{feff}') {
+        let mut e = ParseError::new(&rules::BOM, "the line starts with a UTF-8 byte order mark");
+        e.column = Some(1);
+        return Err(e);
+    }
+    let seq = Element::read_all(line.as_bytes())
+        .map_err(|e| ParseError::new(&rules::LINE_NOT_PARSEABLE, format!("not valid Ion: {e}")))?;
+    let mut values = seq.iter();
+    let top = values
+        .next()
+        .ok_or_else(|| ParseError::new(&rules::ITEM_WRAPPER, "the line holds no Ion value"))?;
+    if values.next().is_some() {
+        return Err(ParseError::new(
+            &rules::LINE_NOT_PARSEABLE,
+            "the line holds more than one top-level value; one item per line",
+        ));
+    }
+    let s = top.as_struct().ok_or_else(|| {
+        ParseError::new(
+            &rules::ITEM_WRAPPER,
+            "the line is not a struct; expected {Item:{...}}",
+        )
+    })?;
+    let item = s.get("Item").ok_or_else(|| {
+        ParseError::new(&rules::ITEM_WRAPPER, "no Item field; expected {Item:{...}}")
+    })?;
+    let mut items_seen = 0;
+    for (name, _) in s.fields() {
+        match name.text() {
+            Some("Item") if items_seen == 0 => items_seen += 1,
+            other => {
+                return Err(ParseError::new(
+                    &rules::EXTRA_TOP_LEVEL_KEY,
+                    format!("top-level field {:?} besides Item", other.unwrap_or("$0")),
+                ))
+            }
+        }
+    }
+    let attrs = item
+        .as_struct()
+        .ok_or_else(|| ParseError::new(&rules::ITEM_WRAPPER, "Item is not a struct").at("Item"))?;
+    let mut out = Vec::new();
+    for (name, v) in attrs.fields() {
+        let name = name.text().unwrap_or("").to_string();
+        let av = value(v).map_err(|e| e.at(name.clone()).at("Item"))?;
+        out.push((name, av));
+    }
+    Ok(out)
+}
+
+/// An Ion decimal as DynamoDB number text (`-15E-1`), exact.
+pub fn decimal_text(d: &ion_rs::Decimal) -> String {
+    let c = d.coefficient();
+    let neg = c.is_negative();
+    let mag = c.magnitude().to_string();
+    format!("{}{mag}E{}", if neg { "-" } else { "" }, d.exponent())
+}
+
+fn set_members<'a>(
+    kind: &str,
+    seq: impl Iterator<Item = &'a Element>,
+    want: IonType,
+) -> Result<Vec<&'a Element>, ParseError> {
+    let mut out = Vec::new();
+    for (i, e) in seq.enumerate() {
+        if e.ion_type() != want || e.is_null() {
+            return Err(ParseError::new(
+                &rules::SET_ELEMENT,
+                format!("{kind} member is {}, not a {}", e.ion_type(), want),
+            )
+            .at(format!("[{i}]"))
+            .at(kind.to_string()));
+        }
+        out.push(e);
+    }
+    Ok(out)
+}
+
+/// One Ion value as an attribute value.
+pub fn value(e: &Element) -> Result<AttrValue, ParseError> {
+    let ann = e.annotations();
+    let set_kind = ["$dynamodb_SS", "$dynamodb_NS", "$dynamodb_BS"]
+        .into_iter()
+        .find(|a| ann.contains(a));
+    if let Some(kind) = set_kind {
+        let list = e.as_list().ok_or_else(|| {
+            ParseError::new(
+                &rules::DESCRIPTOR_VALUE,
+                format!("{kind} annotates a {}, not a list", e.ion_type()),
+            )
+        })?;
+        return Ok(match kind {
+            "$dynamodb_SS" => AttrValue::SS(
+                set_members("SS", list.iter(), IonType::String)?
+                    .into_iter()
+                    .map(|m| m.as_string().unwrap_or("").to_string())
+                    .collect(),
+            ),
+            "$dynamodb_NS" => AttrValue::NS(
+                set_members("NS", list.iter(), IonType::Decimal)?
+                    .into_iter()
+                    .map(|m| m.as_decimal().map(|d| decimal_text(&d)).unwrap_or_default())
+                    .collect(),
+            ),
+            _ => AttrValue::BS(
+                set_members("BS", list.iter(), IonType::Blob)?
+                    .into_iter()
+                    .map(|m| m.as_blob().unwrap_or(&[]).to_vec())
+                    .collect(),
+            ),
+        });
+    }
+    if e.is_null() {
+        return Ok(AttrValue::Null);
+    }
+    Ok(match e.value() {
+        Value::Null(_) => AttrValue::Null,
+        Value::Bool(b) => AttrValue::Bool(*b),
+        Value::String(s) => AttrValue::S(s.text().to_string()),
+        Value::Decimal(d) => AttrValue::N(decimal_text(d)),
+        Value::Blob(b) => AttrValue::B(b.as_ref().to_vec()),
+        Value::Int(i) => {
+            return Err(ParseError::new(
+                &rules::ION_NUMBER_TYPE,
+                format!("{i} is an Ion int; write numbers as decimals ({i}.)"),
+            ))
+        }
+        Value::Float(f) => {
+            return Err(ParseError::new(
+                &rules::ION_NUMBER_TYPE,
+                format!("{f:e} is an Ion float; write numbers as decimals"),
+            ))
+        }
+        Value::List(l) => {
+            let mut out = Vec::with_capacity(l.len());
+            for (i, x) in l.iter().enumerate() {
+                out.push(value(x).map_err(|err| err.at(format!("[{i}]")))?);
+            }
+            AttrValue::L(out)
+        }
+        Value::Struct(s) => {
+            let mut out = Vec::new();
+            for (k, x) in s.fields() {
+                let k = k.text().unwrap_or("").to_string();
+                out.push((k.clone(), value(x).map_err(|err| err.at(k))?));
+            }
+            AttrValue::M(out)
+        }
+        other => {
+            return Err(ParseError::new(
+                &rules::ION_TYPE,
+                format!("an Ion {} has no DynamoDB type", other.ion_type()),
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_export_lines() {
+        let item = parse_line(r#"$ion_1_0 {Item:{"pk":"user#1","n":42.,"price":6522.73,"small":1.5d-7,"tags":$dynamodb_SS::["a","b"],"ns":$dynamodb_NS::[1.,2.5],"raw":{{aGVsbG8=}},"bs":$dynamodb_BS::[{{aGk=}}],"gone":null,"t":true,"l":[1.,"x"],"m":{'k':"v"}}}"#).unwrap();
+        let get = |k: &str| item.iter().find(|(n, _)| n == k).unwrap().1.clone();
+        assert_eq!(get("pk"), AttrValue::S("user#1".into()));
+        let n = |k: &str| match get(k) {
+            AttrValue::N(t) => crate::model::number::canonical(&t).unwrap(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(n("n"), "42");
+        assert_eq!(n("price"), "6522.73");
+        assert_eq!(n("small"), "0.00000015");
+        assert_eq!(get("tags"), AttrValue::SS(vec!["a".into(), "b".into()]));
+        assert_eq!(get("raw"), AttrValue::B(b"hello".to_vec()));
+        assert_eq!(get("bs"), AttrValue::BS(vec![b"hi".to_vec()]));
+        assert_eq!(get("gone"), AttrValue::Null);
+        assert_eq!(
+            get("m"),
+            AttrValue::M(vec![("k".into(), AttrValue::S("v".into()))])
+        );
+        if let AttrValue::NS(v) = get("ns") {
+            assert_eq!(crate::model::number::canonical(&v[1]).unwrap(), "2.5");
+        } else {
+            panic!()
+        }
+    }
+
+    #[test]
+    fn malformed_lines() {
+        let code = |l: &str| parse_line(l).unwrap_err().rule.code;
+        assert_eq!(code(r#"$ion_1_0 {Item:{"pk":"a"}"#), "F001");
+        assert_eq!(code(r#"$ion_1_0 {"pk":"a"}"#), "F002");
+        assert_eq!(code(r#"$ion_1_0 {Item:{"pk":"a"},x:1.}"#), "F003");
+        assert_eq!(code(r#"$ion_1_0 {Item:{"n":42}}"#), "A006");
+        assert_eq!(code(r#"$ion_1_0 {Item:{"n":1.5e0}}"#), "A006");
+        assert_eq!(code(r#"$ion_1_0 {Item:{"t":2024-01-01T}}"#), "A007");
+        assert_eq!(code(r#"$ion_1_0 {Item:{"s":$dynamodb_NS::["1"]}}"#), "T003");
+        assert_eq!(code(r#"$ion_1_0 {Item:{"b":{{not base64!}}}}"#), "F001");
+        assert_eq!(code(""), "F004");
+    }
+}
