@@ -102,59 +102,11 @@ impl ItemEncoder {
 
     /// Encode rows `0..len`, skipping `skip` (rows already rejected by the reader, sorted).
     pub fn encode(&self, len: usize, skip: &[usize], w: &mut W) -> Encoded {
-        let mut enc = Encoded::default();
-        w.out.clear();
-        w.empty_sets = 0;
         w.syn = self.syn;
         w.nulls = self.nulls;
-        let mut key_buf = Vec::with_capacity(64);
-        let mut skip = skip.iter().peekable();
-        for i in 0..len {
-            if skip.peek() == Some(&&i) {
-                skip.next();
-                continue;
-            }
-            let start = w.out.len();
-            let key_start = enc.keys.bytes.len();
-            w.depth = 0;
-            w.item_start();
-            match self.encode_row(i, w, &mut key_buf, &mut enc.keys.bytes) {
-                Ok(size) if size > rules::MAX_ITEM_BYTES => {
-                    w.out.truncate(start);
-                    enc.keys.bytes.truncate(key_start);
-                    enc.rejects.push(RowReject {
-                        index: i,
-                        rule: &rules::ITEM_TOO_LARGE,
-                        message: format!(
-                            "item size is {size} bytes; DynamoDB's limit is {} (Item size has exceeded the maximum allowed size)",
-                            rules::MAX_ITEM_BYTES
-                        ),
-                    });
-                }
-                Ok(size) => {
-                    w.item_end();
-                    enc.ends.push(w.out.len());
-                    enc.sizes.push(size as u32);
-                    enc.rows.push(i as u32);
-                    let mut h = std::hash::DefaultHasher::new();
-                    h.write(&enc.keys.bytes[key_start..]);
-                    enc.keys.hashes.push(h.finish());
-                    enc.keys.ends.push(enc.keys.bytes.len());
-                }
-                Err((rule, message)) => {
-                    w.out.truncate(start);
-                    enc.keys.bytes.truncate(key_start);
-                    enc.rejects.push(RowReject {
-                        index: i,
-                        rule,
-                        message,
-                    });
-                }
-            }
-        }
-        enc.empty_sets = w.empty_sets;
-        enc.buf = std::mem::take(&mut w.out);
-        enc
+        encode_rows(len, skip, w, |i, w, key_buf, keys| {
+            self.encode_row(i, w, key_buf, keys)
+        })
     }
 
     /// Write one item's attributes; returns its DynamoDB size.
@@ -171,13 +123,7 @@ impl ItemEncoder {
             if col.enc.is_null(i) {
                 if let Some(k) = col.key {
                     if k.role != KeyRole::Index {
-                        return Err((
-                            &rules::KEY_MISSING,
-                            format!(
-                                "Missing the key {} in the item (the value is null or empty)",
-                                col.name
-                            ),
-                        ));
+                        return Err(missing_key(&col.name));
                     }
                 }
                 if w.nulls == Nulls::Null {
@@ -189,10 +135,9 @@ impl ItemEncoder {
             }
             if let Some(k) = col.key {
                 key_buf.clear();
-                let want = key_type_name(k.ty);
-                let (type_rule, empty_rule) = match k.role {
-                    KeyRole::Index => (&rules::GSI_KEY_TYPE, &rules::GSI_KEY_EMPTY),
-                    _ => (&rules::KEY_TYPE, &rules::KEY_EMPTY),
+                let type_rule = match k.role {
+                    KeyRole::Index => &rules::GSI_KEY_TYPE,
+                    _ => &rules::KEY_TYPE,
                 };
                 let actual = match col.enc.raw(i, key_buf) {
                     Ok(t) => t,
@@ -206,69 +151,15 @@ impl ItemEncoder {
                             format!(
                                 "Type mismatch for key {}: declared {}, but {}",
                                 col.name,
-                                want.as_str(),
+                                key_type_name(k.ty).as_str(),
                                 f.message
                             ),
                         ))
                     }
                     Err(f) => return Err(self.fail(col, f)),
                 };
-                if actual != want {
-                    return Err((
-                        type_rule,
-                        format!(
-                            "Type mismatch for key {} expected: {} actual: {}",
-                            col.name,
-                            want.as_str(),
-                            actual.as_str()
-                        ),
-                    ));
-                }
-                if key_buf.is_empty() {
-                    return Err((
-                        empty_rule,
-                        format!(
-                            "key {} is an empty {}; key values must be at least 1 byte",
-                            col.name,
-                            want.as_str()
-                        ),
-                    ));
-                }
-                let limit = match k.role {
-                    KeyRole::Partition => Some((
-                        rules::MAX_PARTITION_KEY_BYTES,
-                        &rules::PARTITION_KEY_TOO_LONG,
-                        "partition",
-                    )),
-                    KeyRole::Sort => {
-                        Some((rules::MAX_SORT_KEY_BYTES, &rules::SORT_KEY_TOO_LONG, "sort"))
-                    }
-                    KeyRole::Index => None,
-                };
-                if let Some((max, rule, what)) = limit {
-                    if want != Ty::N && key_buf.len() > max {
-                        return Err((
-                            rule,
-                            format!(
-                                "{what} key {} is {} bytes; the limit is {max}",
-                                col.name,
-                                key_buf.len()
-                            ),
-                        ));
-                    }
-                }
-                w.name(&col.name, first);
+                size += write_key(&col.name, k, actual, key_buf, first, w, keys)?;
                 first = false;
-                size += col.name.len() + w.scalar(actual, key_buf);
-                if k.role != KeyRole::Index {
-                    keys.push(match actual {
-                        Ty::S => b'S',
-                        Ty::N => b'N',
-                        _ => b'B',
-                    });
-                    keys.extend_from_slice(&(key_buf.len() as u32).to_le_bytes());
-                    keys.extend_from_slice(key_buf);
-                }
                 continue;
             }
             let mark = w.out.len();
@@ -295,6 +186,141 @@ impl ItemEncoder {
         }
         (f.rule, message)
     }
+}
+
+/// The row loop shared by every item source: item framing, the size limit, rejects, key hashes.
+/// `row` writes one item's attributes and returns its size.
+pub fn encode_rows(
+    len: usize,
+    skip: &[usize],
+    w: &mut W,
+    mut row: impl FnMut(usize, &mut W, &mut Vec<u8>, &mut Vec<u8>) -> Result<usize, (&'static Rule, String)>,
+) -> Encoded {
+    let mut enc = Encoded::default();
+    w.out.clear();
+    w.empty_sets = 0;
+    let mut key_buf = Vec::with_capacity(64);
+    let mut skip = skip.iter().peekable();
+    for i in 0..len {
+        if skip.peek() == Some(&&i) {
+            skip.next();
+            continue;
+        }
+        let start = w.out.len();
+        let key_start = enc.keys.bytes.len();
+        w.depth = 0;
+        w.item_start();
+        match row(i, w, &mut key_buf, &mut enc.keys.bytes) {
+            Ok(size) if size > rules::MAX_ITEM_BYTES => {
+                w.out.truncate(start);
+                enc.keys.bytes.truncate(key_start);
+                enc.rejects.push(RowReject {
+                    index: i,
+                    rule: &rules::ITEM_TOO_LARGE,
+                    message: format!(
+                        "item size is {size} bytes; DynamoDB's limit is {} (Item size has exceeded the maximum allowed size)",
+                        rules::MAX_ITEM_BYTES
+                    ),
+                });
+            }
+            Ok(size) => {
+                w.item_end();
+                enc.ends.push(w.out.len());
+                enc.sizes.push(size as u32);
+                enc.rows.push(i as u32);
+                let mut h = std::hash::DefaultHasher::new();
+                h.write(&enc.keys.bytes[key_start..]);
+                enc.keys.hashes.push(h.finish());
+                enc.keys.ends.push(enc.keys.bytes.len());
+            }
+            Err((rule, message)) => {
+                w.out.truncate(start);
+                enc.keys.bytes.truncate(key_start);
+                enc.rejects.push(RowReject {
+                    index: i,
+                    rule,
+                    message,
+                });
+            }
+        }
+    }
+    enc.empty_sets = w.empty_sets;
+    enc.buf = std::mem::take(&mut w.out);
+    enc
+}
+
+/// Check a key attribute's value (type, emptiness, length), write it, and add table keys to the
+/// key arena for duplicate detection. Returns the size it adds to the item.
+pub fn write_key(
+    name: &str,
+    k: KeyCheck,
+    actual: Ty,
+    raw: &[u8],
+    first: bool,
+    w: &mut W,
+    keys: &mut Vec<u8>,
+) -> Result<usize, (&'static Rule, String)> {
+    let want = key_type_name(k.ty);
+    let (type_rule, empty_rule) = match k.role {
+        KeyRole::Index => (&rules::GSI_KEY_TYPE, &rules::GSI_KEY_EMPTY),
+        _ => (&rules::KEY_TYPE, &rules::KEY_EMPTY),
+    };
+    if actual != want {
+        return Err((
+            type_rule,
+            format!(
+                "Type mismatch for key {name} expected: {} actual: {}",
+                want.as_str(),
+                actual.as_str()
+            ),
+        ));
+    }
+    if raw.is_empty() {
+        return Err((
+            empty_rule,
+            format!(
+                "key {name} is an empty {}; key values must be at least 1 byte",
+                want.as_str()
+            ),
+        ));
+    }
+    let limit = match k.role {
+        KeyRole::Partition => Some((
+            rules::MAX_PARTITION_KEY_BYTES,
+            &rules::PARTITION_KEY_TOO_LONG,
+            "partition",
+        )),
+        KeyRole::Sort => Some((rules::MAX_SORT_KEY_BYTES, &rules::SORT_KEY_TOO_LONG, "sort")),
+        KeyRole::Index => None,
+    };
+    if let Some((max, rule, what)) = limit {
+        if want != Ty::N && raw.len() > max {
+            return Err((
+                rule,
+                format!("{what} key {name} is {} bytes; the limit is {max}", raw.len()),
+            ));
+        }
+    }
+    w.name(name, first);
+    let size = name.len() + w.scalar(actual, raw);
+    if k.role != KeyRole::Index {
+        keys.push(match actual {
+            Ty::S => b'S',
+            Ty::N => b'N',
+            _ => b'B',
+        });
+        keys.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+        keys.extend_from_slice(raw);
+    }
+    Ok(size)
+}
+
+/// The message for a key whose value is null or absent.
+pub fn missing_key(name: &str) -> (&'static Rule, String) {
+    (
+        &rules::KEY_MISSING,
+        format!("Missing the key {name} in the item (the value is null or empty)"),
+    )
 }
 
 /// Decode a key from the arena into (type, bytes) pairs: partition key, then sort key.
