@@ -9,12 +9,18 @@ pub mod dups;
 pub mod output;
 
 use crate::encode::item::{split_key, Encoded, ItemEncoder};
+use crate::encode::items::LinesEncoder;
 use crate::encode::{plain, Nulls, Syntax, W};
 use crate::model::keys::KeySchema;
+use crate::model::keys::ScalarType;
+use crate::parse::lines::ItemReader;
+use crate::parse::AttrValue;
+use crate::plan::KeyCheck;
 use crate::plan::{EncodeOptions, Plan, Target, Timestamps};
 use crate::read::{self, Batch, Format, ReadOptions, Source, Unit};
 use crate::sink::{Compression, PartInfo, PartWriter};
 use anyhow::{anyhow, bail, Context, Result};
+use arrow_array::cast::AsArray;
 use dups::DupIndex;
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -264,18 +270,47 @@ fn check_schemas(sources: &[Source], schemas: &[arrow_schema::SchemaRef]) -> Res
     Ok(())
 }
 
+/// How batches become items: Arrow columns through the plan, or item lines re-parsed.
+pub enum Encoding {
+    Columns(Plan),
+    Lines(Vec<(String, KeyCheck)>),
+}
+
 fn encode_chunk(
     b: Batch,
-    plan: &Plan,
+    encoding: &Encoding,
     sources: &[Source],
     syn: Syntax,
     nulls: Nulls,
     w: &mut W,
 ) -> Result<Chunk> {
-    let enc =
-        ItemEncoder::new(plan, &b.rows, syn, nulls).with_context(|| sources[b.source].display())?;
-    let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
-    let encoded = enc.encode(b.rows.num_rows(), &skip, w);
+    let mut lines_enc = None;
+    let encoded = match (encoding, sources[b.source].format) {
+        (Encoding::Lines(keys), Format::Items(format)) => {
+            let enc = LinesEncoder {
+                format,
+                keys: keys.clone(),
+                syn,
+            };
+            let e = enc.encode(b.rows.column(0).as_binary::<i32>(), w);
+            lines_enc = Some(enc);
+            e
+        }
+        (Encoding::Columns(plan), _) => {
+            let enc = ItemEncoder::new(plan, &b.rows, syn, nulls)
+                .with_context(|| sources[b.source].display())?;
+            let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
+            enc.encode(b.rows.num_rows(), &skip, w)
+        }
+        _ => bail!(
+            "{}: mixed item and table inputs",
+            sources[b.source].display()
+        ),
+    };
+    let row_values = |i: usize| match &lines_enc {
+        Some(enc) => enc.reject_values(b.rows.column(0).as_binary::<i32>().value(i)),
+        None => plain::row(&b.rows, i),
+    };
     // Merge the reader's rejects and the encoder's, in row order.
     let mut all: Vec<(usize, &'static crate::rules::Rule, String, Option<Value>)> = b
         .pre_rejects
@@ -302,10 +337,7 @@ fn encode_chunk(
             line.insert("code".into(), json!(rule.code));
             line.insert("rule".into(), json!(rule.name));
             line.insert("message".into(), json!(message));
-            line.insert(
-                "values".into(),
-                values.unwrap_or_else(|| plain::row(&b.rows, i)),
-            );
+            line.insert("values".into(), values.unwrap_or_else(|| row_values(i)));
             (rule.code, Value::Object(line).to_string())
         })
         .collect();
@@ -452,24 +484,52 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
         schemas.push(o.schema);
         units.extend(o.units);
     }
-    check_schemas(&sources, &schemas)?;
-    let inferred = match sources.iter().find(|s| s.format == Format::Csv) {
-        Some(s) if opts.csv_infer && sources.iter().all(|s| s.format == Format::Csv) => {
-            Some(read::csv::infer(s, &opts.read.csv)?)
+    let item_inputs = sources
+        .iter()
+        .filter(|s| matches!(s.format, Format::Items(_)))
+        .count();
+    let encoding = if item_inputs == 0 {
+        check_schemas(&sources, &schemas)?;
+        let inferred = match sources.iter().find(|s| s.format == Format::Csv) {
+            Some(s) if opts.csv_infer && sources.iter().all(|s| s.format == Format::Csv) => {
+                Some(read::csv::infer(s, &opts.read.csv)?)
+            }
+            _ => None,
+        };
+        Encoding::Columns(Plan::new(
+            &schemas[0],
+            &opts.overrides,
+            inferred.as_deref(),
+            &mut keys,
+            EncodeOptions {
+                timestamps: opts.timestamps,
+            },
+        )?)
+    } else {
+        if item_inputs < sources.len() {
+            let (a, b) = (
+                sources
+                    .iter()
+                    .find(|s| matches!(s.format, Format::Items(_)))
+                    .unwrap(),
+                sources
+                    .iter()
+                    .find(|s| !matches!(s.format, Format::Items(_)))
+                    .unwrap(),
+            );
+            bail!(
+                "cannot convert DynamoDB JSON/Ion items ({}) together with table inputs ({}) in one run",
+                a.display(),
+                b.display()
+            );
         }
-        _ => None,
+        if let Some((col, _)) = opts.overrides.first() {
+            bail!("--type {col}=…: DynamoDB JSON and Ion inputs carry their own types; --type applies to CSV, Parquet and Arrow inputs");
+        }
+        Encoding::Lines(item_keys(&sources, &mut keys)?)
     };
-    let plan = Plan::new(
-        &schemas[0],
-        &opts.overrides,
-        inferred.as_deref(),
-        &mut keys,
-        EncodeOptions {
-            timestamps: opts.timestamps,
-        },
-    )?;
     prepare_out(&opts.out, opts.force)?;
-    let result = convert(opts, &sources, units, &plan, &keys, started);
+    let result = convert(opts, &sources, units, &encoding, &keys, started);
     match result {
         Ok(mut report) => {
             if report.failed_row.is_some() {
@@ -485,11 +545,55 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
     }
 }
 
+/// Key checks for item inputs; key types left out are taken from the first item that has the
+/// attribute.
+fn item_keys(sources: &[Source], keys: &mut KeySchema) -> Result<Vec<(String, KeyCheck)>> {
+    let mut out = Vec::new();
+    for (attr, role) in keys.key_attributes() {
+        let ty = match attr.ty {
+            Some(t) => t,
+            None => {
+                let t = first_type(sources, &attr.name)?;
+                keys.set_type(&attr.name, t);
+                t
+            }
+        };
+        out.push((attr.name.clone(), KeyCheck { role, ty }));
+    }
+    Ok(out)
+}
+
+fn first_type(sources: &[Source], name: &str) -> Result<ScalarType> {
+    for s in sources {
+        let Format::Items(format) = s.format else {
+            continue;
+        };
+        for r in ItemReader::open(&s.path, format)?.take(10_000) {
+            let r = r?;
+            let Ok(item) = r.item else { continue };
+            if let Some((_, v)) = item.iter().find(|(n, _)| n == name) {
+                return match v {
+                    AttrValue::S(_) => Ok(ScalarType::S),
+                    AttrValue::N(_) => Ok(ScalarType::N),
+                    AttrValue::B(_) => Ok(ScalarType::B),
+                    other => bail!(
+                        "{}:{}: key attribute {name:?} is {}, which cannot be a key; declare the key type (--key {name}:S)",
+                        s.display(),
+                        r.line,
+                        other.type_name()
+                    ),
+                };
+            }
+        }
+    }
+    bail!("no item in the first lines of the inputs has the key attribute {name:?}; declare its type (--key {name}:S) or check the name (it is case-sensitive)")
+}
+
 fn convert(
     opts: &ConvertOptions,
     sources: &[Source],
     units: Vec<Unit>,
-    plan: &Plan,
+    encoding: &Encoding,
     keys: &KeySchema,
     started: Instant,
 ) -> Result<Report> {
@@ -590,7 +694,7 @@ fn convert(
             win.into_par_iter()
                 .map_init(
                     || W::new(opts.syntax, opts.nulls),
-                    |w, b| encode_chunk(b, plan, sources, opts.syntax, opts.nulls, w),
+                    |w, b| encode_chunk(b, encoding, sources, opts.syntax, opts.nulls, w),
                 )
                 .collect()
         });

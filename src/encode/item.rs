@@ -194,7 +194,12 @@ pub fn encode_rows(
     len: usize,
     skip: &[usize],
     w: &mut W,
-    mut row: impl FnMut(usize, &mut W, &mut Vec<u8>, &mut Vec<u8>) -> Result<usize, (&'static Rule, String)>,
+    mut row: impl FnMut(
+        usize,
+        &mut W,
+        &mut Vec<u8>,
+        &mut Vec<u8>,
+    ) -> Result<usize, (&'static Rule, String)>,
 ) -> Encoded {
     let mut enc = Encoded::default();
     w.out.clear();
@@ -297,7 +302,10 @@ pub fn write_key(
         if want != Ty::N && raw.len() > max {
             return Err((
                 rule,
-                format!("{what} key {name} is {} bytes; the limit is {max}", raw.len()),
+                format!(
+                    "{what} key {name} is {} bytes; the limit is {max}",
+                    raw.len()
+                ),
             ));
         }
     }

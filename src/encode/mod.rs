@@ -6,6 +6,7 @@
 //! same encoders serve both outputs.
 
 pub mod item;
+pub mod items;
 pub mod nested;
 pub mod plain;
 pub mod scalar;

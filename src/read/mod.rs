@@ -3,8 +3,10 @@
 
 pub mod arrow_ipc;
 pub mod csv;
+pub mod items;
 pub mod parquet;
 
+use crate::parse::LineFormat;
 use crate::rules::Rule;
 use anyhow::{bail, Context, Result};
 use arrow_array::RecordBatch;
@@ -21,6 +23,8 @@ pub enum Format {
     Parquet,
     ArrowFile,
     ArrowStream,
+    /// DynamoDB JSON or Ion item lines (exports, earlier outputs).
+    Items(LineFormat),
 }
 
 impl Format {
@@ -30,8 +34,24 @@ impl Format {
             Format::Parquet => "parquet",
             Format::ArrowFile => "arrow",
             Format::ArrowStream => "arrow-stream",
+            Format::Items(LineFormat::DynamodbJson) => "dynamodb-json",
+            Format::Items(LineFormat::Ion) => "ion",
         }
     }
+}
+
+/// What an export's (or prep output's) manifest-files.json says of a data file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestEntry {
+    pub md5_base64: String,
+    pub items: u64,
+}
+
+/// An input file found by [`discover`].
+#[derive(Clone, Debug)]
+pub struct Found {
+    pub path: PathBuf,
+    pub manifest: Option<ManifestEntry>,
 }
 
 /// Compression of a (CSV) input, from its magic bytes.
@@ -48,6 +68,7 @@ pub struct Source {
     pub format: Format,
     pub packing: Packing,
     pub size: u64,
+    pub manifest: Option<ManifestEntry>,
 }
 
 impl Source {
@@ -109,18 +130,83 @@ pub struct ReadOptions {
 
 /// Expand INPUT arguments: files as given, directories recursed (sorted, hidden files and
 /// files of unknown type skipped), globs expanded (sorted).
-pub fn discover(inputs: &[String]) -> Result<Vec<PathBuf>> {
+pub fn discover(inputs: &[String]) -> Result<Vec<Found>> {
     let mut out = Vec::new();
     for arg in inputs {
         let p = Path::new(arg);
+        if p.is_dir() && p.join("manifest-files.json").is_file() {
+            out.extend(export_files(p)?);
+            continue;
+        }
+        discover_one(arg, p, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// The data files a DynamoDB export folder (`AWSDynamoDB/<id>/`) or a prep output folder lists in
+/// its manifest-files.json, with the checksum and item count to verify.
+fn export_files(dir: &Path) -> Result<Vec<Found>> {
+    let mf = dir.join("manifest-files.json");
+    let text =
+        std::fs::read_to_string(&mf).with_context(|| format!("cannot read {}", mf.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: Value = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not JSON", mf.display(), i + 1))?;
+        let key = v["dataFileS3Key"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("{}:{}: no dataFileS3Key", mf.display(), i + 1))?;
+        let name = key.rsplit('/').next().unwrap_or(key);
+        let path = dir.join("data").join(name);
+        if !path.is_file() {
+            bail!(
+                "{}: {} lists {key}, but {} does not exist",
+                dir.display(),
+                mf.display(),
+                path.display()
+            );
+        }
+        let md5 = v["md5Checksum"].as_str().unwrap_or("").to_string();
+        let items = v["itemCount"]
+            .as_u64()
+            .ok_or_else(|| anyhow::anyhow!("{}:{}: no itemCount", mf.display(), i + 1))?;
+        out.push(Found {
+            path,
+            manifest: Some(ManifestEntry {
+                md5_base64: md5,
+                items,
+            }),
+        });
+    }
+    if out.is_empty() {
+        bail!("{}: the manifest lists no data files", mf.display());
+    }
+    Ok(out)
+}
+
+fn plain(path: PathBuf) -> Found {
+    Found {
+        path,
+        manifest: None,
+    }
+}
+
+fn discover_one(arg: &str, p: &Path, out: &mut Vec<Found>) -> Result<()> {
+    {
         if p.is_dir() {
             let before = out.len();
-            walk(p, &mut out)?;
+            walk(p, out)?;
             if out.len() == before {
-                bail!("{arg}: the directory holds no CSV, Parquet or Arrow files");
+                bail!(
+                    "{arg}: the directory holds no CSV, Parquet, Arrow, DynamoDB JSON or Ion files"
+                );
             }
         } else if p.exists() {
-            out.push(p.to_path_buf());
+            out.push(plain(p.to_path_buf()));
         } else if arg.contains(['*', '?', '[']) {
             let mut found: Vec<PathBuf> = glob::glob(arg)
                 .with_context(|| format!("bad glob pattern {arg:?}"))?
@@ -131,15 +217,20 @@ pub fn discover(inputs: &[String]) -> Result<Vec<PathBuf>> {
             if found.is_empty() {
                 bail!("{arg}: the pattern matches no file");
             }
-            out.extend(found);
+            out.extend(found.into_iter().map(plain));
         } else {
             bail!("{arg}: no such file or directory");
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+fn walk(dir: &Path, out: &mut Vec<Found>) -> Result<()> {
+    // An export or prep output folder inside: its manifest says which files are data.
+    if dir.join("manifest-files.json").is_file() {
+        out.extend(export_files(dir)?);
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read directory {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -153,7 +244,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         if p.is_dir() {
             walk(&p, out)?;
         } else if known_extension(&p) || sniff(&p).ok().flatten().is_some() {
-            out.push(p);
+            out.push(plain(p));
         }
     }
     Ok(())
@@ -169,8 +260,25 @@ fn lower_name(p: &Path) -> String {
 fn known_extension(p: &Path) -> bool {
     let n = lower_name(p);
     [
-        ".csv", ".tsv", ".csv.gz", ".csv.zst", ".tsv.gz", ".tsv.zst", ".parquet", ".pq", ".arrow",
-        ".feather", ".arrows", ".ipc",
+        ".csv",
+        ".tsv",
+        ".csv.gz",
+        ".csv.zst",
+        ".tsv.gz",
+        ".tsv.zst",
+        ".parquet",
+        ".pq",
+        ".arrow",
+        ".feather",
+        ".arrows",
+        ".ipc",
+        ".json",
+        ".json.gz",
+        ".json.zst",
+        ".jsonl",
+        ".ion",
+        ".ion.gz",
+        ".ion.zst",
     ]
     .iter()
     .any(|e| n.ends_with(e))
@@ -209,7 +317,8 @@ fn read_up_to(f: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
 }
 
 /// Tell a file's format: magic bytes first, then the extension; anything else is read as CSV.
-pub fn detect(path: &Path) -> Result<Source> {
+pub fn detect(found: &Found) -> Result<Source> {
+    let path = found.path.as_path();
     let size = std::fs::metadata(path)
         .with_context(|| format!("cannot read {}", path.display()))?
         .len();
@@ -231,12 +340,54 @@ pub fn detect(path: &Path) -> Result<Source> {
             }
         }
     };
+    let format = match format {
+        Format::Csv => text_format(path)?,
+        f => f,
+    };
     Ok(Source {
         path: path.to_path_buf(),
         format,
         packing,
         size,
+        manifest: found.manifest.clone(),
     })
+}
+
+/// CSV, DynamoDB JSON or Ion, from the first (decompressed) bytes and the name.
+fn text_format(path: &Path) -> Result<Format> {
+    let mut r = crate::parse::lines::open_decompressed(path)?;
+    let mut head = [0u8; 256];
+    let n = read_up_to(&mut r, &mut head)?;
+    let head = &head[..n];
+    if head.starts_with(&[0xe0, 0x01, 0x00, 0xea]) {
+        bail!(
+            "{}: binary Ion is not supported (DynamoDB imports text Ion)",
+            path.display()
+        );
+    }
+    let trimmed: Vec<u8> = head
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(head)
+        .iter()
+        .copied()
+        .skip_while(|c| c.is_ascii_whitespace())
+        .collect();
+    let n = lower_name(path);
+    let n = n
+        .trim_end_matches(".gz")
+        .trim_end_matches(".zst")
+        .to_string();
+    Ok(
+        if trimmed.starts_with(b"$ion_1_0") || trimmed.starts_with(b"{Item:") || n.ends_with(".ion")
+        {
+            Format::Items(LineFormat::Ion)
+        } else if trimmed.starts_with(b"{\"Item\"") || n.ends_with(".json") || n.ends_with(".jsonl")
+        {
+            Format::Items(LineFormat::DynamodbJson)
+        } else {
+            Format::Csv
+        },
+    )
 }
 
 /// Open a source: read its schema and split it into units.
@@ -245,6 +396,7 @@ pub fn open(src: &Source, index: usize, opts: &ReadOptions) -> Result<Opened> {
         Format::Csv => csv::open(src, index, &opts.csv),
         Format::Parquet => parquet::open(src, index),
         Format::ArrowFile | Format::ArrowStream => arrow_ipc::open(src, index),
+        Format::Items(_) => items::open(src, index),
     };
     r.with_context(|| format!("cannot read {} as {}", src.display(), src.format.as_str()))
 }
@@ -255,6 +407,7 @@ pub fn run_unit(src: &Source, unit: &Unit, opts: &ReadOptions, tx: &SyncSender<R
         Format::Csv => csv::read(src, unit, opts, tx),
         Format::Parquet => parquet::read(src, unit, opts, tx),
         Format::ArrowFile | Format::ArrowStream => arrow_ipc::read(src, unit, opts, tx),
+        Format::Items(_) => items::read(src, unit, opts, tx),
     };
     if let Err(e) = r {
         let _ = tx.send(Err(e.context(format!("error reading {}", src.display()))));
