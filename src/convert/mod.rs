@@ -473,10 +473,7 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
     if paths.is_empty() {
         bail!("no input files");
     }
-    let sources: Vec<Source> = paths
-        .iter()
-        .map(|p| read::detect(p))
-        .collect::<Result<_>>()?;
+    let sources: Vec<Source> = paths.iter().map(read::detect).collect::<Result<_>>()?;
     let mut schemas = Vec::with_capacity(sources.len());
     let mut units = Vec::new();
     for (i, s) in sources.iter().enumerate() {

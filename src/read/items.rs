@@ -2,7 +2,7 @@
 //! are parsed and re-checked by the encoder workers. Files listed by an export manifest are
 //! verified against its md5Checksum before reading and its itemCount after.
 
-use super::{Batch, Opened, ReadOptions, Source, Unit, UnitPart};
+use super::{Batch, ManifestEntry, Opened, ReadOptions, Source, Unit, UnitPart};
 use crate::parse::lines::{open_decompressed, LineReader};
 use anyhow::{bail, Context, Result};
 use arrow_array::builder::BinaryBuilder;
@@ -10,6 +10,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use base64::Engine;
 use md5::{Digest, Md5};
+use std::path::Path;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
@@ -24,20 +25,24 @@ pub fn schema() -> SchemaRef {
     )]))
 }
 
-pub fn open(src: &Source, index: usize) -> Result<Opened> {
-    if let Some(m) = &src.manifest {
-        let mut f = std::fs::File::open(&src.path)?;
-        let mut h = Md5::new();
-        std::io::copy(&mut f, &mut h)?;
-        let got = base64::engine::general_purpose::STANDARD.encode(h.finalize());
-        if got != m.md5_base64 {
-            bail!(
-                "{}: md5Checksum mismatch: the manifest says {}, the file has {got}; the file was changed or is incomplete",
-                src.display(),
-                m.md5_base64
-            );
-        }
+/// Check a data file against the md5Checksum its manifest lists.
+pub fn verify_md5(path: &Path, m: &ManifestEntry) -> Result<()> {
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut h = Md5::new();
+    std::io::copy(&mut f, &mut h)?;
+    let got = base64::engine::general_purpose::STANDARD.encode(h.finalize());
+    if got != m.md5_base64 {
+        bail!(
+            "{}: md5Checksum mismatch: the manifest says {}, the file has {got}; the file was changed or is incomplete",
+            path.display(),
+            m.md5_base64
+        );
     }
+    Ok(())
+}
+
+pub fn open(src: &Source, index: usize) -> Result<Opened> {
     Ok(Opened {
         schema: schema(),
         units: vec![Unit {

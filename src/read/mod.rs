@@ -319,6 +319,9 @@ fn read_up_to(f: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
 /// Tell a file's format: magic bytes first, then the extension; anything else is read as CSV.
 pub fn detect(found: &Found) -> Result<Source> {
     let path = found.path.as_path();
+    if let Some(m) = &found.manifest {
+        items::verify_md5(path, m)?;
+    }
     let size = std::fs::metadata(path)
         .with_context(|| format!("cannot read {}", path.display()))?
         .len();
@@ -357,7 +360,8 @@ pub fn detect(found: &Found) -> Result<Source> {
 fn text_format(path: &Path) -> Result<Format> {
     let mut r = crate::parse::lines::open_decompressed(path)?;
     let mut head = [0u8; 256];
-    let n = read_up_to(&mut r, &mut head)?;
+    let n =
+        read_up_to(&mut r, &mut head).with_context(|| format!("cannot read {}", path.display()))?;
     let head = &head[..n];
     if head.starts_with(&[0xe0, 0x01, 0x00, 0xea]) {
         bail!(
