@@ -19,6 +19,8 @@ pub struct Cli {
 pub enum Cmd {
     /// Convert CSV, Parquet or Arrow IPC files into key-checked DynamoDB JSON parts with manifests
     Convert(Box<ConvertArgs>),
+    /// Check DynamoDB JSON / Ion / CSV files or folders against the import rules (for CI)
+    Validate(Box<ValidateArgs>),
     /// List the rules prep checks, or explain one: prep rules K001
     Rules {
         /// A rule code (K001) or name (key-missing)
@@ -165,6 +167,81 @@ pub struct ConvertArgs {
     #[arg(long, default_value = "1000", value_name = "N")]
     pub csv_sample_rows: usize,
     /// Rows per batch (memory is about batch × threads × row size)
+    #[arg(long, default_value = "8192", value_name = "N", hide = true)]
+    pub batch_rows: usize,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DeclaredArg {
+    #[value(name = "dynamodb-json")]
+    DynamodbJson,
+    Ion,
+    Csv,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OutputFormatArg {
+    Text,
+    Json,
+    Github,
+    Sarif,
+    Junit,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Files (plain, .gz, .zst), prep output folders, DynamoDB export folders, or folders of data files
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Partition key NAME[:S|N|B] (default: from a prep manifest, if any)
+    #[arg(long, value_name = "NAME[:T]")]
+    pub key: Option<String>,
+    /// Sort key NAME[:S|N|B]
+    #[arg(long, value_name = "NAME[:T]", requires = "key")]
+    pub sort_key: Option<String>,
+    /// Global secondary index INDEX=PK[:T][,SK[:T]] (repeatable)
+    #[arg(long, value_name = "INDEX=PK[:T][,SK[:T]]")]
+    pub gsi: Vec<String>,
+    /// Keys from a TableCreationParameters JSON or describe-table output
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub table_def: Option<PathBuf>,
+    /// The InputFormat the import will be given (a file that is something else is an error)
+    #[arg(long, value_enum)]
+    pub format: Option<DeclaredArg>,
+    /// The InputCompressionType the import will be given: gzip, zstd or none
+    #[arg(long, value_name = "gzip|zstd|none")]
+    pub compression: Option<String>,
+    /// CSV: the HeaderList the import will be given (then no file has a header line)
+    #[arg(long, value_delimiter = ',', value_name = "a,b,c")]
+    pub header_list: Option<Vec<String>>,
+    /// CSV delimiter the import will be given (default comma)
+    #[arg(long, value_name = "C")]
+    pub delimiter: Option<String>,
+    /// Region of the import, for the size quota (15 TB in us-east-1, us-west-2, eu-west-1; 1 TB elsewhere)
+    #[arg(long)]
+    pub region: Option<String>,
+    /// How findings are printed
+    #[arg(long, value_enum, default_value = "text")]
+    pub output_format: OutputFormatArg,
+    /// Print at most N findings (all are still counted)
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<usize>,
+    /// Exit 1 on errors only, or on warnings too
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+    /// Do not look for duplicate primary keys (saves the memory of the key index)
+    #[arg(long)]
+    pub no_duplicates: bool,
+    /// Worker threads (default: the number of cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Lines per batch
     #[arg(long, default_value = "8192", value_name = "N", hide = true)]
     pub batch_rows: usize,
 }

@@ -30,6 +30,7 @@ fn main() {
 fn run(cli: Cli) -> Result<i32> {
     match cli.cmd {
         Cmd::Convert(args) => run_convert(*args),
+        Cmd::Validate(args) => run_validate(*args),
         Cmd::Rules { code } => run_rules(code.as_deref()),
     }
 }
@@ -60,6 +61,92 @@ fn run_rules(code: Option<&str>) -> Result<i32> {
     Ok(0)
 }
 
+fn key_schema(
+    key: Option<&str>,
+    sort_key: Option<&str>,
+    gsi: &[String],
+    table_def: Option<&std::path::Path>,
+) -> Result<Option<KeySchema>> {
+    Ok(match (table_def, key) {
+        (Some(p), _) => {
+            let mut ks = KeySchema::from_table_def(p)?;
+            for g in gsi {
+                ks.gsis.push(Gsi::parse(g)?);
+            }
+            Some(ks)
+        }
+        (None, Some(k)) => Some(KeySchema {
+            table_name: None,
+            partition: KeyAttr::parse(k)?,
+            sort: sort_key.map(KeyAttr::parse).transpose()?,
+            gsis: gsi.iter().map(|g| Gsi::parse(g)).collect::<Result<_>>()?,
+        }),
+        (None, None) => {
+            if !gsi.is_empty() {
+                bail!("--gsi needs --key (or --table-def)");
+            }
+            None
+        }
+    })
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+fn run_validate(a: cli::ValidateArgs) -> Result<i32> {
+    use prep::validate::{self, report, Declared, ValidateOptions};
+    let keys = key_schema(
+        a.key.as_deref(),
+        a.sort_key.as_deref(),
+        &a.gsi,
+        a.table_def.as_deref(),
+    )?;
+    let compression = a
+        .compression
+        .as_deref()
+        .map(|c| {
+            Compression::parse(c)
+                .ok_or_else(|| anyhow!("--compression {c:?}: expected gzip, zstd or none"))
+        })
+        .transpose()?;
+    let delimiter = a.delimiter.as_deref().map(parse_delimiter).transpose()?;
+    if a.batch_rows == 0 {
+        bail!("--batch-rows must be at least 1");
+    }
+    let opts = ValidateOptions {
+        paths: a.paths.clone(),
+        keys,
+        format: a.format.map(|f| match f {
+            cli::DeclaredArg::DynamodbJson => Declared::DynamodbJson,
+            cli::DeclaredArg::Ion => Declared::Ion,
+            cli::DeclaredArg::Csv => Declared::Csv,
+        }),
+        compression,
+        header_list: a.header_list.clone(),
+        delimiter,
+        threads: a.threads.unwrap_or_else(default_threads),
+        batch_rows: a.batch_rows,
+        duplicates: !a.no_duplicates,
+        region: a.region.clone(),
+    };
+    let r = validate::run(&opts)?;
+    let format = match a.output_format {
+        cli::OutputFormatArg::Text => report::OutputFormat::Text,
+        cli::OutputFormatArg::Json => report::OutputFormat::Json,
+        cli::OutputFormatArg::Github => report::OutputFormat::Github,
+        cli::OutputFormatArg::Sarif => report::OutputFormat::Sarif,
+        cli::OutputFormatArg::Junit => report::OutputFormat::Junit,
+    };
+    let colour = format == report::OutputFormat::Text
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    print!("{}", report::render(&r, format, a.max_errors, colour));
+    Ok(r.exit_code(matches!(a.fail_on, cli::FailOn::Warning)))
+}
+
 fn parse_delimiter(s: &str) -> Result<u8> {
     match s {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
@@ -69,21 +156,13 @@ fn parse_delimiter(s: &str) -> Result<u8> {
 }
 
 fn convert_options(a: &ConvertArgs) -> Result<ConvertOptions> {
-    let keys = match &a.table_def {
-        Some(p) => {
-            let mut ks = KeySchema::from_table_def(p)?;
-            for g in &a.gsi {
-                ks.gsis.push(Gsi::parse(g)?);
-            }
-            ks
-        }
-        None => KeySchema {
-            table_name: None,
-            partition: KeyAttr::parse(a.key.as_deref().expect("clap requires --key"))?,
-            sort: a.sort_key.as_deref().map(KeyAttr::parse).transpose()?,
-            gsis: a.gsi.iter().map(|g| Gsi::parse(g)).collect::<Result<_>>()?,
-        },
-    };
+    let keys = key_schema(
+        a.key.as_deref(),
+        a.sort_key.as_deref(),
+        &a.gsi,
+        a.table_def.as_deref(),
+    )?
+    .ok_or_else(|| anyhow!("--key or --table-def is required"))?;
     if let Some(t) = &a.table {
         prep::model::keys::check_table_or_index_name(t)?;
     }
@@ -134,14 +213,11 @@ fn convert_options(a: &ConvertArgs) -> Result<ConvertOptions> {
             cli::DuplicatesArg::Error => DupMode::Error,
             cli::DuplicatesArg::Off => DupMode::Off,
         },
-        threads: a.threads.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        }),
+        threads: a.threads.unwrap_or_else(default_threads),
         force: a.force,
         read: ReadOptions {
             batch_rows: a.batch_rows,
+            keep_blank: false,
             csv: CsvOptions {
                 delimiter: a.delimiter.as_deref().map(parse_delimiter).transpose()?,
                 columns: if a.no_header { a.columns.clone() } else { None },

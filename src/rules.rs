@@ -82,6 +82,11 @@ rules! {
         "A BOM before the first item makes the first line unparseable for the import. Save the file as UTF-8 without BOM.",
         "\\xEF\\xBB\\xBF{\"Item\":...}",
         "{\"Item\":...}" }
+    PRETTY_PRINTED = { "F006", "pretty-printed-item", Error,
+        "Item spans several lines",
+        "Each item must be on one line. Pretty-printed JSON (an item over many lines) fails the import on its first line.",
+        "{\n  \"Item\": {\"pk\": {\"S\": \"a\"}}\n}",
+        r#"{"Item":{"pk":{"S":"a"}}}"# }
     UNKNOWN_DESCRIPTOR = { "A001", "unknown-descriptor", Error,
         "Attribute value has an unknown type descriptor",
         "An attribute value is an object with exactly one of S, N, B, BOOL, NULL, M, L, SS, NS, BS (case-sensitive).",
@@ -232,6 +237,86 @@ rules! {
         "Each CSV record must have one field per header column; a stray delimiter or an unbalanced quote usually causes this.",
         "pk,name\\na,b,c",
         "pk,name\\na,\"b,c\"" }
+    CSV_HEADER_MISSING = { "C002", "csv-header-missing", Error,
+        "CSV file has no header line",
+        "Without InputFormatOptions.Csv.HeaderList, the first line of EVERY CSV object is its header. A file without one imports its first row as column names. Add the header, or pass the names as --header-list (HeaderList).",
+        "a,1,x   (first line is data)",
+        "pk,n,s\na,1,x" }
+    CSV_DELIMITER = { "C003", "csv-delimiter-not-allowed", Error,
+        "CSV delimiter is not one the import accepts",
+        "The CSV import accepts comma, semicolon, colon, pipe, tab and space as delimiter.",
+        "--delimiter '#'",
+        "--delimiter ';'" }
+    CSV_HEADER_LIST = { "C004", "csv-header-list-invalid", Error,
+        "HeaderList is not 1-255 printable ASCII names without quotes or commas",
+        "InputFormatOptions.Csv.HeaderList holds 1 to 255 column names of printable ASCII, without double quotes or commas.",
+        "--header-list 'naïve,b'",
+        "--header-list 'naive,b'" }
+    CSV_KEY_COLUMN = { "C005", "csv-key-column-missing", Error,
+        "A key column is not in the CSV header",
+        "Key columns must appear in the header with exactly the key attribute's name (case-sensitive), or every row fails.",
+        "PK,name   (table key pk)",
+        "pk,name" }
+    CSV_QUOTE = { "C006", "csv-unescaped-quote", Error,
+        "CSV field has an unescaped or unbalanced quote",
+        "Quotes inside a field must be doubled and the field quoted (RFC 4180): \"say \"\"hi\"\"\". A bare quote inside an unquoted field, or text after a closing quote, fails the import.",
+        "a,say \"hi\"",
+        "a,\"say \"\"hi\"\"\"" }
+    CSV_DUPLICATE_HEADER = { "C007", "csv-duplicate-header", Error,
+        "CSV header names a column twice",
+        "Each column name may appear once in the header.",
+        "pk,n,n",
+        "pk,n,m" }
+    MIXED_OBJECTS = { "X001", "mixed-format-or-compression", Error,
+        "Files under one import prefix differ in format or compression",
+        "Every object under the import's S3 prefix must share one InputFormat and one InputCompressionType.",
+        "data/a.json.gz, data/b.json.zst",
+        "data/a.json.gz, data/b.json.gz" }
+    TOO_MANY_OBJECTS = { "X002", "too-many-objects", Error,
+        "More than 50,000 objects under the import prefix",
+        "One import reads at most 50,000 objects. Use larger parts (prep convert --part-size).",
+        "60,000 files in data/",
+        "fewer, larger files" }
+    IMPORT_QUOTA = { "X003", "import-size-quota", Error,
+        "Total object size is over the import quota",
+        "Imports in flight may hold 15 TB of (compressed) objects in us-east-1, us-west-2 and eu-west-1 and 1 TB elsewhere (a quota that can be raised). Split the data into several imports or ask for a higher quota.",
+        "2 TB of data for an import in ap-south-1",
+        "under 1 TB, or several imports" }
+    NON_DATA_OBJECT = { "X004", "non-data-object", Error,
+        "A file that is not data sits among the data files",
+        "The import reads every object under its prefix as data; a manifest, marker (_SUCCESS) or note there fails it. Keep manifests beside the data/ folder, never inside.",
+        "data/manifest-files.json",
+        "manifest-files.json next to data/" }
+    DECLARED_MISMATCH = { "X005", "declared-format-mismatch", Error,
+        "The file's actual format or compression differs from what the import will be told",
+        "InputFormat and InputCompressionType must match every object; a gzip file imported as ZSTD (or DynamoDB JSON as ION) fails.",
+        "--compression zstd for a .json.gz file",
+        "--compression gzip" }
+    MANIFEST_MISMATCH = { "X006", "manifest-mismatch", Error,
+        "A data file does not match its manifest entry",
+        "The manifest's checksum, size or item count differs from the file: it was changed, truncated or replaced after it was written.",
+        "md5Checksum differs from the file's MD5",
+        "re-run the export or prep convert" }
+    SORTED_BY_KEY = { "W001", "sorted-by-partition-key", Warning,
+        "Items are ordered by partition key",
+        "The import writes items in object order; input sorted by partition key makes a rolling hot partition and slows the import. Shuffle the rows first.",
+        "user#0001, user#0002, user#0003, …",
+        "rows in random order" }
+    UNEVEN_PARTS = { "W002", "uneven-part-sizes", Warning,
+        "Data files differ greatly in size",
+        "The import parallelises over objects; many similarly sized objects import fastest. Re-split with prep convert --part-size.",
+        "one 5 GB file and twenty 1 MB files",
+        "twenty-one files of about 250 MB" }
+    CSV_STRING_COLUMNS = { "W003", "csv-columns-import-as-strings", Warning,
+        "CSV columns that look numeric or boolean will import as strings",
+        "The CSV import types only key columns; every other column becomes S. Convert with prep convert to keep numbers, booleans and sets.",
+        "price column 12.50 imported as S",
+        "prep convert file.csv --key pk" }
+    CSV_NUMERIC_KEY = { "W004", "csv-numeric-key-as-string", Warning,
+        "A numeric-looking key column is declared S",
+        "Key values like 0012 and 12 are different strings; if the key is a number, declare it N.",
+        "--key id:S with ids 1, 2, 3",
+        "--key id:N" }
     DUPLICATE_KEY = { "D001", "duplicate-primary-key", Warning,
         "Primary key appears more than once",
         "The import does not fail on duplicate primary keys: the items overwrite each other in random order, so all but one are silently lost. prep lists every duplicate in duplicates.jsonl; --duplicates error makes them fail the run.",

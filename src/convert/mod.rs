@@ -560,7 +560,7 @@ fn item_keys(sources: &[Source], keys: &mut KeySchema) -> Result<Vec<(String, Ke
     Ok(out)
 }
 
-fn first_type(sources: &[Source], name: &str) -> Result<ScalarType> {
+pub fn first_type(sources: &[Source], name: &str) -> Result<ScalarType> {
     for s in sources {
         let Format::Items(format) = s.format else {
             continue;

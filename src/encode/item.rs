@@ -270,6 +270,15 @@ pub fn write_key(
         KeyRole::Index => (&rules::GSI_KEY_TYPE, &rules::GSI_KEY_EMPTY),
         _ => (&rules::KEY_TYPE, &rules::KEY_EMPTY),
     };
+    if matches!(actual, Ty::L | Ty::M | Ty::SS | Ty::NS | Ty::BS) {
+        return Err((
+            &rules::KEY_NESTED,
+            format!(
+                "key {name} is {}; keys must be top-level S, N or B values",
+                actual.as_str()
+            ),
+        ));
+    }
     if actual != want {
         return Err((
             type_rule,

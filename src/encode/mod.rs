@@ -118,6 +118,8 @@ pub struct W {
     /// Raw members of the set being written, and their spans.
     pub members: Vec<u8>,
     pub spans: Vec<(usize, usize)>,
+    /// Validation: an empty set is an error (T001) instead of being left out.
+    pub strict: bool,
 }
 
 impl W {
@@ -131,6 +133,7 @@ impl W {
             empty_sets: 0,
             members: Vec::new(),
             spans: Vec::new(),
+            strict: false,
         }
     }
 

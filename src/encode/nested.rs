@@ -122,6 +122,15 @@ impl Enc for SetEnc {
 /// duplicates fail. NS members are canonical, so equal numbers have equal text.
 pub fn finish_set(w: &mut W, kind: Ty) -> Result<Val, Fail> {
     if w.spans.is_empty() {
+        if w.strict {
+            return Err(Fail::new(
+                &rules::SET_EMPTY,
+                format!(
+                    "{} is empty; sets must hold at least one member",
+                    kind.as_str()
+                ),
+            ));
+        }
         w.empty_sets += 1;
         return Ok(Val::Omit);
     }

@@ -26,6 +26,12 @@ pub fn parse_line(line: &str) -> Result<Item, ParseError> {
         e.column = Some(1);
         return Err(e);
     }
+    if line.trim() == "{" {
+        return Err(ParseError::new(
+            &rules::PRETTY_PRINTED,
+            "the line holds only \"{\": the item spans several lines (pretty-printed JSON); write one item per line",
+        ));
+    }
     let v: Value = serde_json::from_str(line).map_err(|e| {
         let mut err = ParseError::new(&rules::LINE_NOT_PARSEABLE, format!("not valid JSON: {e}"));
         err.column = Some(e.column());

@@ -147,7 +147,7 @@ pub fn open(src: &Source, index: usize, opts: &CsvOptions) -> Result<Opened> {
 
 /// A DynamoDB number as a CSV writer would print one: valid syntax and no leading zeros (so
 /// `00123`, a code, stays text).
-fn looks_numeric(s: &[u8]) -> bool {
+pub fn looks_numeric(s: &[u8]) -> bool {
     let body = s.strip_prefix(b"-").unwrap_or(s);
     if body.len() > 1 && body[0] == b'0' && body[1].is_ascii_digit() {
         return false;

@@ -77,7 +77,7 @@ pub fn read(
                     break;
                 }
                 // Blank lines are not rows (prep validate reports them).
-                Some(_) if lines.buf.iter().all(u8::is_ascii_whitespace) => {}
+                Some(_) if !opts.keep_blank && lines.buf.iter().all(u8::is_ascii_whitespace) => {}
                 Some((line, _)) => {
                     b.append_value(&lines.buf);
                     numbers.push(line);

@@ -125,6 +125,8 @@ pub struct Opened {
 #[derive(Clone, Debug)]
 pub struct ReadOptions {
     pub batch_rows: usize,
+    /// Item files: pass blank lines on as rows (validation reports them) instead of skipping.
+    pub keep_blank: bool,
     pub csv: csv::CsvOptions,
 }
 

@@ -1,0 +1,553 @@
+//! `prep validate`: lint DynamoDB JSON / Ion / CSV import files, prep output folders and DynamoDB
+//! export folders against the import rules, in parallel, with the converter's rule registry.
+
+pub mod csv_lint;
+pub mod folder;
+pub mod report;
+
+use crate::convert::dups::DupIndex;
+use crate::encode::item::split_key;
+use crate::encode::items::LinesEncoder;
+use crate::encode::{Nulls, Syntax, W};
+use crate::model::keys::{KeySchema, ScalarType};
+use crate::parse::LineFormat;
+use crate::plan::KeyCheck;
+use crate::read::{self, Batch, Format, Found, Packing, ReadOptions, Source};
+use crate::rules::{self, Rule, Severity};
+use crate::sink::Compression;
+use anyhow::{anyhow, bail, Result};
+use arrow_array::cast::AsArray;
+use arrow_array::Array;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// What the import will be told the files are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Declared {
+    DynamodbJson,
+    Ion,
+    Csv,
+}
+
+impl Declared {
+    pub fn name(self) -> &'static str {
+        match self {
+            Declared::DynamodbJson => "DYNAMODB_JSON",
+            Declared::Ion => "ION",
+            Declared::Csv => "CSV",
+        }
+    }
+    fn of(f: Format) -> Option<Declared> {
+        match f {
+            Format::Csv => Some(Declared::Csv),
+            Format::Items(LineFormat::DynamodbJson) => Some(Declared::DynamodbJson),
+            Format::Items(LineFormat::Ion) => Some(Declared::Ion),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ValidateOptions {
+    pub paths: Vec<String>,
+    pub keys: Option<KeySchema>,
+    pub format: Option<Declared>,
+    pub compression: Option<Compression>,
+    pub header_list: Option<Vec<String>>,
+    pub delimiter: Option<u8>,
+    pub threads: usize,
+    pub batch_rows: usize,
+    pub duplicates: bool,
+    pub region: Option<String>,
+}
+
+/// One problem found, where it is, and the line it is on.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub rule: &'static Rule,
+    pub file: String,
+    pub line: Option<u64>,
+    pub column: Option<u64>,
+    pub message: String,
+    pub excerpt: Option<String>,
+}
+
+impl Finding {
+    pub fn file(rule: &'static Rule, file: impl Into<String>, message: impl Into<String>) -> Self {
+        Finding {
+            rule,
+            file: file.into(),
+            line: None,
+            column: None,
+            message: message.into(),
+            excerpt: None,
+        }
+    }
+    pub fn at(mut self, line: u64) -> Self {
+        self.line = Some(line);
+        self
+    }
+}
+
+/// Findings kept in memory; beyond this they are only counted.
+const KEEP: usize = 1_000_000;
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub counts: BTreeMap<&'static str, u64>,
+    pub errors: u64,
+    pub warnings: u64,
+    pub files: usize,
+    pub items: u64,
+    pub lines: u64,
+    pub bytes: u64,
+    pub notes: Vec<String>,
+    pub not_kept: u64,
+}
+
+impl Report {
+    pub fn add(&mut self, f: Finding) {
+        *self.counts.entry(f.rule.code).or_default() += 1;
+        match f.rule.severity {
+            Severity::Error => self.errors += 1,
+            Severity::Warning => self.warnings += 1,
+        }
+        if self.findings.len() < KEEP {
+            self.findings.push(f);
+        } else {
+            self.not_kept += 1;
+        }
+    }
+
+    /// 1 when there are errors (or warnings, with `--fail-on warning`), else 0.
+    pub fn exit_code(&self, fail_on_warning: bool) -> i32 {
+        if self.errors > 0 || (fail_on_warning && self.warnings > 0) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Excerpts are cut to this many characters.
+const EXCERPT: usize = 160;
+
+pub fn excerpt(line: &[u8]) -> String {
+    let s = String::from_utf8_lossy(line);
+    if s.chars().count() > EXCERPT {
+        format!("{}…", s.chars().take(EXCERPT).collect::<String>())
+    } else {
+        s.into_owned()
+    }
+}
+
+/// A data file to check, with what its manifest says of it (if any).
+#[derive(Clone, Debug)]
+pub struct DataFile {
+    pub path: PathBuf,
+    pub expect: Option<folder::Expect>,
+}
+
+pub fn run(opts: &ValidateOptions) -> Result<Report> {
+    let mut report = Report::default();
+    let mut keys = opts.keys.clone();
+    let mut files: Vec<DataFile> = Vec::new();
+    for arg in &opts.paths {
+        let p = std::path::Path::new(arg);
+        if p.is_dir() {
+            files.extend(folder::check_folder(p, opts, &mut keys, &mut report)?);
+        } else if p.is_file() {
+            files.push(DataFile {
+                path: p.to_path_buf(),
+                expect: None,
+            });
+        } else {
+            bail!("{arg}: no such file or directory");
+        }
+    }
+    if files.is_empty() {
+        bail!("no data files to validate");
+    }
+    if let Some(k) = &keys {
+        k.check_consistent()?;
+    } else {
+        report.notes.push(
+            "no key schema given (--key, --table-def, or a prep manifest): key rules K001-K008 and duplicate detection were skipped".into(),
+        );
+    }
+    report.files = files.len();
+
+    // What each file really is.
+    let mut sources = Vec::new();
+    let mut kinds: Vec<(Declared, Packing, String)> = Vec::new();
+    for f in &files {
+        let src = read::detect(&Found {
+            path: f.path.clone(),
+            manifest: None,
+        });
+        let src = match src {
+            Ok(s) => s,
+            Err(e) => {
+                report.add(Finding::file(
+                    &rules::LINE_NOT_PARSEABLE,
+                    f.path.display().to_string(),
+                    format!("{e:#}"),
+                ));
+                continue;
+            }
+        };
+        report.bytes += src.size;
+        let Some(actual) = Declared::of(src.format) else {
+            report.add(Finding::file(
+                &rules::NON_DATA_OBJECT,
+                src.display(),
+                format!(
+                    "a {} file cannot be imported; the import reads DYNAMODB_JSON, ION or CSV",
+                    src.format.as_str()
+                ),
+            ));
+            continue;
+        };
+        let packing = match src.packing {
+            Packing::Plain => Compression::None,
+            Packing::Gzip => Compression::Gzip,
+            Packing::Zstd => Compression::Zstd,
+        };
+        if let Some(d) = opts.format {
+            if d != actual {
+                report.add(Finding::file(
+                    &rules::DECLARED_MISMATCH,
+                    src.display(),
+                    format!(
+                        "the file is {} but the import will be told {}",
+                        actual.name(),
+                        d.name()
+                    ),
+                ));
+            }
+        }
+        if let Some(c) = opts.compression {
+            if c != packing {
+                report.add(Finding::file(
+                    &rules::DECLARED_MISMATCH,
+                    src.display(),
+                    format!(
+                        "the file is {} but the import will be told InputCompressionType {}",
+                        packing.import_name(),
+                        c.import_name()
+                    ),
+                ));
+            }
+        }
+        kinds.push((actual, src.packing, src.display()));
+        sources.push((src, f.expect.clone()));
+    }
+    folder::check_set(&kinds, &files, opts, &mut report);
+
+    let mut csv_header: Option<Vec<String>> = None;
+    let mut item_sources = Vec::new();
+    for (src, expect) in sources {
+        if src.format == Format::Csv {
+            csv_lint::lint(&src, opts, keys.as_ref(), &mut csv_header, &mut report)?;
+        } else {
+            item_sources.push((src, expect));
+        }
+    }
+    if !item_sources.is_empty() {
+        check_items(item_sources, opts, keys.as_mut(), &mut report)?;
+    }
+    report.findings.sort_by(|a, b| {
+        (a.file.as_str(), a.line.unwrap_or(0)).cmp(&(b.file.as_str(), b.line.unwrap_or(0)))
+    });
+    Ok(report)
+}
+
+/// Key checks from the schema; types left out come from the first item that has the attribute.
+fn key_checks(
+    keys: Option<&mut KeySchema>,
+    sources: &[(Source, Option<folder::Expect>)],
+) -> Result<Vec<(String, KeyCheck)>> {
+    let Some(keys) = keys else {
+        return Ok(Vec::new());
+    };
+    let srcs: Vec<Source> = sources.iter().map(|(s, _)| s.clone()).collect();
+    let mut out = Vec::new();
+    for (attr, role) in keys.key_attributes() {
+        let ty = match attr.ty {
+            Some(t) => t,
+            None => {
+                let t = crate::convert::first_type(&srcs, &attr.name).unwrap_or(ScalarType::S);
+                keys.set_type(&attr.name, t);
+                t
+            }
+        };
+        out.push((attr.name.clone(), KeyCheck { role, ty }));
+    }
+    Ok(out)
+}
+
+/// The findings of one batch, found in parallel.
+struct Checked {
+    source: usize,
+    rows: u64,
+    findings: Vec<Finding>,
+    /// Primary keys of the valid items with their lines, for duplicates and ordering.
+    keys: Vec<(u64, u64, Vec<u8>)>,
+}
+
+fn check_batch(b: Batch, sources: &[Source], keys: &[(String, KeyCheck)], w: &mut W) -> Checked {
+    let Format::Items(format) = sources[b.source].format else {
+        unreachable!("item sources only")
+    };
+    let enc = LinesEncoder {
+        format,
+        keys: keys.to_vec(),
+        syn: Syntax::Json,
+    };
+    let lines = b.rows.column(0).as_binary::<i32>();
+    let encoded = enc.encode(lines, w);
+    let numbers = b.lines.as_ref().expect("item batches carry line numbers");
+    let file = sources[b.source].display();
+    let findings = encoded
+        .rejects
+        .iter()
+        .map(|r| {
+            let raw = lines.value(r.index);
+            let text = raw.strip_suffix(b"\r").unwrap_or(raw);
+            // Parse errors again for their column (only bad lines get here).
+            let column = format
+                .parse_line(text)
+                .err()
+                .and_then(|e| e.column.map(|c| c as u64));
+            Finding {
+                rule: r.rule,
+                file: file.clone(),
+                line: Some(numbers[r.index]),
+                column,
+                message: r.message.clone(),
+                excerpt: Some(excerpt(raw)),
+            }
+        })
+        .collect();
+    let keys = (0..encoded.rows.len())
+        .map(|k| {
+            (
+                numbers[encoded.rows[k] as usize],
+                encoded.keys.hashes[k],
+                encoded.keys.get(k).to_vec(),
+            )
+        })
+        .collect();
+    Checked {
+        source: b.source,
+        rows: lines.len() as u64,
+        findings,
+        keys,
+    }
+}
+
+/// Reads item files ahead, a few at a time, yielding batches in order.
+struct Ahead {
+    sources: Arc<Vec<Source>>,
+    opts: Arc<ReadOptions>,
+    pending: VecDeque<usize>,
+    active: VecDeque<(Receiver<Result<Batch>>, JoinHandle<()>)>,
+    ahead: usize,
+}
+
+impl Iterator for Ahead {
+    type Item = Result<Batch>;
+    fn next(&mut self) -> Option<Result<Batch>> {
+        loop {
+            while self.active.len() < self.ahead {
+                let Some(i) = self.pending.pop_front() else {
+                    break;
+                };
+                let (tx, rx) = sync_channel(2);
+                let (sources, opts) = (self.sources.clone(), self.opts.clone());
+                let h = std::thread::spawn(move || {
+                    let unit = read::Unit {
+                        source: i,
+                        part: read::UnitPart::Whole,
+                        first_row: 0,
+                        weight: sources[i].size,
+                    };
+                    read::run_unit(&sources[i], &unit, &opts, &tx);
+                });
+                self.active.push_back((rx, h));
+            }
+            let (rx, _) = self.active.front()?;
+            match rx.recv() {
+                Ok(b) => return Some(b),
+                Err(_) => {
+                    let (_, h) = self.active.pop_front().expect("front");
+                    if h.join().is_err() {
+                        return Some(Err(anyhow!("a reader thread panicked")));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Per-file state of the ordering check.
+#[derive(Default, Clone)]
+struct Order {
+    last: Option<Vec<u8>>,
+    pairs: u64,
+    ascending: u64,
+    changes: u64,
+}
+
+fn partition_key(key: &[u8]) -> Vec<u8> {
+    split_key(key)
+        .first()
+        .map(|(_, b)| b.to_vec())
+        .unwrap_or_default()
+}
+
+fn check_items(
+    sources: Vec<(Source, Option<folder::Expect>)>,
+    opts: &ValidateOptions,
+    keys: Option<&mut KeySchema>,
+    report: &mut Report,
+) -> Result<()> {
+    let checks = key_checks(keys, &sources)?;
+    let key_names: Vec<String> = checks
+        .iter()
+        .filter(|(_, k)| k.role != crate::model::keys::KeyRole::Index)
+        .map(|(n, _)| n.clone())
+        .collect();
+    let expects: Vec<Option<folder::Expect>> = sources.iter().map(|(_, e)| e.clone()).collect();
+    let sources: Vec<Source> = sources.into_iter().map(|(s, _)| s).collect();
+    let threads = opts.threads.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let ropts = ReadOptions {
+        batch_rows: opts.batch_rows,
+        keep_blank: true,
+        csv: read::csv::CsvOptions {
+            delimiter: None,
+            columns: None,
+            sample_rows: 0,
+        },
+    };
+    let mut batches = Ahead {
+        sources: Arc::new(sources.clone()),
+        opts: Arc::new(ropts),
+        pending: (0..sources.len()).collect(),
+        active: VecDeque::new(),
+        ahead: threads.max(2),
+    };
+    let mut dups = (opts.duplicates && !checks.is_empty()).then(DupIndex::new);
+    let mut lines_by_source = vec![0u64; sources.len()];
+    let mut order = vec![Order::default(); sources.len()];
+    let names: Vec<String> = sources.iter().map(Source::display).collect();
+    loop {
+        let mut win = Vec::with_capacity(threads * 2);
+        for b in batches.by_ref() {
+            win.push(b?);
+            if win.len() == threads * 2 {
+                break;
+            }
+        }
+        if win.is_empty() {
+            break;
+        }
+        let checked: Vec<Checked> = pool.install(|| {
+            win.into_par_iter()
+                .map_init(
+                    || {
+                        let mut w = W::new(Syntax::Json, Nulls::Omit);
+                        w.strict = true;
+                        w
+                    },
+                    |w, b| check_batch(b, &sources, &checks, w),
+                )
+                .collect()
+        });
+        for c in checked {
+            lines_by_source[c.source] += c.rows;
+            report.lines += c.rows;
+            for f in c.findings {
+                report.add(f);
+            }
+            report.items += c.keys.len() as u64;
+            if checks.is_empty() {
+                continue;
+            }
+            let o = &mut order[c.source];
+            for (line, hash, key) in &c.keys {
+                let pk = partition_key(key);
+                if let Some(last) = &o.last {
+                    o.pairs += 1;
+                    if pk >= *last {
+                        o.ascending += 1;
+                    }
+                    if pk != *last {
+                        o.changes += 1;
+                    }
+                }
+                o.last = Some(pk);
+                if let Some(d) = dups.as_mut() {
+                    if let Some(first) = d.insert(*hash, key, c.source as u32, *line) {
+                        let shown: Vec<String> = key_names
+                            .iter()
+                            .zip(split_key(key))
+                            .map(|(n, (_, v))| format!("{n}={}", String::from_utf8_lossy(v)))
+                            .collect();
+                        report.add(Finding {
+                            rule: &rules::DUPLICATE_KEY,
+                            file: names[c.source].clone(),
+                            line: Some(*line),
+                            column: None,
+                            message: format!(
+                                "primary key {} was first seen at {}:{}; the import keeps one of them at random",
+                                shown.join(", "),
+                                names[first.source as usize],
+                                first.row
+                            ),
+                            excerpt: None,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    for (i, o) in order.iter().enumerate() {
+        // Sorted input: (nearly) every consecutive pair ascends and the key keeps changing.
+        if o.pairs >= 1000 && o.changes >= 100 && o.ascending * 100 >= o.pairs * 99 {
+            report.add(Finding::file(
+                &rules::SORTED_BY_KEY,
+                names[i].clone(),
+                format!(
+                    "{} of {} consecutive items ascend by partition key: the import would write one partition at a time; shuffle the rows",
+                    o.ascending, o.pairs
+                ),
+            ));
+        }
+    }
+    for (i, e) in expects.iter().enumerate() {
+        if let Some(e) = e {
+            if let Some(n) = e.items {
+                let got = lines_by_source[i];
+                if got != n {
+                    report.add(Finding::file(
+                        &rules::MANIFEST_MISMATCH,
+                        names[i].clone(),
+                        format!(
+                            "itemCount mismatch: the manifest says {n}, the file holds {got} lines"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
