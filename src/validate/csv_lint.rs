@@ -217,6 +217,7 @@ pub fn lint(
         line: 0,
         peeked: None,
     };
+    let mut header_missing = false;
     let mut header: Vec<String> = match &opts.header_list {
         Some(h) => {
             let bad = h.is_empty()
@@ -260,6 +261,7 @@ pub fn lint(
             if looks_like_data
                 || (differs && first_header.as_ref().map(Vec::len) == Some(names.len()))
             {
+                header_missing = true;
                 add(
                     report,
                     &rules::CSV_HEADER_MISSING,
@@ -411,7 +413,7 @@ pub fn lint(
         })
         .map(|c| header[c].as_str())
         .collect();
-    if !typed.is_empty() {
+    if !typed.is_empty() && !header_missing {
         add(
             report,
             &rules::CSV_STRING_COLUMNS,

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what some tests use beyond cargo, from the package registries:
+#   .venv/                         pre-commit (the hook test), jsonschema (the SARIF schema test)
+#   target/test-tools/             the official SARIF 2.1.0 JSON schema (shipped in @microsoft/jest-sarif)
+# Without them those checks are skipped locally; under CI=true they fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check 'pre-commit==4.7.0' 'jsonschema==4.26.0'
+mkdir -p target/test-tools
+if [ ! -s target/test-tools/sarif-schema-2.1.0.json ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null && tar xzf ./*.tgz)
+  cp "$tmp/package/lib/schemas/sarif-2.1.0-rtm.5.json" target/test-tools/sarif-schema-2.1.0.json
+  rm -rf "$tmp"
+fi
+echo "test tools ready: .venv/bin/pre-commit, target/test-tools/sarif-schema-2.1.0.json"
