@@ -339,3 +339,81 @@ pub fn check_set(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(region: Option<&str>) -> ValidateOptions {
+        ValidateOptions {
+            paths: vec![],
+            keys: None,
+            format: None,
+            compression: None,
+            header_list: None,
+            delimiter: None,
+            threads: 1,
+            batch_rows: 10,
+            duplicates: false,
+            region: region.map(str::to_string),
+        }
+    }
+
+    fn codes(r: &Report) -> Vec<&'static str> {
+        r.findings.iter().map(|f| f.rule.code).collect()
+    }
+
+    #[test]
+    fn object_count_limit() {
+        let files: Vec<DataFile> = (0..50_001)
+            .map(|i| DataFile {
+                path: PathBuf::from(format!("/nonexistent/part-{i}.json")),
+                expect: None,
+            })
+            .collect();
+        let mut r = Report::default();
+        check_set(&[], &files, &opts(None), &mut r);
+        assert_eq!(codes(&r), vec!["X002"]);
+        let mut r = Report::default();
+        check_set(&[], &files[..50_000], &opts(None), &mut r);
+        assert!(r.findings.is_empty());
+    }
+
+    #[test]
+    fn size_quota_by_region() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("big.json");
+        // Sparse: 2 TB of apparent size, no disk used.
+        std::fs::File::create(&p)
+            .unwrap()
+            .set_len(2_000_000_000_000)
+            .unwrap();
+        let files = vec![DataFile {
+            path: p,
+            expect: None,
+        }];
+        let mut r = Report::default();
+        check_set(&[], &files, &opts(Some("ap-south-1")), &mut r);
+        assert_eq!(codes(&r), vec!["X003"]);
+        let mut r = Report::default();
+        check_set(&[], &files, &opts(Some("us-east-1")), &mut r);
+        assert!(r.findings.is_empty());
+        let mut r = Report::default();
+        check_set(&[], &files, &opts(None), &mut r);
+        assert!(r.findings.is_empty());
+        assert!(r.notes[0].contains("--region"));
+    }
+
+    #[test]
+    fn mixed_formats() {
+        let kinds = vec![
+            (Declared::DynamodbJson, Packing::Gzip, "a".to_string()),
+            (Declared::DynamodbJson, Packing::Gzip, "b".to_string()),
+            (Declared::Ion, Packing::Gzip, "c".to_string()),
+        ];
+        let mut r = Report::default();
+        check_set(&kinds, &[], &opts(None), &mut r);
+        assert_eq!(codes(&r), vec!["X001"]);
+        assert_eq!(r.findings[0].file, "c");
+    }
+}
