@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what some tests use beyond cargo, from the package registries:
-#   .venv/                         pre-commit (the hook test), jsonschema (the SARIF schema test)
+#   .venv/                         pre-commit (the hook test), jsonschema (the SARIF schema test),
+#                                  moto server + awscrt + crc32c (the S3 / DynamoDB test double)
 #   target/test-tools/             the official SARIF 2.1.0 JSON schema (shipped in @microsoft/jest-sarif)
 # Without them those checks are skipped locally; under CI=true they fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check 'pre-commit==4.7.0' 'jsonschema==4.26.0'
+.venv/bin/pip install --quiet --disable-pip-version-check 'pre-commit==4.7.0' 'jsonschema==4.26.0' \
+  'moto[server]==5.2.5' 'awscrt==0.38.1' 'crc32c==2.9.post0'
 mkdir -p target/test-tools
 if [ ! -s target/test-tools/sarif-schema-2.1.0.json ]; then
   tmp=$(mktemp -d)

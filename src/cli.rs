@@ -21,6 +21,8 @@ pub enum Cmd {
     Convert(Box<ConvertArgs>),
     /// Check DynamoDB JSON / Ion / CSV files or folders against the import rules (for CI)
     Validate(Box<ValidateArgs>),
+    /// Upload a converted folder to S3 for ImportTable: multipart, parallel, checksummed, resumable
+    Upload(Box<UploadArgs>),
     /// List the rules prep checks, or explain one: prep rules K001
     Rules {
         /// A rule code (K001) or name (key-missing)
@@ -244,4 +246,62 @@ pub struct ValidateArgs {
     /// Lines per batch
     #[arg(long, default_value = "8192", value_name = "N", hide = true)]
     pub batch_rows: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct UploadArgs {
+    /// The output folder of prep convert
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+    /// Destination: s3://bucket/prefix/ (parts go to prefix/data/, manifests to prefix/)
+    #[arg(value_name = "S3_URL")]
+    pub dest: String,
+    /// AWS profile (default: the standard chain: environment, profiles, SSO, web identity, IMDS)
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS region
+    #[arg(long)]
+    pub region: Option<String>,
+    /// S3 endpoint URL (also AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Path-style addressing (bucket in the path), for S3-compatible servers
+    #[arg(long)]
+    pub path_style: bool,
+    /// Refuse to write unless the bucket belongs to this account
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub expected_bucket_owner: Option<String>,
+    /// Server-side encryption: aws:kms or AES256
+    #[arg(long, value_parser = ["aws:kms", "AES256"])]
+    pub sse: Option<String>,
+    /// KMS key for --sse aws:kms
+    #[arg(long, value_name = "KEY_ID", requires = "sse")]
+    pub sse_kms_key_id: Option<String>,
+    /// Storage class (STANDARD, INTELLIGENT_TIERING, …)
+    #[arg(long)]
+    pub storage_class: Option<String>,
+    /// Requests in flight, across and within files
+    #[arg(long, default_value = "8", value_name = "N")]
+    pub concurrency: usize,
+    /// Parts larger than this go up in multiple chunks
+    #[arg(long, default_value = "64MiB", value_name = "SIZE")]
+    pub multipart_threshold: String,
+    /// Chunk size of multipart uploads (at least 5MiB)
+    #[arg(long, default_value = "16MiB", value_name = "SIZE")]
+    pub multipart_chunksize: String,
+    /// Attempts per request (throttling, 5xx and dropped connections are retried with backoff)
+    #[arg(long, default_value = "8", value_name = "N")]
+    pub max_attempts: u32,
+    /// Upload even when the data prefix holds objects that are not ours
+    #[arg(long)]
+    pub force: bool,
+    /// List what would be sent, with sizes, and send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the summary as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing but errors
+    #[arg(long, short)]
+    pub quiet: bool,
 }

@@ -13,4 +13,5 @@ pub mod plan;
 pub mod read;
 pub mod rules;
 pub mod sink;
+pub mod upload;
 pub mod validate;

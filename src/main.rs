@@ -31,6 +31,7 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.cmd {
         Cmd::Convert(args) => run_convert(*args),
         Cmd::Validate(args) => run_validate(*args),
+        Cmd::Upload(args) => run_upload(*args),
         Cmd::Rules { code } => run_rules(code.as_deref()),
     }
 }
@@ -145,6 +146,75 @@ fn run_validate(a: cli::ValidateArgs) -> Result<i32> {
         && std::env::var_os("NO_COLOR").is_none();
     print!("{}", report::render(&r, format, a.max_errors, colour));
     Ok(r.exit_code(matches!(a.fail_on, cli::FailOn::Warning)))
+}
+
+fn run_upload(a: cli::UploadArgs) -> Result<i32> {
+    use prep::upload::{self, AwsOptions, Outcome, UploadOptions};
+    let (bucket, prefix) = upload::parse_s3_url(&a.dest)?;
+    let chunk = parse_size(&a.multipart_chunksize)?;
+    if chunk < 5 << 20 {
+        bail!("--multipart-chunksize must be at least 5MiB (S3's smallest part)");
+    }
+    if a.sse_kms_key_id.is_some() && a.sse.as_deref() != Some("aws:kms") {
+        bail!("--sse-kms-key-id needs --sse aws:kms");
+    }
+    let opts = UploadOptions {
+        out: a.out.clone(),
+        bucket,
+        prefix,
+        aws: AwsOptions {
+            profile: a.profile.clone(),
+            region: a.region.clone(),
+            endpoint_url: a.endpoint_url.clone(),
+            path_style: a.path_style,
+            max_attempts: a.max_attempts,
+        },
+        expected_bucket_owner: a.expected_bucket_owner.clone(),
+        sse: a.sse.clone(),
+        sse_kms_key_id: a.sse_kms_key_id.clone(),
+        storage_class: a.storage_class.clone(),
+        concurrency: a.concurrency.max(1),
+        multipart_threshold: parse_size(&a.multipart_threshold)?,
+        multipart_chunksize: chunk,
+        force: a.force,
+        dry_run: a.dry_run,
+        progress: !a.quiet && !a.json && std::io::stderr().is_terminal(),
+    };
+    let r = upload::run(&opts)?;
+    if a.json {
+        println!("{}", r.to_json());
+    } else if a.dry_run {
+        for o in &r.objects {
+            println!(
+                "would upload s3://{}/{}  {} bytes{}",
+                r.bucket,
+                o.key,
+                o.bytes,
+                if o.multipart { " (multipart)" } else { "" }
+            );
+        }
+    } else if !a.quiet {
+        let count =
+            |f: &dyn Fn(&Outcome) -> bool| r.objects.iter().filter(|o| f(&o.outcome)).count();
+        eprintln!(
+            "prep upload: {} objects to s3://{}/{} ({} uploaded, {} resumed, {} already there), {} bytes sent in {:.2} s",
+            r.objects.len(),
+            r.bucket,
+            r.prefix,
+            count(&|o| *o == Outcome::Uploaded),
+            count(&|o| matches!(o, Outcome::Resumed { .. })),
+            count(&|o| *o == Outcome::Skipped),
+            r.bytes_sent,
+            r.elapsed_s
+        );
+        eprintln!(
+            "  manifests: s3://{}/{}manifest-files.json, import-table.json",
+            r.bucket, r.prefix
+        );
+        eprintln!("  import with:");
+        println!("{}", r.import_command);
+    }
+    Ok(0)
 }
 
 fn parse_delimiter(s: &str) -> Result<u8> {

@@ -1,0 +1,124 @@
+//! `prep upload`: a converted folder into S3, laid out as ImportTable needs it — data parts under
+//! `prefix/data/`, manifests beside them, uploaded last — with every byte proven to have arrived.
+//!
+//! Parts are checked against the manifest before anything is sent; objects already in S3 with the
+//! same size and SHA-256 are skipped, our stale multipart uploads are resumed (parts whose
+//! checksums match) or aborted, so a re-run after an interruption finishes the job.
+
+pub mod plan;
+pub mod s3;
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+/// S3 connection settings, as the AWS CLI names them.
+#[derive(Clone, Debug, Default)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub path_style: bool,
+    pub max_attempts: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct UploadOptions {
+    pub out: PathBuf,
+    pub bucket: String,
+    /// Key prefix, empty or ending in `/`.
+    pub prefix: String,
+    pub aws: AwsOptions,
+    pub expected_bucket_owner: Option<String>,
+    pub sse: Option<String>,
+    pub sse_kms_key_id: Option<String>,
+    pub storage_class: Option<String>,
+    pub concurrency: usize,
+    pub multipart_threshold: u64,
+    pub multipart_chunksize: u64,
+    pub force: bool,
+    pub dry_run: bool,
+    pub progress: bool,
+}
+
+/// Parse `s3://bucket/prefix/` into (bucket, prefix with a trailing slash or empty).
+pub fn parse_s3_url(url: &str) -> Result<(String, String)> {
+    let rest = url
+        .strip_prefix("s3://")
+        .ok_or_else(|| anyhow::anyhow!("{url:?} is not an s3://bucket/prefix/ URL"))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        bail!("{url:?} has no bucket name");
+    }
+    let mut prefix = prefix.trim_start_matches('/').to_string();
+    if !prefix.is_empty() && !prefix.ends_with('/') {
+        prefix.push('/');
+    }
+    Ok((bucket.to_string(), prefix))
+}
+
+/// What happened to one object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Uploaded,
+    Resumed { reused_parts: usize },
+    Skipped,
+    WouldUpload,
+}
+
+#[derive(Clone, Debug)]
+pub struct ObjectReport {
+    pub key: String,
+    pub bytes: u64,
+    pub etag: Option<String>,
+    pub outcome: Outcome,
+    pub multipart: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct UploadReport {
+    pub bucket: String,
+    pub prefix: String,
+    pub objects: Vec<ObjectReport>,
+    pub aborted_uploads: Vec<String>,
+    pub bytes_sent: u64,
+    pub elapsed_s: f64,
+    pub import_command: String,
+}
+
+impl UploadReport {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "bucket": self.bucket,
+            "prefix": self.prefix,
+            "s3KeyPrefix": format!("{}data/", self.prefix),
+            "objects": self.objects.iter().map(|o| json!({
+                "key": o.key,
+                "bytes": o.bytes,
+                "etag": o.etag,
+                "multipart": o.multipart,
+                "outcome": match &o.outcome {
+                    Outcome::Uploaded => "uploaded".to_string(),
+                    Outcome::Resumed { reused_parts } => format!("resumed ({reused_parts} parts reused)"),
+                    Outcome::Skipped => "skipped (already there)".to_string(),
+                    Outcome::WouldUpload => "would upload".to_string(),
+                },
+            })).collect::<Vec<_>>(),
+            "abortedUploads": self.aborted_uploads,
+            "bytesSent": self.bytes_sent,
+            "elapsedSeconds": (self.elapsed_s * 1000.0).round() / 1000.0,
+            "importCommand": self.import_command,
+        })
+    }
+}
+
+/// Run an upload on a private tokio runtime.
+pub fn run(opts: &UploadOptions) -> Result<UploadReport> {
+    let local = plan::load(&opts.out)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(opts.concurrency.clamp(2, 16))
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(s3::upload(opts, local))
+}
