@@ -23,6 +23,8 @@ pub enum Cmd {
     Validate(Box<ValidateArgs>),
     /// Upload a converted folder to S3 for ImportTable: multipart, parallel, checksummed, resumable
     Upload(Box<UploadArgs>),
+    /// Start the DynamoDB import of an uploaded folder and follow it to the end
+    Import(Box<ImportArgs>),
     /// List the rules prep checks, or explain one: prep rules K001
     Rules {
         /// A rule code (K001) or name (key-missing)
@@ -302,6 +304,88 @@ pub struct UploadArgs {
     #[arg(long)]
     pub json: bool,
     /// Print nothing but errors
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// OUT (after prep upload) or s3://bucket/prefix/ (the uploaded manifests); not with --status
+    #[arg(value_name = "OUT|S3_URL", required_unless_present = "status")]
+    pub source: Option<String>,
+    /// Reattach to a running import and follow it
+    #[arg(long, value_name = "IMPORT_ARN", conflicts_with = "source")]
+    pub status: Option<String>,
+    /// Name of the table to create (default: from import-table.json)
+    #[arg(long)]
+    pub table: Option<String>,
+    /// Partition key NAME:S|N|B (replaces the key schema of import-table.json)
+    #[arg(long, value_name = "NAME:T")]
+    pub key: Option<String>,
+    /// Sort key NAME:S|N|B
+    #[arg(long, value_name = "NAME:T", requires = "key")]
+    pub sort_key: Option<String>,
+    /// GSI INDEX=PK:T[,SK:T] (repeatable, with --key)
+    #[arg(long, value_name = "INDEX=PK:T[,SK:T]")]
+    pub gsi: Vec<String>,
+    /// Keys from a TableCreationParameters JSON or describe-table output
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub table_def: Option<PathBuf>,
+    /// PAY_PER_REQUEST (default) or PROVISIONED (with --rcu/--wcu)
+    #[arg(long, value_parser = ["PAY_PER_REQUEST", "PROVISIONED"])]
+    pub billing_mode: Option<String>,
+    /// Read capacity units for PROVISIONED
+    #[arg(long)]
+    pub rcu: Option<i64>,
+    /// Write capacity units for PROVISIONED
+    #[arg(long)]
+    pub wcu: Option<i64>,
+    /// Encrypt the table with KMS: the AWS managed key (--sse aws:kms) or a key id/ARN (--sse KEY)
+    #[arg(long, value_name = "aws:kms|KEY_ID")]
+    pub sse: Option<String>,
+    /// Idempotency token: retrying with the same token does not start a second import
+    #[arg(long)]
+    pub client_token: Option<String>,
+    /// AWS profile
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS region
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Endpoint URL for DynamoDB and S3 (also AWS_ENDPOINT_URL)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Path-style S3 addressing, for S3-compatible servers
+    #[arg(long)]
+    pub path_style: bool,
+    /// Print the request it would send, after the pre-flight checks, and stop
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the ImportArn and return without waiting
+    #[arg(long)]
+    pub no_wait: bool,
+    /// First polling interval in seconds (it backs off up to 30 s)
+    #[arg(long, default_value = "2", value_name = "SECONDS")]
+    pub poll_interval: f64,
+    /// After success, print the command that enables streams with this view type
+    #[arg(long, value_name = "NEW_IMAGE|OLD_IMAGE|NEW_AND_OLD_IMAGES|KEYS_ONLY")]
+    pub stream_view_type: Option<String>,
+    /// After success, print the command that enables TTL on this attribute
+    #[arg(long, value_name = "ATTRIBUTE")]
+    pub ttl_attribute: Option<String>,
+    /// After success, print the command that enables point-in-time recovery
+    #[arg(long)]
+    pub pitr: bool,
+    /// After success, print the command that enables deletion protection
+    #[arg(long)]
+    pub deletion_protection: bool,
+    /// After success, print the command that tags the table (repeatable KEY=VALUE)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub tag: Vec<String>,
+    /// Print the summary as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing but the summary
     #[arg(long, short)]
     pub quiet: bool,
 }

@@ -32,6 +32,7 @@ fn run(cli: Cli) -> Result<i32> {
         Cmd::Convert(args) => run_convert(*args),
         Cmd::Validate(args) => run_validate(*args),
         Cmd::Upload(args) => run_upload(*args),
+        Cmd::Import(args) => run_import(*args),
         Cmd::Rules { code } => run_rules(code.as_deref()),
     }
 }
@@ -146,6 +147,112 @@ fn run_validate(a: cli::ValidateArgs) -> Result<i32> {
         && std::env::var_os("NO_COLOR").is_none();
     print!("{}", report::render(&r, format, a.max_errors, colour));
     Ok(r.exit_code(matches!(a.fail_on, cli::FailOn::Warning)))
+}
+
+fn run_import(a: cli::ImportArgs) -> Result<i32> {
+    use prep::import::{self, FollowUps, ImportOptions, Source};
+    use prep::upload::AwsOptions;
+    let source = match (&a.status, &a.source) {
+        (Some(arn), _) => Source::Status(arn.clone()),
+        (None, Some(s)) if s.starts_with("s3://") => {
+            let (bucket, prefix) = prep::upload::parse_s3_url(s)?;
+            Source::S3 { bucket, prefix }
+        }
+        (None, Some(s)) => Source::Folder(s.into()),
+        (None, None) => bail!("give OUT, s3://bucket/prefix/ or --status ARN"),
+    };
+    let keys = key_schema(
+        a.key.as_deref(),
+        a.sort_key.as_deref(),
+        &a.gsi,
+        a.table_def.as_deref(),
+    )?;
+    if let Some(k) = &keys {
+        let mut all = vec![&k.partition];
+        all.extend(k.sort.as_ref());
+        if let Some(x) = all.iter().find(|x| x.ty.is_none()) {
+            bail!(
+                "--key/--sort-key {}: give the type (NAME:S, NAME:N or NAME:B)",
+                x.name
+            );
+        }
+    }
+    if let Some(t) = &a.table {
+        prep::model::keys::check_table_or_index_name(t)?;
+    }
+    if (a.rcu.is_some() || a.wcu.is_some()) && a.billing_mode.as_deref() != Some("PROVISIONED") {
+        bail!("--rcu/--wcu need --billing-mode PROVISIONED");
+    }
+    let opts = ImportOptions {
+        source,
+        aws: AwsOptions {
+            profile: a.profile.clone(),
+            region: a.region.clone(),
+            endpoint_url: a.endpoint_url.clone(),
+            path_style: a.path_style,
+            max_attempts: 5,
+        },
+        overrides: import::request::Overrides {
+            table: a.table.clone(),
+            keys,
+            billing_mode: a.billing_mode.clone(),
+            rcu: a.rcu,
+            wcu: a.wcu,
+            sse_kms_key: a.sse.as_ref().map(|s| {
+                if s == "aws:kms" {
+                    String::new()
+                } else {
+                    s.clone()
+                }
+            }),
+            client_token: a.client_token.clone(),
+        },
+        dry_run: a.dry_run,
+        wait: !a.no_wait,
+        poll_initial: std::time::Duration::from_secs_f64(a.poll_interval.max(0.05)),
+        poll_max: std::time::Duration::from_secs(30),
+        follow_ups: FollowUps {
+            stream_view_type: a.stream_view_type.clone(),
+            ttl_attribute: a.ttl_attribute.clone(),
+            pitr: a.pitr,
+            deletion_protection: a.deletion_protection,
+            tags: a
+                .tag
+                .iter()
+                .map(|t| import::parse_tag(t))
+                .collect::<Result<_>>()?,
+        },
+        progress: !a.quiet && !a.json && std::io::stderr().is_terminal(),
+        quiet: a.quiet || a.json,
+    };
+    let r = import::run(&opts)?;
+    if a.dry_run {
+        let doc = r.request.clone().unwrap_or_default();
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        if !a.quiet {
+            eprintln!("prep import: pre-flight checks passed; --dry-run: nothing was sent");
+        }
+        return Ok(0);
+    }
+    if !a.no_wait || a.json {
+        if a.json {
+            println!("{}", r.to_json());
+        } else if a.no_wait {
+            println!("{}", r.import_arn);
+        } else {
+            eprint!("{}", r.human());
+        }
+    } else {
+        println!("{}", r.import_arn);
+        if !a.quiet {
+            eprintln!(
+                "prep import: started ({}); follow it with: prep import --status {}",
+                r.status, r.import_arn
+            );
+        }
+        return Ok(0);
+    }
+    Ok(if a.no_wait { 0 } else { r.exit_code() })
 }
 
 fn run_upload(a: cli::UploadArgs) -> Result<i32> {

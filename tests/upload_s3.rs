@@ -4,81 +4,16 @@
 
 mod common;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use common::servers::*;
 use common::*;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-fn venv_bin(name: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(".venv/bin")
-        .join(name);
-    p.exists().then_some(p)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A moto server for one test; killed on drop.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Moto {
-    /// None (test skipped) when moto is not installed, except under CI where that is a failure.
-    fn start() -> Option<Moto> {
-        let Some(bin) = venv_bin("moto_server") else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must install moto (scripts/install-test-tools.sh)"
-            );
-            eprintln!("skipping: run scripts/install-test-tools.sh to install moto");
-            return None;
-        };
-        let port = free_port();
-        let child = Command::new(bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let m = Moto { child, port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-                let _ = s.write_all(b"GET /moto-api/ HTTP/1.0\r\n\r\n");
-                let mut buf = [0u8; 12];
-                if s.read(&mut buf).map(|n| n > 0).unwrap_or(false) {
-                    return Some(m);
-                }
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("moto did not start on port {port}");
-    }
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::time::Duration;
 
 /// What the proxy does to a new connection.
 #[derive(Clone, Copy)]
@@ -185,35 +120,6 @@ fn handle(
             let _ = down.join();
         }
     }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn s3(url: &str) -> aws_sdk_s3::Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(http)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .endpoint_url(url)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
-
-fn make_bucket(rt: &tokio::runtime::Runtime, url: &str, bucket: &str) {
-    rt.block_on(s3(url).create_bucket().bucket(bucket).send())
-        .unwrap();
 }
 
 fn keys(rt: &tokio::runtime::Runtime, url: &str, bucket: &str, prefix: &str) -> Vec<String> {

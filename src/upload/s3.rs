@@ -28,7 +28,9 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-pub async fn client(aws: &super::AwsOptions) -> Client {
+/// The shared AWS configuration: standard credential chain, region, endpoint, retries, and a
+/// rustls (ring) HTTPS client.
+pub async fn sdk_config(aws: &super::AwsOptions) -> aws_config::SdkConfig {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
@@ -48,7 +50,11 @@ pub async fn client(aws: &super::AwsOptions) -> Client {
     if let Some(u) = &aws.endpoint_url {
         loader = loader.endpoint_url(u);
     }
-    let conf = loader.load().await;
+    loader.load().await
+}
+
+pub async fn client(aws: &super::AwsOptions) -> Client {
+    let conf = sdk_config(aws).await;
     let s3 = aws_sdk_s3::config::Builder::from(&conf)
         .force_path_style(aws.path_style)
         .build();
@@ -56,7 +62,7 @@ pub async fn client(aws: &super::AwsOptions) -> Client {
 }
 
 /// The error chain of an SDK error, without request details (no credentials ever).
-fn describe<E: std::error::Error>(e: &E) -> String {
+pub fn describe<E: std::error::Error>(e: &E) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(x) = src {
@@ -293,10 +299,10 @@ async fn resumable(
     if let Some(o) = &ctx.opts.expected_bucket_owner {
         req = req.expected_bucket_owner(o);
     }
-    let r = req
-        .send()
-        .await
-        .map_err(|e| anyhow!("cannot list multipart uploads: {}", describe(&e)))?;
+    // A server that cannot list uploads has nothing for us to resume: start afresh.
+    let Ok(r) = req.send().await else {
+        return Ok(None);
+    };
     let mut found = None;
     for u in r.uploads() {
         if u.key() != Some(key) {

@@ -1,6 +1,8 @@
 //! Helpers for the CLI tests: run the real binary, read its output folder back.
 #![allow(dead_code)]
 
+pub mod servers;
+
 use assert_cmd::Command;
 use serde_json::{Map, Value};
 use std::io::Read;
