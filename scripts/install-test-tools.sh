@@ -2,7 +2,9 @@
 # Installs what some tests use beyond cargo, from the package registries:
 #   .venv/                         pre-commit (the hook test), jsonschema (the SARIF schema test),
 #                                  moto server + awscrt + crc32c (the S3 / DynamoDB test double)
-#   target/test-tools/             the official SARIF 2.1.0 JSON schema (shipped in @microsoft/jest-sarif)
+#   target/test-tools/             the official SARIF 2.1.0 JSON schema (shipped in @microsoft/jest-sarif),
+#                                  s3s-fs (an S3 server over a folder that rejects bad digests and keeps
+#                                  its state across restarts: the resume test; ~5 min to build once)
 # Without them those checks are skipped locally; under CI=true they fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,5 +17,8 @@ if [ ! -s target/test-tools/sarif-schema-2.1.0.json ]; then
   (cd "$tmp" && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null && tar xzf ./*.tgz)
   cp "$tmp/package/lib/schemas/sarif-2.1.0-rtm.5.json" target/test-tools/sarif-schema-2.1.0.json
   rm -rf "$tmp"
+fi
+if [ ! -x target/test-tools/s3s-fs/bin/s3s-fs ]; then
+  cargo install s3s-fs@0.14.1 --features binary --locked --root target/test-tools/s3s-fs --quiet
 fi
 echo "test tools ready: .venv/bin/pre-commit, target/test-tools/sarif-schema-2.1.0.json"

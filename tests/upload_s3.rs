@@ -592,3 +592,78 @@ for i in items:
         }
     }
 }
+
+/// The server itself is killed mid-upload and restarted over the same storage: the next run
+/// reuses the multipart parts that arrived and skips the finished objects.
+#[test]
+fn resumes_after_the_server_is_killed_and_restarted() {
+    let Some(bin) = S3sFs::bin() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("s3root");
+    let mut server = S3sFs::start(&bin, &root);
+    let rt = rt();
+    rt.block_on(
+        s3_with_secret(&server.url(), S3S_SECRET)
+            .create_bucket()
+            .bucket("bkt")
+            .send(),
+    )
+    .unwrap();
+    let out = converted(d.path(), 300_000, "12MiB", "none");
+    let local = local_parts(&out);
+    let total: u64 = local.iter().map(|(_, b)| b.len() as u64).sum();
+    let args = [
+        "--multipart-threshold",
+        "5MiB",
+        "--multipart-chunksize",
+        "5MiB",
+        "--concurrency",
+        "2",
+        "--max-attempts",
+        "1",
+        "--json",
+    ];
+    // Kill the server once about half the bytes have gone through.
+    let proxy = Proxy::start(server.port, vec![], Some(total / 2));
+    let (code, _, err) = upload(&out, "s3://bkt/k/", &proxy.url(), &args);
+    assert_eq!(code, 2, "{err}");
+    drop(proxy);
+    assert!(
+        out.join(".prep-upload.json").exists(),
+        "the resume journal records acknowledged parts"
+    );
+    server.kill();
+    let server = S3sFs::start(&bin, &root);
+    let (code, stdout, err) = upload(&out, "s3://bkt/k/", &server.url(), &args);
+    assert_eq!(code, 0, "{err}");
+    let s: Value = serde_json::from_str(&stdout).unwrap();
+    let outcomes: Vec<String> = s["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["outcome"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        outcomes.iter().any(|o| o.starts_with("resumed")),
+        "multipart parts reused: {outcomes:?}"
+    );
+    assert!(s["bytesSent"].as_u64().unwrap() < total, "{s}");
+    let client = s3_with_secret(&server.url(), S3S_SECRET);
+    for (k, bytes) in &local {
+        let got = rt.block_on(async {
+            let o = client
+                .get_object()
+                .bucket("bkt")
+                .key(format!("k/{k}"))
+                .send()
+                .await
+                .unwrap();
+            o.body.collect().await.unwrap().into_bytes().to_vec()
+        });
+        assert_eq!(&got, bytes, "{k}");
+    }
+    assert!(
+        !out.join(".prep-upload.json").exists(),
+        "the journal is gone once everything is up"
+    );
+}

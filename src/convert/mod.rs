@@ -193,6 +193,7 @@ const OUR_FILES: &[&str] = &[
     "import-table.json",
     "rejects.jsonl",
     "duplicates.jsonl",
+    ".prep-upload.json",
 ];
 
 fn prepare_out(out: &Path, force: bool) -> Result<()> {

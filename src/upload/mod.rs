@@ -5,6 +5,7 @@
 //! same size and SHA-256 are skipped, our stale multipart uploads are resumed (parts whose
 //! checksums match) or aborted, so a re-run after an interruption finishes the job.
 
+pub mod journal;
 pub mod plan;
 pub mod s3;
 

@@ -116,6 +116,7 @@ fn chunk_digests(p: &LocalPart, chunk: u64) -> Result<Vec<Vec<u8>>> {
 }
 
 struct Ctx {
+    journal: super::journal::Journal,
     client: Client,
     opts: UploadOptions,
     sem: Arc<Semaphore>,
@@ -284,6 +285,61 @@ fn apply_put_options(
     req
 }
 
+/// Resume from the journal: the upload it names for `key`, with the parts that S3 still lists with
+/// the size and ETag the journal recorded. An upload that cannot be confirmed is aborted.
+async fn journaled(
+    ctx: &Ctx,
+    key: &str,
+    p: &LocalPart,
+    chunk: u64,
+    digests: &[Vec<u8>],
+    stale: &mut Vec<String>,
+) -> Option<(String, HashMap<i32, CompletedPart>)> {
+    let j = ctx.journal.get(key)?;
+    if j.chunk != chunk || j.sha256_hex != p.sha256_hex {
+        let _ = abort(ctx, key, &j.upload_id).await;
+        ctx.journal.finish(key);
+        stale.push(key.to_string());
+        return None;
+    }
+    let listed = ctx
+        .client
+        .list_parts()
+        .bucket(&ctx.opts.bucket)
+        .key(key)
+        .upload_id(&j.upload_id)
+        .send()
+        .await;
+    let Ok(listed) = listed else {
+        let _ = abort(ctx, key, &j.upload_id).await;
+        ctx.journal.finish(key);
+        stale.push(key.to_string());
+        return None;
+    };
+    let mut good = HashMap::new();
+    for part in listed.parts() {
+        let n = part.part_number().unwrap_or(0);
+        let (Some(done), Some(d)) = (j.parts.get(&n), digests.get((n - 1).max(0) as usize)) else {
+            continue;
+        };
+        let same_size = part.size() == Some(done.size as i64);
+        // Servers that list parts without ETags are trusted on size: the journal only holds
+        // parts S3 acknowledged after checking their SHA-256.
+        let same_etag = part.e_tag().is_none_or(|e| e == done.etag);
+        if same_size && same_etag && done.sha256 == b64(d) {
+            good.insert(
+                n,
+                CompletedPart::builder()
+                    .part_number(n)
+                    .e_tag(&done.etag)
+                    .checksum_sha256(&done.sha256)
+                    .build(),
+            );
+        }
+    }
+    Some((j.upload_id, good))
+}
+
 /// Find our in-progress multipart upload for `key` whose parts fit this file's chunking.
 async fn resumable(
     ctx: &Ctx,
@@ -384,7 +440,12 @@ async fn put_multipart(
         let p = p.clone();
         tokio::task::spawn_blocking(move || chunk_digests(&p, chunk)).await??
     };
-    let (upload_id, mut done) = match resumable(&ctx, &key, &digests, stale).await? {
+    let from_journal = journaled(&ctx, &key, &p, chunk, &digests, stale).await;
+    let found = match from_journal {
+        Some(x) => Some(x),
+        None => resumable(&ctx, &key, &digests, stale).await?,
+    };
+    let (upload_id, mut done) = match found {
         Some(x) => x,
         None => {
             let mut req = ctx
@@ -417,6 +478,15 @@ async fn put_multipart(
                 .upload_id()
                 .ok_or_else(|| anyhow!("S3 returned no upload id for {key}"))?
                 .to_string();
+            ctx.journal.start(
+                &key,
+                super::journal::Upload {
+                    upload_id: id.clone(),
+                    chunk,
+                    sha256_hex: p.sha256_hex.clone(),
+                    parts: Default::default(),
+                },
+            );
             (id, HashMap::new())
         }
     };
@@ -466,6 +536,15 @@ async fn put_multipart(
                 }
             }
             ctx.tick(len);
+            ctx.journal.part(
+                &key,
+                n,
+                super::journal::PartDone {
+                    etag: r.e_tag().unwrap_or("").to_string(),
+                    sha256: sha.clone(),
+                    size: len,
+                },
+            );
             Ok::<_, anyhow::Error>(
                 CompletedPart::builder()
                     .part_number(n)
@@ -501,6 +580,7 @@ async fn put_multipart(
                 describe(&e)
             )
         })?;
+    ctx.journal.finish(&key);
     let want = composite(&digests);
     if let Some(got) = r.checksum_sha256() {
         if got != want && got.split('-').next() != want.split('-').next() {
@@ -568,6 +648,7 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
     });
     let client = client(&opts.aws).await;
     let ctx = Arc::new(Ctx {
+        journal: super::journal::Journal::open(&local.dir, &opts.bucket),
         client,
         opts: opts.clone(),
         sem: Arc::new(Semaphore::new(opts.concurrency.max(1))),
@@ -753,6 +834,7 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
     )
     .await?;
     std::fs::write(local.dir.join("manifest-files.json"), files)?;
+    ctx.journal.remove();
     std::fs::write(local.dir.join("import-table.json"), &import_text)?;
     let mut cmd = String::from("aws dynamodb import-table");
     if let Some(p) = &opts.aws.profile {

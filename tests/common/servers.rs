@@ -129,3 +129,91 @@ pub fn prep_aws() -> assert_cmd::Command {
         .env_remove("AWS_PROFILE");
     c
 }
+
+/// s3s-fs: an S3 server over a local folder that rejects bad digests and keeps its state across a
+/// restart (so an upload can be resumed after the server was killed).
+pub struct S3sFs {
+    pub child: Child,
+    pub port: u16,
+    pub root: PathBuf,
+}
+
+pub const S3S_SECRET: &str = "test-secret-do-not-print";
+
+impl S3sFs {
+    pub fn bin() -> Option<PathBuf> {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-tools/s3s-fs/bin/s3s-fs");
+        if p.exists() {
+            return Some(p);
+        }
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install s3s-fs (scripts/install-test-tools.sh)"
+        );
+        eprintln!("skipping: run scripts/install-test-tools.sh to install s3s-fs");
+        None
+    }
+
+    pub fn start(bin: &Path, root: &Path) -> S3sFs {
+        std::fs::create_dir_all(root).unwrap();
+        let port = free_port();
+        let child = Command::new(bin)
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--access-key",
+                "test",
+                "--secret-key",
+                S3S_SECRET,
+            ])
+            .arg(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "s3s-fs did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        S3sFs {
+            child,
+            port,
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for S3sFs {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn s3_with_secret(url: &str, secret: &str) -> aws_sdk_s3::Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let conf = aws_sdk_s3::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(http)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", secret, None, None, "tests"))
+        .endpoint_url(url)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
