@@ -82,5 +82,69 @@ fn numbers(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, encode, numbers);
+/// Item sizes of canonical numbers (the part of the size formula that is not a byte count).
+fn item_size(c: &mut Criterion) {
+    let nums: Vec<Vec<u8>> = (0..1000)
+        .map(|i| {
+            let mut o = Vec::new();
+            number::canonicalize(format!("{}.{}", i * 7919, i % 97).as_bytes(), &mut o).unwrap();
+            o
+        })
+        .collect();
+    c.bench_function("number_size_1000", |bench| {
+        bench.iter(|| {
+            nums.iter()
+                .map(|n| number::canonical_size(n))
+                .sum::<usize>()
+        })
+    });
+}
+
+/// Validating DynamoDB JSON lines: parse, every rule, key checks (what prep validate runs).
+fn validate_lines(c: &mut Criterion) {
+    use arrow_array::BinaryArray;
+    use prep::encode::items::LinesEncoder;
+    use prep::model::keys::{KeyRole, ScalarType};
+    use prep::parse::LineFormat;
+    use prep::plan::KeyCheck;
+    let lines: Vec<String> = (0..4096)
+        .map(|i| format!(r#"{{"Item":{{"pk":{{"S":"user#{i:08}"}},"sk":{{"N":"{i}"}},"name":{{"S":"Name "{i}" ünïcödé"}},"price":{{"N":"{}.25"}},"flag":{{"BOOL":true}},"tags":{{"SS":["a","b"]}}}}}}"#, i * 3))
+        .collect();
+    let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
+    let arr = BinaryArray::from_iter_values(lines.iter().map(|l| l.as_bytes()));
+    let enc = LinesEncoder {
+        format: LineFormat::DynamodbJson,
+        keys: vec![
+            (
+                "pk".into(),
+                KeyCheck {
+                    role: KeyRole::Partition,
+                    ty: ScalarType::S,
+                },
+            ),
+            (
+                "sk".into(),
+                KeyCheck {
+                    role: KeyRole::Sort,
+                    ty: ScalarType::N,
+                },
+            ),
+        ],
+        syn: Syntax::Json,
+    };
+    let mut w = W::new(Syntax::Json, Nulls::Omit);
+    w.strict = true;
+    let mut g = c.benchmark_group("validate");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("dynamodb_json_lines", |bench| {
+        bench.iter(|| {
+            let e = enc.encode(&arr, &mut w);
+            w.out = e.buf;
+            black_box(e.rejects.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, encode, numbers, item_size, validate_lines);
 criterion_main!(benches);

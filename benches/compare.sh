@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: prep vs DuckDB vs the usual Python script, in one run.
+#   benches/compare.sh [--rows 2000000] [--runs 3] [--python-rows 100000] [--big-gb 2]
+# Builds prep (release), installs duckdb, pyarrow and boto3 into .venv, generates the dataset
+# under target/bench/ once, checks that prep and DuckDB write the same items, then prints medians
+# and ratios. Results and method: BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet --bin prep --example serde_baseline
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check 'duckdb==2.0.0' 'pyarrow' 'boto3'
+exec .venv/bin/python benches/compare.py "$@"
