@@ -212,10 +212,19 @@ fn run_import(a: cli::ImportArgs) -> Result<i32> {
         poll_initial: std::time::Duration::from_secs_f64(a.poll_interval.max(0.05)),
         poll_max: std::time::Duration::from_secs(30),
         follow_ups: FollowUps {
-            stream_view_type: a.stream_view_type.clone(),
+            stream_view_type: a.stream_view_type.clone().or_else(|| {
+                table_def_setting(
+                    a.table_def.as_deref(),
+                    &["StreamSpecification", "StreamViewType"],
+                )
+                .and_then(|v| v.as_str().map(str::to_string))
+            }),
             ttl_attribute: a.ttl_attribute.clone(),
             pitr: a.pitr,
-            deletion_protection: a.deletion_protection,
+            deletion_protection: a.deletion_protection
+                || table_def_setting(a.table_def.as_deref(), &["DeletionProtectionEnabled"])
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(false),
             tags: a
                 .tag
                 .iter()
@@ -253,6 +262,21 @@ fn run_import(a: cli::ImportArgs) -> Result<i32> {
         return Ok(0);
     }
     Ok(if a.no_wait { 0 } else { r.exit_code() })
+}
+
+/// A setting from a table definition (describe-table output or TableCreationParameters) that
+/// ImportTable cannot apply, e.g. the stream view type.
+fn table_def_setting(path: Option<&std::path::Path>, at: &[&str]) -> Option<serde_json::Value> {
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path?).ok()?).ok()?;
+    let mut v = doc
+        .get("Table")
+        .or_else(|| doc.get("TableCreationParameters"))
+        .unwrap_or(&doc);
+    for k in at {
+        v = v.get(k)?;
+    }
+    Some(v.clone())
 }
 
 fn run_upload(a: cli::UploadArgs) -> Result<i32> {

@@ -387,3 +387,45 @@ fn no_wait_then_status() {
     assert_eq!(s["importedItemCount"], 300);
     assert_eq!(s["tableName"], "later");
 }
+
+#[test]
+fn follow_ups_from_a_table_definition() {
+    let Some(moto) = Moto::start() else { return };
+    let rt = rt();
+    make_bucket(&rt, &moto.url(), "bkt");
+    let d = tempfile::tempdir().unwrap();
+    let out = setup(&moto, d.path(), "gzip", "defs", "defs");
+    let def = write(
+        d.path(),
+        "describe.json",
+        r#"{"Table":{"TableName":"from_def","AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],
+            "KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],
+            "StreamSpecification":{"StreamEnabled":true,"StreamViewType":"NEW_AND_OLD_IMAGES"},
+            "DeletionProtectionEnabled":true}}"#,
+    );
+    let (code, stdout, err) = import(
+        &moto,
+        &[
+            out.to_str().unwrap(),
+            "--table-def",
+            &def,
+            "--table",
+            "from_def",
+            "--json",
+            "--tag",
+            "team=data",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let s: Value = serde_json::from_str(&stdout).unwrap();
+    let cmds: Vec<&str> = s["followUpCommands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(cmds.len(), 3, "{cmds:?}");
+    assert!(cmds[0].contains("StreamViewType=NEW_AND_OLD_IMAGES"));
+    assert!(cmds[1].contains("--deletion-protection-enabled"));
+    assert!(cmds[2].contains("tag-resource") && cmds[2].contains("Key=team,Value=data"));
+}
