@@ -7,7 +7,7 @@ use base64::Engine;
 use md5::{Digest, Md5};
 use sha2::Sha256;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::rules;
@@ -46,22 +46,53 @@ impl Compression {
 }
 
 /// A file writer that hashes and counts what goes through it.
+/// Bytes are gathered into chunks; each chunk is hashed with MD5 and SHA-256 at the same time on
+/// two threads (each digest is sequential, so this halves the writer's critical path) and then
+/// written out.
 struct Hashing {
-    file: BufWriter<File>,
+    file: File,
     md5: Md5,
     sha: Sha256,
     bytes: u64,
+    buf: Vec<u8>,
+}
+
+const HASH_CHUNK: usize = 4 << 20;
+
+impl Hashing {
+    fn new(file: File) -> Self {
+        Hashing {
+            file,
+            md5: Md5::new(),
+            sha: Sha256::new(),
+            bytes: 0,
+            buf: Vec::with_capacity(HASH_CHUNK),
+        }
+    }
+
+    fn drain(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let (md5, sha, buf) = (&mut self.md5, &mut self.sha, &self.buf);
+        rayon::join(|| md5.update(buf), || sha.update(buf));
+        self.file.write_all(&self.buf)?;
+        self.bytes += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
 }
 
 impl Write for Hashing {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.md5.update(&buf[..n]);
-        self.sha.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
+        self.buf.extend_from_slice(buf);
+        if self.buf.len() >= HASH_CHUNK {
+            self.drain()?;
+        }
+        Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
+        self.drain()?;
         self.file.flush()
     }
 }
@@ -119,6 +150,8 @@ pub struct PartWriter {
     pub parts: Vec<PartInfo>,
     /// The import's object limit; lowered only by tests.
     pub max_parts: usize,
+    /// zstd compression threads.
+    pub zstd_workers: u32,
 }
 
 impl PartWriter {
@@ -141,6 +174,7 @@ impl PartWriter {
             current: None,
             parts: Vec::new(),
             max_parts: rules::MAX_IMPORT_OBJECTS,
+            zstd_workers: 1,
         })
     }
 
@@ -156,12 +190,7 @@ impl PartWriter {
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let file =
             File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        let h = Hashing {
-            file: BufWriter::with_capacity(1 << 20, file),
-            md5: Md5::new(),
-            sha: Sha256::new(),
-            bytes: 0,
-        };
+        let h = Hashing::new(file);
         let packer = match self.compression {
             Compression::None => Packer::Plain(h),
             Compression::Gzip => Packer::Gzip(flate2::write::GzEncoder::new(
@@ -171,6 +200,9 @@ impl PartWriter {
             Compression::Zstd => {
                 let mut e = zstd::stream::write::Encoder::new(h, self.level)?;
                 e.include_checksum(true)?;
+                // zstd's own workers compress in parallel with our encoding; its output does
+                // not depend on the number of workers, so parts stay byte-identical.
+                e.multithread(self.zstd_workers)?;
                 Packer::Zstd(e)
             }
         };
@@ -229,10 +261,8 @@ impl PartWriter {
             .packer
             .finish()
             .with_context(|| format!("cannot write {}", cur.tmp.display()))?;
-        h.file.flush()?;
-        let file = h.file.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
+        h.flush()?;
+        h.file.sync_all()?;
         let final_path = self.dir.join(&cur.name);
         std::fs::rename(&cur.tmp, &final_path)
             .with_context(|| format!("cannot rename {}", cur.tmp.display()))?;

@@ -605,13 +605,14 @@ fn convert(
         Compression::Gzip => 6,
         Compression::None => 0,
     });
-    let parts = PartWriter::new(
+    let mut parts = PartWriter::new(
         &opts.out,
         opts.syntax.extension(),
         opts.compression,
         level,
         opts.part_size,
     )?;
+    parts.zstd_workers = threads.clamp(1, 8) as u32;
     let mut key_names = vec![keys.partition.name.clone()];
     key_names.extend(keys.sort.as_ref().map(|s| s.name.clone()));
     let writer = Writer {

@@ -250,7 +250,9 @@ pub fn encode_rows(
         }
     }
     enc.empty_sets = w.empty_sets;
-    enc.buf = std::mem::take(&mut w.out);
+    // Hand the buffer over and start the next one at the same size: no regrowth per batch.
+    let cap = w.out.capacity();
+    enc.buf = std::mem::replace(&mut w.out, Vec::with_capacity(cap));
     enc
 }
 
