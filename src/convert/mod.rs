@@ -24,13 +24,12 @@ use arrow_array::cast::AsArray;
 use dups::DupIndex;
 use rayon::prelude::*;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,51 +138,6 @@ struct Chunk {
     encoded: Encoded,
     /// Reject lines (JSON) in row order, with their rule codes.
     rejects: Vec<(&'static str, String)>,
-}
-
-/// Reads units ahead of need on their own threads and yields batches in input order.
-struct Ordered {
-    sources: Arc<Vec<Source>>,
-    opts: Arc<ReadOptions>,
-    pending: VecDeque<Unit>,
-    active: VecDeque<(Receiver<Result<Batch>>, JoinHandle<()>)>,
-    ahead: usize,
-}
-
-impl Ordered {
-    fn fill(&mut self) {
-        while self.active.len() < self.ahead {
-            let Some(unit) = self.pending.pop_front() else {
-                break;
-            };
-            let (tx, rx) = sync_channel(2);
-            let sources = self.sources.clone();
-            let opts = self.opts.clone();
-            let h = std::thread::spawn(move || {
-                read::run_unit(&sources[unit.source], &unit, &opts, &tx);
-            });
-            self.active.push_back((rx, h));
-        }
-    }
-}
-
-impl Iterator for Ordered {
-    type Item = Result<Batch>;
-    fn next(&mut self) -> Option<Result<Batch>> {
-        loop {
-            self.fill();
-            let (rx, _) = self.active.front()?;
-            match rx.recv() {
-                Ok(b) => return Some(b),
-                Err(_) => {
-                    let (_, h) = self.active.pop_front().expect("front exists");
-                    if h.join().is_err() {
-                        return Some(Err(anyhow!("a reader thread panicked")));
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// The names prep writes in OUT; with `--force` they are replaced.
@@ -662,13 +616,12 @@ fn convert(
         w.finish()
     });
 
-    let mut batches = Ordered {
-        sources: Arc::new(sources.to_vec()),
-        opts: Arc::new(opts.read.clone()),
-        pending: units.into(),
-        active: VecDeque::new(),
-        ahead: threads.max(2),
-    };
+    let mut batches = read::Ahead::new(
+        Arc::new(sources.to_vec()),
+        Arc::new(opts.read.clone()),
+        units,
+        threads.max(2),
+    );
     let window = threads * 2;
     let mut read_error = None;
     let mut rows_done = 0u64;

@@ -296,14 +296,20 @@ pub fn write_float(v: f64, out: &mut Vec<u8>) -> Option<Result<usize, NumError>>
         out.push(b'0');
         return Some(Ok(1));
     }
-    let mut b = ryu::Buffer::new();
-    let s = b.format_finite(v);
+    Some(canonicalize_or_undo(
+        ryu::Buffer::new().format_finite(v),
+        out,
+    ))
+}
+
+/// Canonicalise float text; on error leave `out` as it was.
+fn canonicalize_or_undo(text: &str, out: &mut Vec<u8>) -> Result<usize, NumError> {
     let mark = out.len();
-    let r = canonicalize(s.as_bytes(), out);
+    let r = canonicalize(text.as_bytes(), out);
     if r.is_err() {
         out.truncate(mark);
     }
-    Some(r)
+    r
 }
 
 /// Shortest round-trip text for an f32 (so 0.1f32 is `0.1`, not `0.10000000149011612`).
@@ -315,14 +321,10 @@ pub fn write_f32(v: f32, out: &mut Vec<u8>) -> Option<Result<usize, NumError>> {
         out.push(b'0');
         return Some(Ok(1));
     }
-    let mut b = ryu::Buffer::new();
-    let s = b.format_finite(v);
-    let mark = out.len();
-    let r = canonicalize(s.as_bytes(), out);
-    if r.is_err() {
-        out.truncate(mark);
-    }
-    Some(r)
+    Some(canonicalize_or_undo(
+        ryu::Buffer::new().format_finite(v),
+        out,
+    ))
 }
 
 /// Shortest text that round-trips an f16 (so 0.1 stays `0.1`, not `0.0999755859375`).
@@ -338,12 +340,7 @@ pub fn write_f16(v: half::f16, out: &mut Vec<u8>) -> Option<Result<usize, NumErr
     for precision in 0..17 {
         let s = format!("{x:.precision$e}");
         if s.parse::<f64>().map(half::f16::from_f64) == Ok(v) {
-            let mark = out.len();
-            let r = canonicalize(s.as_bytes(), out);
-            if r.is_err() {
-                out.truncate(mark);
-            }
-            return Some(r);
+            return Some(canonicalize_or_undo(&s, out));
         }
     }
     write_float(x, out)

@@ -7,14 +7,6 @@ use ion_rs::{Element, IonType, Value};
 
 /// Parse one line (without its newline).
 pub fn parse_line(line: &str) -> Result<Item, ParseError> {
-    if line.trim().is_empty() {
-        return Err(ParseError::new(&rules::BLANK_LINE, "blank line"));
-    }
-    if line.starts_with('\u{feff}') {
-        let mut e = ParseError::new(&rules::BOM, "the line starts with a UTF-8 byte order mark");
-        e.column = Some(1);
-        return Err(e);
-    }
     let seq = Element::read_all(line.as_bytes())
         .map_err(|e| ParseError::new(&rules::LINE_NOT_PARSEABLE, format!("not valid Ion: {e}")))?;
     let mut values = seq.iter();
@@ -209,6 +201,13 @@ mod tests {
         assert_eq!(code(r#"$ion_1_0 {Item:{"t":2024-01-01T}}"#), "A007");
         assert_eq!(code(r#"$ion_1_0 {Item:{"s":$dynamodb_NS::["1"]}}"#), "T003");
         assert_eq!(code(r#"$ion_1_0 {Item:{"b":{{not base64!}}}}"#), "F001");
-        assert_eq!(code(""), "F004");
+        assert_eq!(
+            super::super::LineFormat::Ion
+                .parse_line(b"  ")
+                .unwrap_err()
+                .rule
+                .code,
+            "F004"
+        );
     }
 }

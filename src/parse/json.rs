@@ -18,14 +18,6 @@ pub fn decode_b64(s: &str) -> Result<Vec<u8>, ParseError> {
 
 /// Parse one line (without its newline).
 pub fn parse_line(line: &str) -> Result<Item, ParseError> {
-    if line.trim().is_empty() {
-        return Err(ParseError::new(&rules::BLANK_LINE, "blank line"));
-    }
-    if line.starts_with('\u{feff}') {
-        let mut e = ParseError::new(&rules::BOM, "the line starts with a UTF-8 byte order mark");
-        e.column = Some(1);
-        return Err(e);
-    }
     if line.trim() == "{" {
         return Err(ParseError::new(
             &rules::PRETTY_PRINTED,
@@ -200,8 +192,15 @@ mod tests {
         assert_eq!(code(r#"{"pk":{"S":"a"}}"#), "F002");
         assert_eq!(code(r#"[{"Item":{}}]"#), "F002");
         assert_eq!(code(r#"{"Item":{"pk":{"S":"a"}},"x":1}"#), "F003");
-        assert_eq!(code(""), "F004");
-        assert_eq!(code("\u{feff}{\"Item\":{}}"), "F005");
+        let framed = |l: &str| {
+            super::super::LineFormat::DynamodbJson
+                .parse_line(l.as_bytes())
+                .unwrap_err()
+                .rule
+                .code
+        };
+        assert_eq!(framed(""), "F004");
+        assert_eq!(framed("\u{feff}{\"Item\":{}}"), "F005");
         assert_eq!(code(r#"{"Item":{"pk":{"STR":"a"}}}"#), "A001");
         assert_eq!(code(r#"{"Item":{"pk":{"S":"a","N":"1"}}}"#), "A002");
         assert_eq!(code(r#"{"Item":{"pk":{}}}"#), "A002");

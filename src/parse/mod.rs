@@ -147,6 +147,17 @@ impl LineFormat {
             err.column = Some(e.valid_up_to() + 1);
             err
         })?;
+        if text.trim().is_empty() {
+            return Err(ParseError::new(&crate::rules::BLANK_LINE, "blank line"));
+        }
+        if text.starts_with('\u{feff}') {
+            let mut e = ParseError::new(
+                &crate::rules::BOM,
+                "the line starts with a UTF-8 byte order mark",
+            );
+            e.column = Some(1);
+            return Err(e);
+        }
         match self {
             LineFormat::DynamodbJson => json::parse_line(text),
             LineFormat::Ion => ion::parse_line(text),

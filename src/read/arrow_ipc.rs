@@ -1,6 +1,6 @@
 //! Arrow IPC inputs: the file format (`.arrow`, `.feather` v2) and the stream format (`.arrows`).
 
-use super::{send_sliced, Batch, Format, Opened, ReadOptions, Source, Unit, UnitPart};
+use super::{send_sliced, Batch, Format, Opened, ReadOptions, Source, Unit};
 use anyhow::Result;
 use arrow_ipc::reader::{FileReader, StreamReader};
 use std::fs::File;
@@ -12,15 +12,7 @@ pub fn open(src: &Source, index: usize) -> Result<Opened> {
         Format::ArrowFile => FileReader::try_new(File::open(&src.path)?, None)?.schema(),
         _ => StreamReader::try_new(BufReader::new(File::open(&src.path)?), None)?.schema(),
     };
-    Ok(Opened {
-        schema,
-        units: vec![Unit {
-            source: index,
-            part: UnitPart::Whole,
-            first_row: 0,
-            weight: src.size,
-        }],
-    })
+    Ok(Opened::whole(schema, src, index))
 }
 
 pub fn read(

@@ -2,7 +2,7 @@
 //! without a header. Cells become Utf8 columns (empty cells are nulls); typing happens in the plan
 //! (`--csv-types infer` proposes N/BOOL per column from a sample of rows).
 
-use super::{Batch, Opened, Packing, PreReject, ReadOptions, Source, Unit, UnitPart};
+use super::{Batch, Opened, Packing, PreReject, ReadOptions, Source, Unit};
 use crate::model::number;
 use crate::plan::Target;
 use crate::rules;
@@ -134,15 +134,7 @@ pub fn open(src: &Source, index: usize, opts: &CsvOptions) -> Result<Opened> {
         .iter()
         .map(|n| Field::new(n, DataType::Utf8, true))
         .collect();
-    Ok(Opened {
-        schema: Arc::new(Schema::new(fields)),
-        units: vec![Unit {
-            source: index,
-            part: UnitPart::Whole,
-            first_row: 0,
-            weight: src.size,
-        }],
-    })
+    Ok(Opened::whole(Arc::new(Schema::new(fields)), src, index))
 }
 
 /// A DynamoDB number as a CSV writer would print one: valid syntax and no leading zeros (so

@@ -2,7 +2,7 @@
 //! are parsed and re-checked by the encoder workers. Files listed by an export manifest are
 //! verified against its md5Checksum before reading and its itemCount after.
 
-use super::{Batch, ManifestEntry, Opened, ReadOptions, Source, Unit, UnitPart};
+use super::{Batch, ManifestEntry, Opened, ReadOptions, Source, Unit};
 use crate::parse::lines::{open_decompressed, LineReader};
 use anyhow::{bail, Context, Result};
 use arrow_array::builder::BinaryBuilder;
@@ -43,15 +43,7 @@ pub fn verify_md5(path: &Path, m: &ManifestEntry) -> Result<()> {
 }
 
 pub fn open(src: &Source, index: usize) -> Result<Opened> {
-    Ok(Opened {
-        schema: schema(),
-        units: vec![Unit {
-            source: index,
-            part: UnitPart::Whole,
-            first_row: 0,
-            weight: src.size,
-        }],
-    })
+    Ok(Opened::whole(schema(), src, index))
 }
 
 pub fn read(

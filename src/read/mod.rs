@@ -12,10 +12,13 @@ use anyhow::{bail, Context, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use serde_json::Value;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -119,6 +122,21 @@ pub enum UnitPart {
 pub struct Opened {
     pub schema: SchemaRef,
     pub units: Vec<Unit>,
+}
+
+impl Opened {
+    /// A source read start to end as one unit.
+    pub fn whole(schema: SchemaRef, src: &Source, index: usize) -> Opened {
+        Opened {
+            schema,
+            units: vec![Unit {
+                source: index,
+                part: UnitPart::Whole,
+                first_row: 0,
+                weight: src.size,
+            }],
+        }
+    }
 }
 
 /// Reader settings shared by all inputs.
@@ -417,6 +435,66 @@ pub fn run_unit(src: &Source, unit: &Unit, opts: &ReadOptions, tx: &SyncSender<R
     };
     if let Err(e) = r {
         let _ = tx.send(Err(e.context(format!("error reading {}", src.display()))));
+    }
+}
+
+/// Reads units ahead of need on their own threads and yields batches in input order.
+pub struct Ahead {
+    sources: Arc<Vec<Source>>,
+    opts: Arc<ReadOptions>,
+    pending: VecDeque<Unit>,
+    active: VecDeque<(Receiver<Result<Batch>>, JoinHandle<()>)>,
+    ahead: usize,
+}
+
+impl Ahead {
+    pub fn new(
+        sources: Arc<Vec<Source>>,
+        opts: Arc<ReadOptions>,
+        units: Vec<Unit>,
+        ahead: usize,
+    ) -> Ahead {
+        Ahead {
+            sources,
+            opts,
+            pending: units.into(),
+            active: VecDeque::new(),
+            ahead,
+        }
+    }
+
+    fn fill(&mut self) {
+        while self.active.len() < self.ahead {
+            let Some(unit) = self.pending.pop_front() else {
+                break;
+            };
+            let (tx, rx) = sync_channel(2);
+            let sources = self.sources.clone();
+            let opts = self.opts.clone();
+            let h = std::thread::spawn(move || {
+                run_unit(&sources[unit.source], &unit, &opts, &tx);
+            });
+            self.active.push_back((rx, h));
+        }
+    }
+}
+
+impl Iterator for Ahead {
+    type Item = Result<Batch>;
+    fn next(&mut self) -> Option<Result<Batch>> {
+        loop {
+            self.fill();
+            let (rx, _) = self.active.front()?;
+            match rx.recv() {
+                Ok(b) => return Some(b),
+                Err(_) => {
+                    let (_, h) = self.active.pop_front().expect("front exists");
+                    if h.join().is_err() {
+                        return Some(Err(anyhow::anyhow!("a reader thread panicked")));
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -21,6 +21,27 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Semaphore;
 
+/// The settings every object we create carries: PutObject and CreateMultipartUpload builders
+/// have the same setters, so one macro serves both.
+macro_rules! object_options {
+    ($ctx:expr, $req:expr) => {{
+        let mut req = $req;
+        if let Some(o) = &$ctx.opts.expected_bucket_owner {
+            req = req.expected_bucket_owner(o);
+        }
+        if let Some(s) = &$ctx.opts.sse {
+            req = req.server_side_encryption(ServerSideEncryption::from(s.as_str()));
+        }
+        if let Some(k) = &$ctx.opts.sse_kms_key_id {
+            req = req.ssekms_key_id(k);
+        }
+        if let Some(c) = &$ctx.opts.storage_class {
+            req = req.storage_class(StorageClass::from(c.as_str()));
+        }
+        req
+    }};
+}
+
 /// Metadata key holding the whole object's SHA-256 (hex), so a re-run can tell our objects.
 const META_SHA: &str = "prep-sha256";
 
@@ -234,7 +255,7 @@ async fn put_single(ctx: &Ctx, key: &str, p: &LocalPart) -> Result<String> {
         .await
         .with_context(|| format!("cannot read {}", p.path.display()))?;
     let sha = p.sha256_base64();
-    let mut req = ctx
+    let req = ctx
         .client
         .put_object()
         .bucket(&ctx.opts.bucket)
@@ -245,7 +266,7 @@ async fn put_single(ctx: &Ctx, key: &str, p: &LocalPart) -> Result<String> {
         .checksum_algorithm(ChecksumAlgorithm::Sha256)
         .checksum_sha256(&sha)
         .metadata(META_SHA, &p.sha256_hex);
-    req = apply_put_options(ctx, req);
+    let req = object_options!(ctx, req);
     let r = req.send().await.map_err(|e| {
         anyhow!(
             "uploading {} to s3://{}/{key} failed (after retries): {}",
@@ -264,25 +285,6 @@ async fn put_single(ctx: &Ctx, key: &str, p: &LocalPart) -> Result<String> {
     }
     ctx.tick(p.size);
     confirm(ctx, key, p.size, &sha).await
-}
-
-fn apply_put_options(
-    ctx: &Ctx,
-    mut req: aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder,
-) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
-    if let Some(o) = &ctx.opts.expected_bucket_owner {
-        req = req.expected_bucket_owner(o);
-    }
-    if let Some(s) = &ctx.opts.sse {
-        req = req.server_side_encryption(ServerSideEncryption::from(s.as_str()));
-    }
-    if let Some(k) = &ctx.opts.sse_kms_key_id {
-        req = req.ssekms_key_id(k);
-    }
-    if let Some(c) = &ctx.opts.storage_class {
-        req = req.storage_class(StorageClass::from(c.as_str()));
-    }
-    req
 }
 
 /// Resume from the journal: the upload it names for `key`, with the parts that S3 still lists with
@@ -448,25 +450,15 @@ async fn put_multipart(
     let (upload_id, mut done) = match found {
         Some(x) => x,
         None => {
-            let mut req = ctx
-                .client
-                .create_multipart_upload()
-                .bucket(&ctx.opts.bucket)
-                .key(&key)
-                .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                .metadata(META_SHA, &p.sha256_hex);
-            if let Some(o) = &ctx.opts.expected_bucket_owner {
-                req = req.expected_bucket_owner(o);
-            }
-            if let Some(s) = &ctx.opts.sse {
-                req = req.server_side_encryption(ServerSideEncryption::from(s.as_str()));
-            }
-            if let Some(k) = &ctx.opts.sse_kms_key_id {
-                req = req.ssekms_key_id(k);
-            }
-            if let Some(c) = &ctx.opts.storage_class {
-                req = req.storage_class(StorageClass::from(c.as_str()));
-            }
+            let req = object_options!(
+                ctx,
+                ctx.client
+                    .create_multipart_upload()
+                    .bucket(&ctx.opts.bucket)
+                    .key(&key)
+                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                    .metadata(META_SHA, &p.sha256_hex)
+            );
             let r = req.send().await.map_err(|e| {
                 anyhow!(
                     "cannot start the multipart upload of s3://{}/{key}: {}",
@@ -605,7 +597,7 @@ async fn put_small_object(ctx: &Ctx, key: &str, body: Vec<u8>, content_type: &st
     let md5 = b64(&Md5::digest(&body));
     let sha = b64(&Sha256::digest(&body));
     let len = body.len() as i64;
-    let mut req = ctx
+    let req = ctx
         .client
         .put_object()
         .bucket(&ctx.opts.bucket)
@@ -616,7 +608,7 @@ async fn put_small_object(ctx: &Ctx, key: &str, body: Vec<u8>, content_type: &st
         .checksum_algorithm(ChecksumAlgorithm::Sha256)
         .checksum_sha256(&sha)
         .body(ByteStream::from(body));
-    req = apply_put_options(ctx, req);
+    let req = object_options!(ctx, req);
     req.send().await.map_err(|e| {
         anyhow!(
             "uploading s3://{}/{key} failed: {}",

@@ -15,15 +15,13 @@ use crate::plan::KeyCheck;
 use crate::read::{self, Batch, Format, Found, Packing, ReadOptions, Source};
 use crate::rules::{self, Rule, Severity};
 use crate::sink::Compression;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::Array;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 /// What the import will be told the files are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -351,50 +349,6 @@ fn check_batch(b: Batch, sources: &[Source], keys: &[(String, KeyCheck)], w: &mu
     }
 }
 
-/// Reads item files ahead, a few at a time, yielding batches in order.
-struct Ahead {
-    sources: Arc<Vec<Source>>,
-    opts: Arc<ReadOptions>,
-    pending: VecDeque<usize>,
-    active: VecDeque<(Receiver<Result<Batch>>, JoinHandle<()>)>,
-    ahead: usize,
-}
-
-impl Iterator for Ahead {
-    type Item = Result<Batch>;
-    fn next(&mut self) -> Option<Result<Batch>> {
-        loop {
-            while self.active.len() < self.ahead {
-                let Some(i) = self.pending.pop_front() else {
-                    break;
-                };
-                let (tx, rx) = sync_channel(2);
-                let (sources, opts) = (self.sources.clone(), self.opts.clone());
-                let h = std::thread::spawn(move || {
-                    let unit = read::Unit {
-                        source: i,
-                        part: read::UnitPart::Whole,
-                        first_row: 0,
-                        weight: sources[i].size,
-                    };
-                    read::run_unit(&sources[i], &unit, &opts, &tx);
-                });
-                self.active.push_back((rx, h));
-            }
-            let (rx, _) = self.active.front()?;
-            match rx.recv() {
-                Ok(b) => return Some(b),
-                Err(_) => {
-                    let (_, h) = self.active.pop_front().expect("front");
-                    if h.join().is_err() {
-                        return Some(Err(anyhow!("a reader thread panicked")));
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// Per-file state of the ordering check.
 #[derive(Default, Clone)]
 struct Order {
@@ -438,13 +392,22 @@ fn check_items(
             sample_rows: 0,
         },
     };
-    let mut batches = Ahead {
-        sources: Arc::new(sources.clone()),
-        opts: Arc::new(ropts),
-        pending: (0..sources.len()).collect(),
-        active: VecDeque::new(),
-        ahead: threads.max(2),
-    };
+    let units = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| read::Unit {
+            source: i,
+            part: read::UnitPart::Whole,
+            first_row: 0,
+            weight: s.size,
+        })
+        .collect();
+    let mut batches = read::Ahead::new(
+        Arc::new(sources.clone()),
+        Arc::new(ropts),
+        units,
+        threads.max(2),
+    );
     let mut dups = (opts.duplicates && !checks.is_empty()).then(DupIndex::new);
     let mut lines_by_source = vec![0u64; sources.len()];
     let mut order = vec![Order::default(); sources.len()];
