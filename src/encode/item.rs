@@ -229,8 +229,12 @@ pub fn encode_rows(
                 });
             }
             Ok(size) => {
-                w.item_end();
-                enc.ends.push(w.out.len());
+                if w.discard {
+                    w.out.truncate(start);
+                } else {
+                    w.item_end();
+                    enc.ends.push(w.out.len());
+                }
                 enc.sizes.push(size as u32);
                 enc.rows.push(i as u32);
                 let mut h = std::hash::DefaultHasher::new();

@@ -120,6 +120,8 @@ pub struct W {
     pub spans: Vec<(usize, usize)>,
     /// Validation: an empty set is an error (T001) instead of being left out.
     pub strict: bool,
+    /// Validation: items are checked, not kept (`Encoded` then has no bytes and no ends).
+    pub discard: bool,
 }
 
 impl W {
@@ -134,6 +136,7 @@ impl W {
             members: Vec::new(),
             spans: Vec::new(),
             strict: false,
+            discard: false,
         }
     }
 

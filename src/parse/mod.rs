@@ -3,6 +3,7 @@
 
 pub mod ion;
 pub mod json;
+mod json_fast;
 pub mod lines;
 
 use crate::rules::Rule;
@@ -159,7 +160,10 @@ impl LineFormat {
             return Err(e);
         }
         match self {
-            LineFormat::DynamodbJson => json::parse_line(text),
+            LineFormat::DynamodbJson => match json_fast::parse_line(text) {
+                Some(item) => Ok(item),
+                None => json::parse_line(text),
+            },
             LineFormat::Ion => ion::parse_line(text),
         }
     }

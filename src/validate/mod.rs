@@ -6,7 +6,7 @@ pub mod folder;
 pub mod report;
 
 use crate::convert::dups::DupIndex;
-use crate::encode::item::split_key;
+use crate::encode::item::{split_key, KeyArena};
 use crate::encode::items::LinesEncoder;
 use crate::encode::{Nulls, Syntax, W};
 use crate::model::keys::{KeySchema, ScalarType};
@@ -295,7 +295,9 @@ struct Checked {
     rows: u64,
     findings: Vec<Finding>,
     /// Primary keys of the valid items with their lines, for duplicates and ordering.
-    keys: Vec<(u64, u64, Vec<u8>)>,
+    keys: KeyArena,
+    /// The line of each key in `keys`.
+    key_lines: Vec<u64>,
 }
 
 fn check_batch(b: Batch, sources: &[Source], keys: &[(String, KeyCheck)], w: &mut W) -> Checked {
@@ -332,37 +334,28 @@ fn check_batch(b: Batch, sources: &[Source], keys: &[(String, KeyCheck)], w: &mu
             }
         })
         .collect();
-    let keys = (0..encoded.rows.len())
-        .map(|k| {
-            (
-                numbers[encoded.rows[k] as usize],
-                encoded.keys.hashes[k],
-                encoded.keys.get(k).to_vec(),
-            )
-        })
-        .collect();
+    let key_lines = encoded.rows.iter().map(|&r| numbers[r as usize]).collect();
     Checked {
         source: b.source,
         rows: lines.len() as u64,
         findings,
-        keys,
+        keys: encoded.keys,
+        key_lines,
     }
 }
 
 /// Per-file state of the ordering check.
 #[derive(Default, Clone)]
 struct Order {
-    last: Option<Vec<u8>>,
+    seen: bool,
+    last: Vec<u8>,
     pairs: u64,
     ascending: u64,
     changes: u64,
 }
 
-fn partition_key(key: &[u8]) -> Vec<u8> {
-    split_key(key)
-        .first()
-        .map(|(_, b)| b.to_vec())
-        .unwrap_or_default()
+fn partition_key(key: &[u8]) -> &[u8] {
+    split_key(key).first().map(|(_, b)| *b).unwrap_or_default()
 }
 
 fn check_items(
@@ -429,6 +422,7 @@ fn check_items(
                     || {
                         let mut w = W::new(Syntax::Json, Nulls::Omit);
                         w.strict = true;
+                        w.discard = true;
                         w
                     },
                     |w, b| check_batch(b, &sources, &checks, w),
@@ -441,25 +435,28 @@ fn check_items(
             for f in c.findings {
                 report.add(f);
             }
-            report.items += c.keys.len() as u64;
+            report.items += c.key_lines.len() as u64;
             if checks.is_empty() {
                 continue;
             }
             let o = &mut order[c.source];
-            for (line, hash, key) in &c.keys {
+            for (k, line) in c.key_lines.iter().enumerate() {
+                let key = c.keys.get(k);
                 let pk = partition_key(key);
-                if let Some(last) = &o.last {
+                if o.seen {
                     o.pairs += 1;
-                    if pk >= *last {
+                    if pk >= o.last.as_slice() {
                         o.ascending += 1;
                     }
-                    if pk != *last {
+                    if pk != o.last.as_slice() {
                         o.changes += 1;
                     }
                 }
-                o.last = Some(pk);
+                o.seen = true;
+                o.last.clear();
+                o.last.extend_from_slice(pk);
                 if let Some(d) = dups.as_mut() {
-                    if let Some(first) = d.insert(*hash, key, c.source as u32, *line) {
+                    if let Some(first) = d.insert(c.keys.hashes[k], key, c.source as u32, *line) {
                         let shown: Vec<String> = key_names
                             .iter()
                             .zip(split_key(key))
