@@ -13,7 +13,7 @@ use aws_sdk_s3::Client;
 use base64::Engine;
 use indicatif::ProgressBar;
 use md5::Md5;
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -191,8 +191,14 @@ async fn list_existing(ctx: &Ctx, prefix: &str) -> Result<HashMap<String, i64>> 
     Ok(out)
 }
 
-/// Is the object at `key` already exactly this part (size and our SHA-256)?
-async fn already_there(ctx: &Ctx, key: &str, p: &LocalPart) -> Result<Option<String>> {
+/// HeadObject with checksums, as the bucket owner check requires.
+async fn head(
+    ctx: &Ctx,
+    key: &str,
+) -> Result<
+    aws_sdk_s3::operation::head_object::HeadObjectOutput,
+    aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::head_object::HeadObjectError>,
+> {
     let mut req = ctx
         .client
         .head_object()
@@ -202,7 +208,12 @@ async fn already_there(ctx: &Ctx, key: &str, p: &LocalPart) -> Result<Option<Str
     if let Some(o) = &ctx.opts.expected_bucket_owner {
         req = req.expected_bucket_owner(o);
     }
-    let Ok(h) = req.send().await else {
+    req.send().await
+}
+
+/// Is the object at `key` already exactly this part (size and our SHA-256)?
+async fn already_there(ctx: &Ctx, key: &str, p: &LocalPart) -> Result<Option<String>> {
+    let Ok(h) = head(ctx, key).await else {
         return Ok(None);
     };
     let same_size = h.content_length() == Some(p.size as i64);
@@ -215,16 +226,7 @@ async fn already_there(ctx: &Ctx, key: &str, p: &LocalPart) -> Result<Option<Str
 
 /// HeadObject after an upload: size and checksum must be what we sent.
 async fn confirm(ctx: &Ctx, key: &str, size: u64, checksum: &str) -> Result<String> {
-    let mut req = ctx
-        .client
-        .head_object()
-        .bucket(&ctx.opts.bucket)
-        .key(key)
-        .checksum_mode(ChecksumMode::Enabled);
-    if let Some(o) = &ctx.opts.expected_bucket_owner {
-        req = req.expected_bucket_owner(o);
-    }
-    let h = req.send().await.map_err(|e| {
+    let h = head(ctx, key).await.map_err(|e| {
         anyhow!(
             "s3://{}/{key}: HeadObject after upload failed: {}",
             ctx.opts.bucket,
@@ -847,13 +849,6 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
     report.import_command = cmd;
     report.elapsed_s = started.elapsed().as_secs_f64();
     Ok(report)
-}
-
-/// The manifests that `upload` wrote back, for callers that want them.
-pub fn import_table(dir: &std::path::Path) -> Result<Value> {
-    Ok(serde_json::from_str(&std::fs::read_to_string(
-        dir.join("import-table.json"),
-    )?)?)
 }
 
 #[cfg(test)]
