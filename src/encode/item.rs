@@ -46,6 +46,8 @@ pub struct Encoded {
 
 struct Col {
     name: String,
+    /// `"name":`, escaped once.
+    quoted: Vec<u8>,
     enc: Box<dyn Enc>,
     key: Option<KeyCheck>,
     converted: bool,
@@ -85,6 +87,7 @@ impl ItemEncoder {
                 .map_err(|e| anyhow::anyhow!("column {:?}: {e}", c.name))?;
             cols.push(Col {
                 name: c.name.clone(),
+                quoted: super::quoted_name(&c.name),
                 enc,
                 key: c.key,
                 converted: c.target != Target::Auto,
@@ -127,7 +130,7 @@ impl ItemEncoder {
                     }
                 }
                 if w.nulls == Nulls::Null {
-                    w.name(&col.name, first);
+                    w.quoted_name(&col.quoted, first);
                     first = false;
                     size += col.name.len() + w.null();
                 }
@@ -163,7 +166,7 @@ impl ItemEncoder {
                 continue;
             }
             let mark = w.out.len();
-            w.name(&col.name, first);
+            w.quoted_name(&col.quoted, first);
             match col.enc.write(i, w) {
                 Ok(Val::Written { size: s, .. }) => {
                     size += col.name.len() + s;

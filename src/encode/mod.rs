@@ -161,6 +161,16 @@ impl W {
         self.out.extend_from_slice(b"\":");
     }
 
+    /// A name already quoted and escaped by [`quoted_name`] (column names: once per run, not
+    /// once per value).
+    #[inline]
+    pub fn quoted_name(&mut self, quoted: &[u8], first: bool) {
+        if !first {
+            self.out.push(b',');
+        }
+        self.out.extend_from_slice(quoted);
+    }
+
     pub fn s(&mut self, v: &str) -> usize {
         match self.syn {
             Syntax::Json => {
@@ -314,6 +324,16 @@ impl W {
         base64_into(v, &mut self.out);
         self.out.extend_from_slice(close);
     }
+}
+
+/// `"name":` with the name escaped, for [`W::quoted_name`]. The escapes are the same in JSON
+/// and Ion.
+pub fn quoted_name(name: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(name.len() + 3);
+    v.push(b'"');
+    escape_into(name.as_bytes(), &mut v);
+    v.extend_from_slice(b"\":");
+    v
 }
 
 /// Append standard, padded base64.
