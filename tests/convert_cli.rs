@@ -292,9 +292,13 @@ fn declared_key_types_win_and_reject_what_cannot_fit() {
     let out = d.path().join("s");
     convert(&out, &[&input, "--key", "id:S"]);
     assert_eq!(item(&lines(&out)[0])["id"], json!({"S": "1"}));
-    // Type taken from the data: an integer column gives N.
+    // Type taken from the data: an integer column gives N (and the summary says so).
     let out = d.path().join("auto");
-    convert(&out, &[&fixture("types.arrow"), "--key", "i64"]);
+    let (_, s, _) = convert(&out, &[&fixture("types.arrow"), "--key", "i64"]);
+    assert_eq!(
+        s["keySchema"]["partitionKey"],
+        json!({"name": "i64", "type": "N"})
+    );
     let it = read_json(&out.join("import-table.json"));
     assert_eq!(
         it["TableCreationParameters"]["AttributeDefinitions"][0],

@@ -124,6 +124,7 @@ impl Report {
             "elapsedSeconds": (self.elapsed_s * 1000.0).round() / 1000.0,
             "rowsPerSecond": rate,
             "failedRow": self.failed_row,
+            "keySchema": self.key_schema.as_ref().map(KeySchema::to_manifest),
             "exitCode": self.exit_code(),
         })
     }

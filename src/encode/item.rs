@@ -37,7 +37,6 @@ impl KeyArena {
 pub struct Encoded {
     pub buf: Vec<u8>,
     pub ends: Vec<usize>,
-    pub sizes: Vec<u32>,
     pub rows: Vec<u32>,
     pub keys: KeyArena,
     pub rejects: Vec<RowReject>,
@@ -231,14 +230,13 @@ pub fn encode_rows(
                     ),
                 });
             }
-            Ok(size) => {
+            Ok(_) => {
                 if w.discard {
                     w.out.truncate(start);
                 } else {
                     w.item_end();
                     enc.ends.push(w.out.len());
                 }
-                enc.sizes.push(size as u32);
                 enc.rows.push(i as u32);
                 let mut h = std::hash::DefaultHasher::new();
                 h.write(&enc.keys.bytes[key_start..]);
