@@ -163,6 +163,19 @@ pub fn discover(inputs: &[String]) -> Result<Vec<Found>> {
     Ok(out)
 }
 
+/// The non-blank lines of a manifest-files.json as JSON, with their 1-based line numbers.
+pub fn manifest_lines(mf: &Path, text: &str) -> Result<Vec<(usize, Value)>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map(|v| (i + 1, v))
+                .with_context(|| format!("{}:{}: not JSON", mf.display(), i + 1))
+        })
+        .collect()
+}
+
 /// The data files a DynamoDB export folder (`AWSDynamoDB/<id>/`) or a prep output folder lists in
 /// its manifest-files.json, with the checksum and item count to verify.
 fn export_files(dir: &Path) -> Result<Vec<Found>> {
@@ -170,16 +183,10 @@ fn export_files(dir: &Path) -> Result<Vec<Found>> {
     let text =
         std::fs::read_to_string(&mf).with_context(|| format!("cannot read {}", mf.display()))?;
     let mut out = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let v: Value = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: not JSON", mf.display(), i + 1))?;
+    for (line, v) in manifest_lines(&mf, &text)? {
         let key = v["dataFileS3Key"]
             .as_str()
-            .ok_or_else(|| anyhow::anyhow!("{}:{}: no dataFileS3Key", mf.display(), i + 1))?;
+            .ok_or_else(|| anyhow::anyhow!("{}:{line}: no dataFileS3Key", mf.display()))?;
         let name = key.rsplit('/').next().unwrap_or(key);
         let path = dir.join("data").join(name);
         if !path.is_file() {
@@ -193,7 +200,7 @@ fn export_files(dir: &Path) -> Result<Vec<Found>> {
         let md5 = v["md5Checksum"].as_str().unwrap_or("").to_string();
         let items = v["itemCount"]
             .as_u64()
-            .ok_or_else(|| anyhow::anyhow!("{}:{}: no itemCount", mf.display(), i + 1))?;
+            .ok_or_else(|| anyhow::anyhow!("{}:{line}: no itemCount", mf.display()))?;
         out.push(Found {
             path,
             manifest: Some(ManifestEntry {

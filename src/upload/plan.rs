@@ -62,22 +62,15 @@ pub fn load(dir: &Path) -> Result<Local> {
     })?;
     let mut parts = Vec::new();
     let mut manifest_lines = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let v: Value = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: not JSON", mf.display(), i + 1))?;
+    for (line, v) in crate::read::manifest_lines(&mf, &text)? {
         let rel_key = v["dataFileS3Key"]
             .as_str()
-            .with_context(|| format!("{}:{}: no dataFileS3Key", mf.display(), i + 1))?
+            .with_context(|| format!("{}:{line}: no dataFileS3Key", mf.display()))?
             .to_string();
         if !rel_key.starts_with("data/") || rel_key.contains("..") {
             bail!(
-                "{}:{}: unexpected dataFileS3Key {rel_key:?}",
-                mf.display(),
-                i + 1
+                "{}:{line}: unexpected dataFileS3Key {rel_key:?}",
+                mf.display()
             );
         }
         let path = dir.join(&rel_key);

@@ -49,16 +49,20 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The shared AWS configuration: standard credential chain, region, endpoint, retries, and a
-/// rustls (ring) HTTPS client.
-pub async fn sdk_config(aws: &super::AwsOptions) -> aws_config::SdkConfig {
-    let http = aws_smithy_http_client::Builder::new()
+/// The HTTP client for every AWS call: rustls with ring (no aws-lc C build).
+pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
         ))
-        .build_https();
+        .build_https()
+}
+
+/// The shared AWS configuration: standard credential chain, region, endpoint, retries, and a
+/// rustls (ring) HTTPS client.
+pub async fn sdk_config(aws: &super::AwsOptions) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
+        .http_client(http_client())
         .retry_config(
             aws_config::retry::RetryConfig::standard().with_max_attempts(aws.max_attempts.max(1)),
         );

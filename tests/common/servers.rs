@@ -81,20 +81,7 @@ pub fn rt() -> tokio::runtime::Runtime {
 }
 
 pub fn s3(url: &str) -> aws_sdk_s3::Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(http)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .endpoint_url(url)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    s3_with_secret(url, "test")
 }
 
 pub fn make_bucket(rt: &tokio::runtime::Runtime, url: &str, bucket: &str) {
@@ -103,11 +90,7 @@ pub fn make_bucket(rt: &tokio::runtime::Runtime, url: &str, bucket: &str) {
 }
 
 pub fn dynamodb(url: &str) -> aws_sdk_dynamodb::Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
+    let http = prep::upload::s3::http_client();
     let conf = aws_sdk_dynamodb::config::Builder::new()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .http_client(http)
@@ -202,11 +185,7 @@ impl Drop for S3sFs {
 }
 
 pub fn s3_with_secret(url: &str, secret: &str) -> aws_sdk_s3::Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
+    let http = prep::upload::s3::http_client();
     let conf = aws_sdk_s3::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .http_client(http)
