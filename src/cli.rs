@@ -242,6 +242,10 @@ pub struct ValidateArgs {
     /// Do not look for duplicate primary keys (saves the memory of the key index)
     #[arg(long)]
     pub no_duplicates: bool,
+    /// Check every line with the full parser instead of the fast path (same findings; for
+    /// comparing the two)
+    #[arg(long, hide = true)]
+    pub no_fast_path: bool,
     /// Worker threads (default: the number of cores)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

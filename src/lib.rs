@@ -10,6 +10,7 @@ pub mod encode;
 pub mod import;
 pub mod model;
 pub mod parse;
+pub mod pipeline;
 pub mod plan;
 pub mod read;
 pub mod rules;

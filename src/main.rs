@@ -133,6 +133,7 @@ fn run_validate(a: cli::ValidateArgs) -> Result<i32> {
         batch_rows: a.batch_rows,
         duplicates: !a.no_duplicates,
         region: a.region.clone(),
+        fast: !a.no_fast_path,
     };
     let r = validate::run(&opts)?;
     let format = match a.output_format {

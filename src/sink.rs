@@ -46,9 +46,10 @@ impl Compression {
 }
 
 /// A file writer that hashes and counts what goes through it.
-/// Bytes are gathered into chunks; each chunk is hashed with MD5 and SHA-256 at the same time on
-/// two threads (each digest is sequential, so this halves the writer's critical path) and then
-/// written out.
+/// Each chunk is hashed with MD5 on one thread while another hashes it with SHA-256 and writes it
+/// out: MD5 is the longest sequential step, so the SHA-256 and the write system call hide behind
+/// it. Small writes (a compressor's output) are gathered into chunks first; large ones (encoded
+/// batches) go through as they are, without a copy.
 struct Hashing {
     file: File,
     md5: Md5,
@@ -58,6 +59,8 @@ struct Hashing {
 }
 
 const HASH_CHUNK: usize = 4 << 20;
+/// Writes at least this large skip the gathering buffer.
+const DIRECT: usize = 512 << 10;
 
 impl Hashing {
     fn new(file: File) -> Self {
@@ -66,25 +69,46 @@ impl Hashing {
             md5: Md5::new(),
             sha: Sha256::new(),
             bytes: 0,
-            buf: Vec::with_capacity(HASH_CHUNK),
+            buf: Vec::new(),
         }
+    }
+
+    fn consume(&mut self, data: &[u8]) -> std::io::Result<()> {
+        let (md5, sha, file) = (&mut self.md5, &mut self.sha, &mut self.file);
+        let ((), written) = rayon::join(
+            || md5.update(data),
+            || {
+                sha.update(data);
+                file.write_all(data)
+            },
+        );
+        written?;
+        self.bytes += data.len() as u64;
+        Ok(())
     }
 
     fn drain(&mut self) -> std::io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let (md5, sha, buf) = (&mut self.md5, &mut self.sha, &self.buf);
-        rayon::join(|| md5.update(buf), || sha.update(buf));
-        self.file.write_all(&self.buf)?;
-        self.bytes += self.buf.len() as u64;
+        let buf = std::mem::take(&mut self.buf);
+        let r = self.consume(&buf);
+        self.buf = buf;
         self.buf.clear();
-        Ok(())
+        r
     }
 }
 
 impl Write for Hashing {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() >= DIRECT {
+            self.drain()?;
+            self.consume(buf)?;
+            return Ok(buf.len());
+        }
+        if self.buf.capacity() == 0 {
+            self.buf.reserve_exact(HASH_CHUNK);
+        }
         self.buf.extend_from_slice(buf);
         if self.buf.len() >= HASH_CHUNK {
             self.drain()?;

@@ -418,6 +418,14 @@ fn cases() -> Vec<Case> {
     v
 }
 
+/// The full parser alone gives the same findings and counts as the fast path with it.
+fn same_without_fast_path(args: &[&str], fast: (i32, &Vec<Value>, &Value)) {
+    let mut full = args.to_vec();
+    full.push("--no-fast-path");
+    let (code, f, summary) = validate(&full);
+    assert_eq!((code, &f, &summary), fast, "{args:?}");
+}
+
 #[test]
 fn every_rule_fires_exactly_on_its_bad_fixture_and_not_on_the_good_one() {
     let d = tmp();
@@ -430,7 +438,8 @@ fn every_rule_fires_exactly_on_its_bad_fixture_and_not_on_the_good_one() {
         std::fs::write(&good, &c.good).unwrap();
         let mut args: Vec<&str> = vec![bad.to_str().unwrap()];
         args.extend(c.args.iter().map(String::as_str));
-        let (code, f, _) = validate(&args);
+        let (code, f, summary) = validate(&args);
+        same_without_fast_path(&args, (code, &f, &summary));
         let got = codes_lines(&f);
         assert_eq!(got, vec![(c.code.to_string(), c.line)], "{}: {f:?}", c.code);
         let severity = prep::rules::find(c.code).unwrap().severity;
@@ -452,7 +461,8 @@ fn every_rule_fires_exactly_on_its_bad_fixture_and_not_on_the_good_one() {
                 .iter()
                 .map(String::as_str),
         );
-        let (code, f, _) = validate(&args);
+        let (code, f, summary) = validate(&args);
+        same_without_fast_path(&args, (code, &f, &summary));
         assert_eq!(code, 0, "{} good: {f:?}", c.code);
         assert!(f.is_empty(), "{} good: {f:?}", c.code);
     }

@@ -7,7 +7,6 @@
 use hashbrown::HashTable;
 
 struct Entry {
-    hash: u64,
     start: u64,
     len: u32,
     source: u32,
@@ -24,15 +23,24 @@ pub struct First {
     pub seen: u32,
 }
 
+/// The table holds (entry index, 32 bits of the key's hash): probing and growing compare and
+/// rehash from the table alone, and an entry is read only when its hash bits match.
 #[derive(Default)]
 pub struct DupIndex {
-    table: HashTable<u32>,
+    table: HashTable<(u32, u32)>,
     entries: Vec<Entry>,
     arena: Vec<u8>,
     /// Keys seen more than once.
     pub keys_with_duplicates: u64,
     /// Items beyond the first of their key.
     pub extra_items: u64,
+}
+
+/// The table's hash of the stored 32 bits, spread over all 64 (hashbrown takes the bucket from
+/// the low bits and a tag from the high ones).
+#[inline]
+fn spread(h32: u32) -> u64 {
+    (h32 as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ h32 as u64
 }
 
 impl DupIndex {
@@ -42,41 +50,46 @@ impl DupIndex {
 
     /// Record `key`; returns where it was first seen if it is a duplicate.
     pub fn insert(&mut self, hash: u64, key: &[u8], source: u32, row: u64) -> Option<First> {
-        let entries = &self.entries;
-        let arena = &self.arena;
-        let found = self.table.find(hash, |&i| {
-            let e = &entries[i as usize];
-            e.hash == hash
-                && e.len as usize == key.len()
-                && &arena[e.start as usize..e.start as usize + key.len()] == key
-        });
-        if let Some(&i) = found {
-            let e = &mut self.entries[i as usize];
-            e.seen += 1;
-            if e.seen == 2 {
-                self.keys_with_duplicates += 1;
+        let h32 = (hash ^ (hash >> 32)) as u32;
+        let (entries, arena) = (&self.entries, &self.arena);
+        let slot = self.table.entry(
+            spread(h32),
+            |&(i, h)| {
+                h == h32 && {
+                    let e = &entries[i as usize];
+                    e.len as usize == key.len()
+                        && &arena[e.start as usize..e.start as usize + key.len()] == key
+                }
+            },
+            |&(_, h)| spread(h),
+        );
+        match slot {
+            hashbrown::hash_table::Entry::Occupied(o) => {
+                let e = &mut self.entries[o.get().0 as usize];
+                e.seen += 1;
+                if e.seen == 2 {
+                    self.keys_with_duplicates += 1;
+                }
+                self.extra_items += 1;
+                Some(First {
+                    source: e.source,
+                    row: e.row,
+                    seen: e.seen,
+                })
             }
-            self.extra_items += 1;
-            return Some(First {
-                source: e.source,
-                row: e.row,
-                seen: e.seen,
-            });
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert((self.entries.len() as u32, h32));
+                self.entries.push(Entry {
+                    start: self.arena.len() as u64,
+                    len: key.len() as u32,
+                    source,
+                    row,
+                    seen: 1,
+                });
+                self.arena.extend_from_slice(key);
+                None
+            }
         }
-        let idx = self.entries.len() as u32;
-        self.entries.push(Entry {
-            hash,
-            start: self.arena.len() as u64,
-            len: key.len() as u32,
-            source,
-            row,
-            seen: 1,
-        });
-        self.arena.extend_from_slice(key);
-        let entries = &self.entries;
-        self.table
-            .insert_unique(hash, idx, |&i| entries[i as usize].hash);
-        None
     }
 
     pub fn distinct_keys(&self) -> usize {
@@ -87,7 +100,7 @@ impl DupIndex {
     pub fn memory_bytes(&self) -> usize {
         self.arena.capacity()
             + self.entries.capacity() * std::mem::size_of::<Entry>()
-            + self.table.capacity() * (std::mem::size_of::<u32>() + 1)
+            + self.table.capacity() * (std::mem::size_of::<(u32, u32)>() + 1)
     }
 }
 

@@ -22,7 +22,6 @@ use crate::sink::{Compression, PartInfo, PartWriter};
 use anyhow::{anyhow, bail, Context, Result};
 use arrow_array::cast::AsArray;
 use dups::DupIndex;
-use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -617,46 +616,29 @@ fn convert(
         w.finish()
     });
 
+    let mut encode_error = None;
     let mut batches = read::Ahead::new(
         Arc::new(sources.to_vec()),
         Arc::new(opts.read.clone()),
         units,
         threads.max(2),
     );
-    let window = threads * 2;
     let mut read_error = None;
     let mut rows_done = 0u64;
-    'outer: loop {
-        let mut win = Vec::with_capacity(window);
-        for b in batches.by_ref() {
-            match b {
-                Ok(b) => win.push(b),
-                Err(e) => {
-                    read_error = Some(e);
-                    break;
-                }
-            }
-            if win.len() == window {
-                break;
-            }
-        }
-        if win.is_empty() {
-            break;
-        }
-        let chunks: Vec<Result<Chunk>> = pool.install(|| {
-            win.into_par_iter()
-                .map_init(
-                    || W::new(opts.syntax, opts.nulls),
-                    |w, b| encode_chunk(b, encoding, sources, opts.syntax, opts.nulls, w),
-                )
-                .collect()
-        });
-        for c in chunks {
+    // Stop reading at the first read error; the batches before it are still converted.
+    let batches_ok = crate::pipeline::until_error(batches.by_ref(), &mut read_error);
+    crate::pipeline::ordered(
+        &pool,
+        batches_ok,
+        threads * 2,
+        || W::new(opts.syntax, opts.nulls),
+        |w, b| encode_chunk(b, encoding, sources, opts.syntax, opts.nulls, w),
+        |c| {
             let c = match c {
                 Ok(c) => c,
                 Err(e) => {
-                    read_error = Some(e);
-                    break 'outer;
+                    encode_error = Some(e);
+                    return false;
                 }
             };
             rows_done += c.rows;
@@ -664,15 +646,12 @@ fn convert(
                 b.inc(c.input_bytes);
                 b.set_message(format!("{} rows", output::thousands(rows_done)));
             }
-            if tx.send(c).is_err() {
-                // The writer stopped (failed row or I/O error); its result says why.
-                break 'outer;
-            }
-        }
-        if read_error.is_some() {
-            break;
-        }
-    }
+            // A failed send means the writer stopped (failed row or I/O error); its result
+            // says why.
+            tx.send(c).is_ok()
+        },
+    );
+    let read_error = read_error.or(encode_error);
     drop(tx);
     drop(batches);
     if let Some(b) = &bar {

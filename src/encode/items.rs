@@ -20,7 +20,7 @@ pub struct LinesEncoder {
     pub syn: Syntax,
 }
 
-fn strip_cr(line: &[u8]) -> &[u8] {
+pub fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
@@ -157,7 +157,8 @@ impl LinesEncoder {
         })
     }
 
-    fn encode_line(
+    /// Check and write one line; returns the item's size.
+    pub fn encode_line(
         &self,
         line: &[u8],
         w: &mut W,

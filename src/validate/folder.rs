@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, Default)]
 pub struct Expect {
     pub items: Option<u64>,
+    pub md5: Option<String>,
+    pub sha256: Option<String>,
+    pub stored_bytes: Option<u64>,
 }
 
 /// Names that are never data: the import would read them as items and fail.
@@ -68,6 +71,37 @@ fn file_hashes(path: &Path) -> Result<(String, String, u64)> {
         crate::sink::hex(&sha.finalize()),
         n,
     ))
+}
+
+/// Compare a data file's checksums and size with its manifest entry (X006 findings).
+pub fn verify_file(path: &Path, e: &Expect) -> Result<Vec<Finding>> {
+    if e.md5.is_none() && e.sha256.is_none() && e.stored_bytes.is_none() {
+        return Ok(Vec::new());
+    }
+    let (md5, sha, size) = file_hashes(path)?;
+    let shown = path.display().to_string();
+    let mismatch = |what: &str, want: &str, got: &str| {
+        Finding::file(
+            &rules::MANIFEST_MISMATCH,
+            shown.clone(),
+            format!("{what} mismatch: the manifest says {want}, the file has {got}; it was changed or is incomplete"),
+        )
+    };
+    let mut out = Vec::new();
+    if let Some(want) = e.md5.as_deref().filter(|w| *w != md5) {
+        out.push(mismatch("md5Checksum", want, &md5));
+    }
+    if let Some(want) = e.sha256.as_deref().filter(|w| *w != sha) {
+        out.push(mismatch("sha256", want, &sha));
+    }
+    if let Some(want) = e.stored_bytes.filter(|w| *w != size) {
+        out.push(mismatch(
+            "storedBytes",
+            &want.to_string(),
+            &size.to_string(),
+        ));
+    }
+    Ok(out)
 }
 
 /// Keys as prep records them in manifest-summary.json.
@@ -205,37 +239,16 @@ pub fn check_folder(
             );
             continue;
         }
-        let (md5, sha, size) = file_hashes(&path)?;
-        let mismatch = |what: &str, want: &str, got: &str| {
-            Finding::file(
-                &rules::MANIFEST_MISMATCH,
-                shown.clone(),
-                format!("{what} mismatch: the manifest says {want}, the file has {got}; it was changed or is incomplete"),
-            )
-        };
-        if let Some(want) = v.get("md5Checksum").and_then(Value::as_str) {
-            if want != md5 {
-                report.add(mismatch("md5Checksum", want, &md5));
-            }
-        }
-        if let Some(want) = v.get("sha256").and_then(Value::as_str) {
-            if want != sha {
-                report.add(mismatch("sha256", want, &sha));
-            }
-        }
-        if let Some(want) = v.get("storedBytes").and_then(Value::as_u64) {
-            if want != size {
-                report.add(mismatch(
-                    "storedBytes",
-                    &want.to_string(),
-                    &size.to_string(),
-                ));
-            }
-        }
         out.push(DataFile {
             path,
             expect: Some(Expect {
                 items: v.get("itemCount").and_then(Value::as_u64),
+                md5: v
+                    .get("md5Checksum")
+                    .and_then(Value::as_str)
+                    .map(String::from),
+                sha256: v.get("sha256").and_then(Value::as_str).map(String::from),
+                stored_bytes: v.get("storedBytes").and_then(Value::as_u64),
             }),
         });
     }
@@ -356,6 +369,7 @@ mod tests {
             batch_rows: 10,
             duplicates: false,
             region: region.map(str::to_string),
+            fast: true,
         }
     }
 

@@ -4,10 +4,12 @@
 pub mod csv_lint;
 pub mod folder;
 pub mod report;
+pub mod scan;
 
 use crate::convert::dups::DupIndex;
+use crate::encode::item::encode_rows;
 use crate::encode::item::{split_key, KeyArena};
-use crate::encode::items::LinesEncoder;
+use crate::encode::items::{strip_cr, LinesEncoder};
 use crate::encode::{Nulls, Syntax, W};
 use crate::model::keys::{KeySchema, ScalarType};
 use crate::parse::LineFormat;
@@ -18,7 +20,6 @@ use crate::sink::Compression;
 use anyhow::{bail, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::Array;
-use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -61,6 +62,8 @@ pub struct ValidateOptions {
     pub batch_rows: usize,
     pub duplicates: bool,
     pub region: Option<String>,
+    /// Take the allocation-free fast path for clean DynamoDB JSON lines (off only to compare).
+    pub fast: bool,
 }
 
 /// One problem found, where it is, and the line it is on.
@@ -179,6 +182,18 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
         );
     }
     report.files = files.len();
+    // Checksums of files with a manifest entry are computed beside the line checks.
+    let to_hash: Vec<(PathBuf, folder::Expect)> = files
+        .iter()
+        .filter_map(|f| Some((f.path.clone(), f.expect.clone()?)))
+        .collect();
+    let hashing = std::thread::spawn(move || -> Result<Vec<Finding>> {
+        let mut out = Vec::new();
+        for (path, e) in &to_hash {
+            out.extend(folder::verify_file(path, e)?);
+        }
+        Ok(out)
+    });
 
     // What each file really is.
     let mut sources = Vec::new();
@@ -259,6 +274,12 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
     if !item_sources.is_empty() {
         check_items(item_sources, opts, keys.as_mut(), &mut report)?;
     }
+    let hashed = hashing
+        .join()
+        .map_err(|_| anyhow::anyhow!("the checksum thread panicked"))??;
+    for f in hashed {
+        report.add(f);
+    }
     report.findings.sort_by(|a, b| {
         (a.file.as_str(), a.line.unwrap_or(0)).cmp(&(b.file.as_str(), b.line.unwrap_or(0)))
     });
@@ -300,7 +321,13 @@ struct Checked {
     key_lines: Vec<u64>,
 }
 
-fn check_batch(b: Batch, sources: &[Source], keys: &[(String, KeyCheck)], w: &mut W) -> Checked {
+fn check_batch(
+    b: Batch,
+    sources: &[Source],
+    keys: &[(String, KeyCheck)],
+    w: &mut W,
+    scanner: Option<&mut scan::Scanner>,
+) -> Checked {
     let Format::Items(format) = sources[b.source].format else {
         unreachable!("item sources only")
     };
@@ -310,7 +337,22 @@ fn check_batch(b: Batch, sources: &[Source], keys: &[(String, KeyCheck)], w: &mu
         syn: Syntax::Json,
     };
     let lines = b.rows.column(0).as_binary::<i32>();
-    let encoded = enc.encode(lines, w);
+    let encoded = match (format, scanner) {
+        // The fast path takes the clean lines; the full path decides (and explains) the rest.
+        (LineFormat::DynamodbJson, Some(scanner)) => {
+            w.syn = Syntax::Json;
+            encode_rows(lines.len(), &[], w, |i, w, key_buf, keys| {
+                let line = strip_cr(lines.value(i));
+                let mark = keys.len();
+                if let Some(size) = scanner.scan(line, keys) {
+                    return Ok(size);
+                }
+                keys.truncate(mark);
+                enc.encode_line(line, w, key_buf, keys)
+            })
+        }
+        _ => enc.encode(lines, w),
+    };
     let numbers = b.lines.as_ref().expect("item batches carry line numbers");
     let file = sources[b.source].display();
     let findings = encoded
@@ -405,31 +447,20 @@ fn check_items(
     let mut lines_by_source = vec![0u64; sources.len()];
     let mut order = vec![Order::default(); sources.len()];
     let names: Vec<String> = sources.iter().map(Source::display).collect();
-    loop {
-        let mut win = Vec::with_capacity(threads * 2);
-        for b in batches.by_ref() {
-            win.push(b?);
-            if win.len() == threads * 2 {
-                break;
-            }
-        }
-        if win.is_empty() {
-            break;
-        }
-        let checked: Vec<Checked> = pool.install(|| {
-            win.into_par_iter()
-                .map_init(
-                    || {
-                        let mut w = W::new(Syntax::Json, Nulls::Omit);
-                        w.strict = true;
-                        w.discard = true;
-                        w
-                    },
-                    |w, b| check_batch(b, &sources, &checks, w),
-                )
-                .collect()
-        });
-        for c in checked {
+    let mut read_error = None;
+    let batches_ok = crate::pipeline::until_error(batches.by_ref(), &mut read_error);
+    crate::pipeline::ordered(
+        &pool,
+        batches_ok,
+        threads * 2,
+        || {
+            let mut w = W::new(Syntax::Json, Nulls::Omit);
+            w.strict = true;
+            w.discard = true;
+            (w, scan::Scanner::new(&checks))
+        },
+        |(w, scanner), b| check_batch(b, &sources, &checks, w, opts.fast.then_some(scanner)),
+        |c| {
             lines_by_source[c.source] += c.rows;
             report.lines += c.rows;
             for f in c.findings {
@@ -437,7 +468,7 @@ fn check_items(
             }
             report.items += c.key_lines.len() as u64;
             if checks.is_empty() {
-                continue;
+                return true;
             }
             let o = &mut order[c.source];
             for (k, line) in c.key_lines.iter().enumerate() {
@@ -478,7 +509,11 @@ fn check_items(
                     }
                 }
             }
-        }
+            true
+        },
+    );
+    if let Some(e) = read_error {
+        return Err(e);
     }
     for (i, o) in order.iter().enumerate() {
         // Sorted input: (nearly) every consecutive pair ascends and the key keeps changing.
