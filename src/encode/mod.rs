@@ -172,10 +172,17 @@ impl W {
     }
 
     pub fn s(&mut self, v: &str) -> usize {
+        self.s_utf8(v.as_bytes())
+    }
+
+    /// A string from bytes already known to be UTF-8 (raw key and set-member values, which
+    /// come from strings), without checking them again.
+    fn s_utf8(&mut self, v: &[u8]) -> usize {
+        debug_assert!(std::str::from_utf8(v).is_ok());
         match self.syn {
             Syntax::Json => {
                 self.out.extend_from_slice(b"{\"S\":\"");
-                escape_into(v.as_bytes(), &mut self.out);
+                escape_into(v, &mut self.out);
                 self.out.extend_from_slice(b"\"}");
             }
             Syntax::Ion => self.bare_s(v),
@@ -285,7 +292,7 @@ impl W {
     /// A set member (no type descriptor), from its raw scalar bytes.
     pub fn set_member(&mut self, ty: Ty, raw: &[u8]) {
         match (self.syn, ty) {
-            (_, Ty::S) => self.bare_s(std::str::from_utf8(raw).unwrap_or("")),
+            (_, Ty::S) => self.bare_s(raw),
             (Syntax::Json, Ty::N) => {
                 self.out.push(b'"');
                 self.out.extend_from_slice(raw);
@@ -300,7 +307,7 @@ impl W {
     /// Write a scalar from its raw form (string bytes, canonical number text, raw binary).
     pub fn scalar(&mut self, ty: Ty, raw: &[u8]) -> usize {
         match ty {
-            Ty::S => self.s(std::str::from_utf8(raw).unwrap_or("")),
+            Ty::S => self.s_utf8(raw),
             Ty::N => self.n(raw, number::canonical_size(raw)),
             Ty::B => self.b(raw),
             Ty::Bool => self.bool(raw == b"true"),
@@ -309,9 +316,10 @@ impl W {
         }
     }
 
-    fn bare_s(&mut self, v: &str) {
+    fn bare_s(&mut self, v: &[u8]) {
+        debug_assert!(std::str::from_utf8(v).is_ok());
         self.out.push(b'"');
-        escape_into(v.as_bytes(), &mut self.out);
+        escape_into(v, &mut self.out);
         self.out.push(b'"');
     }
 
@@ -365,16 +373,41 @@ static ESCAPE: [u8; 256] = {
     t
 };
 
+/// The index of the first byte at or after `i` that a JSON string must escape (quote, backslash,
+/// control character), or `v.len()`. Eight bytes at a time: most strings have none.
+#[inline]
+pub fn find_escape(v: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while i + 8 <= v.len() {
+        let c = u64::from_le_bytes(v[i..i + 8].try_into().expect("eight bytes"));
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+        let hit = zero(c ^ (ONES * b'"' as u64))
+            | zero(c ^ (ONES * b'\\' as u64))
+            | (c.wrapping_sub(ONES * 0x20) & !c & HIGH);
+        if hit != 0 {
+            // The lowest flagged byte is exact: borrows only run towards higher bytes.
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < v.len() && ESCAPE[v[i] as usize] == 0 {
+        i += 1;
+    }
+    i
+}
+
 /// Escape a UTF-8 string for a JSON (and Ion: the escapes used are common to both) string body.
 #[inline]
 pub fn escape_into(v: &[u8], out: &mut Vec<u8>) {
     let mut start = 0;
-    for (i, &c) in v.iter().enumerate() {
-        let e = ESCAPE[c as usize];
-        if e == 0 {
-            continue;
-        }
+    loop {
+        let i = find_escape(v, start);
         out.extend_from_slice(&v[start..i]);
+        let Some(&c) = v.get(i) else {
+            return;
+        };
+        let e = ESCAPE[c as usize];
         out.push(b'\\');
         if e == b'u' {
             const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -386,7 +419,6 @@ pub fn escape_into(v: &[u8], out: &mut Vec<u8>) {
         }
         start = i + 1;
     }
-    out.extend_from_slice(&v[start..]);
 }
 
 /// One Arrow column (or child array) as DynamoDB values.
@@ -440,6 +472,33 @@ mod tests {
         let mut out = vec![];
         base64_into(b"", &mut out);
         assert_eq!(out, b"");
+    }
+
+    /// The eight-at-a-time scan finds exactly the first byte the table escapes, whatever
+    /// surrounds it (high bytes and zero bytes included, which trip naive bit tricks).
+    #[test]
+    fn find_escape_agrees_with_the_table() {
+        for fill in [b'a', 0x80, 0xff, b'!', b'~'] {
+            for b in 0..=255u8 {
+                for p in 0..20 {
+                    let mut v = vec![fill; 20];
+                    v[p] = b;
+                    let want = v
+                        .iter()
+                        .position(|&c| ESCAPE[c as usize] != 0)
+                        .unwrap_or(20);
+                    assert_eq!(find_escape(&v, 0), want, "fill {fill} byte {b} at {p}");
+                    let from = p.min(5);
+                    let want = (from..20)
+                        .find(|&k| ESCAPE[v[k] as usize] != 0)
+                        .unwrap_or(20);
+                    assert_eq!(find_escape(&v, from), want);
+                }
+            }
+        }
+        let mut out = vec![];
+        escape_into("0123456789\"abcdefgh\u{1f}ijklmnop\\".as_bytes(), &mut out);
+        assert_eq!(out, b"0123456789\\\"abcdefgh\\u001fijklmnop\\\\");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! fast path can never accept a line the full path rejects; tests cross-check the two on every
 //! fixture line and on thousands of mutated lines.
 
+use crate::encode::find_escape;
 use crate::model::keys::{KeyRole, ScalarType};
 use crate::model::number;
 use crate::plan::KeyCheck;
@@ -60,30 +61,6 @@ fn expect(l: &[u8], i: usize, c: u8) -> Option<usize> {
     (l.get(i) == Some(&c)).then_some(i + 1)
 }
 
-/// The first quote, backslash or control byte at or after `i` (or `l.len()`), eight bytes at a
-/// time.
-#[inline]
-fn special(l: &[u8], mut i: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    while i + 8 <= l.len() {
-        let c = u64::from_le_bytes(l[i..i + 8].try_into().expect("eight bytes"));
-        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-        let hit = zero(c ^ (ONES * b'"' as u64))
-            | zero(c ^ (ONES * b'\\' as u64))
-            | (c.wrapping_sub(ONES * 0x20) & !c & HIGH);
-        if hit != 0 {
-            // The lowest flagged byte is exact (borrows only run towards higher bytes).
-            return i + (hit.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < l.len() && !matches!(l[i], b'"' | b'\\' | 0..=0x1f) {
-        i += 1;
-    }
-    i
-}
-
 fn hex4(l: &[u8], i: usize) -> Option<u32> {
     let h = l.get(i..i + 4)?;
     let mut v = 0u32;
@@ -106,7 +83,7 @@ fn string(l: &[u8], i: usize) -> Option<(usize, usize, usize, bool, usize)> {
     let mut decoded = 0usize;
     let mut escaped = false;
     loop {
-        let k = special(l, j);
+        let k = find_escape(l, j);
         decoded += k - j;
         match l.get(k)? {
             b'"' => return Some((start, k, decoded, escaped, k + 1)),
