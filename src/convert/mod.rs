@@ -349,7 +349,8 @@ impl Writer {
         if let Some(d) = self.dups.as_mut() {
             for k in 0..e.rows.len() {
                 let row = c.first_row + e.rows[k] as u64 + 1;
-                if let Some(first) = d.insert(e.keys.hashes[k], e.keys.get(k), c.source as u32, row)
+                if let Some(first) =
+                    d.insert_in_batch(&e.keys.hashes, k, e.keys.get(k), c.source as u32, row)
                 {
                     let key = key_json(&self.key_names, e.keys.get(k));
                     let first_at =

@@ -376,22 +376,32 @@ static ESCAPE: [u8; 256] = {
 /// The index of the first byte at or after `i` that a JSON string must escape (quote, backslash,
 /// control character), or `v.len()`. Eight bytes at a time: most strings have none.
 #[inline]
-pub fn find_escape(v: &[u8], mut i: usize) -> usize {
+pub fn find_escape(v: &[u8], i: usize) -> usize {
+    find_special::<false>(v, i)
+}
+
+/// [`find_escape`], also stopping at non-ASCII bytes when `NON_ASCII` (for a reader that checks
+/// their UTF-8).
+#[inline]
+pub fn find_special<const NON_ASCII: bool>(v: &[u8], mut i: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     while i + 8 <= v.len() {
         let c = u64::from_le_bytes(v[i..i + 8].try_into().expect("eight bytes"));
         let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-        let hit = zero(c ^ (ONES * b'"' as u64))
+        let mut hit = zero(c ^ (ONES * b'"' as u64))
             | zero(c ^ (ONES * b'\\' as u64))
             | (c.wrapping_sub(ONES * 0x20) & !c & HIGH);
+        if NON_ASCII {
+            hit |= c & HIGH;
+        }
         if hit != 0 {
             // The lowest flagged byte is exact: borrows only run towards higher bytes.
             return i + (hit.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    while i < v.len() && ESCAPE[v[i] as usize] == 0 {
+    while i < v.len() && ESCAPE[v[i] as usize] == 0 && !(NON_ASCII && v[i] >= 0x80) {
         i += 1;
     }
     i

@@ -43,13 +43,27 @@ const PLAIN_INT_DIGITS: i64 = 38;
 /// Fractions down to this exponent of the leading digit are written plainly (`0.0000001`).
 const PLAIN_MIN_EXP: i64 = -7;
 
-/// Parse `text` as a DynamoDB number, append its canonical form to `out`, and return the number of
-/// bytes it counts for in DynamoDB's item size formula.
-///
-/// Accepted syntax: `-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?`. Canonical form: no leading or trailing
-/// zeros, `-` only for non-zero values, plain notation for integers of up to 38 digits and for
-/// fractions down to 1E-7, otherwise `d.dddE±x`.
-pub fn canonicalize(text: &[u8], out: &mut Vec<u8>) -> Result<usize, NumError> {
+/// A number's significant digits (leading and trailing zeros dropped) and the exponent of the
+/// first; `sig == 0` is zero.
+struct Parsed {
+    neg: bool,
+    digits: [u8; 40],
+    sig: usize,
+    lead: i64,
+}
+
+impl Parsed {
+    fn size(&self) -> usize {
+        if self.sig == 0 {
+            1
+        } else {
+            number_size(self.sig, self.lead, self.neg)
+        }
+    }
+}
+
+#[inline]
+fn parse(text: &[u8]) -> Result<Parsed, NumError> {
     let mut i = 0;
     let neg = text.first() == Some(&b'-');
     if neg {
@@ -131,8 +145,12 @@ pub fn canonicalize(text: &[u8], out: &mut Vec<u8>) -> Result<usize, NumError> {
     // Trailing zeros are not significant.
     let sig = n - trailing_zeros.min(n);
     if sig == 0 {
-        out.push(b'0');
-        return Ok(1);
+        return Ok(Parsed {
+            neg,
+            digits,
+            sig,
+            lead: 0,
+        });
     }
     if too_many || sig > rules::MAX_NUMBER_DIGITS {
         return Err(NumError::TooManyDigits);
@@ -145,8 +163,33 @@ pub fn canonicalize(text: &[u8], out: &mut Vec<u8>) -> Result<usize, NumError> {
     if lead < MIN_EXP {
         return Err(NumError::Underflow);
     }
-    write_canonical(neg, &digits[..sig], lead, out);
-    Ok(number_size(sig, lead, neg))
+    Ok(Parsed {
+        neg,
+        digits,
+        sig,
+        lead,
+    })
+}
+
+/// Parse `text` as a DynamoDB number, append its canonical form to `out`, and return the number of
+/// bytes it counts for in DynamoDB's item size formula.
+///
+/// Accepted syntax: `-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?`. Canonical form: no leading or trailing
+/// zeros, `-` only for non-zero values, plain notation for integers of up to 38 digits and for
+/// fractions down to 1E-7, otherwise `d.dddE±x`.
+pub fn canonicalize(text: &[u8], out: &mut Vec<u8>) -> Result<usize, NumError> {
+    let p = parse(text)?;
+    if p.sig == 0 {
+        out.push(b'0');
+        return Ok(1);
+    }
+    write_canonical(p.neg, &p.digits[..p.sig], p.lead, out);
+    Ok(p.size())
+}
+
+/// The size of a valid number, without writing its canonical text.
+pub fn checked_size(text: &[u8]) -> Result<usize, NumError> {
+    parse(text).map(|p| p.size())
 }
 
 fn push_digit(
@@ -491,6 +534,52 @@ mod tests {
             int_text_size(b"-42"),
             canonicalize(b"-42", &mut vec![]).unwrap()
         );
+    }
+
+    /// The size-only check agrees with canonicalisation, errors included.
+    #[test]
+    fn checked_size_matches_canonicalize() {
+        for t in [
+            "0",
+            "-0",
+            "0.000",
+            "1",
+            "-1",
+            "10",
+            "100",
+            "1.5",
+            "-1.50",
+            "12.5",
+            "0.001",
+            "1e3",
+            "1E-130",
+            "1e-131",
+            "9.9999999999999999999999999999999999999E+125",
+            "1e126",
+            "12345678901234567890123456789012345678",
+            "123456789012345678901234567890123456789",
+            "1000000000000000000000000000000000000000000",
+            "",
+            "-",
+            "1.2.3",
+            "e5",
+            "NaN",
+            ".5",
+            "5.",
+            "+1",
+            "1e",
+            "00012.3400",
+        ] {
+            let mut out = vec![];
+            assert_eq!(
+                checked_size(t.as_bytes()),
+                canonicalize(t.as_bytes(), &mut out),
+                "{t}"
+            );
+            if let Ok(size) = checked_size(t.as_bytes()) {
+                assert_eq!(size, canonical_size(&out), "{t}");
+            }
+        }
     }
 
     #[test]

@@ -487,7 +487,9 @@ fn check_items(
                 o.last.clear();
                 o.last.extend_from_slice(pk);
                 if let Some(d) = dups.as_mut() {
-                    if let Some(first) = d.insert(c.keys.hashes[k], key, c.source as u32, *line) {
+                    if let Some(first) =
+                        d.insert_in_batch(&c.keys.hashes, k, key, c.source as u32, *line)
+                    {
                         let shown: Vec<String> = key_names
                             .iter()
                             .zip(split_key(key))

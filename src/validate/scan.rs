@@ -8,7 +8,6 @@
 //! fast path can never accept a line the full path rejects; tests cross-check the two on every
 //! fixture line and on thousands of mutated lines.
 
-use crate::encode::find_escape;
 use crate::model::keys::{KeyRole, ScalarType};
 use crate::model::number;
 use crate::plan::KeyCheck;
@@ -39,12 +38,25 @@ pub struct Scanner {
     /// Per key attribute: where its value was copied into `key_vals`, once seen.
     found: Vec<Option<(u8, usize, usize)>>,
     key_vals: Vec<u8>,
-    /// Name spans of the maps being read, innermost last.
-    names: Vec<(usize, usize)>,
+    /// Names of the maps being read, innermost last: fingerprint and span.
+    names: Vec<(u64, usize, usize)>,
+    /// Fingerprints of the key attributes' names.
+    key_prints: Vec<u64>,
     num: Vec<u8>,
     bin: Vec<u8>,
     members: Vec<u8>,
     spans: Vec<(usize, usize)>,
+}
+
+/// A name's length and first bytes in one word: names of up to seven bytes are equal exactly
+/// when their prints are, longer ones are compared in full when their prints match.
+#[inline]
+fn print(name: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = name.len().min(7);
+    b[..n].copy_from_slice(&name[..n]);
+    b[7] = name.len().min(255) as u8;
+    u64::from_le_bytes(b)
 }
 
 #[inline]
@@ -59,6 +71,13 @@ fn ws(l: &[u8], mut i: usize) -> usize {
 fn expect(l: &[u8], i: usize, c: u8) -> Option<usize> {
     let i = ws(l, i);
     (l.get(i) == Some(&c)).then_some(i + 1)
+}
+
+/// The first byte at or after `i` that needs a look in a string: quote, backslash, control
+/// character, or a non-ASCII byte (whose UTF-8 is then checked).
+#[inline]
+fn special(l: &[u8], i: usize) -> usize {
+    crate::encode::find_special::<true>(l, i)
 }
 
 fn hex4(l: &[u8], i: usize) -> Option<u32> {
@@ -83,9 +102,17 @@ fn string(l: &[u8], i: usize) -> Option<(usize, usize, usize, bool, usize)> {
     let mut decoded = 0usize;
     let mut escaped = false;
     loop {
-        let k = find_escape(l, j);
+        let k = special(l, j);
         decoded += k - j;
         match l.get(k)? {
+            0x80..=0xff => {
+                // A run of non-ASCII bytes is whole characters when it is valid UTF-8 (every
+                // byte of a multi-byte character is non-ASCII).
+                let run = l[k..].iter().position(|&c| c < 0x80).unwrap_or(l.len() - k);
+                std::str::from_utf8(&l[k..k + run]).ok()?;
+                decoded += run;
+                j = k + run;
+            }
             b'"' => return Some((start, k, decoded, escaped, k + 1)),
             b'\\' => {
                 escaped = true;
@@ -149,6 +176,7 @@ impl Scanner {
             found: vec![None; keys.len()],
             key_vals: Vec::new(),
             names: Vec::new(),
+            key_prints: keys.iter().map(|(n, _)| print(n.as_bytes())).collect(),
             num: Vec::new(),
             bin: Vec::new(),
             members: Vec::new(),
@@ -160,7 +188,7 @@ impl Scanner {
     /// little-endian u32 length, bytes; partition key first). `None`: let the full path decide
     /// (`key_out` may then hold a partial key; the caller truncates it).
     pub fn scan(&mut self, line: &[u8], key_out: &mut Vec<u8>) -> Option<usize> {
-        std::str::from_utf8(line).ok()?;
+        // UTF-8 is checked inside strings; any other non-ASCII byte is a syntax error.
         self.found.iter_mut().for_each(|f| *f = None);
         self.key_vals.clear();
         self.names.clear();
@@ -203,17 +231,34 @@ impl Scanner {
             if name.is_empty()
                 || name.len() > rules::MAX_ATTRIBUTE_NAME_BYTES
                 || self.names.len() - level >= MAX_FAST_NAMES
-                || self.names[level..].iter().any(|&(x, y)| &l[x..y] == name)
             {
                 return None;
             }
-            self.names.push((a, b));
+            let fp = print(name);
+            let same =
+                |p: u64, x: usize, y: usize| p == fp && (name.len() <= 7 || &l[x..y] == name);
+            if self.names[level..].iter().any(|&(p, x, y)| same(p, x, y)) {
+                return None;
+            }
+            self.names.push((fp, a, b));
             i = expect(l, next, b':')?;
-            let (next, s, kind) = self.value(l, i, depth)?;
+            let key = if top {
+                let is_key = |(k, &p): (usize, &u64)| {
+                    p == fp && (name.len() <= 7 || self.keys[k].0.as_bytes() == name)
+                };
+                self.key_prints
+                    .iter()
+                    .enumerate()
+                    .find(|&x| is_key(x))
+                    .map(|(k, _)| k)
+            } else {
+                None
+            };
+            let (next, s, kind) = self.value(l, i, depth, key.is_some())?;
             i = next;
             if top {
                 size += name.len() + s;
-                if let Some(k) = self.keys.iter().position(|(n, _)| n.as_bytes() == name) {
+                if let Some(k) = key {
                     self.key(l, k, kind, s)?;
                 }
             } else {
@@ -257,8 +302,9 @@ impl Scanner {
         Some(())
     }
 
-    /// An attribute value `{"T": ...}` at nesting `depth`: next index, size, kind.
-    fn value(&mut self, l: &[u8], i: usize, depth: u32) -> Option<(usize, usize, Kind)> {
+    /// An attribute value `{"T": ...}` at nesting `depth`: next index, size, kind. For a `key`
+    /// value, a number's canonical text is left in `num`.
+    fn value(&mut self, l: &[u8], i: usize, depth: u32, key: bool) -> Option<(usize, usize, Kind)> {
         let i = expect(l, i, b'{')?;
         let (a, b, i) = plain(l, i)?;
         let i = expect(l, i, b':')?;
@@ -274,8 +320,12 @@ impl Scanner {
             }
             b"N" => {
                 let (a, b, i) = plain(l, i)?;
-                self.num.clear();
-                let size = number::canonicalize(&l[a..b], &mut self.num).ok()?;
+                let size = if key {
+                    self.num.clear();
+                    number::canonicalize(&l[a..b], &mut self.num).ok()?
+                } else {
+                    number::checked_size(&l[a..b]).ok()?
+                };
                 (i, size, Kind::N)
             }
             b"B" => {
@@ -308,7 +358,7 @@ impl Scanner {
                     i += 1;
                 } else {
                     loop {
-                        let (next, s, _) = self.value(l, i, depth + 1)?;
+                        let (next, s, _) = self.value(l, i, depth + 1, false)?;
                         size += 1 + s;
                         i = ws(l, next);
                         match l.get(i)? {
@@ -544,10 +594,38 @@ mod tests {
         for l in &doubtful {
             assert_eq!(s.scan(l.as_bytes(), &mut Vec::new()), None, "taken: {l}");
         }
-        // Invalid UTF-8 inside a string.
-        let mut l = br#"{"Item":{"pk":{"S":"a"},"sk":{"N":"1"},"x":{"S":"#.to_vec();
-        l.extend_from_slice(b"\"\xff\"}}}");
-        assert_eq!(s.scan(&l, &mut Vec::new()), None);
+        // Invalid UTF-8 inside strings and names, and non-ASCII bytes outside strings.
+        let bad_utf8: [&[u8]; 9] = [
+            b"\xff",
+            b"\xc3",
+            b"\xc3(",
+            b"ab\xe2\x82",
+            b"\xc0\xaf",
+            b"\xed\xa0\x80",
+            b"\xf4\x90\x80\x80",
+            b"\x80abc",
+            b"\xe2\x82\xac\xa9",
+        ];
+        for bytes in bad_utf8 {
+            for (before, after) in [
+                (
+                    &br#"{"Item":{"pk":{"S":"a"},"sk":{"N":"1"},"x":{"S":""#[..],
+                    &br#""}}}"#[..],
+                ),
+                (
+                    &br#"{"Item":{"pk":{"S":"a"},"sk":{"N":"1"},""#[..],
+                    &br#"":{"S":"v"}}}"#[..],
+                ),
+                (
+                    &br#"{"Item":{"pk":{"S":"a"},"sk":{"N":"1"},"x":{"S":"v"}"#[..],
+                    &b"}}"[..],
+                ),
+            ] {
+                let l = [before, bytes, after].concat();
+                assert_eq!(s.scan(&l, &mut Vec::new()), None, "{l:?}");
+                assert!(full(&l, &keys).is_err(), "{l:?}");
+            }
+        }
     }
 
     /// Thousands of small corruptions of clean lines: whatever the fast path accepts, the full
@@ -556,7 +634,8 @@ mod tests {
     fn mutated_lines_never_disagree() {
         let keys = keys();
         let mut s = Scanner::new(&keys);
-        let alphabet = b"{}[]\",:\\ 0123456789.eE+-aSNBLMtruefalsnUXQ/\t\x01\xc3\xa9";
+        let alphabet =
+            b"{}[]\",:\\ 0123456789.eE+-aSNBLMtruefalsnUXQ/\t\x01\xc3\xa9\xed\xa0\x80\xff\xf0\x9f";
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut rand = |n: usize| {
             state ^= state << 13;
@@ -598,6 +677,21 @@ mod tests {
             taken > total / 50,
             "only {taken} of {total} mutated lines were taken"
         );
+    }
+
+    #[test]
+    fn special_finds_the_first_byte_to_look_at() {
+        let look = |c: u8| matches!(c, b'"' | b'\\' | 0..=0x1f | 0x80..=0xff);
+        for fill in [b'a', b'!', b'~', b' '] {
+            for b in 0..=255u8 {
+                for p in 0..20 {
+                    let mut v = vec![fill; 20];
+                    v[p] = b;
+                    let want = v.iter().position(|&c| look(c)).unwrap_or(20);
+                    assert_eq!(special(&v, 0), want, "fill {fill} byte {b} at {p}");
+                }
+            }
+        }
     }
 
     #[test]
