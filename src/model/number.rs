@@ -43,11 +43,40 @@ const PLAIN_INT_DIGITS: i64 = 38;
 /// Fractions down to this exponent of the leading digit are written plainly (`0.0000001`).
 const PLAIN_MIN_EXP: i64 = -7;
 
-/// A number's significant digits (leading and trailing zeros dropped) and the exponent of the
-/// first; `sig == 0` is zero.
+/// Parse `text` as a DynamoDB number, append its canonical form to `out`, and return the number of
+/// bytes it counts for in DynamoDB's item size formula.
+///
+/// Accepted syntax: `-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?`. Canonical form: no leading or trailing
+/// zeros, `-` only for non-zero values, plain notation for integers of up to 38 digits and for
+/// fractions down to 1E-7, otherwise `d.dddE±x`.
+pub fn canonicalize(text: &[u8], out: &mut Vec<u8>) -> Result<usize, NumError> {
+    let p = parse(text)?;
+    if p.sig == 0 {
+        out.push(b'0');
+        return Ok(1);
+    }
+    let mut digits = [0u8; rules::MAX_NUMBER_DIGITS];
+    let mut n = 0;
+    for &c in text[p.first..=p.last].iter().filter(|&&c| c != b'.') {
+        digits[n] = c;
+        n += 1;
+    }
+    write_canonical(p.neg, &digits[..n], p.lead, out);
+    Ok(p.size())
+}
+
+/// The size of a valid number, without writing its canonical text.
+pub fn checked_size(text: &[u8]) -> Result<usize, NumError> {
+    parse(text).map(|p| p.size())
+}
+
+/// Where a number's significant digits are in its text (leading and trailing zeros dropped,
+/// perhaps with the decimal point between them) and the exponent of the first; `sig == 0` is
+/// zero.
 struct Parsed {
     neg: bool,
-    digits: [u8; 40],
+    first: usize,
+    last: usize,
     sig: usize,
     lead: i64,
 }
@@ -63,57 +92,30 @@ impl Parsed {
 }
 
 #[inline]
-fn parse(text: &[u8]) -> Result<Parsed, NumError> {
-    let mut i = 0;
-    let neg = text.first() == Some(&b'-');
-    if neg {
-        i = 1;
-    }
-    // Significant digits without leading zeros; at most 38 are kept, more is an error anyway.
-    let mut digits = [0u8; 40];
-    let mut n = 0usize;
-    let mut too_many = false;
-    // Decimal exponent of the position after the last integer digit, relative to `digits`.
-    let mut point: i64 = 0;
-    let mut saw_digit = false;
-    let mut trailing_zeros = 0usize;
+fn digits_from(text: &[u8], mut i: usize) -> usize {
     while i < text.len() && text[i].is_ascii_digit() {
-        saw_digit = true;
-        push_digit(
-            text[i],
-            &mut digits,
-            &mut n,
-            &mut trailing_zeros,
-            &mut too_many,
-        );
-        if n > 0 {
-            point += 1;
-        }
         i += 1;
     }
-    if i < text.len() && text[i] == b'.' {
-        i += 1;
-        while i < text.len() && text[i].is_ascii_digit() {
-            saw_digit = true;
-            if n == 0 && text[i] == b'0' {
-                point -= 1;
-            } else {
-                push_digit(
-                    text[i],
-                    &mut digits,
-                    &mut n,
-                    &mut trailing_zeros,
-                    &mut too_many,
-                );
-            }
-            i += 1;
-        }
+    i
+}
+
+#[inline]
+fn parse(text: &[u8]) -> Result<Parsed, NumError> {
+    let neg = text.first() == Some(&b'-');
+    let int_start = neg as usize;
+    let int_end = digits_from(text, int_start);
+    let mut i = int_end;
+    let (mut frac_start, mut frac_end) = (i, i);
+    if text.get(i) == Some(&b'.') {
+        frac_start = i + 1;
+        frac_end = digits_from(text, frac_start);
+        i = frac_end;
     }
-    if !saw_digit {
+    if int_end == int_start && frac_end == frac_start {
         return Err(NumError::Syntax);
     }
     let mut exp: i64 = 0;
-    if i < text.len() && (text[i] == b'e' || text[i] == b'E') {
+    if matches!(text.get(i), Some(b'e' | b'E')) {
         i += 1;
         let eneg = match text.get(i) {
             Some(b'-') => {
@@ -142,21 +144,35 @@ fn parse(text: &[u8]) -> Result<Parsed, NumError> {
     if i != text.len() {
         return Err(NumError::Syntax);
     }
+    let (int, frac) = (&text[int_start..int_end], &text[frac_start..frac_end]);
+    let nonzero = |c: &u8| *c != b'0';
+    // The first significant digit and its exponent before the `e` part.
+    let (first, lead) = match int.iter().position(nonzero) {
+        Some(p) => (int_start + p, (int.len() - p - 1) as i64),
+        None => match frac.iter().position(nonzero) {
+            Some(q) => (frac_start + q, -(q as i64) - 1),
+            None => {
+                return Ok(Parsed {
+                    neg,
+                    first: 0,
+                    last: 0,
+                    sig: 0,
+                    lead: 0,
+                })
+            }
+        },
+    };
     // Trailing zeros are not significant.
-    let sig = n - trailing_zeros.min(n);
-    if sig == 0 {
-        return Ok(Parsed {
-            neg,
-            digits,
-            sig,
-            lead: 0,
-        });
-    }
-    if too_many || sig > rules::MAX_NUMBER_DIGITS {
+    let last = match frac.iter().rposition(nonzero) {
+        Some(q) => frac_start + q,
+        None => int_start + int.iter().rposition(nonzero).expect("a first digit exists"),
+    };
+    let point_between = first < int_end && last >= frac_start && frac_start > int_end;
+    let sig = last - first + 1 - point_between as usize;
+    if sig > rules::MAX_NUMBER_DIGITS {
         return Err(NumError::TooManyDigits);
     }
-    // Exponent of the leading digit: value = d1.d2d3… × 10^lead.
-    let lead = point + exp - 1;
+    let lead = lead + exp;
     if lead > MAX_EXP {
         return Err(NumError::Overflow);
     }
@@ -165,54 +181,11 @@ fn parse(text: &[u8]) -> Result<Parsed, NumError> {
     }
     Ok(Parsed {
         neg,
-        digits,
+        first,
+        last,
         sig,
         lead,
     })
-}
-
-/// Parse `text` as a DynamoDB number, append its canonical form to `out`, and return the number of
-/// bytes it counts for in DynamoDB's item size formula.
-///
-/// Accepted syntax: `-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?`. Canonical form: no leading or trailing
-/// zeros, `-` only for non-zero values, plain notation for integers of up to 38 digits and for
-/// fractions down to 1E-7, otherwise `d.dddE±x`.
-pub fn canonicalize(text: &[u8], out: &mut Vec<u8>) -> Result<usize, NumError> {
-    let p = parse(text)?;
-    if p.sig == 0 {
-        out.push(b'0');
-        return Ok(1);
-    }
-    write_canonical(p.neg, &p.digits[..p.sig], p.lead, out);
-    Ok(p.size())
-}
-
-/// The size of a valid number, without writing its canonical text.
-pub fn checked_size(text: &[u8]) -> Result<usize, NumError> {
-    parse(text).map(|p| p.size())
-}
-
-fn push_digit(
-    d: u8,
-    digits: &mut [u8; 40],
-    n: &mut usize,
-    trailing_zeros: &mut usize,
-    too_many: &mut bool,
-) {
-    if *n == 0 && d == b'0' {
-        return;
-    }
-    if *n < digits.len() {
-        digits[*n] = d;
-    } else if d != b'0' {
-        *too_many = true;
-    }
-    *n += 1;
-    if d == b'0' {
-        *trailing_zeros += 1;
-    } else {
-        *trailing_zeros = 0;
-    }
 }
 
 fn write_canonical(neg: bool, digits: &[u8], lead: i64, out: &mut Vec<u8>) {

@@ -36,6 +36,9 @@ pub struct LineReader<R: BufRead> {
     line: u64,
     offset: u64,
     pub buf: Vec<u8>,
+    /// Bytes of the reader's buffer lent out by [`LineReader::next_line_ref`], consumed on the
+    /// next call.
+    lent: usize,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -45,11 +48,51 @@ impl<R: BufRead> LineReader<R> {
             line: 0,
             offset: 0,
             buf: Vec::with_capacity(4096),
+            lent: 0,
+        }
+    }
+
+    /// The next line (line number, bytes without `\n`), or None at the end. A line that lies
+    /// whole in the reader's buffer is lent from there rather than copied.
+    pub fn next_line_ref(&mut self) -> std::io::Result<Option<(u64, &[u8])>> {
+        self.r.consume(std::mem::take(&mut self.lent));
+        self.buf.clear();
+        loop {
+            let avail = self.r.fill_buf()?;
+            if avail.is_empty() {
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+                self.line += 1;
+                return Ok(Some((self.line, &self.buf)));
+            }
+            match memchr::memchr(b'\n', avail) {
+                Some(p) => {
+                    self.offset += p as u64 + 1;
+                    self.line += 1;
+                    if self.buf.is_empty() {
+                        self.lent = p + 1;
+                        // Filling again returns the same, unconsumed bytes.
+                        let avail = self.r.fill_buf()?;
+                        return Ok(Some((self.line, &avail[..p])));
+                    }
+                    self.buf.extend_from_slice(&avail[..p]);
+                    self.r.consume(p + 1);
+                    return Ok(Some((self.line, &self.buf)));
+                }
+                None => {
+                    let n = avail.len();
+                    self.buf.extend_from_slice(avail);
+                    self.offset += n as u64;
+                    self.r.consume(n);
+                }
+            }
         }
     }
 
     /// Read the next line into `self.buf`; returns (line, offset), or None at the end.
     pub fn next_line(&mut self) -> std::io::Result<Option<(u64, u64)>> {
+        self.r.consume(std::mem::take(&mut self.lent));
         self.buf.clear();
         let n = self.r.read_until(b'\n', &mut self.buf)?;
         if n == 0 {
@@ -123,6 +166,44 @@ impl<R: BufRead> Iterator for ItemReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lent and copied lines are the same lines, whatever the buffer size (lines across buffer
+    /// boundaries, blank lines, `\r`, no final newline), and the two calls can be mixed.
+    #[test]
+    fn lent_lines_match_copied_lines() {
+        for text in [
+            &b"ab\ncd\r\n\n\nlong line here\nlast"[..],
+            b"\n",
+            b"",
+            b"one\n",
+            b"x\ny\n",
+        ] {
+            let mut want = Vec::new();
+            let mut r = LineReader::new(text);
+            while let Some((line, _)) = r.next_line().unwrap() {
+                want.push((line, r.buf.clone()));
+            }
+            for cap in [1, 2, 3, 5, 64] {
+                let mut r = LineReader::new(std::io::BufReader::with_capacity(cap, text));
+                let mut got = Vec::new();
+                loop {
+                    // Alternate the two calls.
+                    if got.len() % 2 == 0 {
+                        match r.next_line_ref().unwrap() {
+                            Some((line, t)) => got.push((line, t.to_vec())),
+                            None => break,
+                        }
+                    } else {
+                        match r.next_line().unwrap() {
+                            Some((line, _)) => got.push((line, r.buf.clone())),
+                            None => break,
+                        }
+                    }
+                }
+                assert_eq!(got, want, "capacity {cap}: {text:?}");
+            }
+        }
+    }
 
     #[test]
     fn reports_bad_lines_and_continues() {

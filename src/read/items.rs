@@ -61,7 +61,7 @@ pub fn read(
         let mut numbers = Vec::with_capacity(opts.batch_rows);
         while numbers.len() < opts.batch_rows {
             match lines
-                .next_line()
+                .next_line_ref()
                 .with_context(|| format!("cannot read {}", src.display()))?
             {
                 None => {
@@ -69,9 +69,10 @@ pub fn read(
                     break;
                 }
                 // Blank lines are not rows (prep validate reports them).
-                Some(_) if !opts.keep_blank && lines.buf.iter().all(u8::is_ascii_whitespace) => {}
-                Some((line, _)) => {
-                    b.append_value(&lines.buf);
+                Some((_, text)) if !opts.keep_blank && text.iter().all(u8::is_ascii_whitespace) => {
+                }
+                Some((line, text)) => {
+                    b.append_value(text);
                     numbers.push(line);
                 }
             }
