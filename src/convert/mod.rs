@@ -631,7 +631,7 @@ fn convert(
     crate::pipeline::ordered(
         &pool,
         batches_ok,
-        threads * 2,
+        threads * 4,
         || W::new(opts.syntax, opts.nulls),
         |w, b| encode_chunk(b, encoding, sources, opts.syntax, opts.nulls, w),
         |c| {

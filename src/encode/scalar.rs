@@ -166,6 +166,36 @@ where
         Some(if self.as_text { Ty::S } else { Ty::N })
     }
     fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
+        self.canonical(i, buf)?;
+        Ok(self.ty().unwrap())
+    }
+    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        let mut buf = std::mem::take(&mut w.scratch);
+        buf.clear();
+        let r = self.canonical(i, &mut buf).map(|size| {
+            if self.as_text {
+                Val::Written {
+                    ty: Ty::S,
+                    size: w.scalar(Ty::S, &buf),
+                }
+            } else {
+                Val::Written {
+                    ty: Ty::N,
+                    size: w.n(&buf, size),
+                }
+            }
+        });
+        w.scratch = buf;
+        r
+    }
+}
+
+impl<T: DecimalType> DecimalEnc<T>
+where
+    T::Native: DecimalText,
+{
+    /// Canonical text of value `i` into `buf`; returns its size as a number.
+    fn canonical(&self, i: usize, buf: &mut Vec<u8>) -> Result<usize, Fail> {
         let scale = self.scale;
         self.a.value(i).with_text(|digits| {
             number::write_decimal(digits, scale, buf).map_err(|e| {
@@ -174,8 +204,7 @@ where
                     format!("decimal {digits}E-{scale} {}", e.describe()),
                 )
             })
-        })?;
-        Ok(self.ty().unwrap())
+        })
     }
 }
 

@@ -237,6 +237,9 @@ pub fn number_size(sig_digits: usize, lead_exp: i64, neg: bool) -> usize {
 /// Size of a number already in canonical form (as written by [`canonicalize`] or an integer
 /// formatter). Cheap: no validation.
 pub fn canonical_size(text: &[u8]) -> usize {
+    if !text.is_empty() && !text.iter().any(|&c| c == b'.' || c == b'E') {
+        return int_text_size(text);
+    }
     let neg = text.first() == Some(&b'-');
     let body = if neg { &text[1..] } else { text };
     if body == b"0" {
