@@ -6,7 +6,7 @@
 # and ratios. Results and method: BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin prep --example serde_baseline
+cargo build --release --quiet --bin prep --example serde_baseline --example checksum_baseline
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check 'duckdb==2.0.0' 'pyarrow' 'boto3'
 exec .venv/bin/python benches/compare.py "$@"

@@ -9,6 +9,7 @@ use sha2::Sha256;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::rules;
 
@@ -58,6 +59,9 @@ struct Hashing {
     buf: Vec<u8>,
     /// Bytes already handed to the kernel's writeback.
     flushed: u64,
+    /// The pool the hashing runs on (the encoders' own, so the two share the cores instead of
+    /// competing from two pools); rayon's global pool without one.
+    pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 /// Start writing back every this many bytes, so the fsync at the end of a part has little left
@@ -88,7 +92,7 @@ const HASH_CHUNK: usize = 4 << 20;
 const DIRECT: usize = 512 << 10;
 
 impl Hashing {
-    fn new(file: File) -> Self {
+    fn new(file: File, pool: Option<Arc<rayon::ThreadPool>>) -> Self {
         Hashing {
             file,
             md5: Md5::new(),
@@ -96,18 +100,21 @@ impl Hashing {
             bytes: 0,
             buf: Vec::new(),
             flushed: 0,
+            pool,
         }
     }
 
     fn consume(&mut self, data: &[u8]) -> std::io::Result<()> {
         let (md5, sha, file) = (&mut self.md5, &mut self.sha, &mut self.file);
-        let ((), written) = rayon::join(
-            || md5.update(data),
-            || {
-                sha.update(data);
-                file.write_all(data)
-            },
-        );
+        let md5_part = || md5.update(data);
+        let rest = || {
+            sha.update(data);
+            file.write_all(data)
+        };
+        let ((), written) = match &self.pool {
+            Some(p) => p.join(md5_part, rest),
+            None => rayon::join(md5_part, rest),
+        };
         written?;
         self.bytes += data.len() as u64;
         if self.bytes - self.flushed >= WRITEBACK {
@@ -206,6 +213,8 @@ pub struct PartWriter {
     pub max_parts: usize,
     /// zstd compression threads.
     pub zstd_workers: u32,
+    /// Where parts are hashed (see `Hashing`).
+    pub pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl PartWriter {
@@ -229,6 +238,7 @@ impl PartWriter {
             parts: Vec::new(),
             max_parts: rules::MAX_IMPORT_OBJECTS,
             zstd_workers: 1,
+            pool: None,
         })
     }
 
@@ -244,7 +254,7 @@ impl PartWriter {
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let file =
             File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        let h = Hashing::new(file);
+        let h = Hashing::new(file, self.pool.clone());
         let packer = match self.compression {
             Compression::None => Packer::Plain(h),
             Compression::Gzip => Packer::Gzip(flate2::write::GzEncoder::new(

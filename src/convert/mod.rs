@@ -551,10 +551,12 @@ fn convert(
     started: Instant,
 ) -> Result<Report> {
     let threads = opts.threads.max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the worker threads")?;
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .context("cannot start the worker threads")?,
+    );
     let level = opts.level.unwrap_or(match opts.compression {
         Compression::Zstd => 3,
         Compression::Gzip => 6,
@@ -568,6 +570,7 @@ fn convert(
         opts.part_size,
     )?;
     parts.zstd_workers = threads.clamp(1, 8) as u32;
+    parts.pool = Some(pool.clone());
     let mut key_names = vec![keys.partition.name.clone()];
     key_names.extend(keys.sort.as_ref().map(|s| s.name.clone()));
     let writer = Writer {
