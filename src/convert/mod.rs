@@ -558,7 +558,7 @@ fn convert(
             .context("cannot start the worker threads")?,
     );
     let level = opts.level.unwrap_or(match opts.compression {
-        Compression::Zstd => 3,
+        Compression::Zstd => 2,
         Compression::Gzip => 6,
         Compression::None => 0,
     });
