@@ -245,6 +245,9 @@ def main():
         def theirs():
             return duck(base + inp, out + "-d.json" + (".zst" if comp == "zstd" else ""), comp, threads)
         report(label, *interleaved(ours, theirs, args.runs), "duckdb")
+        if comp == "zstd":
+            ours_b = sum(os.path.getsize(os.path.join(out + "-p", "data", f)) for f in os.listdir(os.path.join(out + "-p", "data")))
+            print(f"{'  compressed output':<44} prep {ours_b / 1e6:8.1f} MB   duckdb {os.path.getsize(out + '-d.json.zst') / 1e6:8.1f} MB", flush=True)
     if os.path.exists(SUMS):
         parts = [os.path.join(out + "-check", "data", f) for f in sorted(os.listdir(os.path.join(out + "-check", "data")))]
         sums_t = median(lambda: run([SUMS, *parts]), args.runs)
