@@ -7,8 +7,7 @@ pub mod report;
 pub mod scan;
 
 use crate::convert::dups::DupIndex;
-use crate::encode::item::encode_rows;
-use crate::encode::item::{split_key, KeyArena};
+use crate::encode::item::{encode_rows, split_key, KeyArena};
 use crate::encode::items::{strip_cr, LinesEncoder};
 use crate::encode::{Nulls, Syntax, W};
 use crate::model::keys::{KeySchema, ScalarType};
