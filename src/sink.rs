@@ -432,6 +432,72 @@ mod tests {
         assert_eq!(w.parts[0].md5_base64, md5);
     }
 
+    /// Small writes (gathered) and large ones (hashed and written as they come), on the shared
+    /// pool and on rayon's global one, with compression and without: the manifest's digests are
+    /// those of the bytes on disk, and the bytes are the items in order.
+    #[test]
+    fn digests_match_the_stored_bytes_for_gathered_and_direct_writes() {
+        let pool = Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .unwrap(),
+        );
+        for (compression, shared) in [
+            (Compression::None, true),
+            (Compression::None, false),
+            (Compression::Zstd, true),
+            (Compression::Gzip, false),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut w = PartWriter::new(dir.path(), "json", compression, 1, 1 << 40).unwrap();
+            if shared {
+                w.pool = Some(pool.clone());
+            }
+            let mut all = Vec::new();
+            // Batches from a few bytes to several MiB, so both paths and the gathering
+            // buffer's flush at 4 MiB are crossed.
+            for (k, n) in [3usize, 700 << 10, 10, 5 << 20, 1, 2 << 20, 100]
+                .iter()
+                .enumerate()
+            {
+                let mut batch = vec![b'a' + k as u8; *n];
+                batch.push(b'\n');
+                w.write_items(&batch, &[batch.len()]).unwrap();
+                all.extend_from_slice(&batch);
+            }
+            w.close().unwrap();
+            let p = &w.parts[0];
+            let stored = std::fs::read(dir.path().join(&p.key)).unwrap();
+            assert_eq!(p.stored, stored.len() as u64);
+            let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
+            assert_eq!(p.md5_base64, b64(&Md5::digest(&stored)), "{compression:?}");
+            assert_eq!(
+                p.sha256_hex,
+                hex(&Sha256::digest(&stored)),
+                "{compression:?}"
+            );
+            let plain = match compression {
+                Compression::None => stored,
+                Compression::Zstd => zstd::decode_all(&stored[..]).unwrap(),
+                Compression::Gzip => {
+                    let mut out = Vec::new();
+                    std::io::Read::read_to_end(
+                        &mut flate2::read::GzDecoder::new(&stored[..]),
+                        &mut out,
+                    )
+                    .unwrap();
+                    out
+                }
+            };
+            assert!(
+                plain == all,
+                "{compression:?}: the items come back in order"
+            );
+            assert_eq!(p.uncompressed, all.len() as u64);
+        }
+    }
+
     #[test]
     fn refuses_more_parts_than_an_import_reads() {
         let dir = tempfile::tempdir().unwrap();
