@@ -6,10 +6,12 @@ use super::{Batch, ManifestEntry, Opened, ReadOptions, Source, Unit};
 use crate::parse::lines::{open_decompressed, LineReader};
 use anyhow::{bail, Context, Result};
 use arrow_array::builder::BinaryBuilder;
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, BinaryArray, RecordBatch};
+use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use base64::Engine;
 use md5::{Digest, Md5};
+use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -52,6 +54,9 @@ pub fn read(
     opts: &ReadOptions,
     tx: &SyncSender<Result<Batch>>,
 ) -> Result<()> {
+    if opts.keep_blank {
+        return read_blocks(src, unit, opts, tx);
+    }
     let mut lines = LineReader::new(open_decompressed(&src.path)?);
     let schema = schema();
     let mut first_row = 0u64;
@@ -95,6 +100,86 @@ pub fn read(
             return Ok(());
         }
     }
+    check_item_count(src, first_row)
+}
+
+/// Every line a row (blank ones too): lines are read in blocks straight into the batch's value
+/// buffer and the array's offsets point at them, so no line is copied after the read. A value
+/// keeps its `\n` (see [`crate::encode::items::strip_cr`]).
+fn read_blocks(
+    src: &Source,
+    unit: &Unit,
+    opts: &ReadOptions,
+    tx: &SyncSender<Result<Batch>>,
+) -> Result<()> {
+    let mut r = open_decompressed(&src.path)?;
+    let schema = schema();
+    let mut first_row = 0u64;
+    // Bytes read past the last complete line of the previous batch.
+    let mut carry: Vec<u8> = Vec::new();
+    let mut eof = false;
+    while !eof || !carry.is_empty() {
+        let mut block = Vec::with_capacity((opts.batch_rows * 320).max(carry.len() + (64 << 10)));
+        block.append(&mut carry);
+        let mut offsets: Vec<i32> = Vec::with_capacity(opts.batch_rows + 1);
+        offsets.push(0);
+        let mut scanned = 0;
+        while offsets.len() <= opts.batch_rows {
+            // Complete lines in what is already read.
+            for p in memchr::memchr_iter(b'\n', &block[scanned..]) {
+                offsets.push(i32::try_from(scanned + p + 1).context("a batch over 2 GiB")?);
+                if offsets.len() > opts.batch_rows {
+                    break;
+                }
+            }
+            if offsets.len() > opts.batch_rows {
+                break;
+            }
+            scanned = block.len();
+            if eof {
+                break;
+            }
+            // Into the block's spare room (read_to_end does not zero it first).
+            let room = (block.capacity() - block.len()).max(64 << 10) as u64;
+            let n = std::io::Read::read_to_end(&mut (&mut r).take(room), &mut block)
+                .with_context(|| format!("cannot read {}", src.display()))?;
+            eof = n == 0;
+        }
+        let end = *offsets.last().expect("starts with 0") as usize;
+        carry.extend_from_slice(&block[end..]);
+        block.truncate(end);
+        if eof && offsets.len() <= opts.batch_rows && !carry.is_empty() {
+            // The last line has no newline.
+            block.append(&mut carry);
+            offsets.push(i32::try_from(block.len()).context("a batch over 2 GiB")?);
+        }
+        let rows = offsets.len() - 1;
+        if rows == 0 {
+            break;
+        }
+        let numbers = (first_row + 1..=first_row + rows as u64).collect();
+        let array = BinaryArray::new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Buffer::from_vec(block),
+            None,
+        );
+        let batch = Batch {
+            source: unit.source,
+            first_row,
+            rows: RecordBatch::try_new(schema.clone(), vec![Arc::new(array) as ArrayRef])?,
+            lines: Some(numbers),
+            pre_rejects: Vec::new(),
+            input_bytes: if eof && carry.is_empty() { src.size } else { 0 },
+        };
+        first_row += rows as u64;
+        if tx.send(Ok(batch)).is_err() {
+            return Ok(());
+        }
+    }
+    check_item_count(src, first_row)
+}
+
+fn check_item_count(src: &Source, first_row: u64) -> Result<()> {
     if let Some(m) = &src.manifest {
         if first_row != m.items {
             bail!(
@@ -105,4 +190,81 @@ pub fn read(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::{detect, Found, UnitPart};
+    use arrow_array::cast::AsArray;
+
+    /// Rows of a file as the block reader hands them over: (line number, text without its end).
+    fn rows(path: &Path, batch_rows: usize) -> Vec<(u64, Vec<u8>)> {
+        let src = detect(&Found {
+            path: path.to_path_buf(),
+            manifest: None,
+        })
+        .unwrap();
+        let unit = Unit {
+            source: 0,
+            part: UnitPart::Whole,
+            first_row: 0,
+            weight: 0,
+        };
+        let opts = ReadOptions {
+            batch_rows,
+            keep_blank: true,
+            csv: crate::read::csv::CsvOptions {
+                delimiter: None,
+                columns: None,
+                sample_rows: 0,
+            },
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel(1 << 20);
+        read(&src, &unit, &opts, &tx).unwrap();
+        drop(tx);
+        let mut out = Vec::new();
+        for b in rx {
+            let b = b.unwrap();
+            assert!(b.rows.num_rows() <= batch_rows);
+            let a = b.rows.column(0).as_binary::<i32>();
+            for (i, n) in b.lines.unwrap().iter().enumerate() {
+                out.push((*n, crate::encode::items::strip_cr(a.value(i)).to_vec()));
+            }
+        }
+        out
+    }
+
+    /// Lines read in blocks are the lines a line reader sees — whatever the batch size, with
+    /// blank lines, CRLF, a missing final newline, long lines across reads, and compression.
+    #[test]
+    fn block_reading_matches_line_reading() {
+        let long = "x".repeat(200_000);
+        let texts = [
+            format!("a\nbb\r\n\n\nccc\n{long}\nlast"),
+            format!("{long}\n{long}\n"),
+            "\n".into(),
+            "one".into(),
+            String::new(),
+            "\u{feff}{\"Item\":{}}\r\n  \n\t\nz\n".into(),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        for (k, text) in texts.iter().enumerate() {
+            let mut want = Vec::new();
+            let mut r = LineReader::new(text.as_bytes());
+            while let Some((line, _)) = r.next_line().unwrap() {
+                let t = r.buf.strip_suffix(b"\r").unwrap_or(&r.buf).to_vec();
+                want.push((line, t));
+            }
+            let plain = dir.path().join(format!("{k}.json"));
+            std::fs::write(&plain, text).unwrap();
+            let zst = dir.path().join(format!("{k}.json.zst"));
+            std::fs::write(&zst, zstd::encode_all(text.as_bytes(), 1).unwrap()).unwrap();
+            for path in [&plain, &zst] {
+                for batch_rows in [1, 2, 3, 8192] {
+                    assert_eq!(rows(path, batch_rows), want, "{k} {path:?} {batch_rows}");
+                }
+            }
+        }
+    }
 }

@@ -358,8 +358,9 @@ fn check_batch(
         .rejects
         .iter()
         .map(|r| {
-            let raw = lines.value(r.index);
-            let text = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let value = lines.value(r.index);
+            let raw = value.strip_suffix(b"\n").unwrap_or(value);
+            let text = strip_cr(raw);
             // Parse errors again for their column (only bad lines get here).
             let column = format
                 .parse_line(text)
