@@ -360,12 +360,54 @@ pub fn hex(b: &[u8]) -> String {
     s
 }
 
+/// Digests of a file's bytes, each only when asked for.
+#[derive(Debug)]
+pub struct FileDigests {
+    /// MD5, base64 (as manifests' md5Checksum).
+    pub md5_base64: Option<String>,
+    /// SHA-256, hex.
+    pub sha256_hex: Option<String>,
+    pub bytes: u64,
+}
+
+/// The MD5 and/or SHA-256 of a file, read in large chunks; when both are wanted, the two
+/// sequential chains run side by side on each chunk.
+pub fn file_digests(path: &Path, md5: bool, sha256: bool) -> Result<FileDigests> {
+    let mut f = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (mut m, mut h) = (md5.then(Md5::new), sha256.then(Sha256::new));
+    let mut buf = vec![0u8; 4 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let k = std::io::Read::read(&mut f, &mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if k == 0 {
+            break;
+        }
+        let chunk = &buf[..k];
+        match (&mut m, &mut h) {
+            (Some(m), Some(h)) => std::thread::scope(|s| {
+                s.spawn(|| h.update(chunk));
+                m.update(chunk);
+            }),
+            (m, h) => {
+                m.iter_mut().for_each(|m| m.update(chunk));
+                h.iter_mut().for_each(|h| h.update(chunk));
+            }
+        }
+        bytes += k as u64;
+    }
+    Ok(FileDigests {
+        md5_base64: m.map(|m| base64::engine::general_purpose::STANDARD.encode(m.finalize())),
+        sha256_hex: h.map(|h| hex(&h.finalize())),
+        bytes,
+    })
+}
+
 /// SHA-256 of a file, hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h)?;
-    Ok(hex(&h.finalize()))
+    Ok(file_digests(path, false, true)?
+        .sha256_hex
+        .expect("asked for"))
 }
 
 /// Parse sizes like `512MiB`, `64MB`, `1GB`, `1048576`.
@@ -495,6 +537,26 @@ mod tests {
                 "{compression:?}: the items come back in order"
             );
             assert_eq!(p.uncompressed, all.len() as u64);
+        }
+    }
+
+    /// Whichever digests are asked for, over files of several read chunks, empty ones too.
+    #[test]
+    fn file_digests_are_those_of_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0usize, 5, (9 << 20) + 7] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+            let path = dir.path().join(format!("{len}"));
+            std::fs::write(&path, &data).unwrap();
+            let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(&data));
+            let sha = hex(&Sha256::digest(&data));
+            for (m, h) in [(true, true), (true, false), (false, true)] {
+                let d = file_digests(&path, m, h).unwrap();
+                assert_eq!(d.md5_base64, m.then(|| md5.clone()), "{len}");
+                assert_eq!(d.sha256_hex, h.then(|| sha.clone()), "{len}");
+                assert_eq!(d.bytes, len as u64);
+            }
+            assert_eq!(sha256_file(&path).unwrap(), sha);
         }
     }
 

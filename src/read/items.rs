@@ -9,8 +9,6 @@ use arrow_array::builder::BinaryBuilder;
 use arrow_array::{ArrayRef, BinaryArray, RecordBatch};
 use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use base64::Engine;
-use md5::{Digest, Md5};
 use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc::SyncSender;
@@ -29,11 +27,9 @@ pub fn schema() -> SchemaRef {
 
 /// Check a data file against the md5Checksum its manifest lists.
 pub fn verify_md5(path: &Path, m: &ManifestEntry) -> Result<()> {
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut h = Md5::new();
-    std::io::copy(&mut f, &mut h)?;
-    let got = base64::engine::general_purpose::STANDARD.encode(h.finalize());
+    let got = crate::sink::file_digests(path, true, false)?
+        .md5_base64
+        .expect("asked for");
     if got != m.md5_base64 {
         bail!(
             "{}: md5Checksum mismatch: the manifest says {}, the file has {got}; the file was changed or is incomplete",

@@ -252,18 +252,23 @@ fn discover_one(arg: &str, p: &Path, out: &mut Vec<Found>) -> Result<()> {
     Ok(())
 }
 
+/// The entries of a directory, sorted (so that every listing comes out in the same order).
+pub fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    Ok(entries)
+}
+
 fn walk(dir: &Path, out: &mut Vec<Found>) -> Result<()> {
     // An export or prep output folder inside: its manifest says which files are data.
     if dir.join("manifest-files.json").is_file() {
         out.extend(export_files(dir)?);
         return Ok(());
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read directory {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
+    for p in sorted_entries(dir)? {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if name.starts_with('.') || name.starts_with('_') {
             continue;

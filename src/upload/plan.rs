@@ -4,7 +4,6 @@
 use anyhow::{bail, Context, Result};
 use base64::Engine;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug)]
@@ -112,10 +111,7 @@ pub fn load(dir: &Path) -> Result<Local> {
                 p.size
             );
         }
-        let mut f = std::fs::File::open(&p.path)?;
-        let mut h = Sha256::new();
-        std::io::copy(&mut f, &mut h)?;
-        let got = crate::sink::hex(&h.finalize());
+        let got = crate::sink::sha256_file(&p.path)?;
         if got != p.sha256_hex {
             bail!(
                 "{}: sha256 {got} differs from the manifest's {}; the part was changed — convert again",

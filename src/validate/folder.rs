@@ -6,10 +6,7 @@ use crate::model::keys::{KeyAttr, KeySchema, ScalarType};
 use crate::read::Packing;
 use crate::rules;
 use anyhow::{Context, Result};
-use base64::Engine;
-use md5::{Digest, Md5};
 use serde_json::Value;
-use sha2::Sha256;
 use std::path::{Path, PathBuf};
 
 /// What a manifest says a data file holds.
@@ -36,12 +33,7 @@ fn non_data_name(name: &str) -> bool {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read directory {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
+    for p in crate::read::sorted_entries(dir)? {
         if p.is_dir() {
             walk(&p, out)?;
         } else {
@@ -51,38 +43,17 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn file_hashes(path: &Path) -> Result<(String, String, u64)> {
-    let mut f = std::fs::File::open(path)?;
-    let mut md5 = Md5::new();
-    let mut sha = Sha256::new();
-    let mut buf = vec![0u8; 4 << 20];
-    let mut n = 0u64;
-    loop {
-        let k = std::io::Read::read(&mut f, &mut buf)?;
-        if k == 0 {
-            break;
-        }
-        // Each digest is one sequential chain; the two run side by side.
-        let chunk = &buf[..k];
-        std::thread::scope(|s| {
-            s.spawn(|| sha.update(chunk));
-            md5.update(chunk);
-        });
-        n += k as u64;
-    }
-    Ok((
-        base64::engine::general_purpose::STANDARD.encode(md5.finalize()),
-        crate::sink::hex(&sha.finalize()),
-        n,
-    ))
-}
-
 /// Compare a data file's checksums and size with its manifest entry (X006 findings).
 pub fn verify_file(path: &Path, e: &Expect) -> Result<Vec<Finding>> {
     if e.md5.is_none() && e.sha256.is_none() && e.stored_bytes.is_none() {
         return Ok(Vec::new());
     }
-    let (md5, sha, size) = file_hashes(path)?;
+    let d = crate::sink::file_digests(path, true, true)?;
+    let (md5, sha, size) = (
+        d.md5_base64.expect("asked for"),
+        d.sha256_hex.expect("asked for"),
+        d.bytes,
+    );
     let shown = path.display().to_string();
     let mismatch = |what: &str, want: &str, got: &str| {
         Finding::file(
