@@ -92,19 +92,16 @@ impl<R: BufRead> LineReader<R> {
 
     /// Read the next line into `self.buf`; returns (line, offset), or None at the end.
     pub fn next_line(&mut self) -> std::io::Result<Option<(u64, u64)>> {
-        self.r.consume(std::mem::take(&mut self.lent));
-        self.buf.clear();
-        let n = self.r.read_until(b'\n', &mut self.buf)?;
-        if n == 0 {
-            return Ok(None);
-        }
         let start = self.offset;
-        self.offset += n as u64;
-        self.line += 1;
-        if self.buf.last() == Some(&b'\n') {
-            self.buf.pop();
+        let Some((line, _)) = self.next_line_ref()? else {
+            return Ok(None);
+        };
+        if self.lent > 0 {
+            // The line was lent from the reader's buffer (still unconsumed): copy it.
+            let avail = self.r.fill_buf()?;
+            self.buf.extend_from_slice(&avail[..self.lent - 1]);
         }
-        Ok(Some((self.line, start)))
+        Ok(Some((line, start)))
     }
 }
 
