@@ -4,29 +4,60 @@
 use super::{Item, LineFormat, ParseError};
 use anyhow::{Context, Result};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::Path;
 
-/// Open a file and undo gzip/zstd compression, told by the first bytes.
-pub fn open_decompressed(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+enum Packing {
+    Plain,
+    Gzip,
+    Zstd,
+}
+
+/// Open a file and tell its compression by its first bytes; the file is left at its start.
+fn sniff(path: &Path) -> Result<(File, Packing)> {
     let mut f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut head = [0u8; 4];
     let n = f.read(&mut head)?;
-    drop(f);
-    let f = BufReader::with_capacity(1 << 20, File::open(path)?);
-    Ok(if n >= 2 && head[..2] == [0x1f, 0x8b] {
-        Box::new(BufReader::with_capacity(
+    f.seek(std::io::SeekFrom::Start(0))
+        .with_context(|| format!("cannot read {} from its start", path.display()))?;
+    let packing = if n >= 2 && head[..2] == [0x1f, 0x8b] {
+        Packing::Gzip
+    } else if n == 4 && head == [0x28, 0xb5, 0x2f, 0xfd] {
+        Packing::Zstd
+    } else {
+        Packing::Plain
+    };
+    Ok((f, packing))
+}
+
+/// Open a file and undo gzip/zstd compression, told by the first bytes.
+pub fn open_decompressed(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+    let (f, packing) = sniff(path)?;
+    let f = BufReader::with_capacity(1 << 20, f);
+    Ok(match packing {
+        Packing::Gzip => Box::new(BufReader::with_capacity(
             1 << 20,
             flate2::read::MultiGzDecoder::new(f),
-        ))
-    } else if n == 4 && head == [0x28, 0xb5, 0x2f, 0xfd] {
-        Box::new(BufReader::with_capacity(
+        )),
+        Packing::Zstd => Box::new(BufReader::with_capacity(
             1 << 20,
             zstd::stream::read::Decoder::with_buffer(f)?,
-        ))
-    } else {
-        Box::new(f)
+        )),
+        Packing::Plain => Box::new(f),
     })
+}
+
+/// Like [`open_decompressed`], for callers that read in large blocks of their own: a plain file
+/// comes without a buffer in front of it, so its bytes are not copied twice.
+pub fn open_decompressed_unbuffered(path: &Path) -> Result<Box<dyn Read + Send>> {
+    let (f, packing) = sniff(path)?;
+    match packing {
+        Packing::Plain => Ok(Box::new(f)),
+        _ => {
+            let r: Box<dyn Read + Send> = open_decompressed(path)?;
+            Ok(r)
+        }
+    }
 }
 
 /// Lines of a byte stream: 1-based line number, byte offset of the line start (in the

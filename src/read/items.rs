@@ -3,13 +3,12 @@
 //! verified against its md5Checksum before reading and its itemCount after.
 
 use super::{Batch, ManifestEntry, Opened, ReadOptions, Source, Unit};
-use crate::parse::lines::{open_decompressed, LineReader};
+use crate::parse::lines::{open_decompressed, open_decompressed_unbuffered, LineReader};
 use anyhow::{bail, Context, Result};
 use arrow_array::builder::BinaryBuilder;
 use arrow_array::{ArrayRef, BinaryArray, RecordBatch};
 use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -99,80 +98,105 @@ pub fn read(
     check_item_count(src, first_row)
 }
 
-/// Every line a row (blank ones too): lines are read in blocks straight into the batch's value
-/// buffer and the array's offsets point at them, so no line is copied after the read. A value
-/// keeps its `\n` (see [`crate::encode::items::strip_cr`]).
+/// Every line a row (blank ones too): lines are read in large blocks, and the batches of a
+/// block all point into it (Arrow buffers are shared), so no line is copied after the read but
+/// the one a block cuts in two. A value keeps its `\n` (see [`crate::encode::items::strip_cr`]).
 fn read_blocks(
     src: &Source,
     unit: &Unit,
     opts: &ReadOptions,
     tx: &SyncSender<Result<Batch>>,
 ) -> Result<()> {
-    let mut r = open_decompressed(&src.path)?;
+    let mut r = open_decompressed_unbuffered(&src.path)?;
     let schema = schema();
+    let block_size = (opts.batch_rows * 320 * 4).max(64 << 10);
     let mut first_row = 0u64;
-    // Bytes read past the last complete line of the previous batch.
+    // The start of a line the previous block cut off.
     let mut carry: Vec<u8> = Vec::new();
     let mut eof = false;
-    while !eof || !carry.is_empty() {
-        let mut block = Vec::with_capacity((opts.batch_rows * 320).max(carry.len() + (64 << 10)));
-        block.append(&mut carry);
-        let mut offsets: Vec<i32> = Vec::with_capacity(opts.batch_rows + 1);
-        offsets.push(0);
+    let mut ends: Vec<usize> = Vec::new();
+    while !eof {
+        // Zeroed through calloc (fresh zero pages from the kernel for a new mapping); reads go
+        // straight into it.
+        let mut block = vec![0u8; block_size.max(carry.len() + (64 << 10))];
+        block[..carry.len()].copy_from_slice(&carry);
+        let mut filled = carry.len();
+        carry.clear();
+        ends.clear();
         let mut scanned = 0;
-        while offsets.len() <= opts.batch_rows {
-            // Complete lines in what is already read.
-            for p in memchr::memchr_iter(b'\n', &block[scanned..]) {
-                offsets.push(i32::try_from(scanned + p + 1).context("a batch over 2 GiB")?);
-                if offsets.len() > opts.batch_rows {
+        loop {
+            if filled == block.len() {
+                if ends.is_empty() {
+                    // One line longer than the block: room for the rest of it.
+                    block.resize(block.len() * 2, 0);
+                } else {
                     break;
                 }
             }
-            if offsets.len() > opts.batch_rows {
-                break;
-            }
-            scanned = block.len();
-            if eof {
-                break;
-            }
-            // Into the block's spare room (read_to_end does not zero it first).
-            let room = (block.capacity() - block.len()).max(64 << 10) as u64;
-            let n = std::io::Read::read_to_end(&mut (&mut r).take(room), &mut block)
+            let n = read_some(&mut r, &mut block[filled..])
                 .with_context(|| format!("cannot read {}", src.display()))?;
-            eof = n == 0;
+            filled += n;
+            ends.extend(
+                memchr::memchr_iter(b'\n', &block[scanned..filled]).map(|p| scanned + p + 1),
+            );
+            scanned = filled;
+            if n == 0 {
+                eof = true;
+                break;
+            }
         }
-        let end = *offsets.last().expect("starts with 0") as usize;
-        carry.extend_from_slice(&block[end..]);
-        block.truncate(end);
-        if eof && offsets.len() <= opts.batch_rows && !carry.is_empty() {
+        let end = ends.last().copied().unwrap_or(0);
+        if eof && filled > end {
             // The last line has no newline.
-            block.append(&mut carry);
-            offsets.push(i32::try_from(block.len()).context("a batch over 2 GiB")?);
+            ends.push(filled);
+        } else {
+            carry.extend_from_slice(&block[end..filled]);
         }
-        let rows = offsets.len() - 1;
-        if rows == 0 {
-            break;
-        }
-        let numbers = (first_row + 1..=first_row + rows as u64).collect();
-        let array = BinaryArray::new(
-            OffsetBuffer::new(ScalarBuffer::from(offsets)),
-            Buffer::from_vec(block),
-            None,
-        );
-        let batch = Batch {
-            source: unit.source,
-            first_row,
-            rows: RecordBatch::try_new(schema.clone(), vec![Arc::new(array) as ArrayRef])?,
-            lines: Some(numbers),
-            pre_rejects: Vec::new(),
-            input_bytes: if eof && carry.is_empty() { src.size } else { 0 },
-        };
-        first_row += rows as u64;
-        if tx.send(Ok(batch)).is_err() {
-            return Ok(());
+        let last = ends.last().copied().unwrap_or(0);
+        block.truncate(last);
+        i32::try_from(last).context("a block over 2 GiB")?;
+        let buffer = Buffer::from_vec(block);
+        let batches = ends.chunks(opts.batch_rows.max(1));
+        let count = batches.len();
+        let mut start = 0usize;
+        for (k, chunk) in batches.enumerate() {
+            let rows = chunk.len();
+            let offsets: Vec<i32> = std::iter::once(start)
+                .chain(chunk.iter().copied())
+                .map(|o| o as i32)
+                .collect();
+            start = chunk[rows - 1];
+            let numbers = (first_row + 1..=first_row + rows as u64).collect();
+            let array = BinaryArray::new(
+                OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                buffer.clone(),
+                None,
+            );
+            let batch = Batch {
+                source: unit.source,
+                first_row,
+                rows: RecordBatch::try_new(schema.clone(), vec![Arc::new(array) as ArrayRef])?,
+                lines: Some(numbers),
+                pre_rejects: Vec::new(),
+                input_bytes: if eof && k + 1 == count { src.size } else { 0 },
+            };
+            first_row += rows as u64;
+            if tx.send(Ok(batch)).is_err() {
+                return Ok(());
+            }
         }
     }
     check_item_count(src, first_row)
+}
+
+/// One read, retried when interrupted.
+fn read_some(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
 }
 
 fn check_item_count(src: &Source, first_row: u64) -> Result<()> {

@@ -59,6 +59,20 @@ fn print(name: &[u8]) -> u64 {
     u64::from_le_bytes(b)
 }
 
+/// [`print`] of the name at `l[a..b]`, from one 8-byte load where the line has the bytes (a
+/// name is always followed by its closing quote, so most do): no copy of a variable length.
+#[inline]
+fn print_at(l: &[u8], a: usize, b: usize) -> u64 {
+    match l.get(a..a + 8) {
+        Some(w) => {
+            let n = (b - a).min(7);
+            let word = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+            (word & ((1u64 << (8 * n)) - 1)) | (((b - a).min(255) as u64) << 56)
+        }
+        None => print(&l[a..b]),
+    }
+}
+
 #[inline]
 fn ws(l: &[u8], mut i: usize) -> usize {
     while i < l.len() && matches!(l[i], b' ' | b'\t' | b'\n' | b'\r') {
@@ -234,7 +248,7 @@ impl Scanner {
             {
                 return None;
             }
-            let fp = print(name);
+            let fp = print_at(l, a, b);
             let same =
                 |p: u64, x: usize, y: usize| p == fp && (name.len() <= 7 || &l[x..y] == name);
             if self.names[level..].iter().any(|&(p, x, y)| same(p, x, y)) {
