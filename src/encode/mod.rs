@@ -419,21 +419,30 @@ unsafe fn find_special_avx2<const NON_ASCII: bool>(v: &[u8], mut i: usize) -> us
     find_special_words::<NON_ASCII>(v, i)
 }
 
-#[inline]
-fn find_special_words<const NON_ASCII: bool>(v: &[u8], mut i: usize) -> usize {
+/// The bytes of an eight-byte little-endian word that [`find_special`] stops at, as their top
+/// bits. Only the lowest flagged byte is exact (borrows only run towards higher bytes), which is
+/// the one a search wants.
+#[inline(always)]
+pub fn special_in_word<const NON_ASCII: bool>(c: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let hit = zero(c ^ (ONES * b'"' as u64))
+        | zero(c ^ (ONES * b'\\' as u64))
+        | (c.wrapping_sub(ONES * 0x20) & !c & HIGH);
+    if NON_ASCII {
+        hit | (c & HIGH)
+    } else {
+        hit
+    }
+}
+
+#[inline]
+fn find_special_words<const NON_ASCII: bool>(v: &[u8], mut i: usize) -> usize {
     while i + 8 <= v.len() {
         let c = u64::from_le_bytes(v[i..i + 8].try_into().expect("eight bytes"));
-        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-        let mut hit = zero(c ^ (ONES * b'"' as u64))
-            | zero(c ^ (ONES * b'\\' as u64))
-            | (c.wrapping_sub(ONES * 0x20) & !c & HIGH);
-        if NON_ASCII {
-            hit |= c & HIGH;
-        }
+        let hit = special_in_word::<NON_ASCII>(c);
         if hit != 0 {
-            // The lowest flagged byte is exact: borrows only run towards higher bytes.
             return i + (hit.trailing_zeros() / 8) as usize;
         }
         i += 8;

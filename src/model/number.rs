@@ -93,6 +93,18 @@ impl Parsed {
 
 #[inline]
 fn digits_from(text: &[u8], mut i: usize) -> usize {
+    // Eight at a time: a byte is a digit when neither adding 0x46 nor subtracting 0x30 carries
+    // into its top bit.
+    while let Some(w) = text.get(i..i + 8) {
+        let x = u64::from_le_bytes(w.try_into().expect("eight bytes"));
+        let not_digit = (x.wrapping_add(0x4646_4646_4646_4646)
+            | x.wrapping_sub(0x3030_3030_3030_3030))
+            & 0x8080_8080_8080_8080;
+        if not_digit != 0 {
+            return i + (not_digit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
     while i < text.len() && text[i].is_ascii_digit() {
         i += 1;
     }
@@ -413,6 +425,21 @@ pub fn write_ion_decimal(canonical: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-at-a-time digit run stops exactly where a byte-by-byte one would.
+    #[test]
+    fn digit_runs_end_at_the_first_non_digit() {
+        for len in 0..20 {
+            for p in 0..len {
+                for b in 0..=255u8 {
+                    let mut v: Vec<u8> = (0..len).map(|k| b'0' + (k % 10) as u8).collect();
+                    v[p] = b;
+                    let want = v.iter().position(|c| !c.is_ascii_digit()).unwrap_or(len);
+                    assert_eq!(digits_from(&v, 0), want, "{v:?}");
+                }
+            }
+        }
+    }
 
     fn c(s: &str) -> Result<String, NumError> {
         canonical(s)

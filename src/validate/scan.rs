@@ -73,24 +73,42 @@ fn print_at(l: &[u8], a: usize, b: usize) -> u64 {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn ws(l: &[u8], mut i: usize) -> usize {
-    while i < l.len() && matches!(l[i], b' ' | b'\t' | b'\n' | b'\r') {
+    // Every JSON whitespace byte is at most a space: one comparison settles the usual case.
+    while let Some(&c) = l.get(i) {
+        if c > b' ' || !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            break;
+        }
         i += 1;
     }
     i
 }
 
-#[inline]
+#[inline(always)]
 fn expect(l: &[u8], i: usize, c: u8) -> Option<usize> {
+    // Lines without whitespace between tokens are the usual case.
+    if l.get(i) == Some(&c) {
+        return Some(i + 1);
+    }
     let i = ws(l, i);
     (l.get(i) == Some(&c)).then_some(i + 1)
 }
 
 /// The first byte at or after `i` that needs a look in a string: quote, backslash, control
-/// character, or a non-ASCII byte (whose UTF-8 is then checked).
-#[inline]
+/// character, or a non-ASCII byte (whose UTF-8 is then checked). Names, type tags and many
+/// values end within eight bytes, so one word is looked at here before the vector search.
+#[inline(always)]
 fn special(l: &[u8], i: usize) -> usize {
+    if let Some(w) = l.get(i..i + 8) {
+        let hit = crate::encode::special_in_word::<true>(u64::from_le_bytes(
+            w.try_into().expect("eight bytes"),
+        ));
+        if hit != 0 {
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        return crate::encode::find_special::<true>(l, i + 8);
+    }
     crate::encode::find_special::<true>(l, i)
 }
 
@@ -107,11 +125,7 @@ fn hex4(l: &[u8], i: usize) -> Option<u32> {
 /// escaped, next index).
 #[inline]
 fn string(l: &[u8], i: usize) -> Option<(usize, usize, usize, bool, usize)> {
-    let i = ws(l, i);
-    if l.get(i) != Some(&b'"') {
-        return None;
-    }
-    let start = i + 1;
+    let start = expect(l, i, b'"')?;
     let mut j = start;
     let mut decoded = 0usize;
     let mut escaped = false;
@@ -120,12 +134,13 @@ fn string(l: &[u8], i: usize) -> Option<(usize, usize, usize, bool, usize)> {
         decoded += k - j;
         match l.get(k)? {
             0x80..=0xff => {
-                // A run of non-ASCII bytes is whole characters when it is valid UTF-8 (every
-                // byte of a multi-byte character is non-ASCII).
-                let run = l[k..].iter().position(|&c| c < 0x80).unwrap_or(l.len() - k);
-                std::str::from_utf8(&l[k..k + run]).ok()?;
-                decoded += run;
-                j = k + run;
+                // Up to the next quote, backslash or control byte: these are ASCII, so they
+                // never fall inside a multi-byte character, and std checks the stretch (ASCII
+                // included) faster than we could split it.
+                let end = crate::encode::find_special::<false>(l, k);
+                std::str::from_utf8(&l[k..end]).ok()?;
+                decoded += end - k;
+                j = end;
             }
             b'"' => return Some((start, k, decoded, escaped, k + 1)),
             b'\\' => {
@@ -609,7 +624,11 @@ mod tests {
             assert_eq!(s.scan(l.as_bytes(), &mut Vec::new()), None, "taken: {l}");
         }
         // Invalid UTF-8 inside strings and names, and non-ASCII bytes outside strings.
-        let bad_utf8: [&[u8]; 9] = [
+        let bad_utf8: [&[u8]; 13] = [
+            b"\xc3\xa9ok\xff",
+            b"\xc3\xa9\\n\xff",
+            b"\xe2\x82\xac\xc3",
+            b"\xc3\\n",
             b"\xff",
             b"\xc3",
             b"\xc3(",
@@ -697,12 +716,18 @@ mod tests {
     fn special_finds_the_first_byte_to_look_at() {
         let look = |c: u8| matches!(c, b'"' | b'\\' | 0..=0x1f | 0x80..=0xff);
         for fill in [b'a', b'!', b'~', b' '] {
-            for b in 0..=255u8 {
-                for p in 0..20 {
-                    let mut v = vec![fill; 20];
-                    v[p] = b;
-                    let want = v.iter().position(|&c| look(c)).unwrap_or(20);
-                    assert_eq!(special(&v, 0), want, "fill {fill} byte {b} at {p}");
+            // Short lines (word by word), and long ones (a word, then 32 bytes at a time).
+            for len in [20, 75] {
+                for b in 0..=255u8 {
+                    for p in 0..len {
+                        let mut v = vec![fill; len];
+                        v[p] = b;
+                        let want = v.iter().position(|&c| look(c)).unwrap_or(len);
+                        assert_eq!(special(&v, 0), want, "fill {fill} byte {b} at {p}");
+                        if p > 3 {
+                            assert_eq!(special(&v, 3), want, "from 3: fill {fill} byte {b} at {p}");
+                        }
+                    }
                 }
             }
         }
