@@ -135,16 +135,26 @@ where
 /// Unscaled decimal integers as text without going through floating point.
 pub trait DecimalText {
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R;
+    /// Sign and magnitude, when the magnitude fits in 64 bits.
+    fn small(&self) -> Option<(bool, u64)>;
 }
 impl DecimalText for i128 {
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         // On the stack: no allocation per value.
         f(itoa::Buffer::new().format(*self))
     }
+    fn small(&self) -> Option<(bool, u64)> {
+        u64::try_from(self.unsigned_abs())
+            .ok()
+            .map(|m| (*self < 0, m))
+    }
 }
 impl DecimalText for i256 {
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         f(&self.to_string())
+    }
+    fn small(&self) -> Option<(bool, u64)> {
+        self.to_i128().and_then(|v| v.small())
     }
 }
 
@@ -197,7 +207,14 @@ where
     /// Canonical text of value `i` into `buf`; returns its size as a number.
     fn canonical(&self, i: usize, buf: &mut Vec<u8>) -> Result<usize, Fail> {
         let scale = self.scale;
-        self.a.value(i).with_text(|digits| {
+        let v = self.a.value(i);
+        if let Some(size) = v
+            .small()
+            .and_then(|(neg, magnitude)| number::write_scaled(neg, magnitude, scale, buf))
+        {
+            return Ok(size);
+        }
+        v.with_text(|digits| {
             number::write_decimal(digits, scale, buf).map_err(|e| {
                 Fail::new(
                     e.rule(),

@@ -396,6 +396,25 @@ pub fn write_decimal(unscaled: &str, scale: i8, out: &mut Vec<u8>) -> Result<usi
     canonicalize(&tmp[..len], out)
 }
 
+/// Canonical text of `±magnitude × 10^-scale` (a decimal whose unscaled value fits in 64 bits,
+/// the usual case) written directly, without text to parse again, and its size. `None` (nothing
+/// written) when the exponent is outside DynamoDB's range: [`write_decimal`] then explains.
+pub fn write_scaled(neg: bool, magnitude: u64, scale: i8, out: &mut Vec<u8>) -> Option<usize> {
+    if magnitude == 0 {
+        out.push(b'0');
+        return Some(1);
+    }
+    let mut b = itoa::Buffer::new();
+    let text = b.format(magnitude).as_bytes();
+    let sig = text.len() - text.iter().rev().take_while(|&&c| c == b'0').count();
+    let lead = text.len() as i64 - 1 - scale as i64;
+    if !(MIN_EXP..=MAX_EXP).contains(&lead) {
+        return None;
+    }
+    write_canonical(neg, &text[..sig], lead, out);
+    Some(number_size(sig, lead, neg))
+}
+
 /// Canonical text of a number, for tests and cold paths.
 pub fn canonical(text: &str) -> Result<String, NumError> {
     let mut out = Vec::new();
@@ -425,6 +444,37 @@ pub fn write_ion_decimal(canonical: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The direct decimal writer agrees with formatting the unscaled integer and parsing it back.
+    #[test]
+    fn scaled_decimals_match_the_text_path() {
+        let mut magnitudes = vec![0u64, 1, 5, 10, 100, 120, 1005, 123_456_789, u64::MAX];
+        magnitudes.extend((0..19).map(|k| 10u64.pow(k)));
+        magnitudes.extend((1..19).map(|k| 10u64.pow(k) - 1));
+        magnitudes.extend((0..200u64).map(|k| k.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (k % 60)));
+        for &m in &magnitudes {
+            for scale in [
+                -128i8, -110, -40, -5, -1, 0, 1, 2, 3, 7, 9, 18, 20, 38, 76, 127,
+            ] {
+                for neg in [false, true] {
+                    let text = format!("{}{m}", if neg && m != 0 { "-" } else { "" });
+                    let mut want = Vec::new();
+                    let want_size = write_decimal(&text, scale, &mut want);
+                    let mut got = Vec::new();
+                    match write_scaled(neg && m != 0, m, scale, &mut got) {
+                        Some(size) => {
+                            assert_eq!(Ok(size), want_size, "{text}E-{scale}");
+                            assert_eq!(got, want, "{text}E-{scale}");
+                        }
+                        None => {
+                            assert!(want_size.is_err(), "{text}E-{scale}");
+                            assert!(got.is_empty());
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     /// The word-at-a-time digit run stops exactly where a byte-by-byte one would.
     #[test]
