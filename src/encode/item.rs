@@ -338,7 +338,7 @@ pub fn write_key(
             _ => b'B',
         });
         keys.extend_from_slice(&(raw.len() as u32).to_le_bytes());
-        keys.extend_from_slice(raw);
+        super::put(keys, raw);
     }
     Ok(size)
 }

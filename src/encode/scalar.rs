@@ -28,7 +28,7 @@ where
     }
     fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
         let mut b = itoa::Buffer::new();
-        buf.extend_from_slice(b.format(self.a.value(i)).as_bytes());
+        super::put(buf, b.format(self.a.value(i)).as_bytes());
         Ok(self.ty().unwrap())
     }
     #[inline]

@@ -3,6 +3,7 @@
 //! Numbers are handled as decimal text, never through f64, so `1.50` becomes `1.5` and a
 //! 38-digit decimal keeps every digit.
 
+use crate::encode::put;
 use crate::rules::{self, Rule};
 
 /// Why a text is not a storable DynamoDB number.
@@ -207,23 +208,23 @@ fn write_canonical(neg: bool, digits: &[u8], lead: i64, out: &mut Vec<u8>) {
     let n = digits.len() as i64;
     if (0..PLAIN_INT_DIGITS).contains(&lead) {
         if lead + 1 >= n {
-            out.extend_from_slice(digits);
+            put(out, digits);
             out.extend(std::iter::repeat_n(b'0', (lead + 1 - n) as usize));
         } else {
             let split = (lead + 1) as usize;
-            out.extend_from_slice(&digits[..split]);
+            put(out, &digits[..split]);
             out.push(b'.');
-            out.extend_from_slice(&digits[split..]);
+            put(out, &digits[split..]);
         }
     } else if (PLAIN_MIN_EXP..0).contains(&lead) {
         out.extend_from_slice(b"0.");
         out.extend(std::iter::repeat_n(b'0', (-lead - 1) as usize));
-        out.extend_from_slice(digits);
+        put(out, digits);
     } else {
         out.push(digits[0]);
         if digits.len() > 1 {
             out.push(b'.');
-            out.extend_from_slice(&digits[1..]);
+            put(out, &digits[1..]);
         }
         out.push(b'E');
         out.push(if lead < 0 { b'-' } else { b'+' });
