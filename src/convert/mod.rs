@@ -1,9 +1,10 @@
 //! `prep convert`: inputs → checked DynamoDB JSON (or Ion) parts, manifests, rejects, duplicates.
 //!
 //! Flow: units (row groups, files) are read by a few threads ahead of need; batches come out in
-//! input order, are encoded and checked in parallel windows on a rayon pool, and go in order to
-//! one writer thread that detects duplicates, splits parts, compresses and hashes. Keeping the
-//! order makes the output byte-identical whatever the thread count.
+//! input order, are encoded and checked in parallel on a rayon pool (src/pipeline.rs), and go in
+//! order to one writer thread that detects duplicates, splits parts, compresses and hashes (MD5
+//! on the writer thread, SHA-256 beside it, the device write on a thread of the part's own).
+//! Keeping the order makes the output byte-identical whatever the thread count.
 
 pub mod dups;
 pub mod output;
@@ -551,12 +552,10 @@ fn convert(
     started: Instant,
 ) -> Result<Report> {
     let threads = opts.threads.max(1);
-    let pool = Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .context("cannot start the worker threads")?,
-    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the worker threads")?;
     let level = opts.level.unwrap_or(match opts.compression {
         Compression::Zstd => 2,
         Compression::Gzip => 6,
@@ -570,7 +569,6 @@ fn convert(
         opts.part_size,
     )?;
     parts.zstd_workers = threads.clamp(1, 8) as u32;
-    parts.pool = Some(pool.clone());
     let mut key_names = vec![keys.partition.name.clone()];
     key_names.extend(keys.sort.as_ref().map(|s| s.name.clone()));
     let writer = Writer {
