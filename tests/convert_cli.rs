@@ -547,6 +547,17 @@ fn csv_inference_and_dialects() {
     assert_eq!(code, 1);
     assert_eq!(s["itemsWritten"], 1);
     assert_eq!(codes(&out), vec!["V004"]);
+
+    // A character cut in two by a delimiter: the record's bytes are valid UTF-8 together, its
+    // cells are not.
+    let p = d.path().join("split.csv");
+    std::fs::write(&p, b"pk,a,b\nx,\xc3,\xa9z\ny,\xc3\xa9,ok\n").unwrap();
+    let out = d.path().join("split");
+    let (code, s, _) = convert(&out, &[p.to_str().unwrap(), "--key", "pk"]);
+    assert_eq!(code, 1);
+    assert_eq!(s["itemsWritten"], 1);
+    assert_eq!(codes(&out), vec!["V004"]);
+    assert_eq!(item(&lines(&out)[0])["a"], json!({"S": "\u{e9}"}));
 }
 
 #[test]
