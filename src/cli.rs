@@ -15,15 +15,51 @@ pub struct Cli {
     pub cmd: Cmd,
 }
 
+/// The key schema options of convert, validate and import. What differs between the commands
+/// (help, whether a key is required, whether its type is) is set on each subcommand in [`Cmd`]
+/// and checked where the schema is built.
+#[derive(Args, Debug)]
+pub struct KeyArgs {
+    /// Partition key NAME[:S|N|B]
+    #[arg(long, value_name = "NAME[:T]")]
+    pub key: Option<String>,
+    /// Sort key NAME[:S|N|B]
+    #[arg(long, value_name = "NAME[:T]", requires = "key")]
+    pub sort_key: Option<String>,
+    /// Global secondary index INDEX=PK[:T][,SK[:T]] (repeatable)
+    #[arg(long, value_name = "INDEX=PK[:T][,SK[:T]]")]
+    pub gsi: Vec<String>,
+    /// Keys and GSIs from a TableCreationParameters JSON or `aws dynamodb describe-table` output
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub table_def: Option<PathBuf>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Convert CSV, Parquet or Arrow IPC files into key-checked DynamoDB JSON parts with manifests
+    #[command(
+        mut_arg("key", |a| a
+            .help("Partition key NAME[:S|N|B] (type taken from the data when left out)")
+            .required_unless_present("table_def")),
+    )]
     Convert(Box<ConvertArgs>),
     /// Check DynamoDB JSON / Ion / CSV files or folders against the import rules (for CI)
+    #[command(
+        mut_arg("key", |a| a.help("Partition key NAME[:S|N|B] (default: from a prep manifest, if any)")),
+    )]
     Validate(Box<ValidateArgs>),
     /// Upload a converted folder to S3 for ImportTable: multipart, parallel, checksummed, resumable
     Upload(Box<UploadArgs>),
     /// Start the DynamoDB import of an uploaded folder and follow it to the end
+    #[command(
+        mut_arg("key", |a| a
+            .help("Partition key NAME:S|N|B (replaces the key schema of import-table.json)")
+            .value_name("NAME:T")),
+        mut_arg("sort_key", |a| a.help("Sort key NAME:S|N|B").value_name("NAME:T")),
+        mut_arg("gsi", |a| a
+            .help("Global secondary index INDEX=PK:T[,SK:T] (repeatable, with --key)")
+            .value_name("INDEX=PK:T[,SK:T]")),
+    )]
     Import(Box<ImportArgs>),
     /// List the rules prep checks, or explain one: prep rules K001
     Rules {
@@ -96,18 +132,8 @@ pub struct ConvertArgs {
     /// Output folder (data/ parts, manifests, rejects); must be new or empty unless --force
     #[arg(long, short, value_name = "DIR")]
     pub out: PathBuf,
-    /// Partition key: NAME[:S|N|B] (type taken from the data when left out)
-    #[arg(long, value_name = "NAME[:T]", required_unless_present = "table_def")]
-    pub key: Option<String>,
-    /// Sort key: NAME[:S|N|B]
-    #[arg(long, value_name = "NAME[:T]", requires = "key")]
-    pub sort_key: Option<String>,
-    /// Global secondary index: INDEX=PK[:T][,SK[:T]] (repeatable)
-    #[arg(long, value_name = "INDEX=PK[:T][,SK[:T]]")]
-    pub gsi: Vec<String>,
-    /// Keys and GSIs from a TableCreationParameters JSON or `aws dynamodb describe-table` output
-    #[arg(long, value_name = "FILE", conflicts_with = "key")]
-    pub table_def: Option<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// Table name for import-table.json (default: from --table-def, else the output folder's name)
     #[arg(long, value_name = "NAME")]
     pub table: Option<String>,
@@ -203,18 +229,8 @@ pub struct ValidateArgs {
     /// Files (plain, .gz, .zst), prep output folders, DynamoDB export folders, or folders of data files
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
-    /// Partition key NAME[:S|N|B] (default: from a prep manifest, if any)
-    #[arg(long, value_name = "NAME[:T]")]
-    pub key: Option<String>,
-    /// Sort key NAME[:S|N|B]
-    #[arg(long, value_name = "NAME[:T]", requires = "key")]
-    pub sort_key: Option<String>,
-    /// Global secondary index INDEX=PK[:T][,SK[:T]] (repeatable)
-    #[arg(long, value_name = "INDEX=PK[:T][,SK[:T]]")]
-    pub gsi: Vec<String>,
-    /// Keys from a TableCreationParameters JSON or describe-table output
-    #[arg(long, value_name = "FILE", conflicts_with = "key")]
-    pub table_def: Option<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// The InputFormat the import will be given (a file that is something else is an error)
     #[arg(long, value_enum)]
     pub format: Option<DeclaredArg>,
@@ -323,18 +339,8 @@ pub struct ImportArgs {
     /// Name of the table to create (default: from import-table.json)
     #[arg(long)]
     pub table: Option<String>,
-    /// Partition key NAME:S|N|B (replaces the key schema of import-table.json)
-    #[arg(long, value_name = "NAME:T")]
-    pub key: Option<String>,
-    /// Sort key NAME:S|N|B
-    #[arg(long, value_name = "NAME:T", requires = "key")]
-    pub sort_key: Option<String>,
-    /// GSI INDEX=PK:T[,SK:T] (repeatable, with --key)
-    #[arg(long, value_name = "INDEX=PK:T[,SK:T]")]
-    pub gsi: Vec<String>,
-    /// Keys from a TableCreationParameters JSON or describe-table output
-    #[arg(long, value_name = "FILE", conflicts_with = "key")]
-    pub table_def: Option<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// PAY_PER_REQUEST (default) or PROVISIONED (with --rcu/--wcu)
     #[arg(long, value_parser = ["PAY_PER_REQUEST", "PROVISIONED"])]
     pub billing_mode: Option<String>,

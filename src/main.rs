@@ -63,13 +63,10 @@ fn run_rules(code: Option<&str>) -> Result<i32> {
     Ok(0)
 }
 
-fn key_schema(
-    key: Option<&str>,
-    sort_key: Option<&str>,
-    gsi: &[String],
-    table_def: Option<&std::path::Path>,
-) -> Result<Option<KeySchema>> {
-    Ok(match (table_def, key) {
+/// The key schema the options give, if any.
+fn key_schema(a: &cli::KeyArgs) -> Result<Option<KeySchema>> {
+    let (gsi, sort_key) = (&a.gsi, a.sort_key.as_deref());
+    Ok(match (a.table_def.as_deref(), a.key.as_deref()) {
         (Some(p), _) => {
             let mut ks = KeySchema::from_table_def(p)?;
             for g in gsi {
@@ -100,12 +97,7 @@ fn default_threads() -> usize {
 
 fn run_validate(a: cli::ValidateArgs) -> Result<i32> {
     use prep::validate::{self, report, Declared, ValidateOptions};
-    let keys = key_schema(
-        a.key.as_deref(),
-        a.sort_key.as_deref(),
-        &a.gsi,
-        a.table_def.as_deref(),
-    )?;
+    let keys = key_schema(&a.keys)?;
     let compression = a
         .compression
         .as_deref()
@@ -162,12 +154,7 @@ fn run_import(a: cli::ImportArgs) -> Result<i32> {
         (None, Some(s)) => Source::Folder(s.into()),
         (None, None) => bail!("give OUT, s3://bucket/prefix/ or --status ARN"),
     };
-    let keys = key_schema(
-        a.key.as_deref(),
-        a.sort_key.as_deref(),
-        &a.gsi,
-        a.table_def.as_deref(),
-    )?;
+    let keys = key_schema(&a.keys)?;
     if let Some(k) = &keys {
         let mut all = vec![&k.partition];
         all.extend(k.sort.as_ref());
@@ -215,7 +202,7 @@ fn run_import(a: cli::ImportArgs) -> Result<i32> {
         follow_ups: FollowUps {
             stream_view_type: a.stream_view_type.clone().or_else(|| {
                 table_def_setting(
-                    a.table_def.as_deref(),
+                    a.keys.table_def.as_deref(),
                     &["StreamSpecification", "StreamViewType"],
                 )
                 .and_then(|v| v.as_str().map(str::to_string))
@@ -223,7 +210,7 @@ fn run_import(a: cli::ImportArgs) -> Result<i32> {
             ttl_attribute: a.ttl_attribute.clone(),
             pitr: a.pitr,
             deletion_protection: a.deletion_protection
-                || table_def_setting(a.table_def.as_deref(), &["DeletionProtectionEnabled"])
+                || table_def_setting(a.keys.table_def.as_deref(), &["DeletionProtectionEnabled"])
                     .and_then(|v| v.as_bool())
                     .unwrap_or(false),
             tags: a
@@ -358,13 +345,7 @@ fn parse_delimiter(s: &str) -> Result<u8> {
 }
 
 fn convert_options(a: &ConvertArgs) -> Result<ConvertOptions> {
-    let keys = key_schema(
-        a.key.as_deref(),
-        a.sort_key.as_deref(),
-        &a.gsi,
-        a.table_def.as_deref(),
-    )?
-    .ok_or_else(|| anyhow!("--key or --table-def is required"))?;
+    let keys = key_schema(&a.keys)?.ok_or_else(|| anyhow!("--key or --table-def is required"))?;
     if let Some(t) = &a.table {
         prep::model::keys::check_table_or_index_name(t)?;
     }

@@ -257,6 +257,10 @@ fn bad_overrides_and_keys_cannot_run() {
         vec!["--key", "pk", "--part-size", "12XB"],
         vec!["--key", "pk", "--compress", "lz4"],
         vec!["--key", "pk", "--gsi", "bad"],
+        // Neither a key nor a table definition; a sort key without a partition key.
+        vec![],
+        vec!["--sort-key", "sk"],
+        vec!["--key", "pk", "--table-def", "fixtures/table-def.json"],
     ];
     for (i, args) in cases.iter().enumerate() {
         let out = d.path().join(format!("o{i}"));
