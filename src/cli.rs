@@ -34,6 +34,23 @@ pub struct KeyArgs {
     pub table_def: Option<PathBuf>,
 }
 
+/// Where and as whom upload and import talk to AWS.
+#[derive(Args, Debug)]
+pub struct AwsArgs {
+    /// AWS profile (default: the standard chain: environment, profiles, SSO, web identity, IMDS)
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS region
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Endpoint URL (also AWS_ENDPOINT_URL)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Path-style S3 addressing (bucket in the path), for S3-compatible servers
+    #[arg(long)]
+    pub path_style: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Convert CSV, Parquet or Arrow IPC files into key-checked DynamoDB JSON parts with manifests
@@ -49,6 +66,8 @@ pub enum Cmd {
     )]
     Validate(Box<ValidateArgs>),
     /// Upload a converted folder to S3 for ImportTable: multipart, parallel, checksummed, resumable
+    #[command(mut_arg("endpoint_url", |a| a
+        .help("S3 endpoint URL (also AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3)")))]
     Upload(Box<UploadArgs>),
     /// Start the DynamoDB import of an uploaded folder and follow it to the end
     #[command(
@@ -59,6 +78,7 @@ pub enum Cmd {
         mut_arg("gsi", |a| a
             .help("Global secondary index INDEX=PK:T[,SK:T] (repeatable, with --key)")
             .value_name("INDEX=PK:T[,SK:T]")),
+        mut_arg("endpoint_url", |a| a.help("Endpoint URL for DynamoDB and S3 (also AWS_ENDPOINT_URL)")),
     )]
     Import(Box<ImportArgs>),
     /// List the rules prep checks, or explain one: prep rules K001
@@ -278,18 +298,8 @@ pub struct UploadArgs {
     /// Destination: s3://bucket/prefix/ (parts go to prefix/data/, manifests to prefix/)
     #[arg(value_name = "S3_URL")]
     pub dest: String,
-    /// AWS profile (default: the standard chain: environment, profiles, SSO, web identity, IMDS)
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// AWS region
-    #[arg(long)]
-    pub region: Option<String>,
-    /// S3 endpoint URL (also AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3)
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// Path-style addressing (bucket in the path), for S3-compatible servers
-    #[arg(long)]
-    pub path_style: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// Refuse to write unless the bucket belongs to this account
     #[arg(long, value_name = "ACCOUNT_ID")]
     pub expected_bucket_owner: Option<String>,
@@ -356,18 +366,8 @@ pub struct ImportArgs {
     /// Idempotency token: retrying with the same token does not start a second import
     #[arg(long)]
     pub client_token: Option<String>,
-    /// AWS profile
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// AWS region
-    #[arg(long)]
-    pub region: Option<String>,
-    /// Endpoint URL for DynamoDB and S3 (also AWS_ENDPOINT_URL)
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// Path-style S3 addressing, for S3-compatible servers
-    #[arg(long)]
-    pub path_style: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// Print the request it would send, after the pre-flight checks, and stop
     #[arg(long)]
     pub dry_run: bool,

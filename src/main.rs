@@ -89,6 +89,16 @@ fn key_schema(a: &cli::KeyArgs) -> Result<Option<KeySchema>> {
     })
 }
 
+fn aws_options(a: &cli::AwsArgs, max_attempts: u32) -> prep::upload::AwsOptions {
+    prep::upload::AwsOptions {
+        profile: a.profile.clone(),
+        region: a.region.clone(),
+        endpoint_url: a.endpoint_url.clone(),
+        path_style: a.path_style,
+        max_attempts,
+    }
+}
+
 fn default_threads() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
@@ -144,7 +154,6 @@ fn run_validate(a: cli::ValidateArgs) -> Result<i32> {
 
 fn run_import(a: cli::ImportArgs) -> Result<i32> {
     use prep::import::{self, FollowUps, ImportOptions, Source};
-    use prep::upload::AwsOptions;
     let source = match (&a.status, &a.source) {
         (Some(arn), _) => Source::Status(arn.clone()),
         (None, Some(s)) if s.starts_with("s3://") => {
@@ -173,13 +182,7 @@ fn run_import(a: cli::ImportArgs) -> Result<i32> {
     }
     let opts = ImportOptions {
         source,
-        aws: AwsOptions {
-            profile: a.profile.clone(),
-            region: a.region.clone(),
-            endpoint_url: a.endpoint_url.clone(),
-            path_style: a.path_style,
-            max_attempts: 5,
-        },
+        aws: aws_options(&a.aws, 5),
         overrides: import::request::Overrides {
             table: a.table.clone(),
             keys,
@@ -268,7 +271,7 @@ fn table_def_setting(path: Option<&std::path::Path>, at: &[&str]) -> Option<serd
 }
 
 fn run_upload(a: cli::UploadArgs) -> Result<i32> {
-    use prep::upload::{self, AwsOptions, Outcome, UploadOptions};
+    use prep::upload::{self, Outcome, UploadOptions};
     let (bucket, prefix) = upload::parse_s3_url(&a.dest)?;
     let chunk = parse_size(&a.multipart_chunksize)?;
     if chunk < 5 << 20 {
@@ -281,13 +284,7 @@ fn run_upload(a: cli::UploadArgs) -> Result<i32> {
         out: a.out.clone(),
         bucket,
         prefix,
-        aws: AwsOptions {
-            profile: a.profile.clone(),
-            region: a.region.clone(),
-            endpoint_url: a.endpoint_url.clone(),
-            path_style: a.path_style,
-            max_attempts: a.max_attempts,
-        },
+        aws: aws_options(&a.aws, a.max_attempts),
         expected_bucket_owner: a.expected_bucket_owner.clone(),
         sse: a.sse.clone(),
         sse_kms_key_id: a.sse_kms_key_id.clone(),
