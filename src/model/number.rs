@@ -321,10 +321,20 @@ pub fn int_text_size(s: &[u8]) -> usize {
 /// Append the shortest text that round-trips `v`, canonicalised; NaN and infinities are errors
 /// for the caller to report (`None`).
 pub fn write_float(v: f64, out: &mut Vec<u8>) -> Option<Result<usize, NumError>> {
-    if !v.is_finite() {
+    write_shortest(v, v.is_finite(), v == 0.0, out)
+}
+
+/// [`write_float`] for any float `ryu` formats, told whether it is finite and zero.
+fn write_shortest<F: ryu::Float>(
+    v: F,
+    finite: bool,
+    zero: bool,
+    out: &mut Vec<u8>,
+) -> Option<Result<usize, NumError>> {
+    if !finite {
         return None;
     }
-    if v == 0.0 {
+    if zero {
         out.push(b'0');
         return Some(Ok(1));
     }
@@ -346,17 +356,7 @@ fn canonicalize_or_undo(text: &str, out: &mut Vec<u8>) -> Result<usize, NumError
 
 /// Shortest round-trip text for an f32 (so 0.1f32 is `0.1`, not `0.10000000149011612`).
 pub fn write_f32(v: f32, out: &mut Vec<u8>) -> Option<Result<usize, NumError>> {
-    if !v.is_finite() {
-        return None;
-    }
-    if v == 0.0 {
-        out.push(b'0');
-        return Some(Ok(1));
-    }
-    Some(canonicalize_or_undo(
-        ryu::Buffer::new().format_finite(v),
-        out,
-    ))
+    write_shortest(v, v.is_finite(), v == 0.0, out)
 }
 
 /// Shortest text that round-trips an f16 (so 0.1 stays `0.1`, not `0.0999755859375`).
