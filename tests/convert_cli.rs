@@ -591,10 +591,9 @@ fn duplicates_across_inputs() {
     let summary = read_json(&out.join("manifest-summary.json"));
     assert_eq!(summary["duplicateCount"], 2);
 
-    let out = d.path().join("error");
-    let (code, _, _) = convert(
-        &out,
-        &[
+    let with_mode = |mode: &str| {
+        let out = d.path().join(mode);
+        let args = [
             &a,
             &b,
             "--key",
@@ -602,29 +601,19 @@ fn duplicates_across_inputs() {
             "--sort-key",
             "sk:N",
             "--duplicates",
-            "error",
-        ],
-    );
+            mode,
+        ];
+        let (code, s, _) = convert(&out, &args);
+        (out, code, s)
+    };
+    let (out, code, _) = with_mode("error");
     assert_eq!(code, 1);
     assert!(
         out.join("manifest-files.json").exists(),
         "output still complete"
     );
 
-    let out = d.path().join("off");
-    let (code, s, _) = convert(
-        &out,
-        &[
-            &a,
-            &b,
-            "--key",
-            "pk",
-            "--sort-key",
-            "sk:N",
-            "--duplicates",
-            "off",
-        ],
-    );
+    let (out, code, s) = with_mode("off");
     assert_eq!(code, 0);
     assert_eq!(s["duplicateItems"], 0);
     assert!(!out.join("duplicates.jsonl").exists());
