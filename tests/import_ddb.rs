@@ -159,10 +159,9 @@ fn import(moto: &Moto, args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn convert_upload_import_scan_gzip_and_none() {
-    let Some(moto) = Moto::start() else { return };
-    let rt = rt();
-    make_bucket(&rt, &moto.url(), "bkt");
-    let d = tempfile::tempdir().unwrap();
+    let Some((moto, rt, d)) = moto_with_bucket() else {
+        return;
+    };
     for (compress, table) in [("gzip", "typed_gzip"), ("none", "typed_none")] {
         let out = setup(&moto, d.path(), compress, table, table);
         let (code, stdout, err) = import(
@@ -196,10 +195,9 @@ fn convert_upload_import_scan_gzip_and_none() {
 
 #[test]
 fn a_bad_item_fails_the_import_with_counts_and_hints() {
-    let Some(moto) = Moto::start() else { return };
-    let rt = rt();
-    make_bucket(&rt, &moto.url(), "bkt");
-    let d = tempfile::tempdir().unwrap();
+    let Some((moto, _rt, d)) = moto_with_bucket() else {
+        return;
+    };
     let out = d.path().join("out");
     let input = dataset(d.path());
     let (code, _, _) = convert(
@@ -266,10 +264,9 @@ fn a_bad_item_fails_the_import_with_counts_and_hints() {
 
 #[test]
 fn existing_tables_are_refused_and_dry_run_sends_nothing() {
-    let Some(moto) = Moto::start() else { return };
-    let rt = rt();
-    make_bucket(&rt, &moto.url(), "bkt");
-    let d = tempfile::tempdir().unwrap();
+    let Some((moto, rt, d)) = moto_with_bucket() else {
+        return;
+    };
     let out = setup(&moto, d.path(), "gzip", "exists", "ex");
     rt.block_on(
         dynamodb(&moto.url())
@@ -359,10 +356,9 @@ fn existing_tables_are_refused_and_dry_run_sends_nothing() {
 
 #[test]
 fn no_wait_then_status() {
-    let Some(moto) = Moto::start() else { return };
-    let rt = rt();
-    make_bucket(&rt, &moto.url(), "bkt");
-    let d = tempfile::tempdir().unwrap();
+    let Some((moto, _rt, d)) = moto_with_bucket() else {
+        return;
+    };
     let out = setup(&moto, d.path(), "none", "later", "later");
     let (code, stdout, err) = import(
         &moto,
@@ -390,10 +386,9 @@ fn no_wait_then_status() {
 
 #[test]
 fn follow_ups_from_a_table_definition() {
-    let Some(moto) = Moto::start() else { return };
-    let rt = rt();
-    make_bucket(&rt, &moto.url(), "bkt");
-    let d = tempfile::tempdir().unwrap();
+    let Some((moto, _rt, d)) = moto_with_bucket() else {
+        return;
+    };
     let out = setup(&moto, d.path(), "gzip", "defs", "defs");
     let def = write(
         d.path(),

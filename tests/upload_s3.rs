@@ -223,10 +223,9 @@ fn local_parts(out: &Path) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn multipart_round_trip_layout_and_resume_skip() {
-    let Some(moto) = Moto::start() else { return };
-    let rt = rt();
-    make_bucket(&rt, &moto.url(), "bkt");
-    let d = tempfile::tempdir().unwrap();
+    let Some((moto, rt, d)) = moto_with_bucket() else {
+        return;
+    };
     let out = converted(d.path(), 300_000, "8MiB", "none");
     let local = local_parts(&out);
     assert!(
@@ -318,10 +317,9 @@ fn multipart_round_trip_layout_and_resume_skip() {
 
 #[test]
 fn refusals_before_anything_is_sent_and_dry_run() {
-    let Some(moto) = Moto::start() else { return };
-    let rt = rt();
-    make_bucket(&rt, &moto.url(), "bkt");
-    let d = tempfile::tempdir().unwrap();
+    let Some((moto, rt, d)) = moto_with_bucket() else {
+        return;
+    };
     let out = converted(d.path(), 5_000, "64KiB", "gzip");
     // --dry-run lists every object with its size and sends nothing.
     let (code, stdout, err) = upload(&out, "s3://bkt/p/", &moto.url(), &["--dry-run"]);
@@ -379,10 +377,9 @@ fn refusals_before_anything_is_sent_and_dry_run() {
 
 #[test]
 fn retries_through_dropped_connections_and_slowdowns() {
-    let Some(moto) = Moto::start() else { return };
-    let rt = rt();
-    make_bucket(&rt, &moto.url(), "bkt");
-    let d = tempfile::tempdir().unwrap();
+    let Some((moto, rt, d)) = moto_with_bucket() else {
+        return;
+    };
     let out = converted(d.path(), 120_000, "16MiB", "zstd");
     let faults = vec![
         Fault::Drop,
@@ -416,10 +413,9 @@ fn retries_through_dropped_connections_and_slowdowns() {
 
 #[test]
 fn resumes_after_the_server_goes_away_mid_upload() {
-    let Some(moto) = Moto::start() else { return };
-    let rt = rt();
-    make_bucket(&rt, &moto.url(), "bkt");
-    let d = tempfile::tempdir().unwrap();
+    let Some((moto, rt, d)) = moto_with_bucket() else {
+        return;
+    };
     let out = converted(d.path(), 300_000, "12MiB", "none");
     let local = local_parts(&out);
     let total: u64 = local.iter().map(|(_, b)| b.len() as u64).sum();

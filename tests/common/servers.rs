@@ -89,6 +89,15 @@ pub fn make_bucket(rt: &tokio::runtime::Runtime, url: &str, bucket: &str) {
         .unwrap();
 }
 
+/// What most S3 tests start from: moto with the bucket `bkt`, a runtime and a scratch folder.
+/// None (test skipped) when moto is not installed, except under CI (see [`Moto::start`]).
+pub fn moto_with_bucket() -> Option<(Moto, tokio::runtime::Runtime, tempfile::TempDir)> {
+    let moto = Moto::start()?;
+    let rt = rt();
+    make_bucket(&rt, &moto.url(), "bkt");
+    Some((moto, rt, tempfile::tempdir().unwrap()))
+}
+
 pub fn dynamodb(url: &str) -> aws_sdk_dynamodb::Client {
     let http = prep::upload::s3::http_client();
     let conf = aws_sdk_dynamodb::config::Builder::new()
