@@ -33,6 +33,10 @@ fn sniff(path: &Path) -> Result<(File, Packing)> {
 /// Open a file and undo gzip/zstd compression, told by the first bytes.
 pub fn open_decompressed(path: &Path) -> Result<Box<dyn BufRead + Send>> {
     let (f, packing) = sniff(path)?;
+    decompressed(f, packing)
+}
+
+fn decompressed(f: File, packing: Packing) -> Result<Box<dyn BufRead + Send>> {
     let f = BufReader::with_capacity(1 << 20, f);
     Ok(match packing {
         Packing::Gzip => Box::new(BufReader::with_capacity(
@@ -51,13 +55,10 @@ pub fn open_decompressed(path: &Path) -> Result<Box<dyn BufRead + Send>> {
 /// comes without a buffer in front of it, so its bytes are not copied twice.
 pub fn open_decompressed_unbuffered(path: &Path) -> Result<Box<dyn Read + Send>> {
     let (f, packing) = sniff(path)?;
-    match packing {
-        Packing::Plain => Ok(Box::new(f)),
-        _ => {
-            let r: Box<dyn Read + Send> = open_decompressed(path)?;
-            Ok(r)
-        }
-    }
+    Ok(match packing {
+        Packing::Plain => Box::new(f),
+        _ => Box::new(decompressed(f, packing)?),
+    })
 }
 
 /// Lines of a byte stream: 1-based line number, byte offset of the line start (in the
