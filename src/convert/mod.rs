@@ -307,6 +307,20 @@ fn encode_chunk(
     })
 }
 
+/// Lower the calling thread's scheduling priority: the input hashes are needed only at the end,
+/// so they take the cores' idle moments instead of competing with the conversion.
+#[cfg(target_os = "linux")]
+fn background_priority() {
+    // SAFETY: plain system calls on the calling thread; failure leaves the priority as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn background_priority() {}
+
 /// The writer thread's state.
 struct Writer {
     out: PathBuf,
@@ -593,6 +607,7 @@ fn convert(
     // Hash the inputs on the side while converting (the manifest records them).
     let hash_paths: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
     let hasher = std::thread::spawn(move || {
+        background_priority();
         hash_paths
             .iter()
             .map(|p| crate::sink::sha256_file(p))
