@@ -49,7 +49,7 @@ enum Mode {
     /// encoding instead of holding one of its threads.
     Direct {
         stage: Stage,
-        spare: Vec<Stage>,
+        /// Stages made so far (at most `BUFFERS`); past that, one is taken back from `done`.
         made: usize,
         jobs: Option<std::sync::mpsc::SyncSender<Job>>,
         done: std::sync::mpsc::Receiver<std::io::Result<Stage>>,
@@ -89,7 +89,6 @@ impl Disk {
                 file,
                 mode: Mode::Direct {
                     stage: Stage::new(),
-                    spare: Vec::new(),
                     made: 1,
                     jobs: Some(jobs),
                     done,
@@ -98,15 +97,10 @@ impl Disk {
                 written: 0,
             });
         }
-        Ok(Disk {
-            file: std::sync::Arc::new(File::create(path)?),
-            mode: Mode::Buffered { flushed: 0 },
-            written: 0,
-        })
+        Self::create_buffered(path)
     }
 
     /// Through the page cache, as where direct writes are refused.
-    #[cfg(test)]
     fn create_buffered(path: &Path) -> std::io::Result<Disk> {
         Ok(Disk {
             file: std::sync::Arc::new(File::create(path)?),
@@ -154,7 +148,6 @@ impl Disk {
     fn send_stage(&mut self, padded: usize) -> std::io::Result<()> {
         let Mode::Direct {
             stage,
-            spare,
             made,
             jobs,
             done,
@@ -163,13 +156,11 @@ impl Disk {
         else {
             return Ok(());
         };
-        let next = match spare.pop() {
-            Some(s) => s,
-            None if *made < BUFFERS => {
-                *made += 1;
-                Stage::new()
-            }
-            None => done.recv().map_err(|_| writer_gone())??,
+        let next = if *made < BUFFERS {
+            *made += 1;
+            Stage::new()
+        } else {
+            done.recv().map_err(|_| writer_gone())??
         };
         let full = std::mem::replace(stage, next);
         let len = full.len;
@@ -183,7 +174,6 @@ impl Disk {
             .send(job)
             .map_err(|_| writer_gone())?;
         self.written += len as u64;
-        stage.len = 0;
         Ok(())
     }
 
