@@ -543,25 +543,23 @@ fn csv_inference_and_dialects() {
     assert_eq!(s["itemsWritten"], 2);
     assert_eq!(item(&lines(&out)[1])["v"], json!({"N": "2"}));
 
-    // Invalid UTF-8 in a cell rejects that row (V004), not the file.
-    let p = d.path().join("latin1.csv");
-    std::fs::write(&p, b"pk,name\na,Z\xfcrich\nb,ok\n").unwrap();
-    let out = d.path().join("latin1");
-    let (code, s, _) = convert(&out, &[p.to_str().unwrap(), "--key", "pk"]);
-    assert_eq!(code, 1);
-    assert_eq!(s["itemsWritten"], 1);
-    assert_eq!(codes(&out), vec!["V004"]);
-
-    // A character cut in two by a delimiter: the record's bytes are valid UTF-8 together, its
-    // cells are not.
-    let p = d.path().join("split.csv");
-    std::fs::write(&p, b"pk,a,b\nx,\xc3,\xa9z\ny,\xc3\xa9,ok\n").unwrap();
-    let out = d.path().join("split");
-    let (code, s, _) = convert(&out, &[p.to_str().unwrap(), "--key", "pk"]);
-    assert_eq!(code, 1);
-    assert_eq!(s["itemsWritten"], 1);
-    assert_eq!(codes(&out), vec!["V004"]);
-    assert_eq!(item(&lines(&out)[0])["a"], json!({"S": "\u{e9}"}));
+    // Invalid UTF-8 in a cell rejects that row (V004), not the file; so does a character cut
+    // in two by a delimiter (the record's bytes are valid UTF-8 together, its cells are not).
+    let cases: [(&str, &[u8]); 2] = [
+        ("latin1", b"pk,name\na,Z\xfcrich\nb,ok\n"),
+        ("split", b"pk,a,b\nx,\xc3,\xa9z\ny,\xc3\xa9,ok\n"),
+    ];
+    for (name, bytes) in cases {
+        let p = d.path().join(format!("{name}.csv"));
+        std::fs::write(&p, bytes).unwrap();
+        let out = d.path().join(name);
+        let (code, s, _) = convert(&out, &[p.to_str().unwrap(), "--key", "pk"]);
+        assert_eq!(code, 1, "{name}");
+        assert_eq!(s["itemsWritten"], 1, "{name}");
+        assert_eq!(codes(&out), vec!["V004"], "{name}");
+    }
+    let split = d.path().join("split");
+    assert_eq!(item(&lines(&split)[0])["a"], json!({"S": "\u{e9}"}));
 }
 
 #[test]
