@@ -163,7 +163,7 @@ pub struct ConvertArgs {
     /// Compression of every part: zstd, gzip or none
     #[arg(long, default_value = "zstd", value_name = "zstd|gzip|none")]
     pub compress: String,
-    /// Compression level (zstd 1-19, default 2; gzip 0-9, default 6)
+    /// Compression level (zstd 1-19, default 1; gzip 0-9, default 6)
     #[arg(long, value_name = "N")]
     pub compress_level: Option<i32>,
     /// Largest part, in uncompressed item bytes (e.g. 64MiB, 1GB)

@@ -781,6 +781,26 @@ fn zstd_parts_are_single_frames_and_decode() {
         ],
     );
     assert_eq!(lines(&out), lines(&none));
+
+    // The default level is 1 (BENCHMARKS.md has the measurements behind it): the same bytes as
+    // an explicit --compress-level 1, different bytes from level 2 (whose window is larger, so
+    // even the frame header differs).
+    let at = |level: &str| {
+        let o = d.path().join(format!("l{level}"));
+        convert(
+            &o,
+            &[
+                &fixture("types.parquet"),
+                "--key",
+                "pk",
+                "--compress-level",
+                level,
+            ],
+        );
+        std::fs::read(&parts(&o)[0]).unwrap()
+    };
+    assert_eq!(raw, at("1"));
+    assert_ne!(raw, at("2"));
 }
 
 #[test]

@@ -571,7 +571,7 @@ fn convert(
         .build()
         .context("cannot start the worker threads")?;
     let level = opts.level.unwrap_or(match opts.compression {
-        Compression::Zstd => 2,
+        Compression::Zstd => 1,
         Compression::Gzip => 6,
         Compression::None => 0,
     });
