@@ -7,6 +7,26 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::mpsc::channel;
 use std::sync::Mutex;
 
+/// Nice value for the threads that make work: reading input units and encoding batches. The
+/// consumers at the end of the line (a part's MD5 chain and its SHA-256 thread, zstd's workers)
+/// stay at 0, so they run as soon as they have data instead of sharing a core with producers
+/// that are already ahead; when a consumer fell behind that way, the bounded queues filled and
+/// a core idled (Parquet -> JSON on two cores: 1.38 s -> 1.32 s, idle 159 ms -> 40 ms).
+pub const PRODUCER_NICE: i32 = 6;
+
+/// Lowers the calling thread's scheduling priority to `nice` (Linux; elsewhere nothing).
+#[cfg(target_os = "linux")]
+pub fn lower_priority(nice: i32) {
+    // SAFETY: plain system calls on the calling thread; failure leaves the priority as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, nice);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn lower_priority(_nice: i32) {}
+
 /// Runs `work` over `items` on `pool` with at most `in_flight` items started but not yet handed
 /// on, and hands each result to `sink` on the calling thread, in the order of `items`. Each task
 /// borrows a per-worker state from a free list (made by `state` when none is free), so buffers

@@ -309,17 +309,9 @@ fn encode_chunk(
 
 /// Lower the calling thread's scheduling priority: the input hashes are needed only at the end,
 /// so they take the cores' idle moments instead of competing with the conversion.
-#[cfg(target_os = "linux")]
 fn background_priority() {
-    // SAFETY: plain system calls on the calling thread; failure leaves the priority as it was.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-    }
+    crate::pipeline::lower_priority(10)
 }
-
-#[cfg(not(target_os = "linux"))]
-fn background_priority() {}
 
 /// The writer thread's state.
 struct Writer {
@@ -568,6 +560,7 @@ fn convert(
     let threads = opts.threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
+        .start_handler(|_| crate::pipeline::lower_priority(crate::pipeline::PRODUCER_NICE))
         .build()
         .context("cannot start the worker threads")?;
     let level = opts.level.unwrap_or(match opts.compression {
@@ -639,7 +632,8 @@ fn convert(
         Arc::new(opts.read.clone()),
         units,
         threads.max(2),
-    );
+    )
+    .at_nice(crate::pipeline::PRODUCER_NICE);
     let mut read_error = None;
     let mut rows_done = 0u64;
     // Stop reading at the first read error; the batches before it are still converted.

@@ -457,6 +457,7 @@ pub struct Ahead {
     pending: VecDeque<Unit>,
     active: VecDeque<(Receiver<Result<Batch>>, JoinHandle<()>)>,
     ahead: usize,
+    nice: Option<i32>,
 }
 
 impl Ahead {
@@ -472,7 +473,14 @@ impl Ahead {
             pending: units.into(),
             active: VecDeque::new(),
             ahead,
+            nice: None,
         }
+    }
+
+    /// Reader threads run at this nice value (see `pipeline::PRODUCER_NICE`).
+    pub fn at_nice(mut self, nice: i32) -> Ahead {
+        self.nice = Some(nice);
+        self
     }
 
     fn fill(&mut self) {
@@ -483,7 +491,11 @@ impl Ahead {
             let (tx, rx) = sync_channel(2);
             let sources = self.sources.clone();
             let opts = self.opts.clone();
+            let nice = self.nice;
             let h = std::thread::spawn(move || {
+                if let Some(n) = nice {
+                    crate::pipeline::lower_priority(n);
+                }
                 run_unit(&sources[unit.source], &unit, &opts, &tx);
             });
             self.active.push_back((rx, h));

@@ -417,6 +417,7 @@ fn check_items(
     let threads = opts.threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
+        .start_handler(|_| crate::pipeline::lower_priority(crate::pipeline::PRODUCER_NICE))
         .build()?;
     let ropts = ReadOptions {
         batch_rows: opts.batch_rows,
@@ -442,7 +443,8 @@ fn check_items(
         Arc::new(ropts),
         units,
         threads.max(2),
-    );
+    )
+    .at_nice(crate::pipeline::PRODUCER_NICE);
     let mut dups = (opts.duplicates && !checks.is_empty()).then(DupIndex::new);
     let mut lines_by_source = vec![0u64; sources.len()];
     let mut order = vec![Order::default(); sources.len()];
