@@ -153,6 +153,32 @@ mod tests {
         }
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn lower_priority_sets_the_calling_threads_nice_only() {
+        fn nice() -> i32 {
+            // SAFETY: plain system calls about the calling thread.
+            unsafe {
+                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                libc::getpriority(libc::PRIO_PROCESS, tid)
+            }
+        }
+        let before = nice();
+        let inside = std::thread::spawn(|| {
+            lower_priority(PRODUCER_NICE);
+            nice()
+        })
+        .join()
+        .unwrap();
+        // A runner already nicer than that may keep its value (raising priority needs
+        // privileges); from the usual nice 0 the thread must end at PRODUCER_NICE.
+        assert!(
+            inside == PRODUCER_NICE || inside == before.max(PRODUCER_NICE),
+            "nice {inside}, started at {before}"
+        );
+        assert_eq!(nice(), before, "other threads keep their priority");
+    }
+
     #[test]
     fn until_error_stops_at_the_first_error_and_keeps_it() {
         let mut err = None;
