@@ -16,68 +16,138 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-fn push2(out: &mut Vec<u8>, v: u32) {
-    out.push(b'0' + (v / 10) as u8);
-    out.push(b'0' + (v % 10) as u8);
+/// A timestamp's text is built in a stack buffer and appended with one copy (the pushes it
+/// replaced each checked the vector's capacity).
+struct Text {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl Text {
+    fn new() -> Text {
+        Text {
+            buf: [0; 48],
+            len: 0,
+        }
+    }
+    fn byte(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+    fn two(&mut self, v: u32) {
+        self.buf[self.len] = b'0' + (v / 10) as u8;
+        self.buf[self.len + 1] = b'0' + (v % 10) as u8;
+        self.len += 2;
+    }
+    /// `.` and exactly `digits` (at most 18) digits of `frac`; nothing when `digits` is 0.
+    fn fraction(&mut self, mut frac: u64, digits: u32) {
+        if digits == 0 {
+            return;
+        }
+        self.byte(b'.');
+        let digits = digits as usize;
+        for i in (0..digits).rev() {
+            self.buf[self.len + i] = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        self.len += digits;
+    }
+    /// `YYYY-MM-DD`; false (nothing written) for years outside 0000–9999.
+    fn date(&mut self, days: i64) -> bool {
+        let (y, m, d) = civil_from_days(days);
+        if !(0..=9999).contains(&y) {
+            return false;
+        }
+        let y = y as u32;
+        self.two(y / 100);
+        self.two(y % 100);
+        self.byte(b'-');
+        self.two(m);
+        self.byte(b'-');
+        self.two(d);
+        true
+    }
+    fn time(&mut self, secs_of_day: i64) {
+        let s = secs_of_day as u32;
+        self.two(s / 3600);
+        self.byte(b':');
+        self.two(s / 60 % 60);
+        self.byte(b':');
+        self.two(s % 60);
+    }
+    fn append_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.buf[..self.len]);
+    }
+}
+
+/// Whole seconds and the fraction of `value` units of 10^-`digits` seconds; the usual unit
+/// counts get constant divisors (a multiplication instead of a 64-bit division).
+fn split_seconds(value: i64, digits: u32) -> (i64, u64) {
+    fn by(value: i64, per_sec: i64) -> (i64, u64) {
+        (value.div_euclid(per_sec), value.rem_euclid(per_sec) as u64)
+    }
+    match digits {
+        0 => (value, 0),
+        3 => by(value, 1_000),
+        6 => by(value, 1_000_000),
+        9 => by(value, 1_000_000_000),
+        _ => by(value, 10i64.pow(digits)),
+    }
 }
 
 /// `YYYY-MM-DD`; years outside 0000–9999 keep their sign and digits (`-0001`, `+10000`).
 pub fn write_date(days: i64, out: &mut Vec<u8>) {
-    let (y, m, d) = civil_from_days(days);
-    if (0..=9999).contains(&y) {
-        let y = y as u32;
-        push2(out, y / 100);
-        push2(out, y % 100);
-    } else {
-        out.extend_from_slice(format!("{y:+05}").as_bytes());
+    let mut t = Text::new();
+    if t.date(days) {
+        t.append_to(out);
+        return;
     }
-    out.push(b'-');
-    push2(out, m);
-    out.push(b'-');
-    push2(out, d);
+    let (y, m, d) = civil_from_days(days);
+    out.extend_from_slice(format!("{y:+05}-{m:02}-{d:02}").as_bytes());
 }
 
 /// `HH:MM:SS[.fraction]` for `value` units of 10^-`digits` seconds since midnight; the fraction
-/// has exactly `digits` digits.
+/// has exactly `digits` digits. A value outside the day (a Parquet or Arrow file can hold one)
+/// keeps its sign and all of its hours (`-00:00:01`, `25:00:00`) rather than wrapping.
 pub fn write_time_of_day(value: i64, digits: u32, out: &mut Vec<u8>) {
-    let per_sec = 10i64.pow(digits);
-    let secs = value.div_euclid(per_sec);
-    let frac = value.rem_euclid(per_sec);
-    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
-    push2(out, h as u32);
-    out.push(b':');
-    push2(out, m as u32);
-    out.push(b':');
-    push2(out, s as u32);
-    write_fraction(frac, digits, out);
-}
-
-fn write_fraction(frac: i64, digits: u32, out: &mut Vec<u8>) {
-    if digits == 0 {
+    let (secs, frac) = split_seconds(value, digits);
+    let mut t = Text::new();
+    if (0..86_400).contains(&secs) {
+        t.time(secs);
+    } else {
+        let (secs, f) = split_seconds(value.checked_abs().unwrap_or(i64::MAX), digits);
+        let sign = if value < 0 { "-" } else { "" };
+        let text = format!(
+            "{sign}{:02}:{:02}:{:02}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        );
+        out.extend_from_slice(text.as_bytes());
+        t.fraction(f, digits);
+        t.append_to(out);
         return;
     }
-    out.push(b'.');
-    let mut b = itoa::Buffer::new();
-    let s = b.format(frac);
-    out.extend(std::iter::repeat_n(b'0', digits as usize - s.len()));
-    out.extend_from_slice(s.as_bytes());
+    t.fraction(frac, digits);
+    t.append_to(out);
 }
 
 /// RFC 3339 timestamp for `value` units of 10^-`digits` seconds since the epoch; `utc` appends
 /// `Z` (columns with a time zone), otherwise the time is naive and has no suffix.
 pub fn write_timestamp(value: i64, digits: u32, utc: bool, out: &mut Vec<u8>) {
-    let per_sec = 10i64.pow(digits);
-    let secs = value.div_euclid(per_sec);
-    let frac = value.rem_euclid(per_sec);
+    let (secs, frac) = split_seconds(value, digits);
     let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    write_date(days, out);
-    out.push(b'T');
-    write_time_of_day(sod, 0, out);
-    write_fraction(frac, digits, out);
-    if utc {
-        out.push(b'Z');
+    let mut t = Text::new();
+    if !t.date(days) {
+        write_date(days, out);
     }
+    t.byte(b'T');
+    t.time(secs.rem_euclid(86_400));
+    t.fraction(frac, digits);
+    if utc {
+        t.byte(b'Z');
+    }
+    t.append_to(out);
 }
 
 #[cfg(test)]
@@ -106,6 +176,19 @@ mod tests {
         assert_eq!(s(|o| write_time_of_day(3_723, 0, o)), "01:02:03");
         assert_eq!(s(|o| write_time_of_day(3_723_004, 3, o)), "01:02:03.004");
         assert_eq!(
+            s(|o| write_time_of_day(86_399_999_999, 6, o)),
+            "23:59:59.999999"
+        );
+        assert_eq!(s(|o| write_time_of_day(5, 9, o)), "00:00:00.000000005");
+        // Outside the day: sign and hours kept, never wrapped or garbled.
+        assert_eq!(s(|o| write_time_of_day(-1_500, 3, o)), "-00:00:01.500");
+        assert_eq!(s(|o| write_time_of_day(90_000, 0, o)), "25:00:00");
+        assert_eq!(
+            s(|o| write_time_of_day(i64::MIN, 9, o)),
+            "-2562047:47:16.854775807"
+        );
+        assert_eq!(s(|o| write_time_of_day(7, 2, o)), "00:00:00.07");
+        assert_eq!(
             s(|o| write_timestamp(1_700_000_000_123_456, 6, true, o)),
             "2023-11-14T22:13:20.123456Z"
         );
@@ -121,6 +204,14 @@ mod tests {
         assert_eq!(
             s(|o| write_timestamp(1, 9, false, o)),
             "1970-01-01T00:00:00.000000001"
+        );
+        assert_eq!(
+            s(|o| write_timestamp(253_402_300_800_000, 3, true, o)),
+            "+10000-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            s(|o| write_timestamp(-62_167_219_200_001, 3, false, o)),
+            "-0001-12-31T23:59:59.999"
         );
     }
 }
