@@ -71,7 +71,15 @@ def generate(path_base, rows, seed=7):
     pacsv.write_csv(table, path_base + ".csv")
 
 
+def settle():
+    """Write back the page cache before a timed run, so that no run pays for the previous one's
+    deferred writes: DuckDB and the Python script leave their output as dirty pages for the
+    kernel to flush later, while prep writes past the cache and syncs each part itself."""
+    os.sync()
+
+
 def run(cmd, env=None):
+    settle()
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - t
@@ -82,11 +90,17 @@ def median(f, runs):
 
 
 def interleaved(f, g, runs):
-    """Medians of f and g run alternately, so load from other tenants hits both alike."""
+    """Medians of f and g run alternately, so load from other tenants hits both alike, in ABBA
+    order (f g, g f, f g, ...), so that neither side always runs right after the other: the
+    two-core run measured 4-10 % slower whenever it came straight after the pinned one-core run."""
     a, b = [], []
-    for _ in range(runs):
-        a.append(f())
-        b.append(g())
+    for i in range(runs):
+        if i % 2 == 0:
+            a.append(f())
+            b.append(g())
+        else:
+            b.append(g())
+            a.append(f())
     return statistics.median(a), statistics.median(b)
 
 
@@ -117,6 +131,7 @@ def duck(inp, out, compression, threads):
     con.execute(f"SET threads TO {threads}")
     comp = "zstd" if compression == "zstd" else "none"
     sql = f"COPY ({DUCK_SELECT.replace('{source}', source)}) TO '{out}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f', COMPRESSION '{comp}')"
+    settle()
     t = time.perf_counter()
     con.execute(sql)
     return time.perf_counter() - t
@@ -128,6 +143,7 @@ def python_script(inp, out, limit):
     ser = TypeSerializer()
     pf = pq.ParquetFile(inp)
     n = 0
+    settle()
     t = time.perf_counter()
     with open(out, "w") as f:
         for batch in pf.iter_batches(batch_size=10_000):
@@ -153,6 +169,7 @@ def python_validate(path, limit):
     de = TypeDeserializer()
     n = 0
     size = 0
+    settle()
     t = time.perf_counter()
     with open(path, "rb") as f:
         for line in f:
