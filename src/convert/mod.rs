@@ -328,7 +328,7 @@ struct Writer {
 }
 
 impl Writer {
-    fn take(&mut self, c: Chunk) -> Result<bool> {
+    fn take(&mut self, mut c: Chunk) -> Result<bool> {
         self.report.rows_read += c.rows;
         self.rows_by_source[c.source] += c.rows;
         self.report.empty_sets_omitted += c.encoded.empty_sets;
@@ -387,8 +387,11 @@ impl Writer {
                 }
             }
         }
-        self.parts.write_items(&e.buf, &e.ends)?;
-        self.report.items_written += e.ends.len() as u64;
+        let items = e.ends.len() as u64;
+        // The part's SHA-256 thread keeps the batch until it has caught up; no copy is made.
+        let buf = Arc::new(std::mem::take(&mut c.encoded.buf));
+        self.parts.write_shared_items(&buf, &c.encoded.ends)?;
+        self.report.items_written += items;
         Ok(true)
     }
 

@@ -8,7 +8,11 @@ use md5::{Digest, Md5};
 use sha2::Sha256;
 use std::fs::File;
 use std::io::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use crate::rules;
 
@@ -49,58 +53,99 @@ impl Compression {
 }
 
 /// A file writer that hashes and counts what goes through it.
-/// Each chunk is hashed with MD5 on one thread while another hashes it with SHA-256 and stages it
-/// for the disk (see [`disk`]): MD5 is the longest sequential step, so the rest hides behind it.
-/// Small writes (a compressor's output) are gathered into chunks first; large ones (encoded
-/// batches) go through as they are.
+/// MD5 runs on the writing thread; SHA-256 and the staging for the disk (see [`disk`]) run on a
+/// thread of their own that follows up to `BEHIND` pieces behind, so neither waits for the other
+/// chunk by chunk: MD5 is the longest sequential step and sets the pace. Small writes (a
+/// compressor's output) are gathered into pieces first; encoded batches are shared with the
+/// SHA-256 thread as they are, without a copy.
 struct Hashing {
-    disk: Disk,
     md5: Md5,
-    sha: Sha256,
     bytes: u64,
     buf: Vec<u8>,
-    /// One thread, kept for the part's life, for SHA-256 + staging beside MD5.
-    helper: rayon::ThreadPool,
+    /// Pieces for the SHA-256 thread; `None` once finished.
+    tx: Option<SyncSender<Piece>>,
+    helper: Option<JoinHandle<std::io::Result<(Sha256, Disk)>>>,
+}
+
+/// What the SHA-256 thread is handed: a gathered buffer it owns, or a range of an encoded batch
+/// it shares with the writer.
+enum Piece {
+    Owned(Vec<u8>),
+    Shared(Arc<Vec<u8>>, Range<usize>),
+}
+
+impl Piece {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Piece::Owned(v) => v,
+            Piece::Shared(v, r) => &v[r.clone()],
+        }
+    }
+}
+
+/// A part's bytes, hashed and on the device.
+struct Hashed {
+    md5: Md5,
+    sha: Sha256,
+    disk: Disk,
+    bytes: u64,
 }
 
 const HASH_CHUNK: usize = 4 << 20;
 /// Writes at least this large skip the gathering buffer.
 const UNGATHERED: usize = 512 << 10;
+/// How many pieces the SHA-256 thread may lag behind MD5 (memory: this many batches or gathered
+/// chunks).
+const BEHIND: usize = 3;
 
 impl Hashing {
-    fn new(disk: Disk) -> std::io::Result<Self> {
-        let helper = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .thread_name(|_| "prep-sha256".into())
-            .build()
-            .map_err(|e| std::io::Error::other(format!("cannot start the SHA-256 thread: {e}")))?;
+    fn new(mut disk: Disk) -> std::io::Result<Self> {
+        let (tx, rx) = sync_channel::<Piece>(BEHIND);
+        let helper = std::thread::Builder::new()
+            .name("prep-sha256".into())
+            .spawn(move || {
+                let mut sha = Sha256::new();
+                for piece in rx {
+                    sha.update(piece.bytes());
+                    disk.write_all(piece.bytes())?;
+                }
+                Ok((sha, disk))
+            })?;
         Ok(Hashing {
-            disk,
             md5: Md5::new(),
-            sha: Sha256::new(),
             bytes: 0,
             buf: Vec::new(),
-            helper,
+            tx: Some(tx),
+            helper: Some(helper),
         })
     }
 
-    fn consume(&mut self, data: &[u8]) -> std::io::Result<()> {
-        let (md5, sha, disk) = (&mut self.md5, &mut self.sha, &mut self.disk);
-        // A thread of its own, not a job on the encoders' pool: a job there waits behind the
-        // queued encodes while the writer stalls (measured: 2 threads 1.57 s -> 1.49 s). The
-        // thread lives as long as the part: one spawned per chunk cost a thread start each.
-        let mut written = Ok(());
-        let result = &mut written;
-        self.helper.in_place_scope(|s| {
-            s.spawn(move |_| {
-                sha.update(data);
-                *result = disk.write_all(data);
-            });
-            md5.update(data);
-        });
-        written?;
-        self.bytes += data.len() as u64;
+    fn send(&mut self, piece: Piece) -> std::io::Result<()> {
+        let n = piece.bytes().len();
+        self.md5.update(piece.bytes());
+        let sent = match &self.tx {
+            Some(tx) => tx.send(piece).is_ok(),
+            None => false,
+        };
+        if !sent {
+            // The SHA-256 thread stopped: it failed to write; its error says why.
+            return Err(self
+                .join()
+                .err()
+                .unwrap_or_else(|| std::io::Error::other("the SHA-256 thread stopped early")));
+        }
+        self.bytes += n as u64;
         Ok(())
+    }
+
+    fn join(&mut self) -> std::io::Result<(Sha256, Disk)> {
+        self.tx = None;
+        match self.helper.take() {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the SHA-256 thread failed"))),
+            None => Err(std::io::Error::other("the SHA-256 thread already stopped")),
+        }
     }
 
     fn drain(&mut self) -> std::io::Result<()> {
@@ -108,10 +153,28 @@ impl Hashing {
             return Ok(());
         }
         let buf = std::mem::take(&mut self.buf);
-        let r = self.consume(&buf);
-        self.buf = buf;
-        self.buf.clear();
-        r
+        self.send(Piece::Owned(buf))
+    }
+
+    /// Bytes of an encoded batch, shared with the SHA-256 thread instead of copied.
+    fn write_shared(&mut self, data: &Arc<Vec<u8>>, range: Range<usize>) -> std::io::Result<()> {
+        if range.len() < UNGATHERED {
+            return self.write_all(&data[range]);
+        }
+        self.drain()?;
+        self.send(Piece::Shared(data.clone(), range))
+    }
+
+    /// Everything written, hashed and handed to the disk.
+    fn finish(mut self) -> std::io::Result<Hashed> {
+        self.drain()?;
+        let (sha, disk) = self.join()?;
+        Ok(Hashed {
+            md5: self.md5.clone(),
+            sha,
+            disk,
+            bytes: self.bytes,
+        })
     }
 }
 
@@ -119,7 +182,7 @@ impl Write for Hashing {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if buf.len() >= UNGATHERED {
             self.drain()?;
-            self.consume(buf)?;
+            self.send(Piece::Owned(buf.to_vec()))?;
             return Ok(buf.len());
         }
         if self.buf.capacity() == 0 {
@@ -143,18 +206,18 @@ enum Packer {
 }
 
 impl Packer {
-    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+    fn write_shared(&mut self, b: &Arc<Vec<u8>>, range: Range<usize>) -> std::io::Result<()> {
         match self {
-            Packer::Plain(w) => w.write_all(b),
-            Packer::Gzip(w) => w.write_all(b),
-            Packer::Zstd(w) => w.write_all(b),
+            Packer::Plain(w) => w.write_shared(b, range),
+            Packer::Gzip(w) => w.write_all(&b[range]),
+            Packer::Zstd(w) => w.write_all(&b[range]),
         }
     }
-    fn finish(self) -> std::io::Result<Hashing> {
+    fn finish(self) -> std::io::Result<Hashed> {
         match self {
-            Packer::Plain(w) => Ok(w),
-            Packer::Gzip(w) => w.finish(),
-            Packer::Zstd(w) => w.finish(),
+            Packer::Plain(w) => w.finish(),
+            Packer::Gzip(w) => w.finish()?.finish(),
+            Packer::Zstd(w) => w.finish()?.finish(),
         }
     }
 }
@@ -257,6 +320,12 @@ impl PartWriter {
 
     /// Append items: `buf` holds them back to back, `ends[k]` is where item k ends.
     pub fn write_items(&mut self, buf: &[u8], ends: &[usize]) -> Result<()> {
+        self.write_shared_items(&Arc::new(buf.to_vec()), ends)
+    }
+
+    /// [`Self::write_items`] for a batch the part's SHA-256 thread may keep a reference to
+    /// while it catches up (the bytes are not copied).
+    pub fn write_shared_items(&mut self, buf: &Arc<Vec<u8>>, ends: &[usize]) -> Result<()> {
         let mut k = 0;
         let mut start = 0usize;
         while k < ends.len() {
@@ -277,7 +346,7 @@ impl PartWriter {
             if j > k {
                 let end = ends[j - 1];
                 cur.packer
-                    .write_all(&buf[start..end])
+                    .write_shared(buf, start..end)
                     .with_context(|| format!("cannot write {}", cur.tmp.display()))?;
                 cur.items += (j - k) as u64;
                 cur.uncompressed += (end - start) as u64;
@@ -300,7 +369,6 @@ impl PartWriter {
             .packer
             .finish()
             .with_context(|| format!("cannot write {}", cur.tmp.display()))?;
-        h.flush()?;
         h.disk
             .finish()
             .with_context(|| format!("cannot write {}", cur.tmp.display()))?;
@@ -419,6 +487,73 @@ pub fn parse_size(s: &str) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A write that fails on the SHA-256 + disk thread surfaces as the write's (or the finish's)
+    /// error, whichever comes first: it is never lost because that thread runs behind MD5.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_failed_disk_write_is_reported() {
+        let full = Path::new("/dev/full");
+        if !full.exists() {
+            return;
+        }
+        let mut h = Hashing::new(Disk::create(full).unwrap()).unwrap();
+        let batch = Arc::new(vec![b'x'; UNGATHERED]);
+        let mut err = None;
+        for _ in 0..BEHIND + 3 {
+            if let Err(e) = h.write_shared(&batch, 0..batch.len()) {
+                err = Some(e);
+                break;
+            }
+        }
+        let err = match err {
+            Some(e) => e,
+            None => h
+                .finish()
+                .err()
+                .expect("the write failed, so must the part"),
+        };
+        assert_eq!(err.raw_os_error(), Some(libc::ENOSPC), "{err}");
+    }
+
+    /// Shared batches, gathered small writes and large borrowed writes hash and land in order.
+    #[test]
+    fn shared_gathered_and_borrowed_writes_keep_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p");
+        let mut h = Hashing::new(Disk::create(&path).unwrap()).unwrap();
+        let mut want = Vec::new();
+        for k in 0..40usize {
+            let piece: Vec<u8> = (0..(k * 37_123) % (3 * UNGATHERED))
+                .map(|i| (i * 7 + k) as u8)
+                .collect();
+            match k % 3 {
+                0 => {
+                    // A range that leaves out the batch's first byte, as a part boundary would.
+                    let from = 1.min(piece.len());
+                    let shared = Arc::new(piece.clone());
+                    h.write_shared(&shared, from..piece.len()).unwrap();
+                    want.extend_from_slice(&piece[from..]);
+                }
+                1 => {
+                    h.write_all(&piece).unwrap();
+                    want.extend_from_slice(&piece);
+                }
+                _ => {
+                    for c in piece.chunks(1000) {
+                        h.write_all(c).unwrap();
+                    }
+                    want.extend_from_slice(&piece);
+                }
+            }
+        }
+        let mut done = h.finish().unwrap();
+        done.disk.finish().unwrap();
+        assert_eq!(done.bytes, want.len() as u64);
+        assert_eq!(std::fs::read(&path).unwrap(), want);
+        assert_eq!(done.md5.finalize()[..], Md5::digest(&want)[..]);
+        assert_eq!(done.sha.finalize()[..], Sha256::digest(&want)[..]);
+    }
 
     #[test]
     fn sizes() {
