@@ -458,6 +458,8 @@ pub struct Ahead {
     active: VecDeque<(Receiver<Result<Batch>>, JoinHandle<()>)>,
     ahead: usize,
     nice: Option<i32>,
+    /// Whether a batch has been handed on yet.
+    delivered: bool,
 }
 
 impl Ahead {
@@ -474,6 +476,7 @@ impl Ahead {
             active: VecDeque::new(),
             ahead,
             nice: None,
+            delivered: false,
         }
     }
 
@@ -484,7 +487,10 @@ impl Ahead {
     }
 
     fn fill(&mut self) {
-        while self.active.len() < self.ahead {
+        // Until the first batch is out, one unit has the cores to itself: that batch is what the
+        // whole pipeline, and the writer's MD5 chain behind it, is waiting for.
+        let ahead = if self.delivered { self.ahead } else { 1 };
+        while self.active.len() < ahead {
             let Some(unit) = self.pending.pop_front() else {
                 break;
             };
@@ -510,7 +516,10 @@ impl Iterator for Ahead {
             self.fill();
             let (rx, _) = self.active.front()?;
             match rx.recv() {
-                Ok(b) => return Some(b),
+                Ok(b) => {
+                    self.delivered = true;
+                    return Some(b);
+                }
                 Err(_) => {
                     let (_, h) = self.active.pop_front().expect("front exists");
                     if h.join().is_err() {
@@ -554,4 +563,46 @@ pub(crate) fn send_sliced(
         off += len;
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Until the first batch is out, only the first unit is read; then up to `ahead` units are.
+    #[test]
+    fn the_first_unit_reads_alone_until_its_first_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = ReadOptions {
+            batch_rows: 1024,
+            keep_blank: false,
+            csv: csv::CsvOptions {
+                delimiter: None,
+                columns: None,
+                sample_rows: 100,
+            },
+        };
+        let mut sources = Vec::new();
+        let mut units = Vec::new();
+        for k in 0..4 {
+            let path = dir.path().join(format!("f{k}.csv"));
+            std::fs::write(&path, format!("a,b\n{k},x\n")).unwrap();
+            let src = detect(&Found {
+                path,
+                manifest: None,
+            })
+            .unwrap();
+            units.extend(open(&src, k, &opts).unwrap().units);
+            sources.push(src);
+        }
+        let mut ahead = Ahead::new(Arc::new(sources), Arc::new(opts), units, 3);
+        assert!(ahead.next().unwrap().is_ok());
+        assert_eq!((ahead.active.len(), ahead.pending.len()), (1, 3));
+        let rest: Vec<Batch> = ahead.map(|b| b.unwrap()).collect();
+        assert_eq!(
+            rest.iter().map(|b| b.source).collect::<Vec<_>>(),
+            [1, 2, 3],
+            "the other units follow, in order"
+        );
+    }
 }
