@@ -178,6 +178,16 @@ impl Hashing {
     }
 }
 
+impl Drop for Hashing {
+    /// An abandoned part: let the SHA-256 thread finish what it was given before the caller
+    /// removes the file, rather than leave it running detached.
+    fn drop(&mut self) {
+        if self.helper.is_some() {
+            let _ = self.join();
+        }
+    }
+}
+
 impl Write for Hashing {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if buf.len() >= UNGATHERED {
