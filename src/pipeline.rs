@@ -14,6 +14,18 @@ use std::sync::Mutex;
 /// a core idled (Parquet -> JSON on two cores: 1.38 s -> 1.32 s, idle 159 ms -> 40 ms).
 pub const PRODUCER_NICE: i32 = 6;
 
+/// Nice value for work needed only at the end (the inputs' SHA-256 for the manifest): it takes
+/// the cores' idle moments instead of competing with the conversion.
+pub const BACKGROUND_NICE: i32 = 10;
+
+/// The worker pool of a pipeline: `threads` producers at [`PRODUCER_NICE`].
+pub fn producer_pool(threads: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .start_handler(|_| lower_priority(PRODUCER_NICE))
+        .build()
+}
+
 /// Lowers the calling thread's scheduling priority to `nice` (Linux; elsewhere nothing).
 #[cfg(target_os = "linux")]
 pub fn lower_priority(nice: i32) {

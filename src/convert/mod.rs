@@ -307,12 +307,6 @@ fn encode_chunk(
     })
 }
 
-/// Lower the calling thread's scheduling priority: the input hashes are needed only at the end,
-/// so they take the cores' idle moments instead of competing with the conversion.
-fn background_priority() {
-    crate::pipeline::lower_priority(10)
-}
-
 /// The writer thread's state.
 struct Writer {
     out: PathBuf,
@@ -387,11 +381,10 @@ impl Writer {
                 }
             }
         }
-        let items = e.ends.len() as u64;
         // The part's SHA-256 thread keeps the batch until it has caught up; no copy is made.
         let buf = Arc::new(std::mem::take(&mut c.encoded.buf));
         self.parts.write_shared_items(&buf, &c.encoded.ends)?;
-        self.report.items_written += items;
+        self.report.items_written += c.encoded.ends.len() as u64;
         Ok(true)
     }
 
@@ -561,11 +554,8 @@ fn convert(
     started: Instant,
 ) -> Result<Report> {
     let threads = opts.threads.max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .start_handler(|_| crate::pipeline::lower_priority(crate::pipeline::PRODUCER_NICE))
-        .build()
-        .context("cannot start the worker threads")?;
+    let pool =
+        crate::pipeline::producer_pool(threads).context("cannot start the worker threads")?;
     let level = opts.level.unwrap_or(match opts.compression {
         Compression::Zstd => 1,
         Compression::Gzip => 6,
@@ -603,7 +593,7 @@ fn convert(
     // Hash the inputs on the side while converting (the manifest records them).
     let hash_paths: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
     let hasher = std::thread::spawn(move || {
-        background_priority();
+        crate::pipeline::lower_priority(crate::pipeline::BACKGROUND_NICE);
         hash_paths
             .iter()
             .map(|p| crate::sink::sha256_file(p))

@@ -339,10 +339,10 @@ fn write_shortest<F: ryu::Float>(
         return Some(Ok(1));
     }
     let mut b = ryu::Buffer::new();
-    let text = b.format_finite(v).as_bytes();
-    Some(match plain_shortest(text, out) {
+    let text = b.format_finite(v);
+    Some(match plain_shortest(text.as_bytes(), out) {
         Some(size) => Ok(size),
-        None => canonicalize_or_undo(std::str::from_utf8(text).unwrap_or(""), out),
+        None => canonicalize_or_undo(text, out),
     })
 }
 

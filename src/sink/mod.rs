@@ -170,7 +170,7 @@ impl Hashing {
         self.drain()?;
         let (sha, disk) = self.join()?;
         Ok(Hashed {
-            md5: self.md5.clone(),
+            md5: std::mem::take(&mut self.md5),
             sha,
             disk,
             bytes: self.bytes,

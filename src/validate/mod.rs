@@ -415,10 +415,7 @@ fn check_items(
     let expects: Vec<Option<folder::Expect>> = sources.iter().map(|(_, e)| e.clone()).collect();
     let sources: Vec<Source> = sources.into_iter().map(|(s, _)| s).collect();
     let threads = opts.threads.max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .start_handler(|_| crate::pipeline::lower_priority(crate::pipeline::PRODUCER_NICE))
-        .build()?;
+    let pool = crate::pipeline::producer_pool(threads)?;
     let ropts = ReadOptions {
         batch_rows: opts.batch_rows,
         keep_blank: true,
