@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 use base64::Engine;
 use md5::{Digest, Md5};
 use sha2::Sha256;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Write;
 use std::ops::Range;
@@ -17,6 +18,7 @@ use std::thread::JoinHandle;
 use crate::rules;
 
 mod disk;
+pub mod md5x;
 use disk::Disk;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,11 +57,10 @@ impl Compression {
 /// A file writer that hashes and counts what goes through it.
 /// MD5 runs on the writing thread; SHA-256 and the staging for the disk (see [`disk`]) run on a
 /// thread of their own that follows up to `BEHIND` pieces behind, so neither waits for the other
-/// chunk by chunk: MD5 is the longest sequential step and sets the pace. Small writes (a
-/// compressor's output) are gathered into pieces first; encoded batches are shared with the
-/// SHA-256 thread as they are, without a copy.
+/// chunk by chunk. Small writes (a compressor's output) are gathered into pieces first; encoded
+/// batches are shared with the SHA-256 thread as they are, without a copy.
 struct Hashing {
-    md5: Md5,
+    md5: Md5Chain,
     bytes: u64,
     buf: Vec<u8>,
     /// Pieces for the SHA-256 thread; `None` once finished.
@@ -67,25 +68,35 @@ struct Hashing {
     helper: Option<JoinHandle<std::io::Result<(Sha256, Disk)>>>,
 }
 
-/// What the SHA-256 thread is handed: a gathered buffer it owns, or a range of an encoded batch
-/// it shares with the writer.
-enum Piece {
-    Owned(Vec<u8>),
-    Shared(Arc<Vec<u8>>, Range<usize>),
+/// Where a part's MD5 is computed.
+enum Md5Chain {
+    /// As the bytes are written.
+    Inline(Md5),
+    /// In one of [`md5x`]'s lanes, beside the other open parts' MD5s: the pieces wait in the
+    /// queue until the part writer runs the lanes together ([`PartWriter::pump`]).
+    Lane {
+        md5: md5x::Md5,
+        queue: VecDeque<Piece>,
+    },
+}
+
+/// A range of bytes handed on: a gathered buffer or part of an encoded batch, shared by the
+/// writer, the MD5 lanes' queue and the SHA-256 thread without a copy.
+#[derive(Clone)]
+struct Piece {
+    data: Arc<Vec<u8>>,
+    range: Range<usize>,
 }
 
 impl Piece {
     fn bytes(&self) -> &[u8] {
-        match self {
-            Piece::Owned(v) => v,
-            Piece::Shared(v, r) => &v[r.clone()],
-        }
+        &self.data[self.range.clone()]
     }
 }
 
 /// A part's bytes, hashed and on the device.
 struct Hashed {
-    md5: Md5,
+    md5: [u8; 16],
     sha: Sha256,
     disk: Disk,
     bytes: u64,
@@ -99,7 +110,8 @@ const UNGATHERED: usize = 512 << 10;
 const BEHIND: usize = 3;
 
 impl Hashing {
-    fn new(mut disk: Disk) -> std::io::Result<Self> {
+    /// `lane`: leave MD5 to the part writer's lanes instead of computing it here.
+    fn new(mut disk: Disk, lane: bool) -> std::io::Result<Self> {
         let (tx, rx) = sync_channel::<Piece>(BEHIND);
         let helper = std::thread::Builder::new()
             .name("prep-sha256".into())
@@ -112,7 +124,14 @@ impl Hashing {
                 Ok((sha, disk))
             })?;
         Ok(Hashing {
-            md5: Md5::new(),
+            md5: if lane {
+                Md5Chain::Lane {
+                    md5: md5x::Md5::default(),
+                    queue: VecDeque::new(),
+                }
+            } else {
+                Md5Chain::Inline(Md5::new())
+            },
             bytes: 0,
             buf: Vec::new(),
             tx: Some(tx),
@@ -121,8 +140,11 @@ impl Hashing {
     }
 
     fn send(&mut self, piece: Piece) -> std::io::Result<()> {
-        let n = piece.bytes().len();
-        self.md5.update(piece.bytes());
+        let n = piece.range.len();
+        match &mut self.md5 {
+            Md5Chain::Inline(m) => m.update(piece.bytes()),
+            Md5Chain::Lane { queue, .. } => queue.push_back(piece.clone()),
+        }
         let sent = match &self.tx {
             Some(tx) => tx.send(piece).is_ok(),
             None => false,
@@ -153,7 +175,10 @@ impl Hashing {
             return Ok(());
         }
         let buf = std::mem::take(&mut self.buf);
-        self.send(Piece::Owned(buf))
+        self.send(Piece {
+            range: 0..buf.len(),
+            data: Arc::new(buf),
+        })
     }
 
     /// Bytes of an encoded batch, shared with the SHA-256 thread instead of copied.
@@ -162,15 +187,29 @@ impl Hashing {
             return self.write_all(&data[range]);
         }
         self.drain()?;
-        self.send(Piece::Shared(data.clone(), range))
+        self.send(Piece {
+            data: data.clone(),
+            range,
+        })
     }
 
     /// Everything written, hashed and handed to the disk.
     fn finish(mut self) -> std::io::Result<Hashed> {
         self.drain()?;
         let (sha, disk) = self.join()?;
+        let md5 = match std::mem::replace(&mut self.md5, Md5Chain::Inline(Md5::new())) {
+            Md5Chain::Inline(m) => m.finalize().into(),
+            Md5Chain::Lane { mut md5, queue } => {
+                // Whatever the lanes have not reached yet (normally nothing: the writer runs
+                // them before it closes a part).
+                for p in queue {
+                    md5x::update_one(&mut md5, p.bytes());
+                }
+                md5.finish()
+            }
+        };
         Ok(Hashed {
-            md5: std::mem::take(&mut self.md5),
+            md5,
             sha,
             disk,
             bytes: self.bytes,
@@ -192,7 +231,10 @@ impl Write for Hashing {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if buf.len() >= UNGATHERED {
             self.drain()?;
-            self.send(Piece::Owned(buf.to_vec()))?;
+            self.send(Piece {
+                data: Arc::new(buf.to_vec()),
+                range: 0..buf.len(),
+            })?;
             return Ok(buf.len());
         }
         if self.buf.capacity() == 0 {
@@ -251,14 +293,33 @@ pub struct PartInfo {
     pub sha256_hex: String,
 }
 
+/// Uncompressed output up to this size goes to one part, as compressed output always does.
+pub const SPREAD_AFTER: u64 = 16 << 20;
+/// Past it, the open parts take turns of this many item bytes.
+const TURN: u64 = 4 << 20;
+
 /// Writes items into `OUT/data/part-NNNNN.<ext>[.gz|.zst]`.
+///
+/// Compressed output fills one part after the other. Uncompressed output past `SPREAD_AFTER`
+/// is dealt to [`md5x::LANES`] parts open side by side, in turns of `TURN` bytes, so that
+/// their MD5s advance together in one SIMD lane each: an MD5 is one sequential chain, and was
+/// the longest step of an uncompressed conversion. Which item goes to which part depends only
+/// on the items' sizes in order, so the output is the same whatever the number of threads.
 pub struct PartWriter {
     dir: PathBuf,
     ext: &'static str,
     compression: Compression,
     level: i32,
     part_size: u64,
-    current: Option<OpenPart>,
+    /// The parts being written: one, or one per MD5 lane.
+    lanes: Vec<Option<OpenPart>>,
+    /// Whose turn it is, and the item bytes it has taken in this turn.
+    lane: usize,
+    turn: u64,
+    /// Item bytes written so far, and parts opened so far (the next part's number).
+    written: u64,
+    opened: usize,
+    /// Finished parts, in the order of their names once [`Self::close`] returns.
     pub parts: Vec<PartInfo>,
     /// The import's object limit; lowered only by tests.
     pub max_parts: usize,
@@ -277,21 +338,29 @@ impl PartWriter {
         let dir = out.join("data");
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
+        let lanes = match compression {
+            Compression::None => md5x::LANES,
+            Compression::Gzip | Compression::Zstd => 1,
+        };
         Ok(PartWriter {
             dir,
             ext,
             compression,
             level,
             part_size: part_size.max(1),
-            current: None,
+            lanes: (0..lanes).map(|_| None).collect(),
+            lane: 0,
+            turn: 0,
+            written: 0,
+            opened: 0,
             parts: Vec::new(),
             max_parts: rules::MAX_IMPORT_OBJECTS,
             zstd_workers: 1,
         })
     }
 
-    fn open(&mut self) -> Result<()> {
-        let index = self.parts.len();
+    fn open(&mut self, lane: usize) -> Result<()> {
+        let index = self.opened;
         if index >= self.max_parts {
             bail!(
                 "the output would exceed {} parts, the most one import can read; raise --part-size",
@@ -302,7 +371,7 @@ impl PartWriter {
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let disk =
             Disk::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        let h = Hashing::new(disk)?;
+        let h = Hashing::new(disk, self.compression == Compression::None)?;
         let packer = match self.compression {
             Compression::None => Packer::Plain(h),
             Compression::Gzip => Packer::Gzip(flate2::write::GzEncoder::new(
@@ -318,7 +387,8 @@ impl PartWriter {
                 Packer::Zstd(e)
             }
         };
-        self.current = Some(OpenPart {
+        self.opened += 1;
+        self.lanes[lane] = Some(OpenPart {
             tmp,
             name,
             packer,
@@ -333,48 +403,113 @@ impl PartWriter {
         self.write_shared_items(&Arc::new(buf.to_vec()), ends)
     }
 
-    /// [`Self::write_items`] for a batch the part's SHA-256 thread may keep a reference to
-    /// while it catches up (the bytes are not copied).
+    /// [`Self::write_items`] for a batch the part's SHA-256 thread and MD5 lane may keep a
+    /// reference to while they catch up (the bytes are not copied).
     pub fn write_shared_items(&mut self, buf: &Arc<Vec<u8>>, ends: &[usize]) -> Result<()> {
         let mut k = 0;
         let mut start = 0usize;
         while k < ends.len() {
-            if self.current.is_none() {
-                self.open()?;
+            let lane = self.lane;
+            if self.lanes[lane].is_none() {
+                self.open(lane)?;
             }
-            let cur = self.current.as_mut().expect("opened");
-            // Take as many whole items as fit; a part always takes at least one.
+            let spread = self.lanes.len() > 1;
+            let (written, turn) = (self.written, self.turn);
+            let cur = self.lanes[lane].as_mut().expect("opened");
+            // Take as many whole items as fit; a part always takes at least one, and a turn
+            // ends after the item that reaches its size.
             let room = self.part_size.saturating_sub(cur.uncompressed);
             let mut j = k;
+            let mut full = false;
             while j < ends.len() {
                 let len = (ends[j] - start) as u64;
                 if len > room && !(j == k && cur.items == 0) {
+                    full = true;
                     break;
                 }
                 j += 1;
+                if spread && written + len >= SPREAD_AFTER && turn + len >= TURN {
+                    break;
+                }
             }
             if j > k {
                 let end = ends[j - 1];
                 cur.packer
                     .write_shared(buf, start..end)
                     .with_context(|| format!("cannot write {}", cur.tmp.display()))?;
+                let n = (end - start) as u64;
                 cur.items += (j - k) as u64;
-                cur.uncompressed += (end - start) as u64;
+                cur.uncompressed += n;
+                self.written += n;
+                self.turn += n;
                 start = end;
                 k = j;
             }
-            if k < ends.len() {
-                self.close()?;
+            if full {
+                self.close_lane(lane)?;
             }
+            if spread && self.written >= SPREAD_AFTER && self.turn >= TURN {
+                self.lane = (lane + 1) % self.lanes.len();
+                self.turn = 0;
+            }
+            self.pump(false);
         }
         Ok(())
     }
 
-    /// Finish the open part: flush the compressor, rename into place.
-    pub fn close(&mut self) -> Result<()> {
-        let Some(cur) = self.current.take() else {
+    /// Run the MD5 lanes over the bytes waiting in the open parts' queues. Unless `all`, only
+    /// while every open part has bytes waiting, so that the lanes share their SIMD steps; the
+    /// turns keep the queues short (a turn per part at most, roughly).
+    fn pump(&mut self, all: bool) {
+        let mut lanes: Vec<(&mut md5x::Md5, &mut VecDeque<Piece>)> = self
+            .lanes
+            .iter_mut()
+            .flatten()
+            .filter_map(|p| match &mut p.packer {
+                Packer::Plain(Hashing {
+                    md5: Md5Chain::Lane { md5, queue },
+                    ..
+                }) => Some((md5, queue)),
+                _ => None,
+            })
+            .collect();
+        loop {
+            let waiting = lanes.iter().filter(|(_, q)| !q.is_empty()).count();
+            if waiting == 0 || (!all && waiting < lanes.len()) {
+                return;
+            }
+            // Every waiting lane advances by the shortest front piece among them.
+            let n = lanes
+                .iter()
+                .filter_map(|(_, q)| q.front().map(|p| p.range.len()))
+                .min()
+                .expect("a lane is waiting");
+            let mut it = lanes.iter_mut();
+            let streams: [Option<(&mut md5x::Md5, &[u8])>; md5x::LANES] =
+                std::array::from_fn(|_| {
+                    let (md5, queue) = it.next()?;
+                    let piece = queue.front()?;
+                    Some((&mut **md5, &piece.bytes()[..n]))
+                });
+            md5x::update(streams);
+            for (_, queue) in lanes.iter_mut() {
+                if let Some(p) = queue.front_mut() {
+                    p.range.start += n;
+                    if p.range.is_empty() {
+                        queue.pop_front();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Finish one part: flush the compressor, complete the hashes, rename into place.
+    fn close_lane(&mut self, lane: usize) -> Result<()> {
+        if self.lanes[lane].is_none() {
             return Ok(());
-        };
+        }
+        self.pump(true);
+        let cur = self.lanes[lane].take().expect("checked");
         let mut h = cur
             .packer
             .finish()
@@ -390,15 +525,24 @@ impl PartWriter {
             items: cur.items,
             uncompressed: cur.uncompressed,
             stored: h.bytes,
-            md5_base64: base64::engine::general_purpose::STANDARD.encode(h.md5.finalize()),
+            md5_base64: base64::engine::general_purpose::STANDARD.encode(h.md5),
             sha256_hex: hex(&h.sha.finalize()),
         });
         Ok(())
     }
 
-    /// Remove a part still being written (after a failure).
+    /// Finish every open part; `parts` is then in the order of the parts' names.
+    pub fn close(&mut self) -> Result<()> {
+        for lane in 0..self.lanes.len() {
+            self.close_lane(lane)?;
+        }
+        self.parts.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(())
+    }
+
+    /// Remove the parts still being written (after a failure).
     pub fn abandon(&mut self) {
-        if let Some(cur) = self.current.take() {
+        for cur in self.lanes.iter_mut().filter_map(Option::take) {
             drop(cur.packer);
             let _ = std::fs::remove_file(&cur.tmp);
         }
@@ -507,7 +651,7 @@ mod tests {
         if !full.exists() {
             return;
         }
-        let mut h = Hashing::new(Disk::create(full).unwrap()).unwrap();
+        let mut h = Hashing::new(Disk::create(full).unwrap(), false).unwrap();
         let batch = Arc::new(vec![b'x'; UNGATHERED]);
         let mut err = None;
         for _ in 0..BEHIND + 3 {
@@ -531,7 +675,7 @@ mod tests {
     fn shared_gathered_and_borrowed_writes_keep_their_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p");
-        let mut h = Hashing::new(Disk::create(&path).unwrap()).unwrap();
+        let mut h = Hashing::new(Disk::create(&path).unwrap(), false).unwrap();
         let mut want = Vec::new();
         for k in 0..40usize {
             let piece: Vec<u8> = (0..(k * 37_123) % (3 * UNGATHERED))
@@ -561,7 +705,7 @@ mod tests {
         done.disk.finish().unwrap();
         assert_eq!(done.bytes, want.len() as u64);
         assert_eq!(std::fs::read(&path).unwrap(), want);
-        assert_eq!(done.md5.finalize()[..], Md5::digest(&want)[..]);
+        assert_eq!(done.md5[..], Md5::digest(&want)[..]);
         assert_eq!(done.sha.finalize()[..], Sha256::digest(&want)[..]);
     }
 
@@ -594,6 +738,84 @@ mod tests {
         // MD5 of "aaa\nbbb\n", base64.
         let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(b"aaa\nbbb\n"));
         assert_eq!(w.parts[0].md5_base64, md5);
+    }
+
+    /// Uncompressed output past `SPREAD_AFTER` is dealt to four parts in turns: each part's
+    /// digests are those of its bytes (the MD5 lanes), each part holds its items in input order,
+    /// every item is written once, no part passes --part-size, and the same items batched
+    /// differently (as other thread counts batch them) give the same parts.
+    #[test]
+    fn spread_parts_are_hashed_right_and_do_not_depend_on_batching() {
+        // 12,000 items of 1-9 KiB (varied, so turns end mid-batch and pieces are unaligned).
+        let items: Vec<Vec<u8>> = (0..12_000usize)
+            .map(|i| {
+                let mut v = format!("{i:06} ").into_bytes();
+                v.resize(1024 + (i * 7919) % 8192, b'a' + (i % 26) as u8);
+                v.push(b'\n');
+                v
+            })
+            .collect();
+        let total: usize = items.iter().map(Vec::len).sum();
+        assert!(total as u64 > SPREAD_AFTER + 8 * TURN);
+        let part_size = 20 << 20;
+        let write = |batch: usize| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut w =
+                PartWriter::new(dir.path(), "json", Compression::None, 0, part_size).unwrap();
+            for chunk in items.chunks(batch) {
+                let mut buf = Vec::new();
+                let mut ends = Vec::new();
+                for it in chunk {
+                    buf.extend_from_slice(it);
+                    ends.push(buf.len());
+                }
+                w.write_items(&buf, &ends).unwrap();
+            }
+            w.close().unwrap();
+            let files: Vec<Vec<u8>> = w
+                .parts
+                .iter()
+                .map(|p| std::fs::read(dir.path().join(&p.key)).unwrap())
+                .collect();
+            (w.parts.clone(), files)
+        };
+        let (parts, files) = write(1000);
+        assert!(parts.len() >= md5x::LANES, "{} parts", parts.len());
+        let mut seen = vec![false; items.len()];
+        for (p, f) in parts.iter().zip(&files) {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(f));
+            assert_eq!(p.md5_base64, b64, "{}", p.key);
+            assert_eq!(p.sha256_hex, hex(&Sha256::digest(f)), "{}", p.key);
+            assert!(p.uncompressed <= part_size && p.stored == f.len() as u64);
+            let lines: Vec<&[u8]> = f.split_inclusive(|&c| c == b'\n').collect();
+            assert_eq!(lines.len() as u64, p.items);
+            let ids: Vec<usize> = lines
+                .iter()
+                .map(|l| std::str::from_utf8(&l[..6]).unwrap().parse().unwrap())
+                .collect();
+            assert!(
+                ids.windows(2).all(|w| w[0] < w[1]),
+                "{}: input order",
+                p.key
+            );
+            for (id, line) in ids.iter().zip(&lines) {
+                assert!(!seen[*id] && *line == &items[*id][..]);
+                seen[*id] = true;
+            }
+        }
+        assert!(seen.iter().all(|s| *s), "every item written");
+        let names: Vec<&str> = parts.iter().map(|p| p.key.as_str()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        for batch in [1, 333, 12_000] {
+            let (p2, f2) = write(batch);
+            assert!(f2 == files, "batches of {batch}");
+            assert_eq!(
+                p2.iter().map(|p| &p.md5_base64).collect::<Vec<_>>(),
+                parts.iter().map(|p| &p.md5_base64).collect::<Vec<_>>()
+            );
+        }
     }
 
     /// Small writes (gathered) and large ones (hashed and written as they come), with
