@@ -569,37 +569,106 @@ pub struct FileDigests {
     pub bytes: u64,
 }
 
-/// The MD5 and/or SHA-256 of a file, read in large chunks; when both are wanted, the two
-/// sequential chains run side by side on each chunk.
+/// The MD5 and/or SHA-256 of a file; see [`files_digests`].
 pub fn file_digests(path: &Path, md5: bool, sha256: bool) -> Result<FileDigests> {
-    let mut f = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let (mut m, mut h) = (md5.then(Md5::new), sha256.then(Sha256::new));
-    let mut buf = vec![0u8; 4 << 20];
-    let mut bytes = 0u64;
+    let mut d = files_digests(&[path], md5, sha256)?;
+    Ok(d.pop().expect("one file, one result"))
+}
+
+/// Bytes read from a file at a time, per MD5 lane.
+const READ_CHUNK: usize = 4 << 20;
+
+/// A file being hashed in one of [`files_digests`]' lanes.
+struct Reading {
+    index: usize,
+    file: File,
+    md5: Option<md5x::Md5>,
+    sha: Option<Sha256>,
+    bytes: u64,
+    buf: Vec<u8>,
+    len: usize,
+}
+
+/// The MD5 and/or SHA-256 of each file (in the order given). Up to four files are read at a
+/// time, a chunk of each in turn, so that their MD5s advance together in [`md5x`]'s lanes; a
+/// lane whose file ends takes the next file.
+pub fn files_digests<P: AsRef<Path>>(
+    paths: &[P],
+    md5: bool,
+    sha256: bool,
+) -> Result<Vec<FileDigests>> {
+    let mut done: Vec<Option<FileDigests>> = (0..paths.len()).map(|_| None).collect();
+    let mut next = 0;
+    let mut lanes: [Option<Reading>; md5x::LANES] = Default::default();
+    let mut spare: Vec<Vec<u8>> = Vec::new();
     loop {
-        let k = std::io::Read::read(&mut f, &mut buf)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        if k == 0 {
+        for lane in lanes.iter_mut().filter(|l| l.is_none()) {
+            let Some(path) = paths.get(next) else { break };
+            let path = path.as_ref();
+            let file =
+                File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+            *lane = Some(Reading {
+                index: next,
+                file,
+                md5: md5.then(md5x::Md5::default),
+                sha: sha256.then(Sha256::new),
+                bytes: 0,
+                buf: spare.pop().unwrap_or_else(|| vec![0u8; READ_CHUNK]),
+                len: 0,
+            });
+            next += 1;
+        }
+        if lanes.iter().all(Option::is_none) {
             break;
         }
-        let chunk = &buf[..k];
-        match (&mut m, &mut h) {
-            (Some(m), Some(h)) => std::thread::scope(|s| {
-                s.spawn(|| h.update(chunk));
-                m.update(chunk);
-            }),
-            (m, h) => {
-                m.iter_mut().for_each(|m| m.update(chunk));
-                h.iter_mut().for_each(|h| h.update(chunk));
+        for r in lanes.iter_mut().flatten() {
+            r.len = read_full(&mut r.file, &mut r.buf)
+                .with_context(|| format!("cannot read {}", paths[r.index].as_ref().display()))?;
+            r.bytes += r.len as u64;
+        }
+        let mut it = lanes.iter_mut();
+        let streams: [Option<(&mut md5x::Md5, &[u8])>; md5x::LANES] = std::array::from_fn(|_| {
+            let r = it.next()?.as_mut()?;
+            Some((r.md5.as_mut()?, &r.buf[..r.len]))
+        });
+        md5x::update(streams);
+        for lane in lanes.iter_mut() {
+            let Some(r) = lane else { continue };
+            if let Some(h) = &mut r.sha {
+                h.update(&r.buf[..r.len]);
+            }
+            if r.len < r.buf.len() {
+                // The end of this file.
+                let r = lane.take().expect("checked");
+                done[r.index] = Some(FileDigests {
+                    md5_base64: r
+                        .md5
+                        .map(|m| base64::engine::general_purpose::STANDARD.encode(m.finish())),
+                    sha256_hex: r.sha.map(|h| hex(&h.finalize())),
+                    bytes: r.bytes,
+                });
+                spare.push(r.buf);
             }
         }
-        bytes += k as u64;
     }
-    Ok(FileDigests {
-        md5_base64: m.map(|m| base64::engine::general_purpose::STANDARD.encode(m.finalize())),
-        sha256_hex: h.map(|h| hex(&h.finalize())),
-        bytes,
-    })
+    Ok(done
+        .into_iter()
+        .map(|d| d.expect("every file read"))
+        .collect())
+}
+
+/// Fill `buf` unless the file ends first; the bytes read.
+fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match std::io::Read::read(f, &mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 /// SHA-256 of a file, hex.
@@ -868,6 +937,45 @@ mod tests {
             );
             assert_eq!(p.uncompressed, all.len() as u64);
         }
+    }
+
+    /// Many files at once (more than the lanes, of different lengths, so lanes take new files
+    /// as theirs end): each file's digests, in the order given.
+    #[test]
+    fn files_digests_hash_each_file_in_its_lane() {
+        let dir = tempfile::tempdir().unwrap();
+        let lens = [
+            READ_CHUNK * 2 + 3,
+            0,
+            10,
+            READ_CHUNK,
+            5 << 20,
+            1,
+            READ_CHUNK - 1,
+            64,
+        ];
+        let mut paths = Vec::new();
+        let mut want = Vec::new();
+        for (k, len) in lens.into_iter().enumerate() {
+            let data: Vec<u8> = (0..len).map(|i| (i * 13 + k * 101) as u8).collect();
+            let path = dir.path().join(format!("f{k}"));
+            std::fs::write(&path, &data).unwrap();
+            paths.push(path);
+            want.push((
+                base64::engine::general_purpose::STANDARD.encode(Md5::digest(&data)),
+                hex(&Sha256::digest(&data)),
+                len as u64,
+            ));
+        }
+        let got = files_digests(&paths, true, true).unwrap();
+        assert_eq!(got.len(), want.len());
+        for (g, (m, s, n)) in got.iter().zip(&want) {
+            assert_eq!(g.md5_base64.as_ref(), Some(m));
+            assert_eq!(g.sha256_hex.as_ref(), Some(s));
+            assert_eq!(g.bytes, *n);
+        }
+        let err = files_digests(&[dir.path().join("missing")], true, true).unwrap_err();
+        assert!(format!("{err:#}").contains("missing"), "{err:#}");
     }
 
     /// Whichever digests are asked for, over files of several read chunks, empty ones too.

@@ -43,12 +43,23 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Compare a data file's checksums and size with its manifest entry (X006 findings).
-pub fn verify_file(path: &Path, e: &Expect) -> Result<Vec<Finding>> {
-    if e.md5.is_none() && e.sha256.is_none() && e.stored_bytes.is_none() {
-        return Ok(Vec::new());
+/// Compare data files' checksums and sizes with their manifest entries (X006 findings). The
+/// files are hashed together (see [`crate::sink::files_digests`]).
+pub fn verify_files(files: &[(PathBuf, Expect)]) -> Result<Vec<Finding>> {
+    let files: Vec<&(PathBuf, Expect)> = files
+        .iter()
+        .filter(|(_, e)| e.md5.is_some() || e.sha256.is_some() || e.stored_bytes.is_some())
+        .collect();
+    let paths: Vec<&Path> = files.iter().map(|(p, _)| p.as_path()).collect();
+    let digests = crate::sink::files_digests(&paths, true, true)?;
+    let mut out = Vec::new();
+    for ((path, e), d) in files.into_iter().zip(digests) {
+        out.extend(compare(path, e, d));
     }
-    let d = crate::sink::file_digests(path, true, true)?;
+    Ok(out)
+}
+
+fn compare(path: &Path, e: &Expect, d: crate::sink::FileDigests) -> Vec<Finding> {
     let (md5, sha, size) = (
         d.md5_base64.expect("asked for"),
         d.sha256_hex.expect("asked for"),
@@ -76,7 +87,7 @@ pub fn verify_file(path: &Path, e: &Expect) -> Result<Vec<Finding>> {
             &size.to_string(),
         ));
     }
-    Ok(out)
+    out
 }
 
 /// Keys as prep records them in manifest-summary.json.

@@ -186,13 +186,7 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
         .iter()
         .filter_map(|f| Some((f.path.clone(), f.expect.clone()?)))
         .collect();
-    let hashing = std::thread::spawn(move || -> Result<Vec<Finding>> {
-        let mut out = Vec::new();
-        for (path, e) in &to_hash {
-            out.extend(folder::verify_file(path, e)?);
-        }
-        Ok(out)
-    });
+    let hashing = std::thread::spawn(move || folder::verify_files(&to_hash));
 
     // What each file really is.
     let mut sources = Vec::new();
