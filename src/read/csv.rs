@@ -202,6 +202,15 @@ fn raw_values(names: &[String], rec: &csv::ByteRecord) -> Value {
     }
 }
 
+/// The row's bytes as one `str`, when every cell is valid UTF-8: the whole buffer is, and each
+/// cell starts and ends on a character boundary.
+fn whole_utf8(rec: &csv::ByteRecord) -> Option<&str> {
+    let all = std::str::from_utf8(rec.as_slice()).ok()?;
+    (0..rec.len())
+        .all(|i| rec.range(i).is_some_and(|r| all.get(r).is_some()))
+        .then_some(all)
+}
+
 pub fn read(
     src: &Source,
     unit: &Unit,
@@ -241,6 +250,19 @@ pub fn read(
                         rec.len()
                     ),
                 ));
+            } else if let Some(all) = whole_utf8(&rec) {
+                // One UTF-8 check per row instead of one per cell.
+                for (i, b) in builders.iter_mut().enumerate() {
+                    let f = rec
+                        .range(i)
+                        .and_then(|r| all.get(r))
+                        .expect("cell boundaries checked by whole_utf8");
+                    if f.is_empty() {
+                        b.append_null();
+                    } else {
+                        b.append_value(f);
+                    }
+                }
             } else {
                 match csv::StringRecord::from_byte_record(std::mem::take(&mut rec)) {
                     Ok(srec) => {
