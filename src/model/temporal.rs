@@ -187,7 +187,7 @@ mod tests {
     #[test]
     fn fast_civil_dates_match_the_general_ones() {
         let edge = (1i64 << 30) - NS_K as i64;
-        let near = |c: i64| (c - 3000..c + 3000);
+        let near = |c: i64| c - 3000..c + 3000;
         for z in (-1_000 * 366..12_000 * 366)
             .chain(near(-(NS_K as i64)))
             .chain(near(edge))
