@@ -473,6 +473,7 @@ impl PartWriter {
                 _ => None,
             })
             .collect();
+        debug_assert!(lanes.len() <= md5x::LANES);
         loop {
             let waiting = lanes.iter().filter(|(_, q)| !q.is_empty()).count();
             if waiting == 0 || (!all && waiting < lanes.len()) {
@@ -505,8 +506,13 @@ impl PartWriter {
 
     /// Finish one part: flush the compressor, complete the hashes, rename into place.
     fn close_lane(&mut self, lane: usize) -> Result<()> {
-        if self.lanes[lane].is_none() {
+        let Some(cur) = &mut self.lanes[lane] else {
             return Ok(());
+        };
+        if let Packer::Plain(h) = &mut cur.packer {
+            // Small writes still gathered join the lanes too, rather than go one lane alone.
+            h.drain()
+                .with_context(|| format!("cannot write {}", cur.tmp.display()))?;
         }
         self.pump(true);
         let cur = self.lanes[lane].take().expect("checked");
