@@ -166,5 +166,45 @@ fn validate_lines(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, encode, numbers, item_size, validate_lines);
+/// A part's MD5: four parts' bytes through the md-5 crate one after the other, against the
+/// four MD5 lanes the part writer runs them in.
+fn part_md5(c: &mut Criterion) {
+    use md5::Digest;
+    use prep::sink::md5x;
+    const PART: usize = 4 << 20;
+    let parts: Vec<Vec<u8>> = (0..md5x::LANES)
+        .map(|l| (0..PART).map(|i| (i * 31 + l * 7) as u8).collect())
+        .collect();
+    let mut g = c.benchmark_group("part_md5");
+    g.throughput(Throughput::Bytes((PART * md5x::LANES) as u64));
+    g.bench_function("md5_crate_one_by_one", |bench| {
+        bench.iter(|| {
+            for p in &parts {
+                black_box(md5::Md5::digest(p));
+            }
+        })
+    });
+    g.bench_function("md5x_four_lanes", |bench| {
+        bench.iter(|| {
+            let mut ms: Vec<md5x::Md5> = vec![md5x::Md5::default(); md5x::LANES];
+            let mut it = ms.iter_mut();
+            md5x::update(std::array::from_fn(|l| {
+                Some((it.next().expect("one per lane"), &parts[l][..]))
+            }));
+            for m in ms {
+                black_box(m.finish());
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    encode,
+    numbers,
+    item_size,
+    validate_lines,
+    part_md5
+);
 criterion_main!(benches);

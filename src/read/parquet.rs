@@ -35,11 +35,12 @@ pub fn read(
     let UnitPart::RowGroup(rg) = unit.part else {
         unreachable!("parquet units are row groups")
     };
-    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&src.path)?)?
+    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&src.path)?)?;
+    let rows = builder.metadata().row_group(rg).num_rows().max(0) as u64;
+    let reader = builder
         .with_row_groups(vec![rg])
         .with_batch_size(opts.batch_rows)
         .build()?;
-    let rows = reader_rows(src, rg)?;
     let mut first_row = unit.first_row;
     for rb in reader {
         let rb = rb?;
@@ -51,9 +52,4 @@ pub fn read(
         }
     }
     Ok(())
-}
-
-fn reader_rows(src: &Source, rg: usize) -> Result<u64> {
-    let b = ParquetRecordBatchReaderBuilder::try_new(File::open(&src.path)?)?;
-    Ok(b.metadata().row_group(rg).num_rows().max(0) as u64)
 }

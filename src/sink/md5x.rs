@@ -1,7 +1,8 @@
 //! MD5 of several streams at once. One MD5 is a single chain of dependent steps (about 4.7
 //! cycles a byte here, whatever the implementation), so a core mostly waits on it; four
 //! independent streams in the four 32-bit lanes of a SIMD register advance together for about
-//! the price of one. The part writer keeps four uncompressed parts open side by side to use it.
+//! the price of one. The part writer keeps four uncompressed parts open side by side to use it,
+//! and [`super::files_digests`] reads four files at a time.
 //!
 //! x86-64 has SSE2 everywhere; with AVX-512 (VL) rotations and the round functions are one
 //! instruction each. Elsewhere the lanes run one after the other. Tests compare every path with
