@@ -19,8 +19,15 @@ const WRITEBACK: u64 = 32 << 20;
 /// Staging buffers per part: one being filled while the others are on their way to the device.
 const BUFFERS: usize = 3;
 
-/// A staging buffer: `ALIGN` spare bytes so an aligned window fits wherever the allocator put
-/// it.
+/// Stages are aligned to a huge page and asked to be backed by huge pages (Linux's transparent
+/// huge pages in `madvise` mode, the usual default): a direct write pins the pages of its
+/// buffer and the device releases them on completion, page by page, which 512 times fewer pages
+/// make cheaper (measured: system time 0.29 -> 0.245 s and 6-8 % less wall time converting to
+/// 534 MB of uncompressed parts). Elsewhere the advice is ignored and nothing changes.
+const HUGE_PAGE: usize = 2 << 20;
+
+/// A staging buffer: `HUGE_PAGE` spare bytes so an aligned window fits wherever the allocator
+/// put it (the spare bytes are never touched, so they take no memory).
 struct Stage {
     mem: Vec<u8>,
     /// Start of the aligned window in `mem`.
@@ -31,8 +38,18 @@ struct Stage {
 
 impl Stage {
     fn new() -> Stage {
-        let mem = vec![0u8; STAGE + ALIGN];
-        let at = mem.as_ptr().align_offset(ALIGN);
+        let mem = vec![0u8; STAGE + HUGE_PAGE];
+        let at = mem.as_ptr().align_offset(HUGE_PAGE);
+        #[cfg(target_os = "linux")]
+        // SAFETY: the range lies inside `mem`; the advice changes how the kernel backs these
+        // pages, never their contents, and a refusal (an error return) is harmless.
+        unsafe {
+            libc::madvise(
+                mem.as_ptr().add(at) as *mut libc::c_void,
+                STAGE,
+                libc::MADV_HUGEPAGE,
+            );
+        }
         Stage { mem, at, len: 0 }
     }
 }
