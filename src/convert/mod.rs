@@ -11,7 +11,7 @@ pub mod output;
 
 use crate::encode::item::{split_key, Encoded, ItemEncoder};
 use crate::encode::items::LinesEncoder;
-use crate::encode::{plain, Nulls, Syntax, W};
+use crate::encode::{plain, Nulls, Recycled, Syntax, W};
 use crate::model::keys::KeySchema;
 use crate::model::keys::ScalarType;
 use crate::parse::lines::ItemReader;
@@ -319,9 +319,27 @@ struct Writer {
     source_names: Vec<String>,
     key_names: Vec<String>,
     on_error: OnError,
+    /// Written batches whose bytes a part's SHA-256 thread or MD5 lane may still hold; each
+    /// goes back to the encoders once nothing else does.
+    in_flight: Vec<Arc<Vec<u8>>>,
+    recycled: Recycled,
 }
 
 impl Writer {
+    /// Give back the batches that the parts have finished with.
+    fn recycle(&mut self) {
+        let mut k = 0;
+        while k < self.in_flight.len() {
+            if Arc::strong_count(&self.in_flight[k]) == 1 {
+                if let Ok(buf) = Arc::try_unwrap(self.in_flight.swap_remove(k)) {
+                    self.recycled.give(buf);
+                }
+            } else {
+                k += 1;
+            }
+        }
+    }
+
     fn take(&mut self, mut c: Chunk) -> Result<bool> {
         self.report.rows_read += c.rows;
         self.rows_by_source[c.source] += c.rows;
@@ -384,6 +402,8 @@ impl Writer {
         // The part's SHA-256 thread keeps the batch until it has caught up; no copy is made.
         let buf = Arc::new(std::mem::take(&mut c.encoded.buf));
         self.parts.write_shared_items(&buf, &c.encoded.ends)?;
+        self.in_flight.push(buf);
+        self.recycle();
         self.report.items_written += c.encoded.ends.len() as u64;
         Ok(true)
     }
@@ -571,7 +591,11 @@ fn convert(
     parts.zstd_workers = threads.clamp(1, 8) as u32;
     let mut key_names = vec![keys.partition.name.clone()];
     key_names.extend(keys.sort.as_ref().map(|s| s.name.clone()));
+    // Enough idle buffers for the encoders' window; more would only hold memory.
+    let recycled = Recycled::new(threads * 4);
     let writer = Writer {
+        in_flight: Vec::new(),
+        recycled: recycled.clone(),
         out: opts.out.clone(),
         parts,
         dups: (opts.duplicates != DupMode::Off).then(DupIndex::new),
@@ -635,7 +659,10 @@ fn convert(
         &pool,
         batches_ok,
         threads * 4,
-        || W::new(opts.syntax, opts.nulls),
+        || W {
+            recycled: Some(recycled.clone()),
+            ..W::new(opts.syntax, opts.nulls)
+        },
         |w, b| encode_chunk(b, encoding, sources, opts.syntax, opts.nulls, w),
         |c| {
             let c = match c {

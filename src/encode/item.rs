@@ -1,7 +1,7 @@
 //! Turning a batch of rows into item lines, with every item check in the same pass: keys,
 //! item size, nesting, number range, sets.
 
-use super::{Enc, Fail, Nulls, Syntax, Ty, Val, W};
+use super::{Enc, Fail, Nulls, Recycled, Syntax, Ty, Val, W};
 use crate::model::keys::{KeyRole, ScalarType};
 use crate::plan::{build, KeyCheck, Plan, Target};
 use crate::rules::{self, Rule};
@@ -261,7 +261,14 @@ pub fn encode_rows(
     enc.empty_sets = w.empty_sets;
     // Hand the buffer over and start the next one at the same size: no regrowth per batch.
     let cap = w.out.capacity();
-    enc.buf = std::mem::replace(&mut w.out, Vec::with_capacity(cap));
+    let next = match w.recycled.as_ref().and_then(Recycled::take) {
+        Some(mut b) => {
+            b.reserve(cap);
+            b
+        }
+        None => Vec::with_capacity(cap),
+    };
+    enc.buf = std::mem::replace(&mut w.out, next);
     enc
 }
 

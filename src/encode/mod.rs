@@ -122,6 +122,39 @@ pub struct W {
     pub strict: bool,
     /// Validation: items are checked, not kept (`Encoded` then has no bytes and no ends).
     pub discard: bool,
+    /// Where the next batch's output buffer comes from when the writer gave one back (see
+    /// [`Recycled`]); a new one otherwise.
+    pub recycled: Option<Recycled>,
+}
+
+/// Output buffers of written batches, back for reuse. A new buffer's pages are faulted in and
+/// zeroed by the kernel as the items are written (half of a conversion's page faults); a
+/// returned one's are already there. Holds at most `keep` buffers.
+#[derive(Clone)]
+pub struct Recycled {
+    bufs: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    keep: usize,
+}
+
+impl Recycled {
+    pub fn new(keep: usize) -> Self {
+        Recycled {
+            bufs: Default::default(),
+            keep,
+        }
+    }
+    /// A buffer back from the writer; dropped if enough are waiting.
+    pub fn give(&self, mut buf: Vec<u8>) {
+        if let Ok(mut bufs) = self.bufs.lock() {
+            if bufs.len() < self.keep {
+                buf.clear();
+                bufs.push(buf);
+            }
+        }
+    }
+    fn take(&self) -> Option<Vec<u8>> {
+        self.bufs.lock().ok()?.pop()
+    }
 }
 
 impl W {
@@ -137,6 +170,7 @@ impl W {
             spans: Vec::new(),
             strict: false,
             discard: false,
+            recycled: None,
         }
     }
 
@@ -550,6 +584,19 @@ pub trait Enc: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Buffers given back come out empty with their memory kept, and no more than `keep` wait.
+    #[test]
+    fn recycled_buffers_come_back_empty_and_are_bounded() {
+        let r = Recycled::new(2);
+        for k in 0..3 {
+            r.give(vec![k as u8; 100 + k]);
+        }
+        let a = r.take().expect("kept");
+        assert!(a.is_empty() && a.capacity() >= 100);
+        assert!(r.take().is_some());
+        assert!(r.take().is_none(), "the third was dropped");
+    }
 
     /// `put` appends exactly what `extend_from_slice` would, at every short length and whatever
     /// room the vector has left.
