@@ -661,6 +661,7 @@ fn convert(
         threads * 4,
         || W {
             recycled: Some(recycled.clone()),
+            keep_keys: opts.duplicates != DupMode::Off,
             ..W::new(opts.syntax, opts.nulls)
         },
         |w, b| encode_chunk(b, encoding, sources, opts.syntax, opts.nulls, w),

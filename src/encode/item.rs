@@ -206,9 +206,11 @@ pub fn encode_rows(
     // Sized once per batch instead of grown by doubling.
     enc.ends.reserve(len);
     enc.rows.reserve(len);
-    enc.keys.ends.reserve(len);
-    enc.keys.hashes.reserve(len);
-    enc.keys.bytes.reserve(len * 32);
+    if w.keep_keys {
+        enc.keys.ends.reserve(len);
+        enc.keys.hashes.reserve(len);
+        enc.keys.bytes.reserve(len * 32);
+    }
     w.out.clear();
     w.empty_sets = 0;
     let mut key_buf = Vec::with_capacity(64);
@@ -243,9 +245,11 @@ pub fn encode_rows(
                     enc.ends.push(w.out.len());
                 }
                 enc.rows.push(i as u32);
-                let hash = crate::convert::dups::key_hash(&enc.keys.bytes[key_start..]);
-                enc.keys.hashes.push(hash);
-                enc.keys.ends.push(enc.keys.bytes.len());
+                if w.keep_keys {
+                    let hash = crate::convert::dups::key_hash(&enc.keys.bytes[key_start..]);
+                    enc.keys.hashes.push(hash);
+                    enc.keys.ends.push(enc.keys.bytes.len());
+                }
             }
             Err((rule, message)) => {
                 w.out.truncate(start);
@@ -338,7 +342,7 @@ pub fn write_key(
     }
     w.name(name, first);
     let size = name.len() + w.scalar(actual, raw);
-    if k.role != KeyRole::Index {
+    if k.role != KeyRole::Index && w.keep_keys {
         keys.push(match actual {
             Ty::S => b'S',
             Ty::N => b'N',

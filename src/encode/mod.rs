@@ -122,6 +122,9 @@ pub struct W {
     pub strict: bool,
     /// Validation: items are checked, not kept (`Encoded` then has no bytes and no ends).
     pub discard: bool,
+    /// Keep each item's primary key and its hash in `Encoded::keys` (duplicate detection, and
+    /// validate's order check); off for a conversion with `--duplicates off`.
+    pub keep_keys: bool,
     /// Where the next batch's output buffer comes from when the writer gave one back (see
     /// [`Recycled`]); a new one otherwise.
     pub recycled: Option<Recycled>,
@@ -170,6 +173,7 @@ impl W {
             spans: Vec::new(),
             strict: false,
             discard: false,
+            keep_keys: true,
             recycled: None,
         }
     }
