@@ -56,6 +56,17 @@ pub fn canonicalize(text: &[u8], out: &mut Vec<u8>) -> Result<usize, NumError> {
         out.push(b'0');
         return Ok(1);
     }
+    if already_canonical(text, &p) {
+        // Most numbers in files (`1200`, `-3.25`, `0.001`) are written as they would be.
+        put(out, text);
+    } else {
+        write_parsed(text, &p, out);
+    }
+    Ok(p.size())
+}
+
+/// The canonical text of a parsed non-zero number, from its significant digits.
+fn write_parsed(text: &[u8], p: &Parsed, out: &mut Vec<u8>) {
     let mut digits = [0u8; rules::MAX_NUMBER_DIGITS];
     let mut n = 0;
     for &c in text[p.first..=p.last].iter().filter(|&&c| c != b'.') {
@@ -63,7 +74,21 @@ pub fn canonicalize(text: &[u8], out: &mut Vec<u8>) -> Result<usize, NumError> {
         n += 1;
     }
     write_canonical(p.neg, &digits[..n], p.lead, out);
-    Ok(p.size())
+}
+
+/// Whether a valid non-zero number's text is its canonical form: plain notation in the range
+/// [`write_canonical`] writes plainly, no exponent, no leading zero but the one of `0.`, and a
+/// fraction (if any) ending in its last significant digit.
+fn already_canonical(text: &[u8], p: &Parsed) -> bool {
+    let int_start = p.neg as usize;
+    !p.has_exp
+        && (PLAIN_MIN_EXP..PLAIN_INT_DIGITS).contains(&p.lead)
+        && if p.lead >= 0 {
+            p.first == int_start
+        } else {
+            text[int_start..].starts_with(b"0.")
+        }
+        && (!p.has_point || p.last == text.len() - 1)
 }
 
 /// The size of a valid number, without writing its canonical text.
@@ -76,6 +101,9 @@ pub fn checked_size(text: &[u8]) -> Result<usize, NumError> {
 /// zero.
 struct Parsed {
     neg: bool,
+    /// A decimal point, and an `e` part, were written.
+    has_point: bool,
+    has_exp: bool,
     first: usize,
     last: usize,
     sig: usize,
@@ -119,7 +147,8 @@ fn parse(text: &[u8]) -> Result<Parsed, NumError> {
     let int_end = digits_from(text, int_start);
     let mut i = int_end;
     let (mut frac_start, mut frac_end) = (i, i);
-    if text.get(i) == Some(&b'.') {
+    let has_point = text.get(i) == Some(&b'.');
+    if has_point {
         frac_start = i + 1;
         frac_end = digits_from(text, frac_start);
         i = frac_end;
@@ -128,7 +157,8 @@ fn parse(text: &[u8]) -> Result<Parsed, NumError> {
         return Err(NumError::Syntax);
     }
     let mut exp: i64 = 0;
-    if matches!(text.get(i), Some(b'e' | b'E')) {
+    let has_exp = matches!(text.get(i), Some(b'e' | b'E'));
+    if has_exp {
         i += 1;
         let eneg = match text.get(i) {
             Some(b'-') => {
@@ -167,6 +197,8 @@ fn parse(text: &[u8]) -> Result<Parsed, NumError> {
             None => {
                 return Ok(Parsed {
                     neg,
+                    has_point,
+                    has_exp,
                     first: 0,
                     last: 0,
                     sig: 0,
@@ -194,6 +226,8 @@ fn parse(text: &[u8]) -> Result<Parsed, NumError> {
     }
     Ok(Parsed {
         neg,
+        has_point,
+        has_exp,
         first,
         last,
         sig,
@@ -486,6 +520,58 @@ pub fn write_ion_decimal(canonical: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Texts taken as they are by `canonicalize` are exactly what the digit-by-digit writer
+    /// makes of them, over random texts of signs, zeros, digits, points and exponents (valid and
+    /// not), so the shortcut never changes an output.
+    #[test]
+    fn as_is_shortcut_agrees_with_the_general_writer() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"0000123456789..-eE+";
+        let (mut taken, mut checked) = (0, 0);
+        for _ in 0..400_000 {
+            let len = 1 + (next() % 14) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let Ok(p) = parse(&text) else { continue };
+            if p.sig == 0 {
+                continue;
+            }
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            canonicalize(&text, &mut fast).unwrap();
+            write_parsed(&text, &p, &mut slow);
+            assert_eq!(fast, slow, "{}", String::from_utf8_lossy(&text));
+            checked += 1;
+            taken += already_canonical(&text, &p) as usize;
+        }
+        // Both sides of the shortcut were exercised.
+        assert!(
+            taken > 1000 && checked - taken > 1000,
+            "{taken} of {checked}"
+        );
+        for (t, want) in [
+            ("1200", true),
+            ("-3.25", true),
+            ("0.001", true),
+            ("-0.5", true),
+            ("12.50", false),
+            ("012", false),
+            (".5", false),
+            ("1.", false),
+            ("1e3", false),
+            ("0.00000001", false),
+        ] {
+            let p = parse(t.as_bytes()).unwrap();
+            assert_eq!(already_canonical(t.as_bytes(), &p), want, "{t}");
+        }
+    }
 
     /// The plain-notation shortcut for floats writes and sizes exactly what the general
     /// canonicaliser makes of ryu's text, over random bit patterns and every decade around the
