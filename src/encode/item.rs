@@ -1,7 +1,7 @@
 //! Turning a batch of rows into item lines, with every item check in the same pass: keys,
 //! item size, nesting, number range, sets.
 
-use super::{Enc, Fail, Nulls, Recycled, Syntax, Ty, Val, W};
+use super::{Enc, Fail, NullMask, Nulls, Recycled, Syntax, Ty, Val, W};
 use crate::model::keys::{KeyRole, ScalarType};
 use crate::plan::{build, KeyCheck, Plan, Target};
 use crate::rules::{self, Rule};
@@ -47,6 +47,7 @@ struct Col {
     /// `"name":`, escaped once.
     quoted: Vec<u8>,
     enc: Box<dyn Enc>,
+    nulls: NullMask,
     key: Option<KeyCheck>,
     converted: bool,
 }
@@ -86,6 +87,7 @@ impl ItemEncoder {
             cols.push(Col {
                 name: c.name.clone(),
                 quoted: super::quoted_name(&c.name),
+                nulls: enc.null_mask(),
                 enc,
                 key: c.key,
                 converted: c.target != Target::Auto,
@@ -121,7 +123,12 @@ impl ItemEncoder {
         let mut size = 0usize;
         let mut first = true;
         for col in &self.cols {
-            if col.enc.is_null(i) {
+            let null = match &col.nulls {
+                NullMask::NoNulls => false,
+                NullMask::Bits(b) => b.is_null(i),
+                NullMask::Ask => col.enc.is_null(i),
+            };
+            if null {
                 if let Some(k) = col.key {
                     if k.role != KeyRole::Index {
                         return Err(missing_key(&col.name));

@@ -552,9 +552,35 @@ pub fn escape_into(v: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// Which values of a column are null, when that is all [`Enc::is_null`] would look at: the item
+/// loop then tests a bit instead of making a call per value.
+pub enum NullMask {
+    /// No value is null.
+    NoNulls,
+    /// Null where the bit is clear.
+    Bits(arrow_buffer::NullBuffer),
+    /// Ask [`Enc::is_null`] (dictionary values, columns of nulls, ...).
+    Ask,
+}
+
+impl NullMask {
+    /// From an Arrow array's validity bitmap.
+    pub fn of(nulls: Option<&arrow_buffer::NullBuffer>) -> Self {
+        match nulls {
+            Some(b) if b.null_count() > 0 => NullMask::Bits(b.clone()),
+            _ => NullMask::NoNulls,
+        }
+    }
+}
+
 /// One Arrow column (or child array) as DynamoDB values.
 pub trait Enc: Send + Sync {
     fn is_null(&self, i: usize) -> bool;
+
+    /// See [`NullMask`]; encoders whose `is_null` reads only their array's validity bitmap say so.
+    fn null_mask(&self) -> NullMask {
+        NullMask::Ask
+    }
 
     /// The type every non-null value gets, when it is fixed (`None` for JSON cells).
     fn ty(&self) -> Option<Ty>;
@@ -588,6 +614,33 @@ pub trait Enc: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The null mask says what `is_null` says, for whole and sliced arrays, with and without
+    /// nulls.
+    #[test]
+    fn null_masks_agree_with_is_null() {
+        use arrow_array::{Array, Int64Array};
+        let with = Int64Array::from(vec![Some(1), None, Some(3), None, Some(5), Some(6)]);
+        let without = Int64Array::from(vec![1, 2, 3]);
+        for a in [with.clone(), with.slice(1, 4), with.slice(4, 2), without] {
+            let enc = scalar::IntEnc {
+                a: a.clone(),
+                as_text: false,
+            };
+            let mask = enc.null_mask();
+            if a.null_count() == 0 {
+                assert!(matches!(mask, NullMask::NoNulls));
+            }
+            for i in 0..a.len() {
+                let masked = match &mask {
+                    NullMask::NoNulls => false,
+                    NullMask::Bits(b) => b.is_null(i),
+                    NullMask::Ask => unreachable!("integers have a bitmap"),
+                };
+                assert_eq!(masked, enc.is_null(i), "{i} of {a:?}");
+            }
+        }
+    }
 
     /// Buffers given back come out empty with their memory kept, and no more than `keep` wait.
     #[test]

@@ -1,6 +1,6 @@
 //! Encoders for Arrow scalar columns: integers, floats, decimals, booleans, binaries, temporals.
 
-use super::{Enc, Fail, Ty, Val, W};
+use super::{Enc, Fail, NullMask, Ty, Val, W};
 use crate::model::{number, temporal};
 use crate::rules;
 use arrow_array::types::DecimalType;
@@ -22,6 +22,9 @@ where
 {
     fn is_null(&self, i: usize) -> bool {
         self.a.is_null(i)
+    }
+    fn null_mask(&self) -> NullMask {
+        NullMask::of(self.a.nulls())
     }
     fn ty(&self) -> Option<Ty> {
         Some(if self.as_text { Ty::S } else { Ty::N })
@@ -93,6 +96,9 @@ where
 {
     fn is_null(&self, i: usize) -> bool {
         self.a.is_null(i)
+    }
+    fn null_mask(&self) -> NullMask {
+        NullMask::of(self.a.nulls())
     }
     fn ty(&self) -> Option<Ty> {
         Some(if self.as_text { Ty::S } else { Ty::N })
@@ -172,6 +178,9 @@ where
     fn is_null(&self, i: usize) -> bool {
         self.a.is_null(i)
     }
+    fn null_mask(&self) -> NullMask {
+        NullMask::of(self.a.nulls())
+    }
     fn ty(&self) -> Option<Ty> {
         Some(if self.as_text { Ty::S } else { Ty::N })
     }
@@ -234,6 +243,9 @@ pub struct BoolEnc {
 impl Enc for BoolEnc {
     fn is_null(&self, i: usize) -> bool {
         self.a.is_null(i)
+    }
+    fn null_mask(&self) -> NullMask {
+        NullMask::of(self.a.nulls())
     }
     fn ty(&self) -> Option<Ty> {
         Some(self.ty)
@@ -353,6 +365,9 @@ where
 {
     fn is_null(&self, i: usize) -> bool {
         self.a.is_null(i)
+    }
+    fn null_mask(&self) -> NullMask {
+        NullMask::of(self.a.nulls())
     }
     fn ty(&self) -> Option<Ty> {
         Some(match self.kind {

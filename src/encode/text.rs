@@ -1,7 +1,7 @@
 //! Encoders for text columns (Utf8, LargeUtf8, Utf8View — and every CSV column): as S, or parsed
 //! into N, B, BOOL, a set split on a delimiter, or a JSON document.
 
-use super::{nested::finish_set, Enc, Fail, Ty, Val, W};
+use super::{nested::finish_set, Enc, Fail, NullMask, Ty, Val, W};
 use crate::model::number;
 use crate::rules;
 use arrow_array::{Array, LargeStringArray, StringArray, StringViewArray};
@@ -11,6 +11,7 @@ use serde_json::Value;
 /// Arrays of UTF-8 strings.
 pub trait TextArr: Send + Sync {
     fn null(&self, i: usize) -> bool;
+    fn nulls(&self) -> Option<&arrow_buffer::NullBuffer>;
     fn text(&self, i: usize) -> &str;
 }
 macro_rules! text_arr {
@@ -18,6 +19,8 @@ macro_rules! text_arr {
         impl TextArr for $t {
             #[inline]
             fn null(&self, i: usize) -> bool { self.is_null(i) }
+            #[inline]
+            fn nulls(&self) -> Option<&arrow_buffer::NullBuffer> { Array::nulls(self) }
             #[inline]
             fn text(&self, i: usize) -> &str { self.value(i) }
         }
@@ -96,6 +99,9 @@ impl<A: TextArr> Enc for TextEnc<A> {
     #[inline]
     fn is_null(&self, i: usize) -> bool {
         self.a.null(i)
+    }
+    fn null_mask(&self) -> NullMask {
+        NullMask::of(self.a.nulls())
     }
     fn ty(&self) -> Option<Ty> {
         match &self.mode {
