@@ -316,9 +316,8 @@ pub struct PartWriter {
     /// Whose turn it is, and the item bytes it has taken in this turn.
     lane: usize,
     turn: u64,
-    /// Item bytes written so far, and parts opened so far (the next part's number).
+    /// Item bytes written so far.
     written: u64,
-    opened: usize,
     /// Finished parts, in the order of their names once [`Self::close`] returns.
     pub parts: Vec<PartInfo>,
     /// The import's object limit; lowered only by tests.
@@ -352,7 +351,6 @@ impl PartWriter {
             lane: 0,
             turn: 0,
             written: 0,
-            opened: 0,
             parts: Vec::new(),
             max_parts: rules::MAX_IMPORT_OBJECTS,
             zstd_workers: 1,
@@ -360,7 +358,8 @@ impl PartWriter {
     }
 
     fn open(&mut self, lane: usize) -> Result<()> {
-        let index = self.opened;
+        // Parts opened so far, finished or not: the next part's number.
+        let index = self.parts.len() + self.lanes.iter().flatten().count();
         if index >= self.max_parts {
             bail!(
                 "the output would exceed {} parts, the most one import can read; raise --part-size",
@@ -387,7 +386,6 @@ impl PartWriter {
                 Packer::Zstd(e)
             }
         };
-        self.opened += 1;
         self.lanes[lane] = Some(OpenPart {
             tmp,
             name,
