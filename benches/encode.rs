@@ -168,14 +168,15 @@ fn validate_lines(c: &mut Criterion) {
 
 /// A part's MD5: four parts' bytes through the md-5 crate one after the other, against the
 /// four MD5 lanes the part writer runs them in.
-fn part_md5(c: &mut Criterion) {
+/// A part's MD5 and SHA-256: the crates one part after the other, against four parts in lanes.
+fn part_digests(c: &mut Criterion) {
     use md5::Digest;
-    use prep::sink::md5x;
+    use prep::sink::{md5x, sha256x};
     const PART: usize = 4 << 20;
     let parts: Vec<Vec<u8>> = (0..md5x::LANES)
         .map(|l| (0..PART).map(|i| (i * 31 + l * 7) as u8).collect())
         .collect();
-    let mut g = c.benchmark_group("part_md5");
+    let mut g = c.benchmark_group("part_digests");
     g.throughput(Throughput::Bytes((PART * md5x::LANES) as u64));
     g.bench_function("md5_crate_one_by_one", |bench| {
         bench.iter(|| {
@@ -191,9 +192,28 @@ fn part_md5(c: &mut Criterion) {
             md5x::update(std::array::from_fn(|l| {
                 Some((it.next().expect("one per lane"), &parts[l][..]))
             }));
-            for m in ms {
-                black_box(m.finish());
+            ms.into_iter().map(md5x::Md5::finish).for_each(|d| {
+                black_box(d);
+            });
+        })
+    });
+    g.bench_function("sha2_crate_one_by_one", |bench| {
+        bench.iter(|| {
+            for p in &parts {
+                black_box(sha2::Sha256::digest(p));
             }
+        })
+    });
+    g.bench_function("sha256x_four_lanes", |bench| {
+        bench.iter(|| {
+            let mut ms: Vec<sha256x::Sha256> = vec![sha256x::Sha256::default(); md5x::LANES];
+            let mut it = ms.iter_mut();
+            sha256x::update(std::array::from_fn(|l| {
+                Some((it.next().expect("one per lane"), &parts[l][..]))
+            }));
+            ms.into_iter().map(sha256x::Sha256::finish).for_each(|d| {
+                black_box(d);
+            });
         })
     });
     g.finish();
@@ -205,6 +225,6 @@ criterion_group!(
     numbers,
     item_size,
     validate_lines,
-    part_md5
+    part_digests
 );
 criterion_main!(benches);

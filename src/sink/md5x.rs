@@ -1,142 +1,43 @@
 //! MD5 of several streams at once. One MD5 is a single chain of dependent steps (about 4.7
 //! cycles a byte here, whatever the implementation), so a core mostly waits on it; four
 //! independent streams in the four 32-bit lanes of a SIMD register advance together for about
-//! the price of one. The part writer keeps four uncompressed parts open side by side to use it,
+//! the price of one (the streams themselves: [`super::lanes`]). The part writer keeps four uncompressed parts open side by side to use it,
 //! and [`super::files_digests`] reads four files at a time.
 //!
 //! x86-64 has SSE2 everywhere; with AVX-512 (VL) rotations and the round functions are one
 //! instruction each. Elsewhere the lanes run one after the other. Tests compare every path with
 //! the md-5 crate.
 
-/// Streams hashed together.
-pub const LANES: usize = 4;
+pub use super::lanes::{update, update_one, LANES};
+use super::lanes::{Blocks, Stream};
 
-/// One MD5 stream: the chaining state, bytes not yet a whole block, and the length so far.
-#[derive(Clone)]
-pub struct Md5 {
-    state: [u32; 4],
-    carry: [u8; 64],
-    carry_len: usize,
-    total: u64,
-}
+/// One MD5 stream.
+pub type Md5 = Stream<Md5Blocks>;
 
-impl Default for Md5 {
-    fn default() -> Self {
-        Md5 {
-            state: [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476],
-            carry: [0; 64],
-            carry_len: 0,
-            total: 0,
-        }
+/// MD5's block function, four lanes at a time.
+pub struct Md5Blocks;
+
+impl Blocks for Md5Blocks {
+    type State = [u32; 4];
+    type Digest = [u8; 16];
+    const INIT: [u32; 4] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
+    const LENGTH_BE: bool = false;
+
+    fn compress_lanes(
+        state: &mut [[u32; 4]; LANES],
+        data: &[&[u8]; LANES],
+        live: &[bool; LANES],
+        blocks: usize,
+    ) {
+        compress_lanes(state, data, live, blocks)
     }
-}
 
-impl Md5 {
-    /// The digest: the padding and length go through the same block function.
-    pub fn finish(mut self) -> [u8; 16] {
-        let bits = self.total.wrapping_mul(8);
-        let mut tail = [0u8; 128];
-        let n = self.carry_len;
-        tail[..n].copy_from_slice(&self.carry[..n]);
-        tail[n] = 0x80;
-        let len = if n < 56 { 64 } else { 128 };
-        tail[len - 8..len].copy_from_slice(&bits.to_le_bytes());
-        for block in tail[..len].chunks_exact(64) {
-            compress_one(&mut self.state, block);
-        }
+    fn digest(state: &[u32; 4]) -> [u8; 16] {
         let mut out = [0u8; 16];
-        for (o, w) in out.chunks_exact_mut(4).zip(self.state) {
+        for (o, w) in out.chunks_exact_mut(4).zip(state) {
             o.copy_from_slice(&w.to_le_bytes());
         }
         out
-    }
-}
-
-/// Append to one stream (the other lanes idle).
-pub fn update_one(m: &mut Md5, data: &[u8]) {
-    let mut streams: [Option<(&mut Md5, &[u8])>; LANES] = Default::default();
-    streams[0] = Some((m, data));
-    update(streams);
-}
-
-/// Append `data[l]` to stream `l`, for every lane that has one. All lanes advance in the same
-/// SIMD steps, so the work is that of the longest input; callers give lanes inputs of similar
-/// length.
-pub fn update(streams: [Option<(&mut Md5, &[u8])>; LANES]) {
-    let mut st: [Option<&mut Md5>; LANES] = Default::default();
-    let mut rest: [&[u8]; LANES] = [&[]; LANES];
-    for (l, s) in streams.into_iter().enumerate() {
-        if let Some((m, d)) = s {
-            m.total += d.len() as u64;
-            st[l] = Some(m);
-            rest[l] = d;
-        }
-    }
-    // Complete the blocks begun by earlier inputs.
-    let mut carried: [Option<[u8; 64]>; LANES] = [None; LANES];
-    for l in 0..LANES {
-        let Some(m) = st[l].as_deref_mut() else {
-            continue;
-        };
-        if m.carry_len > 0 {
-            let take = (64 - m.carry_len).min(rest[l].len());
-            m.carry[m.carry_len..m.carry_len + take].copy_from_slice(&rest[l][..take]);
-            m.carry_len += take;
-            rest[l] = &rest[l][take..];
-            if m.carry_len == 64 {
-                carried[l] = Some(m.carry);
-                m.carry_len = 0;
-            }
-        }
-    }
-    if carried.iter().any(Option::is_some) {
-        let blocks: [&[u8]; LANES] =
-            std::array::from_fn(|l| carried[l].as_ref().map_or(&[][..], |b| &b[..]));
-        run(&mut st, blocks);
-    }
-    // Whole blocks, then keep the tail for next time.
-    let whole: [&[u8]; LANES] = std::array::from_fn(|l| {
-        let n = rest[l].len() / 64 * 64;
-        &rest[l][..n]
-    });
-    run(&mut st, whole);
-    for l in 0..LANES {
-        if let Some(m) = st[l].as_deref_mut() {
-            // Empty when an unfinished carry took all of this input.
-            let tail = &rest[l][whole[l].len()..];
-            m.carry[m.carry_len..m.carry_len + tail.len()].copy_from_slice(tail);
-            m.carry_len += tail.len();
-        }
-    }
-}
-
-/// Whole blocks for each lane (lengths multiples of 64, possibly different): the lanes run
-/// together for as many blocks as the shortest non-empty one holds, then the rest again.
-fn run(st: &mut [Option<&mut Md5>; LANES], mut blocks: [&[u8]; LANES]) {
-    loop {
-        let Some(n) = blocks
-            .iter()
-            .filter(|b| !b.is_empty())
-            .map(|b| b.len())
-            .min()
-        else {
-            return;
-        };
-        let live: [bool; LANES] = std::array::from_fn(|l| !blocks[l].is_empty());
-        let mut state: [[u32; 4]; LANES] = std::array::from_fn(|l| match &st[l] {
-            Some(m) => m.state,
-            None => [0; 4],
-        });
-        compress_lanes(&mut state, &blocks, &live, n / 64);
-        for l in 0..LANES {
-            if live[l] {
-                st[l]
-                    .as_deref_mut()
-                    .expect("a live lane has a stream")
-                    .state = state[l];
-                blocks[l] = &blocks[l][n..];
-            }
-        }
     }
 }
 
@@ -206,7 +107,8 @@ const fn word(i: usize) -> usize {
     }
 }
 
-/// The plain block function, for the padding and where there is no SIMD.
+/// The plain block function, where there is no SIMD.
+#[cfg(any(test, not(target_arch = "x86_64")))]
 fn compress_one(state: &mut [u32; 4], block: &[u8]) {
     let m: [u32; 16] =
         std::array::from_fn(|w| u32::from_le_bytes(block[4 * w..4 * w + 4].try_into().unwrap()));
@@ -407,23 +309,11 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sink::lanes::testing::bytes;
     use md5::Digest;
 
     fn reference(data: &[u8]) -> [u8; 16] {
         md5::Md5::digest(data).into()
-    }
-
-    /// Deterministic bytes (xorshift), so failures reproduce.
-    fn bytes(n: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
     }
 
     #[test]
@@ -438,41 +328,10 @@ mod tests {
         assert_eq!(hex(m.finish()), "900150983cd24fb0d6963f7d28e17f72");
     }
 
-    /// Four streams fed in pieces of uneven, unaligned lengths, with lanes sitting out at
-    /// times, give md-5's digests at every length around the block and padding edges.
+    /// See [`lanes_match_at_every_split`](crate::sink::lanes::testing::lanes_match_at_every_split).
     #[test]
     fn lanes_match_md5_at_every_split() {
-        for n in [
-            0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 1000, 4096, 65_537,
-        ] {
-            let data: Vec<Vec<u8>> = (0..LANES)
-                .map(|l| bytes(n + 7 * l, (n * 4 + l) as u64))
-                .collect();
-            for cut in [1usize, 3, 64, 100, 777] {
-                let mut ms: Vec<Md5> = vec![Md5::default(); LANES];
-                let mut at = [0usize; LANES];
-                let mut round = 0;
-                while (0..LANES).any(|l| at[l] < data[l].len()) {
-                    let mut it = ms.iter_mut();
-                    let args: [Option<(&mut Md5, &[u8])>; LANES] = std::array::from_fn(|l| {
-                        let m = it.next().unwrap();
-                        // Lane l sits out every (l + 2)-th round.
-                        if at[l] >= data[l].len() || (round + l) % (l + 2) == 0 {
-                            return None;
-                        }
-                        let len = (cut * (l + 1)).min(data[l].len() - at[l]);
-                        let piece = &data[l][at[l]..at[l] + len];
-                        at[l] += len;
-                        Some((m, piece))
-                    });
-                    update(args);
-                    round += 1;
-                }
-                for (l, m) in ms.into_iter().enumerate() {
-                    assert_eq!(m.finish(), reference(&data[l]), "n={n} cut={cut} lane={l}");
-                }
-            }
-        }
+        crate::sink::lanes::testing::lanes_match_at_every_split::<Md5Blocks>(reference);
     }
 
     #[cfg(target_arch = "x86_64")]

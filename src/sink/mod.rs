@@ -18,7 +18,9 @@ use std::thread::JoinHandle;
 use crate::rules;
 
 mod disk;
+mod lanes;
 pub mod md5x;
+pub mod sha256x;
 use disk::Disk;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,27 +57,32 @@ impl Compression {
 }
 
 /// A file writer that hashes and counts what goes through it.
-/// MD5 runs on the writing thread; SHA-256 and the staging for the disk (see [`disk`]) run on a
-/// thread of their own that follows up to `BEHIND` pieces behind, so neither waits for the other
-/// chunk by chunk. Small writes (a compressor's output) are gathered into pieces first; encoded
-/// batches are shared with the SHA-256 thread as they are, without a copy.
+/// Either MD5 runs on the writing thread and SHA-256 beside the staging for the disk (see
+/// [`disk`]) on a thread of their own that follows up to `BEHIND` pieces behind, so neither
+/// waits for the other chunk by chunk; or both run in the part writer's lanes and that thread
+/// only stages. Small writes (a compressor's output) are gathered into pieces first; encoded
+/// batches are shared with the staging thread as they are, without a copy.
 struct Hashing {
-    md5: Md5Chain,
+    chains: Chains,
     bytes: u64,
     buf: Vec<u8>,
-    /// Pieces for the SHA-256 thread; `None` once finished.
+    /// Pieces for the staging thread; `None` once finished.
     tx: Option<SyncSender<Piece>>,
-    helper: Option<JoinHandle<std::io::Result<(Sha256, Disk)>>>,
+    helper: Option<JoinHandle<std::io::Result<Staged>>>,
 }
 
-/// Where a part's MD5 is computed.
-enum Md5Chain {
-    /// As the bytes are written.
+/// What the staging thread hands back: the SHA-256 it computed (inline chains only) and the disk.
+type Staged = (Option<Sha256>, Disk);
+
+/// Where a part's digests are computed.
+enum Chains {
+    /// MD5 as the bytes are written, SHA-256 on the staging thread.
     Inline(Md5),
-    /// In one of [`md5x`]'s lanes, beside the other open parts' MD5s: the pieces wait in the
-    /// queue until the part writer runs the lanes together ([`PartWriter::pump`]).
+    /// Both in lanes ([`md5x`], [`sha256x`]), beside the other open parts' digests: the pieces
+    /// wait in the queue until the part writer runs the lanes together ([`PartWriter::pump`]).
     Lane {
         md5: md5x::Md5,
+        sha: sha256x::Sha256,
         queue: VecDeque<Piece>,
     },
 }
@@ -97,7 +104,7 @@ impl Piece {
 /// A part's bytes, hashed and on the device.
 struct Hashed {
     md5: [u8; 16],
-    sha: Sha256,
+    sha: [u8; 32],
     disk: Disk,
     bytes: u64,
 }
@@ -105,32 +112,35 @@ struct Hashed {
 const HASH_CHUNK: usize = 4 << 20;
 /// Writes at least this large skip the gathering buffer.
 const UNGATHERED: usize = 512 << 10;
-/// How many pieces the SHA-256 thread may lag behind MD5 (memory: this many batches or gathered
+/// How many pieces the staging thread may lag behind (memory: this many batches or gathered
 /// chunks).
 const BEHIND: usize = 3;
 
 impl Hashing {
-    /// `lane`: leave MD5 to the part writer's lanes instead of computing it here.
+    /// `lane`: leave the digests to the part writer's lanes instead of computing them here.
     fn new(mut disk: Disk, lane: bool) -> std::io::Result<Self> {
         let (tx, rx) = sync_channel::<Piece>(BEHIND);
         let helper = std::thread::Builder::new()
-            .name("prep-sha256".into())
+            .name("prep-stage".into())
             .spawn(move || {
-                let mut sha = Sha256::new();
+                let mut sha = (!lane).then(Sha256::new);
                 for piece in rx {
-                    sha.update(piece.bytes());
+                    if let Some(sha) = &mut sha {
+                        sha.update(piece.bytes());
+                    }
                     disk.write_all(piece.bytes())?;
                 }
                 Ok((sha, disk))
             })?;
         Ok(Hashing {
-            md5: if lane {
-                Md5Chain::Lane {
+            chains: if lane {
+                Chains::Lane {
                     md5: md5x::Md5::default(),
+                    sha: sha256x::Sha256::default(),
                     queue: VecDeque::new(),
                 }
             } else {
-                Md5Chain::Inline(Md5::new())
+                Chains::Inline(Md5::new())
             },
             bytes: 0,
             buf: Vec::new(),
@@ -141,32 +151,32 @@ impl Hashing {
 
     fn send(&mut self, piece: Piece) -> std::io::Result<()> {
         let n = piece.range.len();
-        match &mut self.md5 {
-            Md5Chain::Inline(m) => m.update(piece.bytes()),
-            Md5Chain::Lane { queue, .. } => queue.push_back(piece.clone()),
+        match &mut self.chains {
+            Chains::Inline(m) => m.update(piece.bytes()),
+            Chains::Lane { queue, .. } => queue.push_back(piece.clone()),
         }
         let sent = match &self.tx {
             Some(tx) => tx.send(piece).is_ok(),
             None => false,
         };
         if !sent {
-            // The SHA-256 thread stopped: it failed to write; its error says why.
+            // The staging thread stopped: it failed to write; its error says why.
             return Err(self
                 .join()
                 .err()
-                .unwrap_or_else(|| std::io::Error::other("the SHA-256 thread stopped early")));
+                .unwrap_or_else(|| std::io::Error::other("the staging thread stopped early")));
         }
         self.bytes += n as u64;
         Ok(())
     }
 
-    fn join(&mut self) -> std::io::Result<(Sha256, Disk)> {
+    fn join(&mut self) -> std::io::Result<Staged> {
         self.tx = None;
         match self.helper.take() {
             Some(h) => h
                 .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("the SHA-256 thread failed"))),
-            None => Err(std::io::Error::other("the SHA-256 thread already stopped")),
+                .unwrap_or_else(|_| Err(std::io::Error::other("the staging thread failed"))),
+            None => Err(std::io::Error::other("the staging thread already stopped")),
         }
     }
 
@@ -181,7 +191,7 @@ impl Hashing {
         })
     }
 
-    /// Bytes of an encoded batch, shared with the SHA-256 thread instead of copied.
+    /// Bytes of an encoded batch, shared with the staging thread instead of copied.
     fn write_shared(&mut self, data: &Arc<Vec<u8>>, range: Range<usize>) -> std::io::Result<()> {
         if range.len() < UNGATHERED {
             return self.write_all(&data[range]);
@@ -196,16 +206,27 @@ impl Hashing {
     /// Everything written, hashed and handed to the disk.
     fn finish(mut self) -> std::io::Result<Hashed> {
         self.drain()?;
-        let (sha, disk) = self.join()?;
-        let md5 = match std::mem::replace(&mut self.md5, Md5Chain::Inline(Md5::new())) {
-            Md5Chain::Inline(m) => m.finalize().into(),
-            Md5Chain::Lane { mut md5, queue } => {
+        let (inline_sha, disk) = self.join()?;
+        let (md5, sha) = match std::mem::replace(&mut self.chains, Chains::Inline(Md5::new())) {
+            Chains::Inline(m) => (
+                m.finalize().into(),
+                inline_sha
+                    .expect("hashed on the staging thread")
+                    .finalize()
+                    .into(),
+            ),
+            Chains::Lane {
+                mut md5,
+                mut sha,
+                queue,
+            } => {
                 // Whatever the lanes have not reached yet (normally nothing: the writer runs
                 // them before it closes a part).
                 for p in queue {
                     md5x::update_one(&mut md5, p.bytes());
+                    lanes::update_one(&mut sha, p.bytes());
                 }
-                md5.finish()
+                (md5.finish(), sha.finish())
             }
         };
         Ok(Hashed {
@@ -218,7 +239,7 @@ impl Hashing {
 }
 
 impl Drop for Hashing {
-    /// An abandoned part: let the SHA-256 thread finish what it was given before the caller
+    /// An abandoned part: let the staging thread finish what it was given before the caller
     /// removes the file, rather than leave it running detached.
     fn drop(&mut self) {
         if self.helper.is_some() {
@@ -292,6 +313,13 @@ pub struct PartInfo {
     pub md5_base64: String,
     pub sha256_hex: String,
 }
+
+/// An open part's digests in the lanes and the bytes waiting for them.
+type Lane<'a> = (
+    &'a mut md5x::Md5,
+    &'a mut sha256x::Sha256,
+    &'a mut VecDeque<Piece>,
+);
 
 /// Uncompressed output up to this size goes to one part, as compressed output always does.
 pub const SPREAD_AFTER: u64 = 16 << 20;
@@ -401,7 +429,7 @@ impl PartWriter {
         self.write_shared_items(&Arc::new(buf.to_vec()), ends)
     }
 
-    /// [`Self::write_items`] for a batch the part's SHA-256 thread and MD5 lane may keep a
+    /// [`Self::write_items`] for a batch the part's staging thread and hash lanes may keep a
     /// reference to while they catch up (the bytes are not copied).
     pub fn write_shared_items(&mut self, buf: &Arc<Vec<u8>>, ends: &[usize]) -> Result<()> {
         let mut k = 0;
@@ -455,43 +483,50 @@ impl PartWriter {
         Ok(())
     }
 
-    /// Run the MD5 lanes over the bytes waiting in the open parts' queues. Unless `all`, only
+    /// Run the hash lanes over the bytes waiting in the open parts' queues. Unless `all`, only
     /// while every open part has bytes waiting, so that the lanes share their SIMD steps; the
     /// turns keep the queues short (a turn per part at most, roughly).
     fn pump(&mut self, all: bool) {
-        let mut lanes: Vec<(&mut md5x::Md5, &mut VecDeque<Piece>)> = self
+        let mut lanes: Vec<Lane> = self
             .lanes
             .iter_mut()
             .flatten()
             .filter_map(|p| match &mut p.packer {
                 Packer::Plain(Hashing {
-                    md5: Md5Chain::Lane { md5, queue },
+                    chains: Chains::Lane { md5, sha, queue },
                     ..
-                }) => Some((md5, queue)),
+                }) => Some((md5, sha, queue)),
                 _ => None,
             })
             .collect();
-        debug_assert!(lanes.len() <= md5x::LANES);
+        debug_assert!(lanes.len() <= lanes::LANES);
         loop {
-            let waiting = lanes.iter().filter(|(_, q)| !q.is_empty()).count();
+            let waiting = lanes.iter().filter(|(_, _, q)| !q.is_empty()).count();
             if waiting == 0 || (!all && waiting < lanes.len()) {
                 return;
             }
             // Every waiting lane advances by the shortest front piece among them.
             let n = lanes
                 .iter()
-                .filter_map(|(_, q)| q.front().map(|p| p.range.len()))
+                .filter_map(|(_, _, q)| q.front().map(|p| p.range.len()))
                 .min()
                 .expect("a lane is waiting");
+            // The front pieces (a reference count each), so the streams can be borrowed beside.
+            let fronts: [Option<Piece>; lanes::LANES] =
+                std::array::from_fn(|l| lanes.get(l)?.2.front().cloned());
+            let bytes: [Option<&[u8]>; lanes::LANES] =
+                std::array::from_fn(|l| Some(&fronts[l].as_ref()?.bytes()[..n]));
             let mut it = lanes.iter_mut();
-            let streams: [Option<(&mut md5x::Md5, &[u8])>; md5x::LANES] =
-                std::array::from_fn(|_| {
-                    let (md5, queue) = it.next()?;
-                    let piece = queue.front()?;
-                    Some((&mut **md5, &piece.bytes()[..n]))
-                });
-            md5x::update(streams);
-            for (_, queue) in lanes.iter_mut() {
+            md5x::update(std::array::from_fn(|l| {
+                let (md5, _, _) = it.next()?;
+                Some((&mut **md5, bytes[l]?))
+            }));
+            let mut it = lanes.iter_mut();
+            sha256x::update(std::array::from_fn(|l| {
+                let (_, sha, _) = it.next()?;
+                Some((&mut **sha, bytes[l]?))
+            }));
+            for (_, _, queue) in lanes.iter_mut() {
                 if let Some(p) = queue.front_mut() {
                     p.range.start += n;
                     if p.range.is_empty() {
@@ -530,7 +565,7 @@ impl PartWriter {
             uncompressed: cur.uncompressed,
             stored: h.bytes,
             md5_base64: base64::engine::general_purpose::STANDARD.encode(h.md5),
-            sha256_hex: hex(&h.sha.finalize()),
+            sha256_hex: hex(&h.sha),
         });
         Ok(())
     }
@@ -587,15 +622,15 @@ struct Reading {
     index: usize,
     file: File,
     md5: Option<md5x::Md5>,
-    sha: Option<Sha256>,
+    sha: Option<sha256x::Sha256>,
     bytes: u64,
     buf: Vec<u8>,
     len: usize,
 }
 
 /// The MD5 and/or SHA-256 of each file (in the order given). Up to four files are read at a
-/// time, a chunk of each in turn, so that their MD5s advance together in [`md5x`]'s lanes; a
-/// lane whose file ends takes the next file.
+/// time, a chunk of each in turn, so that their digests advance together in [`md5x`]'s and
+/// [`sha256x`]'s lanes; a lane whose file ends takes the next file.
 pub fn files_digests<P: AsRef<Path>>(
     paths: &[P],
     md5: bool,
@@ -603,7 +638,7 @@ pub fn files_digests<P: AsRef<Path>>(
 ) -> Result<Vec<FileDigests>> {
     let mut done: Vec<Option<FileDigests>> = (0..paths.len()).map(|_| None).collect();
     let mut next = 0;
-    let mut lanes: [Option<Reading>; md5x::LANES] = Default::default();
+    let mut lanes: [Option<Reading>; lanes::LANES] = Default::default();
     let mut spare: Vec<Vec<u8>> = Vec::new();
     loop {
         for lane in lanes.iter_mut().filter(|l| l.is_none()) {
@@ -615,7 +650,7 @@ pub fn files_digests<P: AsRef<Path>>(
                 index: next,
                 file,
                 md5: md5.then(md5x::Md5::default),
-                sha: sha256.then(Sha256::new),
+                sha: sha256.then(sha256x::Sha256::default),
                 bytes: 0,
                 buf: spare.pop().unwrap_or_else(|| vec![0u8; READ_CHUNK]),
                 len: 0,
@@ -631,16 +666,17 @@ pub fn files_digests<P: AsRef<Path>>(
             r.bytes += r.len as u64;
         }
         let mut it = lanes.iter_mut();
-        let streams: [Option<(&mut md5x::Md5, &[u8])>; md5x::LANES] = std::array::from_fn(|_| {
+        md5x::update(std::array::from_fn(|_| {
             let r = it.next()?.as_mut()?;
             Some((r.md5.as_mut()?, &r.buf[..r.len]))
-        });
-        md5x::update(streams);
+        }));
+        let mut it = lanes.iter_mut();
+        sha256x::update(std::array::from_fn(|_| {
+            let r = it.next()?.as_mut()?;
+            Some((r.sha.as_mut()?, &r.buf[..r.len]))
+        }));
         for lane in lanes.iter_mut() {
             let Some(r) = lane else { continue };
-            if let Some(h) = &mut r.sha {
-                h.update(&r.buf[..r.len]);
-            }
             if r.len < r.buf.len() {
                 // The end of this file.
                 let r = lane.take().expect("checked");
@@ -648,7 +684,7 @@ pub fn files_digests<P: AsRef<Path>>(
                     md5_base64: r
                         .md5
                         .map(|m| base64::engine::general_purpose::STANDARD.encode(m.finish())),
-                    sha256_hex: r.sha.map(|h| hex(&h.finalize())),
+                    sha256_hex: r.sha.map(|h| hex(&h.finish())),
                     bytes: r.bytes,
                 });
                 spare.push(r.buf);
@@ -782,7 +818,7 @@ mod tests {
         assert_eq!(done.bytes, want.len() as u64);
         assert_eq!(std::fs::read(&path).unwrap(), want);
         assert_eq!(done.md5[..], Md5::digest(&want)[..]);
-        assert_eq!(done.sha.finalize()[..], Sha256::digest(&want)[..]);
+        assert_eq!(done.sha[..], Sha256::digest(&want)[..]);
     }
 
     #[test]
