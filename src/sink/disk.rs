@@ -12,7 +12,7 @@ use std::path::Path;
 /// size in use).
 const ALIGN: usize = 4096;
 /// Bytes staged per direct write.
-const STAGE: usize = 4 << 20;
+const STAGE: usize = 2 << 20;
 /// Buffered mode: start writing back every this many bytes.
 const WRITEBACK: u64 = 32 << 20;
 
