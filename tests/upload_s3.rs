@@ -605,8 +605,8 @@ fn resumes_after_the_server_is_killed_and_restarted() {
             .send(),
     )
     .unwrap();
-    // About 48 MB: part-00000 (12 MiB) alone, then four parts side by side (see
-    // PartWriter), all past the multipart threshold.
+    // About 48 MB: part-00000 (12 MiB) alone, then eight parts side by side (see
+    // PartWriter): the first two past the multipart threshold, the others single PUTs.
     let out = converted(d.path(), 600_000, "12MiB", "none");
     let local = local_parts(&out);
     let total: u64 = local.iter().map(|(_, b)| b.len() as u64).sum();

@@ -591,8 +591,10 @@ fn convert(
     parts.zstd_workers = threads.clamp(1, 8) as u32;
     let mut key_names = vec![keys.partition.name.clone()];
     key_names.extend(keys.sort.as_ref().map(|s| s.name.clone()));
-    // Enough idle buffers for the encoders' window; more would only hold memory.
-    let recycled = Recycled::new(threads * 4);
+    // Enough idle buffers for the encoders' window and the batches the parts' hash lanes and
+    // staging threads hold (up to 13 with eight lanes, measured); a buffer dropped here is
+    // allocated again, with fresh pages to fault in, a moment later.
+    let recycled = Recycled::new(threads * 4 + 2 * crate::sink::md5x::LANES);
     let writer = Writer {
         in_flight: Vec::new(),
         recycled: recycled.clone(),

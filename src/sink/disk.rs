@@ -17,7 +17,7 @@ const STAGE: usize = 2 << 20;
 const WRITEBACK: u64 = 32 << 20;
 
 /// Staging buffers per part: one being filled while the others are on their way to the device.
-const BUFFERS: usize = 3;
+const BUFFERS: usize = 2;
 
 /// Stages are aligned to a huge page and asked to be backed by huge pages (Linux's transparent
 /// huge pages in `madvise` mode, the usual default): a direct write pins the pages of its

@@ -323,15 +323,16 @@ type Lane<'a> = (
 
 /// Uncompressed output up to this size goes to one part, as compressed output always does.
 pub const SPREAD_AFTER: u64 = 16 << 20;
-/// Past it, the open parts take turns of this many item bytes.
-const TURN: u64 = 4 << 20;
+/// Past it, the open parts take turns of this many item bytes (about one 8192-row batch of
+/// typical items, so a batch waits in few parts' queues for the lanes to run).
+const TURN: u64 = 2 << 20;
 
 /// Writes items into `OUT/data/part-NNNNN.<ext>[.gz|.zst]`.
 ///
 /// Compressed output fills one part after the other. Uncompressed output past `SPREAD_AFTER`
 /// is dealt to [`md5x::LANES`] parts open side by side, in turns of `TURN` bytes, so that
-/// their MD5s advance together in one SIMD lane each: an MD5 is one sequential chain, and was
-/// the longest step of an uncompressed conversion. Which item goes to which part depends only
+/// their MD5s advance together in one SIMD lane each and their SHA-256s interleave: each is one
+/// sequential chain, and together they were the longest step of an uncompressed conversion. Which item goes to which part depends only
 /// on the items' sizes in order, so the output is the same whatever the number of threads.
 pub struct PartWriter {
     dir: PathBuf,
@@ -615,7 +616,7 @@ pub fn file_digests(path: &Path, md5: bool, sha256: bool) -> Result<FileDigests>
 }
 
 /// Bytes read from a file at a time, per MD5 lane.
-const READ_CHUNK: usize = 4 << 20;
+const READ_CHUNK: usize = 2 << 20;
 
 /// A file being hashed in one of [`files_digests`]' lanes.
 struct Reading {
@@ -628,7 +629,7 @@ struct Reading {
     len: usize,
 }
 
-/// The MD5 and/or SHA-256 of each file (in the order given). Up to four files are read at a
+/// The MD5 and/or SHA-256 of each file (in the order given). Up to eight files are read at a
 /// time, a chunk of each in turn, so that their digests advance together in [`md5x`]'s and
 /// [`sha256x`]'s lanes; a lane whose file ends takes the next file.
 pub fn files_digests<P: AsRef<Path>>(
@@ -852,7 +853,7 @@ mod tests {
         assert_eq!(w.parts[0].md5_base64, md5);
     }
 
-    /// Uncompressed output past `SPREAD_AFTER` is dealt to four parts in turns: each part's
+    /// Uncompressed output past `SPREAD_AFTER` is dealt to eight parts in turns: each part's
     /// digests are those of its bytes (the MD5 lanes), each part holds its items in input order,
     /// every item is written once, no part passes --part-size, and the same items batched
     /// differently (as other thread counts batch them) give the same parts.
