@@ -545,17 +545,27 @@ fn csv_inference_and_dialects() {
 
     // Invalid UTF-8 in a cell rejects that row (V004), not the file; so does a character cut
     // in two by a delimiter (the record's bytes are valid UTF-8 together, its cells are not).
-    let cases: [(&str, &[u8]); 2] = [
+    // Also when the bad bytes come after blocks of good ones (rows are only checked one by one
+    // once a block holds bad UTF-8), or when the file ends inside a character.
+    let mut late = b"pk,name\n".to_vec();
+    for i in 0..20_000 {
+        late.extend_from_slice(format!("k{i},Z\u{fc}rich \u{1F600}\n").as_bytes());
+    }
+    late.extend_from_slice(b"bad,Z\xfcrich\n");
+    let cases: [(&str, &[u8]); 4] = [
         ("latin1", b"pk,name\na,Z\xfcrich\nb,ok\n"),
         ("split", b"pk,a,b\nx,\xc3,\xa9z\ny,\xc3\xa9,ok\n"),
+        ("late_bad", &late),
+        ("cut_at_end", b"pk,name\na,ok\nb,\xc3"),
     ];
     for (name, bytes) in cases {
         let p = d.path().join(format!("{name}.csv"));
         std::fs::write(&p, bytes).unwrap();
         let out = d.path().join(name);
-        let (code, s, _) = convert(&out, &[p.to_str().unwrap(), "--key", "pk"]);
-        assert_eq!(code, 1, "{name}");
-        assert_eq!(s["itemsWritten"], 1, "{name}");
+        let (code, s, err) = convert(&out, &[p.to_str().unwrap(), "--key", "pk"]);
+        assert_eq!(code, 1, "{name}: {err}");
+        let good = if name == "late_bad" { 20_000 } else { 1 };
+        assert_eq!(s["itemsWritten"], good, "{name}");
         assert_eq!(codes(&out), vec!["V004"], "{name}");
     }
     let split = d.path().join("split");

@@ -13,7 +13,7 @@ use arrow_schema::{DataType, Field, Schema};
 use serde_json::{Map, Value};
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
@@ -37,6 +37,83 @@ impl Read for Counting {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
         self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Checks that the (decompressed) bytes handed to the CSV parser are UTF-8, in the blocks the
+/// parser reads, so that rows need no check of their own while `clean` holds: one call over a
+/// 64 KiB block instead of one per row (the per-row call was 4.5 % of a CSV conversion's CPU).
+/// A character cut by a block boundary is completed with the next block.
+struct Utf8Watch<R> {
+    inner: R,
+    /// Every byte delivered so far is UTF-8 (a character still incomplete at the end aside).
+    clean: Arc<AtomicBool>,
+    /// The first bytes of a character that continues in the next block.
+    pending: [u8; 4],
+    pending_len: usize,
+}
+
+impl<R> Utf8Watch<R> {
+    fn new(inner: R, clean: Arc<AtomicBool>) -> Self {
+        clean.store(true, Ordering::Relaxed);
+        Utf8Watch {
+            inner,
+            clean,
+            pending: [0; 4],
+            pending_len: 0,
+        }
+    }
+
+    fn watch(&mut self, mut d: &[u8]) {
+        if self.pending_len > 0 {
+            // The lead byte is valid (from_utf8 only leaves a valid prefix incomplete): it says
+            // how many bytes the character has.
+            let width = match self.pending[0] {
+                0xF0.. => 4,
+                0xE0.. => 3,
+                _ => 2,
+            };
+            let take = (width - self.pending_len).min(d.len());
+            self.pending[self.pending_len..self.pending_len + take].copy_from_slice(&d[..take]);
+            self.pending_len += take;
+            d = &d[take..];
+            if self.pending_len < width {
+                if std::str::from_utf8(&self.pending[..self.pending_len])
+                    .is_err_and(|e| e.error_len().is_some())
+                {
+                    self.clean.store(false, Ordering::Relaxed);
+                }
+                return;
+            }
+            self.pending_len = 0;
+            if std::str::from_utf8(&self.pending[..width]).is_err() {
+                self.clean.store(false, Ordering::Relaxed);
+                return;
+            }
+        }
+        match std::str::from_utf8(d) {
+            Ok(_) => {}
+            Err(e) if e.error_len().is_none() => {
+                let tail = &d[e.valid_up_to()..];
+                self.pending[..tail.len()].copy_from_slice(tail);
+                self.pending_len = tail.len();
+            }
+            Err(_) => self.clean.store(false, Ordering::Relaxed),
+        }
+    }
+}
+
+impl<R: Read> Read for Utf8Watch<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.clean.load(Ordering::Relaxed) {
+            if n == 0 && !buf.is_empty() && self.pending_len > 0 {
+                // The input ends inside a character.
+                self.clean.store(false, Ordering::Relaxed);
+            }
+            self.watch(&buf[..n]);
+        }
         Ok(n)
     }
 }
@@ -66,20 +143,24 @@ fn delimiter(src: &Source, opts: &CsvOptions) -> u8 {
 }
 
 fn csv_reader(src: &Source, opts: &CsvOptions) -> Result<csv::Reader<Box<dyn Read + Send>>> {
-    counted_csv_reader(src, opts, Arc::default())
+    counted_csv_reader(src, opts, Arc::default(), Arc::default())
 }
 
+/// A reader that counts the file's bytes into `read` and keeps `clean` while every byte parsed
+/// so far is UTF-8 (see [`Utf8Watch`]).
 fn counted_csv_reader(
     src: &Source,
     opts: &CsvOptions,
     read: Arc<AtomicU64>,
+    clean: Arc<AtomicBool>,
 ) -> Result<csv::Reader<Box<dyn Read + Send>>> {
+    let watched: Box<dyn Read + Send> = Box::new(Utf8Watch::new(raw_reader(src, read)?, clean));
     Ok(csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter(src, opts))
         .buffer_capacity(1 << 16)
-        .from_reader(raw_reader(src, read)?))
+        .from_reader(watched))
 }
 
 fn strip_bom(field: &[u8]) -> &[u8] {
@@ -219,7 +300,8 @@ pub fn read(
 ) -> Result<()> {
     let copts = &opts.csv;
     let counter = Arc::new(AtomicU64::new(0));
-    let mut rdr = counted_csv_reader(src, copts, counter.clone())?;
+    let clean = Arc::new(AtomicBool::new(true));
+    let mut rdr = counted_csv_reader(src, copts, counter.clone(), clean.clone())?;
     let names = header(src, copts, &mut rdr)?;
     let schema = Arc::new(Schema::new(
         names
@@ -250,8 +332,16 @@ pub fn read(
                         rec.len()
                     ),
                 ));
-            } else if let Some(all) = whole_utf8(&rec) {
+            } else if let Some(all) = if clean.load(Ordering::Relaxed) {
+                // SAFETY: every byte the parser has been given so far is UTF-8 (Utf8Watch), and
+                // a record is those bytes less ASCII quotes, delimiters and line ends, which
+                // never sit inside a multi-byte character; its cells start and end on character
+                // boundaries for the same reason.
+                Some(unsafe { std::str::from_utf8_unchecked(rec.as_slice()) })
+            } else {
                 // One UTF-8 check per row instead of one per cell.
+                whole_utf8(&rec)
+            } {
                 for (i, b) in builders.iter_mut().enumerate() {
                     let f = rec
                         .range(i)
@@ -326,4 +416,51 @@ pub fn read(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the block sizes, text that is UTF-8 keeps the watch clean, and a bad byte, a
+    /// bad continuation or a character cut off by the end of the input does not.
+    #[test]
+    fn utf8_watch_follows_characters_across_blocks() {
+        let good =
+            "a\u{e9}b\u{20ac}c\u{1F600},\n\u{7ff}\u{800}\u{ffff}\u{10000}\u{10ffff}".repeat(3);
+        let mut bad_byte = good.as_bytes().to_vec();
+        bad_byte.insert(17, 0xff);
+        let mut bad_continuation = good.as_bytes().to_vec();
+        bad_continuation.extend_from_slice(b"\xe2\x82x");
+        let mut cut = good.as_bytes().to_vec();
+        cut.extend_from_slice(b"\xf0\x9f\x98");
+        let overlong = [good.as_bytes(), b"\xc0\xaf"].concat();
+        for (text, want) in [
+            (good.as_bytes(), true),
+            (&bad_byte[..], false),
+            (&bad_continuation[..], false),
+            (&cut[..], false),
+            (&overlong[..], false),
+        ] {
+            for block in 1..=9 {
+                let clean = Arc::new(AtomicBool::new(false));
+                let mut w = Utf8Watch::new(text, clean.clone());
+                let mut buf = vec![0u8; block];
+                let mut got = Vec::new();
+                loop {
+                    let n = w.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                }
+                assert_eq!(got, text, "the bytes pass through unchanged");
+                assert_eq!(
+                    clean.load(Ordering::Relaxed),
+                    want,
+                    "block {block}: {text:?}"
+                );
+            }
+        }
+    }
 }
