@@ -16,9 +16,6 @@ const STAGE: usize = 2 << 20;
 /// Buffered mode: start writing back every this many bytes.
 const WRITEBACK: u64 = 32 << 20;
 
-/// Staging buffers per part: one being filled while the others are on their way to the device.
-const BUFFERS: usize = 2;
-
 /// Stages are aligned to a huge page and asked to be backed by huge pages (Linux's transparent
 /// huge pages in `madvise` mode, the usual default): a direct write pins the pages of its
 /// buffer and the device releases them on completion, page by page, which 512 times fewer pages
@@ -36,23 +33,52 @@ struct Stage {
     len: usize,
 }
 
-/// Stages of finished parts, for the next parts to reuse. A fresh stage costs more than its
-/// allocation: the kernel zeroes its huge pages on first touch, and on this project's VM each
-/// fresh 2 MiB page also faults in the host (measured: 4 ms per huge page, 0.1 s of a 1.6 s
-/// conversion for 48 MiB of stages), so stages are kept rather than made anew.
-static SPARE: std::sync::Mutex<Vec<Stage>> = std::sync::Mutex::new(Vec::new());
-/// At most this many spare stages are kept (the stages of one part's open lanes and their
-/// writers).
-const SPARE_MAX: usize = 8;
+/// The stages of every part being written, shared: each part fills one, and the others are on
+/// their way to the device or spare. A fresh stage costs more than its allocation: the kernel
+/// zeroes its huge pages on first touch, and on this project's VM each fresh 2 MiB page also
+/// faults in the host (measured: 2-4 ms per huge page, 5 % of a conversion's CPU for 32 MiB of
+/// stages), so parts share stages and keep them rather than each making its own.
+struct Pool {
+    spare: Vec<Stage>,
+    /// Stages in existence: spare, being filled, or being written.
+    alive: usize,
+    /// Parts writing directly; each holds the stage it fills.
+    open: usize,
+}
+
+static POOL: std::sync::Mutex<Pool> = std::sync::Mutex::new(Pool {
+    spare: Vec::new(),
+    alive: 0,
+    open: 0,
+});
+static RETURNED: std::sync::Condvar = std::sync::Condvar::new();
+/// Stages beyond one per open part: on their way to the device while the parts fill the next.
+const SLACK: usize = 2;
+
+fn pool() -> std::sync::MutexGuard<'static, Pool> {
+    // A panic elsewhere cannot leave the counts half-updated: keep going.
+    POOL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 impl Stage {
-    /// A spare stage, or a new one.
+    /// A spare stage, or a new one while fewer than `open + SLACK` exist; otherwise wait for a
+    /// writer to return one (a part that waits holds no stage, so one always comes back).
     fn take() -> Stage {
-        let spare = SPARE.lock().map(|mut s| s.pop()).unwrap_or(None);
-        spare.unwrap_or_else(Stage::new)
+        let mut p = pool();
+        loop {
+            if let Some(s) = p.spare.pop() {
+                return s;
+            }
+            if p.alive < p.open + SLACK {
+                p.alive += 1;
+                drop(p);
+                return Stage::new();
+            }
+            p = RETURNED.wait(p).unwrap_or_else(|e| e.into_inner());
+        }
     }
 
-    /// No stage: what a finished part holds.
+    /// No stage: what a part holds between two, or once finished.
     fn none() -> Stage {
         Stage {
             mem: Vec::new(),
@@ -61,17 +87,14 @@ impl Stage {
         }
     }
 
-    /// Keep an unused stage for the next part.
+    /// Make the stage spare again.
     fn give_back(mut self) {
         if self.mem.is_empty() {
             return;
         }
         self.len = 0;
-        if let Ok(mut s) = SPARE.lock() {
-            if s.len() < SPARE_MAX {
-                s.push(self);
-            }
-        }
+        pool().spare.push(self);
+        RETURNED.notify_one();
     }
 
     fn new() -> Stage {
@@ -91,6 +114,16 @@ impl Stage {
     }
 }
 
+impl Drop for Stage {
+    /// A stage dropped rather than given back (a failed or abandoned part).
+    fn drop(&mut self) {
+        if !self.mem.is_empty() {
+            pool().alive -= 1;
+            RETURNED.notify_one();
+        }
+    }
+}
+
 /// A full stage for the writer thread: write it at `offset`, padded to `padded` bytes.
 struct Job {
     stage: Stage,
@@ -103,11 +136,12 @@ enum Mode {
     /// encoding instead of holding one of its threads.
     Direct {
         stage: Stage,
-        /// Stages made so far (at most `BUFFERS`); past that, one is taken back from `done`.
-        made: usize,
         jobs: Option<std::sync::mpsc::SyncSender<Job>>,
-        done: std::sync::mpsc::Receiver<std::io::Result<Stage>>,
+        /// One outcome per job; the stages themselves go back to the pool.
+        done: std::sync::mpsc::Receiver<std::io::Result<()>>,
         writer: Option<std::thread::JoinHandle<()>>,
+        /// Counted in the pool's open parts (until finished or dropped).
+        open: bool,
     },
     Buffered {
         /// Bytes already handed to the kernel's writeback.
@@ -127,26 +161,28 @@ impl Disk {
     pub fn create(path: &Path) -> std::io::Result<Disk> {
         if let Some(file) = open_direct(path) {
             let file = std::sync::Arc::new(file);
-            let (jobs, inbox) = std::sync::mpsc::sync_channel::<Job>(BUFFERS);
-            let (outbox, done) = std::sync::mpsc::sync_channel(BUFFERS);
+            let (jobs, inbox) = std::sync::mpsc::sync_channel::<Job>(SLACK);
+            let (outbox, done) = std::sync::mpsc::channel();
             let f = file.clone();
             let writer = std::thread::Builder::new()
                 .name("prep-disk".into())
                 .spawn(move || {
                     for job in inbox {
-                        if outbox.send(write_direct(&f, job)).is_err() {
+                        let outcome = write_direct(&f, job).map(Stage::give_back);
+                        if outbox.send(outcome).is_err() {
                             return;
                         }
                     }
                 })?;
+            pool().open += 1;
             return Ok(Disk {
                 file,
                 mode: Mode::Direct {
                     stage: Stage::take(),
-                    made: 1,
                     jobs: Some(jobs),
                     done,
                     writer: Some(writer),
+                    open: true,
                 },
                 written: 0,
             });
@@ -198,29 +234,20 @@ impl Disk {
     }
 
     /// Hand the stage being filled to the writer thread, padded to `padded` bytes (a multiple
-    /// of `ALIGN`; [`Disk::finish`] cuts the padding off again), and take an empty one.
+    /// of `ALIGN`; [`Disk::finish`] cuts the padding off again), and take another from the pool.
     fn send_stage(&mut self, padded: usize) -> std::io::Result<()> {
         let Mode::Direct {
-            stage,
-            made,
-            jobs,
-            done,
-            ..
+            stage, jobs, done, ..
         } = &mut self.mode
         else {
             return Ok(());
         };
-        // A stage the writer is done with, if there is one, before a new one: then a part whose
-        // writes keep pace with the device needs two stages, not `BUFFERS`.
-        let next = match done.try_recv() {
-            Ok(r) => r?,
-            Err(_) if *made < BUFFERS => {
-                *made += 1;
-                Stage::take()
-            }
-            Err(_) => done.recv().map_err(|_| writer_gone())??,
-        };
-        let full = std::mem::replace(stage, next);
+        // A write that failed is reported as soon as it is known.
+        while let Ok(outcome) = done.try_recv() {
+            outcome?;
+        }
+        // The full stage goes first, so that a part waiting for a stage holds none.
+        let full = std::mem::replace(stage, Stage::none());
         let len = full.len;
         let job = Job {
             stage: full,
@@ -232,6 +259,7 @@ impl Disk {
             .send(job)
             .map_err(|_| writer_gone())?;
         self.written += len as u64;
+        *stage = Stage::take();
         Ok(())
     }
 
@@ -242,7 +270,7 @@ impl Disk {
             jobs,
             done,
             writer,
-            ..
+            open,
         } = &mut self.mode
         {
             let last = std::mem::replace(stage, Stage::none());
@@ -262,15 +290,15 @@ impl Disk {
             drop(jobs);
             let mut first_error = None;
             for r in done.iter() {
-                match r {
-                    Ok(stage) => stage.give_back(),
-                    Err(e) => {
-                        first_error.get_or_insert(e);
-                    }
+                if let Err(e) = r {
+                    first_error.get_or_insert(e);
                 }
             }
             if let Some(w) = writer.take() {
                 w.join().map_err(|_| writer_gone())?;
+            }
+            if std::mem::take(open) {
+                pool().open -= 1;
             }
             if let Some(e) = first_error {
                 return Err(e);
@@ -280,6 +308,17 @@ impl Disk {
             }
         }
         self.file.sync_all()
+    }
+}
+
+impl Drop for Disk {
+    /// A part dropped unfinished: it no longer holds a place in the pool.
+    fn drop(&mut self) {
+        if let Mode::Direct { open: open @ true, .. } = &mut self.mode {
+            *open = false;
+            pool().open -= 1;
+            RETURNED.notify_all();
+        }
     }
 }
 
