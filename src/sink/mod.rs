@@ -113,13 +113,14 @@ const HASH_CHUNK: usize = 4 << 20;
 /// Writes at least this large skip the gathering buffer.
 const UNGATHERED: usize = 512 << 10;
 /// How many pieces the staging thread may lag behind (memory: this many batches or gathered
-/// chunks).
+/// chunks) while it computes the SHA-256 too; one when it only stages (a part in the lanes: eight
+/// of them at once, and staging is a copy).
 const BEHIND: usize = 3;
 
 impl Hashing {
     /// `lane`: leave the digests to the part writer's lanes instead of computing them here.
     fn new(mut disk: Disk, lane: bool) -> std::io::Result<Self> {
-        let (tx, rx) = sync_channel::<Piece>(BEHIND);
+        let (tx, rx) = sync_channel::<Piece>(if lane { 1 } else { BEHIND });
         let helper = std::thread::Builder::new()
             .name("prep-stage".into())
             .spawn(move || {
