@@ -314,7 +314,10 @@ impl Disk {
 impl Drop for Disk {
     /// A part dropped unfinished: it no longer holds a place in the pool.
     fn drop(&mut self) {
-        if let Mode::Direct { open: open @ true, .. } = &mut self.mode {
+        if let Mode::Direct {
+            open: open @ true, ..
+        } = &mut self.mode
+        {
             *open = false;
             pool().open -= 1;
             RETURNED.notify_all();
@@ -444,6 +447,36 @@ mod tests {
                 d.finish().unwrap();
                 assert_eq!(std::fs::read(&path).unwrap(), want, "case {k} {buffered}");
             }
+        }
+    }
+
+    /// Many parts open at once share the pool's stages (one each plus `SLACK`, so parts wait for
+    /// stages to come back from the device) and each file still holds exactly its bytes; parts
+    /// dropped unfinished give their place back.
+    #[test]
+    fn parts_share_the_pool_without_waiting_forever() {
+        let dir = tempfile::tempdir().unwrap();
+        let parts = 12;
+        let mut disks: Vec<Disk> = (0..parts)
+            .map(|k| Disk::create(&dir.path().join(format!("p{k}"))).unwrap())
+            .collect();
+        let mut abandoned = Disk::create(&dir.path().join("abandoned")).unwrap();
+        abandoned.write_all(&vec![1u8; STAGE + 7]).unwrap();
+        drop(abandoned);
+        let mut want: Vec<Vec<u8>> = vec![Vec::new(); parts];
+        for round in 0..5usize {
+            for (k, d) in disks.iter_mut().enumerate() {
+                let piece: Vec<u8> = (0..STAGE / 2 + 333 * k + round)
+                    .map(|i| (i + 31 * k + round) as u8)
+                    .collect();
+                d.write_all(&piece).unwrap();
+                want[k].extend_from_slice(&piece);
+            }
+        }
+        for (k, mut d) in disks.into_iter().enumerate() {
+            d.finish().unwrap();
+            let got = std::fs::read(dir.path().join(format!("p{k}"))).unwrap();
+            assert!(got == want[k], "part {k}");
         }
     }
 

@@ -225,7 +225,7 @@ impl Hashing {
                 // them before it closes a part).
                 for p in queue {
                     md5x::update_one(&mut md5, p.bytes());
-                    lanes::update_one(&mut sha, p.bytes());
+                    sha256x::update_one(&mut sha, p.bytes());
                 }
                 (md5.finish(), sha.finish())
             }
@@ -333,8 +333,9 @@ const TURN: u64 = 2 << 20;
 /// Compressed output fills one part after the other. Uncompressed output past `SPREAD_AFTER`
 /// is dealt to [`md5x::LANES`] parts open side by side, in turns of `TURN` bytes, so that
 /// their MD5s advance together in one SIMD lane each and their SHA-256s interleave: each is one
-/// sequential chain, and together they were the longest step of an uncompressed conversion. Which item goes to which part depends only
-/// on the items' sizes in order, so the output is the same whatever the number of threads.
+/// sequential chain, and together they were the longest step of an uncompressed conversion.
+/// Which item goes to which part depends only on the items' sizes in order, so the output is
+/// the same whatever the number of threads.
 pub struct PartWriter {
     dir: PathBuf,
     ext: &'static str,

@@ -3,9 +3,9 @@
 //! EPYC, as the sha2 crate), while the core could start several of them at a time: two to four
 //! independent streams interleaved in one loop run at 3.3-3.6 GB/s together (measured). The
 //! part writer hashes its eight open uncompressed parts this way, four at a time, beside their
-//! MD5 lanes ([`super::md5x`]), and [`super::files_digests`] eight files at a time. Without SHA-NI the
-//! lanes go one after the other through the sha2 crate's block function. Tests compare every
-//! path with the sha2 crate.
+//! MD5 lanes ([`super::md5x`]), and [`super::files_digests`] eight files at a time. Without
+//! SHA-NI the lanes go one after the other through the sha2 crate's block function. Tests
+//! compare every path with the sha2 crate.
 
 pub use super::lanes::{update, update_one, LANES};
 use super::lanes::{Blocks, Stream};
