@@ -166,8 +166,6 @@ fn validate_lines(c: &mut Criterion) {
     g.finish();
 }
 
-/// A part's MD5: four parts' bytes through the md-5 crate one after the other, against the
-/// four MD5 lanes the part writer runs them in.
 /// A part's MD5 and SHA-256: the crates one part after the other, against the parts in lanes.
 fn part_digests(c: &mut Criterion) {
     use md5::Digest;

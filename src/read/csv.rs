@@ -302,6 +302,9 @@ pub fn read(
     let counter = Arc::new(AtomicU64::new(0));
     let clean = Arc::new(AtomicBool::new(true));
     let mut rdr = counted_csv_reader(src, copts, counter.clone(), clean.clone())?;
+    // The block check stands for the rows' own only when the parser removes nothing but ASCII
+    // (the CLI takes ASCII delimiters only; the library takes any byte).
+    let block_checked = delimiter(src, copts).is_ascii();
     let names = header(src, copts, &mut rdr)?;
     let schema = Arc::new(Schema::new(
         names
@@ -332,7 +335,7 @@ pub fn read(
                         rec.len()
                     ),
                 ));
-            } else if let Some(all) = if clean.load(Ordering::Relaxed) {
+            } else if let Some(all) = if block_checked && clean.load(Ordering::Relaxed) {
                 // SAFETY: every byte the parser has been given so far is UTF-8 (Utf8Watch), and
                 // a record is those bytes less ASCII quotes, delimiters and line ends, which
                 // never sit inside a multi-byte character; its cells start and end on character
