@@ -342,7 +342,7 @@ pub struct PartWriter {
     compression: Compression,
     level: i32,
     part_size: u64,
-    /// The parts being written: one, or one per MD5 lane.
+    /// The parts being written: one, or one per hash lane.
     lanes: Vec<Option<OpenPart>>,
     /// Whose turn it is, and the item bytes it has taken in this turn.
     lane: usize,
@@ -490,7 +490,7 @@ impl PartWriter {
     /// while every open part has bytes waiting, so that the lanes share their SIMD steps; the
     /// turns keep the queues short (a turn per part at most, roughly).
     fn pump(&mut self, all: bool) {
-        let mut lanes: Vec<Lane> = self
+        let mut open: Vec<Lane> = self
             .lanes
             .iter_mut()
             .flatten()
@@ -502,34 +502,34 @@ impl PartWriter {
                 _ => None,
             })
             .collect();
-        debug_assert!(lanes.len() <= lanes::LANES);
+        debug_assert!(open.len() <= lanes::LANES);
         loop {
-            let waiting = lanes.iter().filter(|(_, _, q)| !q.is_empty()).count();
-            if waiting == 0 || (!all && waiting < lanes.len()) {
+            let waiting = open.iter().filter(|(_, _, q)| !q.is_empty()).count();
+            if waiting == 0 || (!all && waiting < open.len()) {
                 return;
             }
             // Every waiting lane advances by the shortest front piece among them.
-            let n = lanes
+            let n = open
                 .iter()
                 .filter_map(|(_, _, q)| q.front().map(|p| p.range.len()))
                 .min()
                 .expect("a lane is waiting");
             // The front pieces (a reference count each), so the streams can be borrowed beside.
             let fronts: [Option<Piece>; lanes::LANES] =
-                std::array::from_fn(|l| lanes.get(l)?.2.front().cloned());
+                std::array::from_fn(|l| open.get(l)?.2.front().cloned());
             let bytes: [Option<&[u8]>; lanes::LANES] =
                 std::array::from_fn(|l| Some(&fronts[l].as_ref()?.bytes()[..n]));
-            let mut it = lanes.iter_mut();
+            let mut it = open.iter_mut();
             md5x::update(std::array::from_fn(|l| {
                 let (md5, _, _) = it.next()?;
                 Some((&mut **md5, bytes[l]?))
             }));
-            let mut it = lanes.iter_mut();
+            let mut it = open.iter_mut();
             sha256x::update(std::array::from_fn(|l| {
                 let (_, sha, _) = it.next()?;
                 Some((&mut **sha, bytes[l]?))
             }));
-            for (_, _, queue) in lanes.iter_mut() {
+            for (_, _, queue) in open.iter_mut() {
                 if let Some(p) = queue.front_mut() {
                     p.range.start += n;
                     if p.range.is_empty() {
@@ -617,7 +617,7 @@ pub fn file_digests(path: &Path, md5: bool, sha256: bool) -> Result<FileDigests>
     Ok(d.pop().expect("one file, one result"))
 }
 
-/// Bytes read from a file at a time, per MD5 lane.
+/// Bytes read from a file at a time, per hash lane.
 const READ_CHUNK: usize = 2 << 20;
 
 /// A file being hashed in one of [`files_digests`]' lanes.

@@ -37,8 +37,14 @@ impl Blocks for Sha256Blocks {
         #[cfg(target_arch = "x86_64")]
         if x86::available() {
             // The live lanes, up to four side by side (more do not run faster).
-            let live: Vec<usize> = (0..LANES).filter(|&l| live[l]).collect();
-            for group in live.chunks(x86::WIDTH) {
+            // (An array, not a Vec: this runs for every piece the part writer hashes.)
+            let mut idx = [0usize; LANES];
+            let mut n = 0;
+            for l in (0..LANES).filter(|&l| live[l]) {
+                idx[n] = l;
+                n += 1;
+            }
+            for group in idx[..n].chunks(x86::WIDTH) {
                 let mut st: [[u32; 8]; x86::WIDTH] =
                     std::array::from_fn(|k| group.get(k).map_or([0; 8], |&l| state[l]));
                 let ptr: [*const u8; x86::WIDTH] = std::array::from_fn(|k| {
