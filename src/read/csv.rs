@@ -92,6 +92,11 @@ impl<R> Utf8Watch<R> {
                 return;
             }
         }
+        // The SIMD check first; std's only to find where a block stops being UTF-8 (its ASCII
+        // fast path breaks at every accented letter: 4.8 % of a CSV conversion's CPU).
+        if simdutf8::basic::from_utf8(d).is_ok() {
+            return;
+        }
         match std::str::from_utf8(d) {
             Ok(_) => {}
             Err(e) if e.error_len().is_none() => {
