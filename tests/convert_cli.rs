@@ -1088,3 +1088,44 @@ fn table_name_level_and_epoch_us() {
         json!({"N": "1704164645123000"})
     );
 }
+
+/// CRLF line ends, blank lines, a byte order mark, quoted line ends and doubled quotes: the
+/// items are the cells, and a reject names the line its row starts on.
+#[test]
+fn csv_line_ends_quotes_and_lines() {
+    let d = tmp();
+    let body = "\u{feff}pk,note\r\n\r\na,\"one\r\ntwo\"\r\nb,\"say \"\"hi\"\"\"\r\n\r\n\r\nc,x,extra\r\nd,\"q\"tail\r\n";
+    let input = write(d.path(), "crlf.csv", body);
+    let out = d.path().join("o");
+    let (code, s, _) = convert(&out, &[&input, "--key", "pk"]);
+    assert_eq!(code, 1);
+    assert_eq!(s["itemsWritten"], 3);
+    let got: Vec<(Value, Value)> = lines(&out)
+        .iter()
+        .map(|l| (item(l)["pk"].clone(), item(l)["note"].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (json!({"S": "a"}), json!({"S": "one\r\ntwo"})),
+            (json!({"S": "b"}), json!({"S": "say \"hi\""})),
+            (json!({"S": "d"}), json!({"S": "qtail"})),
+        ]
+    );
+    let r = rejects(&out);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["code"], "C001");
+    assert_eq!(r[0]["row"], 3);
+    assert_eq!(r[0]["line"], 8, "the line the rejected row starts on");
+}
+
+/// A quote or a line end cannot delimit cells: a clear error, before anything is written.
+#[test]
+fn csv_delimiter_that_cannot_be() {
+    let d = tmp();
+    let input = write(d.path(), "q.csv", "pk\"n\na\"1\n");
+    let out = d.path().join("o");
+    let (code, _, err) = convert(&out, &[&input, "--key", "pk", "--delimiter", "\""]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot be the CSV delimiter"), "{err}");
+}

@@ -2,6 +2,7 @@
 //! without a header. Cells become Utf8 columns (empty cells are nulls); typing happens in the plan
 //! (`--csv-types infer` proposes N/BOOL per column from a sample of rows).
 
+use super::csv_split::{check_delimiter, Cell, Splitter};
 use super::{Batch, Opened, Packing, PreReject, ReadOptions, Source, Unit};
 use crate::model::number;
 use crate::plan::Target;
@@ -128,11 +129,12 @@ fn raw_reader(src: &Source, read: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>
         file: File::open(&src.path)?,
         read,
     };
-    let f = BufReader::with_capacity(1 << 20, file);
+    // The splitter reads 256 KiB at a time itself; only the decoders want a buffered input.
+    let buffered = |file| BufReader::with_capacity(1 << 20, file);
     Ok(match src.packing {
-        Packing::Plain => Box::new(f),
-        Packing::Gzip => Box::new(flate2::read::MultiGzDecoder::new(f)),
-        Packing::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(f)?),
+        Packing::Plain => Box::new(file),
+        Packing::Gzip => Box::new(flate2::read::MultiGzDecoder::new(buffered(file))),
+        Packing::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered(file))?),
     })
 }
 
@@ -147,48 +149,45 @@ fn delimiter(src: &Source, opts: &CsvOptions) -> u8 {
     })
 }
 
-fn csv_reader(src: &Source, opts: &CsvOptions) -> Result<csv::Reader<Box<dyn Read + Send>>> {
-    counted_csv_reader(src, opts, Arc::default(), Arc::default())
+type Records = Splitter<Box<dyn Read + Send>>;
+
+fn records(src: &Source, opts: &CsvOptions) -> Result<Records> {
+    counted_records(src, opts, Arc::default(), Arc::default())
 }
 
-/// A reader that counts the file's bytes into `read` and keeps `clean` while every byte parsed
-/// so far is UTF-8 (see [`Utf8Watch`]).
-fn counted_csv_reader(
+/// A record reader that counts the file's bytes into `read` and keeps `clean` while every byte
+/// read so far is UTF-8 (see [`Utf8Watch`]).
+fn counted_records(
     src: &Source,
     opts: &CsvOptions,
     read: Arc<AtomicU64>,
     clean: Arc<AtomicBool>,
-) -> Result<csv::Reader<Box<dyn Read + Send>>> {
+) -> Result<Records> {
+    let delim = delimiter(src, opts);
+    if let Err(why) = check_delimiter(delim) {
+        bail!("{}: {why}", src.display());
+    }
     let watched: Box<dyn Read + Send> = Box::new(Utf8Watch::new(raw_reader(src, read)?, clean));
-    Ok(csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter(src, opts))
-        .buffer_capacity(1 << 16)
-        .from_reader(watched))
+    Ok(Splitter::new(watched, delim))
 }
 
-fn strip_bom(field: &[u8]) -> &[u8] {
-    field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
-}
-
-/// The column names: from `--columns`, or the first record.
-fn header(
-    src: &Source,
-    opts: &CsvOptions,
-    rdr: &mut csv::Reader<Box<dyn Read + Send>>,
-) -> Result<Vec<String>> {
+/// The column names: from `--columns`, or the first record (less a byte order mark, which the
+/// splitter drops).
+fn header(src: &Source, opts: &CsvOptions, rdr: &mut Records) -> Result<Vec<String>> {
     if let Some(cols) = &opts.columns {
         return Ok(cols.clone());
     }
-    let mut rec = csv::ByteRecord::new();
-    if !rdr.read_byte_record(&mut rec)? {
+    let mut cells = Vec::new();
+    if rdr
+        .next_record(&mut cells)
+        .with_context(|| format!("{}: reading the header", src.display()))?
+        .is_none()
+    {
         bail!("{}: the file is empty (no header line)", src.display());
     }
-    let mut names = Vec::with_capacity(rec.len());
-    for (i, f) in rec.iter().enumerate() {
-        let f = if i == 0 { strip_bom(f) } else { f };
-        let name = std::str::from_utf8(f)
+    let mut names = Vec::with_capacity(cells.len());
+    for (i, &(s, e)) in cells.iter().enumerate() {
+        let name = std::str::from_utf8(&rdr.bytes()[s..e])
             .with_context(|| format!("{}: header column {} is not UTF-8", src.display(), i + 1))?;
         names.push(name.to_string());
     }
@@ -213,7 +212,7 @@ fn check_names(src: &Source, names: &[String]) -> Result<()> {
 }
 
 pub fn open(src: &Source, index: usize, opts: &CsvOptions) -> Result<Opened> {
-    let mut rdr = csv_reader(src, opts)?;
+    let mut rdr = records(src, opts)?;
     let names = header(src, opts, &mut rdr)?;
     check_names(src, &names)?;
     let fields: Vec<Field> = names
@@ -235,18 +234,19 @@ pub fn looks_numeric(s: &[u8]) -> bool {
 
 /// Propose N, BOOL or S for each column from the first `sample_rows` rows.
 pub fn infer(src: &Source, opts: &CsvOptions) -> Result<Vec<Target>> {
-    let mut rdr = csv_reader(src, opts)?;
+    let mut rdr = records(src, opts)?;
     let names = header(src, opts, &mut rdr)?;
     let n = names.len();
     let (mut numeric, mut boolean, mut seen) = (vec![true; n], vec![true; n], vec![false; n]);
-    let mut rec = csv::ByteRecord::new();
+    let mut cells = Vec::new();
     let mut rows = 0;
-    while rows < opts.sample_rows && rdr.read_byte_record(&mut rec)? {
+    while rows < opts.sample_rows && rdr.next_record(&mut cells)?.is_some() {
         rows += 1;
-        if rec.len() != n {
+        if cells.len() != n {
             continue;
         }
-        for (c, f) in rec.iter().enumerate() {
+        for (c, &(s, e)) in cells.iter().enumerate() {
+            let f = &rdr.bytes()[s..e];
             if f.is_empty() {
                 continue;
             }
@@ -275,26 +275,17 @@ pub fn infer(src: &Source, opts: &CsvOptions) -> Result<Vec<Target>> {
         .collect())
 }
 
-fn raw_values(names: &[String], rec: &csv::ByteRecord) -> Value {
+fn raw_values(names: &[String], cells: &[&[u8]]) -> Value {
     let text = |f: &[u8]| Value::String(String::from_utf8_lossy(f).into_owned());
-    if rec.len() == names.len() {
+    if cells.len() == names.len() {
         let mut m = Map::new();
-        for (n, f) in names.iter().zip(rec.iter()) {
+        for (n, f) in names.iter().zip(cells) {
             m.insert(n.clone(), text(f));
         }
         Value::Object(m)
     } else {
-        Value::Array(rec.iter().map(text).collect())
+        Value::Array(cells.iter().map(|f| text(f)).collect())
     }
-}
-
-/// The row's bytes as one `str`, when every cell is valid UTF-8: the whole buffer is, and each
-/// cell starts and ends on a character boundary.
-fn whole_utf8(rec: &csv::ByteRecord) -> Option<&str> {
-    let all = std::str::from_utf8(rec.as_slice()).ok()?;
-    (0..rec.len())
-        .all(|i| rec.range(i).is_some_and(|r| all.get(r).is_some()))
-        .then_some(all)
 }
 
 pub fn read(
@@ -306,8 +297,8 @@ pub fn read(
     let copts = &opts.csv;
     let counter = Arc::new(AtomicU64::new(0));
     let clean = Arc::new(AtomicBool::new(true));
-    let mut rdr = counted_csv_reader(src, copts, counter.clone(), clean.clone())?;
-    // The block check stands for the rows' own only when the parser removes nothing but ASCII
+    let mut rdr = counted_records(src, copts, counter.clone(), clean.clone())?;
+    // The block check stands for the cells' own only when the splitter removes nothing but ASCII
     // (the CLI takes ASCII delimiters only; the library takes any byte).
     let block_checked = delimiter(src, copts).is_ascii();
     let names = header(src, copts, &mut rdr)?;
@@ -318,7 +309,7 @@ pub fn read(
             .collect::<Vec<_>>(),
     ));
     let n = names.len();
-    let mut rec = csv::ByteRecord::new();
+    let mut cells = Vec::with_capacity(n);
     let mut first_row = 0u64;
     let mut last_byte = 0u64;
     loop {
@@ -328,62 +319,57 @@ pub fn read(
         let mut lines = Vec::with_capacity(opts.batch_rows);
         let mut pre_rejects = Vec::new();
         let mut len = 0;
-        while len < opts.batch_rows && rdr.read_byte_record(&mut rec)? {
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        while len < opts.batch_rows {
+            let Some(line) = rdr
+                .next_record(&mut cells)
+                .with_context(|| format!("{}: reading line {}", src.display(), rdr.line()))?
+            else {
+                break;
+            };
             lines.push(line);
+            let bytes = rdr.bytes();
+            let cell = |&(s, e): &Cell| &bytes[s..e];
             let mut bad: Option<(&'static rules::Rule, String)> = None;
-            if rec.len() != n {
+            if cells.len() != n {
                 bad = Some((
                     &rules::CSV_FIELD_COUNT,
                     format!(
                         "the row has {} fields, the header has {n}; look for an unquoted delimiter or quote",
-                        rec.len()
+                        cells.len()
                     ),
                 ));
-            } else if let Some(all) = if block_checked && clean.load(Ordering::Relaxed) {
-                // SAFETY: every byte the parser has been given so far is UTF-8 (Utf8Watch), and
-                // a record is those bytes less ASCII quotes, delimiters and line ends, which
-                // never sit inside a multi-byte character; its cells start and end on character
-                // boundaries for the same reason.
-                Some(unsafe { std::str::from_utf8_unchecked(rec.as_slice()) })
-            } else {
-                // One UTF-8 check per row instead of one per cell.
-                whole_utf8(&rec)
-            } {
-                for (i, b) in builders.iter_mut().enumerate() {
-                    let f = rec
-                        .range(i)
-                        .and_then(|r| all.get(r))
-                        .expect("cell boundaries checked by whole_utf8");
+            } else if block_checked && clean.load(Ordering::Relaxed) {
+                for (b, c) in builders.iter_mut().zip(&cells) {
+                    let f = cell(c);
                     if f.is_empty() {
                         b.append_null();
                     } else {
-                        b.append_value(f);
+                        // SAFETY: every byte read so far is UTF-8 (Utf8Watch), and a cell is
+                        // those bytes between ASCII delimiters or line ends, less ASCII quotes,
+                        // so it holds whole characters.
+                        b.append_value(unsafe { std::str::from_utf8_unchecked(f) });
                     }
                 }
+            } else if let Some((i, e)) = cells
+                .iter()
+                .enumerate()
+                .find_map(|(i, c)| std::str::from_utf8(cell(c)).err().map(|e| (i, e)))
+            {
+                bad = Some((
+                    &rules::INVALID_UTF8,
+                    format!(
+                        "column {} is not valid UTF-8 (byte {} of the cell); re-encode the file as UTF-8",
+                        names[i],
+                        e.valid_up_to() + 1
+                    ),
+                ));
             } else {
-                match csv::StringRecord::from_byte_record(std::mem::take(&mut rec)) {
-                    Ok(srec) => {
-                        for (b, f) in builders.iter_mut().zip(srec.iter()) {
-                            if f.is_empty() {
-                                b.append_null();
-                            } else {
-                                b.append_value(f);
-                            }
-                        }
-                        rec = srec.into_byte_record();
-                    }
-                    Err(e) => {
-                        let u = e.utf8_error();
-                        bad = Some((
-                            &rules::INVALID_UTF8,
-                            format!(
-                                "column {} is not valid UTF-8 (byte {} of the cell); re-encode the file as UTF-8",
-                                names[u.field()],
-                                u.valid_up_to() + 1
-                            ),
-                        ));
-                        rec = e.into_byte_record();
+                for (b, c) in builders.iter_mut().zip(&cells) {
+                    let f = cell(c);
+                    if f.is_empty() {
+                        b.append_null();
+                    } else {
+                        b.append_value(std::str::from_utf8(f).expect("checked just above"));
                     }
                 }
             }
@@ -391,11 +377,12 @@ pub fn read(
                 for b in builders.iter_mut() {
                     b.append_null();
                 }
+                let values: Vec<&[u8]> = cells.iter().map(cell).collect();
                 pre_rejects.push(PreReject {
                     index: len,
                     rule,
                     message,
-                    values: raw_values(&names, &rec),
+                    values: raw_values(&names, &values),
                 });
             }
             len += 1;

@@ -3,6 +3,7 @@
 
 pub mod arrow_ipc;
 pub mod csv;
+pub mod csv_split;
 pub mod items;
 pub mod parquet;
 
