@@ -312,9 +312,13 @@ pub fn read(
     let mut cells = Vec::with_capacity(n);
     let mut first_row = 0u64;
     let mut last_byte = 0u64;
+    // Each column's text bytes in the batch before: the next batch's builders start that large
+    // (a little more), so they do not grow by copying as they fill.
+    let mut widths = vec![opts.batch_rows * 8; n];
     loop {
-        let mut builders: Vec<StringBuilder> = (0..n)
-            .map(|_| StringBuilder::with_capacity(opts.batch_rows, opts.batch_rows * 8))
+        let mut builders: Vec<StringBuilder> = widths
+            .iter()
+            .map(|&w| StringBuilder::with_capacity(opts.batch_rows, w + w / 8))
             .collect();
         let mut lines = Vec::with_capacity(opts.batch_rows);
         let mut pre_rejects = Vec::new();
@@ -391,6 +395,9 @@ pub fn read(
             break;
         }
         let byte = counter.load(Ordering::Relaxed);
+        for (w, b) in widths.iter_mut().zip(&builders) {
+            *w = b.values_slice().len();
+        }
         let columns: Vec<ArrayRef> = builders
             .iter_mut()
             .map(|b| Arc::new(b.finish()) as ArrayRef)
