@@ -2,9 +2,13 @@
 
 use super::{send_sliced, Batch, Opened, ReadOptions, Source, Unit, UnitPart};
 use anyhow::Result;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use std::fs::File;
 use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
 
 pub fn open(src: &Source, index: usize) -> Result<Opened> {
     let b = ParquetRecordBatchReaderBuilder::try_new(File::open(&src.path)?)?;
@@ -35,7 +39,26 @@ pub fn read(
     let UnitPart::RowGroup(rg) = unit.part else {
         unreachable!("parquet units are row groups")
     };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&src.path)?)?;
+    let file = File::open(&src.path)?;
+    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
+    // Top-level text and binary columns as views: the values stay in the decoded pages instead
+    // of being copied value by value into one buffer per column (the encoders read either).
+    let fields: Vec<Field> = meta
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            DataType::Binary => f.as_ref().clone().with_data_type(DataType::BinaryView),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let schema = Schema::new_with_metadata(fields, meta.schema().metadata().clone());
+    let meta = ArrowReaderMetadata::try_new(
+        meta.metadata().clone(),
+        ArrowReaderOptions::new().with_schema(Arc::new(schema)),
+    )?;
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta);
     let rows = builder.metadata().row_group(rg).num_rows().max(0) as u64;
     let reader = builder
         .with_row_groups(vec![rg])
