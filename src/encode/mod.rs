@@ -497,19 +497,24 @@ fn find_special_words<const NON_ASCII: bool>(v: &[u8], mut i: usize) -> usize {
 #[inline(always)]
 pub fn put(out: &mut Vec<u8>, s: &[u8]) {
     let n = s.len();
-    if n > 16 {
+    if n > 32 {
         out.extend_from_slice(s);
         return;
     }
-    out.reserve(16);
+    out.reserve(32);
     let len = out.len();
-    // SAFETY: `reserve(16)` leaves at least 16 writable bytes after `len`, and every store below
-    // ends at most `n <= 16` bytes after it; every load reads inside `s` (the pairs overlap when
+    // SAFETY: `reserve(32)` leaves at least 32 writable bytes after `len`, and every store below
+    // ends at most `n <= 32` bytes after it; every load reads inside `s` (the pairs overlap when
     // `n` is not a power of two). The `n` bytes after `len` are then initialised.
     unsafe {
         let src = s.as_ptr();
         let dst = out.as_mut_ptr().add(len);
-        if n >= 8 {
+        if n >= 16 {
+            let a = src.cast::<[u8; 16]>().read_unaligned();
+            let b = src.add(n - 16).cast::<[u8; 16]>().read_unaligned();
+            dst.cast::<[u8; 16]>().write_unaligned(a);
+            dst.add(n - 16).cast::<[u8; 16]>().write_unaligned(b);
+        } else if n >= 8 {
             let a = src.cast::<u64>().read_unaligned();
             let b = src.add(n - 8).cast::<u64>().read_unaligned();
             dst.cast::<u64>().write_unaligned(a);
