@@ -82,6 +82,37 @@ fn numbers(c: &mut Criterion) {
     });
 }
 
+/// Escaping short strings (keys, names, notes), the most common string work of a conversion.
+fn escape_strings(c: &mut Criterion) {
+    let words = [
+        "user#0108660",
+        "日本",
+        "ε",
+        "дельта",
+        "quote\"d",
+        "😀",
+        "tab\there",
+        "new\nline",
+    ];
+    let texts: Vec<String> = (0..1000)
+        .map(|i| match i % 3 {
+            0 => format!("user#{:09}", i * 7919),
+            1 => format!("{} {} {i}", words[i % 8], words[(i / 8) % 8]),
+            _ => format!("say \"{}\"\nand more", words[i % 8]),
+        })
+        .collect();
+    let mut out = Vec::with_capacity(64 << 10);
+    c.bench_function("escape_1000_short_strings", |bench| {
+        bench.iter(|| {
+            out.clear();
+            for t in &texts {
+                prep::encode::escape_into(t.as_bytes(), &mut out);
+            }
+            black_box(out.len())
+        })
+    });
+}
+
 /// Item sizes of canonical numbers (the part of the size formula that is not a byte count).
 fn item_size(c: &mut Criterion) {
     let nums: Vec<Vec<u8>> = (0..1000)
@@ -221,6 +252,7 @@ criterion_group!(
     benches,
     encode,
     numbers,
+    escape_strings,
     item_size,
     validate_lines,
     part_digests

@@ -485,6 +485,18 @@ fn find_special_words<const NON_ASCII: bool>(v: &[u8], mut i: usize) -> usize {
         }
         i += 8;
     }
+    if i < v.len() && v.len() >= 8 {
+        // The last eight bytes, less those already looked at (which hold no hit, so no borrow
+        // starts below `i`: the lowest flagged byte at or after it is exact).
+        let last = v.len() - 8;
+        let c = u64::from_le_bytes(v[last..].try_into().expect("eight bytes"));
+        let hit = special_in_word::<NON_ASCII>(c) & (u64::MAX << ((i - last) * 8));
+        return if hit != 0 {
+            last + (hit.trailing_zeros() / 8) as usize
+        } else {
+            v.len()
+        };
+    }
     while i < v.len() && ESCAPE[v[i] as usize] == 0 && !(NON_ASCII && v[i] >= 0x80) {
         i += 1;
     }
