@@ -617,8 +617,9 @@ pub fn file_digests(path: &Path, md5: bool, sha256: bool) -> Result<FileDigests>
     Ok(d.pop().expect("one file, one result"))
 }
 
-/// Bytes read from a file at a time, per hash lane.
-const READ_CHUNK: usize = 2 << 20;
+/// Bytes read from a file at a time, per hash lane: small enough that the hash finds what the
+/// read just copied still in the core's cache (2 MiB chunks: input hashing 1.5 % slower).
+const READ_CHUNK: usize = 256 << 10;
 
 /// A file being hashed in one of [`files_digests`]' lanes.
 struct Reading {
