@@ -228,6 +228,39 @@ impl W {
         v.len()
     }
 
+    /// A number whose canonical text `canonical` appends to a buffer (returning its size): in
+    /// JSON straight into the item, with no copy through a scratch buffer; nothing is left of it
+    /// when `canonical` fails.
+    #[inline]
+    pub fn n_with<E>(
+        &mut self,
+        canonical: impl FnOnce(&mut Vec<u8>) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        match self.syn {
+            Syntax::Json => {
+                let mark = self.out.len();
+                self.out.extend_from_slice(b"{\"N\":\"");
+                match canonical(&mut self.out) {
+                    Ok(size) => {
+                        self.out.extend_from_slice(b"\"}");
+                        Ok(size)
+                    }
+                    Err(e) => {
+                        self.out.truncate(mark);
+                        Err(e)
+                    }
+                }
+            }
+            Syntax::Ion => {
+                let mut buf = std::mem::take(&mut self.scratch);
+                buf.clear();
+                let r = canonical(&mut buf).map(|size| self.n(&buf, size));
+                self.scratch = buf;
+                r
+            }
+        }
+    }
+
     /// A number already in canonical form; returns its size.
     pub fn n(&mut self, canonical: &[u8], size: usize) -> usize {
         match self.syn {
@@ -735,6 +768,33 @@ mod tests {
         let mut out = vec![];
         escape_into("0123456789\"abcdefgh\u{1f}ijklmnop\\".as_bytes(), &mut out);
         assert_eq!(out, b"0123456789\\\"abcdefgh\\u001fijklmnop\\\\");
+    }
+
+    /// A number written through `n_with` is the canonical text in each syntax, and a failed one
+    /// leaves nothing behind.
+    #[test]
+    fn numbers_written_in_place() {
+        for (syn, want) in [(Syntax::Json, "x{\"N\":\"1.5\"}"), (Syntax::Ion, "x1.5")] {
+            let mut w = W::new(syn, Nulls::Omit);
+            w.out.push(b'x');
+            let size = w.n_with(|o| number::canonicalize(b"1.50", o)).unwrap();
+            assert_eq!(
+                (String::from_utf8(w.out.clone()).unwrap(), size),
+                (want.into(), 3)
+            );
+            assert!(w.n_with(|o| number::canonicalize(b"1.5x", o)).is_err());
+            assert!(w
+                .n_with(|o| {
+                    o.extend_from_slice(b"12");
+                    Err(())
+                })
+                .is_err());
+            assert_eq!(
+                String::from_utf8(w.out).unwrap(),
+                want,
+                "nothing left of a failure"
+            );
+        }
     }
 
     #[test]

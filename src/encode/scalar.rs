@@ -127,14 +127,8 @@ where
             w.scratch = buf;
             return Ok(Val::Written { ty: Ty::S, size });
         }
-        let mut buf = std::mem::take(&mut w.scratch);
-        buf.clear();
-        let r = self.canonical(i, &mut buf).map(|size| Val::Written {
-            ty: Ty::N,
-            size: w.n(&buf, size),
-        });
-        w.scratch = buf;
-        r
+        let size = w.n_with(|out| self.canonical(i, out))?;
+        Ok(Val::Written { ty: Ty::N, size })
     }
 }
 
@@ -189,20 +183,15 @@ where
         Ok(self.ty().unwrap())
     }
     fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        if !self.as_text {
+            let size = w.n_with(|out| self.canonical(i, out))?;
+            return Ok(Val::Written { ty: Ty::N, size });
+        }
         let mut buf = std::mem::take(&mut w.scratch);
         buf.clear();
-        let r = self.canonical(i, &mut buf).map(|size| {
-            if self.as_text {
-                Val::Written {
-                    ty: Ty::S,
-                    size: w.scalar(Ty::S, &buf),
-                }
-            } else {
-                Val::Written {
-                    ty: Ty::N,
-                    size: w.n(&buf, size),
-                }
-            }
+        let r = self.canonical(i, &mut buf).map(|_| Val::Written {
+            ty: Ty::S,
+            size: w.scalar(Ty::S, &buf),
         });
         w.scratch = buf;
         r

@@ -164,14 +164,8 @@ impl<A: TextArr> Enc for TextEnc<A> {
                 size: w.s(s),
             }),
             TextMode::N => {
-                let mut buf = std::mem::take(&mut w.scratch);
-                buf.clear();
-                let r = text_number(s, &mut buf).map(|size| Val::Written {
-                    ty: Ty::N,
-                    size: w.n(&buf, size),
-                });
-                w.scratch = buf;
-                r
+                let size = w.n_with(|out| text_number(s, out))?;
+                Ok(Val::Written { ty: Ty::N, size })
             }
             TextMode::B => {
                 let mut buf = std::mem::take(&mut w.scratch);
