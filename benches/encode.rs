@@ -72,6 +72,23 @@ fn numbers(c: &mut Criterion) {
         .map(|i| format!("{}.{:02}0", i * 37, i % 100))
         .collect();
     let mut out = Vec::with_capacity(64);
+    // As a CSV export writes them: integers, shortest floats, two-place decimals.
+    let plain: Vec<String> = (0..1000)
+        .map(|i| match i % 4 {
+            0 => format!("{}", i * 7919),
+            1 => format!("{}", (i as f64 * 0.7368911) + 12.0),
+            2 => format!("-{}.{:02}", i * 104729, (i * 7) % 99 + 1),
+            _ => format!("-{}", i % 1000 + 1),
+        })
+        .collect();
+    c.bench_function("canonicalize_1000_plain_numbers", |bench| {
+        bench.iter(|| {
+            for t in &plain {
+                out.clear();
+                black_box(number::canonicalize(t.as_bytes(), &mut out).unwrap());
+            }
+        })
+    });
     c.bench_function("canonicalize_1000_numbers", |bench| {
         bench.iter(|| {
             for t in &texts {

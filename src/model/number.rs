@@ -51,6 +51,73 @@ const PLAIN_MIN_EXP: i64 = -7;
 /// zeros, `-` only for non-zero values, plain notation for integers of up to 38 digits and for
 /// fractions down to 1E-7, otherwise `d.dddE±x`.
 pub fn canonicalize(text: &[u8], out: &mut Vec<u8>) -> Result<usize, NumError> {
+    if let Some((size, len)) = plain_canonical(text) {
+        // Most numbers in files (`1200`, `-3.25`, `0.001`, `12.50`) are written as they would
+        // be, or with zeros after the point to drop.
+        put(out, &text[..len]);
+        return Ok(size);
+    }
+    canonicalize_parsed(text, out)
+}
+
+/// For a number in plain notation whose canonical form is a prefix of its text: its size and
+/// that prefix's length. That is `-`, then `0` or digits without a leading zero, then perhaps
+/// `.` and digits (zeros at the end are dropped, and the point with them when nothing is left),
+/// with at most 38 significant digits and the leading digit's exponent in plain notation's
+/// range. `None` for anything else (zero, exponents, leading zeros, ...): the full parse
+/// decides. One pass over the text, where the parse makes several.
+#[inline]
+fn plain_canonical(text: &[u8]) -> Option<(usize, usize)> {
+    let neg = text.first() == Some(&b'-');
+    let int_start = neg as usize;
+    let int_end = digits_from(text, int_start);
+    let int_digits = int_end - int_start;
+    let zero_int = text.get(int_start) == Some(&b'0');
+    if int_digits == 0 || (zero_int && int_digits > 1) {
+        return None;
+    }
+    // The canonical text's end: the point and trailing zeros of a fraction dropped.
+    let mut end = int_end;
+    if int_end < text.len() {
+        let frac_start = int_end + 1;
+        if text[int_end] != b'.' {
+            return None;
+        }
+        let frac_end = digits_from(text, frac_start);
+        if frac_end != text.len() || frac_end == frac_start {
+            return None;
+        }
+        let kept = text[frac_start..frac_end]
+            .iter()
+            .rposition(|&c| c != b'0')
+            .map_or(0, |k| k + 1);
+        if kept > 0 {
+            end = frac_start + kept;
+        }
+    }
+    let (sig, lead) = if end == int_end {
+        if zero_int {
+            return None;
+        }
+        let zeros = text[int_start..int_end]
+            .iter()
+            .rev()
+            .take_while(|&&c| c == b'0')
+            .count();
+        (int_digits - zeros, int_digits as i64 - 1)
+    } else if zero_int {
+        let frac = &text[int_end + 1..end];
+        let zeros = frac.iter().take_while(|&&c| c == b'0').count();
+        (frac.len() - zeros, -(zeros as i64) - 1)
+    } else {
+        (int_digits + end - int_end - 1, int_digits as i64 - 1)
+    };
+    (sig <= rules::MAX_NUMBER_DIGITS && (PLAIN_MIN_EXP..PLAIN_INT_DIGITS).contains(&lead))
+        .then(|| (number_size(sig, lead, neg), end))
+}
+
+/// [`canonicalize`] by the full parse.
+fn canonicalize_parsed(text: &[u8], out: &mut Vec<u8>) -> Result<usize, NumError> {
     let p = parse(text)?;
     if p.sig == 0 {
         out.push(b'0');
@@ -93,7 +160,10 @@ fn already_canonical(text: &[u8], p: &Parsed) -> bool {
 
 /// The size of a valid number, without writing its canonical text.
 pub fn checked_size(text: &[u8]) -> Result<usize, NumError> {
-    parse(text).map(|p| p.size())
+    match plain_canonical(text) {
+        Some((size, _)) => Ok(size),
+        None => parse(text).map(|p| p.size()),
+    }
 }
 
 /// Where a number's significant digits are in its text (leading and trailing zeros dropped,
@@ -571,6 +641,64 @@ mod tests {
             let p = parse(t.as_bytes()).unwrap();
             assert_eq!(already_canonical(t.as_bytes(), &p), want, "{t}");
         }
+    }
+
+    /// The one-pass shortcut gives what the full parse gives (text, size, or error) over random
+    /// texts of signs, zeros, digits, points and exponents, long ones (past 38 digits, past
+    /// plain notation's 38 integer digits) included.
+    #[test]
+    fn one_pass_shortcut_agrees_with_the_full_parse() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"000001234567899.-e";
+        let mut taken = 0;
+        for round in 0..300_000 {
+            let len = 1 + (next() % if round % 10 == 0 { 48 } else { 16 }) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let (mut fast, mut slow) = (b"x".to_vec(), b"x".to_vec());
+            let got = canonicalize(&text, &mut fast);
+            let want = canonicalize_parsed(&text, &mut slow);
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(&text));
+            assert_eq!(checked_size(&text), parse(&text).map(|p| p.size()));
+            assert_eq!(fast, slow, "{}", String::from_utf8_lossy(&text));
+            taken += plain_canonical(&text).is_some() as usize;
+        }
+        assert!(taken > 10_000, "{taken}");
+        for (t, len) in [
+            ("1200", 4),
+            ("-3.25", 5),
+            ("0.001", 5),
+            ("-0.5", 4),
+            ("0.0000001", 9),
+            ("12.50", 4),
+            ("1200.00", 4),
+            ("-0.0500", 5),
+        ] {
+            assert_eq!(plain_canonical(t.as_bytes()).map(|p| p.1), Some(len), "{t}");
+        }
+        assert!(plain_canonical("9".repeat(38).as_bytes()).is_some());
+        for t in [
+            "0",
+            "-0",
+            "0.00",
+            "012",
+            ".5",
+            "1.",
+            "1e3",
+            "0.00000001",
+            "-",
+            "1-",
+        ] {
+            assert!(plain_canonical(t.as_bytes()).is_none(), "{t}");
+        }
+        assert!(plain_canonical("9".repeat(39).as_bytes()).is_none());
     }
 
     /// The plain-notation shortcut for floats writes and sizes exactly what the general
