@@ -1,6 +1,7 @@
-//! CSV inputs (plain, gzip or zstd): RFC 4180 quoting, UTF-8 BOM, CRLF, any delimiter, with or
-//! without a header. Cells become Utf8 columns (empty cells are nulls); typing happens in the plan
-//! (`--csv-types infer` proposes N/BOOL per column from a sample of rows).
+//! CSV inputs (plain, gzip or zstd): RFC 4180 quoting, UTF-8 BOM, CRLF, any delimiter but the
+//! quote and line ends, with or without a header (records split by [`super::csv_split`]). Cells
+//! become Utf8 columns (empty cells are nulls); typing happens in the plan (`--csv-types infer`
+//! proposes N/BOOL per column from a sample of rows).
 
 use super::csv_split::{check_delimiter, Cell, Splitter};
 use super::{Batch, Opened, Packing, PreReject, ReadOptions, Source, Unit};

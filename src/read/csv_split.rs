@@ -17,6 +17,10 @@ use std::io::{self, Read};
 const READ: usize = 256 << 10;
 /// Initialised bytes after the buffer's usable part, so a 64-byte window never leaves it.
 const PAD: usize = 64;
+/// The longest record read: past it, the input is refused (the usual cause is a quote that is
+/// never closed, which turns the rest of the file into one cell); far above DynamoDB's 400 KB
+/// item, so that long rows still become rejects with their size, not errors.
+const MAX_RECORD: usize = 64 << 20;
 /// A window base no position is within 64 bytes of.
 const NO_WINDOW: usize = isize::MAX as usize;
 
@@ -46,6 +50,8 @@ pub struct Splitter<R> {
     quoted: Vec<(usize, usize, usize)>,
     /// Whether a UTF-8 byte order mark at the start of the input has been looked for.
     bom_checked: bool,
+    /// [`MAX_RECORD`] (smaller in tests).
+    max_record: usize,
 }
 
 enum Parsed {
@@ -74,6 +80,7 @@ impl<R: Read> Splitter<R> {
             mask: 0,
             quoted: Vec::new(),
             bom_checked: false,
+            max_record: MAX_RECORD,
         }
     }
 
@@ -128,6 +135,16 @@ impl<R: Read> Splitter<R> {
         self.base = NO_WINDOW;
         if self.buf.len() - PAD - self.end < READ / 2 {
             // One record fills most of the buffer.
+            if self.end >= self.max_record {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "the record starting at line {} is longer than {} MiB; look for a quote that is never closed",
+                        self.line,
+                        self.max_record >> 20
+                    ),
+                ));
+            }
             self.buf.resize(2 * (self.buf.len() - PAD) + PAD, 0);
         }
         let room = self.buf.len() - PAD;
@@ -502,6 +519,21 @@ mod tests {
         assert_eq!(got[0].1[0].len(), 3 * READ);
         assert_eq!(got[0].1[1], format!("{cell}\"").into_bytes());
         assert_eq!(got[1], (2, vec![b"b".to_vec()]));
+    }
+
+    /// A quote that is never closed makes the rest of the input one record: past the limit it
+    /// is an error naming the line the record starts on, not a buffer the size of the file.
+    #[test]
+    fn records_past_the_limit_are_refused() {
+        let text = format!("a,b\nc,\"{}\n", "x,\n".repeat(1 << 20));
+        let mut s = Splitter::new(text.as_bytes(), b',');
+        s.max_record = 1 << 20;
+        let mut cells = Vec::new();
+        assert_eq!(s.next_record(&mut cells).unwrap(), Some(1));
+        let e = s.next_record(&mut cells).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("line 2 is longer than 1 MiB"), "{e}");
+        assert!(s.buf.len() <= 4 << 20, "{}", s.buf.len());
     }
 
     #[test]
