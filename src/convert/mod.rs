@@ -646,13 +646,18 @@ fn convert(
     });
 
     let mut encode_error = None;
+    let reader_nice = if sources.iter().all(|s| s.format == Format::Csv) {
+        crate::pipeline::SEQUENTIAL_READER_NICE
+    } else {
+        crate::pipeline::PRODUCER_NICE
+    };
     let mut batches = read::Ahead::new(
         Arc::new(sources.to_vec()),
         Arc::new(opts.read.clone()),
         units,
         threads.max(2),
     )
-    .at_nice(crate::pipeline::PRODUCER_NICE);
+    .at_nice(reader_nice);
     let mut read_error = None;
     let mut rows_done = 0u64;
     // Stop reading at the first read error; the batches before it are still converted.
