@@ -8,8 +8,9 @@
 //! CRLF ending a record: a quote opens a quoted cell only as the cell's first byte (elsewhere it
 //! is text); inside one, `""` is a quote, and text after the closing quote is kept as it is, up to
 //! the next delimiter or line end; blank lines are skipped; the input ending inside a quoted cell
-//! ends the record; a UTF-8 byte order mark at the start is dropped. Unlike the csv crate, a record's line is the line its first byte is on (the
-//! crate reports the line after the previous record, before any blank lines and the LF of CRLF).
+//! ends the record; a UTF-8 byte order mark at the start is dropped. Unlike the csv crate, a
+//! record's line is the line its first byte is on (the crate reports the line after the previous
+//! record, before any blank lines and the LF of CRLF).
 
 use std::io::{self, Read};
 
