@@ -699,6 +699,30 @@ mod tests {
             assert!(plain_canonical(t.as_bytes()).is_none(), "{t}");
         }
         assert!(plain_canonical("9".repeat(39).as_bytes()).is_none());
+        // At the edges of 38 significant digits and of plain notation, with and without zeros
+        // to drop, both ways agree.
+        let z = |n: usize| "0".repeat(n);
+        for t in [
+            format!("1.{}1", z(36)),
+            format!("1.{}1", z(37)),
+            format!("-1.{}10", z(36)),
+            format!("0.{}{}", z(6), "9".repeat(38)),
+            format!("0.{}{}", z(6), "9".repeat(39)),
+            format!("0.{}1", z(6)),
+            format!("0.{}1", z(7)),
+            format!("{}.50", "9".repeat(37)),
+            format!("{}.50", "9".repeat(38)),
+            format!("1{}.000", z(37)),
+            format!("1{}", z(38)),
+        ] {
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            assert_eq!(
+                canonicalize(t.as_bytes(), &mut fast),
+                canonicalize_parsed(t.as_bytes(), &mut slow),
+                "{t}"
+            );
+            assert_eq!(fast, slow, "{t}");
+        }
     }
 
     /// The plain-notation shortcut for floats writes and sizes exactly what the general
