@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the hot paths: encoding a batch to DynamoDB JSON and to Ion (with every
-//! item check), and number canonicalisation. Run: cargo bench --bench encode
+//! item check), number canonicalisation, escaping strings, item sizes, validating lines and part
+//! digests. Run: cargo bench --bench encode
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
