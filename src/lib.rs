@@ -15,5 +15,7 @@ pub mod plan;
 pub mod read;
 pub mod rules;
 pub mod sink;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod upload;
 pub mod validate;

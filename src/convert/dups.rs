@@ -216,14 +216,9 @@ mod tests {
     fn agrees_with_a_hash_map() {
         let mut d = DupIndex::new();
         let mut want: std::collections::HashMap<Vec<u8>, (u64, u32)> = Default::default();
-        let mut x = 12345u64;
+        let mut next = crate::testing::xorshift(12345);
         let keys: Vec<Vec<u8>> = (0..60_000u64)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                format!("k{}", x % 40_000).into_bytes()
-            })
+            .map(|_| format!("k{}", next() % 40_000).into_bytes())
             .collect();
         // A weak hash (few distinct values) forces long probe runs and bit collisions.
         let hashes: Vec<u64> = keys

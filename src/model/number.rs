@@ -596,13 +596,7 @@ mod tests {
     /// not), so the shortcut never changes an output.
     #[test]
     fn as_is_shortcut_agrees_with_the_general_writer() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::testing::xorshift(0x9E37_79B9_7F4A_7C15);
         let alphabet = b"0000123456789..-eE+";
         let (mut taken, mut checked) = (0, 0);
         for _ in 0..400_000 {
@@ -648,13 +642,7 @@ mod tests {
     /// plain notation's 38 integer digits) included.
     #[test]
     fn one_pass_shortcut_agrees_with_the_full_parse() {
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::testing::xorshift(0x2545_F491_4F6C_DD1D);
         let alphabet = b"000001234567899.-e";
         let mut taken = 0;
         for round in 0..300_000 {
@@ -730,13 +718,7 @@ mod tests {
     /// edges of ryu's plain range; exponent notation is left to the general path.
     #[test]
     fn plain_float_shortcut_agrees_with_canonicalize() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::testing::xorshift(0x9E37_79B9_7F4A_7C15);
         let mut values: Vec<f64> = (0..200_000).map(|_| f64::from_bits(next())).collect();
         for e in -9..=18 {
             let p = 10f64.powi(e);

@@ -184,15 +184,8 @@ pub mod testing {
 
     /// Deterministic bytes (xorshift), so failures reproduce.
     pub fn bytes(n: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
+        let mut next = crate::testing::xorshift(seed | 1);
+        (0..n).map(|_| next() as u8).collect()
     }
 
     /// Streams fed in pieces of uneven, unaligned lengths, with lanes sitting out at times (so
