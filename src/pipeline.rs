@@ -19,7 +19,7 @@ pub const PRODUCER_NICE: i32 = 6;
 /// of a core than the encoders it feeds (CSV on two cores, alternating runs: 0.874 -> 0.856 s over
 /// 12, 0.885 -> 0.850 s over 8; nice 0 measured the same as 3). Parquet, whose row groups are read
 /// in parallel, keeps [`PRODUCER_NICE`].
-pub const SEQUENTIAL_READER_NICE: i32 = 3;
+pub const CSV_READER_NICE: i32 = 3;
 
 /// Nice value for work needed only at the end (the inputs' SHA-256 for the manifest): it takes
 /// the cores' idle moments instead of competing with the conversion.

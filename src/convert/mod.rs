@@ -647,7 +647,7 @@ fn convert(
 
     let mut encode_error = None;
     let reader_nice = if sources.iter().all(|s| s.format == Format::Csv) {
-        crate::pipeline::SEQUENTIAL_READER_NICE
+        crate::pipeline::CSV_READER_NICE
     } else {
         crate::pipeline::PRODUCER_NICE
     };
