@@ -398,6 +398,7 @@ fn convert_options(a: &ConvertArgs) -> Result<ConvertOptions> {
         read: ReadOptions {
             batch_rows: a.batch_rows,
             keep_blank: false,
+            blocks: Default::default(),
             csv: CsvOptions {
                 delimiter: a.delimiter.as_deref().map(parse_delimiter).transpose()?,
                 columns: if a.no_header { a.columns.clone() } else { None },

@@ -146,6 +146,8 @@ pub struct ReadOptions {
     pub batch_rows: usize,
     /// Item files: pass blank lines on as rows (validation reports them) instead of skipping.
     pub keep_blank: bool,
+    /// Item files' read blocks, read into again once their batches are gone.
+    pub blocks: items::Blocks,
     pub csv: csv::CsvOptions,
 }
 
@@ -577,6 +579,7 @@ mod tests {
         let opts = ReadOptions {
             batch_rows: 1024,
             keep_blank: false,
+            blocks: Default::default(),
             csv: csv::CsvOptions {
                 delimiter: None,
                 columns: None,

@@ -390,8 +390,13 @@ struct Order {
     changes: u64,
 }
 
+/// The partition key's bytes in a key-arena entry (read in place: this runs once per item).
 fn partition_key(key: &[u8]) -> &[u8] {
-    split_key(key).first().map(|(_, b)| *b).unwrap_or_default()
+    let Some(len) = key.get(1..5) else {
+        return &[];
+    };
+    let len = u32::from_le_bytes(len.try_into().expect("four bytes")) as usize;
+    key.get(5..5 + len).unwrap_or_default()
 }
 
 fn check_items(
@@ -413,6 +418,7 @@ fn check_items(
     let ropts = ReadOptions {
         batch_rows: opts.batch_rows,
         keep_blank: true,
+        blocks: Default::default(),
         csv: read::csv::CsvOptions {
             delimiter: None,
             columns: None,
@@ -540,4 +546,24 @@ fn check_items(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_key_reads_the_first_key_in_place() {
+        let mut arena = Vec::new();
+        for (ty, v) in [(b'S', &b"user#1"[..]), (b'N', b"42")] {
+            arena.push(ty);
+            arena.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            arena.extend_from_slice(v);
+        }
+        assert_eq!(partition_key(&arena), b"user#1");
+        assert_eq!(partition_key(&arena), split_key(&arena)[0].1);
+        assert_eq!(partition_key(&arena[..11]), b"user#1", "no sort key");
+        assert_eq!(partition_key(&[]), b"", "no key");
+        assert_eq!(partition_key(&arena[..8]), b"", "cut short");
+    }
 }
