@@ -199,14 +199,11 @@ impl W {
         self.out.extend_from_slice(b"\":");
     }
 
-    /// A name already quoted and escaped by [`quoted_name`] (column names: once per run, not
-    /// once per value).
+    /// A name already quoted and escaped by [`quoted_name`], comma first (column names: once
+    /// per run, not once per value); the comma is left out for the first attribute.
     #[inline]
     pub fn quoted_name(&mut self, quoted: &[u8], first: bool) {
-        if !first {
-            self.out.push(b',');
-        }
-        put(&mut self.out, quoted);
+        put(&mut self.out, &quoted[usize::from(first)..]);
     }
 
     pub fn s(&mut self, v: &str) -> usize {
@@ -405,11 +402,11 @@ impl W {
     }
 }
 
-/// `"name":` with the name escaped, for [`W::quoted_name`]. The escapes are the same in JSON
+/// `,"name":` with the name escaped, for [`W::quoted_name`]. The escapes are the same in JSON
 /// and Ion.
 pub fn quoted_name(name: &str) -> Vec<u8> {
-    let mut v = Vec::with_capacity(name.len() + 3);
-    v.push(b'"');
+    let mut v = Vec::with_capacity(name.len() + 4);
+    v.extend_from_slice(b",\"");
     escape_into(name.as_bytes(), &mut v);
     v.extend_from_slice(b"\":");
     v
@@ -795,6 +792,16 @@ mod tests {
                 "nothing left of a failure"
             );
         }
+    }
+
+    #[test]
+    fn quoted_names_take_their_comma_only_after_the_first() {
+        let q = quoted_name("a\"b");
+        assert_eq!(q, b",\"a\\\"b\":");
+        let mut w = W::new(Syntax::Json, Nulls::Omit);
+        w.quoted_name(&q, true);
+        w.quoted_name(&quoted_name("c"), false);
+        assert_eq!(w.out, b"\"a\\\"b\":,\"c\":");
     }
 
     #[test]
