@@ -44,8 +44,10 @@ pub struct Encoded {
 
 struct Col {
     name: String,
-    /// `"name":`, escaped once.
+    /// `,"name":`, escaped once.
     quoted: Vec<u8>,
+    /// `,"name":` and the encoder's [`Enc::json_head`], where it has one (JSON, not a key).
+    head: Option<Vec<u8>>,
     enc: Box<dyn Enc>,
     nulls: NullMask,
     key: Option<KeyCheck>,
@@ -84,9 +86,15 @@ impl ItemEncoder {
                 .map_err(|_| anyhow::anyhow!("column {:?} is missing", c.name))?;
             let enc = build(batch.column(idx), &c.target, &plan.opts)
                 .map_err(|e| anyhow::anyhow!("column {:?}: {e}", c.name))?;
+            let quoted = super::quoted_name(&c.name);
+            let head = match (syn, enc.json_head()) {
+                (Syntax::Json, Some(h)) if c.key.is_none() => Some([&quoted[..], h].concat()),
+                _ => None,
+            };
             cols.push(Col {
                 name: c.name.clone(),
-                quoted: super::quoted_name(&c.name),
+                quoted,
+                head,
                 nulls: enc.null_mask(),
                 enc,
                 key: c.key,
@@ -171,8 +179,17 @@ impl ItemEncoder {
                 continue;
             }
             let mark = w.out.len();
-            w.quoted_name(&col.quoted, first);
-            match col.enc.write(i, w) {
+            let written = match &col.head {
+                Some(head) => {
+                    super::put(&mut w.out, &head[usize::from(first)..]);
+                    col.enc.write_rest(i, w)
+                }
+                None => {
+                    w.quoted_name(&col.quoted, first);
+                    col.enc.write(i, w)
+                }
+            };
+            match written {
                 Ok(Val::Written { size: s, .. }) => {
                     size += col.name.len() + s;
                     first = false;

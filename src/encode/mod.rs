@@ -258,6 +258,12 @@ impl W {
         }
     }
 
+    /// The end of a JSON string value whose head (`{"S":"` or `{"N":"`) came with its name.
+    #[inline]
+    pub fn close_string(&mut self) {
+        self.out.extend_from_slice(b"\"}");
+    }
+
     /// A number already in canonical form; returns its size.
     pub fn n(&mut self, canonical: &[u8], size: usize) -> usize {
         match self.syn {
@@ -401,6 +407,11 @@ impl W {
         self.out.extend_from_slice(close);
     }
 }
+
+/// The heads of JSON values whose type is fixed by their column (see [`Enc::json_head`]).
+pub const HEAD_S: &[u8] = b"{\"S\":\"";
+pub const HEAD_N: &[u8] = b"{\"N\":\"";
+pub const HEAD_BOOL: &[u8] = b"{\"BOOL\":";
 
 /// `,"name":` with the name escaped, for [`W::quoted_name`]. The escapes are the same in JSON
 /// and Ion.
@@ -645,6 +656,20 @@ pub trait Enc: Send + Sync {
         ))
     }
 
+    /// The JSON text every written value of this encoder starts with (`{"N":"`), when there is
+    /// one: the item loop then writes it together with the attribute's name, and the value's
+    /// remainder with [`Enc::write_rest`].
+    fn json_head(&self) -> Option<&'static [u8]> {
+        None
+    }
+
+    /// Value `i` (not null) in JSON, less its [`Enc::json_head`]. Only called on encoders that
+    /// have a head.
+    fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        let _ = (i, w);
+        unreachable!("write_rest is only called where json_head is Some")
+    }
+
     /// Write value `i` (not null) in the output syntax.
     fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
         let mut buf = std::mem::take(&mut w.scratch);
@@ -685,6 +710,78 @@ mod tests {
                     NullMask::Ask => unreachable!("integers have a bitmap"),
                 };
                 assert_eq!(masked, enc.is_null(i), "{i} of {a:?}");
+            }
+        }
+    }
+
+    /// Where an encoder has a JSON head, the head and [`Enc::write_rest`] write exactly what
+    /// [`Enc::write`] writes, with the same type and size, and fail on the same values.
+    #[test]
+    fn heads_and_rests_write_what_write_writes() {
+        use crate::plan::{build, EncodeOptions, Target, Timestamps};
+        use arrow_array::types::TimestampMicrosecondType;
+        use arrow_array::*;
+        use std::sync::Arc;
+        let cols: Vec<(ArrayRef, Target)> = vec![
+            (
+                Arc::new(Int64Array::from(vec![0, -7, 1200, i64::MIN])),
+                Target::Auto,
+            ),
+            (Arc::new(Int32Array::from(vec![0, -7, 1200, 5])), Target::S),
+            (
+                Arc::new(Float64Array::from(vec![0.5, -1e300, f64::NAN, 3.0])),
+                Target::Auto,
+            ),
+            (
+                Arc::new(
+                    Decimal128Array::from(vec![1250, -1, 0, i128::MAX])
+                        .with_precision_and_scale(38, 2)
+                        .unwrap(),
+                ),
+                Target::Auto,
+            ),
+            (
+                Arc::new(BooleanArray::from(vec![true, false, true, false])),
+                Target::Auto,
+            ),
+            (
+                Arc::new(PrimitiveArray::<TimestampMicrosecondType>::from(vec![
+                    0,
+                    1_600_000_000_123_456,
+                    -1,
+                    253_402_300_799_999_999,
+                ])),
+                Target::Auto,
+            ),
+            (
+                Arc::new(StringArray::from(vec!["a\"b\n", "", "é😀", "x"])),
+                Target::Auto,
+            ),
+            (
+                Arc::new(StringArray::from(vec!["1.50", "-0", "1e400", "x"])),
+                Target::N,
+            ),
+        ];
+        for timestamps in [Timestamps::Rfc3339, Timestamps::Epoch(3)] {
+            let opts = EncodeOptions { timestamps };
+            for (a, target) in &cols {
+                let enc = build(a, target, &opts).unwrap();
+                let head = enc.json_head().expect("every one of these has a head");
+                for i in 0..a.len() {
+                    let mut whole = W::new(Syntax::Json, Nulls::Omit);
+                    let want = enc.write(i, &mut whole);
+                    let mut split = W::new(Syntax::Json, Nulls::Omit);
+                    split.out.extend_from_slice(head);
+                    let got = enc.write_rest(i, &mut split);
+                    match (want, got) {
+                        (Ok(Val::Written { ty, size }), Ok(Val::Written { ty: t, size: n })) => {
+                            assert_eq!((ty, size), (t, n), "{a:?} {i}");
+                            assert_eq!(whole.out, split.out, "{a:?} {i}");
+                        }
+                        (Err(e), Err(f)) => assert!(std::ptr::eq(e.rule, f.rule), "{a:?} {i}"),
+                        (want, got) => panic!("{a:?} {i}: {want:?} against {got:?}"),
+                    }
+                }
             }
         }
     }

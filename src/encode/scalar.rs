@@ -1,6 +1,6 @@
 //! Encoders for Arrow scalar columns: integers, floats, decimals, booleans, binaries, temporals.
 
-use super::{Enc, Fail, NullMask, Ty, Val, W};
+use super::{Enc, Fail, NullMask, Ty, Val, HEAD_BOOL, HEAD_N, HEAD_S, W};
 use crate::model::{number, temporal};
 use crate::rules;
 use arrow_array::types::DecimalType;
@@ -45,6 +45,37 @@ where
         let size = w.n(s.as_bytes(), number::int_text_size(s.as_bytes()));
         Ok(Val::Written { ty: Ty::N, size })
     }
+    fn json_head(&self) -> Option<&'static [u8]> {
+        Some(if self.as_text { HEAD_S } else { HEAD_N })
+    }
+    #[inline]
+    fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        let mut b = itoa::Buffer::new();
+        let s = b.format(self.a.value(i)).as_bytes();
+        super::put(&mut w.out, s);
+        w.close_string();
+        Ok(if self.as_text {
+            Val::Written {
+                ty: Ty::S,
+                size: s.len(),
+            }
+        } else {
+            Val::Written {
+                ty: Ty::N,
+                size: number::int_text_size(s),
+            }
+        })
+    }
+}
+
+/// A number's [`Enc::write_rest`]: its canonical text straight into the item, and the string's end.
+fn number_rest(
+    w: &mut W,
+    canonical: impl FnOnce(&mut Vec<u8>) -> Result<usize, Fail>,
+) -> Result<Val, Fail> {
+    let size = canonical(&mut w.out)?;
+    w.close_string();
+    Ok(Val::Written { ty: Ty::N, size })
 }
 
 /// Floating-point values that can be written as shortest round-trip text.
@@ -130,6 +161,12 @@ where
         let size = w.n_with(|out| self.canonical(i, out))?;
         Ok(Val::Written { ty: Ty::N, size })
     }
+    fn json_head(&self) -> Option<&'static [u8]> {
+        (!self.as_text).then_some(HEAD_N)
+    }
+    fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        number_rest(w, |out| self.canonical(i, out))
+    }
 }
 
 /// Unscaled decimal integers as text without going through floating point.
@@ -196,6 +233,12 @@ where
         w.scratch = buf;
         r
     }
+    fn json_head(&self) -> Option<&'static [u8]> {
+        (!self.as_text).then_some(HEAD_N)
+    }
+    fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        number_rest(w, |out| self.canonical(i, out))
+    }
 }
 
 impl<T: DecimalType> DecimalEnc<T>
@@ -260,6 +303,17 @@ impl Enc for BoolEnc {
         let size = w.scalar(ty, &buf);
         w.scratch = buf;
         Ok(Val::Written { ty, size })
+    }
+    fn json_head(&self) -> Option<&'static [u8]> {
+        (self.ty == Ty::Bool).then_some(HEAD_BOOL)
+    }
+    fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        let t: &[u8] = if self.a.value(i) { b"true}" } else { b"false}" };
+        super::put(&mut w.out, t);
+        Ok(Val::Written {
+            ty: Ty::Bool,
+            size: 1,
+        })
     }
 }
 
@@ -393,5 +447,22 @@ where
             }
         }
         Ok(Ty::S)
+    }
+    fn json_head(&self) -> Option<&'static [u8]> {
+        Some(match self.ty() {
+            Some(Ty::N) => HEAD_N,
+            _ => HEAD_S,
+        })
+    }
+    /// Dates, times and timestamps are digits and punctuation: nothing to escape.
+    fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        let start = w.out.len();
+        let ty = self.raw(i, &mut w.out)?;
+        let size = match ty {
+            Ty::N => number::int_text_size(&w.out[start..]),
+            _ => w.out.len() - start,
+        };
+        w.close_string();
+        Ok(Val::Written { ty, size })
     }
 }

@@ -155,6 +155,32 @@ impl<A: TextArr> Enc for TextEnc<A> {
             )),
         }
     }
+    fn json_head(&self) -> Option<&'static [u8]> {
+        match self.mode {
+            TextMode::S => Some(super::HEAD_S),
+            TextMode::N => Some(super::HEAD_N),
+            _ => None,
+        }
+    }
+    #[inline]
+    fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        let s = self.a.text(i);
+        let val = match self.mode {
+            TextMode::N => Val::Written {
+                ty: Ty::N,
+                size: text_number(s, &mut w.out)?,
+            },
+            _ => {
+                super::escape_into(s.as_bytes(), &mut w.out);
+                Val::Written {
+                    ty: Ty::S,
+                    size: s.len(),
+                }
+            }
+        };
+        w.close_string();
+        Ok(val)
+    }
     #[inline]
     fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
         let s = self.a.text(i);
