@@ -174,7 +174,8 @@ impl ItemEncoder {
                     }
                     Err(f) => return Err(self.fail(col, f)),
                 };
-                size += write_key(&col.name, k, actual, key_buf, first, w, keys)?;
+                w.quoted_name(&col.quoted, first);
+                size += write_key(&col.name, k, actual, key_buf, w, keys)?;
                 first = false;
                 continue;
             }
@@ -300,14 +301,14 @@ pub fn encode_rows(
     enc
 }
 
-/// Check a key attribute's value (type, emptiness, length), write it, and add table keys to the
-/// key arena for duplicate detection. Returns the size it adds to the item.
+/// Check a key attribute's value (type, emptiness, length), write it (after its name, which the
+/// caller wrote), and add table keys to the key arena for duplicate detection. Returns the size
+/// it adds to the item, name included.
 pub fn write_key(
     name: &str,
     k: KeyCheck,
     actual: Ty,
     raw: &[u8],
-    first: bool,
     w: &mut W,
     keys: &mut Vec<u8>,
 ) -> Result<usize, (&'static Rule, String)> {
@@ -364,7 +365,6 @@ pub fn write_key(
             ));
         }
     }
-    w.name(name, first);
     let size = name.len() + w.scalar(actual, raw);
     if k.role != KeyRole::Index && w.keep_keys {
         keys.push(match actual {

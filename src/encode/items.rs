@@ -181,7 +181,8 @@ impl LinesEncoder {
             key_buf.clear();
             let actual = attr_raw(v, key_buf)
                 .map_err(|f| (f.rule, format!("attribute {name}: {}", f.message)))?;
-            size += write_key(name, *k, actual, key_buf, first, w, keys)?;
+            w.name(name, first);
+            size += write_key(name, *k, actual, key_buf, w, keys)?;
             first = false;
         }
         for (name, v) in &item {
@@ -192,7 +193,8 @@ impl LinesEncoder {
                     key_buf.clear();
                     let actual = attr_raw(v, key_buf)
                         .map_err(|f| (f.rule, format!("attribute {name}: {}", f.message)))?;
-                    size += write_key(name, k, actual, key_buf, first, w, keys)?;
+                    w.name(name, first);
+                    size += write_key(name, k, actual, key_buf, w, keys)?;
                     first = false;
                     continue;
                 }
