@@ -216,9 +216,9 @@ impl W {
         debug_assert!(std::str::from_utf8(v).is_ok());
         match self.syn {
             Syntax::Json => {
-                self.out.extend_from_slice(b"{\"S\":\"");
+                self.out.extend_from_slice(HEAD_S);
                 escape_into(v, &mut self.out);
-                self.out.extend_from_slice(b"\"}");
+                self.close_string();
             }
             Syntax::Ion => self.bare_s(v),
         }
@@ -236,17 +236,12 @@ impl W {
         match self.syn {
             Syntax::Json => {
                 let mark = self.out.len();
-                self.out.extend_from_slice(b"{\"N\":\"");
-                match canonical(&mut self.out) {
-                    Ok(size) => {
-                        self.out.extend_from_slice(b"\"}");
-                        Ok(size)
-                    }
-                    Err(e) => {
-                        self.out.truncate(mark);
-                        Err(e)
-                    }
+                self.out.extend_from_slice(HEAD_N);
+                let r = self.n_rest(canonical);
+                if r.is_err() {
+                    self.out.truncate(mark);
                 }
+                r
             }
             Syntax::Ion => {
                 let mut buf = std::mem::take(&mut self.scratch);
@@ -258,7 +253,21 @@ impl W {
         }
     }
 
-    /// The end of a JSON string value whose head (`{"S":"` or `{"N":"`) came with its name.
+    /// A JSON number after its head (`{"N":"`, written by [`W::n_with`] or with the attribute's
+    /// name): `canonical` appends its canonical text to the item (returning its size), then the
+    /// string ends. A failure may leave part of the text behind (the caller drops the item, or
+    /// the head with it).
+    #[inline]
+    pub fn n_rest<E>(
+        &mut self,
+        canonical: impl FnOnce(&mut Vec<u8>) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        let size = canonical(&mut self.out)?;
+        self.close_string();
+        Ok(size)
+    }
+
+    /// The end of a JSON string value (S, or N's text).
     #[inline]
     pub fn close_string(&mut self) {
         self.out.extend_from_slice(b"\"}");
@@ -268,9 +277,9 @@ impl W {
     pub fn n(&mut self, canonical: &[u8], size: usize) -> usize {
         match self.syn {
             Syntax::Json => {
-                self.out.extend_from_slice(b"{\"N\":\"");
+                self.out.extend_from_slice(HEAD_N);
                 put(&mut self.out, canonical);
-                self.out.extend_from_slice(b"\"}");
+                self.close_string();
             }
             Syntax::Ion => number::write_ion_decimal(canonical, &mut self.out),
         }

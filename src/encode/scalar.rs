@@ -68,16 +68,6 @@ where
     }
 }
 
-/// A number's [`Enc::write_rest`]: its canonical text straight into the item, and the string's end.
-fn number_rest(
-    w: &mut W,
-    canonical: impl FnOnce(&mut Vec<u8>) -> Result<usize, Fail>,
-) -> Result<Val, Fail> {
-    let size = canonical(&mut w.out)?;
-    w.close_string();
-    Ok(Val::Written { ty: Ty::N, size })
-}
-
 /// Floating-point values that can be written as shortest round-trip text.
 pub trait FloatValue: Copy + Send + Sync + std::fmt::Display {
     fn write(self, out: &mut Vec<u8>) -> Option<Result<usize, number::NumError>>;
@@ -165,7 +155,8 @@ where
         (!self.as_text).then_some(HEAD_N)
     }
     fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
-        number_rest(w, |out| self.canonical(i, out))
+        let size = w.n_rest(|out| self.canonical(i, out))?;
+        Ok(Val::Written { ty: Ty::N, size })
     }
 }
 
@@ -237,7 +228,8 @@ where
         (!self.as_text).then_some(HEAD_N)
     }
     fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
-        number_rest(w, |out| self.canonical(i, out))
+        let size = w.n_rest(|out| self.canonical(i, out))?;
+        Ok(Val::Written { ty: Ty::N, size })
     }
 }
 

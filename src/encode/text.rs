@@ -165,21 +165,16 @@ impl<A: TextArr> Enc for TextEnc<A> {
     #[inline]
     fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
         let s = self.a.text(i);
-        let val = match self.mode {
-            TextMode::N => Val::Written {
-                ty: Ty::N,
-                size: text_number(s, &mut w.out)?,
-            },
-            _ => {
-                super::escape_into(s.as_bytes(), &mut w.out);
-                Val::Written {
-                    ty: Ty::S,
-                    size: s.len(),
-                }
-            }
-        };
+        if let TextMode::N = self.mode {
+            let size = w.n_rest(|out| text_number(s, out))?;
+            return Ok(Val::Written { ty: Ty::N, size });
+        }
+        super::escape_into(s.as_bytes(), &mut w.out);
         w.close_string();
-        Ok(val)
+        Ok(Val::Written {
+            ty: Ty::S,
+            size: s.len(),
+        })
     }
     #[inline]
     fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
