@@ -60,28 +60,6 @@ fn home(h: u32, mask: usize) -> usize {
     ((h as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 20) as usize & mask
 }
 
-/// Asks for a large table to be backed by huge pages (Linux's transparent huge pages in
-/// `madvise` mode): its probes land anywhere in it, and with 4 KiB pages nearly each one also
-/// missed the TLB.
-fn advise_huge_pages(slots: &[u64]) {
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let bytes = std::mem::size_of_val(slots);
-        if bytes < 2 * HUGE {
-            return;
-        }
-        let start = slots.as_ptr() as usize;
-        let aligned = (start + HUGE - 1) & !(HUGE - 1);
-        let len = (start + bytes - aligned) & !(HUGE - 1);
-        // SAFETY: the range lies inside `slots`; the advice changes how the kernel backs these
-        // pages, never their contents, and a refusal (an error return) is harmless.
-        unsafe {
-            libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
-        }
-    }
-}
-
 impl DupIndex {
     pub fn new() -> Self {
         Self::default()
@@ -130,7 +108,11 @@ impl DupIndex {
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(1024);
         let mut slots = vec![0u64; size];
-        advise_huge_pages(&slots);
+        // Its probes land anywhere in it, and with 4 KiB pages nearly each one also missed the
+        // TLB: a table of two huge pages or more asks for them.
+        if std::mem::size_of_val(slots.as_slice()) >= 2 * crate::sink::HUGE_PAGE {
+            crate::sink::advise_huge_pages(&slots);
+        }
         let mask = size - 1;
         for &s in self.slots.iter().filter(|&&s| s != 0) {
             let mut i = home((s >> 32) as u32, mask);
@@ -232,17 +214,6 @@ mod tests {
             "found again after growing"
         );
         assert!(d.memory_bytes() > 10_000 * 8);
-    }
-
-    #[test]
-    fn huge_page_advice_leaves_a_table_as_it_was() {
-        let mut slots: Vec<u64> = (0..(3 << 20) as u64).collect();
-        slots[12345] = u64::MAX;
-        advise_huge_pages(&slots);
-        advise_huge_pages(&slots[..10]);
-        assert_eq!(slots[12345], u64::MAX);
-        slots[12345] = 12345;
-        assert!(slots.iter().enumerate().all(|(i, &v)| v == i as u64));
     }
 
     /// Against a HashMap, over several table growths, with many repeats and shared hash bits.

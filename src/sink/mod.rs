@@ -18,6 +18,7 @@ use std::thread::JoinHandle;
 use crate::rules;
 
 mod disk;
+pub(crate) use disk::{advise_huge_pages, HUGE_PAGE};
 mod lanes;
 pub mod md5x;
 pub mod sha256x;
