@@ -562,7 +562,9 @@ pub fn build(
         DataType::Dictionary(_, _) => {
             let d = array.as_any_dictionary();
             let values = build(d.values(), target, opts)?;
-            if d.values().is_empty() {
+            // No values means every key is null; but an empty array (the one the plan is made
+            // from) keeps its value type, so a dictionary key column's type comes from it.
+            if d.values().is_empty() && !array.is_empty() {
                 return Ok(Box::new(NullEnc));
             }
             Ok(Box::new(DictEnc {

@@ -536,11 +536,15 @@ fn find_special_words<const NON_ASCII: bool>(v: &[u8], mut i: usize) -> usize {
         i += 8;
     }
     if i < v.len() && v.len() >= 8 {
-        // The last eight bytes, less those already looked at (which hold no hit, so no borrow
-        // starts below `i`: the lowest flagged byte at or after it is exact).
+        // The last eight bytes, overlapping bytes before `i`. Those may hold a hit (a search
+        // resumes right after the byte it escaped), and a hit's borrow flags the byte above it
+        // wrongly (`"#`, `\]`, `\n` then a space). So they are replaced by a byte that is never
+        // flagged and never borrows before the word is classified.
         let last = v.len() - 8;
         let c = u64::from_le_bytes(v[last..].try_into().expect("eight bytes"));
-        let hit = special_in_word::<NON_ASCII>(c) & (u64::MAX << ((i - last) * 8));
+        let keep = u64::MAX << ((i - last) * 8);
+        let c = (c & keep) | (0x4141_4141_4141_4141 & !keep);
+        let hit = special_in_word::<NON_ASCII>(c) & keep;
         return if hit != 0 {
             last + (hit.trailing_zeros() / 8) as usize
         } else {
