@@ -564,12 +564,14 @@ pub fn build(
             let values = build(d.values(), target, opts)?;
             // No values means every key is null; but an empty array (the one the plan is made
             // from) keeps its value type, so a dictionary key column's type comes from it.
-            if d.values().is_empty() && !array.is_empty() {
-                return Ok(Box::new(NullEnc));
-            }
+            let keys = match (d.values().is_empty(), array.is_empty()) {
+                (true, false) => return Ok(Box::new(NullEnc)),
+                (true, true) => Vec::new(),
+                (false, _) => d.normalized_keys(),
+            };
             Ok(Box::new(DictEnc {
                 key_nulls: d.keys().logical_nulls(),
-                keys: d.normalized_keys(),
+                keys,
                 values,
             }))
         }

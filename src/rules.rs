@@ -297,6 +297,11 @@ rules! {
         "The manifest's checksum, size or item count differs from the file: it was changed, truncated or replaced after it was written.",
         "md5Checksum differs from the file's MD5",
         "re-run the export or prep convert" }
+    UNREADABLE_OBJECT = { "X007", "unreadable-object", Error,
+        "A data file cannot be read to its end",
+        "Its gzip or zstd stream is damaged, or it is cut short or cannot be read: the import fails on it (and may skip the rest of it). Nothing after the damage was checked; fetch or write the file again.",
+        "a part with one flipped byte",
+        "the part as prep convert wrote it" }
     SORTED_BY_KEY = { "W001", "sorted-by-partition-key", Warning,
         "Items are ordered by partition key",
         "The import writes items in object order; input sorted by partition key makes a rolling hot partition and slows the import. Shuffle the rows first.",

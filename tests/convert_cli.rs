@@ -1129,3 +1129,93 @@ fn csv_delimiter_that_cannot_be() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("cannot be the CSV delimiter"), "{err}");
 }
+
+/// Dictionary columns of every value type (strings, integers, binary) serve as partition key,
+/// sort key and GSI key, with the key type taken from the dictionary's values or declared.
+#[test]
+fn dictionary_columns_are_keys() {
+    use arrow_array::types::{Int16Type, Int32Type, Int8Type};
+    use arrow_array::{ArrayRef, BinaryArray, DictionaryArray, Int16Array, Int32Array, Int64Array, Int8Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let d = tmp();
+    let origin = DictionaryArray::<Int32Type>::try_new(
+        Int32Array::from(vec![0, 1, 0, 2]),
+        Arc::new(StringArray::from(vec!["SFO", "JFK \"#1\"", "C:\\]x"])),
+    )
+    .unwrap();
+    let seq = DictionaryArray::<Int16Type>::try_new(
+        Int16Array::from(vec![0, 0, 1, 2]),
+        Arc::new(Int64Array::from(vec![7, -3, i64::MAX])),
+    )
+    .unwrap();
+    let tag = DictionaryArray::<Int8Type>::try_new(
+        Int8Array::from(vec![Some(1), None, Some(0), Some(1)]),
+        Arc::new(BinaryArray::from(vec![&b"\x00\xff"[..], b"hi"])),
+    )
+    .unwrap();
+    let b = RecordBatch::try_from_iter(vec![
+        ("origin", Arc::new(origin) as ArrayRef),
+        ("seq", Arc::new(seq) as ArrayRef),
+        ("tag", Arc::new(tag) as ArrayRef),
+    ])
+    .unwrap();
+    let path = d.path().join("dict.arrow");
+    let mut w = arrow_ipc::writer::FileWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        &b.schema(),
+    )
+    .unwrap();
+    w.write(&b).unwrap();
+    w.finish().unwrap();
+    let input = path.to_str().unwrap();
+    for (i, keys) in [
+        vec!["--key", "origin", "--sort-key", "seq", "--gsi", "by_tag=tag"],
+        vec!["--key", "origin:S", "--sort-key", "seq:N", "--gsi", "by_tag=tag:B"],
+        vec!["--key", "tag", "--sort-key", "origin"],
+        vec!["--key", "seq", "--gsi", "by_origin=origin,seq"],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for format in ["dynamodb-json", "ion"] {
+            let out = d.path().join(format!("o{i}-{format}"));
+            let mut args = vec![input, "--format", format];
+            args.extend(&keys);
+            let (code, s, err) = convert(&out, &args);
+            let items = check_output(&out);
+            if keys[1] == "tag" {
+                // The null tag is a missing partition key: one K001 reject.
+                assert_eq!((code, s["rowsRejected"].as_u64()), (1, Some(1)), "{err}");
+                assert_eq!(codes(&out), ["K001"]);
+                assert_eq!(items.len(), 3);
+            } else {
+                assert_eq!(code, 0, "{keys:?}: {err}");
+                assert_eq!(items.len(), 4);
+            }
+            let summary = read_json(&out.join("manifest-summary.json"));
+            let ks = &summary["keySchema"];
+            let ty = |v: &Value| v["type"].as_str().unwrap().to_string();
+            match keys[1] {
+                "origin" | "origin:S" => {
+                    assert_eq!(ty(&ks["partitionKey"]), "S");
+                    assert_eq!(ty(&ks["sortKey"]), "N");
+                    assert_eq!(ty(&ks["globalSecondaryIndexes"][0]["partitionKey"]), "B");
+                    assert_eq!(items[1]["origin"], "JFK \"#1\"");
+                    assert_eq!(items[3]["origin"], "C:\\]x");
+                    assert_eq!(items[3]["seq"], i64::MAX.to_string());
+                    assert_eq!(items[0]["tag"], "aGk=");
+                    assert!(items[1].get("tag").is_none(), "a null GSI key is left out");
+                }
+                "tag" => {
+                    assert_eq!(ty(&ks["partitionKey"]), "B");
+                    assert_eq!(ty(&ks["sortKey"]), "S");
+                    assert_eq!(items[1]["tag"], "AP8=");
+                }
+                _ => {
+                    assert_eq!(ty(&ks["partitionKey"]), "N");
+                    assert_eq!(items[2]["seq"], "-3");
+                }
+            }
+        }
+    }
+}

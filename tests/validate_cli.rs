@@ -1022,3 +1022,63 @@ fn pre_commit_hook_runs_with_the_real_tool() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("A003"), "{out}");
 }
+
+/// A part damaged after it was written (one byte flipped in a compressed part of a few hundred
+/// KB) is a finding in every output format: the checksum mismatch (X006) and the unreadable
+/// stream with the byte it stopped at (X007); the other parts are still checked; exit 1.
+#[test]
+fn damaged_parts_are_findings_and_the_other_parts_are_checked() {
+    let d = tmp();
+    let mut csv = String::from("id,name\n");
+    for i in 0..60_000 {
+        // Shuffled ids: sorted input would add a W001 warning per part.
+        csv.push_str(&format!("{},name {i}\n", i * 7919 % 60_000));
+    }
+    let input = write(d.path(), "in.csv", &csv);
+    for compress in ["gzip", "zstd"] {
+        let out = d.path().join(format!("out-{compress}"));
+        let (code, s, err) = convert(
+            &out,
+            &[&input, "--key", "id:N", "--compress", compress, "--part-size", "1MB"],
+        );
+        assert_eq!(code, 0, "{err}");
+        let all = parts(&out);
+        assert!(all.len() >= 2, "{all:?}");
+        let part = &all[0];
+        let mut bytes = std::fs::read(part).unwrap();
+        assert!(bytes.len() > 20_000, "{} bytes", bytes.len());
+        let at = bytes.len() / 2;
+        bytes[at] ^= 0x55;
+        std::fs::write(part, bytes).unwrap();
+        let dir = out.to_str().unwrap();
+        let (code, f, summary) = validate(&[dir]);
+        assert_eq!(code, 1, "{compress}: {f:?}");
+        let name = part.file_name().unwrap().to_str().unwrap();
+        let x007: Vec<&Value> = f.iter().filter(|x| x["code"] == "X007").collect();
+        assert_eq!(x007.len(), 1, "{compress}: {f:?}");
+        assert!(x007[0]["file"].as_str().unwrap().ends_with(name), "{x007:?}");
+        let msg = x007[0]["message"].as_str().unwrap();
+        assert!(msg.contains(&format!("damaged {compress} stream near compressed byte")), "{msg}");
+        assert!(
+            f.iter().any(|x| x["code"] == "X006"
+                && x["file"].as_str().unwrap().ends_with(name)
+                && x["message"].as_str().unwrap().contains("md5Checksum")),
+            "{compress}: {f:?}"
+        );
+        // The other parts were read to their end: more items checked than the damaged part
+        // could hold, and no finding of theirs.
+        let total = s["itemsWritten"].as_u64().unwrap();
+        let checked = summary["items"].as_u64().unwrap();
+        assert!(checked >= total / 2 && checked < total, "{checked} of {total}");
+        assert!(f.iter().all(|x| x["file"].as_str().unwrap().ends_with(name)), "{f:?}");
+        for format in ["text", "github", "junit", "sarif"] {
+            let o = prep()
+                .args(["validate", dir, "--output-format", format])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&o.stdout);
+            assert_eq!(o.status.code(), Some(1), "{format}: {text}");
+            assert!(text.contains("X007") && text.contains("X006"), "{format}: {text}");
+        }
+    }
+}

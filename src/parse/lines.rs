@@ -6,6 +6,8 @@ use anyhow::{Context, Result};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 enum Packing {
     Plain,
@@ -38,17 +40,119 @@ pub fn open_decompressed(path: &Path) -> Result<Box<dyn BufRead + Send>> {
 
 fn decompressed(f: File, packing: Packing) -> Result<Box<dyn BufRead + Send>> {
     let f = BufReader::with_capacity(1 << 20, f);
+    let at = Arc::new(AtomicU64::new(0));
+    let counted = Consumed {
+        r: f,
+        at: at.clone(),
+    };
     Ok(match packing {
         Packing::Gzip => Box::new(BufReader::with_capacity(
             1 << 20,
-            flate2::read::MultiGzDecoder::new(f),
+            Located {
+                r: flate2::bufread::MultiGzDecoder::new(counted),
+                compression: "gzip",
+                at,
+                out: 0,
+            },
         )),
         Packing::Zstd => Box::new(BufReader::with_capacity(
             1 << 20,
-            zstd::stream::read::Decoder::with_buffer(f)?,
+            Located {
+                r: zstd::stream::read::Decoder::with_buffer(counted)?,
+                compression: "zstd",
+                at,
+                out: 0,
+            },
         )),
-        Packing::Plain => Box::new(f),
+        Packing::Plain => Box::new(counted.r),
     })
+}
+
+/// A compressed stream that cannot be decompressed: where the decoder stopped, so a report can
+/// name the byte to look at. Carried inside the `std::io::Error` the reader returns.
+#[derive(Debug)]
+pub struct DamagedStream {
+    pub compression: &'static str,
+    /// Compressed bytes the decoder had taken when it failed.
+    pub offset: u64,
+    /// Uncompressed bytes it had produced before.
+    pub produced: u64,
+    pub cause: std::io::Error,
+}
+
+impl std::fmt::Display for DamagedStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "damaged {} stream near compressed byte {} (after {} uncompressed bytes): {}; the file is corrupt or truncated, so fetch or write it again",
+            self.compression, self.offset, self.produced, self.cause
+        )
+    }
+}
+
+impl std::error::Error for DamagedStream {}
+
+impl DamagedStream {
+    /// The damaged stream behind an error, where there is one.
+    pub fn find(e: &anyhow::Error) -> Option<&DamagedStream> {
+        e.chain().find_map(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<DamagedStream>())
+        })
+    }
+}
+
+/// Counts the bytes a decoder takes from its buffered input.
+struct Consumed<R> {
+    r: R,
+    at: Arc<AtomicU64>,
+}
+
+impl<R: BufRead> Read for Consumed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.r.read(buf)?;
+        self.at.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Consumed<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.r.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        self.r.consume(n);
+        self.at.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// A decoder whose errors say where in the compressed stream they happened.
+struct Located<D> {
+    r: D,
+    compression: &'static str,
+    at: Arc<AtomicU64>,
+    out: u64,
+}
+
+impl<D: Read> Read for Located<D> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.r.read(buf) {
+            Ok(n) => {
+                self.out += n as u64;
+                Ok(n)
+            }
+            Err(cause) => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                DamagedStream {
+                    compression: self.compression,
+                    offset: self.at.load(Ordering::Relaxed),
+                    produced: self.out,
+                    cause,
+                },
+            )),
+        }
+    }
 }
 
 /// Like [`open_decompressed`], for callers that read in large blocks of their own: a plain file

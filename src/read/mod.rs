@@ -458,7 +458,7 @@ pub struct Ahead {
     sources: Arc<Vec<Source>>,
     opts: Arc<ReadOptions>,
     pending: VecDeque<Unit>,
-    active: VecDeque<(Receiver<Result<Batch>>, JoinHandle<()>)>,
+    active: VecDeque<(usize, Receiver<Result<Batch>>, JoinHandle<()>)>,
     ahead: usize,
     nice: Option<i32>,
     /// Whether a batch has been handed on yet.
@@ -501,13 +501,39 @@ impl Ahead {
             let sources = self.sources.clone();
             let opts = self.opts.clone();
             let nice = self.nice;
+            let source = unit.source;
             let h = std::thread::spawn(move || {
                 if let Some(n) = nice {
                     crate::pipeline::lower_priority(n);
                 }
                 run_unit(&sources[unit.source], &unit, &opts, &tx);
             });
-            self.active.push_back((rx, h));
+            self.active.push_back((source, rx, h));
+        }
+    }
+}
+
+impl Ahead {
+    /// The next batch, or the error of a unit with the index of the source it was reading. A
+    /// unit that failed sends nothing more; the units after it go on, so a caller that can
+    /// carry on without one source (validate reports it) keeps calling.
+    pub fn next_of_source(&mut self) -> Option<(usize, Result<Batch>)> {
+        loop {
+            self.fill();
+            let (source, rx, _) = self.active.front()?;
+            let source = *source;
+            match rx.recv() {
+                Ok(b) => {
+                    self.delivered = true;
+                    return Some((source, b));
+                }
+                Err(_) => {
+                    let (_, _, h) = self.active.pop_front().expect("front exists");
+                    if h.join().is_err() {
+                        return Some((source, Err(anyhow::anyhow!("a reader thread panicked"))));
+                    }
+                }
+            }
         }
     }
 }
@@ -515,22 +541,7 @@ impl Ahead {
 impl Iterator for Ahead {
     type Item = Result<Batch>;
     fn next(&mut self) -> Option<Result<Batch>> {
-        loop {
-            self.fill();
-            let (rx, _) = self.active.front()?;
-            match rx.recv() {
-                Ok(b) => {
-                    self.delivered = true;
-                    return Some(b);
-                }
-                Err(_) => {
-                    let (_, h) = self.active.pop_front().expect("front exists");
-                    if h.join().is_err() {
-                        return Some(Err(anyhow::anyhow!("a reader thread panicked")));
-                    }
-                }
-            }
-        }
+        self.next_of_source().map(|(_, b)| b)
     }
 }
 

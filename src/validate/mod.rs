@@ -198,6 +198,10 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
         });
         let src = match src {
             Ok(s) => s,
+            Err(e) if crate::parse::lines::DamagedStream::find(&e).is_some() => {
+                report.add(unreadable_finding(f.path.display().to_string(), None, &e));
+                continue;
+            }
             Err(e) => {
                 report.add(Finding::file(
                     &rules::LINE_NOT_PARSEABLE,
@@ -259,7 +263,13 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
     let mut item_sources = Vec::new();
     for (src, expect) in sources {
         if src.format == Format::Csv {
-            csv_lint::lint(&src, opts, keys.as_ref(), &mut csv_header, &mut report)?;
+            let linted = csv_lint::lint(&src, opts, keys.as_ref(), &mut csv_header, &mut report);
+            match linted {
+                Err(e) if crate::parse::lines::DamagedStream::find(&e).is_some() => {
+                    report.add(unreadable_finding(src.display(), None, &e));
+                }
+                other => other?,
+            }
         } else {
             item_sources.push((src, expect));
         }
@@ -446,8 +456,15 @@ fn check_items(
     let mut lines_by_source = vec![0u64; sources.len()];
     let mut order = vec![Order::default(); sources.len()];
     let names: Vec<String> = sources.iter().map(Source::display).collect();
-    let mut read_error = None;
-    let batches_ok = crate::pipeline::until_error(batches.by_ref(), &mut read_error);
+    // A file that cannot be read to its end (a damaged stream) is a finding; the other files
+    // are still checked.
+    let mut unreadable: Vec<(usize, anyhow::Error)> = Vec::new();
+    let batches_ok = std::iter::from_fn(|| loop {
+        match batches.next_of_source()? {
+            (_, Ok(b)) => return Some(b),
+            (source, Err(e)) => unreadable.push((source, e)),
+        }
+    });
     crate::pipeline::ordered(
         &pool,
         batches_ok,
@@ -513,8 +530,14 @@ fn check_items(
             true
         },
     );
-    if let Some(e) = read_error {
-        return Err(e);
+    let mut failed = vec![false; sources.len()];
+    for (source, e) in unreadable {
+        failed[source] = true;
+        report.add(unreadable_finding(
+            names[source].clone(),
+            Some(lines_by_source[source]),
+            &e,
+        ));
     }
     for (i, o) in order.iter().enumerate() {
         // Sorted input: (nearly) every consecutive pair ascends and the key keeps changing.
@@ -530,6 +553,10 @@ fn check_items(
         }
     }
     for (i, e) in expects.iter().enumerate() {
+        // A file read only in part has its own finding; its line count says nothing more.
+        if failed[i] {
+            continue;
+        }
         if let Some(e) = e {
             if let Some(n) = e.items {
                 let got = lines_by_source[i];
@@ -546,6 +573,20 @@ fn check_items(
         }
     }
     Ok(())
+}
+
+/// X007 for a data file whose reading failed after `lines` lines were checked.
+pub fn unreadable_finding(file: String, lines: Option<u64>, e: &anyhow::Error) -> Finding {
+    let what = match crate::parse::lines::DamagedStream::find(e) {
+        Some(d) => d.to_string(),
+        None => format!("{e:#}"),
+    };
+    let message = match lines {
+        Some(0) => format!("{what}; none of its lines were checked"),
+        Some(n) => format!("{what}; the {n} lines before it were checked"),
+        None => what,
+    };
+    Finding::file(&rules::UNREADABLE_OBJECT, file, message)
 }
 
 #[cfg(test)]

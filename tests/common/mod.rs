@@ -30,7 +30,120 @@ pub fn convert(out: &Path, args: &[&str]) -> (i32, Value, String) {
     let stdout = String::from_utf8(o.stdout).unwrap();
     let stderr = String::from_utf8(o.stderr).unwrap();
     let summary = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+    if out.join("manifest-files.json").exists() {
+        let items = check_output(out);
+        if let Some(n) = summary["itemsWritten"].as_u64() {
+            assert_eq!(items.len() as u64, n, "itemsWritten against the lines in the parts");
+        }
+    }
     (code, summary, stderr)
+}
+
+/// Every item of an output folder parsed back by an independent full parser (serde_json for
+/// DynamoDB JSON parts, ion-rs for Ion parts), framing and descriptors checked, as plain values
+/// (see [`plain`]). Every test that runs `prep convert` goes through this, so an invalid line
+/// cannot pass a test unnoticed.
+pub fn check_output(out: &Path) -> Vec<Map<String, Value>> {
+    let mut items = Vec::new();
+    for p in parts(out) {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = read_part(&p);
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| panic!("{name} is not UTF-8: {e}"));
+        assert!(text.is_empty() || text.ends_with('\n'), "{name} ends with a newline");
+        for (k, line) in text.lines().enumerate() {
+            let at = format!("{name} line {}: {line}", k + 1);
+            assert!(!line.contains('\r'), "no CR inside an item line: {at}");
+            let attrs = if name.contains(".ion") {
+                ion_item(line)
+            } else {
+                let m = std::panic::catch_unwind(|| item(line))
+                    .unwrap_or_else(|_| panic!("not a DynamoDB JSON item: {at}"));
+                m.iter().map(|(k, v)| (k.clone(), plain(v))).collect()
+            };
+            items.push(attrs);
+        }
+    }
+    items
+}
+
+/// Parse an Ion item line (`$ion_1_0 {Item:{...}}`) with ion-rs, checking DynamoDB's Ion
+/// mapping (decimals only, sets as annotated lists), into the same plain values as [`plain`].
+pub fn ion_item(line: &str) -> Map<String, Value> {
+    use ion_rs::Element;
+    assert!(line.starts_with("$ion_1_0 "), "Ion lines start with $ion_1_0: {line}");
+    let seq = Element::read_all(line.as_bytes())
+        .unwrap_or_else(|e| panic!("ion-rs cannot read {line}: {e}"));
+    assert_eq!(seq.len(), 1, "one value per line: {line}");
+    let top = seq.iter().next().unwrap().as_struct().expect("a struct");
+    let fields: Vec<_> = top.fields().collect();
+    assert_eq!(fields.len(), 1, "only an Item field: {line}");
+    assert_eq!(fields[0].0.text(), Some("Item"));
+    fields[0]
+        .1
+        .as_struct()
+        .expect("Item is a struct")
+        .fields()
+        .map(|(k, v)| (k.text().expect("field name text").to_string(), ion_plain(v)))
+        .collect()
+}
+
+/// An Ion value of an item as a plain value (see [`plain`]).
+pub fn ion_plain(e: &ion_rs::Element) -> Value {
+    use base64::Engine;
+    use ion_rs::IonType;
+    let set = ["$dynamodb_SS", "$dynamodb_NS", "$dynamodb_BS"]
+        .into_iter()
+        .find(|a| e.annotations().contains(a));
+    if e.is_null() {
+        assert_eq!(e.ion_type(), IonType::Null, "only untyped null: {e}");
+        return Value::Null;
+    }
+    let b64 = |b: &[u8]| Value::String(base64::engine::general_purpose::STANDARD.encode(b));
+    match e.ion_type() {
+        IonType::String => Value::String(e.as_string().unwrap().to_string()),
+        IonType::Bool => Value::Bool(e.as_bool().unwrap()),
+        IonType::Decimal => {
+            let d = e.as_decimal().unwrap();
+            let c = d.coefficient();
+            let text = format!(
+                "{}{}E{}",
+                if c.is_negative() { "-" } else { "" },
+                c.magnitude(),
+                d.exponent()
+            );
+            Value::String(canon(&text))
+        }
+        IonType::Blob => b64(e.as_blob().unwrap()),
+        IonType::Struct => Value::Object(
+            e.as_struct()
+                .unwrap()
+                .fields()
+                .map(|(k, v)| (k.text().unwrap().to_string(), ion_plain(v)))
+                .collect(),
+        ),
+        IonType::List => {
+            let l = e.as_sequence().unwrap();
+            match set {
+                Some("$dynamodb_SS") => Value::Array(
+                    l.iter()
+                        .map(|m| Value::String(m.as_string().expect("SS of strings").into()))
+                        .collect(),
+                ),
+                Some("$dynamodb_NS") => {
+                    Value::Array(l.iter().map(|m| {
+                        assert_eq!(m.ion_type(), IonType::Decimal, "NS of decimals: {e}");
+                        ion_plain(m)
+                    }).collect())
+                }
+                Some(_) => Value::Array(
+                    l.iter().map(|m| b64(m.as_blob().expect("BS of blobs"))).collect(),
+                ),
+                None => Value::Array(l.iter().map(ion_plain).collect()),
+            }
+        }
+        other => panic!("{other} is not a DynamoDB Ion type (numbers are decimals): {e}"),
+    }
 }
 
 /// The data files of an output folder, sorted.

@@ -1,0 +1,372 @@
+//! Every hand-written fast path against its plain reference (tests/reference): property tests
+//! whose generators aim at the edges (runs of quotes, backslashes, control characters and
+//! multi-byte UTF-8 at every offset around word and block boundaries), exhaustive sweeps where
+//! the space is small, and a replay of the fuzz corpora (fuzz/corpus) through the same checks.
+
+mod reference;
+
+use proptest::prelude::*;
+use reference::*;
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Text made of the pieces escaping and scanning trip over, after `0..70` plain bytes so every
+/// piece lands at every offset of a word and of a 32-byte block.
+fn edge_text() -> BoxedStrategy<String> {
+    let piece = prop_oneof![
+        Just("\"".to_string()),
+        Just("\\".to_string()),
+        Just("\"#".to_string()),
+        Just("\\]".to_string()),
+        Just("\n  ".to_string()),
+        Just("\r\n".to_string()),
+        Just("\t".to_string()),
+        Just("\u{0}".to_string()),
+        Just("\u{7f}".to_string()),
+        Just(" ".to_string()),
+        Just("#".to_string()),
+        Just("]".to_string()),
+        Just("é".to_string()),
+        Just("😀".to_string()),
+        Just("\u{202e}".to_string()),
+        Just("שלום".to_string()),
+        (0u8..0x20).prop_map(|c| (c as char).to_string()),
+        (0x20u8..0x7f).prop_map(|c| (c as char).to_string()),
+        any::<char>().prop_map(|c| c.to_string()),
+        "[a-z]{1,12}",
+    ];
+    (0usize..70, proptest::collection::vec(piece, 0..48))
+        .prop_map(|(pad, pieces)| format!("{}{}", "p".repeat(pad), pieces.concat()))
+        .boxed()
+}
+
+proptest! {
+    #![proptest_config(config(3000))]
+
+    #[test]
+    fn escaping_matches_serde_json(s in edge_text()) {
+        check_escape(s.as_bytes());
+    }
+
+    #[test]
+    fn escaping_any_bytes_matches_the_reference(v in proptest::collection::vec(any::<u8>(), 0..200)) {
+        check_escape(&v);
+    }
+}
+
+/// Two special bytes at every pair of offsets, each followed by the byte a borrow would flag
+/// (`"#`, `\]`, a control character then a space), over every length up to three words past a
+/// 32-byte block: the search must resume exactly after each escape.
+#[test]
+fn escaping_every_pair_of_hits_at_every_offset() {
+    let hits: [(u8, u8); 4] = [(b'"', b'#'), (b'\\', b']'), (b'\n', b' '), (0x1f, b'?')];
+    for len in 2..=72usize {
+        for p in 0..len {
+            for q in p + 1..len {
+                for &(a, after_a) in &hits {
+                    for &(b, _) in &hits[..2] {
+                        let mut v = vec![after_a; len];
+                        v[p] = a;
+                        v[q] = b;
+                        check_escape(&v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The defect's own repro: a hit's borrow flagged the byte after it in the last word.
+#[test]
+fn escaping_the_reported_strings() {
+    for s in [
+        "Tag: \"#1\"",
+        "path C:\\]x",
+        "ab\ncd\n  ok",
+        "C:\\Users\\]dev\\#1",
+    ] {
+        check_escape(s.as_bytes());
+    }
+}
+
+/// Number texts around the grammar's edges: signs, leading and trailing zeros, points,
+/// exponents near the range limits, up to 45 digits, and stray bytes.
+fn number_text() -> impl Strategy<Value = String> {
+    let digits = |max| {
+        proptest::collection::vec(
+            prop_oneof![4 => Just('0'), 6 => proptest::char::range('0', '9')],
+            0..max,
+        )
+        .prop_map(|v| v.into_iter().collect::<String>())
+    };
+    let exp = prop_oneof![
+        Just(String::new()),
+        (
+            prop_oneof![Just("e"), Just("E")],
+            prop_oneof![Just(""), Just("+"), Just("-")],
+            prop_oneof![
+                (0i64..12).prop_map(|e| e.to_string()),
+                (120i64..140).prop_map(|e| e.to_string()),
+                "[0-9]{1,25}"
+            ]
+        )
+            .prop_map(|(e, s, d)| format!("{e}{s}{d}")),
+    ];
+    let num = (
+        prop_oneof![8 => Just(""), 3 => Just("-"), 1 => Just("+")],
+        digits(45),
+        prop_oneof![Just(None), digits(45).prop_map(Some)],
+        exp,
+    )
+        .prop_map(|(sign, int, frac, exp)| match frac {
+            Some(f) => format!("{sign}{int}.{f}{exp}"),
+            None => format!("{sign}{int}{exp}"),
+        });
+    prop_oneof![
+        10 => num,
+        1 => (any::<String>()).prop_map(|s| s.chars().take(8).collect()),
+        1 => "[0-9.eE+ -]{0,12}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(20000))]
+
+    #[test]
+    fn numbers_match_the_big_decimal_reference(t in number_text()) {
+        check_number(t.as_bytes());
+    }
+}
+
+#[test]
+fn numbers_at_the_limits() {
+    for t in [
+        "0", "-0", "0.000", ".5", "5.", "-.5", "00", "0e999999999999999999999", "1e-130",
+        "1e-131", "9.9999999999999999999999999999999999999e125", "1e126", "10e125",
+        "99999999999999999999999999999999999999", "999999999999999999999999999999999999999",
+        "12345678901234567890123456789012345678000", "0.0000001", "0.00000001", "1.50",
+        "-1200", "1e37", "1e38", "+1", " 1", "1 ", "1e", "e1", ".", "-", "1..2", "1e+-2",
+        "0x10", "NaN", "Infinity", "1_000",
+    ] {
+        check_number(t.as_bytes());
+    }
+}
+
+/// CSV text over the grammar's bytes (delimiters, quotes, CR, LF, spaces, UTF-8), long enough to
+/// cross the splitter's 64-byte windows.
+fn csv_text() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just(&b","[..]),
+        Just(&b"\""[..]),
+        Just(&b"\"\""[..]),
+        Just(&b"\r\n"[..]),
+        Just(&b"\n"[..]),
+        Just(&b"\r"[..]),
+        Just(&b" "[..]),
+        Just(&b"ab"[..]),
+        Just(&b"x"[..]),
+        Just("é".as_bytes()),
+        Just(&b"\t"[..]),
+        Just(&b";"[..]),
+        Just(&b"\xef\xbb\xbf"[..]),
+    ];
+    proptest::collection::vec(piece, 0..200).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(config(1500))]
+
+    #[test]
+    fn csv_splitter_matches_the_csv_crate(t in csv_text(), d in prop_oneof![Just(b','), Just(b';'), Just(b'\t')]) {
+        check_csv(&t, d);
+    }
+}
+
+/// DynamoDB JSON lines: valid items built from the edge pieces, and the same lines damaged.
+fn json_line() -> impl Strategy<Value = Vec<u8>> {
+    let s = edge_text()
+        .prop_map(|s| serde_json::to_string(&s).unwrap())
+        .boxed();
+    let value = prop_oneof![
+        s.clone().prop_map(|s| format!("{{\"S\":{s}}}")),
+        number_text().prop_map(|n| format!("{{\"N\":{}}}", serde_json::to_string(&n).unwrap())),
+        Just("{\"BOOL\":true}".to_string()),
+        Just("{\"NULL\":true}".to_string()),
+        Just("{\"NULL\":false}".to_string()),
+        Just("{\"B\":\"aGk=\"}".to_string()),
+        Just("{\"B\":\"a\"}".to_string()),
+        s.clone().prop_map(|s| format!("{{\"SS\":[{s},\"x\"]}}")),
+        Just("{\"NS\":[\"1\",\"1.0\"]}".to_string()),
+        s.clone().prop_map(|s| format!("{{\"L\":[{{\"S\":{s}}},{{\"N\":\"1\"}}]}}")),
+        s.clone().prop_map(|s| format!("{{\"M\":{{{s}:{{\"S\":{s}}}}}}}")),
+        Just("{\"S\":\"a\",\"N\":\"1\"}".to_string()),
+    ];
+    let attrs = proptest::collection::vec((s, value), 0..6);
+    let pk = prop_oneof![
+        edge_text().prop_map(|s| format!("\"pk\":{{\"S\":{}}}", serde_json::to_string(&s).unwrap())),
+        Just("\"pk\":{\"N\":\"1\"}".to_string()),
+        Just(String::new()),
+    ];
+    let sk = number_text().prop_map(|n| format!("\"sk\":{{\"N\":{}}}", serde_json::to_string(&n).unwrap()));
+    let line = (pk, sk, attrs, any::<bool>()).prop_map(|(pk, sk, attrs, ws)| {
+        let mut fields: Vec<String> = [pk, sk].into_iter().filter(|f| !f.is_empty()).collect();
+        fields.extend(attrs.into_iter().map(|(n, v)| format!("{n}:{v}")));
+        let sep = if ws { ", " } else { "," };
+        format!("{{\"Item\":{{{}}}}}", fields.join(sep)).into_bytes()
+    });
+    (line, any::<u16>(), prop_oneof![3 => Just(None), 1 => any::<u8>().prop_map(Some)]).prop_map(
+        |(mut l, at, byte)| {
+            if let Some(b) = byte {
+                let at = at as usize % (l.len() + 1);
+                l.insert(at, b);
+            }
+            l
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(config(3000))]
+
+    /// Where the validate scanner takes a line it agrees with the full reader (size and key), and
+    /// every line prep accepts is written back as valid JSON.
+    #[test]
+    fn validate_scanner_matches_the_full_reader(l in json_line()) {
+        check_json_line(&l);
+    }
+
+    #[test]
+    fn ion_lines_never_panic_and_write_valid_json(s in edge_text(), n in number_text()) {
+        let name = serde_json::to_string(&s).unwrap();
+        let line = format!("$ion_1_0 {{Item:{{\"pk\":{name},{name}:{n},\"sk\":1.}}}}");
+        check_ion_line(line.as_bytes());
+    }
+}
+
+/// prep validate with and without its fast scanner reports the same findings on a file of
+/// generated lines, clean and damaged.
+#[test]
+fn validate_findings_are_the_same_with_and_without_the_scanner() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..6 {
+        let mut text = Vec::new();
+        for _ in 0..400 {
+            let l = json_line().new_tree(&mut runner).unwrap().current();
+            if l.contains(&b'\n') || l.contains(&b'\r') {
+                continue;
+            }
+            text.extend_from_slice(&l);
+            text.push(b'\n');
+        }
+        let path = dir.path().join(format!("items{round}.json"));
+        std::fs::write(&path, &text).unwrap();
+        let run = |fast| {
+            let keys = prep::model::keys::KeySchema {
+                table_name: None,
+                partition: prep::model::keys::KeyAttr::parse("pk:S").unwrap(),
+                sort: Some(prep::model::keys::KeyAttr::parse("sk:N").unwrap()),
+                gsis: vec![],
+            };
+            let opts = prep::validate::ValidateOptions {
+                paths: vec![path.to_string_lossy().into_owned()],
+                keys: Some(keys),
+                format: None,
+                compression: None,
+                header_list: None,
+                delimiter: None,
+                threads: 2,
+                batch_rows: 64,
+                duplicates: true,
+                region: None,
+                fast,
+            };
+            let r = prep::validate::run(&opts).unwrap();
+            let findings: Vec<(String, Option<u64>, String)> = r
+                .findings
+                .iter()
+                .map(|f| (f.rule.code.to_string(), f.line, f.message.clone()))
+                .collect();
+            (findings, r.items, r.errors)
+        };
+        let (fast, slow) = (run(true), run(false));
+        assert_eq!(fast, slow, "round {round}");
+        assert!(fast.1 > 0, "some lines are clean items");
+        assert!(fast.2 > 0, "some lines are bad");
+    }
+}
+
+/// Part digests (MD5 and SHA-256 in SIMD lanes) against the md-5 and sha2 crates, for files
+/// of every length around the block and padding edges, hashed together in lanes.
+#[test]
+fn lane_hashes_match_md5_and_sha2() {
+    use md5::Digest;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let dir = tempfile::tempdir().unwrap();
+    let mut runner = TestRunner::deterministic();
+    let lens = proptest::collection::vec(
+        prop_oneof![0usize..200, (3usize << 20)..(3usize << 20) + 200, 0usize..5_000_000],
+        1..11,
+    );
+    for round in 0..8 {
+        let lens = lens.new_tree(&mut runner).unwrap().current();
+        let mut files = Vec::new();
+        for (k, n) in lens.iter().enumerate() {
+            let data: Vec<u8> = (0..*n).map(|i| (i * 31 + k * 7 + round) as u8).collect();
+            let p = dir.path().join(format!("f{round}-{k}"));
+            std::fs::write(&p, &data).unwrap();
+            files.push((p, data));
+        }
+        let paths: Vec<&std::path::Path> = files.iter().map(|(p, _)| p.as_path()).collect();
+        let got = prep::sink::files_digests(&paths, true, true).unwrap();
+        for ((_, data), d) in files.iter().zip(got) {
+            use base64::Engine;
+            let md5 = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(data));
+            let sha: String = sha2::Sha256::digest(data)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(d.md5_base64.as_deref(), Some(md5.as_str()), "{} bytes", data.len());
+            assert_eq!(d.sha256_hex.as_deref(), Some(sha.as_str()), "{} bytes", data.len());
+            assert_eq!(d.bytes, data.len() as u64);
+        }
+    }
+}
+
+/// Every input kept by the fuzz campaigns (fuzz/corpus/TARGET, crashes included) through the
+/// same check as the target, so a fixed finding stays fixed.
+#[test]
+fn fuzz_corpora_replay() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let targets: [(&str, fn(&[u8])); 5] = [
+        ("escape", check_escape),
+        ("number", check_number),
+        ("csv_split", |d| check_csv(d, b',')),
+        ("json_line", check_json_line),
+        ("ion_line", check_ion_line),
+    ];
+    let mut replayed = 0;
+    for (name, check) in targets {
+        let dir = root.join(name);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            panic!("no corpus for {name} at {}", dir.display());
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            let data = std::fs::read(&p).unwrap();
+            let r = std::panic::catch_unwind(|| check(&data));
+            assert!(r.is_ok(), "{name}: {} fails its check", p.display());
+            replayed += 1;
+        }
+    }
+    assert!(replayed > 0);
+}

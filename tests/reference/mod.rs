@@ -1,0 +1,352 @@
+//! Plain references for prep's hand-written fast paths, and the differential checks that hold
+//! each fast path against its reference. Shared by the property tests (tests/differential.rs),
+//! the replay of the fuzz corpora (same file) and the cargo-fuzz targets (fuzz/), which include
+//! this file by path. Each check panics with what differed.
+#![allow(dead_code)]
+
+use prep::encode::items::LinesEncoder;
+use prep::encode::{Nulls, Syntax, W};
+use prep::model::keys::{KeyRole, ScalarType};
+use prep::model::number::{self, NumError};
+use prep::parse::LineFormat;
+use prep::plan::KeyCheck;
+use serde_json::Value;
+
+// ---------------------------------------------------------------------------------------------
+// JSON string escaping
+
+/// The JSON escape of one byte, written out case by case (no table shared with prep).
+fn escape_byte(c: u8, out: &mut Vec<u8>) {
+    match c {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        0..=0x1f => out.extend_from_slice(format!("\\u{:04x}", c).as_bytes()),
+        _ => out.push(c),
+    }
+}
+
+/// A string body escaped one byte at a time.
+pub fn escape_plain(v: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len());
+    for &c in v {
+        escape_byte(c, &mut out);
+    }
+    out
+}
+
+/// prep's escaping of `v` equals the byte-at-a-time reference and, for text, serde_json's; the
+/// escape search stops exactly where the reference would.
+pub fn check_escape(v: &[u8]) {
+    let mut got = Vec::new();
+    prep::encode::escape_into(v, &mut got);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&escape_plain(v)),
+        "escape of {:?}",
+        String::from_utf8_lossy(v)
+    );
+    assert_eq!(got, escape_plain(v));
+    if let Ok(s) = std::str::from_utf8(v) {
+        let json = serde_json::to_string(s).unwrap();
+        assert_eq!(got, json.as_bytes()[1..json.len() - 1], "serde_json: {s:?}");
+        let back: String = serde_json::from_slice(&[b"\"", &got[..], b"\""].concat()).unwrap();
+        assert_eq!(back, s);
+    }
+    let special = |c: u8| c < 0x20 || c == b'"' || c == b'\\';
+    for from in 0..=v.len().min(80) {
+        let want = (from..v.len()).find(|&k| special(v[k])).unwrap_or(v.len());
+        assert_eq!(prep::encode::find_escape(v, from), want, "find_escape from {from}");
+        let want = (from..v.len())
+            .find(|&k| special(v[k]) || v[k] >= 0x80)
+            .unwrap_or(v.len());
+        assert_eq!(
+            prep::encode::find_special::<true>(v, from),
+            want,
+            "find_special from {from}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers
+
+/// A DynamoDB number by the book, on decimal digit strings: the canonical text and the size it
+/// counts for, or why it cannot be stored. Syntax `-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?`.
+pub fn number_plain(text: &str) -> Result<(String, usize), NumError> {
+    let (neg, rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text),
+    };
+    let (mantissa, exp) = match rest.find(['e', 'E']) {
+        Some(k) => (&rest[..k], Some(&rest[k + 1..])),
+        None => (rest, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (mantissa, ""),
+    };
+    let all_digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
+    if !all_digits(int) || !all_digits(frac) || (int.is_empty() && frac.is_empty()) {
+        return Err(NumError::Syntax);
+    }
+    let exp: i128 = match exp {
+        None => 0,
+        Some(e) => {
+            let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+            if digits.is_empty() || !all_digits(digits) {
+                return Err(NumError::Syntax);
+            }
+            // Beyond 30 digits the value is out of range whatever the mantissa (or zero).
+            let v: i128 = digits[..digits.len().min(30)].parse().unwrap();
+            if e.starts_with('-') {
+                -v
+            } else {
+                v
+            }
+        }
+    };
+    // value = digits * 10^scale
+    let digits = format!("{int}{frac}");
+    let mut scale = exp - frac.len() as i128;
+    let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return Ok(("0".into(), 1));
+    }
+    let trimmed = digits.trim_end_matches('0');
+    scale += (digits.len() - trimmed.len()) as i128;
+    let d = trimmed.len();
+    let lead = scale + d as i128 - 1;
+    if d > 38 {
+        return Err(NumError::TooManyDigits);
+    }
+    if lead > 125 {
+        return Err(NumError::Overflow);
+    }
+    if lead < -130 {
+        return Err(NumError::Underflow);
+    }
+    let sign = if neg { "-" } else { "" };
+    let text = if (0..38).contains(&lead) {
+        let int_len = lead as usize + 1;
+        if int_len >= d {
+            format!("{sign}{trimmed}{}", "0".repeat(int_len - d))
+        } else {
+            format!("{sign}{}.{}", &trimmed[..int_len], &trimmed[int_len..])
+        }
+    } else if (-7..0).contains(&lead) {
+        format!("{sign}0.{}{trimmed}", "0".repeat((-lead - 1) as usize))
+    } else {
+        let tail = if d > 1 {
+            format!(".{}", &trimmed[1..])
+        } else {
+            String::new()
+        };
+        format!(
+            "{sign}{}{tail}E{}{}",
+            &trimmed[..1],
+            if lead < 0 { '-' } else { '+' },
+            lead.abs()
+        )
+    };
+    // DynamoDB's size: 1 + ceil(d/2), +1 when d and the leading digit's exponent are both
+    // even, +1 when negative.
+    let size = 1 + d.div_ceil(2) + usize::from(d % 2 == 0 && lead % 2 == 0) + usize::from(neg);
+    Ok((text, size))
+}
+
+/// prep's canonical number text and size equal the reference's (or the same error).
+pub fn check_number(text: &[u8]) {
+    let mut out = Vec::new();
+    let got = number::canonicalize(text, &mut out).map(|size| (out.clone(), size));
+    let want = match std::str::from_utf8(text) {
+        Ok(s) => number_plain(s).map(|(t, size)| (t.into_bytes(), size)),
+        Err(_) => Err(NumError::Syntax),
+    };
+    assert_eq!(
+        got.as_ref().map(|(t, s)| (String::from_utf8_lossy(t), *s)),
+        want.as_ref().map(|(t, s)| (String::from_utf8_lossy(t), *s)),
+        "number {:?}",
+        String::from_utf8_lossy(text)
+    );
+    assert_eq!(
+        number::checked_size(text),
+        want.as_ref().map(|(_, s)| *s).map_err(|e| *e),
+        "checked_size {:?}",
+        String::from_utf8_lossy(text)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV records
+
+/// The csv crate's records of `text` (no header, any field count).
+pub fn csv_records(text: &[u8], delim: u8) -> Vec<Vec<Vec<u8>>> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delim)
+        .from_reader(text);
+    let mut rec = csv::ByteRecord::new();
+    let mut out = Vec::new();
+    while r.read_byte_record(&mut rec).unwrap() {
+        out.push(rec.iter().map(|f| f.to_vec()).collect());
+    }
+    out
+}
+
+/// Reads at most `n` bytes at a time, so records are cut by reads at every place.
+pub struct Dribble<'a>(pub &'a [u8], pub usize);
+
+impl std::io::Read for Dribble<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.len().min(self.1).min(buf.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+/// prep's CSV record splitter gives the csv crate's records, whatever the read sizes.
+pub fn check_csv(text: &[u8], delim: u8) {
+    let want = csv_records(text, delim);
+    for block in [1, 7, 64, 1 << 16] {
+        let mut s = prep::read::csv_split::Splitter::new(Dribble(text, block), delim);
+        let mut cells = Vec::new();
+        let mut got = Vec::new();
+        while let Some(_line) = s.next_record(&mut cells).unwrap() {
+            let b = s.bytes();
+            got.push(cells.iter().map(|&(a, z)| b[a..z].to_vec()).collect::<Vec<_>>());
+        }
+        assert_eq!(
+            got,
+            want,
+            "block {block}: {:?}",
+            String::from_utf8_lossy(text)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item lines: the full readers, the validate scanner, and what they write
+
+/// The key checks the line checks run with: pk (S, partition), sk (N, sort), g (B, GSI).
+pub fn line_keys() -> Vec<(String, KeyCheck)> {
+    vec![
+        (
+            "pk".into(),
+            KeyCheck {
+                role: KeyRole::Partition,
+                ty: ScalarType::S,
+            },
+        ),
+        (
+            "sk".into(),
+            KeyCheck {
+                role: KeyRole::Sort,
+                ty: ScalarType::N,
+            },
+        ),
+        (
+            "g".into(),
+            KeyCheck {
+                role: KeyRole::Index,
+                ty: ScalarType::B,
+            },
+        ),
+    ]
+}
+
+/// One item line through prep's full reader and checks into `syn`: the item's size and key,
+/// and the written line; or the rule that refused it.
+pub fn encode_line(
+    format: LineFormat,
+    syn: Syntax,
+    line: &[u8],
+) -> Result<(usize, Vec<u8>, Vec<u8>), &'static str> {
+    let enc = LinesEncoder {
+        format,
+        keys: line_keys(),
+        syn,
+    };
+    let mut w = W::new(syn, Nulls::Omit);
+    w.strict = true;
+    let (mut key_buf, mut keys) = (Vec::new(), Vec::new());
+    match enc.encode_line(line, &mut w, &mut key_buf, &mut keys) {
+        Ok(size) => Ok((size, keys, w.out)),
+        Err((rule, _)) => Err(rule.code),
+    }
+}
+
+/// A DynamoDB JSON item as plain values, by serde_json alone.
+fn json_item_plain(line: &[u8]) -> Option<serde_json::Map<String, Value>> {
+    let v: Value = serde_json::from_slice(line).ok()?;
+    let item = v.as_object()?.get("Item")?.as_object()?.clone();
+    Some(item)
+}
+
+/// A DynamoDB JSON line: prep's reader never panics; a line it accepts is written back as a
+/// line serde_json reads, holding the same attributes; where the validate scanner takes a line
+/// (its fast path), the full reader takes it too with the same size and key.
+pub fn check_json_line(line: &[u8]) {
+    let full = encode_line(LineFormat::DynamodbJson, Syntax::Json, line);
+    let mut scanner = prep::validate::scan::Scanner::new(&line_keys());
+    let mut scanned_key = Vec::new();
+    let scanned = scanner.scan(line, &mut scanned_key);
+    if let Some(size) = scanned {
+        let Ok((full_size, key, _)) = &full else {
+            panic!(
+                "the scanner took a line the full reader refuses ({:?}): {:?}",
+                full,
+                String::from_utf8_lossy(line)
+            );
+        };
+        assert_eq!(
+            (size, &scanned_key),
+            (*full_size, key),
+            "scanner and full reader: {:?}",
+            String::from_utf8_lossy(line)
+        );
+    }
+    if let Ok((_, _, out)) = &full {
+        let written = [&b"{\"Item\":{"[..], &out[..], b"}}"].concat();
+        let back = json_item_plain(&written).unwrap_or_else(|| {
+            panic!(
+                "prep wrote an unreadable item {:?} for {:?}",
+                String::from_utf8_lossy(&written),
+                String::from_utf8_lossy(line)
+            )
+        });
+        if let Some(input) = json_item_plain(line) {
+            let sorted = |m: &serde_json::Map<String, Value>| {
+                let mut k: Vec<String> = m.keys().cloned().collect();
+                k.sort();
+                k
+            };
+            assert_eq!(
+                sorted(&back),
+                sorted(&input),
+                "attribute names survive: {:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+}
+
+/// An Ion item line: prep's reader never panics, and what it accepts is written as DynamoDB
+/// JSON that serde_json reads.
+pub fn check_ion_line(line: &[u8]) {
+    if let Ok((_, _, out)) = encode_line(LineFormat::Ion, Syntax::Json, line) {
+        let written = [&b"{\"Item\":{"[..], &out[..], b"}}"].concat();
+        assert!(
+            json_item_plain(&written).is_some(),
+            "prep wrote an unreadable item {:?} for {:?}",
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(line)
+        );
+    }
+}
