@@ -1135,7 +1135,10 @@ fn csv_delimiter_that_cannot_be() {
 #[test]
 fn dictionary_columns_are_keys() {
     use arrow_array::types::{Int16Type, Int32Type, Int8Type};
-    use arrow_array::{ArrayRef, BinaryArray, DictionaryArray, Int16Array, Int32Array, Int64Array, Int8Array, RecordBatch, StringArray};
+    use arrow_array::{
+        ArrayRef, BinaryArray, DictionaryArray, Int16Array, Int32Array, Int64Array, Int8Array,
+        RecordBatch, StringArray,
+    };
     use std::sync::Arc;
     let d = tmp();
     let origin = DictionaryArray::<Int32Type>::try_new(
@@ -1160,17 +1163,29 @@ fn dictionary_columns_are_keys() {
     ])
     .unwrap();
     let path = d.path().join("dict.arrow");
-    let mut w = arrow_ipc::writer::FileWriter::try_new(
-        std::fs::File::create(&path).unwrap(),
-        &b.schema(),
-    )
-    .unwrap();
+    let mut w =
+        arrow_ipc::writer::FileWriter::try_new(std::fs::File::create(&path).unwrap(), &b.schema())
+            .unwrap();
     w.write(&b).unwrap();
     w.finish().unwrap();
     let input = path.to_str().unwrap();
     for (i, keys) in [
-        vec!["--key", "origin", "--sort-key", "seq", "--gsi", "by_tag=tag"],
-        vec!["--key", "origin:S", "--sort-key", "seq:N", "--gsi", "by_tag=tag:B"],
+        vec![
+            "--key",
+            "origin",
+            "--sort-key",
+            "seq",
+            "--gsi",
+            "by_tag=tag",
+        ],
+        vec![
+            "--key",
+            "origin:S",
+            "--sort-key",
+            "seq:N",
+            "--gsi",
+            "by_tag=tag:B",
+        ],
         vec!["--key", "tag", "--sort-key", "origin"],
         vec!["--key", "seq", "--gsi", "by_origin=origin,seq"],
     ]

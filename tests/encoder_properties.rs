@@ -43,9 +43,33 @@ impl Rng {
     /// after line ends, emoji, right-to-left scripts, random code points.
     fn text(&mut self, max: u64) -> String {
         const PIECES: &[&str] = &[
-            "\"", "\\", "\"#", "\\]", "\n  ", "\r\n", "\t", "\u{0}", "\u{1b}[2J", "\u{7f}", " ",
-            "a", "Z", "0", "é", "😀", "👩‍👩‍👧", "\u{202e}", "שלום", "مرحبا", "C:\\Users\\", "{\"k\":1}",
-            "#tag", "'", "$ion_1_0", "{{", "}}",
+            "\"",
+            "\\",
+            "\"#",
+            "\\]",
+            "\n  ",
+            "\r\n",
+            "\t",
+            "\u{0}",
+            "\u{1b}[2J",
+            "\u{7f}",
+            " ",
+            "a",
+            "Z",
+            "0",
+            "é",
+            "😀",
+            "👩‍👩‍👧",
+            "\u{202e}",
+            "שלום",
+            "مرحبا",
+            "C:\\Users\\",
+            "{\"k\":1}",
+            "#tag",
+            "'",
+            "$ion_1_0",
+            "{{",
+            "}}",
         ];
         let n = self.below(max + 1);
         let mut s = String::new();
@@ -60,7 +84,9 @@ impl Rng {
         s
     }
     fn bytes(&mut self, max: u64) -> Vec<u8> {
-        (0..self.below(max + 1)).map(|_| self.next() as u8).collect()
+        (0..self.below(max + 1))
+            .map(|_| self.next() as u8)
+            .collect()
     }
 }
 
@@ -119,15 +145,21 @@ fn batch(r: &mut Rng, rows: usize) -> RecordBatch {
     cols.push(("s", Arc::new(StringArray::from(s.clone()))));
     cols.push(("s_large", Arc::new(LargeStringArray::from(s.clone()))));
     cols.push(("s_view", Arc::new(StringViewArray::from(s))));
-    let i8s: Vec<Option<i8>> = (0..rows).map(|_| opt(r, np, |r| edge_i64(r) as i8)).collect();
+    let i8s: Vec<Option<i8>> = (0..rows)
+        .map(|_| opt(r, np, |r| edge_i64(r) as i8))
+        .collect();
     cols.push(("i8", Arc::new(Int8Array::from(i8s))));
     let i64s: Vec<Option<i64>> = (0..rows).map(|_| opt(r, np, |r| edge_i64(r))).collect();
     cols.push(("i64", Arc::new(Int64Array::from(i64s))));
-    let u64s: Vec<Option<u64>> = (0..rows).map(|_| opt(r, np, |r| edge_i64(r) as u64)).collect();
+    let u64s: Vec<Option<u64>> = (0..rows)
+        .map(|_| opt(r, np, |r| edge_i64(r) as u64))
+        .collect();
     cols.push(("u64", Arc::new(UInt64Array::from(u64s))));
     let f64s: Vec<Option<f64>> = (0..rows).map(|_| opt(r, np, |r| edge_f64(r))).collect();
     cols.push(("f64", Arc::new(Float64Array::from(f64s))));
-    let f32s: Vec<Option<f32>> = (0..rows).map(|_| opt(r, np, |r| edge_f64(r) as f32)).collect();
+    let f32s: Vec<Option<f32>> = (0..rows)
+        .map(|_| opt(r, np, |r| edge_f64(r) as f32))
+        .collect();
     cols.push(("f32", Arc::new(Float32Array::from(f32s))));
     let scale = r.below(43) as i8 - 5;
     let d: Vec<Option<i128>> = (0..rows).map(|_| opt(r, np, |r| edge_i128(r))).collect();
@@ -159,7 +191,11 @@ fn batch(r: &mut Rng, rows: usize) -> RecordBatch {
         .collect();
     cols.push(("date", Arc::new(Date32Array::from(days))));
     let micros: Vec<Option<i64>> = (0..rows)
-        .map(|_| opt(r, np, |r| (r.next() % 8_000_000_000_000_000) as i64 - 2_000_000_000_000_000))
+        .map(|_| {
+            opt(r, np, |r| {
+                (r.next() % 8_000_000_000_000_000) as i64 - 2_000_000_000_000_000
+            })
+        })
         .collect();
     cols.push((
         "ts",
@@ -180,7 +216,9 @@ fn batch(r: &mut Rng, rows: usize) -> RecordBatch {
             .unwrap(),
         ),
     ));
-    let keys8: Vec<Option<i8>> = (0..rows).map(|_| opt(r, np, |r| r.below(3) as i8)).collect();
+    let keys8: Vec<Option<i8>> = (0..rows)
+        .map(|_| opt(r, np, |r| r.below(3) as i8))
+        .collect();
     cols.push((
         "dict_n",
         Arc::new(
@@ -273,8 +311,16 @@ fn value(a: &dyn Array, i: usize) -> Option<Option<Value>> {
         DataType::Utf8View => Value::String(a.as_string_view().value(i).into()),
         DataType::Int8 => number(&a.as_primitive::<Int8Type>().value(i).to_string())?,
         DataType::Int32 => number(&a.as_primitive::<Int32Type>().value(i).to_string())?,
-        DataType::Int64 => number(&a.as_primitive::<arrow_array::types::Int64Type>().value(i).to_string())?,
-        DataType::UInt64 => number(&a.as_primitive::<arrow_array::types::UInt64Type>().value(i).to_string())?,
+        DataType::Int64 => number(
+            &a.as_primitive::<arrow_array::types::Int64Type>()
+                .value(i)
+                .to_string(),
+        )?,
+        DataType::UInt64 => number(
+            &a.as_primitive::<arrow_array::types::UInt64Type>()
+                .value(i)
+                .to_string(),
+        )?,
         DataType::Float64 => {
             let v = a.as_primitive::<arrow_array::types::Float64Type>().value(i);
             if !v.is_finite() {
@@ -293,11 +339,15 @@ fn value(a: &dyn Array, i: usize) -> Option<Option<Value>> {
             Value::String(format!("f32:{v:e}"))
         }
         DataType::Decimal128(_, s) => {
-            let v = a.as_primitive::<arrow_array::types::Decimal128Type>().value(i);
+            let v = a
+                .as_primitive::<arrow_array::types::Decimal128Type>()
+                .value(i);
             number(&format!("{v}e{}", -(*s as i32)))?
         }
         DataType::Decimal256(_, s) => {
-            let v = a.as_primitive::<arrow_array::types::Decimal256Type>().value(i);
+            let v = a
+                .as_primitive::<arrow_array::types::Decimal256Type>()
+                .value(i);
             number(&format!("{v}e{}", -(*s as i32)))?
         }
         DataType::Boolean => Value::Bool(a.as_boolean().value(i)),
@@ -452,7 +502,10 @@ fn check(seed: u64, rows: usize) -> (usize, usize) {
 #[test]
 fn the_generated_batches_hold_written_and_rejected_rows() {
     let (written, rejected) = check(0x5eed, 2000);
-    assert!(written > 500 && rejected > 20, "{written} written, {rejected} rejected");
+    assert!(
+        written > 500 && rejected > 20,
+        "{written} written, {rejected} rejected"
+    );
 }
 
 proptest! {

@@ -1039,7 +1039,15 @@ fn damaged_parts_are_findings_and_the_other_parts_are_checked() {
         let out = d.path().join(format!("out-{compress}"));
         let (code, s, err) = convert(
             &out,
-            &[&input, "--key", "id:N", "--compress", compress, "--part-size", "1MB"],
+            &[
+                &input,
+                "--key",
+                "id:N",
+                "--compress",
+                compress,
+                "--part-size",
+                "1MB",
+            ],
         );
         assert_eq!(code, 0, "{err}");
         let all = parts(&out);
@@ -1056,9 +1064,15 @@ fn damaged_parts_are_findings_and_the_other_parts_are_checked() {
         let name = part.file_name().unwrap().to_str().unwrap();
         let x007: Vec<&Value> = f.iter().filter(|x| x["code"] == "X007").collect();
         assert_eq!(x007.len(), 1, "{compress}: {f:?}");
-        assert!(x007[0]["file"].as_str().unwrap().ends_with(name), "{x007:?}");
+        assert!(
+            x007[0]["file"].as_str().unwrap().ends_with(name),
+            "{x007:?}"
+        );
         let msg = x007[0]["message"].as_str().unwrap();
-        assert!(msg.contains(&format!("damaged {compress} stream near compressed byte")), "{msg}");
+        assert!(
+            msg.contains(&format!("damaged {compress} stream near compressed byte")),
+            "{msg}"
+        );
         assert!(
             f.iter().any(|x| x["code"] == "X006"
                 && x["file"].as_str().unwrap().ends_with(name)
@@ -1069,8 +1083,15 @@ fn damaged_parts_are_findings_and_the_other_parts_are_checked() {
         // could hold, and no finding of theirs.
         let total = s["itemsWritten"].as_u64().unwrap();
         let checked = summary["items"].as_u64().unwrap();
-        assert!(checked >= total / 2 && checked < total, "{checked} of {total}");
-        assert!(f.iter().all(|x| x["file"].as_str().unwrap().ends_with(name)), "{f:?}");
+        assert!(
+            checked >= total / 2 && checked < total,
+            "{checked} of {total}"
+        );
+        assert!(
+            f.iter()
+                .all(|x| x["file"].as_str().unwrap().ends_with(name)),
+            "{f:?}"
+        );
         for format in ["text", "github", "junit", "sarif"] {
             let o = prep()
                 .args(["validate", dir, "--output-format", format])
@@ -1078,7 +1099,10 @@ fn damaged_parts_are_findings_and_the_other_parts_are_checked() {
                 .unwrap();
             let text = String::from_utf8_lossy(&o.stdout);
             assert_eq!(o.status.code(), Some(1), "{format}: {text}");
-            assert!(text.contains("X007") && text.contains("X006"), "{format}: {text}");
+            assert!(
+                text.contains("X007") && text.contains("X006"),
+                "{format}: {text}"
+            );
         }
     }
 }

@@ -33,7 +33,11 @@ pub fn convert(out: &Path, args: &[&str]) -> (i32, Value, String) {
     if out.join("manifest-files.json").exists() {
         let items = check_output(out);
         if let Some(n) = summary["itemsWritten"].as_u64() {
-            assert_eq!(items.len() as u64, n, "itemsWritten against the lines in the parts");
+            assert_eq!(
+                items.len() as u64,
+                n,
+                "itemsWritten against the lines in the parts"
+            );
         }
     }
     (code, summary, stderr)
@@ -48,9 +52,11 @@ pub fn check_output(out: &Path) -> Vec<Map<String, Value>> {
     for p in parts(out) {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = read_part(&p);
-        let text = String::from_utf8(bytes)
-            .unwrap_or_else(|e| panic!("{name} is not UTF-8: {e}"));
-        assert!(text.is_empty() || text.ends_with('\n'), "{name} ends with a newline");
+        let text = String::from_utf8(bytes).unwrap_or_else(|e| panic!("{name} is not UTF-8: {e}"));
+        assert!(
+            text.is_empty() || text.ends_with('\n'),
+            "{name} ends with a newline"
+        );
         for (k, line) in text.lines().enumerate() {
             let at = format!("{name} line {}: {line}", k + 1);
             assert!(!line.contains('\r'), "no CR inside an item line: {at}");
@@ -71,7 +77,10 @@ pub fn check_output(out: &Path) -> Vec<Map<String, Value>> {
 /// mapping (decimals only, sets as annotated lists), into the same plain values as [`plain`].
 pub fn ion_item(line: &str) -> Map<String, Value> {
     use ion_rs::Element;
-    assert!(line.starts_with("$ion_1_0 "), "Ion lines start with $ion_1_0: {line}");
+    assert!(
+        line.starts_with("$ion_1_0 "),
+        "Ion lines start with $ion_1_0: {line}"
+    );
     let seq = Element::read_all(line.as_bytes())
         .unwrap_or_else(|e| panic!("ion-rs cannot read {line}: {e}"));
     assert_eq!(seq.len(), 1, "one value per line: {line}");
@@ -130,14 +139,18 @@ pub fn ion_plain(e: &ion_rs::Element) -> Value {
                         .map(|m| Value::String(m.as_string().expect("SS of strings").into()))
                         .collect(),
                 ),
-                Some("$dynamodb_NS") => {
-                    Value::Array(l.iter().map(|m| {
-                        assert_eq!(m.ion_type(), IonType::Decimal, "NS of decimals: {e}");
-                        ion_plain(m)
-                    }).collect())
-                }
+                Some("$dynamodb_NS") => Value::Array(
+                    l.iter()
+                        .map(|m| {
+                            assert_eq!(m.ion_type(), IonType::Decimal, "NS of decimals: {e}");
+                            ion_plain(m)
+                        })
+                        .collect(),
+                ),
                 Some(_) => Value::Array(
-                    l.iter().map(|m| b64(m.as_blob().expect("BS of blobs"))).collect(),
+                    l.iter()
+                        .map(|m| b64(m.as_blob().expect("BS of blobs")))
+                        .collect(),
                 ),
                 None => Value::Array(l.iter().map(ion_plain).collect()),
             }

@@ -40,8 +40,30 @@ pub fn escape_plain(v: &[u8]) -> Vec<u8> {
 }
 
 /// prep's escaping of `v` equals the byte-at-a-time reference and, for text, serde_json's; the
-/// escape search stops exactly where the reference would.
+/// escape search stops exactly where the reference would, from every start.
 pub fn check_escape(v: &[u8]) {
+    check_escaped(v);
+    let special = |c: u8| c < 0x20 || c == b'"' || c == b'\\';
+    for from in 0..=v.len().min(80) {
+        let want = (from..v.len()).find(|&k| special(v[k])).unwrap_or(v.len());
+        assert_eq!(
+            prep::encode::find_escape(v, from),
+            want,
+            "find_escape from {from}"
+        );
+        let want = (from..v.len())
+            .find(|&k| special(v[k]) || v[k] >= 0x80)
+            .unwrap_or(v.len());
+        assert_eq!(
+            prep::encode::find_special::<true>(v, from),
+            want,
+            "find_special from {from}"
+        );
+    }
+}
+
+/// The escaped bytes alone (see [`check_escape`]).
+pub fn check_escaped(v: &[u8]) {
     let mut got = Vec::new();
     prep::encode::escape_into(v, &mut got);
     assert_eq!(
@@ -56,19 +78,6 @@ pub fn check_escape(v: &[u8]) {
         assert_eq!(got, json.as_bytes()[1..json.len() - 1], "serde_json: {s:?}");
         let back: String = serde_json::from_slice(&[b"\"", &got[..], b"\""].concat()).unwrap();
         assert_eq!(back, s);
-    }
-    let special = |c: u8| c < 0x20 || c == b'"' || c == b'\\';
-    for from in 0..=v.len().min(80) {
-        let want = (from..v.len()).find(|&k| special(v[k])).unwrap_or(v.len());
-        assert_eq!(prep::encode::find_escape(v, from), want, "find_escape from {from}");
-        let want = (from..v.len())
-            .find(|&k| special(v[k]) || v[k] >= 0x80)
-            .unwrap_or(v.len());
-        assert_eq!(
-            prep::encode::find_special::<true>(v, from),
-            want,
-            "find_special from {from}"
-        );
     }
 }
 
@@ -220,7 +229,12 @@ pub fn check_csv(text: &[u8], delim: u8) {
         let mut got = Vec::new();
         while let Some(_line) = s.next_record(&mut cells).unwrap() {
             let b = s.bytes();
-            got.push(cells.iter().map(|&(a, z)| b[a..z].to_vec()).collect::<Vec<_>>());
+            got.push(
+                cells
+                    .iter()
+                    .map(|&(a, z)| b[a..z].to_vec())
+                    .collect::<Vec<_>>(),
+            );
         }
         assert_eq!(
             got,
