@@ -122,6 +122,11 @@ rules! {
         "Only strings, decimals, blobs, bools, nulls, lists (optionally annotated as sets) and structs map to DynamoDB types; timestamps, symbols, clobs and s-expressions do not.",
         r#"$ion_1_0 {Item:{"pk":"a","t":2024-01-01T}}"#,
         r#"$ion_1_0 {Item:{"pk":"a","t":"2024-01-01"}}"# }
+    DUPLICATE_NAME = { "A008", "duplicate-name", Error,
+        "A name appears twice in one object of the line (an attribute, a map key, a descriptor, Item)",
+        "JSON and Ion allow a repeated name, and readers then keep the first or the last value silently; what DynamoDB keeps is not defined. Write each name once.",
+        "{\"Item\":{\"pk\":{\"S\":\"a\"},\"x\":{\"S\":\"1\"},\"x\":{\"S\":\"2\"}}}",
+        "{\"Item\":{\"pk\":{\"S\":\"a\"},\"x\":{\"S\":\"2\"}}}" }
     KEY_MISSING = { "K001", "key-missing", Error,
         "Missing the key attribute in the item",
         "Every item must carry the table's partition key (and sort key, if the table has one) as a top-level attribute. DynamoDB rejects the item and the import ends FAILED with ItemValidationError.",

@@ -1234,3 +1234,94 @@ fn dictionary_columns_are_keys() {
         }
     }
 }
+
+/// Input folders with symlink loops (`sub/up -> ..`, `self -> .`) are walked once: every file
+/// read once, no hang; a file whose name is not UTF-8 is read, not skipped. Same for validate.
+#[test]
+fn symlink_loops_and_non_utf8_names() {
+    use std::os::unix::ffi::OsStrExt;
+    let d = tmp();
+    let root = d.path().join("in");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(root.join("a.csv"), "id,v\n1,a\n2,b\n").unwrap();
+    std::fs::write(root.join("sub/b.csv"), "id,v\n3,c\n").unwrap();
+    let odd = std::ffi::OsStr::from_bytes(b"caf\xe9.csv");
+    std::fs::write(root.join(odd), "id,v\n4,d\n").unwrap();
+    std::os::unix::fs::symlink("..", root.join("sub/up")).unwrap();
+    std::os::unix::fs::symlink(".", root.join("self")).unwrap();
+    let out = d.path().join("out");
+    let started = std::time::Instant::now();
+    let (code, s, err) = convert(&out, &[root.to_str().unwrap(), "--key", "id:N"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["rowsRead"], 4, "{s}");
+    assert_eq!(s["duplicateCount"].as_u64().unwrap_or(0), 0, "{s}");
+    assert!(started.elapsed().as_secs() < 60);
+    let inputs = &read_json(&out.join("manifest-summary.json"))["inputs"];
+    assert_eq!(inputs.as_array().unwrap().len(), 3, "{inputs}");
+    // validate walks the same folder once too.
+    let o = prep()
+        .args([
+            "validate",
+            root.to_str().unwrap(),
+            "--key",
+            "id:S",
+            "--output-format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let summary: Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|v| v.get("summary").cloned())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(summary["files"], 3, "{summary}");
+}
+
+/// Repeated names in DynamoDB JSON and Ion lines (an attribute, the partition key, a map key, a
+/// descriptor, two Item wrappers) are rejects with their own rule (A008), never last-wins; an
+/// item of 100,000 attributes converts in linear time.
+#[test]
+fn repeated_names_are_rejected_and_wide_items_are_linear() {
+    let d = tmp();
+    let json = [
+        r#"{"Item":{"pk":{"S":"ok"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"x":{"S":"1"},"x":{"S":"2"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"pk":{"S":"b"}}}"#,
+        r#"{"Item":{"pk":{"S":"c"},"m":{"M":{"k":{"S":"1"},"k":{"S":"2"}}}}}"#,
+        r#"{"Item":{"pk":{"S":"d"},"x":{"S":"1","S":"2"}}}"#,
+        r#"{"Item":{"pk":{"S":"e"}},"Item":{"pk":{"S":"f"}}}"#,
+    ];
+    let ion = [
+        r#"$ion_1_0 {Item:{"pk":"ok"}}"#,
+        r#"$ion_1_0 {Item:{"pk":"a","x":"1","x":"2"}}"#,
+        r#"$ion_1_0 {Item:{"pk":"a","pk":"b"}}"#,
+        r#"$ion_1_0 {Item:{"pk":"c","m":{"k":"1","k":"2"}}}"#,
+        r#"$ion_1_0 {Item:{"pk":"e"},Item:{"pk":"f"}}"#,
+    ];
+    for (name, lines) in [("dups.json", &json[..]), ("dups.ion", &ion[..])] {
+        let p = write(d.path(), name, &(lines.join("\n") + "\n"));
+        let out = d.path().join(format!("out-{name}"));
+        let (code, s, err) = convert(&out, &[&p, "--key", "pk:S"]);
+        assert_eq!(code, 1, "{name}: {err}");
+        assert_eq!(s["itemsWritten"], 1, "{name}");
+        let rej = rejects(&out);
+        assert_eq!(rej.len(), lines.len() - 1, "{name}: {rej:?}");
+        assert!(rej.iter().all(|r| r["code"] == "A008"), "{name}: {rej:?}");
+    }
+    // 100,000 attributes in one line (4 MB).
+    let mut line = String::from(r#"{"Item":{"pk":{"S":"wide"}"#);
+    for i in 0..100_000 {
+        line.push_str(&format!(r#","a{i}":{{"N":"{i}"}}"#));
+    }
+    line.push_str("}}\n");
+    let p = write(d.path(), "wide.json", &line);
+    let started = std::time::Instant::now();
+    let out = d.path().join("out-wide");
+    let (code, s, err) = convert(&out, &[&p, "--key", "pk:S"]);
+    // Too large an item (I001) or written: either way decided quickly.
+    assert!(code <= 1, "{err}");
+    assert_eq!(s["rowsRead"], 1);
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}

@@ -408,6 +408,23 @@ fn cases() -> Vec<Case> {
         Some(1),
         &["--key", "pk"],
     ));
+    v.push(item_case(
+        "A008",
+        r#"{"Item":{"pk":{"S":"a"},"x":{"S":"1"},"x":{"S":"2"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"x":{"S":"2"}}}"#,
+    ));
+    v.push(Case {
+        name: "f.ion",
+        bad: lines_of(&[
+            r#"$ion_1_0 {Item:{"pk":"first"}}"#,
+            r#"$ion_1_0 {Item:{"pk":"a","m":{"k":"1","k":"2"}}}"#,
+        ]),
+        good: lines_of(&[
+            r#"$ion_1_0 {Item:{"pk":"first"}}"#,
+            r#"$ion_1_0 {Item:{"pk":"a","m":{"k":"1","j":"2"}}}"#,
+        ]),
+        ..item_case("A008", "", "")
+    });
     v.push(csv(
         "K001",
         "pk,name\n,b\n",
@@ -1104,5 +1121,55 @@ fn damaged_parts_are_findings_and_the_other_parts_are_checked() {
                 "{format}: {text}"
             );
         }
+    }
+}
+
+/// A line nested thousands deep (Ion or DynamoDB JSON) is a V001 finding / reject with its line
+/// number; the lines around it are checked and converted (no stack overflow).
+#[test]
+fn deep_nesting_is_a_finding_not_a_crash() {
+    let d = tmp();
+    let n = 3000;
+    let files = [
+        (
+            "deep.ion",
+            format!(
+                "$ion_1_0 {{Item:{{\"pk\":\"a\"}}}}\n$ion_1_0 {{Item:{{\"pk\":\"b\",\"x\":{}1.{}}}}}\n$ion_1_0 {{Item:{{\"pk\":\"c\",\"m\":{}1.{}}}}}\n$ion_1_0 {{Item:{{\"pk\":\"d\"}}}}\n",
+                "[".repeat(n),
+                "]".repeat(n),
+                "{a:".repeat(n),
+                "}".repeat(n)
+            ),
+        ),
+        (
+            "deep.json",
+            format!(
+                "{{\"Item\":{{\"pk\":{{\"S\":\"a\"}}}}}}\n{{\"Item\":{{\"pk\":{{\"S\":\"b\"}},\"x\":{}{{\"N\":\"1\"}}{}}}}}\n{{\"Item\":{{\"pk\":{{\"S\":\"c\"}},\"x\":{}{{\"N\":\"1\"}}{}}}}}\n{{\"Item\":{{\"pk\":{{\"S\":\"d\"}}}}}}\n",
+                "{\"L\":[".repeat(n),
+                "]}".repeat(n),
+                "{\"M\":{\"a\":".repeat(n),
+                "}}".repeat(n)
+            ),
+        ),
+    ];
+    for (name, text) in files {
+        let p = write(d.path(), name, &text);
+        let (code, f, summary) = validate(&[&p, "--key", "pk:S"]);
+        assert_eq!(code, 1, "{name}");
+        let got: Vec<(String, Option<u64>)> = codes_lines(&f);
+        assert_eq!(got.len(), 2, "{name}: {f:?}");
+        for (k, (code, line)) in got.iter().enumerate() {
+            assert_eq!(line, &Some(k as u64 + 2), "{name}: {f:?}");
+            assert_eq!(code, "V001", "{name}: {f:?}");
+        }
+        assert_eq!(summary["items"], 2, "{name}");
+        let out = d.path().join(format!("out-{name}"));
+        let (code, s, err) = convert(&out, &[&p, "--key", "pk:S"]);
+        assert_eq!(code, 1, "{name}: {err}");
+        assert_eq!(
+            (s["itemsWritten"].as_u64(), s["rowsRejected"].as_u64()),
+            (Some(2), Some(2)),
+            "{name}"
+        );
     }
 }

@@ -5,8 +5,23 @@ use super::{AttrValue, Item, ParseError};
 use crate::rules;
 use ion_rs::{Element, IonType, Value};
 
+/// Containers a line may open inside each other before it is refused unread: ion-rs builds
+/// elements recursively, so a line of a few KB nested thousands deep would overflow the stack.
+/// Far above what an item can hold (the line's struct, `Item`, then 32 levels of L/M), so any
+/// line that could be valid is read and its nesting checked by the item rules (V001).
+pub const MAX_LINE_DEPTH: usize = 64;
+
 /// Parse one line (without its newline).
 pub fn parse_line(line: &str) -> Result<Item, ParseError> {
+    if nesting_exceeds(line.as_bytes(), MAX_LINE_DEPTH) {
+        return Err(ParseError::new(
+            &rules::NESTING_TOO_DEEP,
+            format!(
+                "the line nests containers more than {MAX_LINE_DEPTH} deep; DynamoDB allows {} levels of lists and maps",
+                rules::MAX_NESTING
+            ),
+        ));
+    }
     let seq = Element::read_all(line.as_bytes())
         .map_err(|e| ParseError::new(&rules::LINE_NOT_PARSEABLE, format!("not valid Ion: {e}")))?;
     let mut values = seq.iter();
@@ -32,6 +47,12 @@ pub fn parse_line(line: &str) -> Result<Item, ParseError> {
     for (name, _) in s.fields() {
         match name.text() {
             Some("Item") if items_seen == 0 => items_seen += 1,
+            Some("Item") => {
+                return Err(ParseError::new(
+                    &rules::DUPLICATE_NAME,
+                    "the field Item appears twice; what DynamoDB keeps is not defined, so write it once",
+                ))
+            }
             other => {
                 return Err(ParseError::new(
                     &rules::EXTRA_TOP_LEVEL_KEY,
@@ -49,7 +70,93 @@ pub fn parse_line(line: &str) -> Result<Item, ParseError> {
         let av = value(v).map_err(|e| e.at(name.clone()).at("Item"))?;
         out.push((name, av));
     }
+    no_repeated_names(&out).map_err(|e| e.at("Item"))?;
     Ok(out)
+}
+
+/// A struct's fields, each name once (Ion allows repeated field names; what DynamoDB keeps of
+/// them is not defined).
+fn no_repeated_names(fields: &[(String, AttrValue)]) -> Result<(), ParseError> {
+    let mut names = std::collections::HashSet::with_capacity(fields.len());
+    for (n, _) in fields {
+        if !names.insert(n.as_str()) {
+            return Err(ParseError::new(
+                &rules::DUPLICATE_NAME,
+                format!("the name {n:?} appears twice in one struct; what DynamoDB keeps is not defined, so write it once"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether Ion text opens more than `max` containers (`{`, `[`, `(`) inside each other. A lexical
+/// pass, without recursion: strings (`"…"`, `'''…'''`), quoted symbols, comments and lobs (`{{…}}`)
+/// are skipped, so brackets inside them do not count. Malformed text is left to the parser.
+pub fn nesting_exceeds(text: &[u8], max: usize) -> bool {
+    // The end of a quoted run that started at `i` (after its opening `q`), escapes skipped.
+    fn quoted(t: &[u8], mut i: usize, q: u8) -> usize {
+        while i < t.len() {
+            match t[i] {
+                b'\\' => i += 2,
+                c if c == q => return i + 1,
+                _ => i += 1,
+            }
+        }
+        t.len()
+    }
+    fn long_string(t: &[u8], mut i: usize) -> usize {
+        while i < t.len() {
+            if t[i] == b'\\' {
+                i += 2;
+            } else if t[i..].starts_with(b"'''") {
+                return i + 3;
+            } else {
+                i += 1;
+            }
+        }
+        t.len()
+    }
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        match text[i] {
+            b'"' => i = quoted(text, i + 1, b'"'),
+            b'\'' if rest.starts_with(b"'''") => i = long_string(text, i + 3),
+            b'\'' => i = quoted(text, i + 1, b'\''),
+            b'/' if rest.starts_with(b"//") => {
+                i += memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+            }
+            b'/' if rest.starts_with(b"/*") => {
+                i += memchr::memmem::find(&rest[2..], b"*/").map_or(rest.len(), |k| k + 4);
+            }
+            b'{' if rest.starts_with(b"{{") => {
+                // A blob or clob: base64, or one or more strings, up to `}}`.
+                i += 2;
+                while i < text.len() && !text[i..].starts_with(b"}}") {
+                    i = match text[i] {
+                        b'"' => quoted(text, i + 1, b'"'),
+                        b'\'' if text[i..].starts_with(b"'''") => long_string(text, i + 3),
+                        _ => i + 1,
+                    };
+                }
+                i += 2;
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+                i += 1;
+            }
+            b'}' | b']' | b')' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    false
 }
 
 /// An Ion decimal as DynamoDB number text (`-15E-1`), exact.
@@ -148,6 +255,7 @@ pub fn value(e: &Element) -> Result<AttrValue, ParseError> {
                 let k = k.text().unwrap_or("").to_string();
                 out.push((k.clone(), value(x).map_err(|err| err.at(k))?));
             }
+            no_repeated_names(&out)?;
             AttrValue::M(out)
         }
         other => {
@@ -162,6 +270,42 @@ pub fn value(e: &Element) -> Result<AttrValue, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Thousands of nested containers are refused before ion-rs recurses into them (V001), in
+    /// lists, structs and s-expressions; brackets inside strings, symbols, comments and lobs do
+    /// not count; 32 levels of L/M inside an item are read.
+    #[test]
+    fn deep_nesting_is_refused_before_it_is_read() {
+        for (open, close) in [("[", "]"), ("{a:", "}"), ("(", ")")] {
+            let line = format!(
+                "$ion_1_0 {{Item:{{\"pk\":\"a\",\"x\":{}1.{}}}}}",
+                open.repeat(3000),
+                close.repeat(3000)
+            );
+            let e = parse_line(&line).unwrap_err();
+            assert_eq!(e.rule.code, "V001", "{open}: {e}");
+        }
+        let ok = format!(
+            "$ion_1_0 {{Item:{{\"pk\":\"a\",\"x\":{}1.{}}}}}",
+            "[".repeat(32),
+            "]".repeat(32)
+        );
+        assert!(parse_line(&ok).is_ok());
+        let hidden = format!(
+            "$ion_1_0 {{Item:{{\"pk\":\"{0}\",'{0}':\"x\",\"c\":'\'\'{0}\'\'\',\"b\":{{{{\"{0}\"}}}} /* {0} */}}}} // {0}",
+            "[{(".repeat(100)
+        );
+        assert!(
+            !nesting_exceeds(hidden.as_bytes(), MAX_LINE_DEPTH),
+            "{hidden}"
+        );
+        assert!(nesting_exceeds(b"[[[", 2));
+        assert!(!nesting_exceeds(b"[[]][[]]", 2));
+        assert!(
+            !nesting_exceeds(b"\"\\\"[[[\"", 2),
+            "escaped quote inside a string"
+        );
+    }
 
     #[test]
     fn reads_export_lines() {

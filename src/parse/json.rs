@@ -25,10 +25,29 @@ pub fn parse_line(line: &str) -> Result<Item, ParseError> {
         ));
     }
     let v: Value = serde_json::from_str(line).map_err(|e| {
-        let mut err = ParseError::new(&rules::LINE_NOT_PARSEABLE, format!("not valid JSON: {e}"));
+        // serde_json stops at 128 nested values instead of recursing on (an item holds 32
+        // levels of L/M, each two JSON values deep, inside two more).
+        let mut err = if e.to_string().starts_with("recursion limit exceeded") {
+            ParseError::new(
+                &rules::NESTING_TOO_DEEP,
+                format!(
+                    "the line nests JSON values more than 128 deep ({e}); DynamoDB allows {} levels of lists and maps",
+                    rules::MAX_NESTING
+                ),
+            )
+        } else {
+            ParseError::new(&rules::LINE_NOT_PARSEABLE, format!("not valid JSON: {e}"))
+        };
         err.column = Some(e.column());
         err
     })?;
+    // serde_json keeps the last of repeated names; a second pass looks for them (this is the
+    // full path: lines get here only when the fast reader refused them).
+    if let Err(e) = serde_json::from_str::<NoRepeatedNames>(line) {
+        let mut err = ParseError::new(&rules::DUPLICATE_NAME, e.to_string());
+        err.column = Some(e.column());
+        return Err(err);
+    }
     let obj = v.as_object().ok_or_else(|| {
         ParseError::new(
             &rules::ITEM_WRAPPER,
@@ -214,5 +233,56 @@ mod tests {
         assert_eq!(e.path_text(), "Item.m.tags.SS[1]");
         let e = parse_line(r#"{"Item":{"pk":{"S":"a"}"#).unwrap_err();
         assert!(e.column.is_some());
+    }
+}
+
+/// A JSON value read only to find an object that repeats a name, at any depth.
+struct NoRepeatedNames;
+
+impl<'de> serde::Deserialize<'de> for NoRepeatedNames {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoRepeatedNames)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoRepeatedNames {
+    type Value = NoRepeatedNames;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Self, A::Error> {
+        while s.next_element::<NoRepeatedNames>()?.is_some() {}
+        Ok(self)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self, A::Error> {
+        // Hashed, so an object of 100,000 names costs linear time.
+        let mut names = std::collections::HashSet::new();
+        while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+            if !names.insert(k.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "the name {k:?} appears twice in one object; what DynamoDB keeps is not defined, so write it once"
+                )));
+            }
+            m.next_value::<NoRepeatedNames>()?;
+        }
+        Ok(self)
     }
 }

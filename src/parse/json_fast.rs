@@ -57,12 +57,20 @@ impl<'de> Visitor<'de> for AttrMapVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
         let mut out: Vec<(String, AttrValue)> = Vec::new();
         while let Some(k) = m.next_key::<String>()? {
-            // A repeated name: the full parser decides which value wins.
-            if out.iter().any(|(n, _)| *n == k) {
-                return Err(de::Error::custom("duplicate attribute name"));
-            }
             let v = m.next_value_seed(ValueSeed)?;
             out.push((k, v));
+        }
+        // A repeated name goes to the full parser, which reports it. Sorted names, not a scan
+        // per name: an item may hold 100,000 attributes.
+        let repeated = if out.len() <= 8 {
+            (1..out.len()).any(|i| out[..i].iter().any(|(n, _)| *n == out[i].0))
+        } else {
+            let mut names: Vec<&str> = out.iter().map(|(n, _)| n.as_str()).collect();
+            names.sort_unstable();
+            names.windows(2).any(|w| w[0] == w[1])
+        };
+        if repeated {
+            return Err(de::Error::custom("duplicate attribute name"));
         }
         Ok(out)
     }

@@ -155,15 +155,40 @@ pub struct ReadOptions {
 /// files of unknown type skipped), globs expanded (sorted).
 pub fn discover(inputs: &[String]) -> Result<Vec<Found>> {
     let mut out = Vec::new();
+    let mut seen = Seen::default();
     for arg in inputs {
         let p = Path::new(arg);
         if p.is_dir() && p.join("manifest-files.json").is_file() {
             out.extend(export_files(p)?);
             continue;
         }
-        discover_one(arg, p, &mut out)?;
+        discover_one(arg, p, &mut out, &mut seen)?;
     }
     Ok(out)
+}
+
+/// The directories walked and files found so far, by what they really are (device and inode on
+/// Unix, the canonical path elsewhere): a symlink loop (`a/b -> ..`) is followed once, and a
+/// file reached by several paths inside the walked folders is read once.
+#[derive(Default)]
+pub struct Seen(std::collections::HashSet<(u64, u64, PathBuf)>);
+
+impl Seen {
+    /// Whether `p` is seen for the first time (a path that cannot be looked at counts as new,
+    /// so its error surfaces where it is opened).
+    pub fn first(&mut self, p: &Path) -> bool {
+        #[cfg(unix)]
+        let id = std::fs::metadata(p).map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino(), PathBuf::new())
+        });
+        #[cfg(not(unix))]
+        let id = std::fs::canonicalize(p).map(|c| (0, 0, c));
+        match id {
+            Ok(id) => self.0.insert(id),
+            Err(_) => true,
+        }
+    }
 }
 
 /// The non-blank lines of a manifest-files.json as JSON, with their 1-based line numbers.
@@ -225,11 +250,11 @@ fn plain(path: PathBuf) -> Found {
     }
 }
 
-fn discover_one(arg: &str, p: &Path, out: &mut Vec<Found>) -> Result<()> {
+fn discover_one(arg: &str, p: &Path, out: &mut Vec<Found>, seen: &mut Seen) -> Result<()> {
     {
         if p.is_dir() {
             let before = out.len();
-            walk(p, out)?;
+            walk(p, out, seen)?;
             if out.len() == before {
                 bail!(
                     "{arg}: the directory holds no CSV, Parquet, Arrow, DynamoDB JSON or Ion files"
@@ -265,20 +290,27 @@ pub fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(entries)
 }
 
-fn walk(dir: &Path, out: &mut Vec<Found>) -> Result<()> {
+fn walk(dir: &Path, out: &mut Vec<Found>, seen: &mut Seen) -> Result<()> {
+    if !seen.first(dir) {
+        return Ok(());
+    }
     // An export or prep output folder inside: its manifest says which files are data.
     if dir.join("manifest-files.json").is_file() {
         out.extend(export_files(dir)?);
         return Ok(());
     }
     for p in sorted_entries(dir)? {
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        // Names that are not UTF-8 are judged by their lossy form (never skipped for it).
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
         if name.starts_with('.') || name.starts_with('_') {
             continue;
         }
         if p.is_dir() {
-            walk(&p, out)?;
-        } else if known_extension(&p) || sniff(&p).ok().flatten().is_some() {
+            walk(&p, out, seen)?;
+        } else if (known_extension(&p) || sniff(&p).ok().flatten().is_some()) && seen.first(&p) {
             out.push(plain(p));
         }
     }
@@ -287,8 +319,8 @@ fn walk(dir: &Path, out: &mut Vec<Found>) -> Result<()> {
 
 fn lower_name(p: &Path) -> String {
     p.file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("")
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default()
         .to_ascii_lowercase()
 }
 

@@ -32,15 +32,22 @@ fn non_data_name(name: &str) -> bool {
             .any(|e| n.ends_with(e))
 }
 
+/// The files under `dir`, each once (see [`crate::read::Seen`]: symlink loops end).
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for p in crate::read::sorted_entries(dir)? {
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else {
-            out.push(p);
+    fn inner(dir: &Path, out: &mut Vec<PathBuf>, seen: &mut crate::read::Seen) -> Result<()> {
+        if !seen.first(dir) {
+            return Ok(());
         }
+        for p in crate::read::sorted_entries(dir)? {
+            if p.is_dir() {
+                inner(&p, out, seen)?;
+            } else if seen.first(&p) {
+                out.push(p);
+            }
+        }
+        Ok(())
     }
-    Ok(())
+    inner(dir, out, &mut crate::read::Seen::default())
 }
 
 /// Compare data files' checksums and sizes with their manifest entries (X006 findings). The
