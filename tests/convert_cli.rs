@@ -1325,3 +1325,48 @@ fn repeated_names_are_rejected_and_wide_items_are_linear() {
     assert_eq!(s["rowsRead"], 1);
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
 }
+
+/// OUT is locked for the whole run: a second run into it is refused (exit 2) and touches
+/// nothing; OUT inside an input folder (or an input inside OUT) is refused before anything is
+/// read or removed, --force or not.
+#[test]
+fn out_is_locked_and_kept_apart_from_inputs() {
+    let d = tmp();
+    let input = write(d.path(), "in.csv", "id,v\n1,a\n");
+    let out = d.path().join("out");
+    let (code, _, err) = convert(&out, &[&input, "--key", "id:N"]);
+    assert_eq!(code, 0, "{err}");
+    let before = lines(&out);
+    // Another run holds the lock.
+    let lock = std::fs::File::open(out.join(".prep-lock")).unwrap();
+    lock.lock().unwrap();
+    let (code, _, err) = convert(&out, &[&input, "--key", "id:N", "--force"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("in use by another prep run"), "{err}");
+    assert_eq!(lines(&out), before, "the refused run left OUT as it was");
+    lock.unlock().unwrap();
+    let (code, _, err) = convert(&out, &[&input, "--key", "id:N", "--force"]);
+    assert_eq!(code, 0, "{err}");
+
+    let folder = d.path().join("inputs");
+    std::fs::create_dir_all(&folder).unwrap();
+    let inner = write(&folder, "a.csv", "id,v\n1,a\n");
+    let nested = folder.join("out");
+    for args in [
+        vec![folder.to_str().unwrap()],
+        vec![folder.to_str().unwrap(), "--force"],
+    ] {
+        let mut a = args.clone();
+        a.extend(["--key", "id:N"]);
+        let (code, _, err) = convert(&nested, &a);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("inside the input folder"), "{err}");
+        assert!(!nested.exists(), "nothing created");
+        let (code, _, err) = convert(&folder, &a);
+        assert_eq!(code, 2, "{err}");
+    }
+    let (code, _, err) = convert(&folder, &[&inner, "--key", "id:N", "--force"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is inside --out"), "{err}");
+    assert!(Path::new(&inner).exists());
+}

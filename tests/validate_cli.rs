@@ -1173,3 +1173,42 @@ fn deep_nesting_is_a_finding_not_a_crash() {
         );
     }
 }
+
+/// manifest-summary.json is written last: a folder without it (a convert killed between the
+/// manifests) is incomplete for validate (X006, exit 1) as it is for upload.
+#[test]
+fn a_folder_without_its_summary_is_incomplete() {
+    let d = tmp();
+    let out = d.path().join("o");
+    let (code, _, err) = convert(&out, &[&fixture("users.csv"), "--key", "user_id"]);
+    assert_eq!(code, 1, "{err}");
+    for missing in ["manifest-summary.json", "import-table.json"] {
+        let copy = d.path().join(format!("copy-{missing}"));
+        std::fs::create_dir_all(copy.join("data")).unwrap();
+        for e in std::fs::read_dir(&out).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() && p.file_name().unwrap() != missing {
+                std::fs::copy(&p, copy.join(p.file_name().unwrap())).unwrap();
+            }
+        }
+        for p in parts(&out) {
+            std::fs::copy(&p, copy.join("data").join(p.file_name().unwrap())).unwrap();
+        }
+        let (code, f, _) = validate(&[copy.to_str().unwrap(), "--key", "user_id"]);
+        assert_eq!(code, 1);
+        assert!(
+            f.iter().any(|x| x["code"] == "X006"
+                && x["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("{missing} is missing"))),
+            "{f:?}"
+        );
+        let o = prep()
+            .args(["upload", copy.to_str().unwrap(), "s3://bucket/x/"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&o.stderr).contains(missing));
+    }
+}

@@ -151,12 +151,84 @@ const OUR_FILES: &[&str] = &[
     ".prep-upload.json",
 ];
 
-fn prepare_out(out: &Path, force: bool) -> Result<()> {
-    if out.exists() {
-        if !out.is_dir() {
-            bail!("--out {} exists and is not a directory", out.display());
+/// The advisory lock file a run holds in OUT from start to end (it stays, empty, afterwards).
+pub const LOCK_FILE: &str = ".prep-lock";
+
+/// A path made absolute with its existing part resolved (symlinks, `..`), the rest appended.
+fn resolved(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(c) = std::fs::canonicalize(existing) {
+            return rest.iter().rev().fold(c, |acc: PathBuf, r| acc.join(r));
         }
-        let non_empty = std::fs::read_dir(out)?.next().is_some();
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return abs,
+        }
+    }
+}
+
+/// OUT may not be an input folder or lie inside one (the run would read its own output, and
+/// `--force` would delete it), and no input may lie inside OUT.
+fn check_out_apart_from_inputs(out: &Path, inputs: &[String]) -> Result<()> {
+    let out_r = resolved(out);
+    for arg in inputs {
+        let p = Path::new(arg);
+        if !p.exists() {
+            continue;
+        }
+        let input = resolved(p);
+        if p.is_dir() && out_r.starts_with(&input) {
+            bail!(
+                "--out {} is inside the input folder {arg}: the run would read its own output; choose an OUT outside the inputs",
+                out.display()
+            );
+        }
+        if input.starts_with(&out_r) {
+            bail!(
+                "input {arg} is inside --out {}, which the run writes (and with --force clears); choose another OUT",
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Make OUT ready and lock it for this run: a second run into the same OUT is refused while
+/// this one holds the lock, so neither can clear or overwrite the other's files.
+fn prepare_out(out: &Path, force: bool) -> Result<std::fs::File> {
+    if out.exists() && !out.is_dir() {
+        bail!("--out {} exists and is not a directory", out.display());
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let lock_path = out.join(LOCK_FILE);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "--out {} is in use by another prep run (it holds {}); wait for it to finish or choose another OUT",
+            out.display(),
+            lock_path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+        }
+    }
+    {
+        let non_empty = std::fs::read_dir(out)
+            .with_context(|| format!("cannot read {}", out.display()))?
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name() != LOCK_FILE);
         if non_empty && !force {
             bail!(
                 "--out {} is not empty; choose a new folder or pass --force to replace prep's files in it",
@@ -172,13 +244,13 @@ fn prepare_out(out: &Path, force: bool) -> Result<()> {
             for f in OUR_FILES {
                 let p = out.join(f);
                 if p.exists() {
-                    std::fs::remove_file(&p)?;
+                    std::fs::remove_file(&p)
+                        .with_context(|| format!("cannot remove {}", p.display()))?;
                 }
             }
         }
     }
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    Ok(())
+    Ok(lock)
 }
 
 /// Remove what a failed run wrote, so nothing in OUT looks complete.
@@ -448,6 +520,7 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
     let started = Instant::now();
     let mut keys = opts.keys.clone();
     keys.check_consistent()?;
+    check_out_apart_from_inputs(&opts.out, &opts.inputs)?;
     let paths = read::discover(&opts.inputs)?;
     if paths.is_empty() {
         bail!("no input files");
@@ -504,7 +577,7 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
         }
         Encoding::Lines(item_keys(&sources, &mut keys)?)
     };
-    prepare_out(&opts.out, opts.force)?;
+    let _lock = prepare_out(&opts.out, opts.force)?;
     let result = convert(opts, &sources, units, &encoding, &keys, started);
     match result {
         Ok(mut report) => {

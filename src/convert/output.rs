@@ -96,14 +96,27 @@ fn created_at() -> String {
     String::from_utf8(out).expect("ascii")
 }
 
+/// Write `body` under a temporary name, sync it, rename it into place and sync the folder: after
+/// a crash the file is whole or absent.
 fn write_atomic(path: &Path, body: &[u8]) -> Result<()> {
+    use std::io::Write as _;
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, body).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(body)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("cannot sync {}", dir.display()))?;
+    }
     Ok(())
 }
 
-/// manifest-files.json, manifest-summary.json and import-table.json, written last.
+/// manifest-files.json, import-table.json and, last, manifest-summary.json: a folder with the
+/// summary is complete (`prep upload` and `prep validate` both go by it).
 pub fn write_manifests(
     opts: &ConvertOptions,
     sources: &[Source],
@@ -162,10 +175,6 @@ pub fn write_manifests(
         "keySchema": keys.to_manifest(),
         "inputs": inputs,
     });
-    write_atomic(
-        &opts.out.join("manifest-summary.json"),
-        format!("{}\n", serde_json::to_string_pretty(&summary)?).as_bytes(),
-    )?;
     let import = json!({
         "InputFormat": opts.syntax.import_format(),
         "InputCompressionType": opts.compression.import_name(),
@@ -174,6 +183,10 @@ pub fn write_manifests(
     write_atomic(
         &opts.out.join("import-table.json"),
         format!("{}\n", serde_json::to_string_pretty(&import)?).as_bytes(),
+    )?;
+    write_atomic(
+        &opts.out.join("manifest-summary.json"),
+        format!("{}\n", serde_json::to_string_pretty(&summary)?).as_bytes(),
     )?;
     Ok(())
 }

@@ -172,6 +172,20 @@ pub fn check_folder(
         .and_then(|s| s.get("tool"))
         .and_then(Value::as_str)
         == Some("prep");
+    // A prep output is complete once manifest-summary.json is there (written last, after
+    // import-table.json); `prep upload` refuses a folder without them, and so does this check.
+    let incomplete = |what: &str| {
+        Finding::file(
+            &rules::MANIFEST_MISMATCH,
+            dir.display().to_string(),
+            format!("{what} is missing: the folder is not a complete output (was the convert interrupted?); convert again"),
+        )
+    };
+    if summary.is_none() {
+        report.add(incomplete("manifest-summary.json"));
+    } else if is_prep && !dir.join("import-table.json").is_file() {
+        report.add(incomplete("import-table.json"));
+    }
     if keys.is_none() {
         if let Some(k) = summary.as_ref().and_then(keys_from_summary) {
             report.notes.push(format!(
