@@ -426,6 +426,13 @@ fn cases() -> Vec<Case> {
         ..item_case("A008", "", "")
     });
     v.push(csv(
+        "I001",
+        &format!("pk,name\na,{big}\n"),
+        &format!("pk,name\na,{ok_big}\n"),
+        Some(2),
+        &["--key", "pk"],
+    ));
+    v.push(csv(
         "K001",
         "pk,name\n,b\n",
         "pk,name\na,b\n",

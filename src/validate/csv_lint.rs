@@ -362,6 +362,7 @@ pub fn lint(
             numeric[c] &= crate::read::csv::looks_numeric(f);
             boolean[c] &= looks_bool(f);
         }
+        let mut key_bad = false;
         for (i, name, role, ty) in &key_cols {
             let v = &rec.fields[*i];
             let bad: Option<(&'static Rule, String)> = if v.is_empty() {
@@ -402,7 +403,40 @@ pub fn lint(
             };
             if let Some((rule, msg)) = bad {
                 add(report, rule, line, msg, Some(&rec.raw));
+                key_bad = true;
                 break;
+            }
+        }
+        if !key_bad {
+            // The item the import makes of the row: every non-empty cell, S but for N keys.
+            let size: usize = rec
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| !f.is_empty())
+                .map(|(c, f)| {
+                    let n_key = key_cols
+                        .iter()
+                        .any(|(i, _, _, ty)| *i == c && *ty == Some(ScalarType::N));
+                    let value = if n_key {
+                        crate::model::number::checked_size(f).unwrap_or(f.len())
+                    } else {
+                        f.len()
+                    };
+                    header[c].len() + value
+                })
+                .sum();
+            if size > rules::MAX_ITEM_BYTES {
+                add(
+                    report,
+                    &rules::ITEM_TOO_LARGE,
+                    line,
+                    format!(
+                        "the row's item is {size} bytes; DynamoDB's limit is {} (Item size has exceeded the maximum allowed size)",
+                        rules::MAX_ITEM_BYTES
+                    ),
+                    Some(&rec.raw),
+                );
             }
         }
     }
