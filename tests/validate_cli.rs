@@ -1219,3 +1219,36 @@ fn a_folder_without_its_summary_is_incomplete() {
         assert!(String::from_utf8_lossy(&o.stderr).contains(missing));
     }
 }
+
+/// Control characters from the data (an OSC sequence that retitles the terminal, a CSI that
+/// clears it, C1 controls) are shown escaped in the human outputs, never sent raw.
+#[test]
+fn control_characters_from_the_data_never_reach_the_terminal() {
+    let d = tmp();
+    let evil = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m";
+    let body = format!(
+        "{{\"Item\":{{\"pk\":{{\"S\":\"a\"}},\"x\":{{\"N\":\"{}\"}}}}}}\n",
+        evil.replace('\u{1b}', "\\u001b")
+            .replace('\u{7}', "\\u0007")
+            .replace('\u{9b}', "\\u009b")
+    );
+    let raw_bad = format!("{{\"Item\":{{\"pk\":{{\"S\":\"{evil}\"}}}}\n");
+    let p = write(
+        d.path(),
+        &format!("f{}.json", '\u{1b}'),
+        &format!("{body}{raw_bad}"),
+    );
+    for format in ["text", "github"] {
+        let o = prep()
+            .args(["validate", &p, "--key", "pk:S", "--output-format", format])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(
+            !out.chars().any(|c| c.is_control() && c != '\n'),
+            "{format}: {out:?}"
+        );
+        assert!(out.contains("\\u{1b}"), "{format}: {out}");
+    }
+}

@@ -15,8 +15,26 @@ pub enum OutputFormat {
     Junit,
 }
 
+/// Text from the data made safe for a terminal or a CI log: control characters (C0, DEL, C1:
+/// escape sequences could retitle or clear the terminal) are written as `\u{1b}`, visibly.
+pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    let control = |c: char| c.is_control();
+    if !s.chars().any(control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if control(c) {
+            let _ = write!(o, "\\u{{{:x}}}", c as u32);
+        } else {
+            o.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(o)
+}
+
 fn location(f: &Finding) -> String {
-    let mut s = f.file.clone();
+    let mut s = visible(&f.file).into_owned();
     if let Some(l) = f.line {
         let _ = write!(s, ":{l}");
         if let Some(c) = f.column {
@@ -68,7 +86,7 @@ fn text(r: &Report, shown: &[&Finding], colour: bool) -> String {
             if last_file.is_some() {
                 s.push('\n');
             }
-            let _ = writeln!(s, "{}", paint(&f.file, "1", colour));
+            let _ = writeln!(s, "{}", paint(&visible(&f.file), "1", colour));
             last_file = Some(&f.file);
         }
         let (label, c) = match f.rule.severity {
@@ -82,10 +100,10 @@ fn text(r: &Report, shown: &[&Finding], colour: bool) -> String {
             paint(label, c, colour),
             paint(f.rule.code, c, colour),
             f.rule.name,
-            f.message
+            visible(&f.message)
         );
         if let Some(e) = &f.excerpt {
-            let _ = writeln!(s, "    | {e}");
+            let _ = writeln!(s, "    | {}", visible(e));
         }
     }
     let total = r.errors + r.warnings;
@@ -109,7 +127,7 @@ fn text(r: &Report, shown: &[&Finding], colour: bool) -> String {
         let _ = writeln!(s, "\nby rule: {}", by.join(", "));
     }
     for n in &r.notes {
-        let _ = writeln!(s, "note: {n}");
+        let _ = writeln!(s, "note: {}", visible(n));
     }
     let line = summary_line(r);
     let _ = writeln!(
@@ -163,9 +181,11 @@ fn json_lines(r: &Report, shown: &[&Finding]) -> String {
 
 /// Escaping of GitHub workflow command properties and data.
 fn gh_data(s: &str) -> String {
-    s.replace('%', "%25")
+    let s = s
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    visible(&s).into_owned()
 }
 fn gh_prop(s: &str) -> String {
     gh_data(s).replace(':', "%3A").replace(',', "%2C")
