@@ -185,7 +185,7 @@ fn validate_lines(c: &mut Criterion) {
     w.strict = true;
     w.discard = true;
     // The lines are clean: both paths below measure accepting them, not reporting errors.
-    assert!(enc.encode(&arr, &mut w).rejects.is_empty());
+    assert!(enc.encode(&arr, &[], &mut w).rejects.is_empty());
     let mut scanner = prep::validate::scan::Scanner::new(&enc.keys);
     let mut key = Vec::new();
     for l in &lines {
@@ -196,7 +196,7 @@ fn validate_lines(c: &mut Criterion) {
     // The full parser (item model, then every rule while re-encoding).
     g.bench_function("dynamodb_json_lines_full", |bench| {
         bench.iter(|| {
-            let e = enc.encode(&arr, &mut w);
+            let e = enc.encode(&arr, &[], &mut w);
             w.out = e.buf;
             black_box(e.rejects.len())
         })

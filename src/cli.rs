@@ -216,6 +216,10 @@ pub struct ConvertArgs {
     /// Rows sampled per CSV column by --csv-types infer
     #[arg(long, default_value = "1000", value_name = "N")]
     pub csv_sample_rows: usize,
+    /// Longest DynamoDB JSON / Ion line read (longer lines are skipped as they stream and
+    /// reported as I001; no valid item needs more than a few MB)
+    #[arg(long, default_value = "8MiB", value_name = "SIZE")]
+    pub max_line_bytes: String,
     /// Rows per batch (memory is about batch × threads × row size)
     #[arg(long, default_value = "8192", value_name = "N", hide = true)]
     pub batch_rows: usize,
@@ -285,6 +289,10 @@ pub struct ValidateArgs {
     /// Worker threads (default: the number of cores)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Longest DynamoDB JSON / Ion line read (longer lines are skipped as they stream and
+    /// reported as I001; no valid item needs more than a few MB)
+    #[arg(long, default_value = "8MiB", value_name = "SIZE")]
+    pub max_line_bytes: String,
     /// Lines per batch
     #[arg(long, default_value = "8192", value_name = "N", hide = true)]
     pub batch_rows: usize,

@@ -136,6 +136,7 @@ fn run_validate(a: cli::ValidateArgs) -> Result<i32> {
         duplicates: !a.no_duplicates,
         region: a.region.clone(),
         fast: !a.no_fast_path,
+        max_line: parse_max_line(&a.max_line_bytes)?,
     };
     let r = validate::run(&opts)?;
     let format = match a.output_format {
@@ -333,6 +334,15 @@ fn run_upload(a: cli::UploadArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// `--max-line-bytes`: at least 1 MiB (a valid item's line can be over 400 KB with escapes).
+fn parse_max_line(s: &str) -> Result<usize> {
+    let n = parse_size(s)?;
+    if n < 1 << 20 {
+        bail!("--max-line-bytes {s}: at least 1MiB (a valid item's line can reach a few MB)");
+    }
+    usize::try_from(n).map_err(|_| anyhow!("--max-line-bytes {s}: too large"))
+}
+
 fn parse_delimiter(s: &str) -> Result<u8> {
     match s {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
@@ -404,6 +414,7 @@ fn convert_options(a: &ConvertArgs) -> Result<ConvertOptions> {
                 columns: if a.no_header { a.columns.clone() } else { None },
                 sample_rows: a.csv_sample_rows,
             },
+            max_line: parse_max_line(&a.max_line_bytes)?,
         },
         csv_infer: matches!(a.csv_types, cli::CsvTypes::Infer),
         progress: !a.quiet && std::io::stderr().is_terminal(),

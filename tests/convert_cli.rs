@@ -1370,3 +1370,87 @@ fn out_is_locked_and_kept_apart_from_inputs() {
     assert!(err.contains("is inside --out"), "{err}");
     assert!(Path::new(&inner).exists());
 }
+
+/// A line of 200 MB without a newline, and 128 MiB of zeros behind a 130 KB gzip stream (a
+/// decompression bomb with no line end): convert and validate skip them as they stream (one
+/// I001 reject / finding each), with peak memory far below the line's size; the lines around
+/// them are converted; counts reconcile.
+#[test]
+fn memory_is_bounded_whatever_one_line_holds() {
+    let d = tmp();
+    let good = "{\"Item\":{\"pk\":{\"S\":\"a\"}}}\n";
+    let long = d.path().join("long.json");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&long).unwrap());
+        f.write_all(good.as_bytes()).unwrap();
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..200 {
+            f.write_all(&chunk).unwrap();
+        }
+    }
+    let bomb = d.path().join("bomb.json.gz");
+    {
+        let mut e = flate2::write::GzEncoder::new(
+            std::fs::File::create(&bomb).unwrap(),
+            flate2::Compression::best(),
+        );
+        e.write_all(good.as_bytes()).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..128 {
+            e.write_all(&zeros).unwrap();
+        }
+        e.finish().unwrap();
+    }
+    for input in [&long, &bomb] {
+        let out = d.path().join(format!(
+            "out-{}",
+            input.file_name().unwrap().to_string_lossy()
+        ));
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("prep"));
+        cmd.args([
+            "convert",
+            input.to_str().unwrap(),
+            "--key",
+            "pk:S",
+            "--json",
+            "--threads",
+            "2",
+            "--max-line-bytes",
+            "4MiB",
+            "--out",
+        ])
+        .arg(&out);
+        let (o, peak) = run_measured(cmd);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{stderr}");
+        let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            (
+                s["rowsRead"].as_u64(),
+                s["itemsWritten"].as_u64(),
+                s["rowsRejected"].as_u64()
+            ),
+            (Some(2), Some(1), Some(1)),
+            "{s}"
+        );
+        assert_eq!(codes(&out), ["I001"]);
+        assert!(peak < 100, "convert peaked at {peak} MiB on {input:?}");
+        check_output(&out);
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("prep"));
+        cmd.args([
+            "validate",
+            input.to_str().unwrap(),
+            "--key",
+            "pk:S",
+            "--output-format",
+            "json",
+            "--max-line-bytes",
+            "4MiB",
+        ]);
+        let (o, peak) = run_measured(cmd);
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{stdout}");
+        assert!(stdout.contains("\"I001\""), "{stdout}");
+        assert!(peak < 100, "validate peaked at {peak} MiB on {input:?}");
+    }
+}

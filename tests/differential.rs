@@ -324,6 +324,7 @@ fn validate_findings_are_the_same_with_and_without_the_scanner() {
                 duplicates: true,
                 region: None,
                 fast,
+                max_line: prep::parse::lines::DEFAULT_MAX_LINE,
             };
             let r = prep::validate::run(&opts).unwrap();
             let findings: Vec<(String, Option<u64>, String)> = r
@@ -397,7 +398,8 @@ fn lane_hashes_match_md5_and_sha2() {
 #[test]
 fn fuzz_corpora_replay() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
-    let targets: [(&str, fn(&[u8])); 5] = [
+    type Check = fn(&[u8]);
+    let targets: [(&str, Check); 5] = [
         ("escape", check_escape),
         ("number", check_number),
         ("csv_split", |d| check_csv(d, b',')),

@@ -149,20 +149,20 @@ fn batch(r: &mut Rng, rows: usize) -> RecordBatch {
         .map(|_| opt(r, np, |r| edge_i64(r) as i8))
         .collect();
     cols.push(("i8", Arc::new(Int8Array::from(i8s))));
-    let i64s: Vec<Option<i64>> = (0..rows).map(|_| opt(r, np, |r| edge_i64(r))).collect();
+    let i64s: Vec<Option<i64>> = (0..rows).map(|_| opt(r, np, edge_i64)).collect();
     cols.push(("i64", Arc::new(Int64Array::from(i64s))));
     let u64s: Vec<Option<u64>> = (0..rows)
         .map(|_| opt(r, np, |r| edge_i64(r) as u64))
         .collect();
     cols.push(("u64", Arc::new(UInt64Array::from(u64s))));
-    let f64s: Vec<Option<f64>> = (0..rows).map(|_| opt(r, np, |r| edge_f64(r))).collect();
+    let f64s: Vec<Option<f64>> = (0..rows).map(|_| opt(r, np, edge_f64)).collect();
     cols.push(("f64", Arc::new(Float64Array::from(f64s))));
     let f32s: Vec<Option<f32>> = (0..rows)
         .map(|_| opt(r, np, |r| edge_f64(r) as f32))
         .collect();
     cols.push(("f32", Arc::new(Float32Array::from(f32s))));
     let scale = r.below(43) as i8 - 5;
-    let d: Vec<Option<i128>> = (0..rows).map(|_| opt(r, np, |r| edge_i128(r))).collect();
+    let d: Vec<Option<i128>> = (0..rows).map(|_| opt(r, np, edge_i128)).collect();
     cols.push((
         "dec128",
         Arc::new(
@@ -248,7 +248,7 @@ fn batch(r: &mut Rng, rows: usize) -> RecordBatch {
         Field::new("n", DataType::Int64, true),
     ]);
     let names: Vec<Option<String>> = (0..rows).map(|_| opt(r, 30, |r| r.text(5))).collect();
-    let ns: Vec<Option<i64>> = (0..rows).map(|_| opt(r, 30, |r| edge_i64(r))).collect();
+    let ns: Vec<Option<i64>> = (0..rows).map(|_| opt(r, 30, edge_i64)).collect();
     let valid: Vec<bool> = (0..rows).map(|_| !r.chance(np)).collect();
     cols.push((
         "struct",

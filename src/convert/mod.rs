@@ -320,7 +320,8 @@ fn encode_chunk(
                 keys: keys.clone(),
                 syn,
             };
-            let e = enc.encode(b.rows.column(0).as_binary::<i32>(), w);
+            let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
+            let e = enc.encode(b.rows.column(0).as_binary::<i32>(), &skip, w);
             lines_enc = Some(enc);
             e
         }

@@ -152,9 +152,10 @@ pub fn write_attr(v: &AttrValue, w: &mut W) -> Result<Val, Fail> {
 }
 
 impl LinesEncoder {
-    pub fn encode(&self, lines: &BinaryArray, w: &mut W) -> Encoded {
+    /// Encode every line but those in `skip` (rejected by the reader, sorted).
+    pub fn encode(&self, lines: &BinaryArray, skip: &[usize], w: &mut W) -> Encoded {
         w.syn = self.syn;
-        encode_rows(lines.len(), &[], w, |i, w, key_buf, keys| {
+        encode_rows(lines.len(), skip, w, |i, w, key_buf, keys| {
             self.encode_line(strip_cr(lines.value(i)), w, key_buf, keys)
         })
     }

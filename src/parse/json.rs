@@ -186,56 +186,6 @@ pub fn value(v: &Value) -> Result<AttrValue, ParseError> {
     Ok(r)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn code(line: &str) -> &'static str {
-        parse_line(line).unwrap_err().rule.code
-    }
-
-    #[test]
-    fn reads_every_type() {
-        let line = r#"{"Item":{"pk":{"S":"a"},"n":{"N":"1.50"},"b":{"B":"aGk="},"t":{"BOOL":true},"z":{"NULL":true},"l":{"L":[{"S":"x"},{"N":"2"}]},"m":{"M":{"k":{"S":"v"}}},"ss":{"SS":["a","b"]},"ns":{"NS":["1"]},"bs":{"BS":["aGk="]}}}"#;
-        let item = parse_line(line).unwrap();
-        assert_eq!(item[0], ("pk".into(), AttrValue::S("a".into())));
-        assert_eq!(item[1].1, AttrValue::N("1.50".into()));
-        assert_eq!(item[2].1, AttrValue::B(b"hi".to_vec()));
-        assert_eq!(item[4].1, AttrValue::Null);
-        assert_eq!(item[9].1, AttrValue::BS(vec![b"hi".to_vec()]));
-    }
-
-    #[test]
-    fn malformed_lines() {
-        assert_eq!(code(r#"{"Item":{"pk":{"S":"a"}}"#), "F001");
-        assert_eq!(code(r#"{"pk":{"S":"a"}}"#), "F002");
-        assert_eq!(code(r#"[{"Item":{}}]"#), "F002");
-        assert_eq!(code(r#"{"Item":{"pk":{"S":"a"}},"x":1}"#), "F003");
-        let framed = |l: &str| {
-            super::super::LineFormat::DynamodbJson
-                .parse_line(l.as_bytes())
-                .unwrap_err()
-                .rule
-                .code
-        };
-        assert_eq!(framed(""), "F004");
-        assert_eq!(framed("\u{feff}{\"Item\":{}}"), "F005");
-        assert_eq!(code(r#"{"Item":{"pk":{"STR":"a"}}}"#), "A001");
-        assert_eq!(code(r#"{"Item":{"pk":{"S":"a","N":"1"}}}"#), "A002");
-        assert_eq!(code(r#"{"Item":{"pk":{}}}"#), "A002");
-        assert_eq!(code(r#"{"Item":{"x":{"NULL":false}}}"#), "A003");
-        assert_eq!(code(r#"{"Item":{"x":{"B":"aGk"}}}"#), "A004");
-        assert_eq!(code(r#"{"Item":{"x":{"N":1}}}"#), "A005");
-        assert_eq!(code(r#"{"Item":{"x":{"SS":["a",1]}}}"#), "T003");
-        // A lone surrogate escape is not valid UTF-16 text.
-        assert_eq!(code(r#"{"Item":{"x":{"S":"\ud800"}}}"#), "F001");
-        let e = parse_line(r#"{"Item":{"m":{"M":{"tags":{"SS":["a",2]}}}}}"#).unwrap_err();
-        assert_eq!(e.path_text(), "Item.m.tags.SS[1]");
-        let e = parse_line(r#"{"Item":{"pk":{"S":"a"}"#).unwrap_err();
-        assert!(e.column.is_some());
-    }
-}
-
 /// A JSON value read only to find an object that repeats a name, at any depth.
 struct NoRepeatedNames;
 
@@ -284,5 +234,55 @@ impl<'de> serde::de::Visitor<'de> for NoRepeatedNames {
             m.next_value::<NoRepeatedNames>()?;
         }
         Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(line: &str) -> &'static str {
+        parse_line(line).unwrap_err().rule.code
+    }
+
+    #[test]
+    fn reads_every_type() {
+        let line = r#"{"Item":{"pk":{"S":"a"},"n":{"N":"1.50"},"b":{"B":"aGk="},"t":{"BOOL":true},"z":{"NULL":true},"l":{"L":[{"S":"x"},{"N":"2"}]},"m":{"M":{"k":{"S":"v"}}},"ss":{"SS":["a","b"]},"ns":{"NS":["1"]},"bs":{"BS":["aGk="]}}}"#;
+        let item = parse_line(line).unwrap();
+        assert_eq!(item[0], ("pk".into(), AttrValue::S("a".into())));
+        assert_eq!(item[1].1, AttrValue::N("1.50".into()));
+        assert_eq!(item[2].1, AttrValue::B(b"hi".to_vec()));
+        assert_eq!(item[4].1, AttrValue::Null);
+        assert_eq!(item[9].1, AttrValue::BS(vec![b"hi".to_vec()]));
+    }
+
+    #[test]
+    fn malformed_lines() {
+        assert_eq!(code(r#"{"Item":{"pk":{"S":"a"}}"#), "F001");
+        assert_eq!(code(r#"{"pk":{"S":"a"}}"#), "F002");
+        assert_eq!(code(r#"[{"Item":{}}]"#), "F002");
+        assert_eq!(code(r#"{"Item":{"pk":{"S":"a"}},"x":1}"#), "F003");
+        let framed = |l: &str| {
+            super::super::LineFormat::DynamodbJson
+                .parse_line(l.as_bytes())
+                .unwrap_err()
+                .rule
+                .code
+        };
+        assert_eq!(framed(""), "F004");
+        assert_eq!(framed("\u{feff}{\"Item\":{}}"), "F005");
+        assert_eq!(code(r#"{"Item":{"pk":{"STR":"a"}}}"#), "A001");
+        assert_eq!(code(r#"{"Item":{"pk":{"S":"a","N":"1"}}}"#), "A002");
+        assert_eq!(code(r#"{"Item":{"pk":{}}}"#), "A002");
+        assert_eq!(code(r#"{"Item":{"x":{"NULL":false}}}"#), "A003");
+        assert_eq!(code(r#"{"Item":{"x":{"B":"aGk"}}}"#), "A004");
+        assert_eq!(code(r#"{"Item":{"x":{"N":1}}}"#), "A005");
+        assert_eq!(code(r#"{"Item":{"x":{"SS":["a",1]}}}"#), "T003");
+        // A lone surrogate escape is not valid UTF-16 text.
+        assert_eq!(code(r#"{"Item":{"x":{"S":"\ud800"}}}"#), "F001");
+        let e = parse_line(r#"{"Item":{"m":{"M":{"tags":{"SS":["a",2]}}}}}"#).unwrap_err();
+        assert_eq!(e.path_text(), "Item.m.tags.SS[1]");
+        let e = parse_line(r#"{"Item":{"pk":{"S":"a"}"#).unwrap_err();
+        assert!(e.column.is_some());
     }
 }

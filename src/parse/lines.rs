@@ -175,6 +175,26 @@ pub struct LineReader<R: BufRead> {
     /// Bytes of the reader's buffer lent out by [`LineReader::next_line_ref`], consumed on the
     /// next call.
     lent: usize,
+    /// The longest line kept (see [`DEFAULT_MAX_LINE`]).
+    pub max_line: usize,
+    /// Set when the last line returned was longer than `max_line`: its length. Only its first
+    /// [`LONG_LINE_KEPT`] bytes were returned; the rest was skipped unread.
+    pub too_long: Option<u64>,
+}
+
+/// The longest item line read by default. No item within DynamoDB's 400 KB needs more, even in
+/// DynamoDB JSON with every byte escaped; a longer line is skipped as it streams (never held
+/// whole) and rejected, so memory stays bounded whatever a file holds. `--max-line-bytes`.
+pub const DEFAULT_MAX_LINE: usize = 8 << 20;
+
+/// The start of an over-long line kept to show in a reject or finding.
+pub const LONG_LINE_KEPT: usize = 256;
+
+/// The reject of a line longer than the limit.
+pub fn too_long_message(line: u64, len: u64, max: usize) -> String {
+    format!(
+        "line {line} is {len} bytes, over the {max}-byte limit for one line (--max-line-bytes); no item within DynamoDB's 400 KB needs that much, so it was skipped unread"
+    )
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -185,7 +205,38 @@ impl<R: BufRead> LineReader<R> {
             offset: 0,
             buf: Vec::with_capacity(4096),
             lent: 0,
+            max_line: DEFAULT_MAX_LINE,
+            too_long: None,
         }
+    }
+
+    /// Skip the rest of an over-long line (its first bytes are in `buf`), up to and including
+    /// its newline, without keeping it.
+    fn skip_rest(&mut self) -> std::io::Result<()> {
+        let mut len = self.buf.len() as u64;
+        self.buf.truncate(LONG_LINE_KEPT);
+        loop {
+            let avail = self.r.fill_buf()?;
+            if avail.is_empty() {
+                break;
+            }
+            match memchr::memchr(b'\n', avail) {
+                Some(p) => {
+                    len += p as u64;
+                    self.offset += p as u64 + 1;
+                    self.r.consume(p + 1);
+                    break;
+                }
+                None => {
+                    let n = avail.len();
+                    len += n as u64;
+                    self.offset += n as u64;
+                    self.r.consume(n);
+                }
+            }
+        }
+        self.too_long = Some(len);
+        Ok(())
     }
 
     /// The next line (line number, bytes without `\n`), or None at the end. A line that lies
@@ -193,12 +244,18 @@ impl<R: BufRead> LineReader<R> {
     pub fn next_line_ref(&mut self) -> std::io::Result<Option<(u64, &[u8])>> {
         self.r.consume(std::mem::take(&mut self.lent));
         self.buf.clear();
+        self.too_long = None;
         loop {
             let avail = self.r.fill_buf()?;
             if avail.is_empty() {
                 if self.buf.is_empty() {
                     return Ok(None);
                 }
+                self.line += 1;
+                return Ok(Some((self.line, &self.buf)));
+            }
+            if self.buf.len() > self.max_line {
+                self.skip_rest()?;
                 self.line += 1;
                 return Ok(Some((self.line, &self.buf)));
             }
@@ -286,11 +343,14 @@ impl<R: BufRead> Iterator for ItemReader<R> {
                     .buf
                     .strip_suffix(b"\r")
                     .unwrap_or(&self.lines.buf);
-                Some(Ok(ReadItem {
-                    line,
-                    offset,
-                    item: self.format.parse_line(text),
-                }))
+                let item = match self.lines.too_long {
+                    Some(len) => Err(ParseError::new(
+                        &crate::rules::ITEM_TOO_LARGE,
+                        too_long_message(line, len, self.lines.max_line),
+                    )),
+                    None => self.format.parse_line(text),
+                };
+                Some(Ok(ReadItem { line, offset, item }))
             }
         }
     }

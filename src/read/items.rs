@@ -2,8 +2,10 @@
 //! are parsed and re-checked by the encoder workers. Files listed by an export manifest are
 //! verified against its md5Checksum before reading and its itemCount after.
 
-use super::{Batch, ManifestEntry, Opened, ReadOptions, Source, Unit};
-use crate::parse::lines::{open_decompressed, open_decompressed_unbuffered, LineReader};
+use super::{Batch, ManifestEntry, Opened, PreReject, ReadOptions, Source, Unit};
+use crate::parse::lines::{
+    open_decompressed, open_decompressed_unbuffered, too_long_message, LineReader, LONG_LINE_KEPT,
+};
 use anyhow::{bail, Context, Result};
 use arrow_array::builder::BinaryBuilder;
 use arrow_array::{ArrayRef, BinaryArray, RecordBatch};
@@ -54,12 +56,14 @@ pub fn read(
         return read_blocks(src, unit, opts, tx);
     }
     let mut lines = LineReader::new(open_decompressed(&src.path)?);
+    lines.max_line = opts.max_line;
     let schema = schema();
     let mut first_row = 0u64;
     let mut done = false;
     while !done {
         let mut b = BinaryBuilder::with_capacity(opts.batch_rows, opts.batch_rows * 256);
         let mut numbers = Vec::with_capacity(opts.batch_rows);
+        let mut pre_rejects = Vec::new();
         while numbers.len() < opts.batch_rows {
             match lines
                 .next_line_ref()
@@ -75,6 +79,9 @@ pub fn read(
                 Some((line, text)) => {
                     b.append_value(text);
                     numbers.push(line);
+                    if let Some(len) = lines.too_long {
+                        pre_rejects.push(long_line_reject(numbers.len() - 1, line, len, opts));
+                    }
                 }
             }
         }
@@ -88,7 +95,7 @@ pub fn read(
             first_row,
             rows,
             lines: Some(numbers),
-            pre_rejects: Vec::new(),
+            pre_rejects,
             input_bytes: if done { src.size } else { 0 },
         };
         first_row += n;
@@ -124,14 +131,29 @@ fn read_blocks(
         carry.clear();
         ends.clear();
         let mut scanned = 0;
+        // A line longer than the limit: its length, and its first bytes stand in for it.
+        let mut long: Option<u64> = None;
         loop {
             if filled == block.len() {
-                if ends.is_empty() {
-                    // One line longer than the block: room for the rest of it.
-                    block.resize(block.len() * 2, 0);
-                } else {
+                if !ends.is_empty() {
                     break;
                 }
+                if filled > opts.max_line {
+                    // One line past the limit: skipped as it streams, never held whole.
+                    let len = skip_line(&mut r, &mut block, filled)
+                        .with_context(|| format!("cannot read {}", src.display()))?;
+                    long = Some(len.0);
+                    filled = len.1;
+                    ends.push(LONG_LINE_KEPT + 1);
+                    ends.extend(
+                        memchr::memchr_iter(b'\n', &block[LONG_LINE_KEPT + 1..filled])
+                            .map(|p| LONG_LINE_KEPT + 1 + p + 1),
+                    );
+                    scanned = filled;
+                    continue;
+                }
+                // One line longer than the block: room for the rest of it.
+                block.resize(block.len() * 2, 0);
             }
             let n = read_some(&mut r, &mut block[filled..])
                 .with_context(|| format!("cannot read {}", src.display()))?;
@@ -162,6 +184,10 @@ fn read_blocks(
         let mut start = 0usize;
         for (k, chunk) in batches.enumerate() {
             let rows = chunk.len();
+            let pre_rejects = match long.take() {
+                Some(len) => vec![long_line_reject(0, first_row + 1, len, opts)],
+                None => Vec::new(),
+            };
             let offsets: Vec<i32> = std::iter::once(start)
                 .chain(chunk.iter().copied())
                 .map(|o| o as i32)
@@ -178,7 +204,7 @@ fn read_blocks(
                 first_row,
                 rows: RecordBatch::try_new(schema.clone(), vec![Arc::new(array) as ArrayRef])?,
                 lines: Some(numbers),
-                pre_rejects: Vec::new(),
+                pre_rejects,
                 input_bytes: if eof && k + 1 == count { src.size } else { 0 },
             };
             first_row += rows as u64;
@@ -188,6 +214,46 @@ fn read_blocks(
         }
     }
     check_item_count(src, first_row)
+}
+
+/// The reject of an over-long line at `index` of its batch.
+fn long_line_reject(index: usize, line: u64, len: u64, opts: &ReadOptions) -> PreReject {
+    let message = too_long_message(line, len, opts.max_line);
+    PreReject {
+        index,
+        rule: &crate::rules::ITEM_TOO_LARGE,
+        values: serde_json::json!({ "line": message }),
+        message,
+    }
+}
+
+/// `block[..filled]` starts a line with no newline yet, longer than the limit: read on to the
+/// line's end without keeping it, then leave in `block` the line's first [`LONG_LINE_KEPT`]
+/// bytes and a newline, followed by whatever was read after the line's end. Returns the line's
+/// length and the bytes now in `block`.
+fn skip_line(
+    mut r: &mut dyn std::io::Read,
+    block: &mut [u8],
+    filled: usize,
+) -> Result<(u64, usize)> {
+    let mut len = filled as u64;
+    let keep = LONG_LINE_KEPT + 1;
+    let scratch = &mut block[keep..];
+    loop {
+        let n = read_some(&mut r, scratch)?;
+        if n == 0 {
+            block[LONG_LINE_KEPT] = b'\n';
+            return Ok((len, keep));
+        }
+        if let Some(p) = memchr::memchr(b'\n', &scratch[..n]) {
+            len += p as u64;
+            // What follows the line moves up behind the kept start (it is already in place).
+            block[LONG_LINE_KEPT] = b'\n';
+            block.copy_within(keep + p + 1..keep + n, keep);
+            return Ok((len, keep + n - p - 1));
+        }
+        len += n as u64;
+    }
 }
 
 /// The blocks [`read_blocks`] has handed out in batches, shared by the files of one run (each
@@ -291,6 +357,7 @@ mod tests {
                 columns: None,
                 sample_rows: 0,
             },
+            max_line: crate::parse::lines::DEFAULT_MAX_LINE,
         };
         let (tx, rx) = std::sync::mpsc::sync_channel(queue);
         let reader = std::thread::spawn(move || read(&src, &unit, &opts, &tx).unwrap());
@@ -316,6 +383,99 @@ mod tests {
             want.push((line, t));
         }
         want
+    }
+
+    /// Rows of a file through [`read`] with a line limit: (line, text without its end, the
+    /// reject's rule code if the reader rejected the row).
+    fn rows_limited(
+        path: &Path,
+        keep_blank: bool,
+        max_line: usize,
+    ) -> Vec<(u64, Vec<u8>, Option<&'static str>)> {
+        let src = detect(&Found {
+            path: path.to_path_buf(),
+            manifest: None,
+        })
+        .unwrap();
+        let unit = Unit {
+            source: 0,
+            part: UnitPart::Whole,
+            first_row: 0,
+            weight: 0,
+        };
+        let opts = ReadOptions {
+            batch_rows: 2,
+            keep_blank,
+            blocks: Blocks::default(),
+            csv: crate::read::csv::CsvOptions {
+                delimiter: None,
+                columns: None,
+                sample_rows: 0,
+            },
+            max_line,
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let reader = std::thread::spawn(move || read(&src, &unit, &opts, &tx).unwrap());
+        let mut out = Vec::new();
+        for b in rx {
+            let b = b.unwrap();
+            let a = b.rows.column(0).as_binary::<i32>();
+            for (i, n) in b.lines.as_ref().unwrap().iter().enumerate() {
+                let rejected = b.pre_rejects.iter().find(|r| r.index == i).map(|r| {
+                    assert!(
+                        r.message.contains(&format!("line {n} is ")),
+                        "{}",
+                        r.message
+                    );
+                    r.rule.code
+                });
+                out.push((
+                    *n,
+                    crate::encode::items::strip_cr(a.value(i)).to_vec(),
+                    rejected,
+                ));
+            }
+        }
+        reader.join().unwrap();
+        out
+    }
+
+    /// Lines over the limit are rows rejected by the reader (I001), kept only by their first
+    /// bytes, in both readers, plain and compressed, in the middle and at the end without a
+    /// newline; the lines around them are read as they are.
+    #[test]
+    fn lines_over_the_limit_are_skipped_and_rejected() {
+        let max = 1 << 20;
+        let huge = "y".repeat(3 * max + 12_345);
+        let text = format!("a\n{huge}\nb\nc\n{huge}");
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("long.json");
+        std::fs::write(&plain, &text).unwrap();
+        let zst = dir.path().join("long.json.zst");
+        std::fs::write(&zst, zstd::encode_all(text.as_bytes(), 1).unwrap()).unwrap();
+        for path in [&plain, &zst] {
+            for keep_blank in [true, false] {
+                let got = rows_limited(path, keep_blank, max);
+                let lines: Vec<(u64, Option<&str>)> =
+                    got.iter().map(|(l, _, r)| (*l, *r)).collect();
+                assert_eq!(
+                    lines,
+                    [
+                        (1, None),
+                        (2, Some("I001")),
+                        (3, None),
+                        (4, None),
+                        (5, Some("I001"))
+                    ],
+                    "{path:?} {keep_blank}"
+                );
+                assert_eq!(got[0].1, b"a");
+                assert_eq!(got[2].1, b"b");
+                assert_eq!(got[3].1, b"c");
+                assert!(got[1].1.len() <= LONG_LINE_KEPT && got[1].1.starts_with(b"yyy"));
+                assert!(got[4].1.len() <= LONG_LINE_KEPT);
+            }
+        }
     }
 
     /// Lines read in blocks are the lines a line reader sees — whatever the batch size, with

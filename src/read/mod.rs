@@ -149,6 +149,8 @@ pub struct ReadOptions {
     /// Item files' read blocks, read into again once their batches are gone.
     pub blocks: items::Blocks,
     pub csv: csv::CsvOptions,
+    /// Item files: the longest line read; longer ones are skipped and rejected (I001).
+    pub max_line: usize,
 }
 
 /// Expand INPUT arguments: files as given, directories recursed (sorted, hidden files and
@@ -628,6 +630,7 @@ mod tests {
                 columns: None,
                 sample_rows: 100,
             },
+            max_line: crate::parse::lines::DEFAULT_MAX_LINE,
         };
         let mut sources = Vec::new();
         let mut units = Vec::new();

@@ -377,6 +377,7 @@ mod tests {
             duplicates: false,
             region: region.map(str::to_string),
             fast: true,
+            max_line: crate::parse::lines::DEFAULT_MAX_LINE,
         }
     }
 

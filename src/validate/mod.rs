@@ -63,6 +63,8 @@ pub struct ValidateOptions {
     pub region: Option<String>,
     /// Take the allocation-free fast path for clean DynamoDB JSON lines (off only to compare).
     pub fast: bool,
+    /// The longest item line read (see [`crate::parse::lines::DEFAULT_MAX_LINE`]).
+    pub max_line: usize,
 }
 
 /// One problem found, where it is, and the line it is on.
@@ -340,11 +342,13 @@ fn check_batch(
         syn: Syntax::Json,
     };
     let lines = b.rows.column(0).as_binary::<i32>();
+    // Lines the reader refused (too long) are findings as they are, not checked again.
+    let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
     let encoded = match (format, scanner) {
         // The fast path takes the clean lines; the full path decides (and explains) the rest.
         (LineFormat::DynamodbJson, Some(scanner)) => {
             w.syn = Syntax::Json;
-            encode_rows(lines.len(), &[], w, |i, w, key_buf, keys| {
+            encode_rows(lines.len(), &skip, w, |i, w, key_buf, keys| {
                 let line = strip_cr(lines.value(i));
                 let mark = keys.len();
                 if let Some(size) = scanner.scan(line, keys) {
@@ -354,32 +358,41 @@ fn check_batch(
                 enc.encode_line(line, w, key_buf, keys)
             })
         }
-        _ => enc.encode(lines, w),
+        _ => enc.encode(lines, &skip, w),
     };
     let numbers = b.lines.as_ref().expect("item batches carry line numbers");
     let file = sources[b.source].display();
-    let findings = encoded
-        .rejects
+    let mut findings: Vec<Finding> = b
+        .pre_rejects
         .iter()
-        .map(|r| {
-            let value = lines.value(r.index);
-            let raw = value.strip_suffix(b"\n").unwrap_or(value);
-            let text = strip_cr(raw);
-            // Parse errors again for their column (only bad lines get here).
-            let column = format
-                .parse_line(text)
-                .err()
-                .and_then(|e| e.column.map(|c| c as u64));
-            Finding {
-                rule: r.rule,
-                file: file.clone(),
-                line: Some(numbers[r.index]),
-                column,
-                message: r.message.clone(),
-                excerpt: Some(excerpt(raw)),
-            }
+        .map(|r| Finding {
+            rule: r.rule,
+            file: file.clone(),
+            line: Some(numbers[r.index]),
+            column: None,
+            message: r.message.clone(),
+            excerpt: Some(excerpt(lines.value(r.index))),
         })
         .collect();
+    let encoded_findings = encoded.rejects.iter().map(|r| {
+        let value = lines.value(r.index);
+        let raw = value.strip_suffix(b"\n").unwrap_or(value);
+        let text = strip_cr(raw);
+        // Parse errors again for their column (only bad lines get here).
+        let column = format
+            .parse_line(text)
+            .err()
+            .and_then(|e| e.column.map(|c| c as u64));
+        Finding {
+            rule: r.rule,
+            file: file.clone(),
+            line: Some(numbers[r.index]),
+            column,
+            message: r.message.clone(),
+            excerpt: Some(excerpt(raw)),
+        }
+    });
+    findings.extend(encoded_findings);
     let key_lines = encoded.rows.iter().map(|&r| numbers[r as usize]).collect();
     Checked {
         source: b.source,
@@ -434,6 +447,7 @@ fn check_items(
             columns: None,
             sample_rows: 0,
         },
+        max_line: opts.max_line,
     };
     let units = sources
         .iter()
