@@ -80,10 +80,15 @@ impl ItemEncoder {
     ) -> anyhow::Result<Self> {
         let schema = batch.schema();
         let mut cols = Vec::with_capacity(plan.columns.len());
-        for c in &plan.columns {
-            let idx = schema
-                .index_of(&c.name)
-                .map_err(|_| anyhow::anyhow!("column {:?} is missing", c.name))?;
+        for (k, c) in plan.columns.iter().enumerate() {
+            // Inputs usually keep the plan's column order; `index_of` is a scan, so looking
+            // every column up would make wide tables quadratic.
+            let idx = match schema.fields().get(k) {
+                Some(f) if f.name() == &c.name => k,
+                _ => schema
+                    .index_of(&c.name)
+                    .map_err(|_| anyhow::anyhow!("column {:?} is missing", c.name))?,
+            };
             let enc = build(batch.column(idx), &c.target, &plan.opts)
                 .map_err(|e| anyhow::anyhow!("column {:?}: {e}", c.name))?;
             let quoted = super::quoted_name(&c.name);

@@ -195,7 +195,12 @@ fn header(src: &Source, opts: &CsvOptions, rdr: &mut Records) -> Result<Vec<Stri
     Ok(names)
 }
 
+/// The most cells a CSV batch holds (8192 rows of 128 columns).
+const MAX_BATCH_CELLS: usize = 8192 * 128;
+
 fn check_names(src: &Source, names: &[String]) -> Result<()> {
+    // Hashed: a header of 100,000 names costs linear time.
+    let mut seen = std::collections::HashSet::with_capacity(names.len());
     for (i, n) in names.iter().enumerate() {
         if n.is_empty() {
             bail!(
@@ -205,7 +210,7 @@ fn check_names(src: &Source, names: &[String]) -> Result<()> {
                 rules::ATTRIBUTE_NAME_EMPTY.code
             );
         }
-        if names[..i].contains(n) {
+        if !seen.insert(n) {
             bail!("{}: the header names column {n:?} twice", src.display());
         }
     }
@@ -310,21 +315,24 @@ pub fn read(
             .collect::<Vec<_>>(),
     ));
     let n = names.len();
+    // Rows per batch, fewer for wide tables: a batch's builders are sized for it up front, so
+    // memory goes with rows × columns, not rows alone.
+    let batch_rows = opts.batch_rows.min((MAX_BATCH_CELLS / n.max(1)).max(1));
     let mut cells = Vec::with_capacity(n);
     let mut first_row = 0u64;
     let mut last_byte = 0u64;
     // Each column's text bytes in the batch before: the next batch's builders start that large
     // (a little more), so they do not grow by copying as they fill.
-    let mut widths = vec![opts.batch_rows * 8; n];
+    let mut widths = vec![batch_rows * 8; n];
     loop {
         let mut builders: Vec<StringBuilder> = widths
             .iter()
-            .map(|&w| StringBuilder::with_capacity(opts.batch_rows, w + w / 8))
+            .map(|&w| StringBuilder::with_capacity(batch_rows, w + w / 8))
             .collect();
-        let mut lines = Vec::with_capacity(opts.batch_rows);
+        let mut lines = Vec::with_capacity(batch_rows);
         let mut pre_rejects = Vec::new();
         let mut len = 0;
-        while len < opts.batch_rows {
+        while len < batch_rows {
             let Some(line) = rdr
                 .next_record(&mut cells)
                 .with_context(|| format!("{}: reading line {}", src.display(), rdr.line()))?

@@ -270,8 +270,10 @@ pub fn lint(
                     Some(&rec.raw),
                 );
             }
-            for (i, n) in names.iter().enumerate() {
-                if names[..i].contains(n) {
+            // Hashed: a header of 100,000 names costs linear time.
+            let mut seen = std::collections::HashSet::with_capacity(names.len());
+            for n in &names {
+                if !seen.insert(n) {
                     add(
                         report,
                         &rules::CSV_DUPLICATE_HEADER,
