@@ -110,8 +110,16 @@ pub fn number_plain(text: &str) -> Result<(String, usize), NumError> {
             if digits.is_empty() || !all_digits(digits) {
                 return Err(NumError::Syntax);
             }
-            // Beyond 30 digits the value is out of range whatever the mantissa (or zero).
-            let v: i128 = digits[..digits.len().min(30)].parse().unwrap();
+            // Beyond 30 significant digits the value is out of range whatever the mantissa (or
+            // zero): clamp it there.
+            let digits = digits.trim_start_matches('0');
+            let v: i128 = if digits.is_empty() {
+                0
+            } else if digits.len() > 30 {
+                10i128.pow(30)
+            } else {
+                digits.parse().unwrap()
+            };
             if e.starts_with('-') {
                 -v
             } else {
