@@ -431,8 +431,11 @@ impl Writer {
             }
             let f = self.rejects.as_mut().expect("opened");
             for (code, line) in &c.rejects {
-                f.write_all(line.as_bytes())?;
-                f.write_all(b"\n")?;
+                f.write_all(line.as_bytes())
+                    .and_then(|()| f.write_all(b"\n"))
+                    .with_context(|| {
+                        format!("cannot write {}", self.out.join("rejects.jsonl").display())
+                    })?;
                 *self.report.rejects_by_code.entry(code).or_default() += 1;
             }
             self.report.rows_rejected += c.rejects.len() as u64;
@@ -467,8 +470,14 @@ impl Writer {
                         "occurrence": first.seen,
                     });
                     let f = self.duplicates.as_mut().expect("opened");
-                    f.write_all(line.to_string().as_bytes())?;
-                    f.write_all(b"\n")?;
+                    f.write_all(line.to_string().as_bytes())
+                        .and_then(|()| f.write_all(b"\n"))
+                        .with_context(|| {
+                            format!(
+                                "cannot write {}",
+                                self.out.join("duplicates.jsonl").display()
+                            )
+                        })?;
                 }
             }
         }
@@ -483,11 +492,17 @@ impl Writer {
 
     fn finish(mut self) -> Result<(Report, Vec<u64>)> {
         self.parts.close()?;
-        if let Some(mut f) = self.rejects.take() {
-            f.flush()?;
-        }
-        if let Some(mut f) = self.duplicates.take() {
-            f.flush()?;
+        for (f, name) in [
+            (self.rejects.take(), "rejects.jsonl"),
+            (self.duplicates.take(), "duplicates.jsonl"),
+        ] {
+            if let Some(f) = f {
+                let p = self.out.join(name);
+                f.into_inner()
+                    .map_err(|e| e.into_error())
+                    .and_then(|f| f.sync_all())
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+            }
         }
         if let Some(d) = &self.dups {
             self.report.duplicate_keys = d.keys_with_duplicates;
