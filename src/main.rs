@@ -19,6 +19,12 @@ fn main() {
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,
+        Err(e) if e.downcast_ref::<prep::pipeline::Interrupted>().is_some() => {
+            eprintln!(
+                "prep: interrupted: the run stopped before its end and removed the parts and manifests it had written; nothing is complete, run it again"
+            );
+            130
+        }
         Err(e) => {
             eprintln!("prep: error: {e:#}");
             2
@@ -423,6 +429,15 @@ fn convert_options(a: &ConvertArgs) -> Result<ConvertOptions> {
 
 fn run_convert(a: ConvertArgs) -> Result<i32> {
     let opts = convert_options(&a)?;
+    // Ctrl-C (or SIGTERM): the first asks the run to stop and remove what it wrote (no
+    // `.part-*.tmp` is left), a second ends the process at once.
+    let _ = ctrlc::set_handler(|| {
+        if prep::pipeline::interrupted() {
+            std::process::exit(130);
+        }
+        eprintln!("prep: stopping (interrupted); press Ctrl-C again to quit at once");
+        prep::pipeline::interrupt();
+    });
     let report = convert::run(&opts)?;
     if a.json {
         println!("{}", report.to_json());

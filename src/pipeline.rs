@@ -7,6 +7,31 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::mpsc::channel;
 use std::sync::Mutex;
 
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Ask running work to stop (the command line's Ctrl-C / SIGTERM handler calls this): the
+/// convert writer stops at its next batch and the run cleans up what it wrote.
+pub fn interrupt() {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether [`interrupt`] was called.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The error of a run stopped by [`interrupt`].
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 /// Nice value for the threads that make work: reading input units and encoding batches. The
 /// consumers at the end of the line (a part's MD5 chain and its SHA-256 thread, zstd's workers)
 /// stay at 0, so they run as soon as they have data instead of sharing a core with producers

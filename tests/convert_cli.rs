@@ -1511,3 +1511,73 @@ fn wide_csv_is_linear() {
     assert_eq!(o.status.code(), Some(1));
     assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
 }
+
+/// SIGINT (Ctrl-C) mid-run: the run stops promptly, removes its temporary and finished parts
+/// (no `.part-*.tmp` is left for validate to flag), says so, and exits 130.
+#[test]
+fn ctrl_c_stops_and_cleans_up() {
+    let d = tmp();
+    let mut text = String::from("id,name,v\n");
+    for i in 0..600_000 {
+        text.push_str(&format!("{i},name {i},{}.5\n", i % 977));
+    }
+    let p = write(d.path(), "big.csv", &text);
+    let out = d.path().join("out");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("prep"))
+        .args([
+            "convert",
+            &p,
+            "--key",
+            "id:N",
+            "--compress",
+            "none",
+            "--threads",
+            "1",
+            "--out",
+        ])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first part to be open, then interrupt.
+    let started = std::time::Instant::now();
+    while !std::fs::read_dir(out.join("data"))
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false)
+    {
+        assert!(started.elapsed().as_secs() < 60, "no part appeared");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let pid = child.id().to_string();
+    let interrupted_at = std::time::Instant::now();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(interrupted_at.elapsed().as_secs() < 20, "stopped promptly");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let left: Vec<_> = walk_files(&out);
+    assert!(
+        left.iter().all(|p| p.file_name().unwrap() == ".prep-lock"),
+        "only the lock file is left: {left:?}"
+    );
+}
+
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(walk_files(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

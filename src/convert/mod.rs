@@ -414,6 +414,9 @@ impl Writer {
     }
 
     fn take(&mut self, mut c: Chunk) -> Result<bool> {
+        if crate::pipeline::interrupted() {
+            return Err(crate::pipeline::Interrupted.into());
+        }
         self.report.rows_read += c.rows;
         self.rows_by_source[c.source] += c.rows;
         self.report.empty_sets_omitted += c.encoded.empty_sets;
