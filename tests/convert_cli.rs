@@ -1523,7 +1523,7 @@ fn ctrl_c_stops_and_cleans_up() {
     }
     let p = write(d.path(), "big.csv", &text);
     let out = d.path().join("out");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("prep"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("prep"))
         .args([
             "convert",
             &p,
