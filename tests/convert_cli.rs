@@ -1581,3 +1581,65 @@ fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// An Arrow IPC file cut short is an error naming its footer (not "Invalid argument (os error
+/// 22)"); a stream cut before its end-of-stream marker converts what it holds with a warning; an
+/// empty item file, and a run that writes no item, warn.
+#[test]
+fn truncated_arrow_and_empty_inputs_are_told() {
+    let d = tmp();
+    let full = std::fs::read(fixture("types.arrow")).unwrap();
+    let cut = d.path().join("cut.arrow");
+    std::fs::write(&cut, &full[..full.len() - 100]).unwrap();
+    let (code, _, err) = convert(
+        &d.path().join("o1"),
+        &[cut.to_str().unwrap(), "--key", "pk"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("footer is missing or damaged") && err.contains("cut.arrow"),
+        "{err}"
+    );
+    assert!(!err.contains("os error 22"), "{err}");
+
+    let stream = std::fs::read(fixture("types.arrows")).unwrap();
+    assert_eq!(
+        stream[stream.len() - 8..],
+        [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]
+    );
+    let cut = d.path().join("cut.arrows");
+    std::fs::write(&cut, &stream[..stream.len() - 8]).unwrap();
+    let (code, s, err) = convert(
+        &d.path().join("o2"),
+        &[cut.to_str().unwrap(), "--key", "pk"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(s["rowsRead"], 7);
+    assert!(
+        s["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("no end-of-stream marker"),
+        "{s}"
+    );
+    let (_, s, _) = convert(
+        &d.path().join("o3"),
+        &[&fixture("types.arrows"), "--key", "pk"],
+    );
+    assert_eq!(s["warnings"], json!([]), "{s}");
+
+    let empty = write(d.path(), "empty.json", "");
+    let (code, s, err) = convert(&d.path().join("o4"), &[&empty, "--key", "pk:S"]);
+    assert_eq!(code, 0, "{err}");
+    let w: Vec<&str> = s["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(w.iter().any(|w| w.contains("the file is empty")), "{w:?}");
+    assert!(
+        w.iter().any(|w| w.contains("no items were written")),
+        "{w:?}"
+    );
+}

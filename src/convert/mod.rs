@@ -87,6 +87,8 @@ pub struct Report {
     pub failed_row: Option<String>,
     pub dup_mode_error: bool,
     pub key_schema: Option<KeySchema>,
+    /// Things that converted but deserve a look (a stream that may be cut short, no items).
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -125,6 +127,7 @@ impl Report {
             "rowsPerSecond": rate,
             "failedRow": self.failed_row,
             "keySchema": self.key_schema.as_ref().map(KeySchema::to_manifest),
+            "warnings": self.warnings,
             "exitCode": self.exit_code(),
         })
     }
@@ -603,6 +606,12 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
             if report.failed_row.is_some() {
                 remove_partial(&opts.out);
             }
+            report.warnings = input_warnings(&sources);
+            if report.items_written == 0 && report.failed_row.is_none() {
+                report.warnings.push(
+                    "no items were written: the output has no parts, and an import of it would create an empty table".into(),
+                );
+            }
             report.key_schema = Some(keys);
             Ok(report)
         }
@@ -611,6 +620,44 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
             Err(e)
         }
     }
+}
+
+/// What the inputs' shape says beyond their rows: an Arrow IPC stream that ends without its
+/// end-of-stream marker (cut short? its batches before the cut were converted), an empty item
+/// file.
+fn input_warnings(sources: &[Source]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in sources {
+        match s.format {
+            Format::ArrowStream => {
+                let tail = read_tail(&s.path, 8).unwrap_or_default();
+                // The marker: 0xFFFFFFFF then a zero length. (Streams before format 0.15 ended
+                // in four zero bytes, which a batch's padding also ends in: those warn too.)
+                let marked = tail.ends_with(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+                if !marked {
+                    out.push(format!(
+                        "{}: the Arrow IPC stream has no end-of-stream marker; it may have been cut short (the batches before the cut were converted)",
+                        s.display()
+                    ));
+                }
+            }
+            Format::Items(_) if s.size == 0 => {
+                out.push(format!("{}: the file is empty (no items)", s.display()));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn read_tail(path: &Path, n: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path)?;
+    let len = f.metadata()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(n)))?;
+    let mut v = Vec::new();
+    f.read_to_end(&mut v)?;
+    Ok(v)
 }
 
 /// Key checks for item inputs; key types left out are taken from the first item that has the

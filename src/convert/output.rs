@@ -246,6 +246,9 @@ pub fn human_summary(r: &Report, opts: &ConvertOptions) -> String {
             thousands(r.empty_sets_omitted)
         );
     }
+    for w in &r.warnings {
+        let _ = writeln!(s, "  warning: {w}");
+    }
     let _ = writeln!(
         s,
         "  {} parts in {}/data ({} {}, {} uncompressed, {} stored)",

@@ -1,7 +1,7 @@
 //! Arrow IPC inputs: the file format (`.arrow`, `.feather` v2) and the stream format (`.arrows`).
 
 use super::{send_sliced, Batch, Format, Opened, ReadOptions, Source, Unit};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use arrow_ipc::reader::{FileReader, StreamReader};
 use std::fs::File;
 use std::io::BufReader;
@@ -9,8 +9,15 @@ use std::sync::mpsc::SyncSender;
 
 pub fn open(src: &Source, index: usize) -> Result<Opened> {
     let schema = match src.format {
-        Format::ArrowFile => FileReader::try_new(File::open(&src.path)?, None)?.schema(),
-        _ => StreamReader::try_new(BufReader::new(File::open(&src.path)?), None)?.schema(),
+        Format::ArrowFile => file_reader(src)?.schema(),
+        _ => StreamReader::try_new(BufReader::new(File::open(&src.path)?), None)
+            .with_context(|| {
+                format!(
+                    "{}: not a readable Arrow IPC stream (its schema message is missing or damaged)",
+                    src.display()
+                )
+            })?
+            .schema(),
     };
     Ok(Opened::whole(schema, src, index))
 }
@@ -24,7 +31,7 @@ pub fn read(
     let mut first_row = 0u64;
     match src.format {
         Format::ArrowFile => {
-            let r = FileReader::try_new(File::open(&src.path)?, None)?;
+            let r = file_reader(src)?;
             let n = r.num_batches().max(1) as u64;
             for rb in r {
                 if !send_sliced(
@@ -51,4 +58,16 @@ pub fn read(
         }
     }
     Ok(())
+}
+
+/// An Arrow IPC file's reader; a file whose footer cannot be read (cut short, or a stream
+/// named `.arrow`) gets an error that says so rather than the seek's "Invalid argument".
+fn file_reader(src: &Source) -> Result<FileReader<File>> {
+    let f = File::open(&src.path).with_context(|| format!("cannot open {}", src.display()))?;
+    FileReader::try_new(f, None).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not a readable Arrow IPC file: its footer is missing or damaged ({e}); was it cut short? An Arrow IPC stream should be named .arrows",
+            src.display()
+        )
+    })
 }
