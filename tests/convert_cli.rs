@@ -1643,3 +1643,27 @@ fn truncated_arrow_and_empty_inputs_are_told() {
         "{w:?}"
     );
 }
+
+/// A Parquet file whose pages carry CRCs: a byte flipped inside a page (which still decodes,
+/// plain and uncompressed) is an error naming the file, not silently different data.
+#[test]
+fn parquet_page_checksums_are_checked() {
+    let d = tmp();
+    let (code, s, err) = convert(
+        &d.path().join("ok"),
+        &[&fixture("checksummed.parquet"), "--key", "pk"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["itemsWritten"], 20);
+    let mut bytes = std::fs::read(fixture("checksummed.parquet")).unwrap();
+    let at = bytes.windows(10).position(|w| w == b"value-0007").unwrap();
+    bytes[at + 7] = b'X';
+    let bad = d.path().join("bad.parquet");
+    std::fs::write(&bad, bytes).unwrap();
+    let (code, _, err) = convert(
+        &d.path().join("bad"),
+        &[bad.to_str().unwrap(), "--key", "pk"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bad.parquet") && err.contains("CRC"), "{err}");
+}
