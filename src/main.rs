@@ -16,6 +16,14 @@ use prep::sink::{parse_size, Compression};
 use std::io::IsTerminal;
 
 fn main() {
+    // Past a file size limit (`ulimit -f`) the kernel's SIGXFSZ would end the process without
+    // a word; with a handler the write fails with "File too large" instead, and the error names
+    // the file as every write error does.
+    #[cfg(unix)]
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,

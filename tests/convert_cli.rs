@@ -1667,3 +1667,29 @@ fn parquet_page_checksums_are_checked() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("bad.parquet") && err.contains("CRC"), "{err}");
 }
+
+/// Past a file size limit (`ulimit -f`) the run ends with an error naming the file it could not
+/// write (exit 2) and removes what it wrote, instead of dying of SIGXFSZ.
+#[test]
+fn a_file_size_limit_is_an_error_not_a_signal() {
+    let d = tmp();
+    let out = d.path().join("out");
+    let bin = assert_cmd::cargo::cargo_bin("prep");
+    let script = format!(
+        "ulimit -f 64; exec '{}' convert '{}' --out '{}' --key date --compress none",
+        bin.display(),
+        fixture("public/seattle-weather.csv"),
+        out.display()
+    );
+    let o = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("File too large") && stderr.contains(".part-00000"),
+        "{stderr}"
+    );
+    assert!(!out.join("data").exists());
+}
