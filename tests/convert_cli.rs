@@ -1693,3 +1693,49 @@ fn a_file_size_limit_is_an_error_not_a_signal() {
     );
     assert!(!out.join("data").exists());
 }
+
+/// `--profile` naming a profile that no AWS file defines is an error that says so (it was
+/// reported as "A region must be set"), for upload and import alike.
+#[test]
+fn a_missing_aws_profile_is_named() {
+    let d = tmp();
+    let out = d.path().join("out");
+    let (code, _, err) = convert(
+        &out,
+        &[&fixture("excel.csv"), "--key", "id:N", "--delimiter", ";"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let config = write(
+        d.path(),
+        "config",
+        "[default]\nregion = us-east-1\n[profile other]\nregion = eu-west-1\n",
+    );
+    let creds = write(
+        d.path(),
+        "credentials",
+        "[third]\naws_access_key_id = x\naws_secret_access_key = y\n",
+    );
+    for args in [
+        vec![
+            "upload",
+            out.to_str().unwrap(),
+            "s3://bucket/prefix/",
+            "--profile",
+            "nosuch",
+        ],
+        vec!["import", out.to_str().unwrap(), "--profile", "nosuch"],
+    ] {
+        let o = prep()
+            .args(&args)
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("AWS profile \"nosuch\" is not defined"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

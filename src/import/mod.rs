@@ -148,7 +148,7 @@ pub fn run(opts: &ImportOptions) -> Result<ImportReport> {
 
 async fn run_async(opts: &ImportOptions) -> Result<ImportReport> {
     let started = Instant::now();
-    let conf = sdk_config(&opts.aws).await;
+    let conf = sdk_config(&opts.aws).await?;
     let db = aws_sdk_dynamodb::Client::new(&conf);
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&conf)

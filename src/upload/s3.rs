@@ -60,7 +60,10 @@ pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
 
 /// The shared AWS configuration: standard credential chain, region, endpoint, retries, and a
 /// rustls (ring) HTTPS client.
-pub async fn sdk_config(aws: &super::AwsOptions) -> aws_config::SdkConfig {
+pub async fn sdk_config(aws: &super::AwsOptions) -> Result<aws_config::SdkConfig> {
+    if let Some(p) = &aws.profile {
+        check_profile(p)?;
+    }
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http_client())
         .retry_config(
@@ -75,15 +78,66 @@ pub async fn sdk_config(aws: &super::AwsOptions) -> aws_config::SdkConfig {
     if let Some(u) = &aws.endpoint_url {
         loader = loader.endpoint_url(u);
     }
-    loader.load().await
+    Ok(loader.load().await)
 }
 
-pub async fn client(aws: &super::AwsOptions) -> Client {
-    let conf = sdk_config(aws).await;
+/// The AWS files a profile can be in: `AWS_CONFIG_FILE` (`~/.aws/config`) with `[profile NAME]`
+/// (or `[default]`) sections, and `AWS_SHARED_CREDENTIALS_FILE` (`~/.aws/credentials`) with
+/// `[NAME]` sections.
+fn aws_files() -> [(std::path::PathBuf, bool); 2] {
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    let file = |var: &str, name: &str| {
+        std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| home.join(".aws").join(name))
+    };
+    [
+        (file("AWS_CONFIG_FILE", "config"), true),
+        (file("AWS_SHARED_CREDENTIALS_FILE", "credentials"), false),
+    ]
+}
+
+/// A `--profile` that no AWS file defines is named as such (the SDK would go on without it and
+/// fail later with "A region must be set").
+fn check_profile(name: &str) -> Result<()> {
+    let files = aws_files();
+    for (path, is_config) in &files {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let found = text.lines().any(|l| {
+            let Some(section) = l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {
+                return false;
+            };
+            let section = section.trim();
+            if *is_config {
+                section
+                    .strip_prefix("profile ")
+                    .map(str::trim)
+                    .map_or(section == "default" && name == "default", |s| s == name)
+            } else {
+                section == name
+            }
+        });
+        if found {
+            return Ok(());
+        }
+    }
+    anyhow::bail!(
+        "AWS profile {name:?} is not defined in {} or {}; check its name (aws configure list-profiles) or create it (aws configure --profile {name})",
+        files[0].0.display(),
+        files[1].0.display()
+    )
+}
+
+pub async fn client(aws: &super::AwsOptions) -> Result<Client> {
+    let conf = sdk_config(aws).await?;
     let s3 = aws_sdk_s3::config::Builder::from(&conf)
         .force_path_style(aws.path_style)
         .build();
-    Client::from_conf(s3)
+    Ok(Client::from_conf(s3))
 }
 
 /// The error chain of an SDK error, without request details (no credentials ever).
@@ -644,7 +698,7 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
         b.set_message("uploading");
         b
     });
-    let client = client(&opts.aws).await;
+    let client = client(&opts.aws).await?;
     let ctx = Arc::new(Ctx {
         journal: super::journal::Journal::open(&local.dir, &opts.bucket),
         client,
