@@ -13,17 +13,40 @@ pub const MAX_LINE_DEPTH: usize = 64;
 
 /// Parse one line (without its newline).
 pub fn parse_line(line: &str) -> Result<Item, ParseError> {
-    if nesting_exceeds(line.as_bytes(), MAX_LINE_DEPTH) {
-        return Err(ParseError::new(
-            &rules::NESTING_TOO_DEEP,
-            format!(
-                "the line nests containers more than {MAX_LINE_DEPTH} deep; DynamoDB allows {} levels of lists and maps",
-                rules::MAX_NESTING
-            ),
-        ));
+    match scan(line.as_bytes(), MAX_LINE_DEPTH) {
+        Scan::Ok => {}
+        Scan::TooDeep => {
+            return Err(ParseError::new(
+                &rules::NESTING_TOO_DEEP,
+                format!(
+                    "the line nests containers more than {MAX_LINE_DEPTH} deep; DynamoDB allows {} levels of lists and maps",
+                    rules::MAX_NESTING
+                ),
+            ))
+        }
+        Scan::SymbolIdTooLarge(at) => {
+            let mut e = ParseError::new(
+                &rules::LINE_NOT_PARSEABLE,
+                "not valid Ion: a symbol ID ($ and digits) too large for any symbol table",
+            );
+            e.column = Some(at + 1);
+            return Err(e);
+        }
     }
-    let seq = Element::read_all(line.as_bytes())
-        .map_err(|e| ParseError::new(&rules::LINE_NOT_PARSEABLE, format!("not valid Ion: {e}")))?;
+    // ion-rs reads untrusted text here: should it panic on some input (as it did on an
+    // overflowing symbol ID, found by fuzzing), the line is refused, not the run.
+    let read = std::panic::catch_unwind(|| Element::read_all(line.as_bytes()));
+    let seq = match read {
+        Ok(r) => r.map_err(|e| {
+            ParseError::new(&rules::LINE_NOT_PARSEABLE, format!("not valid Ion: {e}"))
+        })?,
+        Err(_) => {
+            return Err(ParseError::new(
+                &rules::LINE_NOT_PARSEABLE,
+                "not valid Ion: the Ion reader failed on this line",
+            ))
+        }
+    };
     let mut values = seq.iter();
     let top = values
         .next()
@@ -89,10 +112,27 @@ fn no_repeated_names(fields: &[(String, AttrValue)]) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// Whether Ion text opens more than `max` containers (`{`, `[`, `(`) inside each other. A lexical
-/// pass, without recursion: strings (`"…"`, `'''…'''`), quoted symbols, comments and lobs (`{{…}}`)
-/// are skipped, so brackets inside them do not count. Malformed text is left to the parser.
+/// What [`scan`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Scan {
+    Ok,
+    /// More than the allowed containers inside each other.
+    TooDeep,
+    /// A symbol ID (`$123`) that no symbol table can hold, at this byte.
+    SymbolIdTooLarge(usize),
+}
+
+/// Whether Ion text opens more than `max` containers (`{`, `[`, `(`) inside each other.
 pub fn nesting_exceeds(text: &[u8], max: usize) -> bool {
+    scan(text, max) == Scan::TooDeep
+}
+
+/// A lexical pass over Ion text, without recursion, for what ion-rs must not be given: more than
+/// `max` containers inside each other (it recurses, and overflows the stack), and symbol IDs
+/// past `u32` (it panics). Strings (`"…"`, `'''…'''`), quoted symbols, comments and lobs
+/// (`{{…}}`) are skipped, so what is inside them does not count. Malformed text is left to the
+/// parser.
+pub fn scan(text: &[u8], max: usize) -> Scan {
     // The end of a quoted run that started at `i` (after its opening `q`), escapes skipped.
     fn quoted(t: &[u8], mut i: usize, q: u8) -> usize {
         while i < t.len() {
@@ -145,9 +185,22 @@ pub fn nesting_exceeds(text: &[u8], max: usize) -> bool {
             b'{' | b'[' | b'(' => {
                 depth += 1;
                 if depth > max {
-                    return true;
+                    return Scan::TooDeep;
                 }
                 i += 1;
+            }
+            b'$' if i == 0 || !is_symbol_char(text[i - 1]) => {
+                let digits = text[i + 1..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit())
+                    .count();
+                let id = std::str::from_utf8(&text[i + 1..i + 1 + digits])
+                    .ok()
+                    .and_then(|d| d.parse::<u32>().ok());
+                if digits > 0 && id.is_none() {
+                    return Scan::SymbolIdTooLarge(i);
+                }
+                i += 1 + digits;
             }
             b'}' | b']' | b')' => {
                 depth = depth.saturating_sub(1);
@@ -156,7 +209,12 @@ pub fn nesting_exceeds(text: &[u8], max: usize) -> bool {
             _ => i += 1,
         }
     }
-    false
+    Scan::Ok
+}
+
+/// A byte that can continue an Ion identifier (`a$1` is one symbol, not a symbol ID).
+fn is_symbol_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$'
 }
 
 /// An Ion decimal as DynamoDB number text (`-15E-1`), exact.
@@ -305,6 +363,29 @@ mod tests {
             !nesting_exceeds(b"\"\\\"[[[\"", 2),
             "escaped quote inside a string"
         );
+    }
+
+    /// ion-rs panicked on a symbol ID past usize (found by the ion_line fuzz target): such a
+    /// line is refused (F001) before it is read; symbol IDs that fit, and `$` inside strings
+    /// and identifiers, are left to the reader.
+    #[test]
+    fn overflowing_symbol_ids_are_refused() {
+        let e = parse_line("$999999999999999999999999998e ::").unwrap_err();
+        assert_eq!(e.rule.code, "F001", "{e}");
+        let line = format!(
+            "$ion_1_0 {{Item:{{\"pk\":\"a\",\"x\":$9{}}}}}",
+            "9".repeat(30)
+        );
+        assert_eq!(parse_line(&line).unwrap_err().rule.code, "F001");
+        assert_eq!(
+            scan(
+                b"\"$99999999999999999999999\" a$99999999999999999999999",
+                64
+            ),
+            Scan::Ok
+        );
+        assert!(parse_line("$ion_1_0 {Item:{\"pk\":\"a\",\"x\":$12}}").is_err());
+        assert!(parse_line("$ion_1_0 {Item:{\"pk\":\"$99999999999999999999999\"}}").is_ok());
     }
 
     #[test]
