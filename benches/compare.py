@@ -223,8 +223,8 @@ def same_items(prep_dir, duck_file, sample):
     return len(p)
 
 
-def peak_rss(cmd):
-    r = subprocess.run(["/usr/bin/time", "-v", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+def peak_rss(cmd, check=True):
+    r = subprocess.run(["/usr/bin/time", "-v", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=check)
     for line in r.stderr.splitlines():
         if "Maximum resident set size" in line:
             return int(line.split()[-1]) / 1024
@@ -341,6 +341,57 @@ def main():
         rss_c = peak_rss(prep_convert(big, out + "-big", ["--compress", "zstd"])[1])
         rss_v = peak_rss([PREP, "validate", out + "-big", "--output-format", "json", "--no-duplicates"])
         print(f"{'peak RSS on a big input':<44} convert {rss_c:.0f} MB (zstd), {rss_n:.0f} MB (none) on {gb:.2f} GB CSV (--duplicates off), validate of its zstd output {rss_v:.0f} MB (--no-duplicates)")
+    hostile_rss(args.work)
+
+def hostile_rss(work):
+    """Peak RSS on hostile inputs, which must stay within the README's memory promise: a
+    1 GB line without a newline, 5 GiB of zeros behind a small zstd and gzip stream (bombs
+    without a line end), a CSV of 100,000 columns."""
+    os.makedirs(work, exist_ok=True)
+    line = os.path.join(work, "hostile-line.json")
+    if not os.path.exists(line):
+        with open(line + ".tmp", "wb") as f:
+            f.write(b'{"Item":{"pk":{"S":"a"}}}\n')
+            block = b"x" * (1 << 20)
+            for _ in range(1000):
+                f.write(block)
+        os.rename(line + ".tmp", line)
+    bombs = []
+    for ext, cmd in [(".zst", ["zstd", "-q", "-1", "-c"]), (".gz", ["gzip", "-1", "-c"])]:
+        bomb = os.path.join(work, "hostile-bomb.json" + ext)
+        if not os.path.exists(bomb) and shutil.which(cmd[0]):
+            with open(bomb + ".tmp", "wb") as out:
+                p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out)
+                zeros = b"\0" * (1 << 20)
+                for _ in range(5 * 1024):
+                    p.stdin.write(zeros)
+                p.stdin.close()
+                p.wait()
+            os.rename(bomb + ".tmp", bomb)
+        if os.path.exists(bomb):
+            bombs.append(bomb)
+    wide = os.path.join(work, "hostile-wide.csv")
+    if not os.path.exists(wide):
+        n = 100_000
+        with open(wide, "w") as f:
+            f.write(",".join(f"c{i}" for i in range(n)) + "\n")
+            for r in range(3):
+                f.write(",".join(str(r * n + i) for i in range(n)) + "\n")
+    for name, inp, key in [("1 GB line", line, "pk:S")] + [(f"5 GiB bomb ({b.rsplit('.', 1)[1]})", b, "pk:S") for b in bombs] + [("100,000-column CSV", wide, "c0:N")]:
+        out = os.path.join(work, "hostile-out")
+        shutil.rmtree(out, ignore_errors=True)
+        t0 = time.perf_counter()
+        # Exit 1 is expected: the hostile rows are rejects / findings.
+        rss_c = peak_rss([PREP, "convert", inp, "--out", out, "--key", key, "--json"], check=False)
+        t_c = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rss_v = peak_rss([PREP, "validate", inp, "--key", key, "--output-format", "json"], check=False)
+        t_v = time.perf_counter() - t0
+        print(f"{'peak RSS, ' + name:<44} convert {rss_c:.0f} MB ({t_c:.1f} s), validate {rss_v:.0f} MB ({t_v:.1f} s)", flush=True)
+
 
 if __name__ == "__main__":
-    main()
+    if "--hostile-only" in sys.argv:
+        hostile_rss(os.path.join(ROOT, "target", "bench"))
+    else:
+        main()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: prep vs DuckDB vs the usual Python script, in one run.
-#   benches/compare.sh [--rows 2000000] [--runs 3] [--python-rows 100000] [--big-gb 2]
+#   benches/compare.sh [--rows 2000000] [--runs 3] [--python-rows 100000] [--big-gb 2] [--hostile-only]
 # Builds prep (release), installs duckdb, pyarrow and boto3 into .venv, generates the dataset
 # under target/bench/ once, checks that prep and DuckDB write the same items, then prints medians
 # and ratios. Results and method: BENCHMARKS.md.
