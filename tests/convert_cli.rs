@@ -1739,3 +1739,49 @@ fn a_missing_aws_profile_is_named() {
         );
     }
 }
+
+/// Lone CR line ends (old Mac files): convert and validate read the same rows, for CSV (a CR
+/// ends a record, as in the csv crate) and for item lines (only LF ends a line: one bad line).
+#[test]
+fn convert_and_validate_agree_on_lone_cr() {
+    let d = tmp();
+    let csv = write(d.path(), "cr.csv", "id,v\r1,a\r2,b\r");
+    let json = write(
+        d.path(),
+        "cr.json",
+        "{\"Item\":{\"id\":{\"N\":\"1\"}}}\r{\"Item\":{\"id\":{\"N\":\"2\"}}}\r",
+    );
+    for (input, rows, items) in [(&csv, 2, 2), (&json, 1, 0)] {
+        let (_, s, err) = convert(
+            &d.path().join(format!("o-{rows}")),
+            &[input, "--key", "id:N"],
+        );
+        assert_eq!(
+            (s["rowsRead"].as_u64(), s["itemsWritten"].as_u64()),
+            (Some(rows), Some(items)),
+            "{input}: {err}"
+        );
+        let o = prep()
+            .args([
+                "validate",
+                input,
+                "--key",
+                "id:N",
+                "--output-format",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        let summary = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find_map(|v| v.get("summary").cloned())
+            .unwrap();
+        assert_eq!(
+            (summary["lines"].as_u64(), summary["items"].as_u64()),
+            (Some(rows), Some(items)),
+            "{input}: {stdout}"
+        );
+    }
+}

@@ -83,18 +83,15 @@ impl<R: Read> Scanner<R> {
                     _ => field.push(c),
                 },
                 _ if c == b'\r' => {
-                    // CRLF ends the record like LF; a lone CR is kept as data.
+                    // CRLF ends the record like LF, and so does a lone CR (old Mac line ends),
+                    // as in prep convert's reader and the csv crate: both count the same rows.
                     match self.byte()? {
-                        Some(b'\n') => {
-                            rec.fields.push(field);
-                            self.line += 1;
-                            return Ok(Some(rec));
-                        }
-                        other => {
-                            self.peeked = other;
-                            field.push(c);
-                        }
+                        Some(b'\n') => {}
+                        other => self.peeked = other,
                     }
+                    rec.fields.push(field);
+                    self.line += 1;
+                    return Ok(Some(rec));
                 }
                 _ if c == b'\n' => {
                     rec.fields.push(field);
