@@ -1628,6 +1628,24 @@ fn truncated_arrow_and_empty_inputs_are_told() {
     );
     assert_eq!(s["warnings"], json!([]), "{s}");
 
+    // A CSV cut inside its gzip stream: the error names the file, the line and the byte.
+    let csv = std::fs::read(fixture("public/seattle-weather.csv")).unwrap();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(&csv).unwrap();
+    let gz = e.finish().unwrap();
+    let cut = d.path().join("cut.csv.gz");
+    std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
+    let (code, _, err) = convert(
+        &d.path().join("o5"),
+        &[cut.to_str().unwrap(), "--key", "date"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cut.csv.gz") && err.contains("damaged gzip stream near compressed byte"),
+        "{err}"
+    );
+    assert_eq!(err.matches("cut.csv.gz").count(), 1, "named once: {err}");
+
     let empty = write(d.path(), "empty.json", "");
     let (code, s, err) = convert(&d.path().join("o4"), &[&empty, "--key", "pk:S"]);
     assert_eq!(code, 0, "{err}");

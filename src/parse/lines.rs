@@ -40,32 +40,33 @@ pub fn open_decompressed(path: &Path) -> Result<Box<dyn BufRead + Send>> {
 
 fn decompressed(f: File, packing: Packing) -> Result<Box<dyn BufRead + Send>> {
     let f = BufReader::with_capacity(1 << 20, f);
-    let at = Arc::new(AtomicU64::new(0));
-    let counted = Consumed {
-        r: f,
-        at: at.clone(),
-    };
     Ok(match packing {
-        Packing::Gzip => Box::new(BufReader::with_capacity(
-            1 << 20,
-            Located {
-                r: flate2::bufread::MultiGzDecoder::new(counted),
-                compression: "gzip",
-                at,
-                out: 0,
-            },
-        )),
-        Packing::Zstd => Box::new(BufReader::with_capacity(
-            1 << 20,
-            Located {
-                r: zstd::stream::read::Decoder::with_buffer(counted)?,
-                compression: "zstd",
-                at,
-                out: 0,
-            },
-        )),
-        Packing::Plain => Box::new(counted.r),
+        Packing::Gzip => Box::new(BufReader::with_capacity(1 << 20, located_gzip(f))),
+        Packing::Zstd => Box::new(BufReader::with_capacity(1 << 20, located_zstd(f)?)),
+        Packing::Plain => Box::new(f),
     })
+}
+
+/// A gzip decoder (members one after another) whose errors are [`DamagedStream`]s.
+pub fn located_gzip<R: BufRead + Send + 'static>(r: R) -> Box<dyn Read + Send> {
+    let at = Arc::new(AtomicU64::new(0));
+    Box::new(Located {
+        r: flate2::bufread::MultiGzDecoder::new(Consumed { r, at: at.clone() }),
+        compression: "gzip",
+        at,
+        out: 0,
+    })
+}
+
+/// A zstd decoder whose errors are [`DamagedStream`]s.
+pub fn located_zstd<R: BufRead + Send + 'static>(r: R) -> Result<Box<dyn Read + Send>> {
+    let at = Arc::new(AtomicU64::new(0));
+    Ok(Box::new(Located {
+        r: zstd::stream::read::Decoder::with_buffer(Consumed { r, at: at.clone() })?,
+        compression: "zstd",
+        at,
+        out: 0,
+    }))
 }
 
 /// A compressed stream that cannot be decompressed: where the decoder stopped, so a report can

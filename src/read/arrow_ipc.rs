@@ -11,12 +11,7 @@ pub fn open(src: &Source, index: usize) -> Result<Opened> {
     let schema = match src.format {
         Format::ArrowFile => file_reader(src)?.schema(),
         _ => StreamReader::try_new(BufReader::new(File::open(&src.path)?), None)
-            .with_context(|| {
-                format!(
-                    "{}: not a readable Arrow IPC stream (its schema message is missing or damaged)",
-                    src.display()
-                )
-            })?
+            .context("not a readable Arrow IPC stream (its schema message is missing or damaged)")?
             .schema(),
     };
     Ok(Opened::whole(schema, src, index))
@@ -66,8 +61,7 @@ fn file_reader(src: &Source) -> Result<FileReader<File>> {
     let f = File::open(&src.path).with_context(|| format!("cannot open {}", src.display()))?;
     FileReader::try_new(f, None).map_err(|e| {
         anyhow::anyhow!(
-            "{}: not a readable Arrow IPC file: its footer is missing or damaged ({e}); was it cut short? An Arrow IPC stream should be named .arrows",
-            src.display()
+            "not a readable Arrow IPC file: its footer is missing or damaged ({e}); was it cut short? An Arrow IPC stream should be named .arrows"
         )
     })
 }

@@ -134,8 +134,8 @@ fn raw_reader(src: &Source, read: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>
     let buffered = |file| BufReader::with_capacity(1 << 20, file);
     Ok(match src.packing {
         Packing::Plain => Box::new(file),
-        Packing::Gzip => Box::new(flate2::read::MultiGzDecoder::new(buffered(file))),
-        Packing::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered(file))?),
+        Packing::Gzip => crate::parse::lines::located_gzip(buffered(file)),
+        Packing::Zstd => crate::parse::lines::located_zstd(buffered(file))?,
     })
 }
 
@@ -246,7 +246,12 @@ pub fn infer(src: &Source, opts: &CsvOptions) -> Result<Vec<Target>> {
     let (mut numeric, mut boolean, mut seen) = (vec![true; n], vec![true; n], vec![false; n]);
     let mut cells = Vec::new();
     let mut rows = 0;
-    while rows < opts.sample_rows && rdr.next_record(&mut cells)?.is_some() {
+    while rows < opts.sample_rows
+        && rdr
+            .next_record(&mut cells)
+            .with_context(|| format!("{}: reading line {}", src.display(), rdr.line()))?
+            .is_some()
+    {
         rows += 1;
         if cells.len() != n {
             continue;
