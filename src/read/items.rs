@@ -337,58 +337,27 @@ mod tests {
     /// [`rows`] with a channel of `queue` batches, read on another thread: with a short queue
     /// the batches are dropped as they come, and blocks are read into again.
     fn rows_with(path: &Path, batch_rows: usize, queue: usize) -> Vec<(u64, Vec<u8>)> {
-        let src = detect(&Found {
-            path: path.to_path_buf(),
-            manifest: None,
-        })
-        .unwrap();
-        let unit = Unit {
-            source: 0,
-            part: UnitPart::Whole,
-            first_row: 0,
-            weight: 0,
-        };
-        let opts = ReadOptions {
+        read_rows(
+            path,
             batch_rows,
-            keep_blank: true,
-            blocks: Blocks::default(),
-            csv: crate::read::csv::CsvOptions {
-                delimiter: None,
-                columns: None,
-                sample_rows: 0,
-            },
-            max_line: crate::parse::lines::DEFAULT_MAX_LINE,
-        };
-        let (tx, rx) = std::sync::mpsc::sync_channel(queue);
-        let reader = std::thread::spawn(move || read(&src, &unit, &opts, &tx).unwrap());
-        let mut out = Vec::new();
-        for b in rx {
-            let b = b.unwrap();
-            assert!(b.rows.num_rows() <= batch_rows);
-            let a = b.rows.column(0).as_binary::<i32>();
-            for (i, n) in b.lines.unwrap().iter().enumerate() {
-                out.push((*n, crate::encode::items::strip_cr(a.value(i)).to_vec()));
-            }
-        }
-        reader.join().unwrap();
-        out
+            queue,
+            true,
+            crate::parse::lines::DEFAULT_MAX_LINE,
+        )
+        .into_iter()
+        .map(|(n, text, rejected)| {
+            assert_eq!(rejected, None);
+            (n, text)
+        })
+        .collect()
     }
 
-    /// The lines of `text` as a line reader sees them: (line number, text without its end).
-    fn lines_of(text: &str) -> Vec<(u64, Vec<u8>)> {
-        let mut want = Vec::new();
-        let mut r = LineReader::new(text.as_bytes());
-        while let Some((line, _)) = r.next_line().unwrap() {
-            let t = r.buf.strip_suffix(b"\r").unwrap_or(&r.buf).to_vec();
-            want.push((line, t));
-        }
-        want
-    }
-
-    /// Rows of a file through [`read`] with a line limit: (line, text without its end, the
-    /// reject's rule code if the reader rejected the row).
-    fn rows_limited(
+    /// Rows of a file through [`read`]: (line, text without its end, the reject's rule code if
+    /// the reader rejected the row).
+    fn read_rows(
         path: &Path,
+        batch_rows: usize,
+        queue: usize,
         keep_blank: bool,
         max_line: usize,
     ) -> Vec<(u64, Vec<u8>, Option<&'static str>)> {
@@ -404,7 +373,7 @@ mod tests {
             weight: 0,
         };
         let opts = ReadOptions {
-            batch_rows: 2,
+            batch_rows,
             keep_blank,
             blocks: Blocks::default(),
             csv: crate::read::csv::CsvOptions {
@@ -414,11 +383,12 @@ mod tests {
             },
             max_line,
         };
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel(queue);
         let reader = std::thread::spawn(move || read(&src, &unit, &opts, &tx).unwrap());
         let mut out = Vec::new();
         for b in rx {
             let b = b.unwrap();
+            assert!(b.rows.num_rows() <= batch_rows);
             let a = b.rows.column(0).as_binary::<i32>();
             for (i, n) in b.lines.as_ref().unwrap().iter().enumerate() {
                 let rejected = b.pre_rejects.iter().find(|r| r.index == i).map(|r| {
@@ -440,6 +410,17 @@ mod tests {
         out
     }
 
+    /// The lines of `text` as a line reader sees them: (line number, text without its end).
+    fn lines_of(text: &str) -> Vec<(u64, Vec<u8>)> {
+        let mut want = Vec::new();
+        let mut r = LineReader::new(text.as_bytes());
+        while let Some((line, _)) = r.next_line().unwrap() {
+            let t = r.buf.strip_suffix(b"\r").unwrap_or(&r.buf).to_vec();
+            want.push((line, t));
+        }
+        want
+    }
+
     /// Lines over the limit are rows rejected by the reader (I001), kept only by their first
     /// bytes, in both readers, plain and compressed, in the middle and at the end without a
     /// newline; the lines around them are read as they are.
@@ -455,7 +436,7 @@ mod tests {
         std::fs::write(&zst, zstd::encode_all(text.as_bytes(), 1).unwrap()).unwrap();
         for path in [&plain, &zst] {
             for keep_blank in [true, false] {
-                let got = rows_limited(path, keep_blank, max);
+                let got = read_rows(path, 2, 1, keep_blank, max);
                 let lines: Vec<(u64, Option<&str>)> =
                     got.iter().map(|(l, _, r)| (*l, *r)).collect();
                 assert_eq!(
