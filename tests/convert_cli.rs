@@ -965,6 +965,7 @@ fn out_folder_rules_and_quiet() {
         err.contains("3 rows read = 3 items written + 0 rejected"),
         "{err}"
     );
+    assert_eq!(check_output(&out2).len(), 3);
     let out3 = d.path().join("q3");
     let o = prep()
         .args([
@@ -982,6 +983,7 @@ fn out_folder_rules_and_quiet() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stdout.is_empty() && o.stderr.is_empty());
+    assert_eq!(check_output(&out3).len(), 3);
 }
 
 #[test]

@@ -276,6 +276,70 @@ fn batch(r: &mut Rng, rows: usize) -> RecordBatch {
     }
     cols.push(("map", Arc::new(mb.finish())));
     cols.push(("nothing", Arc::new(NullArray::new(rows))));
+    // The other integer widths, half floats, more binaries, dates, times and lists.
+    let i16s: Vec<Option<i16>> = (0..rows)
+        .map(|_| opt(r, np, |r| edge_i64(r) as i16))
+        .collect();
+    cols.push(("i16", Arc::new(Int16Array::from(i16s))));
+    let u32s: Vec<Option<u32>> = (0..rows)
+        .map(|_| opt(r, np, |r| edge_i64(r) as u32))
+        .collect();
+    cols.push(("u32", Arc::new(UInt32Array::from(u32s))));
+    let f16s: Vec<Option<half::f16>> = (0..rows)
+        .map(|_| opt(r, np, |r| half::f16::from_f64(edge_f64(r))))
+        .collect();
+    cols.push(("f16", Arc::new(Float16Array::from(f16s))));
+    let lbin: Vec<Option<Vec<u8>>> = (0..rows).map(|_| opt(r, np, |r| r.bytes(9))).collect();
+    let lbin_refs: Vec<Option<&[u8]>> = lbin.iter().map(|v| v.as_deref()).collect();
+    cols.push(("bin_large", Arc::new(LargeBinaryArray::from(lbin_refs))));
+    let fixed: Vec<Option<Vec<u8>>> = (0..rows)
+        .map(|_| opt(r, np, |r| (0..4).map(|_| r.next() as u8).collect()))
+        .collect();
+    cols.push((
+        "bin_fixed",
+        Arc::new(
+            FixedSizeBinaryArray::try_from_sparse_iter_with_size(fixed.into_iter(), 4).unwrap(),
+        ),
+    ));
+    let ms: Vec<Option<i64>> = (0..rows)
+        .map(|_| {
+            opt(r, np, |r| {
+                (r.next() % 8_000_000_000_000) as i64 - 2_000_000_000_000
+            })
+        })
+        .collect();
+    cols.push(("date64", Arc::new(Date64Array::from(ms.clone()))));
+    cols.push(("ts_naive_ms", Arc::new(TimestampMillisecondArray::from(ms))));
+    let day_us: Vec<Option<i64>> = (0..rows)
+        .map(|_| opt(r, np, |r| (r.next() % 86_400_000_000) as i64))
+        .collect();
+    cols.push(("time64_us", Arc::new(Time64MicrosecondArray::from(day_us))));
+    let day_s: Vec<Option<i32>> = (0..rows)
+        .map(|_| opt(r, np, |r| (r.next() % 86_400) as i32))
+        .collect();
+    cols.push(("time32_s", Arc::new(Time32SecondArray::from(day_s))));
+    let mut llb =
+        arrow_array::builder::LargeListBuilder::new(arrow_array::builder::Int64Builder::new());
+    let mut flb = arrow_array::builder::FixedSizeListBuilder::new(Int32Builder::new(), 2);
+    for _ in 0..rows {
+        if r.chance(np) {
+            llb.append_null();
+        } else {
+            for _ in 0..r.below(4) {
+                let v = edge_i64(r);
+                llb.values().append_value(v);
+            }
+            llb.append(true);
+        }
+        for _ in 0..2 {
+            let v = opt(r, 20, |r| r.next() as i32);
+            flb.values().append_option(v);
+        }
+        let valid = !r.chance(np);
+        flb.append(valid);
+    }
+    cols.push(("list_large", Arc::new(llb.finish())));
+    cols.push(("list_fixed", Arc::new(flb.finish())));
     RecordBatch::try_from_iter(cols).unwrap()
 }
 
@@ -310,6 +374,71 @@ fn value(a: &dyn Array, i: usize) -> Option<Option<Value>> {
         DataType::LargeUtf8 => Value::String(a.as_string::<i64>().value(i).into()),
         DataType::Utf8View => Value::String(a.as_string_view().value(i).into()),
         DataType::Int8 => number(&a.as_primitive::<Int8Type>().value(i).to_string())?,
+        DataType::Int16 => number(
+            &a.as_primitive::<arrow_array::types::Int16Type>()
+                .value(i)
+                .to_string(),
+        )?,
+        DataType::UInt32 => number(
+            &a.as_primitive::<arrow_array::types::UInt32Type>()
+                .value(i)
+                .to_string(),
+        )?,
+        DataType::Float16 => {
+            let v = a.as_primitive::<arrow_array::types::Float16Type>().value(i);
+            if !v.is_finite() {
+                return None;
+            }
+            number(&format!("{:e}", v.to_f64()))?;
+            Value::String(format!("f16:{:e}", v.to_f64()))
+        }
+        DataType::LargeBinary => b64(a.as_binary::<i64>().value(i)),
+        DataType::FixedSizeBinary(_) => b64(a.as_fixed_size_binary().value(i)),
+        DataType::Date64 => {
+            let ms = a.as_primitive::<arrow_array::types::Date64Type>().value(i);
+            let t = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+            Value::String(t.format("%Y-%m-%d").to_string())
+        }
+        DataType::Timestamp(arrow_schema::TimeUnit::Millisecond, None) => {
+            let ms = a
+                .as_primitive::<arrow_array::types::TimestampMillisecondType>()
+                .value(i);
+            let t = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+            Value::String(t.naive_utc().format("%Y-%m-%dT%H:%M:%S%.3f").to_string())
+        }
+        DataType::Time64(_) => {
+            let us = a
+                .as_primitive::<arrow_array::types::Time64MicrosecondType>()
+                .value(i);
+            let t = chrono::NaiveTime::from_num_seconds_from_midnight_opt(
+                (us / 1_000_000) as u32,
+                (us % 1_000_000) as u32 * 1000,
+            )
+            .unwrap();
+            Value::String(t.format("%H:%M:%S%.6f").to_string())
+        }
+        DataType::Time32(_) => {
+            let s = a
+                .as_primitive::<arrow_array::types::Time32SecondType>()
+                .value(i);
+            let t = chrono::NaiveTime::from_num_seconds_from_midnight_opt(s as u32, 0).unwrap();
+            Value::String(t.format("%H:%M:%S").to_string())
+        }
+        DataType::LargeList(_) | DataType::FixedSizeList(_, _) => {
+            let v = match a.data_type() {
+                DataType::LargeList(_) => a.as_list::<i64>().value(i),
+                _ => a.as_fixed_size_list().value(i),
+            };
+            let mut out = Vec::new();
+            for k in 0..v.len() {
+                out.push(if v.is_null(k) {
+                    Value::Null
+                } else {
+                    value(v.as_ref(), k)?.unwrap()
+                });
+            }
+            Value::Array(out)
+        }
         DataType::Int32 => number(&a.as_primitive::<Int32Type>().value(i).to_string())?,
         DataType::Int64 => number(
             &a.as_primitive::<arrow_array::types::Int64Type>()
@@ -359,7 +488,7 @@ fn value(a: &dyn Array, i: usize) -> Option<Option<Value>> {
                 + chrono::Duration::days(d as i64);
             Value::String(date.format("%Y-%m-%d").to_string())
         }
-        DataType::Timestamp(_, _) => {
+        DataType::Timestamp(_, Some(_)) => {
             let us = a
                 .as_primitive::<arrow_array::types::TimestampMicrosecondType>()
                 .value(i);
@@ -421,6 +550,10 @@ fn same(got: &Value, want: &Value) -> bool {
             }
             if let Some(f) = w.strip_prefix("f32:") {
                 return g.parse::<f32>().ok() == f.parse::<f32>().ok();
+            }
+            if let Some(f) = w.strip_prefix("f16:") {
+                let back = g.parse::<f64>().ok().map(half::f16::from_f64);
+                return back == f.parse::<f64>().ok().map(half::f16::from_f64);
             }
             g == w
         }
