@@ -1712,6 +1712,29 @@ fn a_file_size_limit_is_an_error_not_a_signal() {
         "{stderr}"
     );
     assert!(!out.join("data").exists());
+    // Every row rejected (no key), with values large enough to pass the limit in rejects.jsonl:
+    // the error names that file.
+    let mut text = String::from("id,v\n");
+    for _ in 0..200 {
+        text.push_str(&format!(",{}\n", "x".repeat(1000)));
+    }
+    let input = write(d.path(), "nokeys.csv", &text);
+    let out = d.path().join("out2");
+    let script = format!(
+        "ulimit -f 64; exec '{}' convert '{input}' --out '{}' --key id:N",
+        bin.display(),
+        out.display()
+    );
+    let o = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("File too large") && stderr.contains("rejects.jsonl"),
+        "{stderr}"
+    );
 }
 
 /// `--profile` naming a profile that no AWS file defines is an error that says so (it was
