@@ -165,7 +165,9 @@ pub fn scan(text: &[u8], max: usize) -> Scan {
             b'\'' if rest.starts_with(b"'''") => i = long_string(text, i + 3),
             b'\'' => i = quoted(text, i + 1, b'\''),
             b'/' if rest.starts_with(b"//") => {
-                i += memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+                // A line comment ends at CR as well as LF (the fuzzer found this: `//` then CR
+                // then a symbol ID the scan had taken for comment).
+                i += memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len());
             }
             b'/' if rest.starts_with(b"/*") => {
                 i += memchr::memmem::find(&rest[2..], b"*/").map_or(rest.len(), |k| k + 4);
@@ -375,6 +377,10 @@ mod tests {
         );
         assert_eq!(parse_line(&line).unwrap_err().rule.code, "F001");
         assert_eq!(scan(b"\"$99999999999999999999999\" a$1", 64), Scan::Ok);
+        assert_eq!(
+            scan(b"// $99999999999999999999999\r$99999999999999999999999", 64),
+            Scan::SymbolIdTooLarge(28)
+        );
         assert_eq!(
             scan(b"n\x0b$0000$000000200695555555555555516341$", 64),
             Scan::SymbolIdTooLarge(7)
