@@ -177,10 +177,19 @@ fn chunks(size: u64, chunk: u64) -> Vec<(u64, u64)> {
 }
 
 fn read_range(path: &std::path::Path, off: u64, len: u64) -> Result<Vec<u8>> {
-    let mut f = std::fs::File::open(path)?;
-    f.seek(SeekFrom::Start(off))?;
     let mut buf = vec![0u8; len as usize];
-    f.read_exact(&mut buf)?;
+    std::fs::File::open(path)
+        .and_then(|mut f| {
+            f.seek(SeekFrom::Start(off))?;
+            f.read_exact(&mut buf)
+        })
+        .map_err(|e| {
+            anyhow!(
+                "cannot read bytes {off}..{} of {}: {e}; the part changed after it was checked against the manifest: convert again",
+                off + len,
+                path.display()
+            )
+        })?;
     Ok(buf)
 }
 
