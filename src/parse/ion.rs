@@ -24,6 +24,14 @@ pub fn parse_line(line: &str) -> Result<Item, ParseError> {
                 ),
             ))
         }
+        Scan::SExpression(at) => {
+            let mut e = ParseError::new(
+                &rules::ION_TYPE,
+                "an Ion s-expression has no DynamoDB type (lists are [...])",
+            );
+            e.column = Some(at + 1);
+            return Err(e);
+        }
         Scan::SymbolIdTooLarge(at) => {
             let mut e = ParseError::new(
                 &rules::LINE_NOT_PARSEABLE,
@@ -120,6 +128,8 @@ pub enum Scan {
     TooDeep,
     /// A symbol ID (`$123`) that no symbol table can hold, at this byte.
     SymbolIdTooLarge(usize),
+    /// An s-expression, at this byte.
+    SExpression(usize),
 }
 
 /// Whether Ion text opens more than `max` containers (`{`, `[`, `(`) inside each other.
@@ -130,8 +140,11 @@ pub fn nesting_exceeds(text: &[u8], max: usize) -> bool {
 /// A lexical pass over Ion text, without recursion, for what ion-rs must not be given: more than
 /// `max` containers inside each other (it recurses, and overflows the stack), and symbol IDs
 /// past `u32` (it panics). Strings (`"…"`, `'''…'''`), quoted symbols, comments and lobs
-/// (`{{…}}`) are skipped, so what is inside them does not count. Malformed text is left to the
-/// parser.
+/// (`{{…}}`) are skipped, so what is inside them does not count — but overflowing symbol IDs are
+/// looked for inside comments too, in case ion-rs ends one elsewhere. S-expressions, which have
+/// no DynamoDB type, are refused at their `(`: inside them `/` and `*` are operators, and the
+/// lexical rules this pass shares with ion-rs would no longer hold (the fuzzer found a symbol ID
+/// behind an operator `/*`). Malformed text is left to the parser.
 pub fn scan(text: &[u8], max: usize) -> Scan {
     // The end of a quoted run that started at `i` (after its opening `q`), escapes skipped.
     fn quoted(t: &[u8], mut i: usize, q: u8) -> usize {
@@ -164,14 +177,20 @@ pub fn scan(text: &[u8], max: usize) -> Scan {
             b'"' => i = quoted(text, i + 1, b'"'),
             b'\'' if rest.starts_with(b"'''") => i = long_string(text, i + 3),
             b'\'' => i = quoted(text, i + 1, b'\''),
-            b'/' if rest.starts_with(b"//") => {
+            b'/' if rest.starts_with(b"//") || rest.starts_with(b"/*") => {
                 // A line comment ends at CR as well as LF (the fuzzer found this: `//` then CR
                 // then a symbol ID the scan had taken for comment).
-                i += memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len());
+                let len = if rest[1] == b'/' {
+                    memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len())
+                } else {
+                    memchr::memmem::find(&rest[2..], b"*/").map_or(rest.len(), |k| k + 4)
+                };
+                if let Some(at) = overflowing_symbol_id(&rest[..len]) {
+                    return Scan::SymbolIdTooLarge(i + at);
+                }
+                i += len;
             }
-            b'/' if rest.starts_with(b"/*") => {
-                i += memchr::memmem::find(&rest[2..], b"*/").map_or(rest.len(), |k| k + 4);
-            }
+            b'(' => return Scan::SExpression(i),
             b'{' if rest.starts_with(b"{{") => {
                 // A blob or clob: base64, or one or more strings, up to `}}`.
                 i += 2;
@@ -184,7 +203,7 @@ pub fn scan(text: &[u8], max: usize) -> Scan {
                 }
                 i += 2;
             }
-            b'{' | b'[' | b'(' => {
+            b'{' | b'[' => {
                 depth += 1;
                 if depth > max {
                     return Scan::TooDeep;
@@ -194,17 +213,11 @@ pub fn scan(text: &[u8], max: usize) -> Scan {
             // Wherever a `$` stands (ion-rs reads `$0$99…` as two symbol IDs), digits after it
             // that overflow are refused; an identifier such as `a$99…9` is refused with them.
             b'$' => {
-                let digits = text[i + 1..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_digit())
-                    .count();
-                let id = std::str::from_utf8(&text[i + 1..i + 1 + digits])
-                    .ok()
-                    .and_then(|d| d.parse::<u32>().ok());
-                if digits > 0 && id.is_none() {
+                let digits = symbol_id_digits(&text[i + 1..]);
+                if digits.is_none() {
                     return Scan::SymbolIdTooLarge(i);
                 }
-                i += 1 + digits;
+                i += 1 + digits.unwrap_or(0);
             }
             b'}' | b']' | b')' => {
                 depth = depth.saturating_sub(1);
@@ -214,6 +227,20 @@ pub fn scan(text: &[u8], max: usize) -> Scan {
         }
     }
     Scan::Ok
+}
+
+/// The digits after a `$` (0 when none), or None when they are too many for a symbol ID.
+fn symbol_id_digits(after: &[u8]) -> Option<usize> {
+    let digits = after.iter().take_while(|c| c.is_ascii_digit()).count();
+    let fits = std::str::from_utf8(&after[..digits])
+        .ok()
+        .is_some_and(|d| d.parse::<u32>().is_ok());
+    (digits == 0 || fits).then_some(digits)
+}
+
+/// Where `text` holds a `$` followed by more digits than a symbol ID can have.
+fn overflowing_symbol_id(text: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'$', text).find(|&k| symbol_id_digits(&text[k + 1..]).is_none())
 }
 
 /// An Ion decimal as DynamoDB number text (`-15E-1`), exact.
@@ -333,7 +360,7 @@ mod tests {
     /// not count; 32 levels of L/M inside an item are read.
     #[test]
     fn deep_nesting_is_refused_before_it_is_read() {
-        for (open, close) in [("[", "]"), ("{a:", "}"), ("(", ")")] {
+        for (open, close) in [("[", "]"), ("{a:", "}")] {
             let line = format!(
                 "$ion_1_0 {{Item:{{\"pk\":\"a\",\"x\":{}1.{}}}}}",
                 open.repeat(3000),
@@ -378,9 +405,21 @@ mod tests {
         assert_eq!(parse_line(&line).unwrap_err().rule.code, "F001");
         assert_eq!(scan(b"\"$99999999999999999999999\" a$1", 64), Scan::Ok);
         assert_eq!(
-            scan(b"// $99999999999999999999999\r$99999999999999999999999", 64),
-            Scan::SymbolIdTooLarge(28)
+            scan(b"// x\r$99999999999999999999999", 64),
+            Scan::SymbolIdTooLarge(5)
         );
+        assert_eq!(
+            scan(b"/* $99999999999999999999999 */", 64),
+            Scan::SymbolIdTooLarge(3),
+            "looked for inside comments too"
+        );
+        // S-expressions (where `/*` is an operator, and a symbol ID hid behind one) are refused.
+        assert_eq!(
+            scan(b"[1, (k/*n $999999999999999999)]", 64),
+            Scan::SExpression(4)
+        );
+        let e = parse_line("$ion_1_0 {Item:{\"pk\":\"a\",\"x\":(1 2)}}").unwrap_err();
+        assert_eq!(e.rule.code, "A007", "{e}");
         assert_eq!(
             scan(b"n\x0b$0000$000000200695555555555555516341$", 64),
             Scan::SymbolIdTooLarge(7)
