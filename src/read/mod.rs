@@ -547,6 +547,18 @@ impl Ahead {
     }
 }
 
+/// A reader thread's panic: a bug, never a finding about the input.
+#[derive(Debug)]
+pub struct ReaderPanicked;
+
+impl std::fmt::Display for ReaderPanicked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a reader thread panicked")
+    }
+}
+
+impl std::error::Error for ReaderPanicked {}
+
 impl Ahead {
     /// The next batch, or the error of a unit with the index of the source it was reading. A
     /// unit that failed sends nothing more; the units after it go on, so a caller that can
@@ -564,7 +576,7 @@ impl Ahead {
                 Err(_) => {
                     let (_, _, h) = self.active.pop_front().expect("front exists");
                     if h.join().is_err() {
-                        return Some((source, Err(anyhow::anyhow!("a reader thread panicked"))));
+                        return Some((source, Err(ReaderPanicked.into())));
                     }
                 }
             }

@@ -546,6 +546,9 @@ fn check_items(
     );
     let mut failed = vec![false; sources.len()];
     for (source, e) in unreadable {
+        if e.downcast_ref::<read::ReaderPanicked>().is_some() {
+            return Err(e);
+        }
         failed[source] = true;
         report.add(unreadable_finding(
             names[source].clone(),
