@@ -32,6 +32,14 @@ pub fn parse_line(line: &str) -> Result<Item, ParseError> {
             e.column = Some(at + 1);
             return Err(e);
         }
+        Scan::BadEscape(at) => {
+            let mut e = ParseError::new(
+                &rules::LINE_NOT_PARSEABLE,
+                "not valid Ion: a \\u or \\U escape that is no character (a lone low surrogate, or past U+10FFFF)",
+            );
+            e.column = Some(at + 1);
+            return Err(e);
+        }
         Scan::SymbolIdTooLarge(at) => {
             let mut e = ParseError::new(
                 &rules::LINE_NOT_PARSEABLE,
@@ -130,6 +138,9 @@ pub enum Scan {
     SymbolIdTooLarge(usize),
     /// An s-expression, at this byte.
     SExpression(usize),
+    /// A `\u`/`\U` escape that is no character (a lone low surrogate, past U+10FFFF), at this
+    /// byte.
+    BadEscape(usize),
 }
 
 /// Whether Ion text opens more than `max` containers (`{`, `[`, `(`) inside each other.
@@ -146,37 +157,69 @@ pub fn nesting_exceeds(text: &[u8], max: usize) -> bool {
 /// lexical rules this pass shares with ion-rs would no longer hold (the fuzzer found a symbol ID
 /// behind an operator `/*`). Malformed text is left to the parser.
 pub fn scan(text: &[u8], max: usize) -> Scan {
+    // An escape at `i` (a backslash): where it ends, or the error of a `\u`/`\U` escape that
+    // is no character (ion-rs unwraps `char::from_u32` on it and panics; a high surrogate
+    // starts a pair, which it checks).
+    fn escape(t: &[u8], i: usize) -> Result<usize, usize> {
+        let hex = match t.get(i + 1) {
+            Some(b'u') => 4,
+            Some(b'U') => 8,
+            _ => return Ok(i + 2),
+        };
+        let Some(digits) = t.get(i + 2..i + 2 + hex) else {
+            return Ok(i + 2);
+        };
+        let cp = std::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| u32::from_str_radix(d, 16).ok());
+        match cp {
+            // A high surrogate and the `\u` after it: ion-rs checks the pair (and errs).
+            Some(0xd800..=0xdbff) if t.get(i + 2 + hex..i + 4 + hex) == Some(b"\\u") => {
+                Ok(i + 8 + hex)
+            }
+            Some(c) if (0xdc00..=0xdfff).contains(&c) || c > 0x10ffff => Err(i),
+            _ => Ok(i + 2),
+        }
+    }
     // The end of a quoted run that started at `i` (after its opening `q`), escapes skipped.
-    fn quoted(t: &[u8], mut i: usize, q: u8) -> usize {
+    fn quoted(t: &[u8], mut i: usize, q: u8) -> Result<usize, usize> {
         while i < t.len() {
             match t[i] {
-                b'\\' => i += 2,
-                c if c == q => return i + 1,
+                b'\\' => i = escape(t, i)?,
+                c if c == q => return Ok(i + 1),
                 _ => i += 1,
             }
         }
-        t.len()
+        Ok(t.len())
     }
-    fn long_string(t: &[u8], mut i: usize) -> usize {
+    fn long_string(t: &[u8], mut i: usize) -> Result<usize, usize> {
         while i < t.len() {
             if t[i] == b'\\' {
-                i += 2;
+                i = escape(t, i)?;
             } else if t[i..].starts_with(b"'''") {
-                return i + 3;
+                return Ok(i + 3);
             } else {
                 i += 1;
             }
         }
-        t.len()
+        Ok(t.len())
     }
     let mut depth = 0usize;
     let mut i = 0;
     while i < text.len() {
         let rest = &text[i..];
         match text[i] {
-            b'"' => i = quoted(text, i + 1, b'"'),
-            b'\'' if rest.starts_with(b"'''") => i = long_string(text, i + 3),
-            b'\'' => i = quoted(text, i + 1, b'\''),
+            b'"' | b'\'' => {
+                let end = if rest.starts_with(b"'''") {
+                    long_string(text, i + 3)
+                } else {
+                    quoted(text, i + 1, text[i])
+                };
+                match end {
+                    Ok(end) => i = end,
+                    Err(at) => return Scan::BadEscape(at),
+                }
+            }
             b'/' if rest.starts_with(b"//") || rest.starts_with(b"/*") => {
                 // A line comment ends at CR as well as LF (the fuzzer found this: `//` then CR
                 // then a symbol ID the scan had taken for comment).
@@ -195,11 +238,15 @@ pub fn scan(text: &[u8], max: usize) -> Scan {
                 // A blob or clob: base64, or one or more strings, up to `}}`.
                 i += 2;
                 while i < text.len() && !text[i..].starts_with(b"}}") {
-                    i = match text[i] {
+                    let end = match text[i] {
                         b'"' => quoted(text, i + 1, b'"'),
                         b'\'' if text[i..].starts_with(b"'''") => long_string(text, i + 3),
-                        _ => i + 1,
+                        _ => Ok(i + 1),
                     };
+                    match end {
+                        Ok(end) => i = end,
+                        Err(at) => return Scan::BadEscape(at),
+                    }
                 }
                 i += 2;
             }
@@ -420,6 +467,25 @@ mod tests {
         );
         let e = parse_line("$ion_1_0 {Item:{\"pk\":\"a\",\"x\":(1 2)}}").unwrap_err();
         assert_eq!(e.rule.code, "A007", "{e}");
+    }
+
+    /// ion-rs panicked on a `\u`/`\U` escape that is no character (the ion_line fuzz target's
+    /// fifth finding): refused as F001 in strings, quoted symbols and long strings; surrogate
+    /// pairs and ordinary escapes are read.
+    #[test]
+    fn escapes_that_are_no_character_are_refused() {
+        for bad in [
+            r#"$ion_1_0 {Item:{"pk":"\udc00"}}"#,
+            r#"$ion_1_0 {Item:{"pk":"a","x":"\UC999d199"}}"#,
+            r#"$ion_1_0 {Item:{"pk":"a",'\udfff':"x"}}"#,
+            r#"$ion_1_0 {Item:{"pk":"a","x":'''\U00110000'''}}"#,
+        ] {
+            let e = parse_line(bad).unwrap_err();
+            assert_eq!(e.rule.code, "F001", "{bad}: {e}");
+        }
+        let item =
+            parse_line(r#"$ion_1_0 {Item:{"pk":"\ud83d\ude00 \u00e9 \U0001F600"}}"#).unwrap();
+        assert_eq!(item[0].1, AttrValue::S("😀 é 😀".into()));
         assert_eq!(
             scan(b"n\x0b$0000$000000200695555555555555516341$", 64),
             Scan::SymbolIdTooLarge(7)
