@@ -1693,20 +1693,26 @@ fn parquet_page_checksums_are_checked() {
 #[test]
 fn a_file_size_limit_is_an_error_not_a_signal() {
     let d = tmp();
+    // prep convert under `ulimit -f 64`: (exit code, stderr).
+    let limited = |args: &str| {
+        let bin = assert_cmd::cargo::cargo_bin("prep");
+        let script = format!("ulimit -f 64; exec '{}' convert {args}", bin.display());
+        let o = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
     let out = d.path().join("out");
-    let bin = assert_cmd::cargo::cargo_bin("prep");
-    let script = format!(
-        "ulimit -f 64; exec '{}' convert '{}' --out '{}' --key date --compress none",
-        bin.display(),
+    let (code, stderr) = limited(&format!(
+        "'{}' --out '{}' --key date --compress none",
         fixture("public/seattle-weather.csv"),
         out.display()
-    );
-    let o = std::process::Command::new("sh")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    ));
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("File too large") && stderr.contains(".part-00000"),
         "{stderr}"
@@ -1720,17 +1726,8 @@ fn a_file_size_limit_is_an_error_not_a_signal() {
     }
     let input = write(d.path(), "nokeys.csv", &text);
     let out = d.path().join("out2");
-    let script = format!(
-        "ulimit -f 64; exec '{}' convert '{input}' --out '{}' --key id:N",
-        bin.display(),
-        out.display()
-    );
-    let o = std::process::Command::new("sh")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = limited(&format!("'{input}' --out '{}' --key id:N", out.display()));
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("File too large") && stderr.contains("rejects.jsonl"),
         "{stderr}"

@@ -368,30 +368,30 @@ fn expected(b: &RecordBatch, i: usize) -> Option<Map<String, Value>> {
 /// A non-null value: Some(None) where it is left out, None where the row is rejected.
 fn value(a: &dyn Array, i: usize) -> Option<Option<Value>> {
     use arrow_array::cast::AsArray;
+    use arrow_array::types::*;
     let b64 = |v: &[u8]| Value::String(base64::engine::general_purpose::STANDARD.encode(v));
+    macro_rules! int {
+        ($t:ty) => {
+            number(&a.as_primitive::<$t>().value(i).to_string())?
+        };
+    }
+    // Floats are compared by value after parsing (the shortest text is the encoder's choice);
+    // a non-finite one, or one DynamoDB cannot store, rejects the row.
+    let float = |v: f64, width: &str| -> Option<Value> {
+        if !v.is_finite() {
+            return None;
+        }
+        number(&format!("{v:e}"))?;
+        Some(Value::String(format!("{width}:{v:e}")))
+    };
     Some(Some(match a.data_type() {
         DataType::Utf8 => Value::String(a.as_string::<i32>().value(i).into()),
         DataType::LargeUtf8 => Value::String(a.as_string::<i64>().value(i).into()),
         DataType::Utf8View => Value::String(a.as_string_view().value(i).into()),
-        DataType::Int8 => number(&a.as_primitive::<Int8Type>().value(i).to_string())?,
-        DataType::Int16 => number(
-            &a.as_primitive::<arrow_array::types::Int16Type>()
-                .value(i)
-                .to_string(),
-        )?,
-        DataType::UInt32 => number(
-            &a.as_primitive::<arrow_array::types::UInt32Type>()
-                .value(i)
-                .to_string(),
-        )?,
-        DataType::Float16 => {
-            let v = a.as_primitive::<arrow_array::types::Float16Type>().value(i);
-            if !v.is_finite() {
-                return None;
-            }
-            number(&format!("{:e}", v.to_f64()))?;
-            Value::String(format!("f16:{:e}", v.to_f64()))
-        }
+        DataType::Int8 => int!(Int8Type),
+        DataType::Int16 => int!(Int16Type),
+        DataType::UInt32 => int!(UInt32Type),
+        DataType::Float16 => float(a.as_primitive::<Float16Type>().value(i).to_f64(), "f16")?,
         DataType::LargeBinary => b64(a.as_binary::<i64>().value(i)),
         DataType::FixedSizeBinary(_) => b64(a.as_fixed_size_binary().value(i)),
         DataType::Date64 => {
@@ -439,34 +439,11 @@ fn value(a: &dyn Array, i: usize) -> Option<Option<Value>> {
             }
             Value::Array(out)
         }
-        DataType::Int32 => number(&a.as_primitive::<Int32Type>().value(i).to_string())?,
-        DataType::Int64 => number(
-            &a.as_primitive::<arrow_array::types::Int64Type>()
-                .value(i)
-                .to_string(),
-        )?,
-        DataType::UInt64 => number(
-            &a.as_primitive::<arrow_array::types::UInt64Type>()
-                .value(i)
-                .to_string(),
-        )?,
-        DataType::Float64 => {
-            let v = a.as_primitive::<arrow_array::types::Float64Type>().value(i);
-            if !v.is_finite() {
-                return None;
-            }
-            // Compared by value after parsing: the shortest text is the encoder's choice.
-            number(&format!("{v:e}"))?;
-            Value::String(format!("f64:{v:e}"))
-        }
-        DataType::Float32 => {
-            let v = a.as_primitive::<arrow_array::types::Float32Type>().value(i);
-            if !v.is_finite() {
-                return None;
-            }
-            number(&format!("{v:e}"))?;
-            Value::String(format!("f32:{v:e}"))
-        }
+        DataType::Int32 => int!(Int32Type),
+        DataType::Int64 => int!(Int64Type),
+        DataType::UInt64 => int!(UInt64Type),
+        DataType::Float64 => float(a.as_primitive::<Float64Type>().value(i), "f64")?,
+        DataType::Float32 => float(a.as_primitive::<Float32Type>().value(i) as f64, "f32")?,
         DataType::Decimal128(_, s) => {
             let v = a
                 .as_primitive::<arrow_array::types::Decimal128Type>()
