@@ -25,28 +25,25 @@ pub fn parse_line(line: &str) -> Result<Item, ParseError> {
             ))
         }
         Scan::SExpression(at) => {
-            let mut e = ParseError::new(
+            return Err(refused(
                 &rules::ION_TYPE,
                 "an Ion s-expression has no DynamoDB type (lists are [...])",
-            );
-            e.column = Some(at + 1);
-            return Err(e);
+                at,
+            ))
         }
         Scan::BadEscape(at) => {
-            let mut e = ParseError::new(
+            return Err(refused(
                 &rules::LINE_NOT_PARSEABLE,
                 "not valid Ion: a \\u or \\U escape that is no character (a lone low surrogate, or past U+10FFFF)",
-            );
-            e.column = Some(at + 1);
-            return Err(e);
+                at,
+            ))
         }
         Scan::SymbolIdTooLarge(at) => {
-            let mut e = ParseError::new(
+            return Err(refused(
                 &rules::LINE_NOT_PARSEABLE,
                 "not valid Ion: a symbol ID ($ and digits) too large for any symbol table",
-            );
-            e.column = Some(at + 1);
-            return Err(e);
+                at,
+            ))
         }
     }
     // ion-rs reads untrusted text here: should it panic on some input (as it did on an
@@ -126,6 +123,13 @@ fn no_repeated_names(fields: &[(String, AttrValue)]) -> Result<(), ParseError> {
         }
     }
     Ok(())
+}
+
+/// A line [`scan`] refused, at byte `at`.
+fn refused(rule: &'static rules::Rule, message: &str, at: usize) -> ParseError {
+    let mut e = ParseError::new(rule, message);
+    e.column = Some(at + 1);
+    e
 }
 
 /// What [`scan`] found.
