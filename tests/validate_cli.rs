@@ -1252,3 +1252,51 @@ fn control_characters_from_the_data_never_reach_the_terminal() {
         assert!(out.contains("\\u{1b}"), "{format}: {out}");
     }
 }
+
+/// CSV meant for the native import with a quote that is never closed before 200 MB of text,
+/// and with a 20 MB cell: validate keeps at most --max-line-bytes of a record (C006 and I001
+/// findings with their lines), in bounded memory.
+#[test]
+fn csv_records_past_the_limit_are_findings_in_bounded_memory() {
+    let d = tmp();
+    let big = "x".repeat(20 << 20);
+    let cell = d.path().join("cell.csv");
+    std::fs::write(&cell, format!("pk,v\na,b\nc,{big}\ne,f\n")).unwrap();
+    let unclosed = d.path().join("unclosed.csv");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&unclosed).unwrap());
+        f.write_all(b"pk,v\na,b\nc,\"open").unwrap();
+        let chunk = vec![b'y'; 1 << 20];
+        for _ in 0..200 {
+            f.write_all(&chunk).unwrap();
+        }
+    }
+    for (path, code, line) in [(&cell, "I001", 3), (&unclosed, "C006", 3)] {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("prep"));
+        cmd.args([
+            "validate",
+            path.to_str().unwrap(),
+            "--key",
+            "pk",
+            "--output-format",
+            "json",
+            "--max-line-bytes",
+            "4MiB",
+        ]);
+        let (o, peak) = run_measured(cmd);
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{stdout}");
+        let findings: Vec<Value> = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v.get("code").is_some())
+            .collect();
+        assert!(
+            findings
+                .iter()
+                .any(|f| f["code"] == code && f["line"] == line),
+            "{path:?}: {findings:?}"
+        );
+        assert!(peak < 100, "validate peaked at {peak} MiB on {path:?}");
+    }
+}

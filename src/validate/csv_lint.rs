@@ -16,9 +16,17 @@ const ALLOWED: &[u8] = b",;:|\t ";
 struct Record {
     fields: Vec<Vec<u8>>,
     line: u64,
+    /// The record's first bytes, for excerpts.
     raw: Vec<u8>,
     quote_error: Option<String>,
+    /// The bytes of its fields, kept or not.
+    bytes: usize,
+    /// Past the scanner's `max` bytes: the rest of its fields was not kept.
+    over: bool,
 }
+
+/// The start of a record kept for its excerpt.
+const RAW_KEPT: usize = 1024;
 
 /// An RFC 4180 scanner that, unlike a lenient reader, reports bare and unbalanced quotes.
 struct Scanner<R: Read> {
@@ -26,6 +34,9 @@ struct Scanner<R: Read> {
     delim: u8,
     line: u64,
     peeked: Option<u8>,
+    /// The most field bytes a record keeps (`--max-line-bytes`): an unclosed quote makes the
+    /// rest of a file one record, which must not be held whole.
+    max: usize,
 }
 
 impl<R: Read> Scanner<R> {
@@ -53,8 +64,21 @@ impl<R: Read> Scanner<R> {
             line: self.line + 1,
             raw: Vec::new(),
             quote_error: None,
+            bytes: 0,
+            over: false,
         };
         let mut field = Vec::new();
+        let max = self.max;
+        macro_rules! keep {
+            ($c:expr) => {{
+                rec.bytes += 1;
+                if rec.bytes <= max {
+                    field.push($c);
+                } else {
+                    rec.over = true;
+                }
+            }};
+        }
         let mut st = St::Start;
         let mut any = false;
         loop {
@@ -71,16 +95,18 @@ impl<R: Read> Scanner<R> {
             };
             any = true;
             if c != b'\n' && c != b'\r' || st == St::Quoted {
-                rec.raw.push(c);
+                if rec.raw.len() < RAW_KEPT {
+                    rec.raw.push(c);
+                }
             }
             match st {
                 St::Quoted => match c {
                     b'"' => st = St::AfterQuote,
                     b'\n' => {
                         self.line += 1;
-                        field.push(c);
+                        keep!(c);
                     }
-                    _ => field.push(c),
+                    _ => keep!(c),
                 },
                 _ if c == b'\r' => {
                     // CRLF ends the record like LF, and so does a lone CR (old Mac line ends),
@@ -106,7 +132,7 @@ impl<R: Read> Scanner<R> {
                     if c == b'"' {
                         st = St::Quoted;
                     } else {
-                        field.push(c);
+                        keep!(c);
                         st = St::Unquoted;
                     }
                 }
@@ -117,11 +143,11 @@ impl<R: Read> Scanner<R> {
                             rec.fields.len() + 1
                         ));
                     }
-                    field.push(c);
+                    keep!(c);
                 }
                 St::AfterQuote => {
                     if c == b'"' {
-                        field.push(b'"');
+                        keep!(b'"');
                         st = St::Quoted;
                     } else {
                         if rec.quote_error.is_none() {
@@ -130,7 +156,7 @@ impl<R: Read> Scanner<R> {
                                 rec.fields.len() + 1
                             ));
                         }
-                        field.push(c);
+                        keep!(c);
                         st = St::Unquoted;
                     }
                 }
@@ -213,6 +239,7 @@ pub fn lint(
         delim,
         line: 0,
         peeked: None,
+        max: opts.max_line,
     };
     let mut header_missing = false;
     let mut header: Vec<String> = match &opts.header_list {
@@ -332,6 +359,19 @@ pub fn lint(
                 format!(
                     "the row has {} fields, the header has {cols}",
                     rec.fields.len()
+                ),
+                Some(&rec.raw),
+            );
+            continue;
+        }
+        if rec.over {
+            add(
+                report,
+                &rules::ITEM_TOO_LARGE,
+                line,
+                format!(
+                    "the row is over {} bytes (--max-line-bytes), so its item is over 409,600: look for a quote that is never closed; the rest of the row was not kept",
+                    opts.max_line
                 ),
                 Some(&rec.raw),
             );
