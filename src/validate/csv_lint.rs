@@ -94,10 +94,8 @@ impl<R: Read> Scanner<R> {
                 return Ok(Some(rec));
             };
             any = true;
-            if c != b'\n' && c != b'\r' || st == St::Quoted {
-                if rec.raw.len() < RAW_KEPT {
-                    rec.raw.push(c);
-                }
+            if (c != b'\n' && c != b'\r' || st == St::Quoted) && rec.raw.len() < RAW_KEPT {
+                rec.raw.push(c);
             }
             match st {
                 St::Quoted => match c {
