@@ -1273,11 +1273,7 @@ fn symlink_loops_and_non_utf8_names() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
-    let summary: Value = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find_map(|v| v.get("summary").cloned())
-        .unwrap_or_else(|| panic!("{stdout}"));
+    let (_, summary) = validate_json(&stdout, "");
     assert_eq!(summary["files"], 3, "{summary}");
 }
 
@@ -1813,11 +1809,7 @@ fn convert_and_validate_agree_on_lone_cr() {
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&o.stdout);
-        let summary = stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find_map(|v| v.get("summary").cloned())
-            .unwrap();
+        let (_, summary) = validate_json(&stdout, "");
         assert_eq!(
             (summary["lines"].as_u64(), summary["items"].as_u64()),
             (Some(rows), Some(items)),

@@ -23,16 +23,7 @@ fn validate(args: &[&str]) -> (i32, Vec<Value>, Value) {
     let code = o.status.code().unwrap();
     let stdout = String::from_utf8(o.stdout).unwrap();
     let stderr = String::from_utf8(o.stderr).unwrap();
-    let mut findings = Vec::new();
-    let mut summary = Value::Null;
-    for l in stdout.lines() {
-        let v: Value = serde_json::from_str(l).unwrap_or_else(|_| panic!("{l} / {stderr}"));
-        if let Some(s) = v.get("summary") {
-            summary = s.clone();
-        } else {
-            findings.push(v);
-        }
-    }
+    let (findings, summary) = validate_json(&stdout, &stderr);
     assert!(code != 2, "could not run: {stderr}");
     (code, findings, summary)
 }
@@ -1286,11 +1277,7 @@ fn csv_records_past_the_limit_are_findings_in_bounded_memory() {
         let (o, peak) = run_measured(cmd);
         let stdout = String::from_utf8_lossy(&o.stdout);
         assert_eq!(o.status.code(), Some(1), "{stdout}");
-        let findings: Vec<Value> = stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v.get("code").is_some())
-            .collect();
+        let (findings, _) = validate_json(&stdout, "");
         assert!(
             findings
                 .iter()

@@ -16,6 +16,22 @@ pub fn prep() -> Command {
     Command::cargo_bin("prep").unwrap()
 }
 
+/// `prep validate --output-format json` output split into its findings and its summary (every
+/// line must be JSON; `context` is shown when one is not).
+pub fn validate_json(stdout: &str, context: &str) -> (Vec<Value>, Value) {
+    let mut findings = Vec::new();
+    let mut summary = Value::Null;
+    for l in stdout.lines() {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|_| panic!("{l} / {context}"));
+        if let Some(s) = v.get("summary") {
+            summary = s.clone();
+        } else {
+            findings.push(v);
+        }
+    }
+    (findings, summary)
+}
+
 /// Run `prep convert` with `args`, plus `--out OUT --json`; returns (exit code, summary, stderr).
 pub fn convert(out: &Path, args: &[&str]) -> (i32, Value, String) {
     let o = prep()
