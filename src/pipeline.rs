@@ -21,16 +21,9 @@ pub fn interrupted() -> bool {
 }
 
 /// The error of a run stopped by [`interrupt`].
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
 pub struct Interrupted;
-
-impl std::fmt::Display for Interrupted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("interrupted")
-    }
-}
-
-impl std::error::Error for Interrupted {}
 
 /// Nice value for the threads that make work: reading input units and encoding batches. The
 /// consumers at the end of the line (a part's MD5 chain and its SHA-256 thread, zstd's workers)

@@ -71,7 +71,8 @@ pub fn located_zstd<R: BufRead + Send + 'static>(r: R) -> Result<Box<dyn Read + 
 
 /// A compressed stream that cannot be decompressed: where the decoder stopped, so a report can
 /// name the byte to look at. Carried inside the `std::io::Error` the reader returns.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("damaged {compression} stream near compressed byte {offset} (after {produced} uncompressed bytes): {cause}; the file is corrupt or truncated, so fetch or write it again")]
 pub struct DamagedStream {
     pub compression: &'static str,
     /// Compressed bytes the decoder had taken when it failed.
@@ -80,18 +81,6 @@ pub struct DamagedStream {
     pub produced: u64,
     pub cause: std::io::Error,
 }
-
-impl std::fmt::Display for DamagedStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "damaged {} stream near compressed byte {} (after {} uncompressed bytes): {}; the file is corrupt or truncated, so fetch or write it again",
-            self.compression, self.offset, self.produced, self.cause
-        )
-    }
-}
-
-impl std::error::Error for DamagedStream {}
 
 impl DamagedStream {
     /// The damaged stream behind an error, where there is one.

@@ -548,16 +548,9 @@ impl Ahead {
 }
 
 /// A reader thread's panic: a bug, never a finding about the input.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("a reader thread panicked")]
 pub struct ReaderPanicked;
-
-impl std::fmt::Display for ReaderPanicked {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a reader thread panicked")
-    }
-}
-
-impl std::error::Error for ReaderPanicked {}
 
 impl Ahead {
     /// The next batch, or the error of a unit with the index of the source it was reading. A
