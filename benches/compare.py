@@ -346,7 +346,8 @@ def main():
 def hostile_rss(work):
     """Peak RSS on hostile inputs, which must stay within the README's memory promise: a
     1 GB line without a newline, 5 GiB of zeros behind a small zstd and gzip stream (bombs
-    without a line end), a CSV of 100,000 columns."""
+    without a line end), a CSV of 100,000 columns, a CSV whose quote is never closed before
+    1 GB of text."""
     os.makedirs(work, exist_ok=True)
     line = os.path.join(work, "hostile-line.json")
     if not os.path.exists(line):
@@ -377,7 +378,15 @@ def hostile_rss(work):
             f.write(",".join(f"c{i}" for i in range(n)) + "\n")
             for r in range(3):
                 f.write(",".join(str(r * n + i) for i in range(n)) + "\n")
-    for name, inp, key in [("1 GB line", line, "pk:S")] + [(f"5 GiB bomb ({b.rsplit('.', 1)[1]})", b, "pk:S") for b in bombs] + [("100,000-column CSV", wide, "c0:N")]:
+    quote = os.path.join(work, "hostile-quote.csv")
+    if not os.path.exists(quote):
+        with open(quote + ".tmp", "wb") as f:
+            f.write(b'pk,v\na,1\nb,"')
+            block = b"x,\n" * (1 << 18)
+            for _ in range(1365):
+                f.write(block)
+        os.rename(quote + ".tmp", quote)
+    for name, inp, key in [("1 GB line", line, "pk:S")] + [(f"5 GiB bomb ({b.rsplit('.', 1)[1]})", b, "pk:S") for b in bombs] + [("100,000-column CSV", wide, "c0:N"), ("CSV quote never closed (1 GB)", quote, "pk:S")]:
         out = os.path.join(work, "hostile-out")
         shutil.rmtree(out, ignore_errors=True)
         t0 = time.perf_counter()

@@ -216,8 +216,8 @@ pub struct ConvertArgs {
     /// Rows sampled per CSV column by --csv-types infer
     #[arg(long, default_value = "1000", value_name = "N")]
     pub csv_sample_rows: usize,
-    /// Longest DynamoDB JSON / Ion line read (longer lines are skipped as they stream and
-    /// reported as I001; no valid item needs more than a few MB)
+    /// Longest DynamoDB JSON / Ion line or CSV record read (longer ones are skipped as they
+    /// stream and reported as I001; no valid item needs more than a few MB)
     #[arg(long, default_value = "8MiB", value_name = "SIZE")]
     pub max_line_bytes: String,
     /// Rows per batch (memory is about batch × threads × row size)
@@ -289,8 +289,8 @@ pub struct ValidateArgs {
     /// Worker threads (default: the number of cores)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Longest DynamoDB JSON / Ion line read (longer lines are skipped as they stream and
-    /// reported as I001; no valid item needs more than a few MB)
+    /// Longest DynamoDB JSON / Ion line or CSV record read (longer ones are skipped as they
+    /// stream and reported as I001; no valid item needs more than a few MB)
     #[arg(long, default_value = "8MiB", value_name = "SIZE")]
     pub max_line_bytes: String,
     /// Lines per batch

@@ -7,6 +7,7 @@
 
 pub mod convert;
 pub mod encode;
+pub mod guard;
 pub mod import;
 pub mod model;
 pub mod parse;

@@ -24,6 +24,7 @@ fn main() {
         signal_hook::consts::SIGXFSZ,
         std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     );
+    prep::guard::quiet_panics_in_decoders();
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,

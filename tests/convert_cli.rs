@@ -1399,7 +1399,17 @@ fn memory_is_bounded_whatever_one_line_holds() {
         }
         e.finish().unwrap();
     }
-    for input in [&long, &bomb] {
+    // A CSV row whose quote is never closed: the rest of the file is one record.
+    let quote = d.path().join("quote.csv");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&quote).unwrap());
+        f.write_all(b"pk,v\na,1\nb,\"").unwrap();
+        let chunk = "x,\n".repeat(1 << 18);
+        for _ in 0..200 {
+            f.write_all(chunk.as_bytes()).unwrap();
+        }
+    }
+    for input in [&long, &bomb, &quote] {
         let out = d.path().join(format!(
             "out-{}",
             input.file_name().unwrap().to_string_lossy()
@@ -1432,6 +1442,12 @@ fn memory_is_bounded_whatever_one_line_holds() {
             "{s}"
         );
         assert_eq!(codes(&out), ["I001"]);
+        let rejects = std::fs::read_to_string(out.join("rejects.jsonl")).unwrap();
+        let line = if input == &quote { 3 } else { 2 };
+        assert!(
+            rejects.contains(&format!("line {line} is ")),
+            "{input:?}: {rejects}"
+        );
         assert!(peak < 100, "convert peaked at {peak} MiB on {input:?}");
         check_output(&out);
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("prep"));
@@ -1448,7 +1464,9 @@ fn memory_is_bounded_whatever_one_line_holds() {
         let (o, peak) = run_measured(cmd);
         let stdout = String::from_utf8_lossy(&o.stdout);
         assert_eq!(o.status.code(), Some(1), "{stdout}");
-        assert!(stdout.contains("\"I001\""), "{stdout}");
+        // Validate checks CSV for the native import, where the quote is the finding.
+        let code = if input == &quote { "C006" } else { "I001" };
+        assert!(stdout.contains(&format!("\"{code}\"")), "{stdout}");
         assert!(peak < 100, "validate peaked at {peak} MiB on {input:?}");
     }
 }
@@ -1626,6 +1644,38 @@ fn truncated_arrow_and_empty_inputs_are_told() {
     );
     assert_eq!(s["warnings"], json!([]), "{s}");
 
+    // Cut inside its last record batch: said so, once (it was "failed to fill whole buffer"
+    // twice, with no hint).
+    let cut = d.path().join("cut-in-batch.arrows");
+    std::fs::write(&cut, &stream[..stream.len() - 108]).unwrap();
+    let (code, _, err) = convert(
+        &d.path().join("o6"),
+        &[cut.to_str().unwrap(), "--key", "pk"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cut-in-batch.arrows: the input ends inside record batch 2 (after 4 rows): it was cut short"),
+        "{err}"
+    );
+    assert!(!err.contains("fill whole buffer"), "{err}");
+
+    // Damaged inside its buffers: arrow's reader panics on these bytes; prep reports the file
+    // as corrupt, with no panic message on the terminal.
+    let mut damaged = full.clone();
+    damaged[3000..3100].fill(0xff);
+    let bad = d.path().join("damaged.arrow");
+    std::fs::write(&bad, &damaged).unwrap();
+    let (code, _, err) = convert(
+        &d.path().join("o7"),
+        &[bad.to_str().unwrap(), "--key", "pk"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("damaged.arrow: the arrow decoder failed on damaged data"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
     // A CSV cut inside its gzip stream: the error names the file, the line and the byte.
     let csv = std::fs::read(fixture("public/seattle-weather.csv")).unwrap();
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -1727,6 +1777,54 @@ fn a_file_size_limit_is_an_error_not_a_signal() {
     assert!(
         stderr.contains("File too large") && stderr.contains("rejects.jsonl"),
         "{stderr}"
+    );
+}
+
+/// A full disk (a 512 KiB tmpfs, where the machine lets the tests mount one): "No space left
+/// on device" naming the file, exit 2, and the run removes what it wrote — for a part and for
+/// `rejects.jsonl` alike.
+#[test]
+fn a_full_disk_is_an_error_that_names_the_file() {
+    struct Mounted(std::path::PathBuf);
+    impl Drop for Mounted {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let d = tmp();
+    let disk = d.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
+        .arg(&disk)
+        .output();
+    if !matches!(&mounted, Ok(o) if o.status.success()) {
+        eprintln!("skipped: this machine does not let the tests mount a tmpfs ({mounted:?})");
+        return;
+    }
+    let _mounted = Mounted(disk.clone());
+    let mut text = String::from("id,v\n");
+    for i in 0..2000 {
+        text.push_str(&format!("{i},{}\n", "x".repeat(1000)));
+    }
+    let input = write(d.path(), "big.csv", &text);
+    let out = disk.join("out");
+    let (code, _, err) = convert(&out, &[&input, "--key", "id:N", "--compress", "none"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("No space left on device") && err.contains(".part-00000"),
+        "{err}"
+    );
+    assert!(!out.join("data").exists(), "the run removes its parts");
+    // Every row rejected (no key): the reject file fills the disk.
+    let text = text.replace("\n", "\n,");
+    let input = write(d.path(), "nokeys.csv", &text);
+    let out = disk.join("out2");
+    let (code, _, err) = convert(&out, &[&input, "--key", "id:N"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("No space left on device") && err.contains("rejects.jsonl"),
+        "{err}"
     );
 }
 

@@ -48,7 +48,7 @@ pub fn parse_line(line: &str) -> Result<Item, ParseError> {
     }
     // ion-rs reads untrusted text here: should it panic on some input (as it did on an
     // overflowing symbol ID, found by fuzzing), the line is refused, not the run.
-    let read = std::panic::catch_unwind(|| Element::read_all(line.as_bytes()));
+    let read = crate::guard::decoding(|| Element::read_all(line.as_bytes()));
     let seq = match read {
         Ok(r) => r.map_err(|e| {
             ParseError::new(&rules::LINE_NOT_PARSEABLE, format!("not valid Ion: {e}"))

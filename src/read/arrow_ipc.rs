@@ -3,6 +3,7 @@
 use super::{send_sliced, Batch, Format, Opened, ReadOptions, Source, Unit};
 use anyhow::{Context, Result};
 use arrow_ipc::reader::{FileReader, StreamReader};
+use arrow_schema::ArrowError;
 use std::fs::File;
 use std::io::BufReader;
 use std::sync::mpsc::SyncSender;
@@ -28,12 +29,13 @@ pub fn read(
         Format::ArrowFile => {
             let r = file_reader(src)?;
             let n = r.num_batches().max(1) as u64;
-            for rb in r {
+            for (k, rb) in r.enumerate() {
+                let rb = rb.map_err(|e| batch_error(e, k, first_row))?;
                 if !send_sliced(
                     tx,
                     unit.source,
                     &mut first_row,
-                    rb?,
+                    rb,
                     opts.batch_rows,
                     src.size / n,
                 ) {
@@ -43,8 +45,8 @@ pub fn read(
         }
         _ => {
             let r = StreamReader::try_new(BufReader::new(File::open(&src.path)?), None)?;
-            for rb in r {
-                let rb = rb?;
+            for (k, rb) in r.enumerate() {
+                let rb = rb.map_err(|e| batch_error(e, k, first_row))?;
                 let bytes = rb.get_array_memory_size() as u64;
                 if !send_sliced(tx, unit.source, &mut first_row, rb, opts.batch_rows, bytes) {
                     break;
@@ -64,4 +66,24 @@ fn file_reader(src: &Source) -> Result<FileReader<File>> {
             "not a readable Arrow IPC file: its footer is missing or damaged ({e}); was it cut short? An Arrow IPC stream should be named .arrows"
         )
     })
+}
+
+/// A record batch that cannot be read, numbered from 1 with the rows before it; a stream that
+/// ends inside a message says it was cut short (arrow reports it as "failed to fill whole
+/// buffer", twice over with its source).
+fn batch_error(e: ArrowError, index: usize, rows_before: u64) -> anyhow::Error {
+    let cut = match &e {
+        ArrowError::IoError(_, io) => io.kind() == std::io::ErrorKind::UnexpectedEof,
+        ArrowError::ParseError(m) => m.contains("Unexpected end of stream"),
+        _ => false,
+    };
+    let at = format!("record batch {} (after {rows_before} rows)", index + 1);
+    if cut {
+        anyhow::anyhow!(
+            "the input ends inside {at}: it was cut short (an interrupted copy or write?); write or fetch it again"
+        )
+    } else {
+        // Not chained: arrow's I/O errors repeat their source in their own message.
+        anyhow::anyhow!("{at} cannot be read: {e}")
+    }
 }

@@ -3,9 +3,10 @@
 //! become Utf8 columns (empty cells are nulls); typing happens in the plan (`--csv-types infer`
 //! proposes N/BOOL per column from a sample of rows).
 
-use super::csv_split::{check_delimiter, Cell, Splitter};
+use super::csv_split::{check_delimiter, Cell, Record, Splitter};
 use super::{Batch, Opened, Packing, PreReject, ReadOptions, Source, Unit};
 use crate::model::number;
+use crate::parse::lines::too_long_message;
 use crate::plan::Target;
 use crate::rules;
 use anyhow::{bail, Context, Result};
@@ -179,12 +180,19 @@ fn header(src: &Source, opts: &CsvOptions, rdr: &mut Records) -> Result<Vec<Stri
         return Ok(cols.clone());
     }
     let mut cells = Vec::new();
-    if rdr
+    match rdr
         .next_record(&mut cells)
         .with_context(|| format!("{}: reading the header", src.display()))?
-        .is_none()
     {
-        bail!("{}: the file is empty (no header line)", src.display());
+        None => bail!("{}: the file is empty (no header line)", src.display()),
+        Some(Record {
+            too_long: Some(len),
+            ..
+        }) => bail!(
+            "{}: the header line is {len} bytes long, past the limit; look for a quote that is never closed",
+            src.display()
+        ),
+        Some(_) => {}
     }
     let mut names = Vec::with_capacity(cells.len());
     for (i, &(s, e)) in cells.iter().enumerate() {
@@ -246,14 +254,15 @@ pub fn infer(src: &Source, opts: &CsvOptions) -> Result<Vec<Target>> {
     let (mut numeric, mut boolean, mut seen) = (vec![true; n], vec![true; n], vec![false; n]);
     let mut cells = Vec::new();
     let mut rows = 0;
-    while rows < opts.sample_rows
-        && rdr
+    while rows < opts.sample_rows {
+        let Some(rec) = rdr
             .next_record(&mut cells)
             .with_context(|| format!("{}: reading line {}", src.display(), rdr.line()))?
-            .is_some()
-    {
+        else {
+            break;
+        };
         rows += 1;
-        if cells.len() != n {
+        if rec.too_long.is_some() || cells.len() != n {
             continue;
         }
         for (c, &(s, e)) in cells.iter().enumerate() {
@@ -308,7 +317,8 @@ pub fn read(
     let copts = &opts.csv;
     let counter = Arc::new(AtomicU64::new(0));
     let clean = Arc::new(AtomicBool::new(true));
-    let mut rdr = counted_records(src, copts, counter.clone(), clean.clone())?;
+    let mut rdr =
+        counted_records(src, copts, counter.clone(), clean.clone())?.with_max_record(opts.max_line);
     // The block check stands for the cells' own only when the splitter removes nothing but ASCII
     // (the CLI takes ASCII delimiters only; the library takes any byte).
     let block_checked = delimiter(src, copts).is_ascii();
@@ -338,17 +348,22 @@ pub fn read(
         let mut pre_rejects = Vec::new();
         let mut len = 0;
         while len < batch_rows {
-            let Some(line) = rdr
+            let Some(rec) = rdr
                 .next_record(&mut cells)
                 .with_context(|| format!("{}: reading line {}", src.display(), rdr.line()))?
             else {
                 break;
             };
-            lines.push(line);
+            lines.push(rec.line);
             let bytes = rdr.bytes();
             let cell = |&(s, e): &Cell| &bytes[s..e];
             let mut bad: Option<(&'static rules::Rule, String)> = None;
-            if cells.len() != n {
+            if let Some(len) = rec.too_long {
+                bad = Some((
+                    &rules::ITEM_TOO_LARGE,
+                    too_long_message(rec.line, len, opts.max_line),
+                ));
+            } else if cells.len() != n {
                 bad = Some((
                     &rules::CSV_FIELD_COUNT,
                     format!(
@@ -395,12 +410,17 @@ pub fn read(
                 for b in builders.iter_mut() {
                     b.append_null();
                 }
-                let values: Vec<&[u8]> = cells.iter().map(cell).collect();
+                let values = if rec.too_long.is_some() {
+                    // Nothing of the record was kept.
+                    serde_json::json!({ "line": message })
+                } else {
+                    raw_values(&names, &cells.iter().map(cell).collect::<Vec<_>>())
+                };
                 pre_rejects.push(PreReject {
                     index: len,
                     rule,
                     message,
-                    values: raw_values(&names, &values),
+                    values,
                 });
             }
             len += 1;

@@ -18,10 +18,12 @@ use std::io::{self, Read};
 const READ: usize = 256 << 10;
 /// Initialised bytes after the buffer's usable part, so a 64-byte window never leaves it.
 const PAD: usize = 64;
-/// The longest record read: past it, the input is refused (the usual cause is a quote that is
-/// never closed, which turns the rest of the file into one cell); far above DynamoDB's 400 KB
-/// item, so that long rows still become rejects with their size, not errors.
-const MAX_RECORD: usize = 64 << 20;
+/// The longest record kept by default (see [`Splitter::with_max_record`]): a longer one is read
+/// on to its end without being kept, and returned as [`Record::too_long`]. The usual cause is a
+/// quote that is never closed, which turns the rest of the file into one cell. Far above
+/// DynamoDB's 400 KB item, so that rows a little too large are still read whole and rejected with
+/// their size.
+pub const MAX_RECORD: usize = crate::parse::lines::DEFAULT_MAX_LINE;
 /// A window base no position is within 64 bytes of.
 const NO_WINDOW: usize = isize::MAX as usize;
 
@@ -30,6 +32,16 @@ type Classify = unsafe fn(*const u8, u8) -> u64;
 
 /// A cell: a range of [`Splitter::bytes`].
 pub type Cell = (usize, usize);
+
+/// A record returned by [`Splitter::next_record`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The line the record starts on (1-based).
+    pub line: u64,
+    /// `Some(bytes)` when the record was longer than the limit: it was skipped as it streamed,
+    /// and its cells are empty; `bytes` is its length up to its line end (or the input's end).
+    pub too_long: Option<u64>,
+}
 
 /// Splits CSV text read from `R` into records.
 pub struct Splitter<R> {
@@ -51,8 +63,19 @@ pub struct Splitter<R> {
     quoted: Vec<(usize, usize, usize)>,
     /// Whether a UTF-8 byte order mark at the start of the input has been looked for.
     bom_checked: bool,
-    /// [`MAX_RECORD`] (smaller in tests).
+    /// The longest record kept ([`MAX_RECORD`] unless set).
     max_record: usize,
+}
+
+/// Where the byte-at-a-time walk over a record too long to keep is (csv_core's states for the
+/// same grammar).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    CellStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted cell: `""` or the closing quote.
+    QuoteSeen,
 }
 
 enum Parsed {
@@ -85,6 +108,12 @@ impl<R: Read> Splitter<R> {
         }
     }
 
+    /// Records longer than `max` bytes are skipped as they stream.
+    pub fn with_max_record(mut self, max: usize) -> Self {
+        self.max_record = max;
+        self
+    }
+
     /// The line the next record starts on, or a blank line before it.
     pub fn line(&self) -> u64 {
         self.line
@@ -96,8 +125,9 @@ impl<R: Read> Splitter<R> {
     }
 
     /// The next record's cells into `cells` (ranges of [`Self::bytes`], valid until the next
-    /// call), and the line it starts on; `None` at the end of the input.
-    pub fn next_record(&mut self, cells: &mut Vec<Cell>) -> io::Result<Option<u64>> {
+    /// call), and the line it starts on; `None` at the end of the input. A record longer than
+    /// the limit comes back with no cells and [`Record::too_long`] set.
+    pub fn next_record(&mut self, cells: &mut Vec<Cell>) -> io::Result<Option<Record>> {
         if !self.bom_checked {
             while self.end < 3 && !self.eof {
                 self.fill()?;
@@ -118,37 +148,104 @@ impl<R: Read> Splitter<R> {
                     }
                     self.start = next;
                     self.line += lines;
-                    return Ok(Some(line));
+                    return Ok(Some(Record {
+                        line,
+                        too_long: None,
+                    }));
                 }
                 Parsed::End => return Ok(None),
-                Parsed::More => self.fill()?,
+                Parsed::More => {
+                    if !self.fill()? {
+                        cells.clear();
+                        let line = self.line;
+                        let len = self.skip_record()?;
+                        return Ok(Some(Record {
+                            line,
+                            too_long: Some(len),
+                        }));
+                    }
+                }
             }
         }
     }
 
-    /// Move the unparsed bytes to the front and read more after them.
-    fn fill(&mut self) -> io::Result<()> {
+    /// Reads on past the record at `start` (which fills the buffer up to the limit) to its end,
+    /// without keeping it: the bytes after it are left at `start`. Returns the record's length.
+    fn skip_record(&mut self) -> io::Result<u64> {
+        let mut state = Skip::CellStart;
+        let mut len = 0u64;
+        loop {
+            let mut k = self.start;
+            let mut stop = None;
+            while k < self.end {
+                let b = self.buf[k];
+                state = match state {
+                    Skip::Quoted => match b {
+                        b'"' => Skip::QuoteSeen,
+                        b'\n' => {
+                            self.line += 1;
+                            Skip::Quoted
+                        }
+                        _ => Skip::Quoted,
+                    },
+                    Skip::QuoteSeen if b == b'"' => Skip::Quoted,
+                    Skip::CellStart if b == b'"' => Skip::Quoted,
+                    _ if b == self.delim => Skip::CellStart,
+                    _ if b == b'\r' || b == b'\n' => {
+                        stop = Some(k);
+                        break;
+                    }
+                    _ => Skip::Unquoted,
+                };
+                k += 1;
+            }
+            if let Some(k) = stop {
+                len += (k - self.start) as u64;
+                self.start = k;
+                self.base = NO_WINDOW;
+                return Ok(len);
+            }
+            len += (self.end - self.start) as u64;
+            self.start = self.end;
+            if self.eof {
+                return Ok(len);
+            }
+            // Nothing before `end` is kept: read into the whole buffer again.
+            self.start = 0;
+            self.end = 0;
+            self.base = NO_WINDOW;
+            // Capped as in `fill`: the records after this one must not be found whole past the
+            // limit without `fill` seeing them.
+            self.read_more(self.max_record + 1)?;
+        }
+    }
+
+    /// Move the unparsed bytes to the front and read more after them; `false` (nothing read)
+    /// when the record at `start` is already longer than the limit.
+    fn fill(&mut self) -> io::Result<bool> {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
         self.base = NO_WINDOW;
-        if self.buf.len() - PAD - self.end < READ / 2 {
-            // One record fills most of the buffer.
-            if self.end >= self.max_record {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "the record starting at line {} is longer than {} MiB; look for a quote that is never closed",
-                        self.line,
-                        self.max_record >> 20
-                    ),
-                ));
-            }
-            self.buf.resize(2 * (self.buf.len() - PAD) + PAD, 0);
+        if self.end > self.max_record {
+            return Ok(false);
         }
-        let room = self.buf.len() - PAD;
+        if self.buf.len() - PAD - self.end < READ / 2 {
+            // One record fills most of the buffer: twice the room, up to just past the limit.
+            let room = (2 * (self.buf.len() - PAD)).min(self.max_record + READ);
+            self.buf.resize(room.max(self.buf.len() - PAD) + PAD, 0);
+        }
+        // No more than one byte past the limit, so that a record is kept exactly when it is no
+        // longer than the limit (the byte after it, its line end, is read with it).
+        self.read_more(self.max_record + 1)?;
+        Ok(true)
+    }
+
+    /// Read after `end`, into the buffer's room up to `limit` bytes (`end < limit`).
+    fn read_more(&mut self, limit: usize) -> io::Result<()> {
+        let room = (self.buf.len() - PAD).min(limit);
         loop {
             match self.inner.read(&mut self.buf[self.end..room]) {
                 Ok(0) => self.eof = true,
@@ -403,9 +500,12 @@ mod tests {
         s.classify = classify;
         let mut cells = Vec::new();
         let mut out = Vec::new();
-        while let Some(line) = s.next_record(&mut cells).unwrap() {
+        while let Some(r) = s.next_record(&mut cells).unwrap() {
             let b = s.bytes();
-            out.push((line, cells.iter().map(|&(a, z)| b[a..z].to_vec()).collect()));
+            out.push((
+                r.line,
+                cells.iter().map(|&(a, z)| b[a..z].to_vec()).collect(),
+            ));
         }
         out
     }
@@ -518,18 +618,58 @@ mod tests {
     }
 
     /// A quote that is never closed makes the rest of the input one record: past the limit it
-    /// is an error naming the line the record starts on, not a buffer the size of the file.
+    /// is skipped as it streams (the buffer stays near the limit), and comes back as one record
+    /// marked too long, with the line it starts on and its length; the records after it read
+    /// as they are, on their own lines.
     #[test]
-    fn records_past_the_limit_are_refused() {
-        let text = format!("a,b\nc,\"{}\n", "x,\n".repeat(1 << 20));
-        let mut s = Splitter::new(text.as_bytes(), b',');
-        s.max_record = 1 << 20;
+    fn records_past_the_limit_are_skipped() {
+        let body = "x,\n".repeat(1 << 20);
+        let text = format!("a,b\nc,\"{body}\"\r\nd,\"e\"\"\"\n\nf");
+        for block in [64 << 10, READ] {
+            let mut s =
+                Splitter::new(Dribble(text.as_bytes(), block), b',').with_max_record(1 << 20);
+            let mut cells = Vec::new();
+            let mut got = Vec::new();
+            while let Some(r) = s.next_record(&mut cells).unwrap() {
+                let b = s.bytes();
+                got.push((
+                    r,
+                    cells
+                        .iter()
+                        .map(|&(a, z)| b[a..z].to_vec())
+                        .collect::<Vec<_>>(),
+                ));
+            }
+            let rec = |line, too_long| Record { line, too_long };
+            assert_eq!(
+                got,
+                [
+                    (rec(1, None), vec![b"a".to_vec(), b"b".to_vec()]),
+                    (rec(2, Some(body.len() as u64 + 4)), vec![]),
+                    (
+                        rec(3 + (1 << 20), None),
+                        vec![b"d".to_vec(), b"e\"".to_vec()]
+                    ),
+                    (rec(5 + (1 << 20), None), vec![b"f".to_vec()]),
+                ],
+                "block {block}"
+            );
+            assert!(s.buf.len() <= (1 << 20) + READ + PAD, "{}", s.buf.len());
+        }
+        // Cut by the end of the input inside its quotes.
+        let text = format!("c,\"{body}");
+        let mut s = Splitter::new(text.as_bytes(), b',').with_max_record(1000);
         let mut cells = Vec::new();
-        assert_eq!(s.next_record(&mut cells).unwrap(), Some(1));
-        let e = s.next_record(&mut cells).unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
-        assert!(e.to_string().contains("line 2 is longer than 1 MiB"), "{e}");
-        assert!(s.buf.len() <= 4 << 20, "{}", s.buf.len());
+        let r = s.next_record(&mut cells).unwrap().unwrap();
+        assert_eq!(
+            r,
+            Record {
+                line: 1,
+                too_long: Some(text.len() as u64)
+            }
+        );
+        assert!(cells.is_empty());
+        assert_eq!(s.next_record(&mut cells).unwrap(), None);
     }
 
     #[test]

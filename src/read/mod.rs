@@ -465,23 +465,33 @@ fn text_format(path: &Path) -> Result<Format> {
 
 /// Open a source: read its schema and split it into units.
 pub fn open(src: &Source, index: usize, opts: &ReadOptions) -> Result<Opened> {
-    let r = match src.format {
+    let r = crate::guard::decoding(|| match src.format {
         Format::Csv => csv::open(src, index, &opts.csv),
         Format::Parquet => parquet::open(src, index),
         Format::ArrowFile | Format::ArrowStream => arrow_ipc::open(src, index),
         Format::Items(_) => items::open(src, index),
-    };
+    })
+    .unwrap_or_else(|why| Err(decoder_failed(src, &why)));
     r.with_context(|| format!("cannot read {} as {}", src.display(), src.format.as_str()))
+}
+
+/// The error for a decoder that panicked on the file's bytes.
+fn decoder_failed(src: &Source, why: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the {} decoder failed on damaged data ({why}); the file is corrupt: write or fetch it again",
+        src.format.as_str()
+    )
 }
 
 /// Read one unit, sending its batches in order; stops early when the receiver hangs up.
 pub fn run_unit(src: &Source, unit: &Unit, opts: &ReadOptions, tx: &SyncSender<Result<Batch>>) {
-    let r = match src.format {
+    let r = crate::guard::decoding(|| match src.format {
         Format::Csv => csv::read(src, unit, opts, tx),
         Format::Parquet => parquet::read(src, unit, opts, tx),
         Format::ArrowFile | Format::ArrowStream => arrow_ipc::read(src, unit, opts, tx),
         Format::Items(_) => items::read(src, unit, opts, tx),
-    };
+    })
+    .unwrap_or_else(|why| Err(decoder_failed(src, &why)));
     if let Err(e) = r {
         let _ = tx.send(Err(e.context(format!("error reading {}", src.display()))));
     }

@@ -228,28 +228,73 @@ impl std::io::Read for Dribble<'_> {
     }
 }
 
-/// prep's CSV record splitter gives the csv crate's records, whatever the read sizes.
+/// A splitter's records: (line, too long, cells).
+type Split = Vec<(u64, Option<u64>, Vec<Vec<u8>>)>;
+
+fn split_csv(text: &[u8], delim: u8, block: usize, max: Option<usize>) -> Split {
+    let mut s = prep::read::csv_split::Splitter::new(Dribble(text, block), delim);
+    if let Some(max) = max {
+        s = s.with_max_record(max);
+    }
+    let mut cells = Vec::new();
+    let mut got = Vec::new();
+    while let Some(r) = s.next_record(&mut cells).unwrap() {
+        let b = s.bytes();
+        let cells = cells.iter().map(|&(a, z)| b[a..z].to_vec()).collect();
+        got.push((r.line, r.too_long, cells));
+    }
+    got
+}
+
+/// prep's CSV record splitter gives the csv crate's records, whatever the read sizes; with a
+/// small record limit, it gives the same records on the same lines, except that those longer
+/// than the limit come back marked, with no cells and a length their cells fit in.
 pub fn check_csv(text: &[u8], delim: u8) {
     let want = csv_records(text, delim);
+    let whole = split_csv(text, delim, 1 << 16, None);
     for block in [1, 7, 64, 1 << 16] {
-        let mut s = prep::read::csv_split::Splitter::new(Dribble(text, block), delim);
-        let mut cells = Vec::new();
-        let mut got = Vec::new();
-        while let Some(_line) = s.next_record(&mut cells).unwrap() {
-            let b = s.bytes();
-            got.push(
-                cells
-                    .iter()
-                    .map(|&(a, z)| b[a..z].to_vec())
-                    .collect::<Vec<_>>(),
-            );
-        }
+        let got = split_csv(text, delim, block, None);
         assert_eq!(
             got,
+            whole,
+            "block {block}: {:?}",
+            String::from_utf8_lossy(text)
+        );
+        let cells: Vec<_> = got.into_iter().map(|(_, _, c)| c).collect();
+        assert_eq!(
+            cells,
             want,
             "block {block}: {:?}",
             String::from_utf8_lossy(text)
         );
+    }
+    for (max, block) in [(3, 1), (8, 7), (40, 64)] {
+        let got = split_csv(text, delim, block, Some(max));
+        assert_eq!(
+            got.len(),
+            whole.len(),
+            "max {max}: {:?}",
+            String::from_utf8_lossy(text)
+        );
+        for (g, w) in got.iter().zip(&whole) {
+            assert_eq!(g.0, w.0, "max {max}: the line of {w:?}");
+            let n = w.2.len() as u64;
+            let sum: u64 = w.2.iter().map(|c| c.len() as u64).sum();
+            match g.1 {
+                None => {
+                    assert_eq!(g.2, w.2, "max {max}");
+                    assert!(sum + n - 1 <= max as u64, "max {max}: {w:?} is kept");
+                }
+                Some(len) => {
+                    assert!(g.2.is_empty());
+                    assert!(len > max as u64, "max {max}: {len}");
+                    assert!(
+                        sum + n - 1 <= len && len <= 2 * sum + 3 * n,
+                        "{len} for {w:?}"
+                    );
+                }
+            }
+        }
     }
 }
 
