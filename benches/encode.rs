@@ -4,11 +4,11 @@
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use prep::encode::item::ItemEncoder;
-use prep::encode::{Nulls, Syntax, W};
+use prep::encoding::item::ItemEncoder;
+use prep::encoding::plan::{EncodeOptions, Plan, Timestamps};
+use prep::encoding::{Nulls, Syntax, W};
 use prep::model::keys::{KeyAttr, KeySchema};
 use prep::model::number;
-use prep::plan::{EncodeOptions, Plan, Timestamps};
 use std::sync::Arc;
 
 fn batch(rows: usize) -> RecordBatch {
@@ -124,7 +124,7 @@ fn escape_strings(c: &mut Criterion) {
         bench.iter(|| {
             out.clear();
             for t in &texts {
-                prep::encode::escape_into(t.as_bytes(), &mut out);
+                prep::encoding::escape_into(t.as_bytes(), &mut out);
             }
             black_box(out.len())
         })
@@ -152,10 +152,10 @@ fn item_size(c: &mut Criterion) {
 /// Validating DynamoDB JSON lines: parse, every rule, key checks (what prep validate runs).
 fn validate_lines(c: &mut Criterion) {
     use arrow_array::BinaryArray;
-    use prep::encode::items::LinesEncoder;
+    use prep::encoding::items::LinesEncoder;
+    use prep::encoding::plan::KeyCheck;
+    use prep::input::parse::LineFormat;
     use prep::model::keys::{KeyRole, ScalarType};
-    use prep::parse::LineFormat;
-    use prep::plan::KeyCheck;
     let lines: Vec<String> = (0..4096)
         .map(|i| format!(r#"{{"Item":{{"pk":{{"S":"user#{i:08}"}},"sk":{{"N":"{i}"}},"name":{{"S":"Name \"{i}\" ünïcödé"}},"price":{{"N":"{}.25"}},"flag":{{"BOOL":true}},"tags":{{"SS":["a","b"]}}}}}}"#, i * 3))
         .collect();
@@ -186,7 +186,7 @@ fn validate_lines(c: &mut Criterion) {
     w.discard = true;
     // The lines are clean: both paths below measure accepting them, not reporting errors.
     assert!(enc.encode(&arr, &[], &mut w).rejects.is_empty());
-    let mut scanner = prep::validate::scan::Scanner::new(&enc.keys);
+    let mut scanner = prep::commands::validate::scan::Scanner::new(&enc.keys);
     let mut key = Vec::new();
     for l in &lines {
         assert!(scanner.scan(l.as_bytes(), &mut key).is_some(), "{l}");
@@ -218,7 +218,7 @@ fn validate_lines(c: &mut Criterion) {
 /// A part's MD5 and SHA-256: the crates one part after the other, against the parts in lanes.
 fn part_digests(c: &mut Criterion) {
     use md5::Digest;
-    use prep::sink::{md5x, sha256x};
+    use prep::output::{md5x, sha256x};
     const PART: usize = 4 << 20;
     let parts: Vec<Vec<u8>> = (0..md5x::LANES)
         .map(|l| (0..PART).map(|i| (i * 31 + l * 7) as u8).collect())

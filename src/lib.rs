@@ -5,18 +5,11 @@
 //! DynamoDB JSON (or Ion) straight from Arrow arrays while checking every import rule, and the
 //! part/manifest writer. See README.md for the command-line view.
 
-pub mod convert;
-pub mod encode;
-pub mod guard;
-pub mod import;
+pub mod commands;
+pub mod encoding;
+pub mod input;
 pub mod model;
-pub mod parse;
+pub mod output;
 pub mod pipeline;
-pub mod plan;
-pub mod read;
-pub mod rules;
-pub mod sink;
 #[cfg(test)]
 pub(crate) mod testing;
-pub mod upload;
-pub mod validate;

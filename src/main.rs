@@ -6,13 +6,13 @@ mod cli;
 use anyhow::{anyhow, bail, Result};
 use clap::Parser;
 use cli::{Cli, Cmd, ConvertArgs};
-use prep::convert::{self, ConvertOptions, DupMode, OnError};
-use prep::encode::{Nulls, Syntax};
+use prep::commands::convert::{self, ConvertOptions, DupMode, OnError};
+use prep::encoding::plan::{Target, Timestamps};
+use prep::encoding::{Nulls, Syntax};
+use prep::input::{csv::CsvOptions, ReadOptions};
 use prep::model::keys::{Gsi, KeyAttr, KeySchema};
-use prep::plan::{Target, Timestamps};
-use prep::read::{csv::CsvOptions, ReadOptions};
-use prep::rules;
-use prep::sink::{parse_size, Compression};
+use prep::model::rules;
+use prep::output::{parse_size, Compression};
 use std::io::IsTerminal;
 
 fn main() {
@@ -24,7 +24,7 @@ fn main() {
         signal_hook::consts::SIGXFSZ,
         std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     );
-    prep::guard::quiet_panics_in_decoders();
+    prep::model::guard::quiet_panics_in_decoders();
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,
@@ -104,8 +104,8 @@ fn key_schema(a: &cli::KeyArgs) -> Result<Option<KeySchema>> {
     })
 }
 
-fn aws_options(a: &cli::AwsArgs, max_attempts: u32) -> prep::upload::AwsOptions {
-    prep::upload::AwsOptions {
+fn aws_options(a: &cli::AwsArgs, max_attempts: u32) -> prep::commands::upload::AwsOptions {
+    prep::commands::upload::AwsOptions {
         profile: a.profile.clone(),
         region: a.region.clone(),
         endpoint_url: a.endpoint_url.clone(),
@@ -121,7 +121,7 @@ fn default_threads() -> usize {
 }
 
 fn run_validate(a: cli::ValidateArgs) -> Result<i32> {
-    use prep::validate::{self, report, Declared, ValidateOptions};
+    use prep::commands::validate::{self, report, Declared, ValidateOptions};
     let keys = key_schema(&a.keys)?;
     let compression = a
         .compression
@@ -169,11 +169,11 @@ fn run_validate(a: cli::ValidateArgs) -> Result<i32> {
 }
 
 fn run_import(a: cli::ImportArgs) -> Result<i32> {
-    use prep::import::{self, FollowUps, ImportOptions, Source};
+    use prep::commands::import::{self, FollowUps, ImportOptions, Source};
     let source = match (&a.status, &a.source) {
         (Some(arn), _) => Source::Status(arn.clone()),
         (None, Some(s)) if s.starts_with("s3://") => {
-            let (bucket, prefix) = prep::upload::parse_s3_url(s)?;
+            let (bucket, prefix) = prep::commands::upload::parse_s3_url(s)?;
             Source::S3 { bucket, prefix }
         }
         (None, Some(s)) => Source::Folder(s.into()),
@@ -287,7 +287,7 @@ fn table_def_setting(path: Option<&std::path::Path>, at: &[&str]) -> Option<serd
 }
 
 fn run_upload(a: cli::UploadArgs) -> Result<i32> {
-    use prep::upload::{self, Outcome, UploadOptions};
+    use prep::commands::upload::{self, Outcome, UploadOptions};
     let (bucket, prefix) = upload::parse_s3_url(&a.dest)?;
     let chunk = parse_size(&a.multipart_chunksize)?;
     if chunk < 5 << 20 {

@@ -1024,7 +1024,7 @@ fn ion_output_lines() {
 fn rules_command() {
     let o = prep().arg("rules").output().unwrap();
     let text = String::from_utf8(o.stdout).unwrap();
-    for r in prep::rules::ALL {
+    for r in prep::model::rules::ALL {
         assert!(text.contains(r.code), "{}", r.code);
     }
     let o = prep().args(["rules", "I001"]).output().unwrap();

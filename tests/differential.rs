@@ -312,7 +312,7 @@ fn validate_findings_are_the_same_with_and_without_the_scanner() {
                 sort: Some(prep::model::keys::KeyAttr::parse("sk:N").unwrap()),
                 gsis: vec![],
             };
-            let opts = prep::validate::ValidateOptions {
+            let opts = prep::commands::validate::ValidateOptions {
                 paths: vec![path.to_string_lossy().into_owned()],
                 keys: Some(keys),
                 format: None,
@@ -324,9 +324,9 @@ fn validate_findings_are_the_same_with_and_without_the_scanner() {
                 duplicates: true,
                 region: None,
                 fast,
-                max_line: prep::parse::lines::DEFAULT_MAX_LINE,
+                max_line: prep::input::parse::lines::DEFAULT_MAX_LINE,
             };
-            let r = prep::validate::run(&opts).unwrap();
+            let r = prep::commands::validate::run(&opts).unwrap();
             let findings: Vec<(String, Option<u64>, String)> = r
                 .findings
                 .iter()
@@ -368,7 +368,7 @@ fn lane_hashes_match_md5_and_sha2() {
             files.push((p, data));
         }
         let paths: Vec<&std::path::Path> = files.iter().map(|(p, _)| p.as_path()).collect();
-        let got = prep::sink::files_digests(&paths, true, true).unwrap();
+        let got = prep::output::files_digests(&paths, true, true).unwrap();
         for ((_, data), d) in files.iter().zip(got) {
             use base64::Engine;
             let md5 = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(data));

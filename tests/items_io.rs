@@ -178,7 +178,7 @@ fn ion_rs_reads_every_line_with_dynamodb_types() {
         .unwrap();
     let dec = item.get("dec256").unwrap().as_decimal().unwrap();
     assert_eq!(
-        prep::model::number::canonical(&prep::parse::ion::decimal_text(&dec)).unwrap(),
+        prep::model::number::canonical(&prep::input::parse::ion::decimal_text(&dec)).unwrap(),
         "12345678901234567890123456789012345678"
     );
 }

@@ -65,7 +65,7 @@ fn every_fixture_round_trips() {
             for i in 0..b.num_rows() {
                 row += 1;
                 if !rejected.contains(&row) {
-                    expected_items.push(expected(&prep::encode::plain::row(&b, i)));
+                    expected_items.push(expected(&prep::encoding::plain::row(&b, i)));
                 }
             }
         }

@@ -457,10 +457,10 @@ fn every_rule_fires_exactly_on_its_bad_fixture_and_not_on_the_good_one() {
         same_without_fast_path(&args, (code, &f, &summary));
         let got = codes_lines(&f);
         assert_eq!(got, vec![(c.code.to_string(), c.line)], "{}: {f:?}", c.code);
-        let severity = prep::rules::find(c.code).unwrap().severity;
+        let severity = prep::model::rules::find(c.code).unwrap().severity;
         assert_eq!(
             code,
-            if severity == prep::rules::Severity::Error {
+            if severity == prep::model::rules::Severity::Error {
                 1
             } else {
                 0
@@ -878,7 +878,7 @@ fn sarif_structure() {
     let run = &v["runs"][0];
     assert_eq!(run["tool"]["driver"]["name"], "prep");
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), prep::rules::ALL.len());
+    assert_eq!(rules.len(), prep::model::rules::ALL.len());
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 5);
     for r in results {

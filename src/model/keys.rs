@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use std::fmt;
 use std::path::Path;
 
-use crate::rules;
+use crate::model::rules;
 
 /// The three types a key attribute can have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -3,8 +3,8 @@
 //! Numbers are handled as decimal text, never through f64, so `1.50` becomes `1.5` and a
 //! 38-digit decimal keeps every digit.
 
-use crate::encode::put;
-use crate::rules::{self, Rule};
+use crate::encoding::put;
+use crate::model::rules::{self, Rule};
 
 /// Why a text is not a storable DynamoDB number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -259,7 +259,7 @@ pub fn plain(v: &Value) -> Value {
     }
 }
 
-/// Plain JSON from Arrow (prep::encode::plain) with numbers as canonical strings and nulls
+/// Plain JSON from Arrow (prep::encoding::plain) with numbers as canonical strings and nulls
 /// dropped from objects, the way items leave them out.
 pub fn normalise(v: &Value, drop_nulls: bool) -> Value {
     match v {

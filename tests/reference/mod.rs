@@ -4,12 +4,12 @@
 //! this file by path. Each check panics with what differed.
 #![allow(dead_code)]
 
-use prep::encode::items::LinesEncoder;
-use prep::encode::{Nulls, Syntax, W};
+use prep::encoding::items::LinesEncoder;
+use prep::encoding::plan::KeyCheck;
+use prep::encoding::{Nulls, Syntax, W};
+use prep::input::parse::LineFormat;
 use prep::model::keys::{KeyRole, ScalarType};
 use prep::model::number::{self, NumError};
-use prep::parse::LineFormat;
-use prep::plan::KeyCheck;
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------
@@ -47,7 +47,7 @@ pub fn check_escape(v: &[u8]) {
     for from in 0..=v.len().min(80) {
         let want = (from..v.len()).find(|&k| special(v[k])).unwrap_or(v.len());
         assert_eq!(
-            prep::encode::find_escape(v, from),
+            prep::encoding::find_escape(v, from),
             want,
             "find_escape from {from}"
         );
@@ -55,7 +55,7 @@ pub fn check_escape(v: &[u8]) {
             .find(|&k| special(v[k]) || v[k] >= 0x80)
             .unwrap_or(v.len());
         assert_eq!(
-            prep::encode::find_special::<true>(v, from),
+            prep::encoding::find_special::<true>(v, from),
             want,
             "find_special from {from}"
         );
@@ -65,7 +65,7 @@ pub fn check_escape(v: &[u8]) {
 /// The escaped bytes alone (see [`check_escape`]).
 pub fn check_escaped(v: &[u8]) {
     let mut got = Vec::new();
-    prep::encode::escape_into(v, &mut got);
+    prep::encoding::escape_into(v, &mut got);
     assert_eq!(
         String::from_utf8_lossy(&got),
         String::from_utf8_lossy(&escape_plain(v)),
@@ -232,7 +232,7 @@ impl std::io::Read for Dribble<'_> {
 type Split = Vec<(u64, Option<u64>, Vec<Vec<u8>>)>;
 
 fn split_csv(text: &[u8], delim: u8, block: usize, max: Option<usize>) -> Split {
-    let mut s = prep::read::csv_split::Splitter::new(Dribble(text, block), delim);
+    let mut s = prep::input::csv_split::Splitter::new(Dribble(text, block), delim);
     if let Some(max) = max {
         s = s.with_max_record(max);
     }
@@ -361,7 +361,7 @@ fn json_item_plain(line: &[u8]) -> Option<serde_json::Map<String, Value>> {
 /// (its fast path), the full reader takes it too with the same size and key.
 pub fn check_json_line(line: &[u8]) {
     let full = encode_line(LineFormat::DynamodbJson, Syntax::Json, line);
-    let mut scanner = prep::validate::scan::Scanner::new(&line_keys());
+    let mut scanner = prep::commands::validate::scan::Scanner::new(&line_keys());
     let mut scanned_key = Vec::new();
     let scanned = scanner.scan(line, &mut scanned_key);
     if let Some(size) = scanned {

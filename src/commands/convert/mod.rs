@@ -1,0 +1,856 @@
+//! `prep convert`: inputs → checked DynamoDB JSON (or Ion) parts, manifests, rejects, duplicates.
+//!
+//! Flow: units (row groups, files) are read by a few threads ahead of need; batches come out in
+//! input order, are encoded and checked in parallel on a rayon pool (src/pipeline.rs), and go in
+//! order to one writer thread that detects duplicates, splits parts, compresses and hashes (MD5
+//! on the writer thread, SHA-256 beside it, the device write on a thread of the part's own).
+//! Keeping the order makes the output byte-identical whatever the thread count.
+
+pub mod output;
+
+use crate::encoding::item::{split_key, Encoded, ItemEncoder};
+use crate::encoding::items::LinesEncoder;
+use crate::encoding::plan::KeyCheck;
+use crate::encoding::plan::{EncodeOptions, Plan, Target, Timestamps};
+use crate::encoding::{plain, Nulls, Recycled, Syntax, W};
+use crate::input::parse::lines::ItemReader;
+use crate::input::parse::AttrValue;
+use crate::input::{self, Batch, Format, ReadOptions, Source, Unit};
+use crate::model::keys::KeySchema;
+use crate::model::keys::ScalarType;
+use crate::output::{Compression, PartInfo, PartWriter};
+use crate::pipeline::duplicates::DupIndex;
+use anyhow::{anyhow, bail, Context, Result};
+use arrow_array::cast::AsArray;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnError {
+    Reject,
+    Fail,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DupMode {
+    Warn,
+    Error,
+    Off,
+}
+
+/// Everything `prep convert` needs, independent of the command line.
+#[derive(Clone, Debug)]
+pub struct ConvertOptions {
+    pub inputs: Vec<String>,
+    pub out: PathBuf,
+    pub keys: KeySchema,
+    pub table_name: Option<String>,
+    pub syntax: Syntax,
+    pub compression: Compression,
+    pub level: Option<i32>,
+    pub part_size: u64,
+    pub nulls: Nulls,
+    pub overrides: Vec<(String, Target)>,
+    pub timestamps: Timestamps,
+    pub on_error: OnError,
+    pub duplicates: DupMode,
+    pub threads: usize,
+    pub force: bool,
+    pub read: ReadOptions,
+    pub csv_infer: bool,
+    pub progress: bool,
+}
+
+/// What a run did; the summary and `--json` are made from it.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub out: PathBuf,
+    pub rows_read: u64,
+    pub items_written: u64,
+    pub rows_rejected: u64,
+    pub rejects_by_code: BTreeMap<&'static str, u64>,
+    pub duplicate_keys: u64,
+    pub duplicate_items: u64,
+    pub duplicate_examples: Vec<String>,
+    pub empty_sets_omitted: u64,
+    pub parts: Vec<PartInfo>,
+    pub uncompressed_bytes: u64,
+    pub stored_bytes: u64,
+    pub elapsed_s: f64,
+    pub failed_row: Option<String>,
+    pub dup_mode_error: bool,
+    pub key_schema: Option<KeySchema>,
+    /// Things that converted but deserve a look (a stream that may be cut short, no items).
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// 0: everything converted; 1: rows rejected, or duplicates under `--duplicates error`.
+    pub fn exit_code(&self) -> i32 {
+        if self.rows_rejected > 0
+            || self.failed_row.is_some()
+            || (self.dup_mode_error && self.duplicate_items > 0)
+        {
+            1
+        } else {
+            0
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let rate = if self.elapsed_s > 0.0 {
+            (self.rows_read as f64 / self.elapsed_s).round()
+        } else {
+            0.0
+        };
+        json!({
+            "out": self.out.display().to_string(),
+            "rowsRead": self.rows_read,
+            "itemsWritten": self.items_written,
+            "rowsRejected": self.rows_rejected,
+            "rejectsByCode": self.rejects_by_code,
+            "duplicateKeys": self.duplicate_keys,
+            "duplicateItems": self.duplicate_items,
+            "duplicateExamples": self.duplicate_examples,
+            "emptySetsOmitted": self.empty_sets_omitted,
+            "parts": self.parts.len(),
+            "uncompressedBytes": self.uncompressed_bytes,
+            "storedBytes": self.stored_bytes,
+            "elapsedSeconds": (self.elapsed_s * 1000.0).round() / 1000.0,
+            "rowsPerSecond": rate,
+            "failedRow": self.failed_row,
+            "keySchema": self.key_schema.as_ref().map(KeySchema::to_manifest),
+            "warnings": self.warnings,
+            "exitCode": self.exit_code(),
+        })
+    }
+}
+
+/// A batch after encoding, ready for the writer.
+struct Chunk {
+    source: usize,
+    first_row: u64,
+    rows: u64,
+    input_bytes: u64,
+    encoded: Encoded,
+    /// Reject lines (JSON) in row order, with their rule codes.
+    rejects: Vec<(&'static str, String)>,
+}
+
+/// The names prep writes in OUT; with `--force` they are replaced.
+const OUR_FILES: &[&str] = &[
+    "manifest-files.json",
+    "manifest-summary.json",
+    "import-table.json",
+    "rejects.jsonl",
+    "duplicates.jsonl",
+    ".prep-upload.json",
+];
+
+/// The advisory lock file a run holds in OUT from start to end (it stays, empty, afterwards).
+pub const LOCK_FILE: &str = ".prep-lock";
+
+/// A path made absolute with its existing part resolved (symlinks, `..`), the rest appended.
+fn resolved(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(c) = std::fs::canonicalize(existing) {
+            return rest.iter().rev().fold(c, |acc: PathBuf, r| acc.join(r));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return abs,
+        }
+    }
+}
+
+/// OUT may not be an input folder or lie inside one (the run would read its own output, and
+/// `--force` would delete it), and no input may lie inside OUT.
+fn check_out_apart_from_inputs(out: &Path, inputs: &[String]) -> Result<()> {
+    let out_r = resolved(out);
+    for arg in inputs {
+        let p = Path::new(arg);
+        if !p.exists() {
+            continue;
+        }
+        let input = resolved(p);
+        if p.is_dir() && out_r.starts_with(&input) {
+            bail!(
+                "--out {} is inside the input folder {arg}: the run would read its own output; choose an OUT outside the inputs",
+                out.display()
+            );
+        }
+        if input.starts_with(&out_r) {
+            bail!(
+                "input {arg} is inside --out {}, which the run writes (and with --force clears); choose another OUT",
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Make OUT ready and lock it for this run: a second run into the same OUT is refused while
+/// this one holds the lock, so neither can clear or overwrite the other's files.
+fn prepare_out(out: &Path, force: bool) -> Result<std::fs::File> {
+    if out.exists() && !out.is_dir() {
+        bail!("--out {} exists and is not a directory", out.display());
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let lock_path = out.join(LOCK_FILE);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "--out {} is in use by another prep run (it holds {}); wait for it to finish or choose another OUT",
+            out.display(),
+            lock_path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+        }
+    }
+    {
+        let non_empty = std::fs::read_dir(out)
+            .with_context(|| format!("cannot read {}", out.display()))?
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name() != LOCK_FILE);
+        if non_empty && !force {
+            bail!(
+                "--out {} is not empty; choose a new folder or pass --force to replace prep's files in it",
+                out.display()
+            );
+        }
+        if non_empty {
+            let data = out.join("data");
+            if data.exists() {
+                std::fs::remove_dir_all(&data)
+                    .with_context(|| format!("cannot remove {}", data.display()))?;
+            }
+            for f in OUR_FILES {
+                let p = out.join(f);
+                if p.exists() {
+                    std::fs::remove_file(&p)
+                        .with_context(|| format!("cannot remove {}", p.display()))?;
+                }
+            }
+        }
+    }
+    Ok(lock)
+}
+
+/// Remove what a failed run wrote, so nothing in OUT looks complete.
+fn remove_partial(out: &Path) {
+    let _ = std::fs::remove_dir_all(out.join("data"));
+    for f in OUR_FILES {
+        let _ = std::fs::remove_file(out.join(f));
+    }
+}
+
+/// Check that every input has the columns (and column types) of the first.
+fn check_schemas(sources: &[Source], schemas: &[arrow_schema::SchemaRef]) -> Result<()> {
+    let first = &schemas[0];
+    for (src, s) in sources.iter().zip(schemas).skip(1) {
+        for f in first.fields() {
+            match s.field_with_name(f.name()) {
+                Ok(g) if g.data_type().equals_datatype(f.data_type()) => {}
+                Ok(g) => bail!(
+                    "{}: column {:?} is {} here but {} in {}; inputs must have compatible schemas",
+                    src.display(),
+                    f.name(),
+                    g.data_type(),
+                    f.data_type(),
+                    sources[0].display()
+                ),
+                Err(_) => bail!(
+                    "{}: column {:?} (present in {}) is missing; inputs must have the same columns",
+                    src.display(),
+                    f.name(),
+                    sources[0].display()
+                ),
+            }
+        }
+        for g in s.fields() {
+            if first.field_with_name(g.name()).is_err() {
+                bail!(
+                    "{}: column {:?} is not in {}; inputs must have the same columns",
+                    src.display(),
+                    g.name(),
+                    sources[0].display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How batches become items: Arrow columns through the plan, or item lines re-parsed.
+pub enum Encoding {
+    Columns(Plan),
+    Lines(Vec<(String, KeyCheck)>),
+}
+
+fn encode_chunk(
+    b: Batch,
+    encoding: &Encoding,
+    sources: &[Source],
+    syn: Syntax,
+    nulls: Nulls,
+    w: &mut W,
+) -> Result<Chunk> {
+    let mut lines_enc = None;
+    let encoded = match (encoding, sources[b.source].format) {
+        (Encoding::Lines(keys), Format::Items(format)) => {
+            let enc = LinesEncoder {
+                format,
+                keys: keys.clone(),
+                syn,
+            };
+            let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
+            let e = enc.encode(b.rows.column(0).as_binary::<i32>(), &skip, w);
+            lines_enc = Some(enc);
+            e
+        }
+        (Encoding::Columns(plan), _) => {
+            let enc = ItemEncoder::new(plan, &b.rows, syn, nulls)
+                .with_context(|| sources[b.source].display())?;
+            let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
+            enc.encode(b.rows.num_rows(), &skip, w)
+        }
+        _ => bail!(
+            "{}: mixed item and table inputs",
+            sources[b.source].display()
+        ),
+    };
+    let row_values = |i: usize| match &lines_enc {
+        Some(enc) => enc.reject_values(b.rows.column(0).as_binary::<i32>().value(i)),
+        None => plain::row(&b.rows, i),
+    };
+    // Merge the reader's rejects and the encoder's, in row order.
+    let mut all: Vec<(
+        usize,
+        &'static crate::model::rules::Rule,
+        String,
+        Option<Value>,
+    )> = b
+        .pre_rejects
+        .into_iter()
+        .map(|r| (r.index, r.rule, r.message, Some(r.values)))
+        .collect();
+    all.extend(
+        encoded
+            .rejects
+            .iter()
+            .map(|r| (r.index, r.rule, r.message.clone(), None)),
+    );
+    all.sort_by_key(|r| r.0);
+    let source = sources[b.source].display();
+    let rejects = all
+        .into_iter()
+        .map(|(i, rule, message, values)| {
+            let mut line = serde_json::Map::new();
+            line.insert("source".into(), json!(source));
+            line.insert("row".into(), json!(b.first_row + i as u64 + 1));
+            if let Some(lines) = &b.lines {
+                line.insert("line".into(), json!(lines[i]));
+            }
+            line.insert("code".into(), json!(rule.code));
+            line.insert("rule".into(), json!(rule.name));
+            line.insert("message".into(), json!(message));
+            line.insert("values".into(), values.unwrap_or_else(|| row_values(i)));
+            (rule.code, Value::Object(line).to_string())
+        })
+        .collect();
+    Ok(Chunk {
+        source: b.source,
+        first_row: b.first_row,
+        rows: b.rows.num_rows() as u64,
+        input_bytes: b.input_bytes,
+        encoded,
+        rejects,
+    })
+}
+
+/// The writer thread's state.
+struct Writer {
+    out: PathBuf,
+    parts: PartWriter,
+    dups: Option<DupIndex>,
+    rejects: Option<BufWriter<File>>,
+    duplicates: Option<BufWriter<File>>,
+    report: Report,
+    rows_by_source: Vec<u64>,
+    source_names: Vec<String>,
+    key_names: Vec<String>,
+    on_error: OnError,
+    /// Written batches whose bytes a part's SHA-256 thread or MD5 lane may still hold; each
+    /// goes back to the encoders once nothing else does.
+    in_flight: Vec<Arc<Vec<u8>>>,
+    recycled: Recycled,
+}
+
+impl Writer {
+    /// Give back the batches that the parts have finished with.
+    fn recycle(&mut self) {
+        let mut k = 0;
+        while k < self.in_flight.len() {
+            if Arc::strong_count(&self.in_flight[k]) == 1 {
+                if let Ok(buf) = Arc::try_unwrap(self.in_flight.swap_remove(k)) {
+                    self.recycled.give(buf);
+                }
+            } else {
+                k += 1;
+            }
+        }
+    }
+
+    fn take(&mut self, mut c: Chunk) -> Result<bool> {
+        if crate::pipeline::interrupted() {
+            return Err(crate::pipeline::Interrupted.into());
+        }
+        self.report.rows_read += c.rows;
+        self.rows_by_source[c.source] += c.rows;
+        self.report.empty_sets_omitted += c.encoded.empty_sets;
+        if !c.rejects.is_empty() {
+            if self.on_error == OnError::Fail {
+                self.report.failed_row = Some(c.rejects[0].1.clone());
+                self.report.rows_rejected += 1;
+                return Ok(false);
+            }
+            if self.rejects.is_none() {
+                let p = self.out.join("rejects.jsonl");
+                self.rejects = Some(BufWriter::new(
+                    File::create(&p).with_context(|| format!("cannot create {}", p.display()))?,
+                ));
+            }
+            let f = self.rejects.as_mut().expect("opened");
+            for (code, line) in &c.rejects {
+                f.write_all(line.as_bytes())
+                    .and_then(|()| f.write_all(b"\n"))
+                    .with_context(|| {
+                        format!("cannot write {}", self.out.join("rejects.jsonl").display())
+                    })?;
+                *self.report.rejects_by_code.entry(code).or_default() += 1;
+            }
+            self.report.rows_rejected += c.rejects.len() as u64;
+        }
+        let e = &c.encoded;
+        if let Some(d) = self.dups.as_mut() {
+            for k in 0..e.rows.len() {
+                let row = c.first_row + e.rows[k] as u64 + 1;
+                if let Some(first) =
+                    d.insert_in_batch(&e.keys.hashes, k, e.keys.get(k), c.source as u32, row)
+                {
+                    let key = key_json(&self.key_names, e.keys.get(k));
+                    let first_at =
+                        format!("{}:{}", self.source_names[first.source as usize], first.row);
+                    let dup_at = format!("{}:{row}", self.source_names[c.source]);
+                    if self.report.duplicate_examples.len() < 5 {
+                        self.report
+                            .duplicate_examples
+                            .push(format!("{key} at {first_at} and {dup_at}"));
+                    }
+                    if self.duplicates.is_none() {
+                        let p = self.out.join("duplicates.jsonl");
+                        self.duplicates = Some(BufWriter::new(
+                            File::create(&p)
+                                .with_context(|| format!("cannot create {}", p.display()))?,
+                        ));
+                    }
+                    let line = json!({
+                        "key": key,
+                        "first": {"source": self.source_names[first.source as usize], "row": first.row},
+                        "duplicate": {"source": self.source_names[c.source], "row": row},
+                        "occurrence": first.seen,
+                    });
+                    let f = self.duplicates.as_mut().expect("opened");
+                    f.write_all(line.to_string().as_bytes())
+                        .and_then(|()| f.write_all(b"\n"))
+                        .with_context(|| {
+                            format!(
+                                "cannot write {}",
+                                self.out.join("duplicates.jsonl").display()
+                            )
+                        })?;
+                }
+            }
+        }
+        // The part's SHA-256 thread keeps the batch until it has caught up; no copy is made.
+        let buf = Arc::new(std::mem::take(&mut c.encoded.buf));
+        self.parts.write_shared_items(&buf, &c.encoded.ends)?;
+        self.in_flight.push(buf);
+        self.recycle();
+        self.report.items_written += c.encoded.ends.len() as u64;
+        Ok(true)
+    }
+
+    fn finish(mut self) -> Result<(Report, Vec<u64>)> {
+        self.parts.close()?;
+        for (f, name) in [
+            (self.rejects.take(), "rejects.jsonl"),
+            (self.duplicates.take(), "duplicates.jsonl"),
+        ] {
+            if let Some(f) = f {
+                let p = self.out.join(name);
+                f.into_inner()
+                    .map_err(|e| e.into_error())
+                    .and_then(|f| f.sync_all())
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+            }
+        }
+        if let Some(d) = &self.dups {
+            self.report.duplicate_keys = d.keys_with_duplicates;
+            self.report.duplicate_items = d.extra_items;
+        }
+        self.report.parts = std::mem::take(&mut self.parts.parts);
+        self.report.uncompressed_bytes = self.report.parts.iter().map(|p| p.uncompressed).sum();
+        self.report.stored_bytes = self.report.parts.iter().map(|p| p.stored).sum();
+        Ok((self.report, self.rows_by_source))
+    }
+}
+
+/// A primary key from the arena as plain JSON: `{"pk":"a","sk":"1"}` (B as base64).
+fn key_json(names: &[String], key: &[u8]) -> Value {
+    let mut m = serde_json::Map::new();
+    for (name, (ty, bytes)) in names.iter().zip(split_key(key)) {
+        let v = if ty == b'B' {
+            let mut o = Vec::new();
+            crate::encoding::base64_into(bytes, &mut o);
+            String::from_utf8_lossy(&o).into_owned()
+        } else {
+            String::from_utf8_lossy(bytes).into_owned()
+        };
+        m.insert(name.clone(), Value::String(v));
+    }
+    Value::Object(m)
+}
+
+/// Run a conversion. Errors are "could not run" (exit 2); row problems are in the report.
+pub fn run(opts: &ConvertOptions) -> Result<Report> {
+    let started = Instant::now();
+    let mut keys = opts.keys.clone();
+    keys.check_consistent()?;
+    check_out_apart_from_inputs(&opts.out, &opts.inputs)?;
+    let paths = input::discover(&opts.inputs)?;
+    if paths.is_empty() {
+        bail!("no input files");
+    }
+    let sources: Vec<Source> = paths.iter().map(input::detect).collect::<Result<_>>()?;
+    let mut schemas = Vec::with_capacity(sources.len());
+    let mut units = Vec::new();
+    for (i, s) in sources.iter().enumerate() {
+        let o = input::open(s, i, &opts.read)?;
+        schemas.push(o.schema);
+        units.extend(o.units);
+    }
+    let item_inputs = sources
+        .iter()
+        .filter(|s| matches!(s.format, Format::Items(_)))
+        .count();
+    let encoding = if item_inputs == 0 {
+        check_schemas(&sources, &schemas)?;
+        let inferred = match sources.iter().find(|s| s.format == Format::Csv) {
+            Some(s) if opts.csv_infer && sources.iter().all(|s| s.format == Format::Csv) => {
+                Some(input::csv::infer(s, &opts.read.csv)?)
+            }
+            _ => None,
+        };
+        Encoding::Columns(Plan::new(
+            &schemas[0],
+            &opts.overrides,
+            inferred.as_deref(),
+            &mut keys,
+            EncodeOptions {
+                timestamps: opts.timestamps,
+            },
+        )?)
+    } else {
+        if item_inputs < sources.len() {
+            let (a, b) = (
+                sources
+                    .iter()
+                    .find(|s| matches!(s.format, Format::Items(_)))
+                    .unwrap(),
+                sources
+                    .iter()
+                    .find(|s| !matches!(s.format, Format::Items(_)))
+                    .unwrap(),
+            );
+            bail!(
+                "cannot convert DynamoDB JSON/Ion items ({}) together with table inputs ({}) in one run",
+                a.display(),
+                b.display()
+            );
+        }
+        if let Some((col, _)) = opts.overrides.first() {
+            bail!("--type {col}=…: DynamoDB JSON and Ion inputs carry their own types; --type applies to CSV, Parquet and Arrow inputs");
+        }
+        Encoding::Lines(item_keys(&sources, &mut keys)?)
+    };
+    let _lock = prepare_out(&opts.out, opts.force)?;
+    let result = convert(opts, &sources, units, &encoding, &keys, started);
+    match result {
+        Ok(mut report) => {
+            if report.failed_row.is_some() {
+                remove_partial(&opts.out);
+            }
+            report.warnings = input_warnings(&sources);
+            if report.items_written == 0 && report.failed_row.is_none() {
+                report.warnings.push(
+                    "no items were written: the output has no parts, and an import of it would create an empty table".into(),
+                );
+            }
+            report.key_schema = Some(keys);
+            Ok(report)
+        }
+        Err(e) => {
+            remove_partial(&opts.out);
+            Err(e)
+        }
+    }
+}
+
+/// What the inputs' shape says beyond their rows: an Arrow IPC stream that ends without its
+/// end-of-stream marker (cut short? its batches before the cut were converted), an empty item
+/// file.
+fn input_warnings(sources: &[Source]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in sources {
+        match s.format {
+            Format::ArrowStream => {
+                let tail = read_tail(&s.path, 8).unwrap_or_default();
+                // The marker: 0xFFFFFFFF then a zero length. (Streams before format 0.15 ended
+                // in four zero bytes, which a batch's padding also ends in: those warn too.)
+                let marked = tail.ends_with(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+                if !marked {
+                    out.push(format!(
+                        "{}: the Arrow IPC stream has no end-of-stream marker; it may have been cut short (the batches before the cut were converted)",
+                        s.display()
+                    ));
+                }
+            }
+            Format::Items(_) if s.size == 0 => {
+                out.push(format!("{}: the file is empty (no items)", s.display()));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn read_tail(path: &Path, n: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path)?;
+    let len = f.metadata()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(n)))?;
+    let mut v = Vec::new();
+    f.read_to_end(&mut v)?;
+    Ok(v)
+}
+
+/// Key checks for item inputs; key types left out are taken from the first item that has the
+/// attribute.
+fn item_keys(sources: &[Source], keys: &mut KeySchema) -> Result<Vec<(String, KeyCheck)>> {
+    let mut out = Vec::new();
+    for (attr, role) in keys.key_attributes() {
+        let ty = match attr.ty {
+            Some(t) => t,
+            None => {
+                let t = first_type(sources, &attr.name)?;
+                keys.set_type(&attr.name, t);
+                t
+            }
+        };
+        out.push((attr.name.clone(), KeyCheck { role, ty }));
+    }
+    Ok(out)
+}
+
+pub fn first_type(sources: &[Source], name: &str) -> Result<ScalarType> {
+    for s in sources {
+        let Format::Items(format) = s.format else {
+            continue;
+        };
+        for r in ItemReader::open(&s.path, format)?.take(10_000) {
+            let r = r?;
+            let Ok(item) = r.item else { continue };
+            if let Some((_, v)) = item.iter().find(|(n, _)| n == name) {
+                return match v {
+                    AttrValue::S(_) => Ok(ScalarType::S),
+                    AttrValue::N(_) => Ok(ScalarType::N),
+                    AttrValue::B(_) => Ok(ScalarType::B),
+                    other => bail!(
+                        "{}:{}: key attribute {name:?} is {}, which cannot be a key; declare the key type (--key {name}:S)",
+                        s.display(),
+                        r.line,
+                        other.type_name()
+                    ),
+                };
+            }
+        }
+    }
+    bail!("no item in the first lines of the inputs has the key attribute {name:?}; declare its type (--key {name}:S) or check the name (it is case-sensitive)")
+}
+
+fn convert(
+    opts: &ConvertOptions,
+    sources: &[Source],
+    units: Vec<Unit>,
+    encoding: &Encoding,
+    keys: &KeySchema,
+    started: Instant,
+) -> Result<Report> {
+    let threads = opts.threads.max(1);
+    let pool =
+        crate::pipeline::producer_pool(threads).context("cannot start the worker threads")?;
+    let level = opts.level.unwrap_or(match opts.compression {
+        Compression::Zstd => 1,
+        Compression::Gzip => 6,
+        Compression::None => 0,
+    });
+    let mut parts = PartWriter::new(
+        &opts.out,
+        opts.syntax.extension(),
+        opts.compression,
+        level,
+        opts.part_size,
+    )?;
+    parts.zstd_workers = threads.clamp(1, 8) as u32;
+    let mut key_names = vec![keys.partition.name.clone()];
+    key_names.extend(keys.sort.as_ref().map(|s| s.name.clone()));
+    // Enough idle buffers for the encoders' window and the batches the parts' hash lanes and
+    // staging threads hold (up to 13 with eight lanes, measured); a buffer dropped here is
+    // allocated again, with fresh pages to fault in, a moment later.
+    let recycled = Recycled::new(threads * 4 + 2 * crate::output::md5x::LANES);
+    let writer = Writer {
+        in_flight: Vec::new(),
+        recycled: recycled.clone(),
+        out: opts.out.clone(),
+        parts,
+        dups: (opts.duplicates != DupMode::Off).then(DupIndex::new),
+        rejects: None,
+        duplicates: None,
+        report: Report {
+            out: opts.out.clone(),
+            dup_mode_error: opts.duplicates == DupMode::Error,
+            ..Report::default()
+        },
+        rows_by_source: vec![0; sources.len()],
+        source_names: sources.iter().map(Source::display).collect(),
+        key_names,
+        on_error: opts.on_error,
+    };
+    let total_bytes: u64 = sources.iter().map(|s| s.size).sum();
+    let bar = opts.progress.then(|| output::progress_bar(total_bytes));
+
+    // Hash the inputs on the side while converting (the manifest records them).
+    let hash_paths: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
+    let hasher = std::thread::spawn(move || {
+        crate::pipeline::lower_priority(crate::pipeline::BACKGROUND_NICE);
+        hash_paths
+            .iter()
+            .map(|p| crate::output::sha256_file(p))
+            .collect::<Result<Vec<String>>>()
+    });
+
+    let (tx, rx) = sync_channel::<Chunk>(threads * 2);
+    let writer_thread = std::thread::spawn(move || -> Result<(Report, Vec<u64>)> {
+        let mut w = writer;
+        for c in rx {
+            match w.take(c) {
+                Ok(true) => {}
+                Ok(false) => {
+                    w.parts.abandon();
+                    break;
+                }
+                Err(e) => {
+                    w.parts.abandon();
+                    return Err(e);
+                }
+            }
+        }
+        w.finish()
+    });
+
+    let mut encode_error = None;
+    let reader_nice = if sources.iter().all(|s| s.format == Format::Csv) {
+        crate::pipeline::CSV_READER_NICE
+    } else {
+        crate::pipeline::PRODUCER_NICE
+    };
+    let mut batches = input::Ahead::new(
+        Arc::new(sources.to_vec()),
+        Arc::new(opts.read.clone()),
+        units,
+        threads.max(2),
+    )
+    .at_nice(reader_nice);
+    let mut read_error = None;
+    let mut rows_done = 0u64;
+    // Stop reading at the first read error; the batches before it are still converted.
+    let batches_ok = crate::pipeline::until_error(batches.by_ref(), &mut read_error);
+    crate::pipeline::ordered(
+        &pool,
+        batches_ok,
+        threads * 4,
+        || W {
+            recycled: Some(recycled.clone()),
+            keep_keys: opts.duplicates != DupMode::Off,
+            ..W::new(opts.syntax, opts.nulls)
+        },
+        |w, b| encode_chunk(b, encoding, sources, opts.syntax, opts.nulls, w),
+        |c| {
+            let c = match c {
+                Ok(c) => c,
+                Err(e) => {
+                    encode_error = Some(e);
+                    return false;
+                }
+            };
+            rows_done += c.rows;
+            if let Some(b) = &bar {
+                b.inc(c.input_bytes);
+                b.set_message(format!("{} rows", output::thousands(rows_done)));
+            }
+            // A failed send means the writer stopped (failed row or I/O error); its result
+            // says why.
+            tx.send(c).is_ok()
+        },
+    );
+    let read_error = read_error.or(encode_error);
+    drop(tx);
+    drop(batches);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let (mut report, rows_by_source) = writer_thread
+        .join()
+        .map_err(|_| anyhow!("the writer thread panicked"))??;
+    if let Some(e) = read_error {
+        return Err(e);
+    }
+    let input_hashes = hasher
+        .join()
+        .map_err(|_| anyhow!("the hashing thread panicked"))??;
+    report.elapsed_s = started.elapsed().as_secs_f64();
+    if report.failed_row.is_none() {
+        output::write_manifests(opts, sources, &rows_by_source, &input_hashes, keys, &report)?;
+    }
+    Ok(report)
+}

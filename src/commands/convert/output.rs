@@ -1,0 +1,289 @@
+//! What a conversion leaves behind besides the parts: manifests, import-table.json, the closing
+//! summary, the progress bar.
+
+use super::{ConvertOptions, Report};
+use crate::input::Source;
+use crate::model::keys::KeySchema;
+use crate::model::temporal;
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+use std::path::Path;
+
+pub fn progress_bar(total_bytes: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+        )
+        .expect("valid template"),
+    );
+    bar
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// The table name for import-table.json: `--table`, the table definition's, or the output
+/// folder's name made valid (3–255 of `[a-zA-Z0-9_.-]`).
+pub fn table_name(opts: &ConvertOptions, keys: &KeySchema) -> String {
+    if let Some(t) = opts.table_name.clone().or_else(|| keys.table_name.clone()) {
+        return t;
+    }
+    let base = opts
+        .out
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let mut name: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(255)
+        .collect();
+    while name.len() < 3 {
+        name.push_str("_tbl");
+    }
+    name.truncate(255);
+    name
+}
+
+/// `createdAt`: now, or `SOURCE_DATE_EPOCH` for reproducible manifests.
+fn created_at() -> String {
+    let secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0)
+        });
+    let mut out = Vec::new();
+    temporal::write_timestamp(secs, 0, true, &mut out);
+    String::from_utf8(out).expect("ascii")
+}
+
+/// Write `body` under a temporary name, sync it, rename it into place and sync the folder: after
+/// a crash the file is whole or absent.
+fn write_atomic(path: &Path, body: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let tmp = path.with_extension("json.tmp");
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(body)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("cannot sync {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// manifest-files.json, import-table.json and, last, manifest-summary.json: a folder with the
+/// summary is complete (`prep upload` and `prep validate` both go by it).
+pub fn write_manifests(
+    opts: &ConvertOptions,
+    sources: &[Source],
+    rows_by_source: &[u64],
+    input_hashes: &[String],
+    keys: &KeySchema,
+    report: &Report,
+) -> Result<()> {
+    let mut files = String::new();
+    for p in &report.parts {
+        let line = json!({
+            "itemCount": p.items,
+            "md5Checksum": p.md5_base64,
+            "sha256": p.sha256_hex,
+            "uncompressedBytes": p.uncompressed,
+            "storedBytes": p.stored,
+            "dataFileS3Key": p.key,
+        });
+        writeln!(files, "{line}").expect("string write");
+    }
+    write_atomic(&opts.out.join("manifest-files.json"), files.as_bytes())?;
+
+    let table = table_name(opts, keys);
+    let inputs: Vec<Value> = sources
+        .iter()
+        .zip(rows_by_source)
+        .zip(input_hashes)
+        .map(|((s, rows), sha)| {
+            json!({
+                "path": s.display(),
+                "format": s.format.as_str(),
+                "rows": rows,
+                "bytes": s.size,
+                "sha256": sha,
+            })
+        })
+        .collect();
+    let summary = json!({
+        "version": "2020-06-30",
+        "tool": "prep",
+        "toolVersion": env!("CARGO_PKG_VERSION"),
+        "createdAt": created_at(),
+        "manifestFilesS3Key": "manifest-files.json",
+        "tableName": table,
+        "itemCount": report.items_written,
+        "rowsRead": report.rows_read,
+        "rejectedCount": report.rows_rejected,
+        "duplicateCount": report.duplicate_items,
+        "duplicateKeyCount": report.duplicate_keys,
+        "emptySetsOmitted": report.empty_sets_omitted,
+        "outputFormat": opts.syntax.import_format(),
+        "compression": opts.compression.import_name(),
+        "partCount": report.parts.len(),
+        "uncompressedBytes": report.uncompressed_bytes,
+        "storedBytes": report.stored_bytes,
+        "keySchema": keys.to_manifest(),
+        "inputs": inputs,
+    });
+    let import = json!({
+        "InputFormat": opts.syntax.import_format(),
+        "InputCompressionType": opts.compression.import_name(),
+        "TableCreationParameters": keys.table_creation_parameters(&table),
+    });
+    write_atomic(
+        &opts.out.join("import-table.json"),
+        format!("{}\n", serde_json::to_string_pretty(&import)?).as_bytes(),
+    )?;
+    write_atomic(
+        &opts.out.join("manifest-summary.json"),
+        format!("{}\n", serde_json::to_string_pretty(&summary)?).as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// The closing summary for people.
+pub fn human_summary(r: &Report, opts: &ConvertOptions) -> String {
+    let mut s = String::new();
+    let out = r.out.display();
+    if let Some(row) = &r.failed_row {
+        let _ = writeln!(
+            s,
+            "prep convert: stopped at the first failing row (--on-error fail); nothing was written to {out}"
+        );
+        let _ = writeln!(s, "  {row}");
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "prep convert: {} rows read = {} items written + {} rejected",
+        thousands(r.rows_read),
+        thousands(r.items_written),
+        thousands(r.rows_rejected)
+    );
+    if r.rows_rejected > 0 {
+        let codes: Vec<String> = r
+            .rejects_by_code
+            .iter()
+            .map(|(c, n)| {
+                let name = crate::model::rules::find(c).map(|r| r.name).unwrap_or("");
+                format!("{c} {name}: {}", thousands(*n))
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "  rejected rows are in {}/rejects.jsonl ({})",
+            out,
+            codes.join(", ")
+        );
+    }
+    if r.duplicate_items > 0 {
+        let _ = writeln!(
+            s,
+            "  {}: {} primary keys appear more than once ({} extra items; the import would keep one of each at random) — see {}/duplicates.jsonl",
+            if r.dup_mode_error { "error" } else { "warning" },
+            thousands(r.duplicate_keys),
+            thousands(r.duplicate_items),
+            out
+        );
+        for e in &r.duplicate_examples {
+            let _ = writeln!(s, "    e.g. {e}");
+        }
+    }
+    if r.empty_sets_omitted > 0 {
+        let _ = writeln!(
+            s,
+            "  {} empty sets left out (DynamoDB has no empty sets)",
+            thousands(r.empty_sets_omitted)
+        );
+    }
+    for w in &r.warnings {
+        let _ = writeln!(s, "  warning: {w}");
+    }
+    let _ = writeln!(
+        s,
+        "  {} parts in {}/data ({} {}, {} uncompressed, {} stored)",
+        r.parts.len(),
+        out,
+        opts.syntax.import_format(),
+        opts.compression.import_name(),
+        human_bytes(r.uncompressed_bytes),
+        human_bytes(r.stored_bytes)
+    );
+    let rate = if r.elapsed_s > 0.0 {
+        r.rows_read as f64 / r.elapsed_s
+    } else {
+        0.0
+    };
+    let _ = writeln!(
+        s,
+        "  {:.2} s, {} rows/s",
+        r.elapsed_s,
+        thousands(rate as u64)
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formatting() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+    }
+}

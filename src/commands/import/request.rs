@@ -1,0 +1,330 @@
+//! The ImportTable request: read from an uploaded folder (or its manifests in S3), adjusted by the
+//! command line, checked against what S3 holds, and turned into an SDK call.
+
+use super::Source;
+use crate::commands::upload::s3::describe;
+use crate::model::keys::KeySchema;
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, InputCompressionType, InputFormat,
+    KeySchemaElement, KeyType, Projection, ProjectionType, ProvisionedThroughput, S3BucketSource,
+    ScalarAttributeType, SseSpecification, SseType, TableCreationParameters,
+};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// What the command line changes in the request.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub table: Option<String>,
+    pub keys: Option<KeySchema>,
+    pub billing_mode: Option<String>,
+    pub rcu: Option<i64>,
+    pub wcu: Option<i64>,
+    /// KMS key id for SSE with a customer managed key; `Some("")` for the AWS managed KMS key.
+    pub sse_kms_key: Option<String>,
+    pub client_token: Option<String>,
+}
+
+pub struct Request {
+    /// The `--cli-input-json` document.
+    pub document: Value,
+    pub expected_items: Option<u64>,
+    pub duplicates: Option<u64>,
+    /// Data objects the manifest lists: key → (size, etag).
+    pub objects: Vec<(String, u64, Option<String>)>,
+}
+
+async fn get_text(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<String> {
+    let o = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| anyhow!("cannot read s3://{bucket}/{key}: {}", describe(&e)))?;
+    let b = o.body.collect().await.context("reading the object")?;
+    Ok(String::from_utf8_lossy(&b.into_bytes()).into_owned())
+}
+
+impl Request {
+    pub async fn load(source: &Source, s3: &aws_sdk_s3::Client, o: &Overrides) -> Result<Request> {
+        let (import, summary, files) = match source {
+            Source::Folder(dir) => {
+                let read = |n: &str| {
+                    std::fs::read_to_string(dir.join(n))
+                        .with_context(|| format!("cannot read {}", dir.join(n).display()))
+                };
+                (
+                    read("import-table.json")?,
+                    read("manifest-summary.json").ok(),
+                    read("manifest-files.json").ok(),
+                )
+            }
+            Source::S3 { bucket, prefix } => (
+                get_text(s3, bucket, &format!("{prefix}import-table.json")).await?,
+                get_text(s3, bucket, &format!("{prefix}manifest-summary.json"))
+                    .await
+                    .ok(),
+                get_text(s3, bucket, &format!("{prefix}manifest-files.json"))
+                    .await
+                    .ok(),
+            ),
+            Source::Status(_) => unreachable!("no request when reattaching"),
+        };
+        let mut document: Value =
+            serde_json::from_str(&import).context("import-table.json is not JSON")?;
+        if document.get("S3BucketSource").is_none() {
+            bail!("import-table.json has no S3BucketSource: upload the folder first (prep upload OUT s3://bucket/prefix/)");
+        }
+        let summary: Option<Value> = summary.and_then(|s| serde_json::from_str(&s).ok());
+        let objects = files
+            .map(|f| {
+                f.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .map(|v| {
+                        (
+                            v["s3Key"].as_str().unwrap_or("").to_string(),
+                            v["storedBytes"].as_u64().unwrap_or(0),
+                            v["etag"]
+                                .as_str()
+                                .filter(|e| !e.is_empty())
+                                .map(str::to_string),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tcp = &mut document["TableCreationParameters"];
+        if let Some(t) = &o.table {
+            tcp["TableName"] = json!(t);
+        }
+        if let Some(k) = &o.keys {
+            let name = tcp["TableName"].as_str().unwrap_or("").to_string();
+            let mut fresh = k.table_creation_parameters(&name);
+            for keep in ["BillingMode", "ProvisionedThroughput", "SSESpecification"] {
+                if let Some(v) = tcp.get(keep) {
+                    fresh[keep] = v.clone();
+                }
+            }
+            *tcp = fresh;
+        }
+        if let Some(b) = &o.billing_mode {
+            tcp["BillingMode"] = json!(b);
+        }
+        if tcp["BillingMode"] == "PROVISIONED" {
+            let (r, w) = (o.rcu.unwrap_or(5), o.wcu.unwrap_or(5));
+            tcp["ProvisionedThroughput"] = json!({"ReadCapacityUnits": r, "WriteCapacityUnits": w});
+            if let Some(g) = tcp
+                .get_mut("GlobalSecondaryIndexes")
+                .and_then(Value::as_array_mut)
+            {
+                for i in g {
+                    i["ProvisionedThroughput"] =
+                        json!({"ReadCapacityUnits": r, "WriteCapacityUnits": w});
+                }
+            }
+        } else if let Some(m) = tcp.as_object_mut() {
+            m.remove("ProvisionedThroughput");
+        }
+        if let Some(k) = &o.sse_kms_key {
+            let mut sse = json!({"Enabled": true, "SSEType": "KMS"});
+            if !k.is_empty() {
+                sse["KMSMasterKeyId"] = json!(k);
+            }
+            tcp["SSESpecification"] = sse;
+        }
+        if let Some(t) = &o.client_token {
+            document["ClientToken"] = json!(t);
+        }
+        Ok(Request {
+            document,
+            expected_items: summary.as_ref().and_then(|s| s["itemCount"].as_u64()),
+            duplicates: summary.as_ref().and_then(|s| s["duplicateCount"].as_u64()),
+            objects,
+        })
+    }
+
+    pub fn table_name(&self) -> Result<String> {
+        let t = self.document["TableCreationParameters"]["TableName"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        crate::model::keys::check_table_or_index_name(&t)
+            .context("the table name (set it with --table)")?;
+        Ok(t)
+    }
+
+    fn bucket_source(&self) -> (String, String, Option<String>) {
+        let s = &self.document["S3BucketSource"];
+        (
+            s["S3Bucket"].as_str().unwrap_or("").to_string(),
+            s["S3KeyPrefix"].as_str().unwrap_or("").to_string(),
+            s["S3BucketOwner"].as_str().map(str::to_string),
+        )
+    }
+
+    /// The S3 prefix must hold exactly the manifest's data objects, with their sizes and ETags.
+    pub async fn check_s3(&self, s3: &aws_sdk_s3::Client) -> Result<()> {
+        let (bucket, prefix, owner) = self.bucket_source();
+        let mut found: HashMap<String, (u64, Option<String>)> = HashMap::new();
+        let mut token = None;
+        loop {
+            let mut req = s3.list_objects_v2().bucket(&bucket).prefix(&prefix);
+            if let Some(o) = &owner {
+                req = req.expected_bucket_owner(o);
+            }
+            if let Some(t) = token.take() {
+                req = req.continuation_token(t);
+            }
+            let r = req
+                .send()
+                .await
+                .map_err(|e| anyhow!("cannot list s3://{bucket}/{prefix}: {}", describe(&e)))?;
+            for o in r.contents() {
+                if let Some(k) = o.key() {
+                    found.insert(
+                        k.to_string(),
+                        (o.size().unwrap_or(0) as u64, o.e_tag().map(str::to_string)),
+                    );
+                }
+            }
+            match r.next_continuation_token() {
+                Some(t) if r.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        if found.is_empty() {
+            bail!("s3://{bucket}/{prefix} holds no objects: nothing to import");
+        }
+        if self.objects.is_empty() {
+            return Ok(());
+        }
+        for (key, size, etag) in &self.objects {
+            match found.remove(key) {
+                None => bail!(
+                    "s3://{bucket}/{key} is in the manifest but not in S3; run prep upload again"
+                ),
+                Some((s, e)) => {
+                    if s != *size {
+                        bail!("s3://{bucket}/{key} is {s} bytes in S3, the manifest says {size}; run prep upload again");
+                    }
+                    if let (Some(want), Some(got)) = (etag, e) {
+                        if *want != got {
+                            bail!("s3://{bucket}/{key} has ETag {got}, the manifest says {want}; it changed after the upload");
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(extra) = found.keys().next() {
+            bail!(
+                "s3://{bucket}/{prefix} holds {} object(s) the manifest does not list (e.g. {extra}); the import would read them too",
+                found.len()
+            );
+        }
+        Ok(())
+    }
+
+    /// The ImportTable call.
+    pub fn to_sdk(
+        &self,
+        db: &aws_sdk_dynamodb::Client,
+    ) -> Result<aws_sdk_dynamodb::operation::import_table::builders::ImportTableFluentBuilder> {
+        let d = &self.document;
+        let (bucket, prefix, owner) = self.bucket_source();
+        let src = S3BucketSource::builder()
+            .s3_bucket(bucket)
+            .s3_key_prefix(prefix)
+            .set_s3_bucket_owner(owner)
+            .build()?;
+        let t = &d["TableCreationParameters"];
+        let str_of = |v: &Value, k: &str| v[k].as_str().unwrap_or("").to_string();
+        let keys = |v: &Value| -> Result<Vec<KeySchemaElement>> {
+            v.as_array()
+                .ok_or_else(|| anyhow!("KeySchema is not a list"))?
+                .iter()
+                .map(|k| {
+                    Ok(KeySchemaElement::builder()
+                        .attribute_name(str_of(k, "AttributeName"))
+                        .key_type(KeyType::from(str_of(k, "KeyType").as_str()))
+                        .build()?)
+                })
+                .collect()
+        };
+        let throughput = |v: &Value| -> Result<Option<ProvisionedThroughput>> {
+            if v.is_null() {
+                return Ok(None);
+            }
+            Ok(Some(
+                ProvisionedThroughput::builder()
+                    .read_capacity_units(v["ReadCapacityUnits"].as_i64().unwrap_or(5))
+                    .write_capacity_units(v["WriteCapacityUnits"].as_i64().unwrap_or(5))
+                    .build()?,
+            ))
+        };
+        let mut defs = Vec::new();
+        for a in t["AttributeDefinitions"].as_array().into_iter().flatten() {
+            defs.push(
+                AttributeDefinition::builder()
+                    .attribute_name(str_of(a, "AttributeName"))
+                    .attribute_type(ScalarAttributeType::from(
+                        str_of(a, "AttributeType").as_str(),
+                    ))
+                    .build()?,
+            );
+        }
+        let mut gsis = Vec::new();
+        for g in t["GlobalSecondaryIndexes"].as_array().into_iter().flatten() {
+            gsis.push(
+                GlobalSecondaryIndex::builder()
+                    .index_name(str_of(g, "IndexName"))
+                    .set_key_schema(Some(keys(&g["KeySchema"])?))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::from(
+                                g["Projection"]["ProjectionType"].as_str().unwrap_or("ALL"),
+                            ))
+                            .build(),
+                    )
+                    .set_provisioned_throughput(throughput(&g["ProvisionedThroughput"])?)
+                    .build()?,
+            );
+        }
+        let sse = if t["SSESpecification"].is_null() {
+            None
+        } else {
+            let s = &t["SSESpecification"];
+            Some(
+                SseSpecification::builder()
+                    .enabled(s["Enabled"].as_bool().unwrap_or(true))
+                    .sse_type(SseType::from(s["SSEType"].as_str().unwrap_or("KMS")))
+                    .set_kms_master_key_id(s["KMSMasterKeyId"].as_str().map(str::to_string))
+                    .build(),
+            )
+        };
+        let tcp = TableCreationParameters::builder()
+            .table_name(str_of(t, "TableName"))
+            .set_attribute_definitions(Some(defs))
+            .set_key_schema(Some(keys(&t["KeySchema"])?))
+            .billing_mode(BillingMode::from(
+                t["BillingMode"].as_str().unwrap_or("PAY_PER_REQUEST"),
+            ))
+            .set_provisioned_throughput(throughput(&t["ProvisionedThroughput"])?)
+            .set_global_secondary_indexes((!gsis.is_empty()).then_some(gsis))
+            .set_sse_specification(sse)
+            .build()?;
+        Ok(db
+            .import_table()
+            .s3_bucket_source(src)
+            .input_format(InputFormat::from(
+                d["InputFormat"].as_str().unwrap_or("DYNAMODB_JSON"),
+            ))
+            .input_compression_type(InputCompressionType::from(
+                d["InputCompressionType"].as_str().unwrap_or("NONE"),
+            ))
+            .table_creation_parameters(tcp)
+            .set_client_token(d["ClientToken"].as_str().map(str::to_string)))
+    }
+}

@@ -1,0 +1,949 @@
+//! The S3 side of an upload: client from the standard AWS configuration chain, listing what is
+//! there, single and multipart PUTs with MD5 and SHA-256 checksums, verification, manifests last.
+
+use super::plan::{Local, LocalPart};
+use super::{ObjectReport, Outcome, UploadOptions, UploadReport};
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, ServerSideEncryption,
+    StorageClass,
+};
+use aws_sdk_s3::Client;
+use base64::Engine;
+use indicatif::ProgressBar;
+use md5::Md5;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Semaphore;
+
+/// The settings every object we create carries: PutObject and CreateMultipartUpload builders
+/// have the same setters, so one macro serves both.
+macro_rules! object_options {
+    ($ctx:expr, $req:expr) => {{
+        let mut req = $req;
+        if let Some(o) = &$ctx.opts.expected_bucket_owner {
+            req = req.expected_bucket_owner(o);
+        }
+        if let Some(s) = &$ctx.opts.sse {
+            req = req.server_side_encryption(ServerSideEncryption::from(s.as_str()));
+        }
+        if let Some(k) = &$ctx.opts.sse_kms_key_id {
+            req = req.ssekms_key_id(k);
+        }
+        if let Some(c) = &$ctx.opts.storage_class {
+            req = req.storage_class(StorageClass::from(c.as_str()));
+        }
+        req
+    }};
+}
+
+/// Metadata key holding the whole object's SHA-256 (hex), so a re-run can tell our objects.
+const META_SHA: &str = "prep-sha256";
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The HTTP client for every AWS call: rustls with ring (no aws-lc C build).
+pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
+/// The shared AWS configuration: standard credential chain, region, endpoint, retries, and a
+/// rustls (ring) HTTPS client.
+pub async fn sdk_config(aws: &super::AwsOptions) -> Result<aws_config::SdkConfig> {
+    if let Some(p) = &aws.profile {
+        check_profile(p)?;
+    }
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http_client())
+        .retry_config(
+            aws_config::retry::RetryConfig::standard().with_max_attempts(aws.max_attempts.max(1)),
+        );
+    if let Some(p) = &aws.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = &aws.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
+    if let Some(u) = &aws.endpoint_url {
+        loader = loader.endpoint_url(u);
+    }
+    Ok(loader.load().await)
+}
+
+/// The AWS files a profile can be in: `AWS_CONFIG_FILE` (`~/.aws/config`) with `[profile NAME]`
+/// (or `[default]`) sections, and `AWS_SHARED_CREDENTIALS_FILE` (`~/.aws/credentials`) with
+/// `[NAME]` sections.
+fn aws_files() -> [(std::path::PathBuf, bool); 2] {
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    let file = |var: &str, name: &str| {
+        std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| home.join(".aws").join(name))
+    };
+    [
+        (file("AWS_CONFIG_FILE", "config"), true),
+        (file("AWS_SHARED_CREDENTIALS_FILE", "credentials"), false),
+    ]
+}
+
+/// A `--profile` that no AWS file defines is named as such (the SDK would go on without it and
+/// fail later with "A region must be set").
+fn check_profile(name: &str) -> Result<()> {
+    let files = aws_files();
+    for (path, is_config) in &files {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let found = text.lines().any(|l| {
+            let Some(section) = l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {
+                return false;
+            };
+            let section = section.trim();
+            if *is_config {
+                section
+                    .strip_prefix("profile ")
+                    .map(str::trim)
+                    .map_or(section == "default" && name == "default", |s| s == name)
+            } else {
+                section == name
+            }
+        });
+        if found {
+            return Ok(());
+        }
+    }
+    anyhow::bail!(
+        "AWS profile {name:?} is not defined in {} or {}; check its name (aws configure list-profiles) or create it (aws configure --profile {name})",
+        files[0].0.display(),
+        files[1].0.display()
+    )
+}
+
+pub async fn client(aws: &super::AwsOptions) -> Result<Client> {
+    let conf = sdk_config(aws).await?;
+    let s3 = aws_sdk_s3::config::Builder::from(&conf)
+        .force_path_style(aws.path_style)
+        .build();
+    Ok(Client::from_conf(s3))
+}
+
+/// The error chain of an SDK error, without request details (no credentials ever).
+pub fn describe<E: std::error::Error>(e: &E) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(": ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    s
+}
+
+/// A multipart object's checksum as S3 reports it: SHA-256 of the part digests, then `-N`.
+fn composite(part_digests: &[Vec<u8>]) -> String {
+    let mut h = Sha256::new();
+    for d in part_digests {
+        h.update(d);
+    }
+    format!("{}-{}", b64(&h.finalize()), part_digests.len())
+}
+
+/// Byte ranges of the chunks of a part.
+fn chunks(size: u64, chunk: u64) -> Vec<(u64, u64)> {
+    let mut v = Vec::new();
+    let mut off = 0;
+    while off < size {
+        let len = chunk.min(size - off);
+        v.push((off, len));
+        off += len;
+    }
+    if v.is_empty() {
+        v.push((0, 0));
+    }
+    v
+}
+
+fn read_range(path: &std::path::Path, off: u64, len: u64) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; len as usize];
+    std::fs::File::open(path)
+        .and_then(|mut f| {
+            f.seek(SeekFrom::Start(off))?;
+            f.read_exact(&mut buf)
+        })
+        .map_err(|e| {
+            anyhow!(
+                "cannot read bytes {off}..{} of {}: {e}; the part changed after it was checked against the manifest: convert again",
+                off + len,
+                path.display()
+            )
+        })?;
+    Ok(buf)
+}
+
+/// Per-chunk SHA-256 digests, computed from disk (only for multipart objects).
+fn chunk_digests(p: &LocalPart, chunk: u64) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for (off, len) in chunks(p.size, chunk) {
+        let buf = read_range(&p.path, off, len)?;
+        out.push(Sha256::digest(&buf).to_vec());
+    }
+    Ok(out)
+}
+
+struct Ctx {
+    journal: super::journal::Journal,
+    client: Client,
+    opts: UploadOptions,
+    sem: Arc<Semaphore>,
+    bar: Option<ProgressBar>,
+}
+
+impl Ctx {
+    fn key(&self, rel: &str) -> String {
+        format!("{}{rel}", self.opts.prefix)
+    }
+    fn tick(&self, n: u64) {
+        if let Some(b) = &self.bar {
+            b.inc(n);
+        }
+    }
+}
+
+/// What S3 already holds under the prefix: key → (size, our sha256 metadata if any).
+async fn list_existing(ctx: &Ctx, prefix: &str) -> Result<HashMap<String, i64>> {
+    let mut out = HashMap::new();
+    let mut token = None;
+    loop {
+        let mut req = ctx
+            .client
+            .list_objects_v2()
+            .bucket(&ctx.opts.bucket)
+            .prefix(prefix);
+        if let Some(o) = &ctx.opts.expected_bucket_owner {
+            req = req.expected_bucket_owner(o);
+        }
+        if let Some(t) = token.take() {
+            req = req.continuation_token(t);
+        }
+        let r = req.send().await.map_err(|e| {
+            anyhow!(
+                "cannot list s3://{}/{prefix}: {}",
+                ctx.opts.bucket,
+                describe(&e)
+            )
+        })?;
+        for o in r.contents() {
+            if let Some(k) = o.key() {
+                out.insert(k.to_string(), o.size().unwrap_or(-1));
+            }
+        }
+        match r.next_continuation_token() {
+            Some(t) if r.is_truncated() == Some(true) => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// HeadObject with checksums, as the bucket owner check requires.
+async fn head(
+    ctx: &Ctx,
+    key: &str,
+) -> Result<
+    aws_sdk_s3::operation::head_object::HeadObjectOutput,
+    aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::head_object::HeadObjectError>,
+> {
+    let mut req = ctx
+        .client
+        .head_object()
+        .bucket(&ctx.opts.bucket)
+        .key(key)
+        .checksum_mode(ChecksumMode::Enabled);
+    if let Some(o) = &ctx.opts.expected_bucket_owner {
+        req = req.expected_bucket_owner(o);
+    }
+    req.send().await
+}
+
+/// Is the object at `key` already exactly this part (size and our SHA-256)?
+async fn already_there(ctx: &Ctx, key: &str, p: &LocalPart) -> Result<Option<String>> {
+    let Ok(h) = head(ctx, key).await else {
+        return Ok(None);
+    };
+    let same_size = h.content_length() == Some(p.size as i64);
+    let same_sha = h
+        .metadata()
+        .and_then(|m| m.get(META_SHA))
+        .is_some_and(|s| *s == p.sha256_hex);
+    Ok((same_size && same_sha).then(|| h.e_tag().unwrap_or("").to_string()))
+}
+
+/// HeadObject after an upload: size and checksum must be what we sent.
+async fn confirm(ctx: &Ctx, key: &str, size: u64, checksum: &str) -> Result<String> {
+    let h = head(ctx, key).await.map_err(|e| {
+        anyhow!(
+            "s3://{}/{key}: HeadObject after upload failed: {}",
+            ctx.opts.bucket,
+            describe(&e)
+        )
+    })?;
+    if h.content_length() != Some(size as i64) {
+        bail!(
+            "s3://{}/{key}: S3 holds {:?} bytes, {size} were sent",
+            ctx.opts.bucket,
+            h.content_length()
+        );
+    }
+    if let Some(got) = h.checksum_sha256() {
+        if got != checksum {
+            bail!(
+                "s3://{}/{key}: S3 reports SHA-256 {got}, the local file has {checksum}",
+                ctx.opts.bucket
+            );
+        }
+    }
+    Ok(h.e_tag().unwrap_or("").to_string())
+}
+
+async fn put_single(ctx: &Ctx, key: &str, p: &LocalPart) -> Result<String> {
+    let _permit = ctx.sem.acquire().await?;
+    let body = ByteStream::from_path(&p.path)
+        .await
+        .with_context(|| format!("cannot read {}", p.path.display()))?;
+    let sha = p.sha256_base64();
+    let req = ctx
+        .client
+        .put_object()
+        .bucket(&ctx.opts.bucket)
+        .key(key)
+        .body(body)
+        .content_length(p.size as i64)
+        .content_md5(&p.md5_base64)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .checksum_sha256(&sha)
+        .metadata(META_SHA, &p.sha256_hex);
+    let req = object_options!(ctx, req);
+    let r = req.send().await.map_err(|e| {
+        anyhow!(
+            "uploading {} to s3://{}/{key} failed (after retries): {}",
+            p.path.display(),
+            ctx.opts.bucket,
+            describe(&e)
+        )
+    })?;
+    if let Some(got) = r.checksum_sha256() {
+        if got != sha {
+            bail!(
+                "s3://{}/{key}: S3 computed SHA-256 {got}, we sent {sha}",
+                ctx.opts.bucket
+            );
+        }
+    }
+    ctx.tick(p.size);
+    confirm(ctx, key, p.size, &sha).await
+}
+
+/// Resume from the journal: the upload it names for `key`, with the parts that S3 still lists with
+/// the size and ETag the journal recorded. An upload that cannot be confirmed is aborted.
+async fn journaled(
+    ctx: &Ctx,
+    key: &str,
+    p: &LocalPart,
+    chunk: u64,
+    digests: &[Vec<u8>],
+    stale: &mut Vec<String>,
+) -> Option<(String, HashMap<i32, CompletedPart>)> {
+    let j = ctx.journal.get(key)?;
+    if j.chunk != chunk || j.sha256_hex != p.sha256_hex {
+        let _ = abort(ctx, key, &j.upload_id).await;
+        ctx.journal.finish(key);
+        stale.push(key.to_string());
+        return None;
+    }
+    let listed = ctx
+        .client
+        .list_parts()
+        .bucket(&ctx.opts.bucket)
+        .key(key)
+        .upload_id(&j.upload_id)
+        .send()
+        .await;
+    let Ok(listed) = listed else {
+        let _ = abort(ctx, key, &j.upload_id).await;
+        ctx.journal.finish(key);
+        stale.push(key.to_string());
+        return None;
+    };
+    let mut good = HashMap::new();
+    for part in listed.parts() {
+        let n = part.part_number().unwrap_or(0);
+        let (Some(done), Some(d)) = (j.parts.get(&n), digests.get((n - 1).max(0) as usize)) else {
+            continue;
+        };
+        let same_size = part.size() == Some(done.size as i64);
+        // Servers that list parts without ETags are trusted on size: the journal only holds
+        // parts S3 acknowledged after checking their SHA-256.
+        let same_etag = part.e_tag().is_none_or(|e| e == done.etag);
+        if same_size && same_etag && done.sha256 == b64(d) {
+            good.insert(
+                n,
+                CompletedPart::builder()
+                    .part_number(n)
+                    .e_tag(&done.etag)
+                    .checksum_sha256(&done.sha256)
+                    .build(),
+            );
+        }
+    }
+    Some((j.upload_id, good))
+}
+
+/// Find our in-progress multipart upload for `key` whose parts fit this file's chunking.
+async fn resumable(
+    ctx: &Ctx,
+    key: &str,
+    digests: &[Vec<u8>],
+    stale: &mut Vec<String>,
+) -> Result<Option<(String, HashMap<i32, CompletedPart>)>> {
+    let mut req = ctx
+        .client
+        .list_multipart_uploads()
+        .bucket(&ctx.opts.bucket)
+        .prefix(key);
+    if let Some(o) = &ctx.opts.expected_bucket_owner {
+        req = req.expected_bucket_owner(o);
+    }
+    // A server that cannot list uploads has nothing for us to resume: start afresh.
+    let Ok(r) = req.send().await else {
+        return Ok(None);
+    };
+    let mut found = None;
+    for u in r.uploads() {
+        if u.key() != Some(key) {
+            continue;
+        }
+        let Some(id) = u.upload_id() else { continue };
+        if found.is_some() {
+            abort(ctx, key, id).await?;
+            stale.push(key.to_string());
+            continue;
+        }
+        let parts = match ctx
+            .client
+            .list_parts()
+            .bucket(&ctx.opts.bucket)
+            .key(key)
+            .upload_id(id)
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            // Parts we cannot see cannot be reused: start over (some S3-compatible servers
+            // answer ListParts in a shape the SDK does not read).
+            Err(_) => {
+                abort(ctx, key, id).await?;
+                stale.push(key.to_string());
+                continue;
+            }
+        };
+        let mut good = HashMap::new();
+        let mut fits = true;
+        for part in parts.parts() {
+            let n = part.part_number().unwrap_or(0);
+            let want = digests.get((n - 1).max(0) as usize).map(|d| b64(d));
+            match (part.checksum_sha256(), want) {
+                (Some(got), Some(want)) if got == want => {
+                    good.insert(
+                        n,
+                        CompletedPart::builder()
+                            .part_number(n)
+                            .e_tag(part.e_tag().unwrap_or(""))
+                            .checksum_sha256(got)
+                            .build(),
+                    );
+                }
+                _ => fits = false,
+            }
+        }
+        if fits {
+            found = Some((id.to_string(), good));
+        } else {
+            abort(ctx, key, id).await?;
+            stale.push(key.to_string());
+        }
+    }
+    Ok(found)
+}
+
+async fn abort(ctx: &Ctx, key: &str, id: &str) -> Result<()> {
+    ctx.client
+        .abort_multipart_upload()
+        .bucket(&ctx.opts.bucket)
+        .key(key)
+        .upload_id(id)
+        .send()
+        .await
+        .map_err(|e| anyhow!("cannot abort the stale upload of {key}: {}", describe(&e)))?;
+    Ok(())
+}
+
+async fn put_multipart(
+    ctx: Arc<Ctx>,
+    key: String,
+    p: LocalPart,
+    stale: &mut Vec<String>,
+) -> Result<(String, usize)> {
+    let chunk = ctx.opts.multipart_chunksize;
+    let digests = {
+        let p = p.clone();
+        tokio::task::spawn_blocking(move || chunk_digests(&p, chunk)).await??
+    };
+    let from_journal = journaled(&ctx, &key, &p, chunk, &digests, stale).await;
+    let found = match from_journal {
+        Some(x) => Some(x),
+        None => resumable(&ctx, &key, &digests, stale).await?,
+    };
+    let (upload_id, mut done) = match found {
+        Some(x) => x,
+        None => {
+            let req = object_options!(
+                ctx,
+                ctx.client
+                    .create_multipart_upload()
+                    .bucket(&ctx.opts.bucket)
+                    .key(&key)
+                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                    .metadata(META_SHA, &p.sha256_hex)
+            );
+            let r = req.send().await.map_err(|e| {
+                anyhow!(
+                    "cannot start the multipart upload of s3://{}/{key}: {}",
+                    ctx.opts.bucket,
+                    describe(&e)
+                )
+            })?;
+            let id = r
+                .upload_id()
+                .ok_or_else(|| anyhow!("S3 returned no upload id for {key}"))?
+                .to_string();
+            ctx.journal.start(
+                &key,
+                super::journal::Upload {
+                    upload_id: id.clone(),
+                    chunk,
+                    sha256_hex: p.sha256_hex.clone(),
+                    parts: Default::default(),
+                },
+            );
+            (id, HashMap::new())
+        }
+    };
+    let reused = done.len();
+    for (i, (_, len)) in chunks(p.size, chunk).iter().enumerate() {
+        if done.contains_key(&(i as i32 + 1)) {
+            ctx.tick(*len);
+        }
+    }
+    let mut tasks = Vec::new();
+    for (i, (off, len)) in chunks(p.size, chunk).into_iter().enumerate() {
+        let n = i as i32 + 1;
+        if done.contains_key(&n) {
+            continue;
+        }
+        let ctx = ctx.clone();
+        let (key, id, path) = (key.clone(), upload_id.clone(), p.path.clone());
+        let sha = b64(&digests[i]);
+        tasks.push(tokio::spawn(async move {
+            let _permit = ctx.sem.acquire().await?;
+            let buf = tokio::task::spawn_blocking(move || read_range(&path, off, len)).await??;
+            let md5 = b64(&Md5::digest(&buf));
+            let r = ctx
+                .client
+                .upload_part()
+                .bucket(&ctx.opts.bucket)
+                .key(&key)
+                .upload_id(&id)
+                .part_number(n)
+                .content_md5(md5)
+                .content_length(len as i64)
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                .checksum_sha256(&sha)
+                .body(ByteStream::from(buf))
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "uploading part {n} of s3://{}/{key} failed (after retries): {}",
+                        ctx.opts.bucket,
+                        describe(&e)
+                    )
+                })?;
+            if let Some(got) = r.checksum_sha256() {
+                if got != sha {
+                    bail!("part {n} of {key}: S3 computed SHA-256 {got}, we sent {sha}");
+                }
+            }
+            ctx.tick(len);
+            ctx.journal.part(
+                &key,
+                n,
+                super::journal::PartDone {
+                    etag: r.e_tag().unwrap_or("").to_string(),
+                    sha256: sha.clone(),
+                    size: len,
+                },
+            );
+            Ok::<_, anyhow::Error>(
+                CompletedPart::builder()
+                    .part_number(n)
+                    .e_tag(r.e_tag().unwrap_or(""))
+                    .checksum_sha256(sha)
+                    .build(),
+            )
+        }));
+    }
+    for t in tasks {
+        let part = t.await??;
+        done.insert(part.part_number().unwrap_or(0), part);
+    }
+    let mut parts: Vec<CompletedPart> = done.into_values().collect();
+    parts.sort_by_key(|p| p.part_number());
+    let r = ctx
+        .client
+        .complete_multipart_upload()
+        .bucket(&ctx.opts.bucket)
+        .key(&key)
+        .upload_id(&upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "completing s3://{}/{key} failed: {}",
+                ctx.opts.bucket,
+                describe(&e)
+            )
+        })?;
+    ctx.journal.finish(&key);
+    let want = composite(&digests);
+    if let Some(got) = r.checksum_sha256() {
+        if got != want && got.split('-').next() != want.split('-').next() {
+            bail!(
+                "s3://{}/{key}: S3 reports SHA-256 {got}, the parts give {want}",
+                ctx.opts.bucket
+            );
+        }
+    }
+    let etag = confirm(&ctx, &key, p.size, &want).await.or_else(|e| {
+        // Some servers report the full-object digest instead of the composite one.
+        if e.to_string().contains("reports SHA-256") {
+            Ok(r.e_tag().unwrap_or("").to_string())
+        } else {
+            Err(e)
+        }
+    })?;
+    Ok((etag, reused))
+}
+
+async fn put_small_object(ctx: &Ctx, key: &str, body: Vec<u8>, content_type: &str) -> Result<()> {
+    let md5 = b64(&Md5::digest(&body));
+    let sha = b64(&Sha256::digest(&body));
+    let len = body.len() as i64;
+    let req = ctx
+        .client
+        .put_object()
+        .bucket(&ctx.opts.bucket)
+        .key(key)
+        .content_type(content_type)
+        .content_md5(md5)
+        .content_length(len)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .checksum_sha256(&sha)
+        .body(ByteStream::from(body));
+    let req = object_options!(ctx, req);
+    req.send().await.map_err(|e| {
+        anyhow!(
+            "uploading s3://{}/{key} failed: {}",
+            ctx.opts.bucket,
+            describe(&e)
+        )
+    })?;
+    confirm(ctx, key, len as u64, &sha).await?;
+    Ok(())
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-:".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> {
+    let started = Instant::now();
+    let total: u64 = local.parts.iter().map(|p| p.size).sum();
+    let bar = opts.progress.then(|| {
+        let b = crate::commands::convert::output::progress_bar(total);
+        b.set_message("uploading");
+        b
+    });
+    let client = client(&opts.aws).await?;
+    let ctx = Arc::new(Ctx {
+        journal: super::journal::Journal::open(&local.dir, &opts.bucket),
+        client,
+        opts: opts.clone(),
+        sem: Arc::new(Semaphore::new(opts.concurrency.max(1))),
+        bar,
+    });
+    let data_prefix = format!("{}data/", opts.prefix);
+    let existing = list_existing(&ctx, &data_prefix).await?;
+    let ours: Vec<String> = local.parts.iter().map(|p| ctx.key(&p.rel_key)).collect();
+    let foreign: Vec<&String> = existing.keys().filter(|k| !ours.contains(k)).collect();
+    if !foreign.is_empty() && !opts.force {
+        let mut f: Vec<&String> = foreign.clone();
+        f.sort();
+        bail!(
+            "s3://{}/{data_prefix} already holds {} object(s) that are not part of this output (e.g. {}); the import would read them too. Use another prefix, delete them, or pass --force",
+            opts.bucket,
+            f.len(),
+            f.iter().take(3).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let mut report = UploadReport {
+        bucket: opts.bucket.clone(),
+        prefix: opts.prefix.clone(),
+        ..Default::default()
+    };
+    if opts.dry_run {
+        for p in &local.parts {
+            report.objects.push(ObjectReport {
+                key: ctx.key(&p.rel_key),
+                bytes: p.size,
+                etag: None,
+                outcome: Outcome::WouldUpload,
+                multipart: p.size > opts.multipart_threshold,
+            });
+        }
+        for m in [
+            "manifest-files.json",
+            "manifest-summary.json",
+            "import-table.json",
+        ] {
+            let size = std::fs::metadata(local.dir.join(m))
+                .map(|m| m.len())
+                .unwrap_or(0);
+            report.objects.push(ObjectReport {
+                key: ctx.key(m),
+                bytes: size,
+                etag: None,
+                outcome: Outcome::WouldUpload,
+                multipart: false,
+            });
+        }
+        report.elapsed_s = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+
+    // Data parts, in parallel (the semaphore bounds requests in flight across and within files).
+    let mut tasks = Vec::new();
+    for p in local.parts.clone() {
+        let ctx = ctx.clone();
+        let key = ctx.key(&p.rel_key);
+        let present = existing.contains_key(&key);
+        tasks.push(tokio::spawn(async move {
+            if present {
+                if let Some(etag) = already_there(&ctx, &key, &p).await? {
+                    ctx.tick(p.size);
+                    return Ok::<_, anyhow::Error>((
+                        ObjectReport {
+                            key,
+                            bytes: p.size,
+                            etag: Some(etag),
+                            outcome: Outcome::Skipped,
+                            multipart: p.size > ctx.opts.multipart_threshold,
+                        },
+                        Vec::new(),
+                    ));
+                }
+            }
+            if p.size > ctx.opts.multipart_threshold {
+                let mut stale = Vec::new();
+                let (etag, reused) =
+                    put_multipart(ctx.clone(), key.clone(), p.clone(), &mut stale).await?;
+                let outcome = if reused > 0 {
+                    Outcome::Resumed {
+                        reused_parts: reused,
+                    }
+                } else {
+                    Outcome::Uploaded
+                };
+                Ok((
+                    ObjectReport {
+                        key,
+                        bytes: p.size,
+                        etag: Some(etag),
+                        outcome,
+                        multipart: true,
+                    },
+                    stale,
+                ))
+            } else {
+                let etag = put_single(&ctx, &key, &p).await?;
+                Ok((
+                    ObjectReport {
+                        key,
+                        bytes: p.size,
+                        etag: Some(etag),
+                        outcome: Outcome::Uploaded,
+                        multipart: false,
+                    },
+                    Vec::new(),
+                ))
+            }
+        }));
+    }
+    let mut first_error = None;
+    for t in tasks {
+        match t
+            .await
+            .map_err(|e| anyhow!("an upload task failed: {e}"))
+            .and_then(|r| r)
+        {
+            Ok((o, stale)) => {
+                if o.outcome != Outcome::Skipped {
+                    report.bytes_sent += o.bytes;
+                }
+                report.aborted_uploads.extend(stale);
+                report.objects.push(o);
+            }
+            Err(e) => {
+                if first_error.is_none() {
+                    first_error = Some(e);
+                }
+            }
+        }
+    }
+    if let Some(b) = &ctx.bar {
+        b.finish_and_clear();
+    }
+    if let Some(e) = first_error {
+        return Err(e.context("the upload is incomplete; run the same command again to resume (finished objects are skipped)"));
+    }
+
+    // Manifests last: they must never point at a missing or partial object.
+    let etags: HashMap<&str, &str> = report
+        .objects
+        .iter()
+        .map(|o| (o.key.as_str(), o.etag.as_deref().unwrap_or("")))
+        .collect();
+    let mut files = String::new();
+    for (line, p) in local.manifest_lines.iter().zip(&local.parts) {
+        let mut v = line.clone();
+        let key = ctx.key(&p.rel_key);
+        v["s3Key"] = json!(key);
+        v["etag"] = json!(etags.get(key.as_str()).copied().unwrap_or(""));
+        files.push_str(&v.to_string());
+        files.push('\n');
+    }
+    let mut import = local.import_table.clone();
+    let mut source = json!({"S3Bucket": opts.bucket, "S3KeyPrefix": data_prefix});
+    if let Some(o) = &opts.expected_bucket_owner {
+        source["S3BucketOwner"] = json!(o);
+    }
+    import["S3BucketSource"] = source;
+    let import_text = format!("{}\n", serde_json::to_string_pretty(&import)?);
+    let summary_text = format!("{}\n", serde_json::to_string_pretty(&local.summary)?);
+    put_small_object(
+        &ctx,
+        &ctx.key("manifest-files.json"),
+        files.clone().into_bytes(),
+        "application/x-ndjson",
+    )
+    .await?;
+    put_small_object(
+        &ctx,
+        &ctx.key("manifest-summary.json"),
+        summary_text.into_bytes(),
+        "application/json",
+    )
+    .await?;
+    put_small_object(
+        &ctx,
+        &ctx.key("import-table.json"),
+        import_text.clone().into_bytes(),
+        "application/json",
+    )
+    .await?;
+    std::fs::write(local.dir.join("manifest-files.json"), files)?;
+    ctx.journal.remove();
+    std::fs::write(local.dir.join("import-table.json"), &import_text)?;
+    let mut cmd = String::from("aws dynamodb import-table");
+    if let Some(p) = &opts.aws.profile {
+        cmd.push_str(&format!(" --profile {}", shell_quote(p)));
+    }
+    if let Some(r) = &opts.aws.region {
+        cmd.push_str(&format!(" --region {}", shell_quote(r)));
+    }
+    let path = local
+        .dir
+        .canonicalize()
+        .unwrap_or(local.dir.clone())
+        .join("import-table.json");
+    cmd.push_str(&format!(
+        " --cli-input-json file://{}",
+        shell_quote(&path.display().to_string())
+    ));
+    report.import_command = cmd;
+    report.elapsed_s = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunking_and_composite() {
+        assert_eq!(chunks(10, 4), vec![(0, 4), (4, 4), (8, 2)]);
+        assert_eq!(chunks(8, 4), vec![(0, 4), (4, 4)]);
+        assert_eq!(chunks(0, 4), vec![(0, 0)]);
+        let d = vec![Sha256::digest(b"a").to_vec(), Sha256::digest(b"b").to_vec()];
+        let c = composite(&d);
+        assert!(c.ends_with("-2"));
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("/tmp/x.json"), "/tmp/x.json");
+    }
+
+    #[test]
+    fn s3_urls() {
+        use super::super::parse_s3_url;
+        assert_eq!(parse_s3_url("s3://b/p").unwrap(), ("b".into(), "p/".into()));
+        assert_eq!(
+            parse_s3_url("s3://b/p/q/").unwrap(),
+            ("b".into(), "p/q/".into())
+        );
+        assert_eq!(parse_s3_url("s3://b").unwrap(), ("b".into(), "".into()));
+        assert!(parse_s3_url("b/p").is_err());
+        assert!(parse_s3_url("s3:///p").is_err());
+    }
+}

@@ -1,0 +1,441 @@
+//! Folder-level checks: prep output folders and DynamoDB export folders (manifests against data
+//! files), plain folders of data files, and rules over the whole set of objects of one import.
+
+use super::{DataFile, Declared, Finding, Report, ValidateOptions};
+use crate::input::Packing;
+use crate::model::keys::{KeyAttr, KeySchema, ScalarType};
+use crate::model::rules;
+use anyhow::{Context, Result};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// What a manifest says a data file holds.
+#[derive(Clone, Debug, Default)]
+pub struct Expect {
+    pub items: Option<u64>,
+    pub md5: Option<String>,
+    pub sha256: Option<String>,
+    pub stored_bytes: Option<u64>,
+}
+
+/// Names that are never data: the import would read them as items and fail.
+fn non_data_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with('_')
+        || n.starts_with('.')
+        || n.starts_with("manifest")
+        || n == "import-table.json"
+        || n == "rejects.jsonl"
+        || n == "duplicates.jsonl"
+        || [".crc", ".md", ".txt", ".yaml", ".yml", ".tmp"]
+            .iter()
+            .any(|e| n.ends_with(e))
+}
+
+/// The files under `dir`, each once (see [`crate::input::Seen`]: symlink loops end).
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    fn inner(dir: &Path, out: &mut Vec<PathBuf>, seen: &mut crate::input::Seen) -> Result<()> {
+        if !seen.first(dir) {
+            return Ok(());
+        }
+        for p in crate::input::sorted_entries(dir)? {
+            if p.is_dir() {
+                inner(&p, out, seen)?;
+            } else if seen.first(&p) {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    inner(dir, out, &mut crate::input::Seen::default())
+}
+
+/// Compare data files' checksums and sizes with their manifest entries (X006 findings). The
+/// files are hashed together (see [`crate::output::files_digests`]).
+pub fn verify_files(files: &[(PathBuf, Expect)]) -> Result<Vec<Finding>> {
+    let files: Vec<&(PathBuf, Expect)> = files
+        .iter()
+        .filter(|(_, e)| e.md5.is_some() || e.sha256.is_some() || e.stored_bytes.is_some())
+        .collect();
+    let paths: Vec<&Path> = files.iter().map(|(p, _)| p.as_path()).collect();
+    let digests = crate::output::files_digests(&paths, true, true)?;
+    let mut out = Vec::new();
+    for ((path, e), d) in files.into_iter().zip(digests) {
+        out.extend(compare(path, e, d));
+    }
+    Ok(out)
+}
+
+fn compare(path: &Path, e: &Expect, d: crate::output::FileDigests) -> Vec<Finding> {
+    let (md5, sha, size) = (
+        d.md5_base64.expect("asked for"),
+        d.sha256_hex.expect("asked for"),
+        d.bytes,
+    );
+    let shown = path.display().to_string();
+    let mismatch = |what: &str, want: &str, got: &str| {
+        Finding::file(
+            &rules::MANIFEST_MISMATCH,
+            shown.clone(),
+            format!("{what} mismatch: the manifest says {want}, the file has {got}; it was changed or is incomplete"),
+        )
+    };
+    let mut out = Vec::new();
+    if let Some(want) = e.md5.as_deref().filter(|w| *w != md5) {
+        out.push(mismatch("md5Checksum", want, &md5));
+    }
+    if let Some(want) = e.sha256.as_deref().filter(|w| *w != sha) {
+        out.push(mismatch("sha256", want, &sha));
+    }
+    if let Some(want) = e.stored_bytes.filter(|w| *w != size) {
+        out.push(mismatch(
+            "storedBytes",
+            &want.to_string(),
+            &size.to_string(),
+        ));
+    }
+    out
+}
+
+/// Keys as prep records them in manifest-summary.json.
+fn keys_from_summary(v: &Value) -> Option<KeySchema> {
+    let ks = v.get("keySchema")?;
+    let attr = |a: &Value| -> Option<KeyAttr> {
+        Some(KeyAttr {
+            name: a.get("name")?.as_str()?.to_string(),
+            ty: a
+                .get("type")
+                .and_then(Value::as_str)
+                .and_then(ScalarType::parse),
+        })
+    };
+    let gsis = ks
+        .get("globalSecondaryIndexes")
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(|g| {
+                    Some(crate::model::keys::Gsi {
+                        name: g.get("name")?.as_str()?.to_string(),
+                        partition: attr(g.get("partitionKey")?)?,
+                        sort: g.get("sortKey").and_then(attr),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(KeySchema {
+        table_name: v
+            .get("tableName")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        partition: attr(ks.get("partitionKey")?)?,
+        sort: ks.get("sortKey").and_then(attr),
+        gsis,
+    })
+}
+
+/// Check a folder; returns the data files to validate item by item.
+pub fn check_folder(
+    dir: &Path,
+    opts: &ValidateOptions,
+    keys: &mut Option<KeySchema>,
+    report: &mut Report,
+) -> Result<Vec<DataFile>> {
+    let mf = dir.join("manifest-files.json");
+    if !mf.is_file() {
+        let mut all = Vec::new();
+        walk(dir, &mut all)?;
+        let mut out = Vec::new();
+        for p in all {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if non_data_name(name) {
+                report.add(Finding::file(
+                    &rules::NON_DATA_OBJECT,
+                    p.display().to_string(),
+                    "not a data file, but an import of this folder would read it as one; move it out of the data prefix",
+                ));
+            } else {
+                out.push(DataFile {
+                    path: p,
+                    expect: None,
+                });
+            }
+        }
+        return Ok(out);
+    }
+    let summary: Option<Value> = std::fs::read_to_string(dir.join("manifest-summary.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let is_prep = summary
+        .as_ref()
+        .and_then(|s| s.get("tool"))
+        .and_then(Value::as_str)
+        == Some("prep");
+    // A prep output is complete once manifest-summary.json is there (written last, after
+    // import-table.json); `prep upload` refuses a folder without them, and so does this check.
+    let incomplete = |what: &str| {
+        Finding::file(
+            &rules::MANIFEST_MISMATCH,
+            dir.display().to_string(),
+            format!("{what} is missing: the folder is not a complete output (was the convert interrupted?); convert again"),
+        )
+    };
+    if summary.is_none() {
+        report.add(incomplete("manifest-summary.json"));
+    } else if is_prep && !dir.join("import-table.json").is_file() {
+        report.add(incomplete("import-table.json"));
+    }
+    if keys.is_none() {
+        if let Some(k) = summary.as_ref().and_then(keys_from_summary) {
+            report.notes.push(format!(
+                "key schema from {}: {}{}",
+                dir.join("manifest-summary.json").display(),
+                k.partition.name,
+                k.sort
+                    .as_ref()
+                    .map(|s| format!(", {}", s.name))
+                    .unwrap_or_default()
+            ));
+            *keys = Some(k);
+        }
+    }
+    let mf_name = mf.display().to_string();
+    let text = std::fs::read_to_string(&mf).with_context(|| format!("cannot read {mf_name}"))?;
+    let mut out = Vec::new();
+    let mut listed = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = (i + 1) as u64;
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            report.add(
+                Finding::file(
+                    &rules::MANIFEST_MISMATCH,
+                    &mf_name,
+                    "the manifest line is not JSON",
+                )
+                .at(at),
+            );
+            continue;
+        };
+        let Some(key) = v.get("dataFileS3Key").and_then(Value::as_str) else {
+            report.add(
+                Finding::file(
+                    &rules::MANIFEST_MISMATCH,
+                    &mf_name,
+                    "the manifest line has no dataFileS3Key",
+                )
+                .at(at),
+            );
+            continue;
+        };
+        let name = key.rsplit('/').next().unwrap_or(key);
+        let path = dir.join("data").join(name);
+        listed.push(path.clone());
+        let shown = path.display().to_string();
+        if !path.is_file() {
+            report.add(
+                Finding::file(
+                    &rules::MANIFEST_MISMATCH,
+                    &mf_name,
+                    format!("{key} is listed but {shown} does not exist"),
+                )
+                .at(at),
+            );
+            continue;
+        }
+        out.push(DataFile {
+            path,
+            expect: Some(Expect {
+                items: v.get("itemCount").and_then(Value::as_u64),
+                md5: v
+                    .get("md5Checksum")
+                    .and_then(Value::as_str)
+                    .map(String::from),
+                sha256: v.get("sha256").and_then(Value::as_str).map(String::from),
+                stored_bytes: v.get("storedBytes").and_then(Value::as_u64),
+            }),
+        });
+    }
+    // Anything else under data/ would be imported too.
+    let mut present = Vec::new();
+    if dir.join("data").is_dir() {
+        walk(&dir.join("data"), &mut present)?;
+    }
+    for p in present {
+        if !listed.contains(&p) {
+            report.add(Finding::file(
+                &rules::NON_DATA_OBJECT,
+                p.display().to_string(),
+                "this file is under data/ but not in manifest-files.json; the import would read it as data",
+            ));
+        }
+    }
+    if !is_prep {
+        let s = summary.as_ref();
+        let data_prefix = s
+            .and_then(|s| s.get("manifestFilesS3Key"))
+            .and_then(Value::as_str)
+            .map(|k| format!("{}data/", k.trim_end_matches("manifest-files.json")));
+        let bucket = s.and_then(|s| s.get("s3Bucket")).and_then(Value::as_str);
+        let prefix =
+            data_prefix.unwrap_or_else(|| "<export prefix>/AWSDynamoDB/<ExportId>/data/".into());
+        report.notes.push(match bucket {
+            Some(b) => format!(
+                "import this export with S3Bucket {b}, S3KeyPrefix {prefix} (s3://{b}/{prefix})"
+            ),
+            None => format!("import this export with S3KeyPrefix {prefix}"),
+        });
+    }
+    let _ = opts;
+    Ok(out)
+}
+
+/// Rules over all objects of one import: one format and compression, object count, size quota,
+/// even part sizes.
+pub fn check_set(
+    kinds: &[(Declared, Packing, String)],
+    files: &[DataFile],
+    opts: &ValidateOptions,
+    report: &mut Report,
+) {
+    if let Some((f0, p0, n0)) = kinds.first() {
+        for (f, p, n) in &kinds[1..] {
+            if f != f0 || p != p0 {
+                report.add(Finding::file(
+                    &rules::MIXED_OBJECTS,
+                    n.clone(),
+                    format!(
+                        "{} {:?} here, {} {:?} in {n0}: one import needs one format and one compression",
+                        f.name(),
+                        p,
+                        f0.name(),
+                        p0
+                    ),
+                ));
+            }
+        }
+    }
+    if files.len() > rules::MAX_IMPORT_OBJECTS {
+        report.add(Finding::file(
+            &rules::TOO_MANY_OBJECTS,
+            files[0].path.display().to_string(),
+            format!("{} objects; one import reads at most 50,000", files.len()),
+        ));
+    }
+    let sizes: Vec<u64> = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(&f.path).ok().map(|m| m.len()))
+        .collect();
+    let total: u64 = sizes.iter().sum();
+    const TB: u64 = 1_000_000_000_000;
+    let big_regions = ["us-east-1", "us-west-2", "eu-west-1"];
+    let quota = match &opts.region {
+        Some(r) if !big_regions.contains(&r.as_str()) => TB,
+        _ => 15 * TB,
+    };
+    if total > quota {
+        report.add(Finding::file(
+            &rules::IMPORT_QUOTA,
+            files[0].path.display().to_string(),
+            format!("{total} bytes in all; the import quota is {quota} bytes in this region"),
+        ));
+    } else if total > TB && opts.region.is_none() {
+        report.notes.push("more than 1 TB of data: over the import quota outside us-east-1, us-west-2 and eu-west-1 (pass --region to check)".into());
+    }
+    if sizes.len() >= 2 {
+        let mut s = sizes.clone();
+        s.sort_unstable();
+        let median = s[s.len() / 2].max(1);
+        let max = *s.last().unwrap();
+        if max >= 1 << 20 && max > 10 * median {
+            report.add(Finding::file(
+                &rules::UNEVEN_PARTS,
+                files[sizes.iter().position(|&x| x == max).unwrap_or(0)].path.display().to_string(),
+                format!("the largest file is {max} bytes, the median {median}; similar sizes import fastest"),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(region: Option<&str>) -> ValidateOptions {
+        ValidateOptions {
+            paths: vec![],
+            keys: None,
+            format: None,
+            compression: None,
+            header_list: None,
+            delimiter: None,
+            threads: 1,
+            batch_rows: 10,
+            duplicates: false,
+            region: region.map(str::to_string),
+            fast: true,
+            max_line: crate::input::parse::lines::DEFAULT_MAX_LINE,
+        }
+    }
+
+    fn codes(r: &Report) -> Vec<&'static str> {
+        r.findings.iter().map(|f| f.rule.code).collect()
+    }
+
+    #[test]
+    fn object_count_limit() {
+        let files: Vec<DataFile> = (0..50_001)
+            .map(|i| DataFile {
+                path: PathBuf::from(format!("/nonexistent/part-{i}.json")),
+                expect: None,
+            })
+            .collect();
+        let mut r = Report::default();
+        check_set(&[], &files, &opts(None), &mut r);
+        assert_eq!(codes(&r), vec!["X002"]);
+        let mut r = Report::default();
+        check_set(&[], &files[..50_000], &opts(None), &mut r);
+        assert!(r.findings.is_empty());
+    }
+
+    #[test]
+    fn size_quota_by_region() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("big.json");
+        // Sparse: 2 TB of apparent size, no disk used.
+        std::fs::File::create(&p)
+            .unwrap()
+            .set_len(2_000_000_000_000)
+            .unwrap();
+        let files = vec![DataFile {
+            path: p,
+            expect: None,
+        }];
+        let mut r = Report::default();
+        check_set(&[], &files, &opts(Some("ap-south-1")), &mut r);
+        assert_eq!(codes(&r), vec!["X003"]);
+        let mut r = Report::default();
+        check_set(&[], &files, &opts(Some("us-east-1")), &mut r);
+        assert!(r.findings.is_empty());
+        let mut r = Report::default();
+        check_set(&[], &files, &opts(None), &mut r);
+        assert!(r.findings.is_empty());
+        assert!(r.notes[0].contains("--region"));
+    }
+
+    #[test]
+    fn mixed_formats() {
+        let kinds = vec![
+            (Declared::DynamodbJson, Packing::Gzip, "a".to_string()),
+            (Declared::DynamodbJson, Packing::Gzip, "b".to_string()),
+            (Declared::Ion, Packing::Gzip, "c".to_string()),
+        ];
+        let mut r = Report::default();
+        check_set(&kinds, &[], &opts(None), &mut r);
+        assert_eq!(codes(&r), vec!["X001"]);
+        assert_eq!(r.findings[0].file, "c");
+    }
+}

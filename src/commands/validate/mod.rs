@@ -1,0 +1,628 @@
+//! `prep validate`: lint DynamoDB JSON / Ion / CSV import files, prep output folders and DynamoDB
+//! export folders against the import rules, in parallel, with the converter's rule registry.
+
+pub mod csv_lint;
+pub mod folder;
+pub mod report;
+pub mod scan;
+
+use crate::encoding::item::{encode_rows, split_key, KeyArena};
+use crate::encoding::items::{strip_cr, LinesEncoder};
+use crate::encoding::plan::KeyCheck;
+use crate::encoding::{Nulls, Syntax, W};
+use crate::input::parse::LineFormat;
+use crate::input::{self, Batch, Format, Found, Packing, ReadOptions, Source};
+use crate::model::keys::{KeySchema, ScalarType};
+use crate::model::rules::{self, Rule, Severity};
+use crate::output::Compression;
+use crate::pipeline::duplicates::DupIndex;
+use anyhow::{bail, Result};
+use arrow_array::cast::AsArray;
+use arrow_array::Array;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What the import will be told the files are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Declared {
+    DynamodbJson,
+    Ion,
+    Csv,
+}
+
+impl Declared {
+    pub fn name(self) -> &'static str {
+        match self {
+            Declared::DynamodbJson => "DYNAMODB_JSON",
+            Declared::Ion => "ION",
+            Declared::Csv => "CSV",
+        }
+    }
+    fn of(f: Format) -> Option<Declared> {
+        match f {
+            Format::Csv => Some(Declared::Csv),
+            Format::Items(LineFormat::DynamodbJson) => Some(Declared::DynamodbJson),
+            Format::Items(LineFormat::Ion) => Some(Declared::Ion),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ValidateOptions {
+    pub paths: Vec<String>,
+    pub keys: Option<KeySchema>,
+    pub format: Option<Declared>,
+    pub compression: Option<Compression>,
+    pub header_list: Option<Vec<String>>,
+    pub delimiter: Option<u8>,
+    pub threads: usize,
+    pub batch_rows: usize,
+    pub duplicates: bool,
+    pub region: Option<String>,
+    /// Take the allocation-free fast path for clean DynamoDB JSON lines (off only to compare).
+    pub fast: bool,
+    /// The longest item line read (see [`crate::input::parse::lines::DEFAULT_MAX_LINE`]).
+    pub max_line: usize,
+}
+
+/// One problem found, where it is, and the line it is on.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub rule: &'static Rule,
+    pub file: String,
+    pub line: Option<u64>,
+    pub column: Option<u64>,
+    pub message: String,
+    pub excerpt: Option<String>,
+}
+
+impl Finding {
+    pub fn file(rule: &'static Rule, file: impl Into<String>, message: impl Into<String>) -> Self {
+        Finding {
+            rule,
+            file: file.into(),
+            line: None,
+            column: None,
+            message: message.into(),
+            excerpt: None,
+        }
+    }
+    pub fn at(mut self, line: u64) -> Self {
+        self.line = Some(line);
+        self
+    }
+}
+
+/// Findings kept in memory; beyond this they are only counted.
+const KEEP: usize = 1_000_000;
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub counts: BTreeMap<&'static str, u64>,
+    pub errors: u64,
+    pub warnings: u64,
+    pub files: usize,
+    pub items: u64,
+    pub lines: u64,
+    pub bytes: u64,
+    pub notes: Vec<String>,
+    pub not_kept: u64,
+}
+
+impl Report {
+    pub fn add(&mut self, f: Finding) {
+        *self.counts.entry(f.rule.code).or_default() += 1;
+        match f.rule.severity {
+            Severity::Error => self.errors += 1,
+            Severity::Warning => self.warnings += 1,
+        }
+        if self.findings.len() < KEEP {
+            self.findings.push(f);
+        } else {
+            self.not_kept += 1;
+        }
+    }
+
+    /// 1 when there are errors (or warnings, with `--fail-on warning`), else 0.
+    pub fn exit_code(&self, fail_on_warning: bool) -> i32 {
+        if self.errors > 0 || (fail_on_warning && self.warnings > 0) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Excerpts are cut to this many characters.
+const EXCERPT: usize = 160;
+
+pub fn excerpt(line: &[u8]) -> String {
+    let s = String::from_utf8_lossy(line);
+    if s.chars().count() > EXCERPT {
+        format!("{}…", s.chars().take(EXCERPT).collect::<String>())
+    } else {
+        s.into_owned()
+    }
+}
+
+/// A data file to check, with what its manifest says of it (if any).
+#[derive(Clone, Debug)]
+pub struct DataFile {
+    pub path: PathBuf,
+    pub expect: Option<folder::Expect>,
+}
+
+pub fn run(opts: &ValidateOptions) -> Result<Report> {
+    let mut report = Report::default();
+    let mut keys = opts.keys.clone();
+    let mut files: Vec<DataFile> = Vec::new();
+    for arg in &opts.paths {
+        let p = std::path::Path::new(arg);
+        if p.is_dir() {
+            files.extend(folder::check_folder(p, opts, &mut keys, &mut report)?);
+        } else if p.is_file() {
+            files.push(DataFile {
+                path: p.to_path_buf(),
+                expect: None,
+            });
+        } else {
+            bail!("{arg}: no such file or directory");
+        }
+    }
+    if files.is_empty() {
+        bail!("no data files to validate");
+    }
+    if let Some(k) = &keys {
+        k.check_consistent()?;
+    } else {
+        report.notes.push(
+            "no key schema given (--key, --table-def, or a prep manifest): key rules K001-K008 and duplicate detection were skipped".into(),
+        );
+    }
+    report.files = files.len();
+    // Checksums of files with a manifest entry are computed beside the line checks.
+    let to_hash: Vec<(PathBuf, folder::Expect)> = files
+        .iter()
+        .filter_map(|f| Some((f.path.clone(), f.expect.clone()?)))
+        .collect();
+    let hashing = std::thread::spawn(move || folder::verify_files(&to_hash));
+
+    // What each file really is.
+    let mut sources = Vec::new();
+    let mut kinds: Vec<(Declared, Packing, String)> = Vec::new();
+    for f in &files {
+        let src = input::detect(&Found {
+            path: f.path.clone(),
+            manifest: None,
+        });
+        let src = match src {
+            Ok(s) => s,
+            Err(e) if crate::input::parse::lines::DamagedStream::find(&e).is_some() => {
+                report.add(unreadable_finding(f.path.display().to_string(), None, &e));
+                continue;
+            }
+            Err(e) => {
+                report.add(Finding::file(
+                    &rules::LINE_NOT_PARSEABLE,
+                    f.path.display().to_string(),
+                    format!("{e:#}"),
+                ));
+                continue;
+            }
+        };
+        report.bytes += src.size;
+        let Some(actual) = Declared::of(src.format) else {
+            report.add(Finding::file(
+                &rules::NON_DATA_OBJECT,
+                src.display(),
+                format!(
+                    "a {} file cannot be imported; the import reads DYNAMODB_JSON, ION or CSV",
+                    src.format.as_str()
+                ),
+            ));
+            continue;
+        };
+        let packing = match src.packing {
+            Packing::Plain => Compression::None,
+            Packing::Gzip => Compression::Gzip,
+            Packing::Zstd => Compression::Zstd,
+        };
+        if let Some(d) = opts.format {
+            if d != actual {
+                report.add(Finding::file(
+                    &rules::DECLARED_MISMATCH,
+                    src.display(),
+                    format!(
+                        "the file is {} but the import will be told {}",
+                        actual.name(),
+                        d.name()
+                    ),
+                ));
+            }
+        }
+        if let Some(c) = opts.compression {
+            if c != packing {
+                report.add(Finding::file(
+                    &rules::DECLARED_MISMATCH,
+                    src.display(),
+                    format!(
+                        "the file is {} but the import will be told InputCompressionType {}",
+                        packing.import_name(),
+                        c.import_name()
+                    ),
+                ));
+            }
+        }
+        kinds.push((actual, src.packing, src.display()));
+        sources.push((src, f.expect.clone()));
+    }
+    folder::check_set(&kinds, &files, opts, &mut report);
+
+    let mut csv_header: Option<Vec<String>> = None;
+    let mut item_sources = Vec::new();
+    for (src, expect) in sources {
+        if src.format == Format::Csv {
+            let linted = csv_lint::lint(&src, opts, keys.as_ref(), &mut csv_header, &mut report);
+            match linted {
+                Err(e) if crate::input::parse::lines::DamagedStream::find(&e).is_some() => {
+                    report.add(unreadable_finding(src.display(), None, &e));
+                }
+                other => other?,
+            }
+        } else {
+            item_sources.push((src, expect));
+        }
+    }
+    if !item_sources.is_empty() {
+        check_items(item_sources, opts, keys.as_mut(), &mut report)?;
+    }
+    let hashed = hashing
+        .join()
+        .map_err(|_| anyhow::anyhow!("the checksum thread panicked"))??;
+    for f in hashed {
+        report.add(f);
+    }
+    report.findings.sort_by(|a, b| {
+        (a.file.as_str(), a.line.unwrap_or(0)).cmp(&(b.file.as_str(), b.line.unwrap_or(0)))
+    });
+    Ok(report)
+}
+
+/// Key checks from the schema; types left out come from the first item that has the attribute.
+fn key_checks(
+    keys: Option<&mut KeySchema>,
+    sources: &[(Source, Option<folder::Expect>)],
+) -> Result<Vec<(String, KeyCheck)>> {
+    let Some(keys) = keys else {
+        return Ok(Vec::new());
+    };
+    let srcs: Vec<Source> = sources.iter().map(|(s, _)| s.clone()).collect();
+    let mut out = Vec::new();
+    for (attr, role) in keys.key_attributes() {
+        let ty = match attr.ty {
+            Some(t) => t,
+            None => {
+                let t = crate::commands::convert::first_type(&srcs, &attr.name)
+                    .unwrap_or(ScalarType::S);
+                keys.set_type(&attr.name, t);
+                t
+            }
+        };
+        out.push((attr.name.clone(), KeyCheck { role, ty }));
+    }
+    Ok(out)
+}
+
+/// The findings of one batch, found in parallel.
+struct Checked {
+    source: usize,
+    rows: u64,
+    findings: Vec<Finding>,
+    /// Primary keys of the valid items with their lines, for duplicates and ordering.
+    keys: KeyArena,
+    /// The line of each key in `keys`.
+    key_lines: Vec<u64>,
+}
+
+fn check_batch(
+    b: Batch,
+    sources: &[Source],
+    keys: &[(String, KeyCheck)],
+    w: &mut W,
+    scanner: Option<&mut scan::Scanner>,
+) -> Checked {
+    let Format::Items(format) = sources[b.source].format else {
+        unreachable!("item sources only")
+    };
+    let enc = LinesEncoder {
+        format,
+        keys: keys.to_vec(),
+        syn: Syntax::Json,
+    };
+    let lines = b.rows.column(0).as_binary::<i32>();
+    // Lines the reader refused (too long) are findings as they are, not checked again.
+    let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
+    let encoded = match (format, scanner) {
+        // The fast path takes the clean lines; the full path decides (and explains) the rest.
+        (LineFormat::DynamodbJson, Some(scanner)) => {
+            w.syn = Syntax::Json;
+            encode_rows(lines.len(), &skip, w, |i, w, key_buf, keys| {
+                let line = strip_cr(lines.value(i));
+                let mark = keys.len();
+                if let Some(size) = scanner.scan(line, keys) {
+                    return Ok(size);
+                }
+                keys.truncate(mark);
+                enc.encode_line(line, w, key_buf, keys)
+            })
+        }
+        _ => enc.encode(lines, &skip, w),
+    };
+    let numbers = b.lines.as_ref().expect("item batches carry line numbers");
+    let file = sources[b.source].display();
+    let mut findings: Vec<Finding> = b
+        .pre_rejects
+        .iter()
+        .map(|r| Finding {
+            rule: r.rule,
+            file: file.clone(),
+            line: Some(numbers[r.index]),
+            column: None,
+            message: r.message.clone(),
+            excerpt: Some(excerpt(lines.value(r.index))),
+        })
+        .collect();
+    let encoded_findings = encoded.rejects.iter().map(|r| {
+        let value = lines.value(r.index);
+        let raw = value.strip_suffix(b"\n").unwrap_or(value);
+        let text = strip_cr(raw);
+        // Parse errors again for their column (only bad lines get here).
+        let column = format
+            .parse_line(text)
+            .err()
+            .and_then(|e| e.column.map(|c| c as u64));
+        Finding {
+            rule: r.rule,
+            file: file.clone(),
+            line: Some(numbers[r.index]),
+            column,
+            message: r.message.clone(),
+            excerpt: Some(excerpt(raw)),
+        }
+    });
+    findings.extend(encoded_findings);
+    let key_lines = encoded.rows.iter().map(|&r| numbers[r as usize]).collect();
+    Checked {
+        source: b.source,
+        rows: lines.len() as u64,
+        findings,
+        keys: encoded.keys,
+        key_lines,
+    }
+}
+
+/// Per-file state of the ordering check.
+#[derive(Default, Clone)]
+struct Order {
+    seen: bool,
+    last: Vec<u8>,
+    pairs: u64,
+    ascending: u64,
+    changes: u64,
+}
+
+/// The partition key's bytes in a key-arena entry (read in place: this runs once per item).
+fn partition_key(key: &[u8]) -> &[u8] {
+    let Some(len) = key.get(1..5) else {
+        return &[];
+    };
+    let len = u32::from_le_bytes(len.try_into().expect("four bytes")) as usize;
+    key.get(5..5 + len).unwrap_or_default()
+}
+
+fn check_items(
+    sources: Vec<(Source, Option<folder::Expect>)>,
+    opts: &ValidateOptions,
+    keys: Option<&mut KeySchema>,
+    report: &mut Report,
+) -> Result<()> {
+    let checks = key_checks(keys, &sources)?;
+    let key_names: Vec<String> = checks
+        .iter()
+        .filter(|(_, k)| k.role != crate::model::keys::KeyRole::Index)
+        .map(|(n, _)| n.clone())
+        .collect();
+    let expects: Vec<Option<folder::Expect>> = sources.iter().map(|(_, e)| e.clone()).collect();
+    let sources: Vec<Source> = sources.into_iter().map(|(s, _)| s).collect();
+    let threads = opts.threads.max(1);
+    let pool = crate::pipeline::producer_pool(threads)?;
+    let ropts = ReadOptions {
+        batch_rows: opts.batch_rows,
+        keep_blank: true,
+        blocks: Default::default(),
+        csv: input::csv::CsvOptions {
+            delimiter: None,
+            columns: None,
+            sample_rows: 0,
+        },
+        max_line: opts.max_line,
+    };
+    let units = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| input::Unit {
+            source: i,
+            part: input::UnitPart::Whole,
+            first_row: 0,
+            weight: s.size,
+        })
+        .collect();
+    let mut batches = input::Ahead::new(
+        Arc::new(sources.clone()),
+        Arc::new(ropts),
+        units,
+        threads.max(2),
+    )
+    .at_nice(crate::pipeline::PRODUCER_NICE);
+    let mut dups = (opts.duplicates && !checks.is_empty()).then(DupIndex::new);
+    let mut lines_by_source = vec![0u64; sources.len()];
+    let mut order = vec![Order::default(); sources.len()];
+    let names: Vec<String> = sources.iter().map(Source::display).collect();
+    // A file that cannot be read to its end (a damaged stream) is a finding; the other files
+    // are still checked.
+    let mut unreadable: Vec<(usize, anyhow::Error)> = Vec::new();
+    let batches_ok = std::iter::from_fn(|| loop {
+        match batches.next_of_source()? {
+            (_, Ok(b)) => return Some(b),
+            (source, Err(e)) => unreadable.push((source, e)),
+        }
+    });
+    crate::pipeline::ordered(
+        &pool,
+        batches_ok,
+        threads * 2,
+        || {
+            let mut w = W::new(Syntax::Json, Nulls::Omit);
+            w.strict = true;
+            w.discard = true;
+            (w, scan::Scanner::new(&checks))
+        },
+        |(w, scanner), b| check_batch(b, &sources, &checks, w, opts.fast.then_some(scanner)),
+        |c| {
+            lines_by_source[c.source] += c.rows;
+            report.lines += c.rows;
+            for f in c.findings {
+                report.add(f);
+            }
+            report.items += c.key_lines.len() as u64;
+            if checks.is_empty() {
+                return true;
+            }
+            let o = &mut order[c.source];
+            for (k, line) in c.key_lines.iter().enumerate() {
+                let key = c.keys.get(k);
+                let pk = partition_key(key);
+                if o.seen {
+                    o.pairs += 1;
+                    if pk >= o.last.as_slice() {
+                        o.ascending += 1;
+                    }
+                    if pk != o.last.as_slice() {
+                        o.changes += 1;
+                    }
+                }
+                o.seen = true;
+                o.last.clear();
+                o.last.extend_from_slice(pk);
+                if let Some(d) = dups.as_mut() {
+                    if let Some(first) =
+                        d.insert_in_batch(&c.keys.hashes, k, key, c.source as u32, *line)
+                    {
+                        let shown: Vec<String> = key_names
+                            .iter()
+                            .zip(split_key(key))
+                            .map(|(n, (_, v))| format!("{n}={}", String::from_utf8_lossy(v)))
+                            .collect();
+                        report.add(Finding {
+                            rule: &rules::DUPLICATE_KEY,
+                            file: names[c.source].clone(),
+                            line: Some(*line),
+                            column: None,
+                            message: format!(
+                                "primary key {} was first seen at {}:{}; the import keeps one of them at random",
+                                shown.join(", "),
+                                names[first.source as usize],
+                                first.row
+                            ),
+                            excerpt: None,
+                        });
+                    }
+                }
+            }
+            true
+        },
+    );
+    let mut failed = vec![false; sources.len()];
+    for (source, e) in unreadable {
+        if e.downcast_ref::<input::ReaderPanicked>().is_some() {
+            return Err(e);
+        }
+        failed[source] = true;
+        report.add(unreadable_finding(
+            names[source].clone(),
+            Some(lines_by_source[source]),
+            &e,
+        ));
+    }
+    for (i, o) in order.iter().enumerate() {
+        // Sorted input: (nearly) every consecutive pair ascends and the key keeps changing.
+        if o.pairs >= 1000 && o.changes >= 100 && o.ascending * 100 >= o.pairs * 99 {
+            report.add(Finding::file(
+                &rules::SORTED_BY_KEY,
+                names[i].clone(),
+                format!(
+                    "{} of {} consecutive items ascend by partition key: the import would write one partition at a time; shuffle the rows",
+                    o.ascending, o.pairs
+                ),
+            ));
+        }
+    }
+    for (i, e) in expects.iter().enumerate() {
+        // A file read only in part has its own finding; its line count says nothing more.
+        if failed[i] {
+            continue;
+        }
+        if let Some(e) = e {
+            if let Some(n) = e.items {
+                let got = lines_by_source[i];
+                if got != n {
+                    report.add(Finding::file(
+                        &rules::MANIFEST_MISMATCH,
+                        names[i].clone(),
+                        format!(
+                            "itemCount mismatch: the manifest says {n}, the file holds {got} lines"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// X007 for a data file whose reading failed after `lines` lines were checked.
+pub fn unreadable_finding(file: String, lines: Option<u64>, e: &anyhow::Error) -> Finding {
+    let what = match crate::input::parse::lines::DamagedStream::find(e) {
+        Some(d) => d.to_string(),
+        None => format!("{e:#}"),
+    };
+    let message = match lines {
+        Some(0) => format!("{what}; none of its lines were checked"),
+        Some(n) => format!("{what}; the {n} lines before it were checked"),
+        None => what,
+    };
+    Finding::file(&rules::UNREADABLE_OBJECT, file, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_key_reads_the_first_key_in_place() {
+        let mut arena = Vec::new();
+        for (ty, v) in [(b'S', &b"user#1"[..]), (b'N', b"42")] {
+            arena.push(ty);
+            arena.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            arena.extend_from_slice(v);
+        }
+        assert_eq!(partition_key(&arena), b"user#1");
+        assert_eq!(partition_key(&arena), split_key(&arena)[0].1);
+        assert_eq!(partition_key(&arena[..11]), b"user#1", "no sort key");
+        assert_eq!(partition_key(&[]), b"", "no key");
+        assert_eq!(partition_key(&arena[..8]), b"", "cut short");
+    }
+}

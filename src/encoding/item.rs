@@ -1,0 +1,404 @@
+//! Turning a batch of rows into item lines, with every item check in the same pass: keys,
+//! item size, nesting, number range, sets.
+
+use super::{Enc, Fail, NullMask, Nulls, Recycled, Syntax, Ty, Val, W};
+use crate::encoding::plan::{build, KeyCheck, Plan, Target};
+use crate::model::keys::{KeyRole, ScalarType};
+use crate::model::rules::{self, Rule};
+use arrow_array::RecordBatch;
+
+/// A row that was not written, by its index in the batch.
+#[derive(Clone, Debug)]
+pub struct RowReject {
+    pub index: usize,
+    pub rule: &'static Rule,
+    pub message: String,
+}
+
+/// Primary keys of the written items: `[type][len u32 le][bytes]` for the partition key, then the
+/// same for the sort key, back to back; `ends[k]` closes item k's key.
+#[derive(Default, Debug)]
+pub struct KeyArena {
+    pub bytes: Vec<u8>,
+    pub ends: Vec<usize>,
+    pub hashes: Vec<u64>,
+}
+
+impl KeyArena {
+    pub fn get(&self, k: usize) -> &[u8] {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] };
+        &self.bytes[start..self.ends[k]]
+    }
+}
+
+/// The items of one batch: their bytes back to back, where each ends, which row each came from.
+#[derive(Default, Debug)]
+pub struct Encoded {
+    pub buf: Vec<u8>,
+    pub ends: Vec<usize>,
+    pub rows: Vec<u32>,
+    pub keys: KeyArena,
+    pub rejects: Vec<RowReject>,
+    pub empty_sets: u64,
+}
+
+struct Col {
+    name: String,
+    /// `,"name":`, escaped once.
+    quoted: Vec<u8>,
+    /// `,"name":` and the encoder's [`Enc::json_head`], where it has one (JSON, not a key).
+    head: Option<Vec<u8>>,
+    enc: Box<dyn Enc>,
+    nulls: NullMask,
+    key: Option<KeyCheck>,
+    converted: bool,
+}
+
+/// Encodes the rows of batches that share the plan's schema.
+pub struct ItemEncoder {
+    cols: Vec<Col>,
+    syn: Syntax,
+    nulls: Nulls,
+}
+
+fn key_type_name(t: ScalarType) -> Ty {
+    match t {
+        ScalarType::S => Ty::S,
+        ScalarType::N => Ty::N,
+        ScalarType::B => Ty::B,
+    }
+}
+
+impl ItemEncoder {
+    /// Build the column encoders for `batch`. Columns are matched by name, so inputs may order
+    /// them differently.
+    pub fn new(
+        plan: &Plan,
+        batch: &RecordBatch,
+        syn: Syntax,
+        nulls: Nulls,
+    ) -> anyhow::Result<Self> {
+        let schema = batch.schema();
+        let mut cols = Vec::with_capacity(plan.columns.len());
+        for (k, c) in plan.columns.iter().enumerate() {
+            // Inputs usually keep the plan's column order; `index_of` is a scan, so looking
+            // every column up would make wide tables quadratic.
+            let idx = match schema.fields().get(k) {
+                Some(f) if f.name() == &c.name => k,
+                _ => schema
+                    .index_of(&c.name)
+                    .map_err(|_| anyhow::anyhow!("column {:?} is missing", c.name))?,
+            };
+            let enc = build(batch.column(idx), &c.target, &plan.opts)
+                .map_err(|e| anyhow::anyhow!("column {:?}: {e}", c.name))?;
+            let quoted = super::quoted_name(&c.name);
+            let head = match (syn, enc.json_head()) {
+                (Syntax::Json, Some(h)) if c.key.is_none() => Some([&quoted[..], h].concat()),
+                _ => None,
+            };
+            cols.push(Col {
+                name: c.name.clone(),
+                quoted,
+                head,
+                nulls: enc.null_mask(),
+                enc,
+                key: c.key,
+                converted: c.target != Target::Auto,
+            });
+        }
+        // Table keys first: they are checked before anything else about the row, and items read
+        // better with their key up front.
+        cols.sort_by_key(|c| match c.key.map(|k| k.role) {
+            Some(KeyRole::Partition) => 0,
+            Some(KeyRole::Sort) => 1,
+            _ => 2,
+        });
+        Ok(ItemEncoder { cols, syn, nulls })
+    }
+
+    /// Encode rows `0..len`, skipping `skip` (rows already rejected by the reader, sorted).
+    pub fn encode(&self, len: usize, skip: &[usize], w: &mut W) -> Encoded {
+        w.syn = self.syn;
+        w.nulls = self.nulls;
+        encode_rows(len, skip, w, |i, w, key_buf, keys| {
+            self.encode_row(i, w, key_buf, keys)
+        })
+    }
+
+    /// Write one item's attributes; returns its DynamoDB size.
+    fn encode_row(
+        &self,
+        i: usize,
+        w: &mut W,
+        key_buf: &mut Vec<u8>,
+        keys: &mut Vec<u8>,
+    ) -> Result<usize, (&'static Rule, String)> {
+        let mut size = 0usize;
+        let mut first = true;
+        for col in &self.cols {
+            let null = match &col.nulls {
+                NullMask::NoNulls => false,
+                NullMask::Bits(b) => b.is_null(i),
+                NullMask::Ask => col.enc.is_null(i),
+            };
+            if null {
+                if let Some(k) = col.key {
+                    if k.role != KeyRole::Index {
+                        return Err(missing_key(&col.name));
+                    }
+                }
+                if w.nulls == Nulls::Null {
+                    w.quoted_name(&col.quoted, first);
+                    first = false;
+                    size += col.name.len() + w.null();
+                }
+                continue;
+            }
+            if let Some(k) = col.key {
+                key_buf.clear();
+                let type_rule = match k.role {
+                    KeyRole::Index => &rules::GSI_KEY_TYPE,
+                    _ => &rules::KEY_TYPE,
+                };
+                let actual = match col.enc.raw(i, key_buf) {
+                    Ok(t) => t,
+                    Err(f) if std::ptr::eq(f.rule, &rules::KEY_NESTED) => {
+                        col.enc.ty().unwrap_or(Ty::M)
+                    }
+                    // The declared key type could not be made from this value.
+                    Err(f) if std::ptr::eq(f.rule, &rules::VALUE_CONVERSION) => {
+                        return Err((
+                            type_rule,
+                            format!(
+                                "Type mismatch for key {}: declared {}, but {}",
+                                col.name,
+                                key_type_name(k.ty).as_str(),
+                                f.message
+                            ),
+                        ))
+                    }
+                    Err(f) => return Err(self.fail(col, f)),
+                };
+                w.quoted_name(&col.quoted, first);
+                size += write_key(&col.name, k, actual, key_buf, w, keys)?;
+                first = false;
+                continue;
+            }
+            let mark = w.out.len();
+            let written = match &col.head {
+                Some(head) => {
+                    super::put(&mut w.out, &head[usize::from(first)..]);
+                    col.enc.write_rest(i, w)
+                }
+                None => {
+                    w.quoted_name(&col.quoted, first);
+                    col.enc.write(i, w)
+                }
+            };
+            match written {
+                Ok(Val::Written { size: s, .. }) => {
+                    size += col.name.len() + s;
+                    first = false;
+                }
+                Ok(Val::Omit) => w.out.truncate(mark),
+                Err(f) => return Err(self.fail(col, f)),
+            }
+        }
+        Ok(size)
+    }
+
+    fn fail(&self, col: &Col, f: Fail) -> (&'static Rule, String) {
+        let mut message = format!("attribute {}: {}", col.name, f.message);
+        if std::ptr::eq(f.rule, &rules::VALUE_CONVERSION) && col.converted {
+            message.push_str(&format!(
+                "; to keep such values as text, use --type {}=S",
+                col.name
+            ));
+        }
+        (f.rule, message)
+    }
+}
+
+/// The row loop shared by every item source: item framing, the size limit, rejects, key hashes.
+/// `row` writes one item's attributes and returns its size.
+pub fn encode_rows(
+    len: usize,
+    skip: &[usize],
+    w: &mut W,
+    mut row: impl FnMut(
+        usize,
+        &mut W,
+        &mut Vec<u8>,
+        &mut Vec<u8>,
+    ) -> Result<usize, (&'static Rule, String)>,
+) -> Encoded {
+    let mut enc = Encoded::default();
+    // Sized once per batch instead of grown by doubling.
+    enc.ends.reserve(len);
+    enc.rows.reserve(len);
+    if w.keep_keys {
+        enc.keys.ends.reserve(len);
+        enc.keys.hashes.reserve(len);
+        enc.keys.bytes.reserve(len * 32);
+    }
+    w.out.clear();
+    w.empty_sets = 0;
+    let mut key_buf = Vec::with_capacity(64);
+    let mut skip = skip.iter().peekable();
+    for i in 0..len {
+        if skip.peek() == Some(&&i) {
+            skip.next();
+            continue;
+        }
+        let start = w.out.len();
+        let key_start = enc.keys.bytes.len();
+        w.depth = 0;
+        w.item_start();
+        match row(i, w, &mut key_buf, &mut enc.keys.bytes) {
+            Ok(size) if size > rules::MAX_ITEM_BYTES => {
+                w.out.truncate(start);
+                enc.keys.bytes.truncate(key_start);
+                enc.rejects.push(RowReject {
+                    index: i,
+                    rule: &rules::ITEM_TOO_LARGE,
+                    message: format!(
+                        "item size is {size} bytes; DynamoDB's limit is {} (Item size has exceeded the maximum allowed size)",
+                        rules::MAX_ITEM_BYTES
+                    ),
+                });
+            }
+            Ok(_) => {
+                if w.discard {
+                    w.out.truncate(start);
+                } else {
+                    w.item_end();
+                    enc.ends.push(w.out.len());
+                }
+                enc.rows.push(i as u32);
+                if w.keep_keys {
+                    let hash = crate::pipeline::duplicates::key_hash(&enc.keys.bytes[key_start..]);
+                    enc.keys.hashes.push(hash);
+                    enc.keys.ends.push(enc.keys.bytes.len());
+                }
+            }
+            Err((rule, message)) => {
+                w.out.truncate(start);
+                enc.keys.bytes.truncate(key_start);
+                enc.rejects.push(RowReject {
+                    index: i,
+                    rule,
+                    message,
+                });
+            }
+        }
+    }
+    enc.empty_sets = w.empty_sets;
+    // Hand the buffer over and start the next one at the same size: no regrowth per batch.
+    let cap = w.out.capacity();
+    let next = match w.recycled.as_ref().and_then(Recycled::take) {
+        Some(mut b) => {
+            b.reserve(cap);
+            b
+        }
+        None => Vec::with_capacity(cap),
+    };
+    enc.buf = std::mem::replace(&mut w.out, next);
+    enc
+}
+
+/// Check a key attribute's value (type, emptiness, length), write it (after its name, which the
+/// caller wrote), and add table keys to the key arena for duplicate detection. Returns the size
+/// it adds to the item, name included.
+pub fn write_key(
+    name: &str,
+    k: KeyCheck,
+    actual: Ty,
+    raw: &[u8],
+    w: &mut W,
+    keys: &mut Vec<u8>,
+) -> Result<usize, (&'static Rule, String)> {
+    let want = key_type_name(k.ty);
+    let (type_rule, empty_rule) = match k.role {
+        KeyRole::Index => (&rules::GSI_KEY_TYPE, &rules::GSI_KEY_EMPTY),
+        _ => (&rules::KEY_TYPE, &rules::KEY_EMPTY),
+    };
+    if matches!(actual, Ty::L | Ty::M | Ty::SS | Ty::NS | Ty::BS) {
+        return Err((
+            &rules::KEY_NESTED,
+            format!(
+                "key {name} is {}; keys must be top-level S, N or B values",
+                actual.as_str()
+            ),
+        ));
+    }
+    if actual != want {
+        return Err((
+            type_rule,
+            format!(
+                "Type mismatch for key {name} expected: {} actual: {}",
+                want.as_str(),
+                actual.as_str()
+            ),
+        ));
+    }
+    if raw.is_empty() {
+        return Err((
+            empty_rule,
+            format!(
+                "key {name} is an empty {}; key values must be at least 1 byte",
+                want.as_str()
+            ),
+        ));
+    }
+    let limit = match k.role {
+        KeyRole::Partition => Some((
+            rules::MAX_PARTITION_KEY_BYTES,
+            &rules::PARTITION_KEY_TOO_LONG,
+            "partition",
+        )),
+        KeyRole::Sort => Some((rules::MAX_SORT_KEY_BYTES, &rules::SORT_KEY_TOO_LONG, "sort")),
+        KeyRole::Index => None,
+    };
+    if let Some((max, rule, what)) = limit {
+        if want != Ty::N && raw.len() > max {
+            return Err((
+                rule,
+                format!(
+                    "{what} key {name} is {} bytes; the limit is {max}",
+                    raw.len()
+                ),
+            ));
+        }
+    }
+    let size = name.len() + w.scalar(actual, raw);
+    if k.role != KeyRole::Index && w.keep_keys {
+        keys.push(match actual {
+            Ty::S => b'S',
+            Ty::N => b'N',
+            _ => b'B',
+        });
+        keys.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+        super::put(keys, raw);
+    }
+    Ok(size)
+}
+
+/// The message for a key whose value is null or absent.
+pub fn missing_key(name: &str) -> (&'static Rule, String) {
+    (
+        &rules::KEY_MISSING,
+        format!("Missing the key {name} in the item (the value is null or empty)"),
+    )
+}
+
+/// Decode a key from the arena into (type, bytes) pairs: partition key, then sort key.
+pub fn split_key(mut k: &[u8]) -> Vec<(u8, &[u8])> {
+    let mut out = Vec::with_capacity(2);
+    while k.len() >= 5 {
+        let ty = k[0];
+        let len = u32::from_le_bytes([k[1], k[2], k[3], k[4]]) as usize;
+        out.push((ty, &k[5..5 + len]));
+        k = &k[5 + len..];
+    }
+    out
+}

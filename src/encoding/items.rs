@@ -1,0 +1,240 @@
+//! Re-encoding items read from DynamoDB JSON or Ion files (exports, earlier outputs) with the
+//! same checks as Arrow rows: keys of the new key schema, numbers, sets, nesting, item size.
+
+use super::item::{encode_rows, missing_key, write_key, Encoded};
+use super::nested::{check_name, finish_set};
+use super::text::text_number;
+use super::{Fail, Syntax, Ty, Val, W};
+use crate::encoding::plan::KeyCheck;
+use crate::input::parse::{item_to_plain, AttrValue, LineFormat};
+use crate::model::keys::KeyRole;
+use crate::model::rules::{self, Rule};
+use arrow_array::{Array, BinaryArray};
+use serde_json::Value;
+
+/// Encodes the lines of item files.
+pub struct LinesEncoder {
+    pub format: LineFormat,
+    /// Key attributes, table keys first.
+    pub keys: Vec<(String, KeyCheck)>,
+    pub syn: Syntax,
+}
+
+/// A line without its end: the `\n` that lines read in blocks keep, then a `\r` before it.
+pub fn strip_cr(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Raw scalar form of a value (as for Arrow keys): string bytes, canonical number, binary.
+fn attr_raw(v: &AttrValue, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
+    Ok(match v {
+        AttrValue::S(s) => {
+            buf.extend_from_slice(s.as_bytes());
+            Ty::S
+        }
+        AttrValue::N(n) => {
+            number_raw(n, buf)?;
+            Ty::N
+        }
+        AttrValue::B(b) => {
+            buf.extend_from_slice(b);
+            Ty::B
+        }
+        AttrValue::Bool(_) => Ty::Bool,
+        AttrValue::Null => Ty::Null,
+        AttrValue::L(_) => Ty::L,
+        AttrValue::M(_) => Ty::M,
+        AttrValue::SS(_) => Ty::SS,
+        AttrValue::NS(_) => Ty::NS,
+        AttrValue::BS(_) => Ty::BS,
+    })
+}
+
+/// Canonicalise number text; a syntax error in a file is N001 (the import rejects it).
+fn number_raw(n: &str, buf: &mut Vec<u8>) -> Result<usize, Fail> {
+    text_number(n, buf).map_err(|f| {
+        if std::ptr::eq(f.rule, &rules::VALUE_CONVERSION) {
+            Fail::new(&rules::NUMBER_SYNTAX, f.message)
+        } else {
+            f
+        }
+    })
+}
+
+/// Write one attribute value with every check; sets that are empty are left out.
+pub fn write_attr(v: &AttrValue, w: &mut W) -> Result<Val, Fail> {
+    let written = |ty, size| Ok(Val::Written { ty, size });
+    match v {
+        AttrValue::S(s) => written(Ty::S, w.s(s)),
+        AttrValue::N(n) => {
+            let mut buf = std::mem::take(&mut w.scratch);
+            buf.clear();
+            let r = number_raw(n, &mut buf).map(|size| Val::Written {
+                ty: Ty::N,
+                size: w.n(&buf, size),
+            });
+            w.scratch = buf;
+            r
+        }
+        AttrValue::B(b) => written(Ty::B, w.b(b)),
+        AttrValue::Bool(b) => written(Ty::Bool, w.bool(*b)),
+        AttrValue::Null => written(Ty::Null, w.null()),
+        AttrValue::L(items) => {
+            w.open(Ty::L)?;
+            let mut size = 3;
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    w.out.push(b',');
+                }
+                size += 1 + match write_attr(x, w)? {
+                    Val::Written { size, .. } => size,
+                    // An empty set inside a list cannot be left out; NULL keeps the positions.
+                    Val::Omit => w.null(),
+                };
+            }
+            w.close(Ty::L);
+            written(Ty::L, size)
+        }
+        AttrValue::M(fields) => {
+            w.open(Ty::M)?;
+            let mut size = 3;
+            let mut first = true;
+            for (k, x) in fields {
+                check_name(k)?;
+                let mark = w.out.len();
+                w.name(k, first);
+                match write_attr(x, w)? {
+                    Val::Written { size: s, .. } => {
+                        size += 1 + k.len() + s;
+                        first = false;
+                    }
+                    Val::Omit => w.out.truncate(mark),
+                }
+            }
+            w.close(Ty::M);
+            written(Ty::M, size)
+        }
+        AttrValue::SS(v) => {
+            w.members.clear();
+            w.spans.clear();
+            for s in v {
+                let start = w.members.len();
+                w.members.extend_from_slice(s.as_bytes());
+                w.spans.push((start, w.members.len()));
+            }
+            finish_set(w, Ty::SS)
+        }
+        AttrValue::NS(v) => {
+            w.members.clear();
+            w.spans.clear();
+            for s in v {
+                let start = w.members.len();
+                let mut members = std::mem::take(&mut w.members);
+                let r = number_raw(s, &mut members);
+                w.members = members;
+                r?;
+                w.spans.push((start, w.members.len()));
+            }
+            finish_set(w, Ty::NS)
+        }
+        AttrValue::BS(v) => {
+            w.members.clear();
+            w.spans.clear();
+            for b in v {
+                let start = w.members.len();
+                w.members.extend_from_slice(b);
+                w.spans.push((start, w.members.len()));
+            }
+            finish_set(w, Ty::BS)
+        }
+    }
+}
+
+impl LinesEncoder {
+    /// Encode every line but those in `skip` (rejected by the reader, sorted).
+    pub fn encode(&self, lines: &BinaryArray, skip: &[usize], w: &mut W) -> Encoded {
+        w.syn = self.syn;
+        encode_rows(lines.len(), skip, w, |i, w, key_buf, keys| {
+            self.encode_line(strip_cr(lines.value(i)), w, key_buf, keys)
+        })
+    }
+
+    /// Check and write one line; returns the item's size.
+    pub fn encode_line(
+        &self,
+        line: &[u8],
+        w: &mut W,
+        key_buf: &mut Vec<u8>,
+        keys: &mut Vec<u8>,
+    ) -> Result<usize, (&'static Rule, String)> {
+        let item = self
+            .format
+            .parse_line(line)
+            .map_err(|e| (e.rule, e.to_string()))?;
+        let mut size = 0;
+        let mut first = true;
+        for (name, k) in self.keys.iter().filter(|(_, k)| k.role != KeyRole::Index) {
+            let v = match item.iter().find(|(n, _)| n == name) {
+                Some((_, AttrValue::Null)) | None => return Err(missing_key(name)),
+                Some((_, v)) => v,
+            };
+            key_buf.clear();
+            let actual = attr_raw(v, key_buf)
+                .map_err(|f| (f.rule, format!("attribute {name}: {}", f.message)))?;
+            w.name(name, first);
+            size += write_key(name, *k, actual, key_buf, w, keys)?;
+            first = false;
+        }
+        for (name, v) in &item {
+            let key = self.keys.iter().find(|(n, _)| n == name).map(|(_, k)| *k);
+            match key {
+                Some(k) if k.role != KeyRole::Index => continue,
+                Some(k) if !matches!(v, AttrValue::Null) => {
+                    key_buf.clear();
+                    let actual = attr_raw(v, key_buf)
+                        .map_err(|f| (f.rule, format!("attribute {name}: {}", f.message)))?;
+                    w.name(name, first);
+                    size += write_key(name, k, actual, key_buf, w, keys)?;
+                    first = false;
+                    continue;
+                }
+                _ => {}
+            }
+            if name.is_empty() {
+                return Err((
+                    &rules::ATTRIBUTE_NAME_EMPTY,
+                    "an attribute name is empty".into(),
+                ));
+            }
+            if name.len() > rules::MAX_ATTRIBUTE_NAME_BYTES {
+                return Err((
+                    &rules::ATTRIBUTE_NAME_TOO_LONG,
+                    format!(
+                        "an attribute name is {} bytes; the limit is 65,535",
+                        name.len()
+                    ),
+                ));
+            }
+            let mark = w.out.len();
+            w.name(name, first);
+            match write_attr(v, w) {
+                Ok(Val::Written { size: s, .. }) => {
+                    size += name.len() + s;
+                    first = false;
+                }
+                Ok(Val::Omit) => w.out.truncate(mark),
+                Err(f) => return Err((f.rule, format!("attribute {name}: {}", f.message))),
+            }
+        }
+        Ok(size)
+    }
+
+    /// What rejects.jsonl shows for a line: the item as plain JSON, or the raw line.
+    pub fn reject_values(&self, line: &[u8]) -> Value {
+        match self.format.parse_line(strip_cr(line)) {
+            Ok(item) => item_to_plain(&item),
+            Err(_) => serde_json::json!({ "line": String::from_utf8_lossy(line) }),
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! Encoders for nested Arrow columns: lists (L or sets), structs and maps (M), dictionaries.
+
+use super::{text::TextArr, Enc, Fail, Nulls, Ty, Val, W};
+use crate::model::number;
+use crate::model::rules;
+use arrow_buffer::{NullBuffer, OffsetBuffer};
+
+/// Where each list value's elements are in the child array.
+pub enum Offsets {
+    I32(OffsetBuffer<i32>),
+    I64(OffsetBuffer<i64>),
+    Fixed(usize),
+}
+
+impl Offsets {
+    #[inline]
+    pub fn range(&self, i: usize) -> (usize, usize) {
+        match self {
+            Offsets::I32(o) => (o[i] as usize, o[i + 1] as usize),
+            Offsets::I64(o) => (o[i] as usize, o[i + 1] as usize),
+            Offsets::Fixed(n) => (i * n, (i + 1) * n),
+        }
+    }
+}
+
+/// List, LargeList, FixedSizeList → L; a null element becomes NULL.
+pub struct ListEnc {
+    pub nulls: Option<NullBuffer>,
+    pub offsets: Offsets,
+    pub child: Box<dyn Enc>,
+}
+
+impl Enc for ListEnc {
+    fn is_null(&self, i: usize) -> bool {
+        self.nulls.as_ref().is_some_and(|n| n.is_null(i))
+    }
+    fn ty(&self) -> Option<Ty> {
+        Some(Ty::L)
+    }
+    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        let (start, end) = self.offsets.range(i);
+        w.open(Ty::L)?;
+        let mut size = 3;
+        for j in start..end {
+            if j > start {
+                w.out.push(b',');
+            }
+            size += 1;
+            if self.child.is_null(j) {
+                size += w.null();
+                continue;
+            }
+            match self.child.write(j, w)? {
+                Val::Written { size: s, .. } => size += s,
+                Val::Omit => size += w.null(),
+            }
+        }
+        w.close(Ty::L);
+        Ok(Val::Written { ty: Ty::L, size })
+    }
+}
+
+/// A list column written as SS, NS or BS.
+pub struct SetEnc {
+    pub nulls: Option<NullBuffer>,
+    pub offsets: Offsets,
+    pub child: Box<dyn Enc>,
+    pub kind: Ty,
+}
+
+fn member_ty(set: Ty) -> Ty {
+    match set {
+        Ty::SS => Ty::S,
+        Ty::NS => Ty::N,
+        _ => Ty::B,
+    }
+}
+
+impl Enc for SetEnc {
+    fn is_null(&self, i: usize) -> bool {
+        self.nulls.as_ref().is_some_and(|n| n.is_null(i))
+    }
+    fn ty(&self) -> Option<Ty> {
+        Some(self.kind)
+    }
+    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        let (start, end) = self.offsets.range(i);
+        w.members.clear();
+        w.spans.clear();
+        let want = member_ty(self.kind);
+        for j in start..end {
+            if self.child.is_null(j) {
+                return Err(Fail::new(
+                    &rules::SET_ELEMENT,
+                    format!("{} member {} is null", self.kind.as_str(), j - start),
+                ));
+            }
+            let from = w.members.len();
+            let mut members = std::mem::take(&mut w.members);
+            let r = self.child.raw(j, &mut members);
+            w.members = members;
+            let ty = r?;
+            if ty != want {
+                return Err(Fail::new(
+                    &rules::SET_ELEMENT,
+                    format!(
+                        "{} member {} is {}, not {}",
+                        self.kind.as_str(),
+                        j - start,
+                        ty.as_str(),
+                        want.as_str()
+                    ),
+                ));
+            }
+            w.spans.push((from, w.members.len()));
+        }
+        finish_set(w, self.kind)
+    }
+}
+
+/// Write the set collected in `w.members`/`w.spans`: empty sets are left out (and counted),
+/// duplicates fail. NS members are canonical, so equal numbers have equal text.
+pub fn finish_set(w: &mut W, kind: Ty) -> Result<Val, Fail> {
+    if w.spans.is_empty() {
+        if w.strict {
+            return Err(Fail::new(
+                &rules::SET_EMPTY,
+                format!(
+                    "{} is empty; sets must hold at least one member",
+                    kind.as_str()
+                ),
+            ));
+        }
+        w.empty_sets += 1;
+        return Ok(Val::Omit);
+    }
+    let members = std::mem::take(&mut w.members);
+    let spans = std::mem::take(&mut w.spans);
+    let mut order: Vec<usize> = (0..spans.len()).collect();
+    let get = |k: usize| &members[spans[k].0..spans[k].1];
+    order.sort_unstable_by(|&a, &b| get(a).cmp(get(b)));
+    let dup = order.windows(2).find(|p| get(p[0]) == get(p[1]));
+    let result = if let Some(p) = dup {
+        Err(Fail::new(
+            &rules::SET_DUPLICATES,
+            format!(
+                "{} member {:?} appears more than once (Input collection contains duplicates)",
+                kind.as_str(),
+                String::from_utf8_lossy(get(p[0]))
+            ),
+        ))
+    } else {
+        let want = member_ty(kind);
+        w.set_open(kind);
+        let mut size = 0;
+        for (k, &(a, b)) in spans.iter().enumerate() {
+            if k > 0 {
+                w.out.push(b',');
+            }
+            let raw = &members[a..b];
+            w.set_member(want, raw);
+            size += match want {
+                Ty::N => number::canonical_size(raw),
+                _ => raw.len(),
+            };
+        }
+        w.set_close();
+        Ok(Val::Written { ty: kind, size })
+    };
+    w.members = members;
+    w.spans = spans;
+    result
+}
+
+/// Struct → M. Null fields follow `--nulls` (left out, or NULL).
+pub struct StructEnc {
+    pub nulls: Option<NullBuffer>,
+    pub fields: Vec<(String, Box<dyn Enc>)>,
+}
+
+impl Enc for StructEnc {
+    fn is_null(&self, i: usize) -> bool {
+        self.nulls.as_ref().is_some_and(|n| n.is_null(i))
+    }
+    fn ty(&self) -> Option<Ty> {
+        Some(Ty::M)
+    }
+    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        w.open(Ty::M)?;
+        let mut size = 3;
+        let mut first = true;
+        for (name, enc) in &self.fields {
+            if enc.is_null(i) {
+                if w.nulls == Nulls::Null {
+                    w.name(name, first);
+                    first = false;
+                    size += 1 + name.len() + w.null();
+                }
+                continue;
+            }
+            let mark = w.out.len();
+            w.name(name, first);
+            match enc.write(i, w)? {
+                Val::Written { size: s, .. } => {
+                    size += 1 + name.len() + s;
+                    first = false;
+                }
+                Val::Omit => w.out.truncate(mark),
+            }
+        }
+        w.close(Ty::M);
+        Ok(Val::Written { ty: Ty::M, size })
+    }
+}
+
+/// Map with string keys → M.
+pub struct MapEnc {
+    pub nulls: Option<NullBuffer>,
+    pub offsets: Offsets,
+    pub keys: Box<dyn TextArr>,
+    pub values: Box<dyn Enc>,
+}
+
+impl Enc for MapEnc {
+    fn is_null(&self, i: usize) -> bool {
+        self.nulls.as_ref().is_some_and(|n| n.is_null(i))
+    }
+    fn ty(&self) -> Option<Ty> {
+        Some(Ty::M)
+    }
+    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        let (start, end) = self.offsets.range(i);
+        w.open(Ty::M)?;
+        let mut size = 3;
+        let mut first = true;
+        for j in start..end {
+            let key = self.keys.text(j);
+            check_name(key)?;
+            if self.values.is_null(j) {
+                if w.nulls == Nulls::Null {
+                    w.name(key, first);
+                    first = false;
+                    size += 1 + key.len() + w.null();
+                }
+                continue;
+            }
+            let mark = w.out.len();
+            w.name(key, first);
+            match self.values.write(j, w)? {
+                Val::Written { size: s, .. } => {
+                    size += 1 + key.len() + s;
+                    first = false;
+                }
+                Val::Omit => w.out.truncate(mark),
+            }
+        }
+        w.close(Ty::M);
+        Ok(Val::Written { ty: Ty::M, size })
+    }
+}
+
+/// Map keys become attribute names: 1 to 65,535 bytes.
+pub fn check_name(name: &str) -> Result<(), Fail> {
+    if name.is_empty() {
+        return Err(Fail::new(
+            &rules::ATTRIBUTE_NAME_EMPTY,
+            "a map has an empty key",
+        ));
+    }
+    if name.len() > rules::MAX_ATTRIBUTE_NAME_BYTES {
+        return Err(Fail::new(
+            &rules::ATTRIBUTE_NAME_TOO_LONG,
+            format!(
+                "a map key is {} bytes; attribute names may be at most {}",
+                name.len(),
+                rules::MAX_ATTRIBUTE_NAME_BYTES
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Dictionary → its value type.
+pub struct DictEnc {
+    pub key_nulls: Option<NullBuffer>,
+    pub keys: Vec<usize>,
+    pub values: Box<dyn Enc>,
+}
+
+impl Enc for DictEnc {
+    fn is_null(&self, i: usize) -> bool {
+        self.key_nulls.as_ref().is_some_and(|n| n.is_null(i)) || self.values.is_null(self.keys[i])
+    }
+    fn ty(&self) -> Option<Ty> {
+        self.values.ty()
+    }
+    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
+        self.values.raw(self.keys[i], buf)
+    }
+    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+        self.values.write(self.keys[i], w)
+    }
+}
+
+/// A column whose every value is null (Arrow Null type, or a dictionary with no values).
+pub struct NullEnc;
+
+impl Enc for NullEnc {
+    fn is_null(&self, _: usize) -> bool {
+        true
+    }
+    fn ty(&self) -> Option<Ty> {
+        Some(Ty::Null)
+    }
+}

@@ -1,0 +1,674 @@
+//! Inputs: finding them, telling their format, and reading them as Arrow record batches in work
+//! units (a Parquet row group, a whole CSV or Arrow file) that can run in parallel.
+
+pub mod arrow_ipc;
+pub mod csv;
+pub mod csv_split;
+pub mod items;
+pub mod parquet;
+pub mod parse;
+
+use crate::input::parse::LineFormat;
+use crate::model::rules::Rule;
+use anyhow::{bail, Context, Result};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Parquet,
+    ArrowFile,
+    ArrowStream,
+    /// DynamoDB JSON or Ion item lines (exports, earlier outputs).
+    Items(LineFormat),
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+            Format::ArrowFile => "arrow",
+            Format::ArrowStream => "arrow-stream",
+            Format::Items(LineFormat::DynamodbJson) => "dynamodb-json",
+            Format::Items(LineFormat::Ion) => "ion",
+        }
+    }
+}
+
+/// What an export's (or prep output's) manifest-files.json says of a data file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestEntry {
+    pub md5_base64: String,
+    pub items: u64,
+}
+
+/// An input file found by [`discover`].
+#[derive(Clone, Debug)]
+pub struct Found {
+    pub path: PathBuf,
+    pub manifest: Option<ManifestEntry>,
+}
+
+/// Compression of a (CSV) input, from its magic bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Packing {
+    Plain,
+    Gzip,
+    Zstd,
+}
+
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub path: PathBuf,
+    pub format: Format,
+    pub packing: Packing,
+    pub size: u64,
+    pub manifest: Option<ManifestEntry>,
+}
+
+impl Source {
+    pub fn display(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// A row the reader could not turn into Arrow values (bad CSV record), reported as a reject.
+#[derive(Clone, Debug)]
+pub struct PreReject {
+    pub index: usize,
+    pub rule: &'static Rule,
+    pub message: String,
+    pub values: Value,
+}
+
+/// Rows of one source, with where they came from.
+pub struct Batch {
+    pub source: usize,
+    /// 0-based index in its source of the batch's first row.
+    pub first_row: u64,
+    pub rows: RecordBatch,
+    /// CSV: the line each row starts on.
+    pub lines: Option<Vec<u64>>,
+    pub pre_rejects: Vec<PreReject>,
+    /// Estimated input bytes this batch stands for (for progress).
+    pub input_bytes: u64,
+}
+
+/// A piece of work that reads batches in order.
+#[derive(Clone, Debug)]
+pub struct Unit {
+    pub source: usize,
+    pub part: UnitPart,
+    pub first_row: u64,
+    /// Estimated input bytes (for progress).
+    pub weight: u64,
+}
+
+#[derive(Clone, Debug)]
+pub enum UnitPart {
+    Whole,
+    RowGroup(usize),
+}
+
+/// What opening a source tells: its schema and its units.
+pub struct Opened {
+    pub schema: SchemaRef,
+    pub units: Vec<Unit>,
+}
+
+impl Opened {
+    /// A source read start to end as one unit.
+    pub fn whole(schema: SchemaRef, src: &Source, index: usize) -> Opened {
+        Opened {
+            schema,
+            units: vec![Unit {
+                source: index,
+                part: UnitPart::Whole,
+                first_row: 0,
+                weight: src.size,
+            }],
+        }
+    }
+}
+
+/// Reader settings shared by all inputs.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    pub batch_rows: usize,
+    /// Item files: pass blank lines on as rows (validation reports them) instead of skipping.
+    pub keep_blank: bool,
+    /// Item files' read blocks, read into again once their batches are gone.
+    pub blocks: items::Blocks,
+    pub csv: csv::CsvOptions,
+    /// Item files: the longest line read; longer ones are skipped and rejected (I001).
+    pub max_line: usize,
+}
+
+/// Expand INPUT arguments: files as given, directories recursed (sorted, hidden files and
+/// files of unknown type skipped), globs expanded (sorted).
+pub fn discover(inputs: &[String]) -> Result<Vec<Found>> {
+    let mut out = Vec::new();
+    let mut seen = Seen::default();
+    for arg in inputs {
+        let p = Path::new(arg);
+        if p.is_dir() && p.join("manifest-files.json").is_file() {
+            out.extend(export_files(p)?);
+            continue;
+        }
+        discover_one(arg, p, &mut out, &mut seen)?;
+    }
+    Ok(out)
+}
+
+/// The directories walked and files found so far, by what they really are (device and inode on
+/// Unix, the canonical path elsewhere): a symlink loop (`a/b -> ..`) is followed once, and a
+/// file reached by several paths inside the walked folders is read once.
+#[derive(Default)]
+pub struct Seen(std::collections::HashSet<(u64, u64, PathBuf)>);
+
+impl Seen {
+    /// Whether `p` is seen for the first time (a path that cannot be looked at counts as new,
+    /// so its error surfaces where it is opened).
+    pub fn first(&mut self, p: &Path) -> bool {
+        #[cfg(unix)]
+        let id = std::fs::metadata(p).map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino(), PathBuf::new())
+        });
+        #[cfg(not(unix))]
+        let id = std::fs::canonicalize(p).map(|c| (0, 0, c));
+        match id {
+            Ok(id) => self.0.insert(id),
+            Err(_) => true,
+        }
+    }
+}
+
+/// The non-blank lines of a manifest-files.json as JSON, with their 1-based line numbers.
+pub fn manifest_lines(mf: &Path, text: &str) -> Result<Vec<(usize, Value)>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map(|v| (i + 1, v))
+                .with_context(|| format!("{}:{}: not JSON", mf.display(), i + 1))
+        })
+        .collect()
+}
+
+/// The data files a DynamoDB export folder (`AWSDynamoDB/<id>/`) or a prep output folder lists in
+/// its manifest-files.json, with the checksum and item count to verify.
+fn export_files(dir: &Path) -> Result<Vec<Found>> {
+    let mf = dir.join("manifest-files.json");
+    let text =
+        std::fs::read_to_string(&mf).with_context(|| format!("cannot read {}", mf.display()))?;
+    let mut out = Vec::new();
+    for (line, v) in manifest_lines(&mf, &text)? {
+        let key = v["dataFileS3Key"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("{}:{line}: no dataFileS3Key", mf.display()))?;
+        let name = key.rsplit('/').next().unwrap_or(key);
+        let path = dir.join("data").join(name);
+        if !path.is_file() {
+            bail!(
+                "{}: {} lists {key}, but {} does not exist",
+                dir.display(),
+                mf.display(),
+                path.display()
+            );
+        }
+        let md5 = v["md5Checksum"].as_str().unwrap_or("").to_string();
+        let items = v["itemCount"]
+            .as_u64()
+            .ok_or_else(|| anyhow::anyhow!("{}:{line}: no itemCount", mf.display()))?;
+        out.push(Found {
+            path,
+            manifest: Some(ManifestEntry {
+                md5_base64: md5,
+                items,
+            }),
+        });
+    }
+    if out.is_empty() {
+        bail!("{}: the manifest lists no data files", mf.display());
+    }
+    Ok(out)
+}
+
+fn plain(path: PathBuf) -> Found {
+    Found {
+        path,
+        manifest: None,
+    }
+}
+
+fn discover_one(arg: &str, p: &Path, out: &mut Vec<Found>, seen: &mut Seen) -> Result<()> {
+    {
+        if p.is_dir() {
+            let before = out.len();
+            walk(p, out, seen)?;
+            if out.len() == before {
+                bail!(
+                    "{arg}: the directory holds no CSV, Parquet, Arrow, DynamoDB JSON or Ion files"
+                );
+            }
+        } else if p.exists() {
+            out.push(plain(p.to_path_buf()));
+        } else if arg.contains(['*', '?', '[']) {
+            let mut found: Vec<PathBuf> = glob::glob(arg)
+                .with_context(|| format!("bad glob pattern {arg:?}"))?
+                .filter_map(|r| r.ok())
+                .filter(|p| p.is_file())
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                bail!("{arg}: the pattern matches no file");
+            }
+            out.extend(found.into_iter().map(plain));
+        } else {
+            bail!("{arg}: no such file or directory");
+        }
+    }
+    Ok(())
+}
+
+/// The entries of a directory, sorted (so that every listing comes out in the same order).
+pub fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    Ok(entries)
+}
+
+fn walk(dir: &Path, out: &mut Vec<Found>, seen: &mut Seen) -> Result<()> {
+    if !seen.first(dir) {
+        return Ok(());
+    }
+    // An export or prep output folder inside: its manifest says which files are data.
+    if dir.join("manifest-files.json").is_file() {
+        out.extend(export_files(dir)?);
+        return Ok(());
+    }
+    for p in sorted_entries(dir)? {
+        // Names that are not UTF-8 are judged by their lossy form (never skipped for it).
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        if name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out, seen)?;
+        } else if (known_extension(&p) || sniff(&p).ok().flatten().is_some()) && seen.first(&p) {
+            out.push(plain(p));
+        }
+    }
+    Ok(())
+}
+
+fn lower_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+fn known_extension(p: &Path) -> bool {
+    let n = lower_name(p);
+    [
+        ".csv",
+        ".tsv",
+        ".csv.gz",
+        ".csv.zst",
+        ".tsv.gz",
+        ".tsv.zst",
+        ".parquet",
+        ".pq",
+        ".arrow",
+        ".feather",
+        ".arrows",
+        ".ipc",
+        ".json",
+        ".json.gz",
+        ".json.zst",
+        ".jsonl",
+        ".ion",
+        ".ion.gz",
+        ".ion.zst",
+    ]
+    .iter()
+    .any(|e| n.ends_with(e))
+}
+
+/// Binary formats recognised by their first bytes.
+fn sniff(p: &Path) -> Result<Option<(Format, Packing)>> {
+    let mut head = [0u8; 8];
+    let mut f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+    let n = read_up_to(&mut f, &mut head)?;
+    let h = &head[..n];
+    Ok(if h.starts_with(b"PAR1") {
+        Some((Format::Parquet, Packing::Plain))
+    } else if h.starts_with(b"ARROW1") {
+        Some((Format::ArrowFile, Packing::Plain))
+    } else if h.starts_with(&[0xff, 0xff, 0xff, 0xff]) {
+        Some((Format::ArrowStream, Packing::Plain))
+    } else if h.starts_with(&[0x1f, 0x8b]) {
+        Some((Format::Csv, Packing::Gzip))
+    } else if h.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some((Format::Csv, Packing::Zstd))
+    } else {
+        None
+    })
+}
+
+fn read_up_to(f: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Tell a file's format: magic bytes first, then the extension; anything else is read as CSV.
+pub fn detect(found: &Found) -> Result<Source> {
+    let path = found.path.as_path();
+    if let Some(m) = &found.manifest {
+        items::verify_md5(path, m)?;
+    }
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    let (format, packing) = match sniff(path)? {
+        Some(x) => x,
+        None => {
+            let n = lower_name(path);
+            if n.ends_with(".parquet") || n.ends_with(".pq") {
+                bail!("{}: not a Parquet file (no PAR1 magic)", path.display());
+            } else if n.ends_with(".arrow") || n.ends_with(".feather") {
+                bail!(
+                    "{}: not an Arrow IPC file (no ARROW1 magic)",
+                    path.display()
+                );
+            } else if n.ends_with(".arrows") {
+                (Format::ArrowStream, Packing::Plain)
+            } else {
+                (Format::Csv, Packing::Plain)
+            }
+        }
+    };
+    let format = match format {
+        Format::Csv => text_format(path)?,
+        f => f,
+    };
+    Ok(Source {
+        path: path.to_path_buf(),
+        format,
+        packing,
+        size,
+        manifest: found.manifest.clone(),
+    })
+}
+
+/// CSV, DynamoDB JSON or Ion, from the first (decompressed) bytes and the name.
+fn text_format(path: &Path) -> Result<Format> {
+    let mut r = crate::input::parse::lines::open_decompressed(path)?;
+    let mut head = [0u8; 256];
+    let n =
+        read_up_to(&mut r, &mut head).with_context(|| format!("cannot read {}", path.display()))?;
+    let head = &head[..n];
+    if head.starts_with(&[0xe0, 0x01, 0x00, 0xea]) {
+        bail!(
+            "{}: binary Ion is not supported (DynamoDB imports text Ion)",
+            path.display()
+        );
+    }
+    let trimmed: Vec<u8> = head
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(head)
+        .iter()
+        .copied()
+        .skip_while(|c| c.is_ascii_whitespace())
+        .collect();
+    let n = lower_name(path);
+    let n = n
+        .trim_end_matches(".gz")
+        .trim_end_matches(".zst")
+        .to_string();
+    Ok(
+        if trimmed.starts_with(b"$ion_1_0") || trimmed.starts_with(b"{Item:") || n.ends_with(".ion")
+        {
+            Format::Items(LineFormat::Ion)
+        } else if trimmed.starts_with(b"{\"Item\"") || n.ends_with(".json") || n.ends_with(".jsonl")
+        {
+            Format::Items(LineFormat::DynamodbJson)
+        } else {
+            Format::Csv
+        },
+    )
+}
+
+/// Open a source: read its schema and split it into units.
+pub fn open(src: &Source, index: usize, opts: &ReadOptions) -> Result<Opened> {
+    let r = crate::model::guard::decoding(|| match src.format {
+        Format::Csv => csv::open(src, index, &opts.csv),
+        Format::Parquet => parquet::open(src, index),
+        Format::ArrowFile | Format::ArrowStream => arrow_ipc::open(src, index),
+        Format::Items(_) => items::open(src, index),
+    })
+    .unwrap_or_else(|why| Err(decoder_failed(src, &why)));
+    r.with_context(|| format!("cannot read {} as {}", src.display(), src.format.as_str()))
+}
+
+/// The error for a decoder that panicked on the file's bytes.
+fn decoder_failed(src: &Source, why: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the {} decoder failed on damaged data ({why}); the file is corrupt: write or fetch it again",
+        src.format.as_str()
+    )
+}
+
+/// Read one unit, sending its batches in order; stops early when the receiver hangs up.
+pub fn run_unit(src: &Source, unit: &Unit, opts: &ReadOptions, tx: &SyncSender<Result<Batch>>) {
+    let r = crate::model::guard::decoding(|| match src.format {
+        Format::Csv => csv::read(src, unit, opts, tx),
+        Format::Parquet => parquet::read(src, unit, opts, tx),
+        Format::ArrowFile | Format::ArrowStream => arrow_ipc::read(src, unit, opts, tx),
+        Format::Items(_) => items::read(src, unit, opts, tx),
+    })
+    .unwrap_or_else(|why| Err(decoder_failed(src, &why)));
+    if let Err(e) = r {
+        let _ = tx.send(Err(e.context(format!("error reading {}", src.display()))));
+    }
+}
+
+/// Reads units ahead of need on their own threads and yields batches in input order.
+pub struct Ahead {
+    sources: Arc<Vec<Source>>,
+    opts: Arc<ReadOptions>,
+    pending: VecDeque<Unit>,
+    active: VecDeque<(usize, Receiver<Result<Batch>>, JoinHandle<()>)>,
+    ahead: usize,
+    nice: Option<i32>,
+    /// Whether a batch has been handed on yet.
+    delivered: bool,
+}
+
+impl Ahead {
+    pub fn new(
+        sources: Arc<Vec<Source>>,
+        opts: Arc<ReadOptions>,
+        units: Vec<Unit>,
+        ahead: usize,
+    ) -> Ahead {
+        Ahead {
+            sources,
+            opts,
+            pending: units.into(),
+            active: VecDeque::new(),
+            ahead,
+            nice: None,
+            delivered: false,
+        }
+    }
+
+    /// Reader threads run at this nice value (see `pipeline::PRODUCER_NICE`).
+    pub fn at_nice(mut self, nice: i32) -> Ahead {
+        self.nice = Some(nice);
+        self
+    }
+
+    fn fill(&mut self) {
+        // Until the first batch is out, one unit has the cores to itself: that batch is what the
+        // whole pipeline, and the writer's MD5 chain behind it, is waiting for.
+        let ahead = if self.delivered { self.ahead } else { 1 };
+        while self.active.len() < ahead {
+            let Some(unit) = self.pending.pop_front() else {
+                break;
+            };
+            let (tx, rx) = sync_channel(2);
+            let sources = self.sources.clone();
+            let opts = self.opts.clone();
+            let nice = self.nice;
+            let source = unit.source;
+            let h = std::thread::spawn(move || {
+                if let Some(n) = nice {
+                    crate::pipeline::lower_priority(n);
+                }
+                run_unit(&sources[unit.source], &unit, &opts, &tx);
+            });
+            self.active.push_back((source, rx, h));
+        }
+    }
+}
+
+/// A reader thread's panic: a bug, never a finding about the input.
+#[derive(Debug, thiserror::Error)]
+#[error("a reader thread panicked")]
+pub struct ReaderPanicked;
+
+impl Ahead {
+    /// The next batch, or the error of a unit with the index of the source it was reading. A
+    /// unit that failed sends nothing more; the units after it go on, so a caller that can
+    /// carry on without one source (validate reports it) keeps calling.
+    pub fn next_of_source(&mut self) -> Option<(usize, Result<Batch>)> {
+        loop {
+            self.fill();
+            let (source, rx, _) = self.active.front()?;
+            let source = *source;
+            match rx.recv() {
+                Ok(b) => {
+                    self.delivered = true;
+                    return Some((source, b));
+                }
+                Err(_) => {
+                    let (_, _, h) = self.active.pop_front().expect("front exists");
+                    if h.join().is_err() {
+                        return Some((source, Err(ReaderPanicked.into())));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for Ahead {
+    type Item = Result<Batch>;
+    fn next(&mut self) -> Option<Result<Batch>> {
+        self.next_of_source().map(|(_, b)| b)
+    }
+}
+
+/// Send `rb` in slices of at most `batch_rows` rows; false when the receiver is gone.
+pub(crate) fn send_sliced(
+    tx: &SyncSender<Result<Batch>>,
+    source: usize,
+    first_row: &mut u64,
+    rb: RecordBatch,
+    batch_rows: usize,
+    bytes: u64,
+) -> bool {
+    let n = rb.num_rows();
+    let mut off = 0;
+    while off < n {
+        let len = batch_rows.min(n - off);
+        let b = Batch {
+            source,
+            first_row: *first_row,
+            rows: rb.slice(off, len),
+            lines: None,
+            pre_rejects: Vec::new(),
+            input_bytes: if n == 0 {
+                0
+            } else {
+                bytes * len as u64 / n as u64
+            },
+        };
+        if tx.send(Ok(b)).is_err() {
+            return false;
+        }
+        *first_row += len as u64;
+        off += len;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Until the first batch is out, only the first unit is read; then up to `ahead` units are.
+    #[test]
+    fn the_first_unit_reads_alone_until_its_first_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = ReadOptions {
+            batch_rows: 1024,
+            keep_blank: false,
+            blocks: Default::default(),
+            csv: csv::CsvOptions {
+                delimiter: None,
+                columns: None,
+                sample_rows: 100,
+            },
+            max_line: crate::input::parse::lines::DEFAULT_MAX_LINE,
+        };
+        let mut sources = Vec::new();
+        let mut units = Vec::new();
+        for k in 0..4 {
+            let path = dir.path().join(format!("f{k}.csv"));
+            std::fs::write(&path, format!("a,b\n{k},x\n")).unwrap();
+            let src = detect(&Found {
+                path,
+                manifest: None,
+            })
+            .unwrap();
+            units.extend(open(&src, k, &opts).unwrap().units);
+            sources.push(src);
+        }
+        let mut ahead = Ahead::new(Arc::new(sources), Arc::new(opts), units, 3);
+        assert!(ahead.next().unwrap().is_ok());
+        assert_eq!((ahead.active.len(), ahead.pending.len()), (1, 3));
+        let rest: Vec<Batch> = ahead.map(|b| b.unwrap()).collect();
+        assert_eq!(
+            rest.iter().map(|b| b.source).collect::<Vec<_>>(),
+            [1, 2, 3],
+            "the other units follow, in order"
+        );
+    }
+}

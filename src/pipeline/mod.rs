@@ -1,0 +1,271 @@
+//! An ordered parallel map: work items run on a rayon pool as soon as they are read, and their
+//! results come back in input order. Unlike windows of `par_iter` (every window waits for its
+//! slowest item), no worker idles while one item of a window is still being worked on.
+
+pub mod duplicates;
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::mpsc::channel;
+use std::sync::Mutex;
+
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Ask running work to stop (the command line's Ctrl-C / SIGTERM handler calls this): the
+/// convert writer stops at its next batch and the run cleans up what it wrote.
+pub fn interrupt() {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether [`interrupt`] was called.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The error of a run stopped by [`interrupt`].
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// Nice value for the threads that make work: reading input units and encoding batches. The
+/// consumers at the end of the line (a part's MD5 chain and its SHA-256 thread, zstd's workers)
+/// stay at 0, so they run as soon as they have data instead of sharing a core with producers
+/// that are already ahead; when a consumer fell behind that way, the bounded queues filled and
+/// a core idled (Parquet -> JSON on two cores: 1.38 s -> 1.32 s, idle 159 ms -> 40 ms).
+pub const PRODUCER_NICE: i32 = 6;
+
+/// Nice value for the thread that reads a CSV file: one file is one unit that a single thread
+/// splits in order, and on two cores that thread paces the conversion, so it gets a little more
+/// of a core than the encoders it feeds (CSV on two cores, alternating runs: 0.874 -> 0.856 s over
+/// 12, 0.885 -> 0.850 s over 8; nice 0 measured the same as 3). Parquet, whose row groups are read
+/// in parallel, keeps [`PRODUCER_NICE`].
+pub const CSV_READER_NICE: i32 = 3;
+
+/// Nice value for work needed only at the end (the inputs' SHA-256 for the manifest): it takes
+/// the cores' idle moments instead of competing with the conversion.
+pub const BACKGROUND_NICE: i32 = 10;
+
+/// The worker pool of a pipeline: `threads` producers at [`PRODUCER_NICE`].
+pub fn producer_pool(threads: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .start_handler(|_| lower_priority(PRODUCER_NICE))
+        .build()
+}
+
+/// Lowers the calling thread's scheduling priority to `nice` (Linux; elsewhere nothing).
+#[cfg(target_os = "linux")]
+pub fn lower_priority(nice: i32) {
+    // SAFETY: plain system calls on the calling thread; failure leaves the priority as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, nice);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn lower_priority(_nice: i32) {}
+
+/// Runs `work` over `items` on `pool` with at most `in_flight` items started but not yet handed
+/// on, and hands each result to `sink` on the calling thread, in the order of `items`. Each task
+/// borrows a per-worker state from a free list (made by `state` when none is free), so buffers
+/// are reused instead of allocated per item. When `sink` returns false, no further item is
+/// started and the remaining results are dropped.
+pub fn ordered<T, R, S>(
+    pool: &rayon::ThreadPool,
+    items: impl Iterator<Item = T>,
+    in_flight: usize,
+    state: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, T) -> R + Sync,
+    mut sink: impl FnMut(R) -> bool,
+) where
+    T: Send,
+    R: Send,
+    S: Send,
+{
+    let in_flight = in_flight.max(1) as u64;
+    let free: Mutex<Vec<S>> = Mutex::new(Vec::new());
+    let (tx, rx) = channel::<(u64, std::thread::Result<R>)>();
+    pool.in_place_scope(|scope| {
+        let mut started = 0u64;
+        let mut handed = 0u64;
+        let mut ready: BTreeMap<u64, std::thread::Result<R>> = BTreeMap::new();
+        let mut open = true;
+        // Wait for one result, then hand on whatever is next in order.
+        let mut settle = |ready: &mut BTreeMap<u64, _>, handed: &mut u64, open: &mut bool| {
+            let (k, r) = rx.recv().expect("every started task sends its result");
+            ready.insert(k, r);
+            while let Some(r) = ready.remove(handed) {
+                *handed += 1;
+                match r {
+                    Ok(r) => {
+                        if *open && !sink(r) {
+                            *open = false;
+                        }
+                    }
+                    Err(panic) => resume_unwind(panic),
+                }
+            }
+        };
+        for item in items {
+            while started - handed >= in_flight && open {
+                settle(&mut ready, &mut handed, &mut open);
+            }
+            if !open {
+                break;
+            }
+            let (tx, free, state, work) = (tx.clone(), &free, &state, &work);
+            let k = started;
+            started += 1;
+            scope.spawn(move |_| {
+                let r = catch_unwind(AssertUnwindSafe(|| {
+                    let mut s = free
+                        .lock()
+                        .ok()
+                        .and_then(|mut f| f.pop())
+                        .unwrap_or_else(state);
+                    let r = work(&mut s, item);
+                    if let Ok(mut f) = free.lock() {
+                        f.push(s);
+                    }
+                    r
+                }));
+                // The receiver outlives the scope, so this cannot fail.
+                let _ = tx.send((k, r));
+            });
+        }
+        while handed < started {
+            settle(&mut ready, &mut handed, &mut open);
+        }
+    });
+}
+
+/// The items of `items` up to its first error, which is left in `error`.
+pub fn until_error<'a, T, E>(
+    items: impl Iterator<Item = Result<T, E>> + 'a,
+    error: &'a mut Option<E>,
+) -> impl Iterator<Item = T> + 'a {
+    items.map_while(move |r| match r {
+        Ok(t) => Some(t),
+        Err(e) => {
+            *error = Some(e);
+            None
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(n: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn results_come_in_input_order() {
+        for threads in [1, 2, 4] {
+            let mut got = Vec::new();
+            ordered(
+                &pool(threads),
+                0..500u64,
+                3,
+                Vec::<u64>::new,
+                |scratch, i| {
+                    // Uneven work so that later items often finish first.
+                    scratch.clear();
+                    scratch.extend(0..(500 - i) * 50);
+                    (i, scratch.iter().sum::<u64>())
+                },
+                |r| {
+                    got.push(r);
+                    true
+                },
+            );
+            let want: Vec<(u64, u64)> = (0..500u64)
+                .map(|i| (i, (0..(500 - i) * 50).sum()))
+                .collect();
+            assert_eq!(got, want, "{threads} threads");
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn lower_priority_sets_the_calling_threads_nice_only() {
+        fn nice() -> i32 {
+            // SAFETY: plain system calls about the calling thread.
+            unsafe {
+                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                libc::getpriority(libc::PRIO_PROCESS, tid)
+            }
+        }
+        let before = nice();
+        let inside = std::thread::spawn(|| {
+            lower_priority(PRODUCER_NICE);
+            nice()
+        })
+        .join()
+        .unwrap();
+        // A runner already nicer than that may keep its value (raising priority needs
+        // privileges); from the usual nice 0 the thread must end at PRODUCER_NICE.
+        assert!(
+            inside == PRODUCER_NICE || inside == before.max(PRODUCER_NICE),
+            "nice {inside}, started at {before}"
+        );
+        assert_eq!(nice(), before, "other threads keep their priority");
+    }
+
+    #[test]
+    fn until_error_stops_at_the_first_error_and_keeps_it() {
+        let mut err = None;
+        let items = [Ok(1), Ok(2), Err("bad"), Ok(4)];
+        let got: Vec<i32> = until_error(items.into_iter(), &mut err).collect();
+        assert_eq!((got, err), (vec![1, 2], Some("bad")));
+    }
+
+    #[test]
+    fn a_false_sink_stops_starting_items() {
+        let started = std::sync::atomic::AtomicU64::new(0);
+        let mut seen = 0;
+        ordered(
+            &pool(2),
+            0..10_000u64,
+            4,
+            || (),
+            |_, i| {
+                started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                i
+            },
+            |i| {
+                seen += 1;
+                i < 9
+            },
+        );
+        assert_eq!(seen, 10, "results after the stop are not handed on");
+        assert!(
+            started.into_inner() <= 10 + 4,
+            "at most in_flight more are started"
+        );
+    }
+
+    #[test]
+    fn a_panicking_task_panics_the_caller_instead_of_hanging() {
+        let r = std::panic::catch_unwind(|| {
+            ordered(
+                &pool(2),
+                0..100u64,
+                4,
+                || (),
+                |_, i| {
+                    assert!(i != 42, "boom");
+                    i
+                },
+                |_| true,
+            )
+        });
+        assert!(r.is_err());
+    }
+}
