@@ -218,7 +218,7 @@ fn validate_lines(c: &mut Criterion) {
 /// A part's MD5 and SHA-256: the crates one part after the other, against the parts in lanes.
 fn part_digests(c: &mut Criterion) {
     use md5::Digest;
-    use prep::output::{md5x, sha256x};
+    use prep::hashing::{md5x, sha256x};
     const PART: usize = 4 << 20;
     let parts: Vec<Vec<u8>> = (0..md5x::LANES)
         .map(|l| (0..PART).map(|i| (i * 31 + l * 7) as u8).collect())

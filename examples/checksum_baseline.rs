@@ -5,7 +5,7 @@
 
 fn main() {
     let paths: Vec<String> = std::env::args().skip(1).collect();
-    let digests = prep::output::files_digests(&paths, true, true).expect("read");
+    let digests = prep::hashing::files_digests(&paths, true, true).expect("read");
     for (path, d) in paths.iter().zip(digests) {
         eprintln!("{path}: {d:?}");
     }

@@ -5,8 +5,12 @@
 //! DynamoDB JSON (or Ion) straight from Arrow arrays while checking every import rule, and the
 //! part/manifest writer. See README.md for the command-line view.
 
+#![deny(unsafe_code)]
+
+pub mod aws;
 pub mod commands;
 pub mod encoding;
+pub mod hashing;
 pub mod input;
 pub mod model;
 pub mod output;

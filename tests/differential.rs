@@ -368,7 +368,7 @@ fn lane_hashes_match_md5_and_sha2() {
             files.push((p, data));
         }
         let paths: Vec<&std::path::Path> = files.iter().map(|(p, _)| p.as_path()).collect();
-        let got = prep::output::files_digests(&paths, true, true).unwrap();
+        let got = prep::hashing::files_digests(&paths, true, true).unwrap();
         for ((_, data), d) in files.iter().zip(got) {
             use base64::Engine;
             let md5 = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(data));

@@ -236,7 +236,7 @@ fn a_bad_item_fails_the_import_with_counts_and_hints() {
     line["md5Checksum"] = base64::engine::general_purpose::STANDARD
         .encode(md5::Md5::digest(&bytes))
         .into();
-    line["sha256"] = prep::output::hex(&sha2::Sha256::digest(&bytes)).into();
+    line["sha256"] = prep::hashing::hex(&sha2::Sha256::digest(&bytes)).into();
     std::fs::write(&mf, format!("{line}\n")).unwrap();
     let o = prep_aws()
         .args([

@@ -276,7 +276,7 @@ pub fn encode_rows(
                 }
                 enc.rows.push(i as u32);
                 if w.keep_keys {
-                    let hash = crate::pipeline::duplicates::key_hash(&enc.keys.bytes[key_start..]);
+                    let hash = crate::model::keys::key_hash(&enc.keys.bytes[key_start..]);
                     enc.keys.hashes.push(hash);
                     enc.keys.ends.push(enc.keys.bytes.len());
                 }

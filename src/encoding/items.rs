@@ -6,8 +6,12 @@ use super::nested::{check_name, finish_set};
 use super::text::text_number;
 use super::{Fail, Syntax, Ty, Val, W};
 use crate::encoding::plan::KeyCheck;
+use crate::input::items::key_type_in_items;
+use crate::input::parse::lines::strip_cr;
 use crate::input::parse::{item_to_plain, AttrValue, LineFormat};
+use crate::input::Source;
 use crate::model::keys::KeyRole;
+use crate::model::keys::{KeySchema, ScalarType};
 use crate::model::rules::{self, Rule};
 use arrow_array::{Array, BinaryArray};
 use serde_json::Value;
@@ -18,12 +22,6 @@ pub struct LinesEncoder {
     /// Key attributes, table keys first.
     pub keys: Vec<(String, KeyCheck)>,
     pub syn: Syntax,
-}
-
-/// A line without its end: the `\n` that lines read in blocks keep, then a `\r` before it.
-pub fn strip_cr(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// Raw scalar form of a value (as for Arrow keys): string bytes, canonical number, binary.
@@ -237,4 +235,31 @@ impl LinesEncoder {
             Err(_) => serde_json::json!({ "line": String::from_utf8_lossy(line) }),
         }
     }
+}
+/// Key checks for item inputs (DynamoDB JSON / Ion): the declared types, and for a key declared
+/// without one the type it has in the first item that has it, written back into `keys`. When
+/// no item tells, `fallback` is used if given (validate goes on and reports the items), else it
+/// is an error that says what to declare.
+pub fn item_key_checks(
+    sources: &[Source],
+    keys: &mut KeySchema,
+    fallback: Option<ScalarType>,
+) -> anyhow::Result<Vec<(String, KeyCheck)>> {
+    let mut out = Vec::new();
+    for (attr, role) in keys.key_attributes() {
+        let ty = match attr.ty {
+            Some(t) => t,
+            None => {
+                let t = match (key_type_in_items(sources, &attr.name), fallback) {
+                    (Ok(t), _) => t,
+                    (Err(_), Some(t)) => t,
+                    (Err(e), None) => return Err(e),
+                };
+                keys.set_type(&attr.name, t);
+                t
+            }
+        };
+        out.push((attr.name.clone(), KeyCheck { role, ty }));
+    }
+    Ok(out)
 }

@@ -5,12 +5,12 @@
 
 use super::csv_split::{check_delimiter, Cell, Record, Splitter};
 use super::{Batch, Opened, Packing, PreReject, ReadOptions, Source, Unit};
-use crate::encoding::plan::Target;
 use crate::input::parse::lines::too_long_message;
 use crate::model::number;
 use crate::model::rules;
 use anyhow::{bail, Context, Result};
-use arrow_array::builder::StringBuilder;
+use arrow_array::builder::BinaryBuilder;
+use arrow_array::StringArray;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use serde_json::{Map, Value};
@@ -247,7 +247,15 @@ pub fn looks_numeric(s: &[u8]) -> bool {
 }
 
 /// Propose N, BOOL or S for each column from the first `sample_rows` rows.
-pub fn infer(src: &Source, opts: &CsvOptions) -> Result<Vec<Target>> {
+/// The type a CSV column's sampled cells look like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guess {
+    S,
+    N,
+    Bool,
+}
+
+pub fn infer(src: &Source, opts: &CsvOptions) -> Result<Vec<Guess>> {
     let mut rdr = records(src, opts)?;
     let names = header(src, opts, &mut rdr)?;
     let n = names.len();
@@ -283,13 +291,13 @@ pub fn infer(src: &Source, opts: &CsvOptions) -> Result<Vec<Target>> {
     Ok((0..n)
         .map(|c| {
             if !seen[c] {
-                Target::S
+                Guess::S
             } else if numeric[c] {
-                Target::N
+                Guess::N
             } else if boolean[c] {
-                Target::Bool
+                Guess::Bool
             } else {
-                Target::S
+                Guess::S
             }
         })
         .collect())
@@ -340,9 +348,11 @@ pub fn read(
     // (a little more), so they do not grow by copying as they fill.
     let mut widths = vec![batch_rows * 8; n];
     loop {
-        let mut builders: Vec<StringBuilder> = widths
+        // Cells go in as bytes; each column becomes text at the end of the batch, its UTF-8
+        // checked in one pass over the column (see `text_column`).
+        let mut builders: Vec<BinaryBuilder> = widths
             .iter()
-            .map(|&w| StringBuilder::with_capacity(batch_rows, w + w / 8))
+            .map(|&w| BinaryBuilder::with_capacity(batch_rows, w + w / 8))
             .collect();
         let mut lines = Vec::with_capacity(batch_rows);
         let mut pre_rejects = Vec::new();
@@ -358,6 +368,10 @@ pub fn read(
             let bytes = rdr.bytes();
             let cell = |&(s, e): &Cell| &bytes[s..e];
             let mut bad: Option<(&'static rules::Rule, String)> = None;
+            // Every byte read so far being UTF-8 (Utf8Watch) is enough for the cells, which are
+            // those bytes between ASCII delimiters and line ends, less ASCII quotes: only when it
+            // is not are the cells checked one by one, to reject the row at fault.
+            let stream_clean = block_checked && clean.load(Ordering::Relaxed);
             if let Some(len) = rec.too_long {
                 bad = Some((
                     &rules::ITEM_TOO_LARGE,
@@ -371,21 +385,10 @@ pub fn read(
                         cells.len()
                     ),
                 ));
-            } else if block_checked && clean.load(Ordering::Relaxed) {
-                for (b, c) in builders.iter_mut().zip(&cells) {
-                    let f = cell(c);
-                    if f.is_empty() {
-                        b.append_null();
-                    } else {
-                        // SAFETY: every byte read so far is UTF-8 (Utf8Watch), and a cell is
-                        // those bytes between ASCII delimiters or line ends, less ASCII quotes,
-                        // so it holds whole characters.
-                        b.append_value(unsafe { std::str::from_utf8_unchecked(f) });
-                    }
-                }
             } else if let Some((i, e)) = cells
                 .iter()
                 .enumerate()
+                .filter(|_| !stream_clean)
                 .find_map(|(i, c)| std::str::from_utf8(cell(c)).err().map(|e| (i, e)))
             {
                 bad = Some((
@@ -402,7 +405,7 @@ pub fn read(
                     if f.is_empty() {
                         b.append_null();
                     } else {
-                        b.append_value(std::str::from_utf8(f).expect("checked just above"));
+                        b.append_value(f);
                     }
                 }
             }
@@ -432,10 +435,11 @@ pub fn read(
         for (w, b) in widths.iter_mut().zip(&builders) {
             *w = b.values_slice().len();
         }
-        let columns: Vec<ArrayRef> = builders
+        let columns = builders
             .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef)
-            .collect();
+            .zip(&names)
+            .map(|(b, name)| text_column(src, name, b))
+            .collect::<Result<Vec<ArrayRef>>>()?;
         let rows = RecordBatch::try_new(schema.clone(), columns)?;
         let batch = Batch {
             source: unit.source,
@@ -452,6 +456,21 @@ pub fn read(
         }
     }
     Ok(())
+}
+
+/// A column's cells as text. Arrow checks the UTF-8 of the whole column at once (and that every
+/// cell starts on a character): cheaper than a check per cell, and no `unsafe`. The rows read
+/// are UTF-8 by then (the stream watch, or the row's own check), so an error here is a bug,
+/// reported as one rather than as bad input.
+fn text_column(src: &Source, name: &str, b: &mut BinaryBuilder) -> Result<ArrayRef> {
+    let (offsets, values, nulls) = b.finish().into_parts();
+    let text = StringArray::try_new(offsets, values, nulls).with_context(|| {
+        format!(
+            "{}: column {name}: a cell that passed the UTF-8 check is not text (a bug in prep's CSV reader; please report it)",
+            src.display()
+        )
+    })?;
+    Ok(Arc::new(text))
 }
 
 #[cfg(test)]

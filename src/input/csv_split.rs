@@ -11,6 +11,7 @@
 //! ends the record; a UTF-8 byte order mark at the start is dropped. Unlike the csv crate, a
 //! record's line is the line its first byte is on (the crate reports the line after the previous
 //! record, before any blank lines and the LF of CRLF).
+#![allow(unsafe_code)]
 
 use std::io::{self, Read};
 

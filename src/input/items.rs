@@ -3,9 +3,13 @@
 //! verified against its md5Checksum before reading and its itemCount after.
 
 use super::{Batch, ManifestEntry, Opened, PreReject, ReadOptions, Source, Unit};
+use crate::input::parse::lines::ItemReader;
 use crate::input::parse::lines::{
     open_decompressed, open_decompressed_unbuffered, too_long_message, LineReader, LONG_LINE_KEPT,
 };
+use crate::input::parse::AttrValue;
+use crate::input::Format;
+use crate::model::keys::ScalarType;
 use anyhow::{bail, Context, Result};
 use arrow_array::builder::BinaryBuilder;
 use arrow_array::{ArrayRef, BinaryArray, RecordBatch};
@@ -29,7 +33,7 @@ pub fn schema() -> SchemaRef {
 
 /// Check a data file against the md5Checksum its manifest lists.
 pub fn verify_md5(path: &Path, m: &ManifestEntry) -> Result<()> {
-    let got = crate::output::file_digests(path, true, false)?
+    let got = crate::hashing::file_digests(path, true, false)?
         .md5_base64
         .expect("asked for");
     if got != m.md5_base64 {
@@ -108,7 +112,7 @@ pub fn read(
 
 /// Every line a row (blank ones too): lines are read in large blocks, and the batches of a
 /// block all point into it (Arrow buffers are shared), so no line is copied after the read but
-/// the one a block cuts in two. A value keeps its `\n` (see [`crate::encoding::items::strip_cr`]).
+/// the one a block cuts in two. A value keeps its `\n` (see [`crate::input::parse::lines::strip_cr`]).
 fn read_blocks(
     src: &Source,
     unit: &Unit,
@@ -322,6 +326,34 @@ fn check_item_count(src: &Source, first_row: u64) -> Result<()> {
     Ok(())
 }
 
+/// The type of key attribute `name` in the first item of `sources` that has it (looking at the
+/// first 10,000 lines of each item file): the key type to check when none is declared.
+pub fn key_type_in_items(sources: &[Source], name: &str) -> Result<ScalarType> {
+    for s in sources {
+        let Format::Items(format) = s.format else {
+            continue;
+        };
+        for r in ItemReader::open(&s.path, format)?.take(10_000) {
+            let r = r?;
+            let Ok(item) = r.item else { continue };
+            if let Some((_, v)) = item.iter().find(|(n, _)| n == name) {
+                return match v {
+                    AttrValue::S(_) => Ok(ScalarType::S),
+                    AttrValue::N(_) => Ok(ScalarType::N),
+                    AttrValue::B(_) => Ok(ScalarType::B),
+                    other => bail!(
+                        "{}:{}: key attribute {name:?} is {}, which cannot be a key; declare the key type (--key {name}:S)",
+                        s.display(),
+                        r.line,
+                        other.type_name()
+                    ),
+                };
+            }
+        }
+    }
+    bail!("no item in the first lines of the inputs has the key attribute {name:?}; declare its type (--key {name}:S) or check the name (it is case-sensitive)")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,7 +433,7 @@ mod tests {
                 });
                 out.push((
                     *n,
-                    crate::encoding::items::strip_cr(a.value(i)).to_vec(),
+                    crate::input::parse::lines::strip_cr(a.value(i)).to_vec(),
                     rejected,
                 ));
             }

@@ -528,7 +528,7 @@ impl Ahead {
         }
     }
 
-    /// Reader threads run at this nice value (see `pipeline::PRODUCER_NICE`).
+    /// Reader threads run at this nice value (see `model::threads::PRODUCER_NICE`).
     pub fn at_nice(mut self, nice: i32) -> Ahead {
         self.nice = Some(nice);
         self
@@ -549,7 +549,7 @@ impl Ahead {
             let source = unit.source;
             let h = std::thread::spawn(move || {
                 if let Some(n) = nice {
-                    crate::pipeline::lower_priority(n);
+                    crate::model::threads::lower_priority(n);
                 }
                 run_unit(&sources[unit.source], &unit, &opts, &tx);
             });

@@ -3,7 +3,7 @@
 //! Numbers are handled as decimal text, never through f64, so `1.50` becomes `1.5` and a
 //! 38-digit decimal keeps every digit.
 
-use crate::encoding::put;
+use crate::model::bytes::put;
 use crate::model::rules::{self, Rule};
 
 /// Why a text is not a storable DynamoDB number.

@@ -21,7 +21,8 @@ const WRITEBACK: u64 = 32 << 20;
 /// buffer and the device releases them on completion, page by page, which 512 times fewer pages
 /// make cheaper (measured: system time 0.29 -> 0.245 s and 6-8 % less wall time converting to
 /// 534 MB of uncompressed parts). Elsewhere the advice is ignored and nothing changes.
-pub(crate) const HUGE_PAGE: usize = 2 << 20;
+pub(crate) use crate::model::sys::HUGE_PAGE;
+use crate::model::sys::{advise_huge_pages, clear_direct, start_writeback};
 
 /// A staging buffer: `HUGE_PAGE` spare bytes so an aligned window fits wherever the allocator
 /// put it (the spare bytes are never touched, so they take no memory).
@@ -102,31 +103,6 @@ impl Stage {
         let at = mem.as_ptr().align_offset(HUGE_PAGE);
         advise_huge_pages(&mem[at..at + STAGE]);
         Stage { mem, at, len: 0 }
-    }
-}
-
-/// Ask for the whole huge pages inside `mem` to be backed by huge pages (Linux's transparent
-/// huge pages in `madvise` mode; elsewhere, or when refused, nothing changes).
-pub(crate) fn advise_huge_pages<T>(mem: &[T]) {
-    #[cfg(not(target_os = "linux"))]
-    let _ = mem;
-    #[cfg(target_os = "linux")]
-    {
-        let start = mem.as_ptr() as usize;
-        let end = start + std::mem::size_of_val(mem);
-        let first = start.next_multiple_of(HUGE_PAGE);
-        let last = end & !(HUGE_PAGE - 1);
-        if last > first {
-            // SAFETY: the range lies inside `mem`; the advice changes how the kernel backs these
-            // pages, never their contents, and a refusal (an error return) is harmless.
-            unsafe {
-                libc::madvise(
-                    first as *mut libc::c_void,
-                    last - first,
-                    libc::MADV_HUGEPAGE,
-                );
-            }
-        }
     }
 }
 
@@ -379,47 +355,6 @@ fn open_direct(path: &Path) -> Option<File> {
 fn open_direct(_: &Path) -> Option<File> {
     None
 }
-
-/// Turn direct writes off on an open file.
-#[cfg(target_os = "linux")]
-fn clear_direct(file: &File) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let fd = file.as_raw_fd();
-    // SAFETY: fcntl on a descriptor this File owns; F_SETFL may clear O_DIRECT on Linux.
-    let ok = unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) == 0
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn clear_direct(_: &File) -> std::io::Result<()> {
-    Ok(())
-}
-
-/// Ask the kernel to start writing `len` bytes at `offset` to disk, without waiting for it.
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &File, offset: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: a plain system call on an open descriptor; failure only means the final fsync
-    // does all the work, as it would without this call.
-    unsafe {
-        libc::sync_file_range(
-            file.as_raw_fd(),
-            offset as libc::off64_t,
-            len as libc::off64_t,
-            libc::SYNC_FILE_RANGE_WRITE,
-        );
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_: &File, _: u64, _: u64) {}
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,6 @@ use base64::Engine;
 use md5::{Digest, Md5};
 use sha2::Sha256;
 use std::collections::VecDeque;
-use std::fs::File;
 use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -18,10 +17,7 @@ use std::thread::JoinHandle;
 use crate::model::rules;
 
 mod disk;
-pub(crate) use disk::{advise_huge_pages, HUGE_PAGE};
-mod lanes;
-pub mod md5x;
-pub mod sha256x;
+use crate::hashing::{hex, md5x, sha256x};
 use disk::Disk;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -328,11 +324,17 @@ pub const SPREAD_AFTER: u64 = 16 << 20;
 /// Past it, the open parts take turns of this many item bytes (about one 8192-row batch of
 /// typical items, so a batch waits in few parts' queues for the lanes to run).
 const TURN: u64 = 2 << 20;
+/// How many uncompressed parts are open side by side past [`SPREAD_AFTER`]: a layout policy
+/// (which item lands in which part depends on it), fixed here so that the output stays the same
+/// if the hashing changes. Eight, so that every MD5 lane has a part; the hash lanes must be at
+/// least as many.
+pub const SIDE_BY_SIDE: usize = 8;
+const _: () = assert!(SIDE_BY_SIDE <= md5x::LANES);
 
 /// Writes items into `OUT/data/part-NNNNN.<ext>[.gz|.zst]`.
 ///
 /// Compressed output fills one part after the other. Uncompressed output past `SPREAD_AFTER`
-/// is dealt to [`md5x::LANES`] parts open side by side, in turns of `TURN` bytes, so that
+/// is dealt to [`SIDE_BY_SIDE`] parts open side by side, in turns of `TURN` bytes, so that
 /// their MD5s advance together in one SIMD lane each and their SHA-256s interleave: each is one
 /// sequential chain, and together they were the longest step of an uncompressed conversion.
 /// Which item goes to which part depends only on the items' sizes in order, so the output is
@@ -343,7 +345,7 @@ pub struct PartWriter {
     compression: Compression,
     level: i32,
     part_size: u64,
-    /// The parts being written: one, or one per hash lane.
+    /// The parts being written: one, or [`SIDE_BY_SIDE`].
     lanes: Vec<Option<OpenPart>>,
     /// Whose turn it is, and the item bytes it has taken in this turn.
     lane: usize,
@@ -370,7 +372,7 @@ impl PartWriter {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let lanes = match compression {
-            Compression::None => md5x::LANES,
+            Compression::None => SIDE_BY_SIDE,
             Compression::Gzip | Compression::Zstd => 1,
         };
         Ok(PartWriter {
@@ -503,7 +505,7 @@ impl PartWriter {
                 _ => None,
             })
             .collect();
-        debug_assert!(open.len() <= lanes::LANES);
+        debug_assert!(open.len() <= md5x::LANES);
         loop {
             let waiting = open.iter().filter(|(_, _, q)| !q.is_empty()).count();
             if waiting == 0 || (!all && waiting < open.len()) {
@@ -516,9 +518,9 @@ impl PartWriter {
                 .min()
                 .expect("a lane is waiting");
             // The front pieces (a reference count each), so the streams can be borrowed beside.
-            let fronts: [Option<Piece>; lanes::LANES] =
+            let fronts: [Option<Piece>; md5x::LANES] =
                 std::array::from_fn(|l| open.get(l)?.2.front().cloned());
-            let bytes: [Option<&[u8]>; lanes::LANES] =
+            let bytes: [Option<&[u8]>; md5x::LANES] =
                 std::array::from_fn(|l| Some(&fronts[l].as_ref()?.bytes()[..n]));
             let mut it = open.iter_mut();
             md5x::update(std::array::from_fn(|l| {
@@ -590,138 +592,6 @@ impl PartWriter {
             let _ = std::fs::remove_file(&cur.tmp);
         }
     }
-}
-
-pub fn hex(b: &[u8]) -> String {
-    const H: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for &c in b {
-        s.push(H[(c >> 4) as usize] as char);
-        s.push(H[(c & 15) as usize] as char);
-    }
-    s
-}
-
-/// Digests of a file's bytes, each only when asked for.
-#[derive(Debug)]
-pub struct FileDigests {
-    /// MD5, base64 (as manifests' md5Checksum).
-    pub md5_base64: Option<String>,
-    /// SHA-256, hex.
-    pub sha256_hex: Option<String>,
-    pub bytes: u64,
-}
-
-/// The MD5 and/or SHA-256 of a file; see [`files_digests`].
-pub fn file_digests(path: &Path, md5: bool, sha256: bool) -> Result<FileDigests> {
-    let mut d = files_digests(&[path], md5, sha256)?;
-    Ok(d.pop().expect("one file, one result"))
-}
-
-/// Bytes read from a file at a time, per hash lane: small enough that the hash finds what the
-/// read just copied still in the core's cache (with 2 MiB reads a Parquet conversion, which
-/// hashes its input, took 1.5 % longer).
-const READ_CHUNK: usize = 256 << 10;
-
-/// A file being hashed in one of [`files_digests`]' lanes.
-struct Reading {
-    index: usize,
-    file: File,
-    md5: Option<md5x::Md5>,
-    sha: Option<sha256x::Sha256>,
-    bytes: u64,
-    buf: Vec<u8>,
-    len: usize,
-}
-
-/// The MD5 and/or SHA-256 of each file (in the order given). Up to eight files are read at a
-/// time, a chunk of each in turn, so that their digests advance together in [`md5x`]'s and
-/// [`sha256x`]'s lanes; a lane whose file ends takes the next file.
-pub fn files_digests<P: AsRef<Path>>(
-    paths: &[P],
-    md5: bool,
-    sha256: bool,
-) -> Result<Vec<FileDigests>> {
-    let mut done: Vec<Option<FileDigests>> = (0..paths.len()).map(|_| None).collect();
-    let mut next = 0;
-    let mut lanes: [Option<Reading>; lanes::LANES] = Default::default();
-    let mut spare: Vec<Vec<u8>> = Vec::new();
-    loop {
-        for lane in lanes.iter_mut().filter(|l| l.is_none()) {
-            let Some(path) = paths.get(next) else { break };
-            let path = path.as_ref();
-            let file =
-                File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-            *lane = Some(Reading {
-                index: next,
-                file,
-                md5: md5.then(md5x::Md5::default),
-                sha: sha256.then(sha256x::Sha256::default),
-                bytes: 0,
-                buf: spare.pop().unwrap_or_else(|| vec![0u8; READ_CHUNK]),
-                len: 0,
-            });
-            next += 1;
-        }
-        if lanes.iter().all(Option::is_none) {
-            break;
-        }
-        for r in lanes.iter_mut().flatten() {
-            r.len = read_full(&mut r.file, &mut r.buf)
-                .with_context(|| format!("cannot read {}", paths[r.index].as_ref().display()))?;
-            r.bytes += r.len as u64;
-        }
-        let mut it = lanes.iter_mut();
-        md5x::update(std::array::from_fn(|_| {
-            let r = it.next()?.as_mut()?;
-            Some((r.md5.as_mut()?, &r.buf[..r.len]))
-        }));
-        let mut it = lanes.iter_mut();
-        sha256x::update(std::array::from_fn(|_| {
-            let r = it.next()?.as_mut()?;
-            Some((r.sha.as_mut()?, &r.buf[..r.len]))
-        }));
-        for lane in lanes.iter_mut() {
-            let Some(r) = lane else { continue };
-            if r.len < r.buf.len() {
-                // The end of this file.
-                let r = lane.take().expect("checked");
-                done[r.index] = Some(FileDigests {
-                    md5_base64: r
-                        .md5
-                        .map(|m| base64::engine::general_purpose::STANDARD.encode(m.finish())),
-                    sha256_hex: r.sha.map(|h| hex(&h.finish())),
-                    bytes: r.bytes,
-                });
-                spare.push(r.buf);
-            }
-        }
-    }
-    Ok(done
-        .into_iter()
-        .map(|d| d.expect("every file read"))
-        .collect())
-}
-
-/// Fill `buf` unless the file ends first; the bytes read.
-fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match std::io::Read::read(f, &mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
-/// SHA-256 of a file, hex.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    Ok(file_digests(path, false, true)?
-        .sha256_hex
-        .expect("asked for"))
 }
 
 /// Parse sizes like `512MiB`, `64MB`, `1GB`, `1048576`.
@@ -898,7 +768,7 @@ mod tests {
             (w.parts.clone(), files)
         };
         let (parts, files) = write(1000);
-        assert!(parts.len() >= md5x::LANES, "{} parts", parts.len());
+        assert!(parts.len() >= SIDE_BY_SIDE, "{} parts", parts.len());
         let mut seen = vec![false; items.len()];
         for (p, f) in parts.iter().zip(&files) {
             let b64 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(f));
@@ -985,65 +855,6 @@ mod tests {
                 "{compression:?}: the items come back in order"
             );
             assert_eq!(p.uncompressed, all.len() as u64);
-        }
-    }
-
-    /// Many files at once (more than the lanes, of different lengths, so lanes take new files
-    /// as theirs end): each file's digests, in the order given.
-    #[test]
-    fn files_digests_hash_each_file_in_its_lane() {
-        let dir = tempfile::tempdir().unwrap();
-        let lens = [
-            READ_CHUNK * 2 + 3,
-            0,
-            10,
-            READ_CHUNK,
-            5 << 20,
-            1,
-            READ_CHUNK - 1,
-            64,
-        ];
-        let mut paths = Vec::new();
-        let mut want = Vec::new();
-        for (k, len) in lens.into_iter().enumerate() {
-            let data: Vec<u8> = (0..len).map(|i| (i * 13 + k * 101) as u8).collect();
-            let path = dir.path().join(format!("f{k}"));
-            std::fs::write(&path, &data).unwrap();
-            paths.push(path);
-            want.push((
-                base64::engine::general_purpose::STANDARD.encode(Md5::digest(&data)),
-                hex(&Sha256::digest(&data)),
-                len as u64,
-            ));
-        }
-        let got = files_digests(&paths, true, true).unwrap();
-        assert_eq!(got.len(), want.len());
-        for (g, (m, s, n)) in got.iter().zip(&want) {
-            assert_eq!(g.md5_base64.as_ref(), Some(m));
-            assert_eq!(g.sha256_hex.as_ref(), Some(s));
-            assert_eq!(g.bytes, *n);
-        }
-        let err = files_digests(&[dir.path().join("missing")], true, true).unwrap_err();
-        assert!(format!("{err:#}").contains("missing"), "{err:#}");
-    }
-
-    /// Whichever digests are asked for, over files of several read chunks, empty ones too.
-    #[test]
-    fn file_digests_are_those_of_the_bytes() {
-        let dir = tempfile::tempdir().unwrap();
-        for len in [0usize, 5, (9 << 20) + 7] {
-            let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
-            let path = dir.path().join(format!("{len}"));
-            std::fs::write(&path, &data).unwrap();
-            let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(&data));
-            let sha = hex(&Sha256::digest(&data));
-            for (m, h) in [(true, true), (true, false), (false, true)] {
-                let d = file_digests(&path, m, h).unwrap();
-                assert_eq!(d.md5_base64, m.then(|| md5.clone()), "{len}");
-                assert_eq!(d.sha256_hex, h.then(|| sha.clone()), "{len}");
-                assert_eq!(d.bytes, len as u64);
-            }
-            assert_eq!(sha256_file(&path).unwrap(), sha);
         }
     }
 

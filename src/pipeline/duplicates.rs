@@ -39,15 +39,7 @@ pub struct DupIndex {
 /// How far ahead [`DupIndex::insert_in_batch`] prefetches, in keys.
 const PREFETCH_AHEAD: usize = 8;
 
-/// The hash the index is keyed by: fixed-seeded (so runs are reproducible), and several times
-/// faster than std's SipHash on short keys; collisions only cost a key comparison.
-#[inline]
-pub fn key_hash(key: &[u8]) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = foldhash::fast::FixedState::with_seed(0x5052_4550).build_hasher();
-    h.write(key);
-    h.finish()
-}
+pub use crate::model::keys::key_hash;
 
 #[inline]
 fn h32(hash: u64) -> u32 {
@@ -72,14 +64,7 @@ impl DupIndex {
             return;
         }
         let i = home(h32(hash), self.slots.len() - 1);
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: prefetching is a hint with no effect on memory; the address is in bounds.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch(self.slots.as_ptr().add(i) as *const i8, _MM_HINT_T0);
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = i;
+        crate::model::sys::prefetch(&self.slots, i);
     }
 
     /// [`insert`](Self::insert) the key whose hash is `hashes[k]`, walking a batch of keys in
@@ -110,8 +95,8 @@ impl DupIndex {
         let mut slots = vec![0u64; size];
         // Its probes land anywhere in it, and with 4 KiB pages nearly each one also missed the
         // TLB: a table of two huge pages or more asks for them.
-        if std::mem::size_of_val(slots.as_slice()) >= 2 * crate::output::HUGE_PAGE {
-            crate::output::advise_huge_pages(&slots);
+        if std::mem::size_of_val(slots.as_slice()) >= 2 * crate::model::sys::HUGE_PAGE {
+            crate::model::sys::advise_huge_pages(&slots);
         }
         let mask = size - 1;
         for &s in self.slots.iter().filter(|&&s| s != 0) {

@@ -3,6 +3,8 @@
 //! slowest item), no worker idles while one item of a window is still being worked on.
 
 pub mod duplicates;
+pub mod progress;
+pub use crate::model::threads::{lower_priority, BACKGROUND_NICE, CSV_READER_NICE, PRODUCER_NICE};
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -27,24 +29,6 @@ pub fn interrupted() -> bool {
 #[error("interrupted")]
 pub struct Interrupted;
 
-/// Nice value for the threads that make work: reading input units and encoding batches. The
-/// consumers at the end of the line (a part's MD5 chain and its SHA-256 thread, zstd's workers)
-/// stay at 0, so they run as soon as they have data instead of sharing a core with producers
-/// that are already ahead; when a consumer fell behind that way, the bounded queues filled and
-/// a core idled (Parquet -> JSON on two cores: 1.38 s -> 1.32 s, idle 159 ms -> 40 ms).
-pub const PRODUCER_NICE: i32 = 6;
-
-/// Nice value for the thread that reads a CSV file: one file is one unit that a single thread
-/// splits in order, and on two cores that thread paces the conversion, so it gets a little more
-/// of a core than the encoders it feeds (CSV on two cores, alternating runs: 0.874 -> 0.856 s over
-/// 12, 0.885 -> 0.850 s over 8; nice 0 measured the same as 3). Parquet, whose row groups are read
-/// in parallel, keeps [`PRODUCER_NICE`].
-pub const CSV_READER_NICE: i32 = 3;
-
-/// Nice value for work needed only at the end (the inputs' SHA-256 for the manifest): it takes
-/// the cores' idle moments instead of competing with the conversion.
-pub const BACKGROUND_NICE: i32 = 10;
-
 /// The worker pool of a pipeline: `threads` producers at [`PRODUCER_NICE`].
 pub fn producer_pool(threads: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
     rayon::ThreadPoolBuilder::new()
@@ -52,19 +36,6 @@ pub fn producer_pool(threads: usize) -> Result<rayon::ThreadPool, rayon::ThreadP
         .start_handler(|_| lower_priority(PRODUCER_NICE))
         .build()
 }
-
-/// Lowers the calling thread's scheduling priority to `nice` (Linux; elsewhere nothing).
-#[cfg(target_os = "linux")]
-pub fn lower_priority(nice: i32) {
-    // SAFETY: plain system calls on the calling thread; failure leaves the priority as it was.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, nice);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn lower_priority(_nice: i32) {}
 
 /// Runs `work` over `items` on `pool` with at most `in_flight` items started but not yet handed
 /// on, and hands each result to `sink` on the calling thread, in the order of `items`. Each task
@@ -195,13 +166,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn lower_priority_sets_the_calling_threads_nice_only() {
-        fn nice() -> i32 {
-            // SAFETY: plain system calls about the calling thread.
-            unsafe {
-                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-                libc::getpriority(libc::PRIO_PROCESS, tid)
-            }
-        }
+        use crate::model::sys::current_nice as nice;
         let before = nice();
         let inside = std::thread::spawn(|| {
             lower_priority(PRODUCER_NICE);

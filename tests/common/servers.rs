@@ -99,7 +99,7 @@ pub fn moto_with_bucket() -> Option<(Moto, tokio::runtime::Runtime, tempfile::Te
 }
 
 pub fn dynamodb(url: &str) -> aws_sdk_dynamodb::Client {
-    let http = prep::commands::upload::s3::http_client();
+    let http = prep::aws::http_client();
     let conf = aws_sdk_dynamodb::config::Builder::new()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .http_client(http)
@@ -194,7 +194,7 @@ impl Drop for S3sFs {
 }
 
 pub fn s3_with_secret(url: &str, secret: &str) -> aws_sdk_s3::Client {
-    let http = prep::commands::upload::s3::http_client();
+    let http = prep::aws::http_client();
     let conf = aws_sdk_s3::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .http_client(http)

@@ -9,15 +9,12 @@
 pub mod output;
 
 use crate::encoding::item::{split_key, Encoded, ItemEncoder};
-use crate::encoding::items::LinesEncoder;
+use crate::encoding::items::{item_key_checks, LinesEncoder};
 use crate::encoding::plan::KeyCheck;
 use crate::encoding::plan::{EncodeOptions, Plan, Target, Timestamps};
 use crate::encoding::{plain, Nulls, Recycled, Syntax, W};
-use crate::input::parse::lines::ItemReader;
-use crate::input::parse::AttrValue;
 use crate::input::{self, Batch, Format, ReadOptions, Source, Unit};
 use crate::model::keys::KeySchema;
-use crate::model::keys::ScalarType;
 use crate::output::{Compression, PartInfo, PartWriter};
 use crate::pipeline::duplicates::DupIndex;
 use anyhow::{anyhow, bail, Context, Result};
@@ -567,7 +564,17 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
         check_schemas(&sources, &schemas)?;
         let inferred = match sources.iter().find(|s| s.format == Format::Csv) {
             Some(s) if opts.csv_infer && sources.iter().all(|s| s.format == Format::Csv) => {
-                Some(input::csv::infer(s, &opts.read.csv)?)
+                let guesses = input::csv::infer(s, &opts.read.csv)?;
+                Some(
+                    guesses
+                        .into_iter()
+                        .map(|g| match g {
+                            input::csv::Guess::S => Target::S,
+                            input::csv::Guess::N => Target::N,
+                            input::csv::Guess::Bool => Target::Bool,
+                        })
+                        .collect::<Vec<_>>(),
+                )
             }
             _ => None,
         };
@@ -601,7 +608,7 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
         if let Some((col, _)) = opts.overrides.first() {
             bail!("--type {col}=…: DynamoDB JSON and Ion inputs carry their own types; --type applies to CSV, Parquet and Arrow inputs");
         }
-        Encoding::Lines(item_keys(&sources, &mut keys)?)
+        Encoding::Lines(item_key_checks(&sources, &mut keys, None)?)
     };
     let _lock = prepare_out(&opts.out, opts.force)?;
     let result = convert(opts, &sources, units, &encoding, &keys, started);
@@ -664,50 +671,6 @@ fn read_tail(path: &Path, n: u64) -> std::io::Result<Vec<u8>> {
     Ok(v)
 }
 
-/// Key checks for item inputs; key types left out are taken from the first item that has the
-/// attribute.
-fn item_keys(sources: &[Source], keys: &mut KeySchema) -> Result<Vec<(String, KeyCheck)>> {
-    let mut out = Vec::new();
-    for (attr, role) in keys.key_attributes() {
-        let ty = match attr.ty {
-            Some(t) => t,
-            None => {
-                let t = first_type(sources, &attr.name)?;
-                keys.set_type(&attr.name, t);
-                t
-            }
-        };
-        out.push((attr.name.clone(), KeyCheck { role, ty }));
-    }
-    Ok(out)
-}
-
-pub fn first_type(sources: &[Source], name: &str) -> Result<ScalarType> {
-    for s in sources {
-        let Format::Items(format) = s.format else {
-            continue;
-        };
-        for r in ItemReader::open(&s.path, format)?.take(10_000) {
-            let r = r?;
-            let Ok(item) = r.item else { continue };
-            if let Some((_, v)) = item.iter().find(|(n, _)| n == name) {
-                return match v {
-                    AttrValue::S(_) => Ok(ScalarType::S),
-                    AttrValue::N(_) => Ok(ScalarType::N),
-                    AttrValue::B(_) => Ok(ScalarType::B),
-                    other => bail!(
-                        "{}:{}: key attribute {name:?} is {}, which cannot be a key; declare the key type (--key {name}:S)",
-                        s.display(),
-                        r.line,
-                        other.type_name()
-                    ),
-                };
-            }
-        }
-    }
-    bail!("no item in the first lines of the inputs has the key attribute {name:?}; declare its type (--key {name}:S) or check the name (it is case-sensitive)")
-}
-
 fn convert(
     opts: &ConvertOptions,
     sources: &[Source],
@@ -737,7 +700,7 @@ fn convert(
     // Enough idle buffers for the encoders' window and the batches the parts' hash lanes and
     // staging threads hold (up to 13 with eight lanes, measured); a buffer dropped here is
     // allocated again, with fresh pages to fault in, a moment later.
-    let recycled = Recycled::new(threads * 4 + 2 * crate::output::md5x::LANES);
+    let recycled = Recycled::new(threads * 4 + 2 * crate::hashing::md5x::LANES);
     let writer = Writer {
         in_flight: Vec::new(),
         recycled: recycled.clone(),
@@ -765,7 +728,7 @@ fn convert(
         crate::pipeline::lower_priority(crate::pipeline::BACKGROUND_NICE);
         hash_paths
             .iter()
-            .map(|p| crate::output::sha256_file(p))
+            .map(|p| crate::hashing::sha256_file(p))
             .collect::<Result<Vec<String>>>()
     });
 

@@ -3,8 +3,8 @@
 
 pub mod request;
 
-use crate::commands::upload::s3::{describe, sdk_config};
-use crate::commands::upload::AwsOptions;
+use crate::aws::AwsOptions;
+use crate::aws::{describe, sdk_config};
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_dynamodb::types::ImportStatus;
 use request::Request;

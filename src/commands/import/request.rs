@@ -2,7 +2,7 @@
 //! command line, checked against what S3 holds, and turned into an SDK call.
 
 use super::Source;
-use crate::commands::upload::s3::describe;
+use crate::aws::describe;
 use crate::model::keys::KeySchema;
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_dynamodb::types::{

@@ -9,19 +9,11 @@ pub mod journal;
 pub mod plan;
 pub mod s3;
 
-use anyhow::{bail, Context, Result};
+pub use crate::aws::{parse_s3_url, AwsOptions};
+
+use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-
-/// S3 connection settings, as the AWS CLI names them.
-#[derive(Clone, Debug, Default)]
-pub struct AwsOptions {
-    pub profile: Option<String>,
-    pub region: Option<String>,
-    pub endpoint_url: Option<String>,
-    pub path_style: bool,
-    pub max_attempts: u32,
-}
 
 #[derive(Clone, Debug)]
 pub struct UploadOptions {
@@ -40,22 +32,6 @@ pub struct UploadOptions {
     pub force: bool,
     pub dry_run: bool,
     pub progress: bool,
-}
-
-/// Parse `s3://bucket/prefix/` into (bucket, prefix with a trailing slash or empty).
-pub fn parse_s3_url(url: &str) -> Result<(String, String)> {
-    let rest = url
-        .strip_prefix("s3://")
-        .ok_or_else(|| anyhow::anyhow!("{url:?} is not an s3://bucket/prefix/ URL"))?;
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    if bucket.is_empty() {
-        bail!("{url:?} has no bucket name");
-    }
-    let mut prefix = prefix.trim_start_matches('/').to_string();
-    if !prefix.is_empty() && !prefix.ends_with('/') {
-        prefix.push('/');
-    }
-    Ok((bucket.to_string(), prefix))
 }
 
 /// What happened to one object.

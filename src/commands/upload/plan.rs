@@ -111,7 +111,7 @@ pub fn load(dir: &Path) -> Result<Local> {
                 p.size
             );
         }
-        let got = crate::output::sha256_file(&p.path)?;
+        let got = crate::hashing::sha256_file(&p.path)?;
         if got != p.sha256_hex {
             bail!(
                 "{}: sha256 {got} differs from the manifest's {}; the part was changed — convert again",

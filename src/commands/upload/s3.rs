@@ -3,6 +3,7 @@
 
 use super::plan::{Local, LocalPart};
 use super::{ObjectReport, Outcome, UploadOptions, UploadReport};
+use crate::aws::{client, describe};
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
@@ -47,109 +48,6 @@ const META_SHA: &str = "prep-sha256";
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// The HTTP client for every AWS call: rustls with ring (no aws-lc C build).
-pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
-}
-
-/// The shared AWS configuration: standard credential chain, region, endpoint, retries, and a
-/// rustls (ring) HTTPS client.
-pub async fn sdk_config(aws: &super::AwsOptions) -> Result<aws_config::SdkConfig> {
-    if let Some(p) = &aws.profile {
-        check_profile(p)?;
-    }
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http_client())
-        .retry_config(
-            aws_config::retry::RetryConfig::standard().with_max_attempts(aws.max_attempts.max(1)),
-        );
-    if let Some(p) = &aws.profile {
-        loader = loader.profile_name(p);
-    }
-    if let Some(r) = &aws.region {
-        loader = loader.region(aws_config::Region::new(r.clone()));
-    }
-    if let Some(u) = &aws.endpoint_url {
-        loader = loader.endpoint_url(u);
-    }
-    Ok(loader.load().await)
-}
-
-/// The AWS files a profile can be in: `AWS_CONFIG_FILE` (`~/.aws/config`) with `[profile NAME]`
-/// (or `[default]`) sections, and `AWS_SHARED_CREDENTIALS_FILE` (`~/.aws/credentials`) with
-/// `[NAME]` sections.
-fn aws_files() -> [(std::path::PathBuf, bool); 2] {
-    let home = std::env::var_os("HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_default();
-    let file = |var: &str, name: &str| {
-        std::env::var_os(var)
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| home.join(".aws").join(name))
-    };
-    [
-        (file("AWS_CONFIG_FILE", "config"), true),
-        (file("AWS_SHARED_CREDENTIALS_FILE", "credentials"), false),
-    ]
-}
-
-/// A `--profile` that no AWS file defines is named as such (the SDK would go on without it and
-/// fail later with "A region must be set").
-fn check_profile(name: &str) -> Result<()> {
-    let files = aws_files();
-    for (path, is_config) in &files {
-        let Ok(text) = std::fs::read_to_string(path) else {
-            continue;
-        };
-        let found = text.lines().any(|l| {
-            let Some(section) = l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {
-                return false;
-            };
-            let section = section.trim();
-            if *is_config {
-                section
-                    .strip_prefix("profile ")
-                    .map(str::trim)
-                    .map_or(section == "default" && name == "default", |s| s == name)
-            } else {
-                section == name
-            }
-        });
-        if found {
-            return Ok(());
-        }
-    }
-    anyhow::bail!(
-        "AWS profile {name:?} is not defined in {} or {}; check its name (aws configure list-profiles) or create it (aws configure --profile {name})",
-        files[0].0.display(),
-        files[1].0.display()
-    )
-}
-
-pub async fn client(aws: &super::AwsOptions) -> Result<Client> {
-    let conf = sdk_config(aws).await?;
-    let s3 = aws_sdk_s3::config::Builder::from(&conf)
-        .force_path_style(aws.path_style)
-        .build();
-    Ok(Client::from_conf(s3))
-}
-
-/// The error chain of an SDK error, without request details (no credentials ever).
-pub fn describe<E: std::error::Error>(e: &E) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(x) = src {
-        s.push_str(": ");
-        s.push_str(&x.to_string());
-        src = x.source();
-    }
-    s
 }
 
 /// A multipart object's checksum as S3 reports it: SHA-256 of the part digests, then `-N`.
@@ -703,7 +601,7 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
     let started = Instant::now();
     let total: u64 = local.parts.iter().map(|p| p.size).sum();
     let bar = opts.progress.then(|| {
-        let b = crate::commands::convert::output::progress_bar(total);
+        let b = crate::pipeline::progress::progress_bar(total);
         b.set_message("uploading");
         b
     });
@@ -932,18 +830,5 @@ mod tests {
         assert!(c.ends_with("-2"));
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("/tmp/x.json"), "/tmp/x.json");
-    }
-
-    #[test]
-    fn s3_urls() {
-        use super::super::parse_s3_url;
-        assert_eq!(parse_s3_url("s3://b/p").unwrap(), ("b".into(), "p/".into()));
-        assert_eq!(
-            parse_s3_url("s3://b/p/q/").unwrap(),
-            ("b".into(), "p/q/".into())
-        );
-        assert_eq!(parse_s3_url("s3://b").unwrap(), ("b".into(), "".into()));
-        assert!(parse_s3_url("b/p").is_err());
-        assert!(parse_s3_url("s3:///p").is_err());
     }
 }

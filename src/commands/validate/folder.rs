@@ -51,14 +51,14 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// Compare data files' checksums and sizes with their manifest entries (X006 findings). The
-/// files are hashed together (see [`crate::output::files_digests`]).
+/// files are hashed together (see [`crate::hashing::files_digests`]).
 pub fn verify_files(files: &[(PathBuf, Expect)]) -> Result<Vec<Finding>> {
     let files: Vec<&(PathBuf, Expect)> = files
         .iter()
         .filter(|(_, e)| e.md5.is_some() || e.sha256.is_some() || e.stored_bytes.is_some())
         .collect();
     let paths: Vec<&Path> = files.iter().map(|(p, _)| p.as_path()).collect();
-    let digests = crate::output::files_digests(&paths, true, true)?;
+    let digests = crate::hashing::files_digests(&paths, true, true)?;
     let mut out = Vec::new();
     for ((path, e), d) in files.into_iter().zip(digests) {
         out.extend(compare(path, e, d));
@@ -66,7 +66,7 @@ pub fn verify_files(files: &[(PathBuf, Expect)]) -> Result<Vec<Finding>> {
     Ok(out)
 }
 
-fn compare(path: &Path, e: &Expect, d: crate::output::FileDigests) -> Vec<Finding> {
+fn compare(path: &Path, e: &Expect, d: crate::hashing::FileDigests) -> Vec<Finding> {
     let (md5, sha, size) = (
         d.md5_base64.expect("asked for"),
         d.sha256_hex.expect("asked for"),

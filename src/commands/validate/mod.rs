@@ -7,9 +7,10 @@ pub mod report;
 pub mod scan;
 
 use crate::encoding::item::{encode_rows, split_key, KeyArena};
-use crate::encoding::items::{strip_cr, LinesEncoder};
+use crate::encoding::items::LinesEncoder;
 use crate::encoding::plan::KeyCheck;
 use crate::encoding::{Nulls, Syntax, W};
+use crate::input::parse::lines::strip_cr;
 use crate::input::parse::LineFormat;
 use crate::input::{self, Batch, Format, Found, Packing, ReadOptions, Source};
 use crate::model::keys::{KeySchema, ScalarType};
@@ -291,7 +292,8 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
     Ok(report)
 }
 
-/// Key checks from the schema; types left out come from the first item that has the attribute.
+/// Key checks from the schema; types left out come from the first item that has the attribute
+/// (S when none has it: the items without it are findings).
 fn key_checks(
     keys: Option<&mut KeySchema>,
     sources: &[(Source, Option<folder::Expect>)],
@@ -300,20 +302,7 @@ fn key_checks(
         return Ok(Vec::new());
     };
     let srcs: Vec<Source> = sources.iter().map(|(s, _)| s.clone()).collect();
-    let mut out = Vec::new();
-    for (attr, role) in keys.key_attributes() {
-        let ty = match attr.ty {
-            Some(t) => t,
-            None => {
-                let t = crate::commands::convert::first_type(&srcs, &attr.name)
-                    .unwrap_or(ScalarType::S);
-                keys.set_type(&attr.name, t);
-                t
-            }
-        };
-        out.push((attr.name.clone(), KeyCheck { role, ty }));
-    }
-    Ok(out)
+    crate::encoding::items::item_key_checks(&srcs, keys, Some(ScalarType::S))
 }
 
 /// The findings of one batch, found in parallel.

@@ -346,6 +346,12 @@ impl<R: BufRead> Iterator for ItemReader<R> {
     }
 }
 
+/// A line without its end: the `\n` that lines read in blocks keep, then a `\r` before it.
+pub fn strip_cr(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,7 +45,7 @@ impl AttrValue {
         use serde_json::Value;
         let b64 = |b: &[u8]| {
             let mut o = Vec::new();
-            crate::encoding::base64_into(b, &mut o);
+            crate::model::bytes::base64_into(b, &mut o);
             Value::String(String::from_utf8_lossy(&o).into_owned())
         };
         match self {

@@ -9,6 +9,7 @@
 //! round functions being one instruction each; with SSE2 alone (every x86-64), four at a time in
 //! 128-bit registers. Elsewhere the lanes run one after the other. Tests compare every path with
 //! the md-5 crate.
+#![allow(unsafe_code)]
 
 pub use super::lanes::{update, update_one, LANES};
 use super::lanes::{Blocks, Stream};
@@ -453,7 +454,7 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::lanes::testing::bytes;
+    use crate::hashing::lanes::testing::bytes;
     use md5::Digest;
 
     fn reference(data: &[u8]) -> [u8; 16] {
@@ -462,7 +463,7 @@ mod tests {
 
     #[test]
     fn known_digests() {
-        let hex = |d: [u8; 16]| crate::output::hex(&d);
+        let hex = |d: [u8; 16]| crate::hashing::hex(&d);
         assert_eq!(
             hex(Md5::default().finish()),
             "d41d8cd98f00b204e9800998ecf8427e"
@@ -472,10 +473,10 @@ mod tests {
         assert_eq!(hex(m.finish()), "900150983cd24fb0d6963f7d28e17f72");
     }
 
-    /// See [`lanes_match_at_every_split`](crate::output::lanes::testing::lanes_match_at_every_split).
+    /// See [`lanes_match_at_every_split`](crate::hashing::lanes::testing::lanes_match_at_every_split).
     #[test]
     fn lanes_match_md5_at_every_split() {
-        crate::output::lanes::testing::lanes_match_at_every_split::<Md5Blocks>(reference);
+        crate::hashing::lanes::testing::lanes_match_at_every_split::<Md5Blocks>(reference);
     }
 
     /// Every SIMD flavour this CPU has gives the plain block function's states.

@@ -6,6 +6,7 @@
 //! MD5 lanes ([`super::md5x`]), and [`super::files_digests`] eight files at a time. Without
 //! SHA-NI the lanes go one after the other through the sha2 crate's block function. Tests
 //! compare every path with the sha2 crate.
+#![allow(unsafe_code)]
 
 pub use super::lanes::{update, update_one, LANES};
 use super::lanes::{Blocks, Stream};
@@ -205,7 +206,7 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::lanes::testing::bytes;
+    use crate::hashing::lanes::testing::bytes;
     use sha2::Digest;
 
     fn reference(data: &[u8]) -> [u8; 32] {
@@ -214,7 +215,7 @@ mod tests {
 
     #[test]
     fn known_digests() {
-        let hex = |d: [u8; 32]| crate::output::hex(&d);
+        let hex = |d: [u8; 32]| crate::hashing::hex(&d);
         assert_eq!(
             hex(Sha256::default().finish()),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -227,10 +228,10 @@ mod tests {
         );
     }
 
-    /// See [`lanes_match_at_every_split`](crate::output::lanes::testing::lanes_match_at_every_split).
+    /// See [`lanes_match_at_every_split`](crate::hashing::lanes::testing::lanes_match_at_every_split).
     #[test]
     fn lanes_match_sha2_at_every_split() {
-        crate::output::lanes::testing::lanes_match_at_every_split::<Sha256Blocks>(reference);
+        crate::hashing::lanes::testing::lanes_match_at_every_split::<Sha256Blocks>(reference);
     }
 
     /// Each interleaving width gives the sha2 crate's block function's states, stream by

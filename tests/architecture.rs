@@ -1,0 +1,197 @@
+//! The layers of ARCHITECTURE.md, enforced: a module may import only from its own layer or the
+//! layers below it, a command never from another command, and `unsafe` appears only in the
+//! fast-path modules that are allowed it. Reads the source text, so it needs no build of its own.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The library's layers, lowest first: (layer, its top-level modules).
+const LAYERS: &[(&str, &[&str])] = &[
+    ("core", &["model"]),
+    ("services", &["aws", "hashing"]),
+    ("input", &["input"]),
+    ("encoding", &["encoding"]),
+    ("output", &["output"]),
+    ("pipeline", &["pipeline"]),
+    ("commands", &["commands"]),
+];
+
+/// Modules any layer may use: test helpers only.
+const ANYWHERE: &[&str] = &["testing"];
+
+/// The files allowed `unsafe`: fast paths, each with a plain reference its tests compare against,
+/// and the system calls.
+const UNSAFE_ALLOWED: &[&str] = &[
+    "src/model/bytes.rs",
+    "src/model/sys.rs",
+    "src/encoding/escape.rs",
+    "src/input/csv_split.rs",
+    "src/hashing/md5x.rs",
+    "src/hashing/sha256x.rs",
+];
+
+fn layer_of(top: &str) -> Option<usize> {
+    LAYERS.iter().position(|(_, mods)| mods.contains(&top))
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The code of a file without its comments (so prose that names a module is not an import).
+fn code(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.find("//") {
+            Some(i) => &l[..i],
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `crate::x::y` paths in `text`: (x, y or "").
+fn crate_paths(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("crate::") {
+        let before = rest[..i].chars().last();
+        rest = &rest[i + "crate::".len()..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
+            continue;
+        }
+        let ident = |s: &str| {
+            s.chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect::<String>()
+        };
+        let top = ident(rest);
+        let second = rest[top.len()..]
+            .strip_prefix("::")
+            .map(ident)
+            .unwrap_or_default();
+        out.push((top, second));
+    }
+    out
+}
+
+#[test]
+fn layers_import_only_downward() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let mut wrong = BTreeSet::new();
+    let mut seen_layers = BTreeSet::new();
+    for f in &files {
+        let rel = f
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let parts: Vec<&str> = rel.split('/').collect();
+        let top = parts[1].trim_end_matches(".rs");
+        // The binary (main.rs, cli/) sits above every layer; lib.rs only declares them.
+        if matches!(top, "main" | "cli" | "lib") || ANYWHERE.contains(&top) {
+            continue;
+        }
+        let Some(mine) = layer_of(top) else {
+            wrong.insert(format!(
+                "{rel}: module `{top}` is in no layer (add it to ARCHITECTURE.md and this test)"
+            ));
+            continue;
+        };
+        seen_layers.insert(mine);
+        let command = (top == "commands").then(|| parts[2].trim_end_matches(".rs"));
+        let text = code(&std::fs::read_to_string(f).unwrap());
+        assert!(
+            !text.contains("crate::{"),
+            "{rel}: import crate modules one path at a time (crate::{{…}} hides the layer)"
+        );
+        for (t, second) in crate_paths(&text) {
+            if ANYWHERE.contains(&t.as_str()) {
+                continue;
+            }
+            match layer_of(&t) {
+                None => {
+                    wrong.insert(format!("{rel}: crate::{t} is in no layer"));
+                }
+                Some(theirs) if theirs > mine => {
+                    wrong.insert(format!(
+                        "{rel} ({}) imports crate::{t}::{second} ({}), a layer above it",
+                        LAYERS[mine].0, LAYERS[theirs].0
+                    ));
+                }
+                Some(_) => {
+                    if let Some(me) = command {
+                        if t == "commands" && second != me {
+                            wrong.insert(format!(
+                                "{rel}: the {me} command imports the {second} command; move what they share down a layer"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "upward imports:\n{}", {
+        let v: Vec<_> = wrong.into_iter().collect();
+        v.join("\n")
+    });
+    assert!(
+        seen_layers.len() >= 6,
+        "the layers were found: {seen_layers:?}"
+    );
+}
+
+/// The checker itself finds what it must.
+#[test]
+fn the_path_scan_sees_imports_and_skips_comments() {
+    let text = code("use crate::input::csv; // crate::commands::x\nlet a = crate::model::rules::X;\nfoo$crate::bar");
+    assert_eq!(
+        crate_paths(&text),
+        [
+            ("input".to_string(), "csv".to_string()),
+            ("model".to_string(), "rules".to_string())
+        ]
+    );
+}
+
+#[test]
+fn unsafe_only_in_the_fast_path_modules() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    assert!(
+        lib.contains("#![deny(unsafe_code)]"),
+        "lib.rs denies unsafe crate-wide"
+    );
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let mut wrong = Vec::new();
+    for f in &files {
+        let rel = f
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = code(&std::fs::read_to_string(f).unwrap());
+        let uses = text.contains("unsafe ") || text.contains("unsafe{");
+        let allowed = UNSAFE_ALLOWED.contains(&rel.as_str());
+        if uses && !allowed {
+            wrong.push(format!(
+                "{rel} uses unsafe but is not a named fast-path module"
+            ));
+        }
+        if text.contains("allow(unsafe_code)") && !allowed && rel != "src/lib.rs" {
+            wrong.push(format!(
+                "{rel} allows unsafe but is not a named fast-path module"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
