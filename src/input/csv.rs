@@ -10,13 +10,13 @@ use crate::model::number;
 use crate::model::rules;
 use anyhow::{bail, Context, Result};
 use arrow_array::builder::BinaryBuilder;
-use arrow_array::StringArray;
+use arrow_array::{Array, BinaryArray, StringArray};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use serde_json::{Map, Value};
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
@@ -40,88 +40,6 @@ impl Read for Counting {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
         self.read.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-/// Checks that the (decompressed) bytes handed to the CSV parser are UTF-8, in the blocks the
-/// parser reads, so that rows need no check of their own while `clean` holds: one call over a
-/// 64 KiB block instead of one per row (the per-row call was 4.5 % of a CSV conversion's CPU).
-/// A character cut by a block boundary is completed with the next block.
-struct Utf8Watch<R> {
-    inner: R,
-    /// Every byte delivered so far is UTF-8 (a character still incomplete at the end aside).
-    clean: Arc<AtomicBool>,
-    /// The first bytes of a character that continues in the next block.
-    pending: [u8; 4],
-    pending_len: usize,
-}
-
-impl<R> Utf8Watch<R> {
-    fn new(inner: R, clean: Arc<AtomicBool>) -> Self {
-        clean.store(true, Ordering::Relaxed);
-        Utf8Watch {
-            inner,
-            clean,
-            pending: [0; 4],
-            pending_len: 0,
-        }
-    }
-
-    fn watch(&mut self, mut d: &[u8]) {
-        if self.pending_len > 0 {
-            // The lead byte is valid (from_utf8 only leaves a valid prefix incomplete): it says
-            // how many bytes the character has.
-            let width = match self.pending[0] {
-                0xF0.. => 4,
-                0xE0.. => 3,
-                _ => 2,
-            };
-            let take = (width - self.pending_len).min(d.len());
-            self.pending[self.pending_len..self.pending_len + take].copy_from_slice(&d[..take]);
-            self.pending_len += take;
-            d = &d[take..];
-            if self.pending_len < width {
-                if std::str::from_utf8(&self.pending[..self.pending_len])
-                    .is_err_and(|e| e.error_len().is_some())
-                {
-                    self.clean.store(false, Ordering::Relaxed);
-                }
-                return;
-            }
-            self.pending_len = 0;
-            if std::str::from_utf8(&self.pending[..width]).is_err() {
-                self.clean.store(false, Ordering::Relaxed);
-                return;
-            }
-        }
-        // The SIMD check first; std's only to find where a block stops being UTF-8 (its ASCII
-        // fast path breaks at every accented letter: 4.8 % of a CSV conversion's CPU).
-        if simdutf8::basic::from_utf8(d).is_ok() {
-            return;
-        }
-        match std::str::from_utf8(d) {
-            Ok(_) => {}
-            Err(e) if e.error_len().is_none() => {
-                let tail = &d[e.valid_up_to()..];
-                self.pending[..tail.len()].copy_from_slice(tail);
-                self.pending_len = tail.len();
-            }
-            Err(_) => self.clean.store(false, Ordering::Relaxed),
-        }
-    }
-}
-
-impl<R: Read> Read for Utf8Watch<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if self.clean.load(Ordering::Relaxed) {
-            if n == 0 && !buf.is_empty() && self.pending_len > 0 {
-                // The input ends inside a character.
-                self.clean.store(false, Ordering::Relaxed);
-            }
-            self.watch(&buf[..n]);
-        }
         Ok(n)
     }
 }
@@ -154,23 +72,16 @@ fn delimiter(src: &Source, opts: &CsvOptions) -> u8 {
 type Records = Splitter<Box<dyn Read + Send>>;
 
 fn records(src: &Source, opts: &CsvOptions) -> Result<Records> {
-    counted_records(src, opts, Arc::default(), Arc::default())
+    counted_records(src, opts, Arc::default())
 }
 
-/// A record reader that counts the file's bytes into `read` and keeps `clean` while every byte
-/// read so far is UTF-8 (see [`Utf8Watch`]).
-fn counted_records(
-    src: &Source,
-    opts: &CsvOptions,
-    read: Arc<AtomicU64>,
-    clean: Arc<AtomicBool>,
-) -> Result<Records> {
+/// A record reader that counts the file's bytes into `read`.
+fn counted_records(src: &Source, opts: &CsvOptions, read: Arc<AtomicU64>) -> Result<Records> {
     let delim = delimiter(src, opts);
     if let Err(why) = check_delimiter(delim) {
         bail!("{}: {why}", src.display());
     }
-    let watched: Box<dyn Read + Send> = Box::new(Utf8Watch::new(raw_reader(src, read)?, clean));
-    Ok(Splitter::new(watched, delim))
+    Ok(Splitter::new(raw_reader(src, read)?, delim))
 }
 
 /// The column names: from `--columns`, or the first record (less a byte order mark, which the
@@ -324,12 +235,7 @@ pub fn read(
 ) -> Result<()> {
     let copts = &opts.csv;
     let counter = Arc::new(AtomicU64::new(0));
-    let clean = Arc::new(AtomicBool::new(true));
-    let mut rdr =
-        counted_records(src, copts, counter.clone(), clean.clone())?.with_max_record(opts.max_line);
-    // The block check stands for the cells' own only when the splitter removes nothing but ASCII
-    // (the CLI takes ASCII delimiters only; the library takes any byte).
-    let block_checked = delimiter(src, copts).is_ascii();
+    let mut rdr = counted_records(src, copts, counter.clone())?.with_max_record(opts.max_line);
     let names = header(src, copts, &mut rdr)?;
     let schema = Arc::new(Schema::new(
         names
@@ -349,7 +255,7 @@ pub fn read(
     let mut widths = vec![batch_rows * 8; n];
     loop {
         // Cells go in as bytes; each column becomes text at the end of the batch, its UTF-8
-        // checked in one pass over the column (see `text_column`).
+        // checked in one pass over the column (see `text_columns`).
         let mut builders: Vec<BinaryBuilder> = widths
             .iter()
             .map(|&w| BinaryBuilder::with_capacity(batch_rows, w + w / 8))
@@ -368,10 +274,6 @@ pub fn read(
             let bytes = rdr.bytes();
             let cell = |&(s, e): &Cell| &bytes[s..e];
             let mut bad: Option<(&'static rules::Rule, String)> = None;
-            // Every byte read so far being UTF-8 (Utf8Watch) is enough for the cells, which are
-            // those bytes between ASCII delimiters and line ends, less ASCII quotes: only when it
-            // is not are the cells checked one by one, to reject the row at fault.
-            let stream_clean = block_checked && clean.load(Ordering::Relaxed);
             if let Some(len) = rec.too_long {
                 bad = Some((
                     &rules::ITEM_TOO_LARGE,
@@ -383,20 +285,6 @@ pub fn read(
                     format!(
                         "the row has {} fields, the header has {n}; look for an unquoted delimiter or quote",
                         cells.len()
-                    ),
-                ));
-            } else if let Some((i, e)) = cells
-                .iter()
-                .enumerate()
-                .filter(|_| !stream_clean)
-                .find_map(|(i, c)| std::str::from_utf8(cell(c)).err().map(|e| (i, e)))
-            {
-                bad = Some((
-                    &rules::INVALID_UTF8,
-                    format!(
-                        "column {} is not valid UTF-8 (byte {} of the cell); re-encode the file as UTF-8",
-                        names[i],
-                        e.valid_up_to() + 1
                     ),
                 ));
             } else {
@@ -435,11 +323,7 @@ pub fn read(
         for (w, b) in widths.iter_mut().zip(&builders) {
             *w = b.values_slice().len();
         }
-        let columns = builders
-            .iter_mut()
-            .zip(&names)
-            .map(|(b, name)| text_column(src, name, b))
-            .collect::<Result<Vec<ArrayRef>>>()?;
+        let columns = text_columns(&mut builders, &names, &mut pre_rejects)?;
         let rows = RecordBatch::try_new(schema.clone(), columns)?;
         let batch = Batch {
             source: unit.source,
@@ -458,64 +342,160 @@ pub fn read(
     Ok(())
 }
 
-/// A column's cells as text. Arrow checks the UTF-8 of the whole column at once (and that every
-/// cell starts on a character): cheaper than a check per cell, and no `unsafe`. The rows read
-/// are UTF-8 by then (the stream watch, or the row's own check), so an error here is a bug,
-/// reported as one rather than as bad input.
-fn text_column(src: &Source, name: &str, b: &mut BinaryBuilder) -> Result<ArrayRef> {
-    let (offsets, values, nulls) = b.finish().into_parts();
-    let text = StringArray::try_new(offsets, values, nulls).with_context(|| {
-        format!(
-            "{}: column {name}: a cell that passed the UTF-8 check is not text (a bug in prep's CSV reader; please report it)",
-            src.display()
-        )
-    })?;
-    Ok(Arc::new(text))
+/// The batch's columns as text. Arrow checks each column's UTF-8 at once (and that every cell
+/// starts on a character), one pass over its bytes. Only when a column fails are its rows looked
+/// at one by one: each row with a cell that is not UTF-8 becomes a reject (naming its first such
+/// column), and the columns are made again without it.
+fn text_columns(
+    builders: &mut [BinaryBuilder],
+    names: &[String],
+    pre_rejects: &mut Vec<PreReject>,
+) -> Result<Vec<ArrayRef>> {
+    let binary: Vec<BinaryArray> = builders.iter_mut().map(|b| b.finish()).collect();
+    let as_text = |b: &BinaryArray| {
+        let (offsets, values, nulls) = b.clone().into_parts();
+        StringArray::try_new(offsets, values, nulls)
+    };
+    let mut columns = Vec::with_capacity(binary.len());
+    for b in &binary {
+        match as_text(b) {
+            Ok(t) => columns.push(Arc::new(t) as ArrayRef),
+            Err(_) => return text_columns_without_bad_rows(&binary, names, pre_rejects),
+        }
+    }
+    Ok(columns)
+}
+
+fn text_columns_without_bad_rows(
+    binary: &[BinaryArray],
+    names: &[String],
+    pre_rejects: &mut Vec<PreReject>,
+) -> Result<Vec<ArrayRef>> {
+    let rows = binary.first().map_or(0, Array::len);
+    let mut bad = vec![false; rows];
+    for r in pre_rejects.iter() {
+        bad[r.index] = true;
+    }
+    for (row, is_bad) in bad.iter_mut().enumerate() {
+        if *is_bad {
+            continue;
+        }
+        let first = binary.iter().enumerate().find_map(|(c, b)| {
+            std::str::from_utf8(b.value(row))
+                .err()
+                .filter(|_| b.is_valid(row))
+                .map(|e| (c, e))
+        });
+        if let Some((c, e)) = first {
+            *is_bad = true;
+            let cells: Vec<&[u8]> = binary.iter().map(|b| b.value(row)).collect();
+            pre_rejects.push(PreReject {
+                index: row,
+                rule: &rules::INVALID_UTF8,
+                message: format!(
+                    "column {} is not valid UTF-8 (byte {} of the cell); re-encode the file as UTF-8",
+                    names[c],
+                    e.valid_up_to() + 1
+                ),
+                values: raw_values(names, &cells),
+            });
+        }
+    }
+    pre_rejects.sort_by_key(|r| r.index);
+    binary
+        .iter()
+        .map(|b| {
+            let text: StringArray = (0..rows)
+                .map(|r| {
+                    (!bad[r] && b.is_valid(r))
+                        .then(|| std::str::from_utf8(b.value(r)).expect("bad rows were left out"))
+                })
+                .collect();
+            Ok(Arc::new(text) as ArrayRef)
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Whatever the block sizes, text that is UTF-8 keeps the watch clean, and a bad byte, a
-    /// bad continuation or a character cut off by the end of the input does not.
+    /// Rows with a cell that is not UTF-8 become rejects naming their first such column, with
+    /// their cells; every other row keeps its text, nulls stay null, and rejects already made
+    /// (a short row) are not made twice.
     #[test]
-    fn utf8_watch_follows_characters_across_blocks() {
-        let good =
-            "a\u{e9}b\u{20ac}c\u{1F600},\n\u{7ff}\u{800}\u{ffff}\u{10000}\u{10ffff}".repeat(3);
-        let mut bad_byte = good.as_bytes().to_vec();
-        bad_byte.insert(17, 0xff);
-        let mut bad_continuation = good.as_bytes().to_vec();
-        bad_continuation.extend_from_slice(b"\xe2\x82x");
-        let mut cut = good.as_bytes().to_vec();
-        cut.extend_from_slice(b"\xf0\x9f\x98");
-        let overlong = [good.as_bytes(), b"\xc0\xaf"].concat();
-        for (text, want) in [
-            (good.as_bytes(), true),
-            (&bad_byte[..], false),
-            (&bad_continuation[..], false),
-            (&cut[..], false),
-            (&overlong[..], false),
-        ] {
-            for block in 1..=9 {
-                let clean = Arc::new(AtomicBool::new(false));
-                let mut w = Utf8Watch::new(text, clean.clone());
-                let mut buf = vec![0u8; block];
-                let mut got = Vec::new();
-                loop {
-                    let n = w.read(&mut buf).unwrap();
-                    if n == 0 {
-                        break;
-                    }
-                    got.extend_from_slice(&buf[..n]);
-                }
-                assert_eq!(got, text, "the bytes pass through unchanged");
-                assert_eq!(
-                    clean.load(Ordering::Relaxed),
-                    want,
-                    "block {block}: {text:?}"
-                );
+    fn columns_with_bad_cells_reject_their_rows_only() {
+        let names = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        let rows: [[Option<&[u8]>; 3]; 5] = [
+            [Some(b"x"), Some("\u{e9}".as_bytes()), None],
+            [Some(b"y"), Some(b"\xff"), Some(b"\xc3")],
+            [None, None, None],
+            [Some(b"\xe2\x82"), Some(b"ok"), Some(b"\xff")],
+            [Some(b"z"), None, Some(b"w")],
+        ];
+        let mut builders: Vec<BinaryBuilder> = (0..3).map(|_| BinaryBuilder::new()).collect();
+        for row in &rows {
+            for (b, cell) in builders.iter_mut().zip(row) {
+                b.append_option(*cell);
             }
         }
+        let mut pre = vec![PreReject {
+            index: 2,
+            rule: &rules::CSV_FIELD_COUNT,
+            message: "short".into(),
+            values: Value::Null,
+        }];
+        let cols = text_columns(&mut builders, &names, &mut pre).unwrap();
+        let got: Vec<(usize, &str, &str)> = pre
+            .iter()
+            .map(|r| (r.index, r.rule.code, r.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    1,
+                    rules::INVALID_UTF8.code,
+                    "column b is not valid UTF-8 (byte 1 of the cell); re-encode the file as UTF-8"
+                ),
+                (2, rules::CSV_FIELD_COUNT.code, "short"),
+                (
+                    3,
+                    rules::INVALID_UTF8.code,
+                    "column a is not valid UTF-8 (byte 1 of the cell); re-encode the file as UTF-8"
+                ),
+            ]
+        );
+        let text = |c: usize| -> Vec<Option<String>> {
+            cols[c]
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .iter()
+                .map(|v| v.map(String::from))
+                .collect()
+        };
+        assert_eq!(
+            text(0),
+            [Some("x".into()), None, None, None, Some("z".into())]
+        );
+        assert_eq!(text(1), [Some("\u{e9}".into()), None, None, None, None]);
+        assert_eq!(text(2), [None, None, None, None, Some("w".into())]);
+        // All good: the columns are the cells, nothing rejected.
+        let mut builders: Vec<BinaryBuilder> = (0..3).map(|_| BinaryBuilder::new()).collect();
+        for b in builders.iter_mut() {
+            b.append_value("\u{20ac}1");
+        }
+        let mut pre = Vec::new();
+        let cols = text_columns(&mut builders, &names, &mut pre).unwrap();
+        assert!(pre.is_empty());
+        assert_eq!(
+            cols[2]
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .value(0),
+            "\u{20ac}1"
+        );
     }
 }
