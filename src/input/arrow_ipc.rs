@@ -1,17 +1,17 @@
 //! Arrow IPC inputs: the file format (`.arrow`, `.feather` v2) and the stream format (`.arrows`).
 
+use super::source::ReadSeek;
 use super::{send_sliced, Batch, Format, Opened, ReadOptions, Source, Unit};
 use anyhow::{Context, Result};
 use arrow_ipc::reader::{FileReader, StreamReader};
 use arrow_schema::ArrowError;
-use std::fs::File;
 use std::io::BufReader;
 use std::sync::mpsc::SyncSender;
 
 pub fn open(src: &Source, index: usize) -> Result<Opened> {
     let schema = match src.format {
         Format::ArrowFile => file_reader(src)?.schema(),
-        _ => StreamReader::try_new(BufReader::new(File::open(&src.path)?), None)
+        _ => StreamReader::try_new(BufReader::new(src.object.read_from(0)?), None)
             .context("not a readable Arrow IPC stream (its schema message is missing or damaged)")?
             .schema(),
     };
@@ -44,7 +44,7 @@ pub fn read(
             }
         }
         _ => {
-            let r = StreamReader::try_new(BufReader::new(File::open(&src.path)?), None)?;
+            let r = StreamReader::try_new(BufReader::new(src.object.read_from(0)?), None)?;
             for (k, rb) in r.enumerate() {
                 let rb = rb.map_err(|e| batch_error(e, k, first_row))?;
                 let bytes = rb.get_array_memory_size() as u64;
@@ -59,8 +59,8 @@ pub fn read(
 
 /// An Arrow IPC file's reader; a file whose footer cannot be read (cut short, or a stream
 /// named `.arrow`) gets an error that says so rather than the seek's "Invalid argument".
-fn file_reader(src: &Source) -> Result<FileReader<File>> {
-    let f = File::open(&src.path).with_context(|| format!("cannot open {}", src.display()))?;
+fn file_reader(src: &Source) -> Result<FileReader<Box<dyn ReadSeek>>> {
+    let f = src.object.seekable()?;
     FileReader::try_new(f, None).map_err(|e| {
         anyhow::anyhow!(
             "not a readable Arrow IPC file: its footer is missing or damaged ({e}); was it cut short? An Arrow IPC stream should be named .arrows"

@@ -14,7 +14,6 @@ use arrow_array::{Array, BinaryArray, StringArray};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use serde_json::{Map, Value};
-use std::fs::File;
 use std::io::{BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
@@ -32,7 +31,7 @@ pub struct CsvOptions {
 
 /// Counts the bytes read from the file itself (compressed bytes for .gz/.zst), for progress.
 struct Counting {
-    file: File,
+    file: Box<dyn Read + Send>,
     read: Arc<AtomicU64>,
 }
 
@@ -46,7 +45,7 @@ impl Read for Counting {
 
 fn raw_reader(src: &Source, read: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>> {
     let file = Counting {
-        file: File::open(&src.path)?,
+        file: src.object.read_from(0)?,
         read,
     };
     // The splitter reads 256 KiB at a time itself; only the decoders want a buffered input.
@@ -60,7 +59,7 @@ fn raw_reader(src: &Source, read: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>
 
 fn delimiter(src: &Source, opts: &CsvOptions) -> u8 {
     opts.delimiter.unwrap_or_else(|| {
-        let n = src.path.to_string_lossy().to_ascii_lowercase();
+        let n = src.object.name().to_ascii_lowercase();
         if n.ends_with(".tsv") || n.ends_with(".tsv.gz") || n.ends_with(".tsv.zst") {
             b'\t'
         } else {

@@ -8,6 +8,7 @@ use crate::input::parse::lines::{
     open_decompressed, open_decompressed_unbuffered, too_long_message, LineReader, LONG_LINE_KEPT,
 };
 use crate::input::parse::AttrValue;
+use crate::input::source::InputObject;
 use crate::input::Format;
 use crate::model::keys::ScalarType;
 use anyhow::{bail, Context, Result};
@@ -16,7 +17,6 @@ use arrow_array::{ArrayRef, BinaryArray, RecordBatch};
 use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use std::collections::VecDeque;
-use std::path::Path;
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
@@ -32,14 +32,14 @@ pub fn schema() -> SchemaRef {
 }
 
 /// Check a data file against the md5Checksum its manifest lists.
-pub fn verify_md5(path: &Path, m: &ManifestEntry) -> Result<()> {
-    let got = crate::hashing::file_digests(path, true, false)?
+pub fn verify_md5(obj: &dyn InputObject, m: &ManifestEntry) -> Result<()> {
+    let got = crate::input::source::digests(obj, true, false)?
         .md5_base64
         .expect("asked for");
     if got != m.md5_base64 {
         bail!(
             "{}: md5Checksum mismatch: the manifest says {}, the file has {got}; the file was changed or is incomplete",
-            path.display(),
+            obj.display(),
             m.md5_base64
         );
     }
@@ -59,7 +59,7 @@ pub fn read(
     if opts.keep_blank {
         return read_blocks(src, unit, opts, tx);
     }
-    let mut lines = LineReader::new(open_decompressed(&src.path)?);
+    let mut lines = LineReader::new(open_decompressed(&*src.object)?);
     lines.max_line = opts.max_line;
     let schema = schema();
     let mut first_row = 0u64;
@@ -119,7 +119,7 @@ fn read_blocks(
     opts: &ReadOptions,
     tx: &SyncSender<Result<Batch>>,
 ) -> Result<()> {
-    let mut r = open_decompressed_unbuffered(&src.path)?;
+    let mut r = open_decompressed_unbuffered(&*src.object)?;
     let schema = schema();
     let block_size = (opts.batch_rows * 320 * 4).max(64 << 10);
     let mut first_row = 0u64;
@@ -333,7 +333,7 @@ pub fn key_type_in_items(sources: &[Source], name: &str) -> Result<ScalarType> {
         let Format::Items(format) = s.format else {
             continue;
         };
-        for r in ItemReader::open(&s.path, format)?.take(10_000) {
+        for r in ItemReader::open(&*s.object, format)?.take(10_000) {
             let r = r?;
             let Ok(item) = r.item else { continue };
             if let Some((_, v)) = item.iter().find(|(n, _)| n == name) {
@@ -359,6 +359,7 @@ mod tests {
     use super::*;
     use crate::input::{detect, Found, UnitPart};
     use arrow_array::cast::AsArray;
+    use std::path::Path;
 
     /// Rows of a file as the block reader hands them over: (line number, text without its end).
     /// All batches are held until the file is read, so no block is read into twice.

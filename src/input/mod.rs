@@ -7,15 +7,16 @@ pub mod csv_split;
 pub mod items;
 pub mod parquet;
 pub mod parse;
+pub mod source;
 
 use crate::input::parse::LineFormat;
+use crate::input::source::{InputObject, LocalFile};
 use crate::model::rules::Rule;
 use anyhow::{bail, Context, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use serde_json::Value;
 use std::collections::VecDeque;
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -67,9 +68,10 @@ pub enum Packing {
     Zstd,
 }
 
+/// An input: its bytes (wherever they are) and what they hold.
 #[derive(Clone, Debug)]
 pub struct Source {
-    pub path: PathBuf,
+    pub object: Arc<dyn InputObject>,
     pub format: Format,
     pub packing: Packing,
     pub size: u64,
@@ -78,7 +80,12 @@ pub struct Source {
 
 impl Source {
     pub fn display(&self) -> String {
-        self.path.display().to_string()
+        self.object.display()
+    }
+
+    /// The local file it is, if it is one.
+    pub fn local_path(&self) -> Option<&Path> {
+        self.object.local_path()
     }
 }
 
@@ -313,7 +320,7 @@ fn walk(dir: &Path, out: &mut Vec<Found>, seen: &mut Seen) -> Result<()> {
         }
         if p.is_dir() {
             walk(&p, out, seen)?;
-        } else if (known_extension(&p) || sniff(&p).ok().flatten().is_some()) && seen.first(&p) {
+        } else if (known_extension(&p) || sniff_path(&p).is_some()) && seen.first(&p) {
             out.push(plain(p));
         }
     }
@@ -354,12 +361,16 @@ fn known_extension(p: &Path) -> bool {
     .any(|e| n.ends_with(e))
 }
 
+/// [`sniff`] for a local file that may not be readable (then: not recognised).
+fn sniff_path(p: &Path) -> Option<(Format, Packing)> {
+    sniff(&LocalFile::open(p).ok()?).ok().flatten()
+}
+
 /// Binary formats recognised by their first bytes.
-fn sniff(p: &Path) -> Result<Option<(Format, Packing)>> {
-    let mut head = [0u8; 8];
-    let mut f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
-    let n = read_up_to(&mut f, &mut head)?;
-    let h = &head[..n];
+fn sniff(obj: &dyn InputObject) -> Result<Option<(Format, Packing)>> {
+    let h = obj
+        .read_range(0, 8)
+        .with_context(|| format!("cannot read {}", obj.display()))?;
     Ok(if h.starts_with(b"PAR1") {
         Some((Format::Parquet, Packing::Plain))
     } else if h.starts_with(b"ARROW1") {
@@ -386,25 +397,31 @@ fn read_up_to(f: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
     Ok(n)
 }
 
-/// Tell a file's format: magic bytes first, then the extension; anything else is read as CSV.
+/// Tell a local file's format: see [`detect_object`].
 pub fn detect(found: &Found) -> Result<Source> {
-    let path = found.path.as_path();
-    if let Some(m) = &found.manifest {
-        items::verify_md5(path, m)?;
+    let object: Arc<dyn InputObject> = Arc::new(LocalFile::open(&found.path)?);
+    detect_object(object, found.manifest.clone())
+}
+
+/// Tell an input's format: magic bytes first, then the name; anything else is read as CSV.
+pub fn detect_object(
+    object: Arc<dyn InputObject>,
+    manifest: Option<ManifestEntry>,
+) -> Result<Source> {
+    if let Some(m) = &manifest {
+        items::verify_md5(&*object, m)?;
     }
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .len();
-    let (format, packing) = match sniff(path)? {
+    let size = object.size();
+    let (format, packing) = match sniff(&*object)? {
         Some(x) => x,
         None => {
-            let n = lower_name(path);
+            let n = object.name().to_ascii_lowercase();
             if n.ends_with(".parquet") || n.ends_with(".pq") {
-                bail!("{}: not a Parquet file (no PAR1 magic)", path.display());
+                bail!("{}: not a Parquet file (no PAR1 magic)", object.display());
             } else if n.ends_with(".arrow") || n.ends_with(".feather") {
                 bail!(
                     "{}: not an Arrow IPC file (no ARROW1 magic)",
-                    path.display()
+                    object.display()
                 );
             } else if n.ends_with(".arrows") {
                 (Format::ArrowStream, Packing::Plain)
@@ -414,29 +431,29 @@ pub fn detect(found: &Found) -> Result<Source> {
         }
     };
     let format = match format {
-        Format::Csv => text_format(path)?,
+        Format::Csv => text_format(&*object)?,
         f => f,
     };
     Ok(Source {
-        path: path.to_path_buf(),
+        object,
         format,
         packing,
         size,
-        manifest: found.manifest.clone(),
+        manifest,
     })
 }
 
 /// CSV, DynamoDB JSON or Ion, from the first (decompressed) bytes and the name.
-fn text_format(path: &Path) -> Result<Format> {
-    let mut r = crate::input::parse::lines::open_decompressed(path)?;
+fn text_format(obj: &dyn InputObject) -> Result<Format> {
+    let mut r = crate::input::parse::lines::open_decompressed(obj)?;
     let mut head = [0u8; 256];
     let n =
-        read_up_to(&mut r, &mut head).with_context(|| format!("cannot read {}", path.display()))?;
+        read_up_to(&mut r, &mut head).with_context(|| format!("cannot read {}", obj.display()))?;
     let head = &head[..n];
     if head.starts_with(&[0xe0, 0x01, 0x00, 0xea]) {
         bail!(
             "{}: binary Ion is not supported (DynamoDB imports text Ion)",
-            path.display()
+            obj.display()
         );
     }
     let trimmed: Vec<u8> = head
@@ -446,7 +463,7 @@ fn text_format(path: &Path) -> Result<Format> {
         .copied()
         .skip_while(|c| c.is_ascii_whitespace())
         .collect();
-    let n = lower_name(path);
+    let n = obj.name().to_ascii_lowercase();
     let n = n
         .trim_end_matches(".gz")
         .trim_end_matches(".zst")

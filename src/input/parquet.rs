@@ -1,17 +1,17 @@
 //! Parquet inputs: one work unit per row group, so large files decode in parallel.
 
+use super::source::Chunks;
 use super::{send_sliced, Batch, Opened, ReadOptions, Source, Unit, UnitPart};
 use anyhow::Result;
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
-use std::fs::File;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
 pub fn open(src: &Source, index: usize) -> Result<Opened> {
-    let b = ParquetRecordBatchReaderBuilder::try_new(File::open(&src.path)?)?;
+    let b = ParquetRecordBatchReaderBuilder::try_new(Chunks(src.object.clone()))?;
     let meta = b.metadata();
     let mut units = Vec::new();
     let mut first_row = 0u64;
@@ -39,7 +39,7 @@ pub fn read(
     let UnitPart::RowGroup(rg) = unit.part else {
         unreachable!("parquet units are row groups")
     };
-    let file = File::open(&src.path)?;
+    let file = Chunks(src.object.clone());
     let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
     // Top-level text and binary columns as views: the values stay in the decoded pages instead
     // of being copied value by value into one buffer per column (the encoders read either).

@@ -641,7 +641,10 @@ fn input_warnings(sources: &[Source]) -> Vec<String> {
     for s in sources {
         match s.format {
             Format::ArrowStream => {
-                let tail = read_tail(&s.path, 8).unwrap_or_default();
+                let tail = s
+                    .object
+                    .read_range(s.size.saturating_sub(8), 8)
+                    .unwrap_or_default();
                 // The marker: 0xFFFFFFFF then a zero length. (Streams before format 0.15 ended
                 // in four zero bytes, which a batch's padding also ends in: those warn too.)
                 let marked = tail.ends_with(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
@@ -659,16 +662,6 @@ fn input_warnings(sources: &[Source]) -> Vec<String> {
         }
     }
     out
-}
-
-fn read_tail(path: &Path, n: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = File::open(path)?;
-    let len = f.metadata()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(n)))?;
-    let mut v = Vec::new();
-    f.read_to_end(&mut v)?;
-    Ok(v)
 }
 
 fn convert(
@@ -723,12 +716,16 @@ fn convert(
     let bar = opts.progress.then(|| output::progress_bar(total_bytes));
 
     // Hash the inputs on the side while converting (the manifest records them).
-    let hash_paths: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
+    let hash_objects: Vec<_> = sources.iter().map(|s| s.object.clone()).collect();
     let hasher = std::thread::spawn(move || {
         crate::pipeline::lower_priority(crate::pipeline::BACKGROUND_NICE);
-        hash_paths
+        hash_objects
             .iter()
-            .map(|p| crate::hashing::sha256_file(p))
+            .map(|o| {
+                Ok(crate::input::source::digests(&**o, false, true)?
+                    .sha256_hex
+                    .expect("asked for"))
+            })
             .collect::<Result<Vec<String>>>()
     });
 

@@ -207,7 +207,7 @@ pub fn lint(
             None,
         );
     }
-    let mut r = open_decompressed(&src.path)?;
+    let mut r = open_decompressed(&*src.object)?;
     let mut head = [0u8; 3];
     let mut n = 0;
     while n < 3 {

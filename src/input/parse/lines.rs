@@ -2,10 +2,9 @@
 //! and byte offsets, and an item reader that reports a bad line and carries on.
 
 use super::{Item, LineFormat, ParseError};
+use crate::input::source::InputObject;
 use anyhow::{Context, Result};
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek};
-use std::path::Path;
+use std::io::{BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -15,30 +14,27 @@ enum Packing {
     Zstd,
 }
 
-/// Open a file and tell its compression by its first bytes; the file is left at its start.
-fn sniff(path: &Path) -> Result<(File, Packing)> {
-    let mut f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut head = [0u8; 4];
-    let n = f.read(&mut head)?;
-    f.seek(std::io::SeekFrom::Start(0))
-        .with_context(|| format!("cannot read {} from its start", path.display()))?;
-    let packing = if n >= 2 && head[..2] == [0x1f, 0x8b] {
+/// An input's compression, told by its first bytes.
+fn sniff(obj: &dyn InputObject) -> Result<Packing> {
+    let head = obj
+        .read_range(0, 4)
+        .with_context(|| format!("cannot read {}", obj.display()))?;
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
         Packing::Gzip
-    } else if n == 4 && head == [0x28, 0xb5, 0x2f, 0xfd] {
+    } else if head[..] == [0x28, 0xb5, 0x2f, 0xfd] {
         Packing::Zstd
     } else {
         Packing::Plain
-    };
-    Ok((f, packing))
+    })
 }
 
-/// Open a file and undo gzip/zstd compression, told by the first bytes.
-pub fn open_decompressed(path: &Path) -> Result<Box<dyn BufRead + Send>> {
-    let (f, packing) = sniff(path)?;
-    decompressed(f, packing)
+/// An input's bytes with gzip/zstd compression undone, told by the first bytes.
+pub fn open_decompressed(obj: &dyn InputObject) -> Result<Box<dyn BufRead + Send>> {
+    let packing = sniff(obj)?;
+    decompressed(obj.read_from(0)?, packing)
 }
 
-fn decompressed(f: File, packing: Packing) -> Result<Box<dyn BufRead + Send>> {
+fn decompressed(f: Box<dyn Read + Send>, packing: Packing) -> Result<Box<dyn BufRead + Send>> {
     let f = BufReader::with_capacity(1 << 20, f);
     Ok(match packing {
         Packing::Gzip => Box::new(BufReader::with_capacity(1 << 20, located_gzip(f))),
@@ -147,10 +143,11 @@ impl<D: Read> Read for Located<D> {
 
 /// Like [`open_decompressed`], for callers that read in large blocks of their own: a plain file
 /// comes without a buffer in front of it, so its bytes are not copied twice.
-pub fn open_decompressed_unbuffered(path: &Path) -> Result<Box<dyn Read + Send>> {
-    let (f, packing) = sniff(path)?;
+pub fn open_decompressed_unbuffered(obj: &dyn InputObject) -> Result<Box<dyn Read + Send>> {
+    let packing = sniff(obj)?;
+    let f = obj.read_from(0)?;
     Ok(match packing {
-        Packing::Plain => Box::new(f),
+        Packing::Plain => f,
         _ => Box::new(decompressed(f, packing)?),
     })
 }
@@ -304,9 +301,9 @@ pub struct ItemReader<R: BufRead> {
 }
 
 impl ItemReader<Box<dyn BufRead + Send>> {
-    pub fn open(path: &Path, format: LineFormat) -> Result<Self> {
+    pub fn open(obj: &dyn InputObject, format: LineFormat) -> Result<Self> {
         Ok(ItemReader {
-            lines: LineReader::new(open_decompressed(path)?),
+            lines: LineReader::new(open_decompressed(obj)?),
             format,
         })
     }
