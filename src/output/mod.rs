@@ -9,7 +9,7 @@ use sha2::Sha256;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -17,8 +17,9 @@ use std::thread::JoinHandle;
 use crate::model::rules;
 
 mod disk;
+pub mod store;
 use crate::hashing::{hex, md5x, sha256x};
-use disk::Disk;
+use store::{LocalFolder, OutputStore, PartSink};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
@@ -68,8 +69,9 @@ struct Hashing {
     helper: Option<JoinHandle<std::io::Result<Staged>>>,
 }
 
-/// What the staging thread hands back: the SHA-256 it computed (inline chains only) and the disk.
-type Staged = (Option<Sha256>, Disk);
+/// What the staging thread hands back: the SHA-256 it computed (inline chains only) and the part
+/// it wrote into.
+type Staged = (Option<Sha256>, Box<dyn PartSink>);
 
 /// Where a part's digests are computed.
 enum Chains {
@@ -102,7 +104,7 @@ impl Piece {
 struct Hashed {
     md5: [u8; 16],
     sha: [u8; 32],
-    disk: Disk,
+    sink: Box<dyn PartSink>,
     bytes: u64,
 }
 
@@ -116,7 +118,7 @@ const BEHIND: usize = 3;
 
 impl Hashing {
     /// `lane`: leave the digests to the part writer's lanes instead of computing them here.
-    fn new(mut disk: Disk, lane: bool) -> std::io::Result<Self> {
+    fn new(mut sink: Box<dyn PartSink>, lane: bool) -> std::io::Result<Self> {
         let (tx, rx) = sync_channel::<Piece>(if lane { 1 } else { BEHIND });
         let helper = std::thread::Builder::new()
             .name("prep-stage".into())
@@ -126,9 +128,9 @@ impl Hashing {
                     if let Some(sha) = &mut sha {
                         sha.update(piece.bytes());
                     }
-                    disk.write_all(piece.bytes())?;
+                    sink.write_all(piece.bytes())?;
                 }
-                Ok((sha, disk))
+                Ok((sha, sink))
             })?;
         Ok(Hashing {
             chains: if lane {
@@ -204,7 +206,7 @@ impl Hashing {
     /// Everything written, hashed and handed to the disk.
     fn finish(mut self) -> std::io::Result<Hashed> {
         self.drain()?;
-        let (inline_sha, disk) = self.join()?;
+        let (inline_sha, sink) = self.join()?;
         let (md5, sha) = match std::mem::replace(&mut self.chains, Chains::Inline(Md5::new())) {
             Chains::Inline(m) => (
                 m.finalize().into(),
@@ -230,7 +232,7 @@ impl Hashing {
         Ok(Hashed {
             md5,
             sha,
-            disk,
+            sink,
             bytes: self.bytes,
         })
     }
@@ -294,7 +296,6 @@ impl Packer {
 }
 
 struct OpenPart {
-    tmp: PathBuf,
     name: String,
     packer: Packer,
     items: u64,
@@ -340,7 +341,7 @@ const _: () = assert!(SIDE_BY_SIDE <= md5x::LANES);
 /// Which item goes to which part depends only on the items' sizes in order, so the output is
 /// the same whatever the number of threads.
 pub struct PartWriter {
-    dir: PathBuf,
+    store: std::sync::Arc<dyn OutputStore>,
     ext: &'static str,
     compression: Compression,
     level: i32,
@@ -361,6 +362,7 @@ pub struct PartWriter {
 }
 
 impl PartWriter {
+    /// Parts into `out/data/` on the local disk.
     pub fn new(
         out: &Path,
         ext: &'static str,
@@ -371,12 +373,29 @@ impl PartWriter {
         let dir = out.join("data");
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
+        Self::to_store(
+            std::sync::Arc::new(LocalFolder::new(out)),
+            ext,
+            compression,
+            level,
+            part_size,
+        )
+    }
+
+    /// Parts into `data/` of `store`.
+    pub fn to_store(
+        store: std::sync::Arc<dyn OutputStore>,
+        ext: &'static str,
+        compression: Compression,
+        level: i32,
+        part_size: u64,
+    ) -> Result<Self> {
         let lanes = match compression {
             Compression::None => SIDE_BY_SIDE,
             Compression::Gzip | Compression::Zstd => 1,
         };
         Ok(PartWriter {
-            dir,
+            store,
             ext,
             compression,
             level,
@@ -401,10 +420,8 @@ impl PartWriter {
             );
         }
         let name = format!("part-{index:05}.{}{}", self.ext, self.compression.suffix());
-        let tmp = self.dir.join(format!(".{name}.tmp"));
-        let disk =
-            Disk::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        let h = Hashing::new(disk, self.compression == Compression::None)?;
+        let sink = self.store.create_part(&format!("data/{name}"))?;
+        let h = Hashing::new(sink, self.compression == Compression::None)?;
         let packer = match self.compression {
             Compression::None => Packer::Plain(h),
             Compression::Gzip => Packer::Gzip(flate2::write::GzEncoder::new(
@@ -421,7 +438,6 @@ impl PartWriter {
             }
         };
         self.lanes[lane] = Some(OpenPart {
-            tmp,
             name,
             packer,
             items: 0,
@@ -468,7 +484,7 @@ impl PartWriter {
                 let end = ends[j - 1];
                 cur.packer
                     .write_shared(buf, start..end)
-                    .with_context(|| format!("cannot write {}", cur.tmp.display()))?;
+                    .with_context(|| format!("writing part {}", cur.name))?;
                 let n = (end - start) as u64;
                 cur.items += (j - k) as u64;
                 cur.uncompressed += n;
@@ -551,20 +567,17 @@ impl PartWriter {
         if let Packer::Plain(h) = &mut cur.packer {
             // Small writes still gathered join the lanes too, rather than go one lane alone.
             h.drain()
-                .with_context(|| format!("cannot write {}", cur.tmp.display()))?;
+                .with_context(|| format!("writing part {}", cur.name))?;
         }
         self.pump(true);
         let cur = self.lanes[lane].take().expect("checked");
-        let mut h = cur
+        let h = cur
             .packer
             .finish()
-            .with_context(|| format!("cannot write {}", cur.tmp.display()))?;
-        h.disk
-            .finish()
-            .with_context(|| format!("cannot write {}", cur.tmp.display()))?;
-        let final_path = self.dir.join(&cur.name);
-        std::fs::rename(&cur.tmp, &final_path)
-            .with_context(|| format!("cannot rename {}", cur.tmp.display()))?;
+            .with_context(|| format!("writing part {}", cur.name))?;
+        h.sink
+            .commit()
+            .with_context(|| format!("writing part {}", cur.name))?;
         self.parts.push(PartInfo {
             key: format!("data/{}", cur.name),
             items: cur.items,
@@ -585,11 +598,11 @@ impl PartWriter {
         Ok(())
     }
 
-    /// Remove the parts still being written (after a failure).
+    /// Drop the parts still being written (after a failure): a part not committed leaves
+    /// nothing in the store.
     pub fn abandon(&mut self) {
         for cur in self.lanes.iter_mut().filter_map(Option::take) {
             drop(cur.packer);
-            let _ = std::fs::remove_file(&cur.tmp);
         }
     }
 }
@@ -638,7 +651,7 @@ mod tests {
         }
         // MD5 inline or left to the lanes: the SHA-256 thread's failure surfaces either way.
         for lane in [false, true] {
-            let mut h = Hashing::new(Disk::create(full).unwrap(), lane).unwrap();
+            let mut h = Hashing::new(Box::new(disk::Disk::create(full).unwrap()), lane).unwrap();
             let batch = Arc::new(vec![b'x'; UNGATHERED]);
             let mut err = None;
             for _ in 0..BEHIND + 3 {
@@ -663,7 +676,7 @@ mod tests {
     fn shared_gathered_and_borrowed_writes_keep_their_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p");
-        let mut h = Hashing::new(Disk::create(&path).unwrap(), false).unwrap();
+        let mut h = Hashing::new(Box::new(disk::Disk::create(&path).unwrap()), false).unwrap();
         let mut want = Vec::new();
         for k in 0..40usize {
             let piece: Vec<u8> = (0..(k * 37_123) % (3 * UNGATHERED))
@@ -689,12 +702,13 @@ mod tests {
                 }
             }
         }
-        let mut done = h.finish().unwrap();
-        done.disk.finish().unwrap();
-        assert_eq!(done.bytes, want.len() as u64);
+        let done = h.finish().unwrap();
+        let (bytes, md5, sha) = (done.bytes, done.md5, done.sha);
+        done.sink.commit().unwrap();
+        assert_eq!(bytes, want.len() as u64);
         assert_eq!(std::fs::read(&path).unwrap(), want);
-        assert_eq!(done.md5[..], Md5::digest(&want)[..]);
-        assert_eq!(done.sha[..], Sha256::digest(&want)[..]);
+        assert_eq!(md5[..], Md5::digest(&want)[..]);
+        assert_eq!(sha[..], Sha256::digest(&want)[..]);
     }
 
     #[test]

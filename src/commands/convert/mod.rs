@@ -15,6 +15,7 @@ use crate::encoding::plan::{EncodeOptions, Plan, Target, Timestamps};
 use crate::encoding::{plain, Nulls, Recycled, Syntax, W};
 use crate::input::{self, Batch, Format, ReadOptions, Source, Unit};
 use crate::model::keys::KeySchema;
+use crate::output::store::{LocalFolder, OutputStore};
 use crate::output::{Compression, PartInfo, PartWriter};
 use crate::pipeline::duplicates::DupIndex;
 use anyhow::{anyhow, bail, Context, Result};
@@ -680,8 +681,11 @@ fn convert(
         Compression::Gzip => 6,
         Compression::None => 0,
     });
-    let mut parts = PartWriter::new(
-        &opts.out,
+    std::fs::create_dir_all(opts.out.join("data"))
+        .with_context(|| format!("cannot create {}", opts.out.join("data").display()))?;
+    let store: Arc<dyn OutputStore> = Arc::new(LocalFolder::new(&opts.out));
+    let mut parts = PartWriter::to_store(
+        store.clone(),
         opts.syntax.extension(),
         opts.compression,
         level,
@@ -810,7 +814,15 @@ fn convert(
         .map_err(|_| anyhow!("the hashing thread panicked"))??;
     report.elapsed_s = started.elapsed().as_secs_f64();
     if report.failed_row.is_none() {
-        output::write_manifests(opts, sources, &rows_by_source, &input_hashes, keys, &report)?;
+        output::write_manifests(
+            &*store,
+            opts,
+            sources,
+            &rows_by_source,
+            &input_hashes,
+            keys,
+            &report,
+        )?;
     }
     Ok(report)
 }

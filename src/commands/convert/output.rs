@@ -5,12 +5,12 @@ use super::{ConvertOptions, Report};
 use crate::input::Source;
 use crate::model::keys::KeySchema;
 use crate::model::temporal;
+use crate::output::store::OutputStore;
 use crate::pipeline::progress::human_bytes;
 pub use crate::pipeline::progress::{progress_bar, thousands};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
-use std::path::Path;
 
 /// The table name for import-table.json: `--table`, the table definition's, or the output
 /// folder's name made valid (3–255 of `[a-zA-Z0-9_.-]`).
@@ -58,28 +58,15 @@ fn created_at() -> String {
     String::from_utf8(out).expect("ascii")
 }
 
-/// Write `body` under a temporary name, sync it, rename it into place and sync the folder: after
-/// a crash the file is whole or absent.
-fn write_atomic(path: &Path, body: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    let tmp = path.with_extension("json.tmp");
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(body)
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .with_context(|| format!("cannot sync {}", dir.display()))?;
-    }
-    Ok(())
+/// A manifest, in place at once (the store names the object in its errors).
+fn put(store: &dyn OutputStore, name: &str, body: &[u8]) -> Result<()> {
+    Ok(store.put(name, body)?)
 }
 
 /// manifest-files.json, import-table.json and, last, manifest-summary.json: a folder with the
 /// summary is complete (`prep upload` and `prep validate` both go by it).
 pub fn write_manifests(
+    store: &dyn OutputStore,
     opts: &ConvertOptions,
     sources: &[Source],
     rows_by_source: &[u64],
@@ -99,7 +86,7 @@ pub fn write_manifests(
         });
         writeln!(files, "{line}").expect("string write");
     }
-    write_atomic(&opts.out.join("manifest-files.json"), files.as_bytes())?;
+    put(store, "manifest-files.json", files.as_bytes())?;
 
     let table = table_name(opts, keys);
     let inputs: Vec<Value> = sources
@@ -142,12 +129,14 @@ pub fn write_manifests(
         "InputCompressionType": opts.compression.import_name(),
         "TableCreationParameters": keys.table_creation_parameters(&table),
     });
-    write_atomic(
-        &opts.out.join("import-table.json"),
+    put(
+        store,
+        "import-table.json",
         format!("{}\n", serde_json::to_string_pretty(&import)?).as_bytes(),
     )?;
-    write_atomic(
-        &opts.out.join("manifest-summary.json"),
+    put(
+        store,
+        "manifest-summary.json",
         format!("{}\n", serde_json::to_string_pretty(&summary)?).as_bytes(),
     )?;
     Ok(())

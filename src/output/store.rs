@@ -1,0 +1,182 @@
+//! Where an import folder goes. The part writer and the manifests reach it only through
+//! [`OutputStore`]: a local folder today ([`LocalFolder`]); an S3 prefix, parts streamed as
+//! multipart uploads, is the next implementation. Names are relative to the folder's root, with
+//! `/` between levels (`data/part-00000.json.zst`, `manifest-summary.json`), as S3 keys are.
+
+use super::disk::Disk;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A folder (or prefix) that parts and manifests are written into.
+pub trait OutputStore: Send + Sync + std::fmt::Debug {
+    /// How messages name the object `name`: a path, or an `s3://` URI.
+    fn display(&self, name: &str) -> String;
+    /// A new part: the bytes written to it become the object `name` only when it is committed,
+    /// and nothing of it remains if it is dropped before.
+    fn create_part(&self, name: &str) -> io::Result<Box<dyn PartSink>>;
+    /// A whole small object (a manifest), durable and in place at once: a reader sees the old
+    /// object or the new one, never part of it.
+    fn put(&self, name: &str, body: &[u8]) -> io::Result<()>;
+}
+
+/// The bytes of one part on their way into a store.
+pub trait PartSink: Send {
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Everything written is durable, under the part's name.
+    fn commit(self: Box<Self>) -> io::Result<()>;
+}
+
+/// A local folder: parts are written (directly to the device where the file system takes it)
+/// under a hidden temporary name in their folder and renamed when complete.
+#[derive(Debug)]
+pub struct LocalFolder {
+    root: PathBuf,
+}
+
+impl LocalFolder {
+    pub fn new(root: &Path) -> Self {
+        LocalFolder {
+            root: root.to_path_buf(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+}
+
+/// The temporary name a part is written under: hidden, beside its final name.
+fn temporary(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+/// An I/O error that names the file, keeping its kind.
+fn named(what: &str, path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
+}
+
+impl OutputStore for LocalFolder {
+    fn display(&self, name: &str) -> String {
+        self.path(name).display().to_string()
+    }
+
+    fn create_part(&self, name: &str) -> io::Result<Box<dyn PartSink>> {
+        let path = self.path(name);
+        let tmp = temporary(&path);
+        let disk = Disk::create(&tmp).map_err(|e| named("cannot create", &tmp, e))?;
+        Ok(Box::new(LocalPart {
+            disk,
+            tmp,
+            path,
+            committed: false,
+        }))
+    }
+
+    fn put(&self, name: &str, body: &[u8]) -> io::Result<()> {
+        use std::io::Write as _;
+        let path = self.path(name);
+        let tmp = temporary(&path);
+        let mut f = std::fs::File::create(&tmp).map_err(|e| named("cannot write", &tmp, e))?;
+        f.write_all(body)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| named("cannot write", &tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| named("cannot write", &path, e))?;
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| named("cannot sync", dir, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// A file written as it is (no temporary name): for tests and special files.
+impl PartSink for Disk {
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        Disk::write_all(self, data)
+    }
+
+    fn commit(mut self: Box<Self>) -> io::Result<()> {
+        self.finish()
+    }
+}
+
+struct LocalPart {
+    disk: Disk,
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl PartSink for LocalPart {
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.disk
+            .write_all(data)
+            .map_err(|e| named("cannot write", &self.tmp, e))
+    }
+
+    fn commit(mut self: Box<Self>) -> io::Result<()> {
+        self.disk
+            .finish()
+            .map_err(|e| named("cannot write", &self.tmp, e))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| named("cannot rename", &self.tmp, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for LocalPart {
+    /// A part dropped before its commit leaves nothing behind.
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_appear_only_when_committed_and_puts_replace_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        let store = LocalFolder::new(dir.path());
+        let mut p = store.create_part("data/part-00000.json").unwrap();
+        p.write_all(b"{\"Item\":{}}\n").unwrap();
+        assert!(!dir.path().join("data/part-00000.json").exists());
+        assert!(dir.path().join("data/.part-00000.json.tmp").exists());
+        p.commit().unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("data/part-00000.json")).unwrap(),
+            b"{\"Item\":{}}\n"
+        );
+        assert!(!dir.path().join("data/.part-00000.json.tmp").exists());
+        // Dropped before its commit: nothing left.
+        let mut p = store.create_part("data/part-00001.json").unwrap();
+        p.write_all(b"x").unwrap();
+        drop(p);
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("data"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["part-00000.json"]);
+        store.put("manifest-summary.json", b"{}").unwrap();
+        store.put("manifest-summary.json", b"{\"a\":1}").unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("manifest-summary.json")).unwrap(),
+            b"{\"a\":1}"
+        );
+        assert!(store.display("data/x").ends_with("data/x"));
+        let e = LocalFolder::new(&dir.path().join("missing"))
+            .create_part("data/p")
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("missing"), "{e}");
+    }
+}
