@@ -1,0 +1,230 @@
+//! `prep convert`: its arguments, their mapping to [`ConvertOptions`], the run and its summary.
+
+use super::{default_threads, key_schema, CompressionArg, KeyArgs, OutputArgs};
+use anyhow::{anyhow, Result};
+use clap::{Args, ValueEnum};
+use prep::commands::convert::{self, ConvertOptions, DupMode, OnError};
+use prep::encoding::plan::{Target, Timestamps};
+use prep::encoding::{Nulls, Syntax};
+use prep::input::{csv::CsvOptions, ReadOptions};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OutFormat {
+    #[value(name = "dynamodb-json")]
+    DynamodbJson,
+    Ion,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum NullsArg {
+    /// Leave null attributes out of the item
+    Omit,
+    /// Write {"NULL":true}
+    Null,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OnErrorArg {
+    /// Write failing rows to OUT/rejects.jsonl and go on
+    Reject,
+    /// Stop at the first failing row
+    Fail,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DuplicatesArg {
+    /// Report duplicate primary keys, exit 0
+    Warn,
+    /// Report them and exit 1
+    Error,
+    /// Do not look for duplicates (saves the memory of the key index)
+    Off,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum CsvTypes {
+    /// N or BOOL where every sampled cell of a column fits, else S
+    Infer,
+    /// Every CSV column is S (unless --type says otherwise)
+    String,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TimestampsArg {
+    /// RFC 3339 strings (S)
+    Rfc3339,
+    /// Seconds since the epoch (N)
+    #[value(name = "epoch-s")]
+    EpochS,
+    /// Milliseconds since the epoch (N)
+    #[value(name = "epoch-ms")]
+    EpochMs,
+    /// Microseconds since the epoch (N)
+    #[value(name = "epoch-us")]
+    EpochUs,
+}
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// Input files, directories (recursed, sorted) or globs: CSV/TSV (plain, .gz, .zst), Parquet,
+    /// Arrow IPC files (.arrow, .feather) and streams (.arrows), DynamoDB JSON or Ion items
+    /// (plain, .gz, .zst; DynamoDB export folders too)
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// Output folder (data/ parts, manifests, rejects); must be new or empty unless --force
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Table name for import-table.json (default: from --table-def, else the output folder's name)
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "dynamodb-json")]
+    pub format: OutFormat,
+    /// Compression of every part
+    #[arg(long, value_enum, default_value = "zstd", ignore_case = true)]
+    pub compress: CompressionArg,
+    /// Compression level (zstd 1-19, default 1; gzip 0-9, default 6)
+    #[arg(long, value_name = "N")]
+    pub compress_level: Option<i32>,
+    /// Largest part, in uncompressed item bytes (e.g. 64MiB, 1GB)
+    #[arg(long, default_value = "512MiB", value_name = "SIZE", value_parser = super::size)]
+    pub part_size: u64,
+    /// Null values: leave the attribute out, or write NULL
+    #[arg(long, value_enum, default_value = "omit")]
+    pub nulls: NullsArg,
+    /// Column type override COLUMN=TYPE: S, N, B, BOOL, SS, NS, BS (SS:; splits text on ;), L, M, JSON
+    #[arg(long = "type", value_name = "COLUMN=TYPE")]
+    pub types: Vec<String>,
+    /// How timestamps are written
+    #[arg(long, value_enum, default_value = "rfc3339")]
+    pub timestamps: TimestampsArg,
+    /// What to do with a row that would fail the import
+    #[arg(long, value_enum, default_value = "reject")]
+    pub on_error: OnErrorArg,
+    /// What duplicate primary keys mean for the exit code
+    #[arg(long, value_enum, default_value = "warn")]
+    pub duplicates: DuplicatesArg,
+    /// Worker threads (default: the number of cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Replace prep's files in a non-empty --out
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// CSV delimiter (one character; `tab` or \t for tab). Default: comma (tab for .tsv)
+    #[arg(long, value_name = "C", value_parser = super::delimiter)]
+    pub delimiter: Option<u8>,
+    /// CSV files have no header line; name the columns with --columns
+    #[arg(long, requires = "columns")]
+    pub no_header: bool,
+    /// Column names for headerless CSV: a,b,c
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "a,b,c",
+        requires = "no_header"
+    )]
+    pub columns: Option<Vec<String>>,
+    /// How CSV cells are typed
+    #[arg(long, value_enum, default_value = "infer")]
+    pub csv_types: CsvTypes,
+    /// Rows sampled per CSV column by --csv-types infer
+    #[arg(long, default_value = "1000", value_name = "N")]
+    pub csv_sample_rows: usize,
+    /// Longest DynamoDB JSON / Ion line or CSV record read (longer ones are skipped as they
+    /// stream and reported as I001; no valid item needs more than a few MB)
+    #[arg(long, default_value = "8MiB", value_name = "SIZE", value_parser = super::max_line)]
+    pub max_line_bytes: usize,
+    /// Rows per batch (memory is about batch × threads × row size)
+    #[arg(long, default_value = "8192", value_name = "N", hide = true, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_rows: u32,
+}
+
+fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
+    let keys = key_schema(&a.keys)?.ok_or_else(|| anyhow!("--key or --table-def is required"))?;
+    if let Some(t) = &a.table {
+        prep::model::keys::check_table_or_index_name(t)?;
+    }
+    let overrides = a
+        .types
+        .iter()
+        .map(|t| {
+            let (col, ty) = t
+                .rsplit_once('=')
+                .ok_or_else(|| anyhow!("--type {t:?}: expected COLUMN=TYPE"))?;
+            Ok((col.to_string(), Target::parse(ty)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ConvertOptions {
+        inputs: a.inputs.clone(),
+        out: a.out.clone(),
+        keys,
+        table_name: a.table.clone(),
+        syntax: match a.format {
+            OutFormat::DynamodbJson => Syntax::Json,
+            OutFormat::Ion => Syntax::Ion,
+        },
+        compression: a.compress.into(),
+        level: a.compress_level,
+        part_size: a.part_size,
+        nulls: match a.nulls {
+            NullsArg::Omit => Nulls::Omit,
+            NullsArg::Null => Nulls::Null,
+        },
+        overrides,
+        timestamps: match a.timestamps {
+            TimestampsArg::Rfc3339 => Timestamps::Rfc3339,
+            TimestampsArg::EpochS => Timestamps::Epoch(0),
+            TimestampsArg::EpochMs => Timestamps::Epoch(3),
+            TimestampsArg::EpochUs => Timestamps::Epoch(6),
+        },
+        on_error: match a.on_error {
+            OnErrorArg::Reject => OnError::Reject,
+            OnErrorArg::Fail => OnError::Fail,
+        },
+        duplicates: match a.duplicates {
+            DuplicatesArg::Warn => DupMode::Warn,
+            DuplicatesArg::Error => DupMode::Error,
+            DuplicatesArg::Off => DupMode::Off,
+        },
+        threads: a.threads.unwrap_or_else(default_threads),
+        force: a.force,
+        read: ReadOptions {
+            batch_rows: a.batch_rows as usize,
+            keep_blank: false,
+            blocks: Default::default(),
+            csv: CsvOptions {
+                delimiter: a.delimiter,
+                columns: if a.no_header { a.columns.clone() } else { None },
+                sample_rows: a.csv_sample_rows,
+            },
+            max_line: a.max_line_bytes,
+        },
+        csv_infer: matches!(a.csv_types, CsvTypes::Infer),
+        progress: a.output.progress(),
+    })
+}
+
+pub fn run(a: ConvertArgs) -> Result<i32> {
+    let opts = options(&a)?;
+    // Ctrl-C (or SIGTERM): the first asks the run to stop and remove what it wrote (no
+    // `.part-*.tmp` is left), a second ends the process at once.
+    let _ = ctrlc::set_handler(|| {
+        if prep::pipeline::interrupted() {
+            std::process::exit(130);
+        }
+        eprintln!("prep: stopping (interrupted); press Ctrl-C again to quit at once");
+        prep::pipeline::interrupt();
+    });
+    let report = convert::run(&opts)?;
+    if a.output.json {
+        println!("{}", report.to_json());
+    } else if !a.output.quiet || report.failed_row.is_some() {
+        eprint!("{}", convert::output::human_summary(&report, &opts));
+    }
+    Ok(report.exit_code())
+}

@@ -1,0 +1,222 @@
+//! The command line: the top-level parser and what every command shares (key and AWS options,
+//! output flags, size and delimiter parsing). Each command has its own file holding its
+//! arguments, their mapping to the library's options, the run and the rendering of its result.
+
+mod convert;
+mod import;
+mod rules;
+mod upload;
+mod validate;
+
+use anyhow::{anyhow, bail, Result};
+use clap::{Args, Parser, Subcommand};
+use prep::model::keys::{Gsi, KeyAttr, KeySchema};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "prep",
+    version,
+    about = "Get data ready for DynamoDB Import from S3",
+    long_about = "Get data ready for DynamoDB Import from S3.\n\n\
+        convert   CSV/TSV (plain, .gz, .zst), Parquet, Arrow IPC files and streams, DynamoDB JSON\n\
+        \x20         and Ion → key-checked DynamoDB JSON or Ion parts, manifests, rejects\n\
+        validate  check DynamoDB JSON / Ion / CSV files, prep folders and DynamoDB exports\n\
+        \x20         against the import rules (text, JSON, GitHub, SARIF, JUnit output)\n\
+        upload    put a converted folder in S3: multipart, parallel, checksummed, resumable\n\
+        import    start the DynamoDB import of an uploaded folder and follow it to the end\n\
+        rules     list the rules prep checks, or explain one\n\n\
+        Exit codes: 0 clean, 1 findings (rejected rows, rule errors), 2 could not run, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Convert CSV/TSV, Parquet, Arrow IPC, DynamoDB JSON or Ion into key-checked DynamoDB JSON or Ion parts with manifests
+    #[command(
+        mut_arg("key", |a| a
+            .help("Partition key NAME[:S|N|B] (type taken from the data when left out)")
+            .required_unless_present("table_def")),
+    )]
+    Convert(Box<convert::ConvertArgs>),
+    /// Check DynamoDB JSON / Ion / CSV files or folders against the import rules (for CI)
+    #[command(
+        mut_arg("key", |a| a.help("Partition key NAME[:S|N|B] (default: from a prep manifest, if any)")),
+    )]
+    Validate(Box<validate::ValidateArgs>),
+    /// Upload a converted folder to S3 for ImportTable: multipart, parallel, checksummed, resumable
+    #[command(mut_arg("endpoint_url", |a| a
+        .help("S3 endpoint URL (also AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3)")))]
+    Upload(Box<upload::UploadArgs>),
+    /// Start the DynamoDB import of an uploaded folder and follow it to the end
+    #[command(
+        mut_arg("key", |a| a
+            .help("Partition key NAME:S|N|B (replaces the key schema of import-table.json)")
+            .value_name("NAME:T")),
+        mut_arg("sort_key", |a| a.help("Sort key NAME:S|N|B").value_name("NAME:T")),
+        mut_arg("gsi", |a| a
+            .help("Global secondary index INDEX=PK:T[,SK:T] (repeatable, with --key)")
+            .value_name("INDEX=PK:T[,SK:T]")),
+        mut_arg("endpoint_url", |a| a.help("Endpoint URL for DynamoDB and S3 (also AWS_ENDPOINT_URL)")),
+    )]
+    Import(Box<import::ImportArgs>),
+    /// List the rules prep checks, or explain one: prep rules K001
+    Rules {
+        /// A rule code (K001) or name (key-missing)
+        code: Option<String>,
+    },
+}
+
+/// Runs the command; its exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.cmd {
+        Cmd::Convert(args) => convert::run(*args),
+        Cmd::Validate(args) => validate::run(*args),
+        Cmd::Upload(args) => upload::run(*args),
+        Cmd::Import(args) => import::run(*args),
+        Cmd::Rules { code } => rules::run(code.as_deref()),
+    }
+}
+
+/// What every command prints, the same way in each.
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Print nothing but errors (and the --json summary)
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the result as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl OutputArgs {
+    /// Whether a progress bar is shown: on a terminal, unless told to be quiet or to print JSON.
+    pub fn progress(&self) -> bool {
+        use std::io::IsTerminal;
+        !self.quiet && !self.json && std::io::stderr().is_terminal()
+    }
+}
+
+/// The key schema options of convert, validate and import. What differs between the commands
+/// (help, whether a key is required, whether its type is) is set on each subcommand in [`Cmd`]
+/// and checked where the schema is built.
+#[derive(Args, Debug)]
+pub struct KeyArgs {
+    /// Partition key NAME[:S|N|B]
+    #[arg(long, value_name = "NAME[:T]")]
+    pub key: Option<String>,
+    /// Sort key NAME[:S|N|B]
+    #[arg(long, value_name = "NAME[:T]", requires = "key")]
+    pub sort_key: Option<String>,
+    /// Global secondary index INDEX=PK[:T][,SK[:T]] (repeatable)
+    #[arg(long, value_name = "INDEX=PK[:T][,SK[:T]]")]
+    pub gsi: Vec<String>,
+    /// Keys and GSIs from a TableCreationParameters JSON or `aws dynamodb describe-table` output
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub table_def: Option<PathBuf>,
+}
+
+/// Where and as whom upload and import talk to AWS.
+#[derive(Args, Debug)]
+pub struct AwsArgs {
+    /// AWS profile (default: the standard chain: environment, profiles, SSO, web identity, IMDS)
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS region
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Endpoint URL (also AWS_ENDPOINT_URL)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Path-style S3 addressing (bucket in the path), for S3-compatible servers
+    #[arg(long)]
+    pub path_style: bool,
+}
+
+/// The key schema the options give, if any.
+pub fn key_schema(a: &KeyArgs) -> Result<Option<KeySchema>> {
+    let (gsi, sort_key) = (&a.gsi, a.sort_key.as_deref());
+    Ok(match (a.table_def.as_deref(), a.key.as_deref()) {
+        (Some(p), _) => {
+            let mut ks = KeySchema::from_table_def(p)?;
+            for g in gsi {
+                ks.gsis.push(Gsi::parse(g)?);
+            }
+            Some(ks)
+        }
+        (None, Some(k)) => Some(KeySchema {
+            table_name: None,
+            partition: KeyAttr::parse(k)?,
+            sort: sort_key.map(KeyAttr::parse).transpose()?,
+            gsis: gsi.iter().map(|g| Gsi::parse(g)).collect::<Result<_>>()?,
+        }),
+        (None, None) => {
+            if !gsi.is_empty() {
+                bail!("--gsi needs --key (or --table-def)");
+            }
+            None
+        }
+    })
+}
+
+pub fn aws_options(a: &AwsArgs, max_attempts: u32) -> prep::aws::AwsOptions {
+    prep::aws::AwsOptions {
+        profile: a.profile.clone(),
+        region: a.region.clone(),
+        endpoint_url: a.endpoint_url.clone(),
+        path_style: a.path_style,
+        max_attempts,
+    }
+}
+
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// A size such as `512MiB`, `64MB`, `1GB` or `1048576` (a clap value parser).
+pub fn size(s: &str) -> Result<u64> {
+    prep::output::parse_size(s)
+}
+
+/// `--max-line-bytes`: at least 1 MiB (a valid item's line can be over 400 KB with escapes).
+pub fn max_line(s: &str) -> Result<usize> {
+    let n = prep::output::parse_size(s)?;
+    if n < 1 << 20 {
+        bail!("at least 1MiB (a valid item's line can reach a few MB)");
+    }
+    usize::try_from(n).map_err(|_| anyhow!("too large"))
+}
+
+/// A CSV delimiter: one ASCII character, or `tab` (a clap value parser).
+pub fn delimiter(s: &str) -> Result<u8> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => bail!("expected one ASCII character (or `tab`)"),
+    }
+}
+
+/// `--compress` / `--compression`: one compression for every part, as ImportTable wants.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum CompressionArg {
+    #[value(alias = "zst")]
+    Zstd,
+    #[value(alias = "gz")]
+    Gzip,
+    None,
+}
+
+impl From<CompressionArg> for prep::output::Compression {
+    fn from(c: CompressionArg) -> Self {
+        match c {
+            CompressionArg::Zstd => prep::output::Compression::Zstd,
+            CompressionArg::Gzip => prep::output::Compression::Gzip,
+            CompressionArg::None => prep::output::Compression::None,
+        }
+    }
+}
