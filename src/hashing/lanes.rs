@@ -6,8 +6,8 @@
 //! unfinished blocks, their lengths and the padding.
 
 /// Streams hashed together: eight MD5s fill a 256-bit register. (Sixteen would fill AVX-512's,
-/// but measured only 12 % faster on this project's AMD EPYC, which runs 512-bit operations as two
-/// halves, and would need sixteen parts open, each with its stage and waiting batches.)
+/// but gained little on CPUs that run 512-bit operations as two halves, and would need sixteen
+/// parts open, each with its stage and waiting batches.)
 pub const LANES: usize = 8;
 
 /// A block function over up to [`LANES`] streams at once.

@@ -39,8 +39,7 @@ pub fn file_digests(path: &Path, md5: bool, sha256: bool) -> Result<FileDigests>
 }
 
 /// Bytes read from a file at a time, per hash lane: small enough that the hash finds what the
-/// read just copied still in the core's cache (with 2 MiB reads a Parquet conversion, which
-/// hashes its input, took 1.5 % longer).
+/// read just copied still in the core's cache (2 MiB reads measured slower).
 pub const READ_CHUNK: usize = 256 << 10;
 
 /// A file being hashed in one of [`files_digests`]' lanes.

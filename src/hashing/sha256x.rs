@@ -1,7 +1,7 @@
 //! SHA-256 of several streams at once. With the SHA extensions (SHA-NI), one stream runs at the
-//! speed of its chain of dependent round instructions (about 1.8 GB/s on this project's AMD
-//! EPYC, as the sha2 crate), while the core could start several of them at a time: two to four
-//! independent streams interleaved in one loop run at 3.3-3.6 GB/s together (measured). The
+//! speed of its chain of dependent round instructions, while the core could start several of
+//! them at a time: two to four independent streams interleaved in one loop run about twice as
+//! fast together (BENCHMARKS.md has the measurement). The
 //! part writer hashes its eight open uncompressed parts this way, four at a time, beside their
 //! MD5 lanes ([`super::md5x`]), and [`super::files_digests`] eight files at a time. Without
 //! SHA-NI the lanes go one after the other through the sha2 crate's block function. Tests
@@ -88,8 +88,7 @@ impl Blocks for Sha256Blocks {
 mod x86 {
     use std::arch::x86_64::*;
 
-    /// Streams interleaved at most: 3.6 GB/s with four, 3.7 with three, 3.3 with two, 1.8 with
-    /// one.
+    /// Streams interleaved at most: four were as fast as three, and faster than two or one.
     pub const WIDTH: usize = 4;
 
     pub fn available() -> bool {

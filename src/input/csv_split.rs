@@ -1,8 +1,8 @@
 //! CSV records split 64 bytes at a time: the bytes the grammar cares about (delimiter, quote, CR,
 //! LF) are found as one bit mask per window, and a record's cells are ranges of the read buffer
 //! (quoted cells with doubled quotes are unescaped in place, which only ever shortens them).
-//! The csv crate's parser looks at every byte through a state table; this was 16 % of a CSV
-//! conversion's CPU.
+//! The csv crate's parser looks at every byte through a state table, which showed as a large
+//! share of a CSV conversion's CPU (BENCHMARKS.md).
 //!
 //! The grammar is csv_core's with `double_quote` on, no escape byte, no comments and CR, LF or
 //! CRLF ending a record: a quote opens a quoted cell only as the cell's first byte (elsewhere it

@@ -262,8 +262,8 @@ fn skip_line(
 
 /// The blocks [`read_blocks`] has handed out in batches, shared by the files of one run (each
 /// file is read by a thread of its own). A block whose batches are all gone is read into again:
-/// a new one costs its zeroing and first-touch page faults (measured: 5-8 % of a one-core
-/// validation of eight parts).
+/// a new one costs its zeroing and first-touch page faults, which showed in validation's
+/// profile.
 #[derive(Clone, Debug, Default)]
 pub struct Blocks(Arc<Mutex<VecDeque<Buffer>>>);
 

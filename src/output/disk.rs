@@ -1,7 +1,7 @@
 //! Where a part's bytes go. A part is synced before it is renamed into place, so every byte goes
 //! to the device anyway: on Linux it is written there directly (O_DIRECT) from an aligned staging
-//! buffer, which skips the page-cache copy and its bookkeeping (measured on this project's VM:
-//! 1.9 GB/s direct against 0.39 GB/s buffered with the sync, and a sixth of a conversion's CPU).
+//! buffer, which skips the page-cache copy and its bookkeeping (several times faster than a
+//! buffered write and its sync; BENCHMARKS.md).
 //! Where the file system refuses direct writes, bytes go through the page cache, with writeback
 //! started as they come so the final sync has little left to do.
 
@@ -19,8 +19,8 @@ const WRITEBACK: u64 = 32 << 20;
 /// Stages are aligned to a huge page and asked to be backed by huge pages (Linux's transparent
 /// huge pages in `madvise` mode, the usual default): a direct write pins the pages of its
 /// buffer and the device releases them on completion, page by page, which 512 times fewer pages
-/// make cheaper (measured: system time 0.29 -> 0.245 s and 6-8 % less wall time converting to
-/// 534 MB of uncompressed parts). Elsewhere the advice is ignored and nothing changes.
+/// make cheaper (less system time, measurably). Elsewhere the advice is ignored and nothing
+/// changes.
 pub(crate) use crate::model::sys::HUGE_PAGE;
 use crate::model::sys::{advise_huge_pages, clear_direct, start_writeback};
 
@@ -36,9 +36,8 @@ struct Stage {
 
 /// The stages of every part being written, shared: each part fills one, and the others are on
 /// their way to the device or spare. A fresh stage costs more than its allocation: the kernel
-/// zeroes its huge pages on first touch, and on this project's VM each fresh 2 MiB page also
-/// faults in the host (measured: 2-4 ms per huge page, 5 % of a conversion's CPU for 32 MiB of
-/// stages), so parts share stages and keep them rather than each making its own.
+/// zeroes its huge pages on first touch, and on a virtual machine each fresh huge page may also
+/// fault in the host, so parts share stages and keep them rather than each making its own.
 struct Pool {
     spare: Vec<Stage>,
     /// Stages in existence: spare, being filled, or being written.

@@ -1,7 +1,7 @@
 //! `prep convert`: inputs → checked DynamoDB JSON (or Ion) parts, manifests, rejects, duplicates.
 //!
 //! Flow: units (row groups, files) are read by a few threads ahead of need; batches come out in
-//! input order, are encoded and checked in parallel on a rayon pool (src/pipeline.rs), and go in
+//! input order, are encoded and checked in parallel on a rayon pool (`crate::pipeline`), and go in
 //! order to one writer thread that detects duplicates, splits parts, compresses and hashes (MD5
 //! on the writer thread, SHA-256 beside it, the device write on a thread of the part's own).
 //! Keeping the order makes the output byte-identical whatever the thread count.
@@ -695,7 +695,7 @@ fn convert(
     let mut key_names = vec![keys.partition.name.clone()];
     key_names.extend(keys.sort.as_ref().map(|s| s.name.clone()));
     // Enough idle buffers for the encoders' window and the batches the parts' hash lanes and
-    // staging threads hold (up to 13 with eight lanes, measured); a buffer dropped here is
+    // staging threads hold (about one and a half per lane); a buffer dropped here is
     // allocated again, with fresh pages to fault in, a moment later.
     let recycled = Recycled::new(threads * 4 + 2 * crate::hashing::md5x::LANES);
     let writer = Writer {
