@@ -4,9 +4,9 @@
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use prep::encoding::item::ItemEncoder;
+use prep::encoding::arrow_rows::ItemEncoder;
 use prep::encoding::plan::{EncodeOptions, Plan, Timestamps};
-use prep::encoding::{Nulls, Syntax, W};
+use prep::encoding::{ItemWriter, Nulls, Syntax};
 use prep::model::keys::{KeyAttr, KeySchema};
 use prep::model::number;
 use std::sync::Arc;
@@ -56,7 +56,7 @@ fn encode(c: &mut Criterion) {
     g.throughput(Throughput::Elements(b.num_rows() as u64));
     for (name, syn) in [("dynamodb_json", Syntax::Json), ("ion", Syntax::Ion)] {
         let enc = ItemEncoder::new(&plan, &b, syn, Nulls::Omit).unwrap();
-        let mut w = W::new(syn, Nulls::Omit);
+        let mut w = ItemWriter::new(syn, Nulls::Omit);
         g.bench_function(name, |bench| {
             bench.iter(|| {
                 let e = enc.encode(b.num_rows(), &[], &mut w);
@@ -152,7 +152,7 @@ fn item_size(c: &mut Criterion) {
 /// Validating DynamoDB JSON lines: parse, every rule, key checks (what prep validate runs).
 fn validate_lines(c: &mut Criterion) {
     use arrow_array::BinaryArray;
-    use prep::encoding::items::LinesEncoder;
+    use prep::encoding::item_lines::LinesEncoder;
     use prep::encoding::plan::KeyCheck;
     use prep::input::parse::LineFormat;
     use prep::model::keys::{KeyRole, ScalarType};
@@ -181,12 +181,12 @@ fn validate_lines(c: &mut Criterion) {
         ],
         syn: Syntax::Json,
     };
-    let mut w = W::new(Syntax::Json, Nulls::Omit);
+    let mut w = ItemWriter::new(Syntax::Json, Nulls::Omit);
     w.strict = true;
     w.discard = true;
     // The lines are clean: both paths below measure accepting them, not reporting errors.
     assert!(enc.encode(&arr, &[], &mut w).rejects.is_empty());
-    let mut scanner = prep::commands::validate::scan::Scanner::new(&enc.keys);
+    let mut scanner = prep::commands::validate::scan::LineScanner::new(&enc.keys);
     let mut key = Vec::new();
     for l in &lines {
         assert!(scanner.scan(l.as_bytes(), &mut key).is_some(), "{l}");

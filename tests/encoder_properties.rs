@@ -13,9 +13,9 @@ use arrow_array::*;
 use arrow_buffer::i256;
 use arrow_schema::{DataType, Field, Fields};
 use base64::Engine;
-use prep::encoding::item::ItemEncoder;
+use prep::encoding::arrow_rows::ItemEncoder;
 use prep::encoding::plan::{EncodeOptions, Plan, Timestamps};
-use prep::encoding::{Nulls, Syntax, W};
+use prep::encoding::{ItemWriter, Nulls, Syntax};
 use prep::model::keys::{KeyAttr, KeySchema};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -562,7 +562,7 @@ fn check(seed: u64, rows: usize) -> (usize, usize) {
     let mut counts = (0, 0);
     for syn in [Syntax::Json, Syntax::Ion] {
         let enc = ItemEncoder::new(&plan, &b, syn, Nulls::Omit).unwrap();
-        let mut w = W::new(syn, Nulls::Omit);
+        let mut w = ItemWriter::new(syn, Nulls::Omit);
         let e = enc.encode(b.num_rows(), &[], &mut w);
         assert_eq!(e.rows.len() + e.rejects.len(), rows, "rows reconcile");
         if syn == Syntax::Json {

@@ -1,15 +1,15 @@
 //! Encoding Arrow values as DynamoDB attribute values, straight into output bytes.
 //!
-//! Column encoders (`Enc`) write one value at a time into a reused buffer and return the type and
+//! Column encoders (`ColumnEncoder`) write one value at a time into a reused buffer and return the type and
 //! the DynamoDB size of what they wrote, so the item checks (keys, size, nesting) run in the same
 //! pass as the encoding. The surface syntax (DynamoDB JSON or Ion text) is a small enum so the
 //! same encoders serve both outputs.
 
 pub use crate::model::bytes::{base64_into, put};
 pub use escape::{escape_into, find_escape, find_special, special_in_word};
+pub mod arrow_rows;
 pub mod escape;
-pub mod item;
-pub mod items;
+pub mod item_lines;
 pub mod nested;
 pub mod plain;
 pub mod plan;
@@ -21,7 +21,7 @@ use crate::model::rules::{self, Rule};
 
 /// DynamoDB attribute value types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Ty {
+pub enum AttrType {
     S,
     N,
     B,
@@ -34,19 +34,19 @@ pub enum Ty {
     BS,
 }
 
-impl Ty {
+impl AttrType {
     pub fn as_str(self) -> &'static str {
         match self {
-            Ty::S => "S",
-            Ty::N => "N",
-            Ty::B => "B",
-            Ty::Bool => "BOOL",
-            Ty::Null => "NULL",
-            Ty::L => "L",
-            Ty::M => "M",
-            Ty::SS => "SS",
-            Ty::NS => "NS",
-            Ty::BS => "BS",
+            AttrType::S => "S",
+            AttrType::N => "N",
+            AttrType::B => "B",
+            AttrType::Bool => "BOOL",
+            AttrType::Null => "NULL",
+            AttrType::L => "L",
+            AttrType::M => "M",
+            AttrType::SS => "SS",
+            AttrType::NS => "NS",
+            AttrType::BS => "BS",
         }
     }
 }
@@ -84,14 +84,14 @@ pub enum Nulls {
 
 /// A value that could not be encoded: which rule it breaks and a message naming what and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Fail {
+pub struct RuleFailure {
     pub rule: &'static Rule,
     pub message: String,
 }
 
-impl Fail {
+impl RuleFailure {
     pub fn new(rule: &'static Rule, message: impl Into<String>) -> Self {
-        Fail {
+        RuleFailure {
             rule,
             message: message.into(),
         }
@@ -100,9 +100,9 @@ impl Fail {
 
 /// What an encoder wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Val {
+pub enum WriteOutcome {
     Written {
-        ty: Ty,
+        ty: AttrType,
         size: usize,
     },
     /// Nothing to write (an empty set): the attribute is left out.
@@ -110,7 +110,7 @@ pub enum Val {
 }
 
 /// The per-worker output state: buffer, syntax, nesting depth, scratch space.
-pub struct W {
+pub struct ItemWriter {
     pub out: Vec<u8>,
     pub syn: Syntax,
     pub nulls: Nulls,
@@ -163,9 +163,9 @@ impl Recycled {
     }
 }
 
-impl W {
+impl ItemWriter {
     pub fn new(syn: Syntax, nulls: Nulls) -> Self {
-        W {
+        ItemWriter {
             out: Vec::with_capacity(1 << 20),
             syn,
             nulls,
@@ -256,7 +256,7 @@ impl W {
         }
     }
 
-    /// A JSON number after its head (`{"N":"`, written by [`W::n_with`] or with the attribute's
+    /// A JSON number after its head (`{"N":"`, written by [`ItemWriter::n_with`] or with the attribute's
     /// name): `canonical` appends its canonical text to the item (returning its size), then the
     /// string ends. A failure may leave part of the text behind (the caller drops the item, or
     /// the head with it).
@@ -321,10 +321,10 @@ impl W {
     }
 
     /// Enter a list or map: checks the nesting limit.
-    pub fn open(&mut self, ty: Ty) -> Result<(), Fail> {
+    pub fn open(&mut self, ty: AttrType) -> Result<(), RuleFailure> {
         self.depth += 1;
         if self.depth > rules::MAX_NESTING {
-            return Err(Fail::new(
+            return Err(RuleFailure::new(
                 &rules::NESTING_TOO_DEEP,
                 format!(
                     "lists and maps nest more than {} levels",
@@ -333,36 +333,36 @@ impl W {
             ));
         }
         let t: &[u8] = match (self.syn, ty) {
-            (Syntax::Json, Ty::L) => b"{\"L\":[",
-            (Syntax::Json, Ty::M) => b"{\"M\":{",
-            (Syntax::Ion, Ty::L) => b"[",
-            (Syntax::Ion, Ty::M) => b"{",
+            (Syntax::Json, AttrType::L) => b"{\"L\":[",
+            (Syntax::Json, AttrType::M) => b"{\"M\":{",
+            (Syntax::Ion, AttrType::L) => b"[",
+            (Syntax::Ion, AttrType::M) => b"{",
             _ => unreachable!("open() is for L and M"),
         };
         self.out.extend_from_slice(t);
         Ok(())
     }
 
-    pub fn close(&mut self, ty: Ty) {
+    pub fn close(&mut self, ty: AttrType) {
         self.depth -= 1;
         let t: &[u8] = match (self.syn, ty) {
-            (Syntax::Json, Ty::L) => b"]}",
-            (Syntax::Json, Ty::M) => b"}}",
-            (Syntax::Ion, Ty::L) => b"]",
-            (Syntax::Ion, Ty::M) => b"}",
+            (Syntax::Json, AttrType::L) => b"]}",
+            (Syntax::Json, AttrType::M) => b"}}",
+            (Syntax::Ion, AttrType::L) => b"]",
+            (Syntax::Ion, AttrType::M) => b"}",
             _ => unreachable!("close() is for L and M"),
         };
         self.out.extend_from_slice(t);
     }
 
-    pub fn set_open(&mut self, ty: Ty) {
+    pub fn set_open(&mut self, ty: AttrType) {
         let t: &[u8] = match (self.syn, ty) {
-            (Syntax::Json, Ty::SS) => b"{\"SS\":[",
-            (Syntax::Json, Ty::NS) => b"{\"NS\":[",
-            (Syntax::Json, Ty::BS) => b"{\"BS\":[",
-            (Syntax::Ion, Ty::SS) => b"$dynamodb_SS::[",
-            (Syntax::Ion, Ty::NS) => b"$dynamodb_NS::[",
-            (Syntax::Ion, Ty::BS) => b"$dynamodb_BS::[",
+            (Syntax::Json, AttrType::SS) => b"{\"SS\":[",
+            (Syntax::Json, AttrType::NS) => b"{\"NS\":[",
+            (Syntax::Json, AttrType::BS) => b"{\"BS\":[",
+            (Syntax::Ion, AttrType::SS) => b"$dynamodb_SS::[",
+            (Syntax::Ion, AttrType::NS) => b"$dynamodb_NS::[",
+            (Syntax::Ion, AttrType::BS) => b"$dynamodb_BS::[",
             _ => unreachable!("set_open() is for sets"),
         };
         self.out.extend_from_slice(t);
@@ -376,28 +376,28 @@ impl W {
     }
 
     /// A set member (no type descriptor), from its raw scalar bytes.
-    pub fn set_member(&mut self, ty: Ty, raw: &[u8]) {
+    pub fn set_member(&mut self, ty: AttrType, raw: &[u8]) {
         match (self.syn, ty) {
-            (_, Ty::S) => self.bare_s(raw),
-            (Syntax::Json, Ty::N) => {
+            (_, AttrType::S) => self.bare_s(raw),
+            (Syntax::Json, AttrType::N) => {
                 self.out.push(b'"');
                 self.out.extend_from_slice(raw);
                 self.out.push(b'"');
             }
-            (Syntax::Ion, Ty::N) => number::write_ion_decimal(raw, &mut self.out),
-            (_, Ty::B) => self.bare_b(raw),
+            (Syntax::Ion, AttrType::N) => number::write_ion_decimal(raw, &mut self.out),
+            (_, AttrType::B) => self.bare_b(raw),
             _ => unreachable!("set members are S, N or B"),
         }
     }
 
     /// Write a scalar from its raw form (string bytes, canonical number text, raw binary).
-    pub fn scalar(&mut self, ty: Ty, raw: &[u8]) -> usize {
+    pub fn scalar(&mut self, ty: AttrType, raw: &[u8]) -> usize {
         match ty {
-            Ty::S => self.s_utf8(raw),
-            Ty::N => self.n(raw, number::canonical_size(raw)),
-            Ty::B => self.b(raw),
-            Ty::Bool => self.bool(raw == b"true"),
-            Ty::Null => self.null(),
+            AttrType::S => self.s_utf8(raw),
+            AttrType::N => self.n(raw, number::canonical_size(raw)),
+            AttrType::B => self.b(raw),
+            AttrType::Bool => self.bool(raw == b"true"),
+            AttrType::Null => self.null(),
             _ => unreachable!("scalar() is for S, N, B, BOOL, NULL"),
         }
     }
@@ -420,12 +420,12 @@ impl W {
     }
 }
 
-/// The heads of JSON values whose type is fixed by their column (see [`Enc::json_head`]).
+/// The heads of JSON values whose type is fixed by their column (see [`ColumnEncoder::json_head`]).
 pub const HEAD_S: &[u8] = b"{\"S\":\"";
 pub const HEAD_N: &[u8] = b"{\"N\":\"";
 pub const HEAD_BOOL: &[u8] = b"{\"BOOL\":";
 
-/// `,"name":` with the name escaped, for [`W::quoted_name`]. The escapes are the same in JSON
+/// `,"name":` with the name escaped, for [`ItemWriter::quoted_name`]. The escapes are the same in JSON
 /// and Ion.
 pub fn quoted_name(name: &str) -> Vec<u8> {
     let mut v = Vec::with_capacity(name.len() + 4);
@@ -435,14 +435,14 @@ pub fn quoted_name(name: &str) -> Vec<u8> {
     v
 }
 
-/// Which values of a column are null, when that is all [`Enc::is_null`] would look at: the item
+/// Which values of a column are null, when that is all [`ColumnEncoder::is_null`] would look at: the item
 /// loop then tests a bit instead of making a call per value.
 pub enum NullMask {
     /// No value is null.
     NoNulls,
     /// Null where the bit is clear.
     Bits(arrow_buffer::NullBuffer),
-    /// Ask [`Enc::is_null`] (dictionary values, columns of nulls, ...).
+    /// Ask [`ColumnEncoder::is_null`] (dictionary values, columns of nulls, ...).
     Ask,
 }
 
@@ -457,7 +457,7 @@ impl NullMask {
 }
 
 /// One Arrow column (or child array) as DynamoDB values.
-pub trait Enc: Send + Sync {
+pub trait ColumnEncoder: Send + Sync {
     fn is_null(&self, i: usize) -> bool;
 
     /// See [`NullMask`]; encoders whose `is_null` reads only their array's validity bitmap say so.
@@ -466,40 +466,40 @@ pub trait Enc: Send + Sync {
     }
 
     /// The type every non-null value gets, when it is fixed (`None` for JSON cells).
-    fn ty(&self) -> Option<Ty>;
+    fn ty(&self) -> Option<AttrType>;
 
     /// Raw scalar form (string bytes, canonical number text, raw binary) of value `i`, for keys
     /// and set members. Non-scalar encoders refuse.
-    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
+    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<AttrType, RuleFailure> {
         let _ = (i, buf);
-        Err(Fail::new(
+        Err(RuleFailure::new(
             &rules::KEY_NESTED,
             format!(
                 "a {} value cannot be a key or set member",
-                self.ty().map(Ty::as_str).unwrap_or("JSON")
+                self.ty().map(AttrType::as_str).unwrap_or("JSON")
             ),
         ))
     }
 
     /// The JSON text every written value of this encoder starts with (`{"N":"`), when there is
     /// one: the item loop then writes it together with the attribute's name, and the value's
-    /// remainder with [`Enc::write_rest`].
+    /// remainder with [`ColumnEncoder::write_rest`].
     fn json_head(&self) -> Option<&'static [u8]> {
         None
     }
 
-    /// Value `i` (not null) in JSON, less its [`Enc::json_head`]. Only called on encoders that
+    /// Value `i` (not null) in JSON, less its [`ColumnEncoder::json_head`]. Only called on encoders that
     /// have a head.
-    fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write_rest(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         let _ = (i, w);
         unreachable!("write_rest is only called where json_head is Some")
     }
 
     /// Write value `i` (not null) in the output syntax.
-    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         let mut buf = std::mem::take(&mut w.scratch);
         buf.clear();
-        let r = self.raw(i, &mut buf).map(|ty| Val::Written {
+        let r = self.raw(i, &mut buf).map(|ty| WriteOutcome::Written {
             ty,
             size: w.scalar(ty, &buf),
         });
@@ -539,8 +539,8 @@ mod tests {
         }
     }
 
-    /// Where an encoder has a JSON head, the head and [`Enc::write_rest`] write exactly what
-    /// [`Enc::write`] writes, with the same type and size, and fail on the same values.
+    /// Where an encoder has a JSON head, the head and [`ColumnEncoder::write_rest`] write exactly what
+    /// [`ColumnEncoder::write`] writes, with the same type and size, and fail on the same values.
     #[test]
     fn heads_and_rests_write_what_write_writes() {
         use crate::encoding::plan::{build, EncodeOptions, Target, Timestamps};
@@ -593,13 +593,16 @@ mod tests {
                 let enc = build(a, target, &opts).unwrap();
                 let head = enc.json_head().expect("every one of these has a head");
                 for i in 0..a.len() {
-                    let mut whole = W::new(Syntax::Json, Nulls::Omit);
+                    let mut whole = ItemWriter::new(Syntax::Json, Nulls::Omit);
                     let want = enc.write(i, &mut whole);
-                    let mut split = W::new(Syntax::Json, Nulls::Omit);
+                    let mut split = ItemWriter::new(Syntax::Json, Nulls::Omit);
                     split.out.extend_from_slice(head);
                     let got = enc.write_rest(i, &mut split);
                     match (want, got) {
-                        (Ok(Val::Written { ty, size }), Ok(Val::Written { ty: t, size: n })) => {
+                        (
+                            Ok(WriteOutcome::Written { ty, size }),
+                            Ok(WriteOutcome::Written { ty: t, size: n }),
+                        ) => {
                             assert_eq!((ty, size), (t, n), "{a:?} {i}");
                             assert_eq!(whole.out, split.out, "{a:?} {i}");
                         }
@@ -648,7 +651,7 @@ mod tests {
     #[test]
     fn numbers_written_in_place() {
         for (syn, want) in [(Syntax::Json, "x{\"N\":\"1.5\"}"), (Syntax::Ion, "x1.5")] {
-            let mut w = W::new(syn, Nulls::Omit);
+            let mut w = ItemWriter::new(syn, Nulls::Omit);
             w.out.push(b'x');
             let size = w.n_with(|o| number::canonicalize(b"1.50", o)).unwrap();
             assert_eq!(
@@ -674,7 +677,7 @@ mod tests {
     fn quoted_names_take_their_comma_only_after_the_first() {
         let q = quoted_name("a\"b");
         assert_eq!(q, b",\"a\\\"b\":");
-        let mut w = W::new(Syntax::Json, Nulls::Omit);
+        let mut w = ItemWriter::new(Syntax::Json, Nulls::Omit);
         w.quoted_name(&q, true);
         w.quoted_name(&quoted_name("c"), false);
         assert_eq!(w.out, b"\"a\\\"b\":,\"c\":");
@@ -682,7 +685,7 @@ mod tests {
 
     #[test]
     fn syntax_tokens() {
-        let mut w = W::new(Syntax::Json, Nulls::Omit);
+        let mut w = ItemWriter::new(Syntax::Json, Nulls::Omit);
         w.s("x");
         w.n(b"1.5", 3);
         w.b(b"hi");
@@ -692,14 +695,14 @@ mod tests {
             String::from_utf8(w.out).unwrap(),
             r#"{"S":"x"}{"N":"1.5"}{"B":"aGk="}{"BOOL":true}{"NULL":true}"#
         );
-        let mut w = W::new(Syntax::Ion, Nulls::Omit);
+        let mut w = ItemWriter::new(Syntax::Ion, Nulls::Omit);
         w.s("x");
         w.n(b"15", 2);
         w.b(b"hi");
         w.bool(false);
         w.null();
-        w.set_open(Ty::NS);
-        w.set_member(Ty::N, b"1E-8");
+        w.set_open(AttrType::NS);
+        w.set_member(AttrType::N, b"1E-8");
         w.set_close();
         assert_eq!(
             String::from_utf8(w.out).unwrap(),

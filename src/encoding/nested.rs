@@ -1,6 +1,6 @@
 //! Encoders for nested Arrow columns: lists (L or sets), structs and maps (M), dictionaries.
 
-use super::{text::TextArr, Enc, Fail, Nulls, Ty, Val, W};
+use super::{text::TextArr, AttrType, ColumnEncoder, ItemWriter, Nulls, RuleFailure, WriteOutcome};
 use crate::model::number;
 use crate::model::rules;
 use arrow_buffer::{NullBuffer, OffsetBuffer};
@@ -27,19 +27,19 @@ impl Offsets {
 pub struct ListEnc {
     pub nulls: Option<NullBuffer>,
     pub offsets: Offsets,
-    pub child: Box<dyn Enc>,
+    pub child: Box<dyn ColumnEncoder>,
 }
 
-impl Enc for ListEnc {
+impl ColumnEncoder for ListEnc {
     fn is_null(&self, i: usize) -> bool {
         self.nulls.as_ref().is_some_and(|n| n.is_null(i))
     }
-    fn ty(&self) -> Option<Ty> {
-        Some(Ty::L)
+    fn ty(&self) -> Option<AttrType> {
+        Some(AttrType::L)
     }
-    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         let (start, end) = self.offsets.range(i);
-        w.open(Ty::L)?;
+        w.open(AttrType::L)?;
         let mut size = 3;
         for j in start..end {
             if j > start {
@@ -51,12 +51,15 @@ impl Enc for ListEnc {
                 continue;
             }
             match self.child.write(j, w)? {
-                Val::Written { size: s, .. } => size += s,
-                Val::Omit => size += w.null(),
+                WriteOutcome::Written { size: s, .. } => size += s,
+                WriteOutcome::Omit => size += w.null(),
             }
         }
-        w.close(Ty::L);
-        Ok(Val::Written { ty: Ty::L, size })
+        w.close(AttrType::L);
+        Ok(WriteOutcome::Written {
+            ty: AttrType::L,
+            size,
+        })
     }
 }
 
@@ -64,33 +67,33 @@ impl Enc for ListEnc {
 pub struct SetEnc {
     pub nulls: Option<NullBuffer>,
     pub offsets: Offsets,
-    pub child: Box<dyn Enc>,
-    pub kind: Ty,
+    pub child: Box<dyn ColumnEncoder>,
+    pub kind: AttrType,
 }
 
-fn member_ty(set: Ty) -> Ty {
+fn member_ty(set: AttrType) -> AttrType {
     match set {
-        Ty::SS => Ty::S,
-        Ty::NS => Ty::N,
-        _ => Ty::B,
+        AttrType::SS => AttrType::S,
+        AttrType::NS => AttrType::N,
+        _ => AttrType::B,
     }
 }
 
-impl Enc for SetEnc {
+impl ColumnEncoder for SetEnc {
     fn is_null(&self, i: usize) -> bool {
         self.nulls.as_ref().is_some_and(|n| n.is_null(i))
     }
-    fn ty(&self) -> Option<Ty> {
+    fn ty(&self) -> Option<AttrType> {
         Some(self.kind)
     }
-    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         let (start, end) = self.offsets.range(i);
         w.members.clear();
         w.spans.clear();
         let want = member_ty(self.kind);
         for j in start..end {
             if self.child.is_null(j) {
-                return Err(Fail::new(
+                return Err(RuleFailure::new(
                     &rules::SET_ELEMENT,
                     format!("{} member {} is null", self.kind.as_str(), j - start),
                 ));
@@ -101,7 +104,7 @@ impl Enc for SetEnc {
             w.members = members;
             let ty = r?;
             if ty != want {
-                return Err(Fail::new(
+                return Err(RuleFailure::new(
                     &rules::SET_ELEMENT,
                     format!(
                         "{} member {} is {}, not {}",
@@ -120,10 +123,10 @@ impl Enc for SetEnc {
 
 /// Write the set collected in `w.members`/`w.spans`: empty sets are left out (and counted),
 /// duplicates fail. NS members are canonical, so equal numbers have equal text.
-pub fn finish_set(w: &mut W, kind: Ty) -> Result<Val, Fail> {
+pub fn finish_set(w: &mut ItemWriter, kind: AttrType) -> Result<WriteOutcome, RuleFailure> {
     if w.spans.is_empty() {
         if w.strict {
-            return Err(Fail::new(
+            return Err(RuleFailure::new(
                 &rules::SET_EMPTY,
                 format!(
                     "{} is empty; sets must hold at least one member",
@@ -132,7 +135,7 @@ pub fn finish_set(w: &mut W, kind: Ty) -> Result<Val, Fail> {
             ));
         }
         w.empty_sets += 1;
-        return Ok(Val::Omit);
+        return Ok(WriteOutcome::Omit);
     }
     let members = std::mem::take(&mut w.members);
     let spans = std::mem::take(&mut w.spans);
@@ -141,7 +144,7 @@ pub fn finish_set(w: &mut W, kind: Ty) -> Result<Val, Fail> {
     order.sort_unstable_by(|&a, &b| get(a).cmp(get(b)));
     let dup = order.windows(2).find(|p| get(p[0]) == get(p[1]));
     let result = if let Some(p) = dup {
-        Err(Fail::new(
+        Err(RuleFailure::new(
             &rules::SET_DUPLICATES,
             format!(
                 "{} member {:?} appears more than once (Input collection contains duplicates)",
@@ -160,12 +163,12 @@ pub fn finish_set(w: &mut W, kind: Ty) -> Result<Val, Fail> {
             let raw = &members[a..b];
             w.set_member(want, raw);
             size += match want {
-                Ty::N => number::canonical_size(raw),
+                AttrType::N => number::canonical_size(raw),
                 _ => raw.len(),
             };
         }
         w.set_close();
-        Ok(Val::Written { ty: kind, size })
+        Ok(WriteOutcome::Written { ty: kind, size })
     };
     w.members = members;
     w.spans = spans;
@@ -175,18 +178,18 @@ pub fn finish_set(w: &mut W, kind: Ty) -> Result<Val, Fail> {
 /// Struct → M. Null fields follow `--nulls` (left out, or NULL).
 pub struct StructEnc {
     pub nulls: Option<NullBuffer>,
-    pub fields: Vec<(String, Box<dyn Enc>)>,
+    pub fields: Vec<(String, Box<dyn ColumnEncoder>)>,
 }
 
-impl Enc for StructEnc {
+impl ColumnEncoder for StructEnc {
     fn is_null(&self, i: usize) -> bool {
         self.nulls.as_ref().is_some_and(|n| n.is_null(i))
     }
-    fn ty(&self) -> Option<Ty> {
-        Some(Ty::M)
+    fn ty(&self) -> Option<AttrType> {
+        Some(AttrType::M)
     }
-    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
-        w.open(Ty::M)?;
+    fn write(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
+        w.open(AttrType::M)?;
         let mut size = 3;
         let mut first = true;
         for (name, enc) in &self.fields {
@@ -201,15 +204,18 @@ impl Enc for StructEnc {
             let mark = w.out.len();
             w.name(name, first);
             match enc.write(i, w)? {
-                Val::Written { size: s, .. } => {
+                WriteOutcome::Written { size: s, .. } => {
                     size += 1 + name.len() + s;
                     first = false;
                 }
-                Val::Omit => w.out.truncate(mark),
+                WriteOutcome::Omit => w.out.truncate(mark),
             }
         }
-        w.close(Ty::M);
-        Ok(Val::Written { ty: Ty::M, size })
+        w.close(AttrType::M);
+        Ok(WriteOutcome::Written {
+            ty: AttrType::M,
+            size,
+        })
     }
 }
 
@@ -218,19 +224,19 @@ pub struct MapEnc {
     pub nulls: Option<NullBuffer>,
     pub offsets: Offsets,
     pub keys: Box<dyn TextArr>,
-    pub values: Box<dyn Enc>,
+    pub values: Box<dyn ColumnEncoder>,
 }
 
-impl Enc for MapEnc {
+impl ColumnEncoder for MapEnc {
     fn is_null(&self, i: usize) -> bool {
         self.nulls.as_ref().is_some_and(|n| n.is_null(i))
     }
-    fn ty(&self) -> Option<Ty> {
-        Some(Ty::M)
+    fn ty(&self) -> Option<AttrType> {
+        Some(AttrType::M)
     }
-    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         let (start, end) = self.offsets.range(i);
-        w.open(Ty::M)?;
+        w.open(AttrType::M)?;
         let mut size = 3;
         let mut first = true;
         for j in start..end {
@@ -247,28 +253,31 @@ impl Enc for MapEnc {
             let mark = w.out.len();
             w.name(key, first);
             match self.values.write(j, w)? {
-                Val::Written { size: s, .. } => {
+                WriteOutcome::Written { size: s, .. } => {
                     size += 1 + key.len() + s;
                     first = false;
                 }
-                Val::Omit => w.out.truncate(mark),
+                WriteOutcome::Omit => w.out.truncate(mark),
             }
         }
-        w.close(Ty::M);
-        Ok(Val::Written { ty: Ty::M, size })
+        w.close(AttrType::M);
+        Ok(WriteOutcome::Written {
+            ty: AttrType::M,
+            size,
+        })
     }
 }
 
 /// Map keys become attribute names: 1 to 65,535 bytes.
-pub fn check_name(name: &str) -> Result<(), Fail> {
+pub fn check_name(name: &str) -> Result<(), RuleFailure> {
     if name.is_empty() {
-        return Err(Fail::new(
+        return Err(RuleFailure::new(
             &rules::ATTRIBUTE_NAME_EMPTY,
             "a map has an empty key",
         ));
     }
     if name.len() > rules::MAX_ATTRIBUTE_NAME_BYTES {
-        return Err(Fail::new(
+        return Err(RuleFailure::new(
             &rules::ATTRIBUTE_NAME_TOO_LONG,
             format!(
                 "a map key is {} bytes; attribute names may be at most {}",
@@ -284,20 +293,20 @@ pub fn check_name(name: &str) -> Result<(), Fail> {
 pub struct DictEnc {
     pub key_nulls: Option<NullBuffer>,
     pub keys: Vec<usize>,
-    pub values: Box<dyn Enc>,
+    pub values: Box<dyn ColumnEncoder>,
 }
 
-impl Enc for DictEnc {
+impl ColumnEncoder for DictEnc {
     fn is_null(&self, i: usize) -> bool {
         self.key_nulls.as_ref().is_some_and(|n| n.is_null(i)) || self.values.is_null(self.keys[i])
     }
-    fn ty(&self) -> Option<Ty> {
+    fn ty(&self) -> Option<AttrType> {
         self.values.ty()
     }
-    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
+    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<AttrType, RuleFailure> {
         self.values.raw(self.keys[i], buf)
     }
-    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         self.values.write(self.keys[i], w)
     }
 }
@@ -305,11 +314,11 @@ impl Enc for DictEnc {
 /// A column whose every value is null (Arrow Null type, or a dictionary with no values).
 pub struct NullEnc;
 
-impl Enc for NullEnc {
+impl ColumnEncoder for NullEnc {
     fn is_null(&self, _: usize) -> bool {
         true
     }
-    fn ty(&self) -> Option<Ty> {
-        Some(Ty::Null)
+    fn ty(&self) -> Option<AttrType> {
+        Some(AttrType::Null)
     }
 }

@@ -6,7 +6,7 @@ use crate::encoding::scalar::{
     BoolEnc, BytesEnc, DecimalEnc, FloatEnc, IntEnc, TemporalEnc, TemporalKind,
 };
 use crate::encoding::text::{TextArr, TextEnc, TextMode};
-use crate::encoding::{Enc, Ty};
+use crate::encoding::{AttrType, ColumnEncoder};
 use crate::model::keys::{KeyRole, KeySchema, ScalarType};
 use crate::model::rules;
 use anyhow::{anyhow, bail, Result};
@@ -27,7 +27,7 @@ pub enum Target {
     Bool,
     /// SS/NS/BS from a list column, or from text split on `delim` (default `,`).
     Set {
-        kind: Ty,
+        kind: AttrType,
         delim: Option<String>,
     },
     L,
@@ -48,9 +48,9 @@ impl Target {
             "N" => Target::N,
             "B" => Target::B,
             "BOOL" => Target::Bool,
-            "SS" => Target::Set { kind: Ty::SS, delim: delim.clone() },
-            "NS" => Target::Set { kind: Ty::NS, delim: delim.clone() },
-            "BS" => Target::Set { kind: Ty::BS, delim: delim.clone() },
+            "SS" => Target::Set { kind: AttrType::SS, delim: delim.clone() },
+            "NS" => Target::Set { kind: AttrType::NS, delim: delim.clone() },
+            "BS" => Target::Set { kind: AttrType::BS, delim: delim.clone() },
             "L" => Target::L,
             "M" => Target::M,
             "JSON" => Target::Json,
@@ -217,12 +217,12 @@ impl Plan {
                         None => {
                             let enc = build(&empty, &target, &opts).expect("checked above");
                             let t = match enc.ty() {
-                                Some(Ty::S) => ScalarType::S,
-                                Some(Ty::N) => ScalarType::N,
-                                Some(Ty::B) => ScalarType::B,
+                                Some(AttrType::S) => ScalarType::S,
+                                Some(AttrType::N) => ScalarType::N,
+                                Some(AttrType::B) => ScalarType::B,
                                 other => bail!(
                                     "key {name:?} is a {} column ({}), which cannot be a key; declare the key type (e.g. --key {name}:S) or convert the column with --type",
-                                    other.map(Ty::as_str).unwrap_or("JSON"),
+                                    other.map(AttrType::as_str).unwrap_or("JSON"),
                                     field.data_type()
                                 ),
                             };
@@ -271,7 +271,7 @@ fn text_arr(a: &dyn Array) -> Option<Box<dyn TextArr>> {
     }
 }
 
-fn text_enc<A: TextArr + 'static>(a: A, target: &Target) -> Result<Box<dyn Enc>, String> {
+fn text_enc<A: TextArr + 'static>(a: A, target: &Target) -> Result<Box<dyn ColumnEncoder>, String> {
     let mode = match target {
         Target::Auto | Target::S => TextMode::S,
         Target::N => TextMode::N,
@@ -282,10 +282,10 @@ fn text_enc<A: TextArr + 'static>(a: A, target: &Target) -> Result<Box<dyn Enc>,
             delim: delim.clone().unwrap_or_else(|| ",".into()),
         },
         Target::L => TextMode::Json {
-            expect: Some(Ty::L),
+            expect: Some(AttrType::L),
         },
         Target::M => TextMode::Json {
-            expect: Some(Ty::M),
+            expect: Some(AttrType::M),
         },
         Target::Json => TextMode::Json { expect: None },
     };
@@ -297,7 +297,7 @@ pub fn build(
     array: &ArrayRef,
     target: &Target,
     opts: &EncodeOptions,
-) -> Result<Box<dyn Enc>, String> {
+) -> Result<Box<dyn ColumnEncoder>, String> {
     let dt = array.data_type();
     let unsupported = || Err(format!("a {dt} column cannot be written as {target}"));
     macro_rules! int {
@@ -306,7 +306,7 @@ pub fn build(
                 Target::Auto | Target::N => Ok(Box::new(IntEnc::<$t> {
                     a: array.as_primitive::<$t>().clone(),
                     as_text: false,
-                }) as Box<dyn Enc>),
+                }) as Box<dyn ColumnEncoder>),
                 Target::S => Ok(Box::new(IntEnc::<$t> {
                     a: array.as_primitive::<$t>().clone(),
                     as_text: true,
@@ -321,7 +321,7 @@ pub fn build(
                 Target::Auto | Target::N | Target::S => Ok(Box::new(FloatEnc::<$t> {
                     a: array.as_primitive::<$t>().clone(),
                     as_text: *target == Target::S,
-                }) as Box<dyn Enc>),
+                }) as Box<dyn ColumnEncoder>),
                 _ => unsupported(),
             }
         };
@@ -357,7 +357,7 @@ pub fn build(
             Ok(Box::new(TemporalEnc::<$t> {
                 a: array.as_primitive::<$t>().clone(),
                 kind,
-            }) as Box<dyn Enc>)
+            }) as Box<dyn ColumnEncoder>)
         }};
     }
     let epoch = match opts.timestamps {
@@ -405,9 +405,9 @@ pub fn build(
         },
         DataType::Boolean => {
             let ty = match target {
-                Target::Auto | Target::Bool => Ty::Bool,
-                Target::S => Ty::S,
-                Target::N => Ty::N,
+                Target::Auto | Target::Bool => AttrType::Bool,
+                Target::S => AttrType::S,
+                Target::N => AttrType::N,
                 _ => return unsupported(),
             };
             Ok(Box::new(BoolEnc {
@@ -428,7 +428,7 @@ pub fn build(
                 DataType::Binary => Box::new(BytesEnc {
                     a: array.as_binary::<i32>().clone(),
                     as_text,
-                }) as Box<dyn Enc>,
+                }) as Box<dyn ColumnEncoder>,
                 DataType::LargeBinary => Box::new(BytesEnc {
                     a: array.as_binary::<i64>().clone(),
                     as_text,
@@ -505,8 +505,8 @@ pub fn build(
                 })),
                 Target::Set { kind, delim: None } => {
                     let member = match kind {
-                        Ty::SS => Target::S,
-                        Ty::NS => Target::N,
+                        AttrType::SS => Target::S,
+                        AttrType::NS => Target::N,
                         _ => Target::B,
                     };
                     let child = build(&values, &member, opts)
@@ -591,14 +591,14 @@ mod tests {
         assert_eq!(
             Target::parse("SS:;").unwrap(),
             Target::Set {
-                kind: Ty::SS,
+                kind: AttrType::SS,
                 delim: Some(";".into())
             }
         );
         assert_eq!(
             Target::parse("NS").unwrap(),
             Target::Set {
-                kind: Ty::NS,
+                kind: AttrType::NS,
                 delim: None
             }
         );

@@ -1,6 +1,9 @@
 //! Encoders for Arrow scalar columns: integers, floats, decimals, booleans, binaries, temporals.
 
-use super::{Enc, Fail, NullMask, Ty, Val, HEAD_BOOL, HEAD_N, HEAD_S, W};
+use super::{
+    AttrType, ColumnEncoder, ItemWriter, NullMask, RuleFailure, WriteOutcome, HEAD_BOOL, HEAD_N,
+    HEAD_S,
+};
 use crate::model::rules;
 use crate::model::{number, temporal};
 use arrow_array::types::DecimalType;
@@ -16,7 +19,7 @@ pub struct IntEnc<T: ArrowPrimitiveType> {
     pub as_text: bool,
 }
 
-impl<T: ArrowPrimitiveType> Enc for IntEnc<T>
+impl<T: ArrowPrimitiveType> ColumnEncoder for IntEnc<T>
 where
     T::Native: itoa::Integer,
 {
@@ -26,42 +29,52 @@ where
     fn null_mask(&self) -> NullMask {
         NullMask::of(self.a.nulls())
     }
-    fn ty(&self) -> Option<Ty> {
-        Some(if self.as_text { Ty::S } else { Ty::N })
+    fn ty(&self) -> Option<AttrType> {
+        Some(if self.as_text {
+            AttrType::S
+        } else {
+            AttrType::N
+        })
     }
-    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
+    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<AttrType, RuleFailure> {
         let mut b = itoa::Buffer::new();
         super::put(buf, b.format(self.a.value(i)).as_bytes());
         Ok(self.ty().unwrap())
     }
     #[inline]
-    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         let mut b = itoa::Buffer::new();
         let s = b.format(self.a.value(i));
         if self.as_text {
             let size = w.s(s);
-            return Ok(Val::Written { ty: Ty::S, size });
+            return Ok(WriteOutcome::Written {
+                ty: AttrType::S,
+                size,
+            });
         }
         let size = w.n(s.as_bytes(), number::int_text_size(s.as_bytes()));
-        Ok(Val::Written { ty: Ty::N, size })
+        Ok(WriteOutcome::Written {
+            ty: AttrType::N,
+            size,
+        })
     }
     fn json_head(&self) -> Option<&'static [u8]> {
         Some(if self.as_text { HEAD_S } else { HEAD_N })
     }
     #[inline]
-    fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write_rest(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         let mut b = itoa::Buffer::new();
         let s = b.format(self.a.value(i)).as_bytes();
         super::put(&mut w.out, s);
         w.close_string();
         Ok(if self.as_text {
-            Val::Written {
-                ty: Ty::S,
+            WriteOutcome::Written {
+                ty: AttrType::S,
                 size: s.len(),
             }
         } else {
-            Val::Written {
-                ty: Ty::N,
+            WriteOutcome::Written {
+                ty: AttrType::N,
                 size: number::int_text_size(s),
             }
         })
@@ -98,12 +111,15 @@ impl<T: ArrowPrimitiveType> FloatEnc<T>
 where
     T::Native: FloatValue,
 {
-    fn canonical(&self, i: usize, buf: &mut Vec<u8>) -> Result<usize, Fail> {
+    fn canonical(&self, i: usize, buf: &mut Vec<u8>) -> Result<usize, RuleFailure> {
         let v = self.a.value(i);
         match v.write(buf) {
             Some(Ok(size)) => Ok(size),
-            Some(Err(e)) => Err(Fail::new(e.rule(), format!("float {v} {}", e.describe()))),
-            None => Err(Fail::new(
+            Some(Err(e)) => Err(RuleFailure::new(
+                e.rule(),
+                format!("float {v} {}", e.describe()),
+            )),
+            None => Err(RuleFailure::new(
                 &rules::NUMBER_NOT_FINITE,
                 format!("float {v} is not a finite number"),
             )),
@@ -111,7 +127,7 @@ where
     }
 }
 
-impl<T: ArrowPrimitiveType> Enc for FloatEnc<T>
+impl<T: ArrowPrimitiveType> ColumnEncoder for FloatEnc<T>
 where
     T::Native: FloatValue,
 {
@@ -121,10 +137,14 @@ where
     fn null_mask(&self) -> NullMask {
         NullMask::of(self.a.nulls())
     }
-    fn ty(&self) -> Option<Ty> {
-        Some(if self.as_text { Ty::S } else { Ty::N })
+    fn ty(&self) -> Option<AttrType> {
+        Some(if self.as_text {
+            AttrType::S
+        } else {
+            AttrType::N
+        })
     }
-    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
+    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<AttrType, RuleFailure> {
         if self.as_text {
             let v = self.a.value(i);
             if v.write(buf).is_none() {
@@ -134,29 +154,38 @@ where
                     _ => b"NaN",
                 });
             }
-            return Ok(Ty::S);
+            return Ok(AttrType::S);
         }
         self.canonical(i, buf)?;
-        Ok(Ty::N)
+        Ok(AttrType::N)
     }
-    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         if self.as_text {
             let mut buf = std::mem::take(&mut w.scratch);
             buf.clear();
             self.raw(i, &mut buf)?;
             let size = w.s(std::str::from_utf8(&buf).unwrap_or(""));
             w.scratch = buf;
-            return Ok(Val::Written { ty: Ty::S, size });
+            return Ok(WriteOutcome::Written {
+                ty: AttrType::S,
+                size,
+            });
         }
         let size = w.n_with(|out| self.canonical(i, out))?;
-        Ok(Val::Written { ty: Ty::N, size })
+        Ok(WriteOutcome::Written {
+            ty: AttrType::N,
+            size,
+        })
     }
     fn json_head(&self) -> Option<&'static [u8]> {
         (!self.as_text).then_some(HEAD_N)
     }
-    fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write_rest(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         let size = w.n_rest(|out| self.canonical(i, out))?;
-        Ok(Val::Written { ty: Ty::N, size })
+        Ok(WriteOutcome::Written {
+            ty: AttrType::N,
+            size,
+        })
     }
 }
 
@@ -193,7 +222,7 @@ pub struct DecimalEnc<T: DecimalType> {
     pub as_text: bool,
 }
 
-impl<T: DecimalType> Enc for DecimalEnc<T>
+impl<T: DecimalType> ColumnEncoder for DecimalEnc<T>
 where
     T::Native: DecimalText,
 {
@@ -203,23 +232,30 @@ where
     fn null_mask(&self) -> NullMask {
         NullMask::of(self.a.nulls())
     }
-    fn ty(&self) -> Option<Ty> {
-        Some(if self.as_text { Ty::S } else { Ty::N })
+    fn ty(&self) -> Option<AttrType> {
+        Some(if self.as_text {
+            AttrType::S
+        } else {
+            AttrType::N
+        })
     }
-    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
+    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<AttrType, RuleFailure> {
         self.canonical(i, buf)?;
         Ok(self.ty().unwrap())
     }
-    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         if !self.as_text {
             let size = w.n_with(|out| self.canonical(i, out))?;
-            return Ok(Val::Written { ty: Ty::N, size });
+            return Ok(WriteOutcome::Written {
+                ty: AttrType::N,
+                size,
+            });
         }
         let mut buf = std::mem::take(&mut w.scratch);
         buf.clear();
-        let r = self.canonical(i, &mut buf).map(|_| Val::Written {
-            ty: Ty::S,
-            size: w.scalar(Ty::S, &buf),
+        let r = self.canonical(i, &mut buf).map(|_| WriteOutcome::Written {
+            ty: AttrType::S,
+            size: w.scalar(AttrType::S, &buf),
         });
         w.scratch = buf;
         r
@@ -227,9 +263,12 @@ where
     fn json_head(&self) -> Option<&'static [u8]> {
         (!self.as_text).then_some(HEAD_N)
     }
-    fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write_rest(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         let size = w.n_rest(|out| self.canonical(i, out))?;
-        Ok(Val::Written { ty: Ty::N, size })
+        Ok(WriteOutcome::Written {
+            ty: AttrType::N,
+            size,
+        })
     }
 }
 
@@ -238,7 +277,7 @@ where
     T::Native: DecimalText,
 {
     /// Canonical text of value `i` into `buf`; returns its size as a number.
-    fn canonical(&self, i: usize, buf: &mut Vec<u8>) -> Result<usize, Fail> {
+    fn canonical(&self, i: usize, buf: &mut Vec<u8>) -> Result<usize, RuleFailure> {
         let scale = self.scale;
         let v = self.a.value(i);
         if let Some(size) = v
@@ -249,7 +288,7 @@ where
         }
         v.with_text(|digits| {
             number::write_decimal(digits, scale, buf).map_err(|e| {
-                Fail::new(
+                RuleFailure::new(
                     e.rule(),
                     format!("decimal {digits}E-{scale} {}", e.describe()),
                 )
@@ -261,49 +300,52 @@ where
 /// Booleans as BOOL, or as `true`/`false` text (S), or 1/0 (N).
 pub struct BoolEnc {
     pub a: BooleanArray,
-    pub ty: Ty,
+    pub ty: AttrType,
 }
 
-impl Enc for BoolEnc {
+impl ColumnEncoder for BoolEnc {
     fn is_null(&self, i: usize) -> bool {
         self.a.is_null(i)
     }
     fn null_mask(&self) -> NullMask {
         NullMask::of(self.a.nulls())
     }
-    fn ty(&self) -> Option<Ty> {
+    fn ty(&self) -> Option<AttrType> {
         Some(self.ty)
     }
-    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
+    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<AttrType, RuleFailure> {
         let v = self.a.value(i);
         buf.extend_from_slice(match (self.ty, v) {
-            (Ty::N, true) => b"1".as_slice(),
-            (Ty::N, false) => b"0",
+            (AttrType::N, true) => b"1".as_slice(),
+            (AttrType::N, false) => b"0",
             (_, true) => b"true",
             (_, false) => b"false",
         });
         Ok(self.ty)
     }
-    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
-        if self.ty == Ty::Bool {
+    fn write(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
+        if self.ty == AttrType::Bool {
             let size = w.bool(self.a.value(i));
-            return Ok(Val::Written { ty: Ty::Bool, size });
+            return Ok(WriteOutcome::Written {
+                ty: AttrType::Bool,
+                size,
+            });
         }
         let mut buf = std::mem::take(&mut w.scratch);
         buf.clear();
         let ty = self.raw(i, &mut buf)?;
         let size = w.scalar(ty, &buf);
         w.scratch = buf;
-        Ok(Val::Written { ty, size })
+        Ok(WriteOutcome::Written { ty, size })
     }
     fn json_head(&self) -> Option<&'static [u8]> {
-        (self.ty == Ty::Bool).then_some(HEAD_BOOL)
+        (self.ty == AttrType::Bool).then_some(HEAD_BOOL)
     }
-    fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write_rest(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         let t: &[u8] = if self.a.value(i) { b"true}" } else { b"false}" };
         super::put(&mut w.out, t);
-        Ok(Val::Written {
-            ty: Ty::Bool,
+        Ok(WriteOutcome::Written {
+            ty: AttrType::Bool,
             size: 1,
         })
     }
@@ -335,17 +377,21 @@ pub struct BytesEnc<A: BytesArr> {
     pub as_text: bool,
 }
 
-impl<A: BytesArr> Enc for BytesEnc<A> {
+impl<A: BytesArr> ColumnEncoder for BytesEnc<A> {
     fn is_null(&self, i: usize) -> bool {
         self.a.null(i)
     }
-    fn ty(&self) -> Option<Ty> {
-        Some(if self.as_text { Ty::S } else { Ty::B })
+    fn ty(&self) -> Option<AttrType> {
+        Some(if self.as_text {
+            AttrType::S
+        } else {
+            AttrType::B
+        })
     }
-    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
+    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<AttrType, RuleFailure> {
         let v = self.a.bytes(i);
         if self.as_text && std::str::from_utf8(v).is_err() {
-            return Err(Fail::new(
+            return Err(RuleFailure::new(
                 &rules::INVALID_UTF8,
                 "binary value is not valid UTF-8 text",
             ));
@@ -353,18 +399,21 @@ impl<A: BytesArr> Enc for BytesEnc<A> {
         buf.extend_from_slice(v);
         Ok(self.ty().unwrap())
     }
-    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         if !self.as_text {
             let size = w.b(self.a.bytes(i));
-            return Ok(Val::Written { ty: Ty::B, size });
+            return Ok(WriteOutcome::Written {
+                ty: AttrType::B,
+                size,
+            });
         }
         let v = self.a.bytes(i);
         match std::str::from_utf8(v) {
-            Ok(s) => Ok(Val::Written {
-                ty: Ty::S,
+            Ok(s) => Ok(WriteOutcome::Written {
+                ty: AttrType::S,
                 size: w.s(s),
             }),
-            Err(_) => Err(Fail::new(
+            Err(_) => Err(RuleFailure::new(
                 &rules::INVALID_UTF8,
                 "binary value is not valid UTF-8 text",
             )),
@@ -394,7 +443,7 @@ pub struct TemporalEnc<T: ArrowPrimitiveType> {
     pub kind: TemporalKind,
 }
 
-impl<T: ArrowPrimitiveType> Enc for TemporalEnc<T>
+impl<T: ArrowPrimitiveType> ColumnEncoder for TemporalEnc<T>
 where
     T::Native: Into<i64>,
 {
@@ -404,13 +453,13 @@ where
     fn null_mask(&self) -> NullMask {
         NullMask::of(self.a.nulls())
     }
-    fn ty(&self) -> Option<Ty> {
+    fn ty(&self) -> Option<AttrType> {
         Some(match self.kind {
-            TemporalKind::Timestamp { epoch: Some(_), .. } => Ty::N,
-            _ => Ty::S,
+            TemporalKind::Timestamp { epoch: Some(_), .. } => AttrType::N,
+            _ => AttrType::S,
         })
     }
-    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
+    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<AttrType, RuleFailure> {
         let v: i64 = self.a.value(i).into();
         match self.kind {
             TemporalKind::Date32 => temporal::write_date(v, buf),
@@ -423,7 +472,7 @@ where
             } => {
                 let e = if target >= digits {
                     v.checked_mul(10i64.pow(target - digits)).ok_or_else(|| {
-                        Fail::new(
+                        RuleFailure::new(
                             &rules::VALUE_CONVERSION,
                             format!("timestamp {v} does not fit in the epoch unit"),
                         )
@@ -432,29 +481,29 @@ where
                     v.div_euclid(10i64.pow(digits - target))
                 };
                 number::write_int(e, buf);
-                return Ok(Ty::N);
+                return Ok(AttrType::N);
             }
             TemporalKind::Timestamp { digits, utc, .. } => {
                 temporal::write_timestamp(v, digits, utc, buf)
             }
         }
-        Ok(Ty::S)
+        Ok(AttrType::S)
     }
     fn json_head(&self) -> Option<&'static [u8]> {
         Some(match self.ty() {
-            Some(Ty::N) => HEAD_N,
+            Some(AttrType::N) => HEAD_N,
             _ => HEAD_S,
         })
     }
     /// Dates, times and timestamps are digits and punctuation: nothing to escape.
-    fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write_rest(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         let start = w.out.len();
         let ty = self.raw(i, &mut w.out)?;
         let size = match ty {
-            Ty::N => number::int_text_size(&w.out[start..]),
+            AttrType::N => number::int_text_size(&w.out[start..]),
             _ => w.out.len() - start,
         };
         w.close_string();
-        Ok(Val::Written { ty, size })
+        Ok(WriteOutcome::Written { ty, size })
     }
 }

@@ -1,7 +1,9 @@
 //! Encoders for text columns (Utf8, LargeUtf8, Utf8View — and every CSV column): as S, or parsed
 //! into N, B, BOOL, a set split on a delimiter, or a JSON document.
 
-use super::{nested::finish_set, Enc, Fail, NullMask, Ty, Val, W};
+use super::{
+    nested::finish_set, AttrType, ColumnEncoder, ItemWriter, NullMask, RuleFailure, WriteOutcome,
+};
 use crate::model::number;
 use crate::model::rules;
 use arrow_array::{Array, LargeStringArray, StringArray, StringViewArray};
@@ -38,12 +40,12 @@ pub enum TextMode {
     Bool,
     /// A set of the given kind (SS, NS, BS) from the cell split on `delim`.
     Set {
-        kind: Ty,
+        kind: AttrType,
         delim: String,
     },
     /// A JSON document; `expect` restricts the top level to L or M.
     Json {
-        expect: Option<Ty>,
+        expect: Option<AttrType>,
     },
 }
 
@@ -61,41 +63,41 @@ fn short(s: &str) -> String {
 }
 
 /// Parse text as a DynamoDB number into canonical form.
-pub fn text_number(s: &str, buf: &mut Vec<u8>) -> Result<usize, Fail> {
+pub fn text_number(s: &str, buf: &mut Vec<u8>) -> Result<usize, RuleFailure> {
     number::canonicalize(s.as_bytes(), buf).map_err(|e| {
         let rule = match e {
             number::NumError::Syntax => &rules::VALUE_CONVERSION,
             other => other.rule(),
         };
-        Fail::new(rule, format!("value {} {}", short(s), e.describe()))
+        RuleFailure::new(rule, format!("value {} {}", short(s), e.describe()))
     })
 }
 
-pub fn text_bool(s: &str) -> Result<bool, Fail> {
+pub fn text_bool(s: &str) -> Result<bool, RuleFailure> {
     if s.eq_ignore_ascii_case("true") {
         Ok(true)
     } else if s.eq_ignore_ascii_case("false") {
         Ok(false)
     } else {
-        Err(Fail::new(
+        Err(RuleFailure::new(
             &rules::VALUE_CONVERSION,
             format!("value {} is not true or false", short(s)),
         ))
     }
 }
 
-fn text_base64(s: &str, buf: &mut Vec<u8>) -> Result<(), Fail> {
+fn text_base64(s: &str, buf: &mut Vec<u8>) -> Result<(), RuleFailure> {
     base64::engine::general_purpose::STANDARD
         .decode_vec(s.trim_end_matches(['\r', '\n']), buf)
         .map_err(|e| {
-            Fail::new(
+            RuleFailure::new(
                 &rules::VALUE_CONVERSION,
                 format!("value {} is not standard padded base64 ({e})", short(s)),
             )
         })
 }
 
-impl<A: TextArr> Enc for TextEnc<A> {
+impl<A: TextArr> ColumnEncoder for TextEnc<A> {
     #[inline]
     fn is_null(&self, i: usize) -> bool {
         self.a.null(i)
@@ -103,53 +105,53 @@ impl<A: TextArr> Enc for TextEnc<A> {
     fn null_mask(&self) -> NullMask {
         NullMask::of(self.a.nulls())
     }
-    fn ty(&self) -> Option<Ty> {
+    fn ty(&self) -> Option<AttrType> {
         match &self.mode {
-            TextMode::S => Some(Ty::S),
-            TextMode::N => Some(Ty::N),
-            TextMode::B => Some(Ty::B),
-            TextMode::Bool => Some(Ty::Bool),
+            TextMode::S => Some(AttrType::S),
+            TextMode::N => Some(AttrType::N),
+            TextMode::B => Some(AttrType::B),
+            TextMode::Bool => Some(AttrType::Bool),
             TextMode::Set { kind, .. } => Some(*kind),
             TextMode::Json { expect } => *expect,
         }
     }
-    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
+    fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<AttrType, RuleFailure> {
         let s = self.a.text(i);
         match &self.mode {
             TextMode::S => {
                 buf.extend_from_slice(s.as_bytes());
-                Ok(Ty::S)
+                Ok(AttrType::S)
             }
             TextMode::N => {
                 text_number(s, buf)?;
-                Ok(Ty::N)
+                Ok(AttrType::N)
             }
             TextMode::B => {
                 text_base64(s, buf)?;
-                Ok(Ty::B)
+                Ok(AttrType::B)
             }
             TextMode::Bool => {
                 buf.extend_from_slice(if text_bool(s)? { b"true" } else { b"false" });
-                Ok(Ty::Bool)
+                Ok(AttrType::Bool)
             }
             TextMode::Json { .. } => {
                 match serde_json::from_str::<Value>(s) {
                     Ok(Value::String(t)) => {
                         buf.extend_from_slice(t.as_bytes());
-                        return Ok(Ty::S);
+                        return Ok(AttrType::S);
                     }
                     Ok(Value::Number(n)) => {
                         text_number(&n.to_string(), buf)?;
-                        return Ok(Ty::N);
+                        return Ok(AttrType::N);
                     }
                     _ => {}
                 }
-                Err(Fail::new(
+                Err(RuleFailure::new(
                     &rules::KEY_NESTED,
                     format!("JSON value {} is not a string or number", short(s)),
                 ))
             }
-            TextMode::Set { .. } => Err(Fail::new(
+            TextMode::Set { .. } => Err(RuleFailure::new(
                 &rules::KEY_NESTED,
                 "a set cannot be a key or set member",
             )),
@@ -163,43 +165,49 @@ impl<A: TextArr> Enc for TextEnc<A> {
         }
     }
     #[inline]
-    fn write_rest(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write_rest(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         let s = self.a.text(i);
         if let TextMode::N = self.mode {
             let size = w.n_rest(|out| text_number(s, out))?;
-            return Ok(Val::Written { ty: Ty::N, size });
+            return Ok(WriteOutcome::Written {
+                ty: AttrType::N,
+                size,
+            });
         }
         super::escape_into(s.as_bytes(), &mut w.out);
         w.close_string();
-        Ok(Val::Written {
-            ty: Ty::S,
+        Ok(WriteOutcome::Written {
+            ty: AttrType::S,
             size: s.len(),
         })
     }
     #[inline]
-    fn write(&self, i: usize, w: &mut W) -> Result<Val, Fail> {
+    fn write(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         let s = self.a.text(i);
         match &self.mode {
-            TextMode::S => Ok(Val::Written {
-                ty: Ty::S,
+            TextMode::S => Ok(WriteOutcome::Written {
+                ty: AttrType::S,
                 size: w.s(s),
             }),
             TextMode::N => {
                 let size = w.n_with(|out| text_number(s, out))?;
-                Ok(Val::Written { ty: Ty::N, size })
+                Ok(WriteOutcome::Written {
+                    ty: AttrType::N,
+                    size,
+                })
             }
             TextMode::B => {
                 let mut buf = std::mem::take(&mut w.scratch);
                 buf.clear();
-                let r = text_base64(s, &mut buf).map(|()| Val::Written {
-                    ty: Ty::B,
+                let r = text_base64(s, &mut buf).map(|()| WriteOutcome::Written {
+                    ty: AttrType::B,
                     size: w.b(&buf),
                 });
                 w.scratch = buf;
                 r
             }
-            TextMode::Bool => Ok(Val::Written {
-                ty: Ty::Bool,
+            TextMode::Bool => Ok(WriteOutcome::Written {
+                ty: AttrType::Bool,
                 size: w.bool(text_bool(s)?),
             }),
             TextMode::Set { kind, delim } => {
@@ -213,8 +221,8 @@ impl<A: TextArr> Enc for TextEnc<A> {
                     let start = w.members.len();
                     let mut members = std::mem::take(&mut w.members);
                     let r = match kind {
-                        Ty::NS => text_number(part, &mut members).map(|_| ()),
-                        Ty::BS => text_base64(part, &mut members),
+                        AttrType::NS => text_number(part, &mut members).map(|_| ()),
+                        AttrType::BS => text_base64(part, &mut members),
                         _ => {
                             members.extend_from_slice(part.as_bytes());
                             Ok(())
@@ -228,7 +236,7 @@ impl<A: TextArr> Enc for TextEnc<A> {
             }
             TextMode::Json { expect } => {
                 let v: Value = serde_json::from_str(s).map_err(|e| {
-                    Fail::new(
+                    RuleFailure::new(
                         &rules::VALUE_CONVERSION,
                         format!("value {} is not valid JSON ({e})", short(s)),
                     )
@@ -236,7 +244,7 @@ impl<A: TextArr> Enc for TextEnc<A> {
                 let top = json_ty(&v);
                 if let Some(want) = expect {
                     if top != *want {
-                        return Err(Fail::new(
+                        return Err(RuleFailure::new(
                             &rules::VALUE_CONVERSION,
                             format!(
                                 "JSON value {} is {} where {} was declared",
@@ -248,25 +256,25 @@ impl<A: TextArr> Enc for TextEnc<A> {
                     }
                 }
                 let size = write_json(&v, w)?;
-                Ok(Val::Written { ty: top, size })
+                Ok(WriteOutcome::Written { ty: top, size })
             }
         }
     }
 }
 
-fn json_ty(v: &Value) -> Ty {
+fn json_ty(v: &Value) -> AttrType {
     match v {
-        Value::Null => Ty::Null,
-        Value::Bool(_) => Ty::Bool,
-        Value::Number(_) => Ty::N,
-        Value::String(_) => Ty::S,
-        Value::Array(_) => Ty::L,
-        Value::Object(_) => Ty::M,
+        Value::Null => AttrType::Null,
+        Value::Bool(_) => AttrType::Bool,
+        Value::Number(_) => AttrType::N,
+        Value::String(_) => AttrType::S,
+        Value::Array(_) => AttrType::L,
+        Value::Object(_) => AttrType::M,
     }
 }
 
 /// Write a parsed JSON document as DynamoDB values; numbers keep their exact text.
-pub fn write_json(v: &Value, w: &mut W) -> Result<usize, Fail> {
+pub fn write_json(v: &Value, w: &mut ItemWriter) -> Result<usize, RuleFailure> {
     Ok(match v {
         Value::Null => w.null(),
         Value::Bool(b) => w.bool(*b),
@@ -277,7 +285,7 @@ pub fn write_json(v: &Value, w: &mut W) -> Result<usize, Fail> {
         }
         Value::String(s) => w.s(s),
         Value::Array(items) => {
-            w.open(Ty::L)?;
+            w.open(AttrType::L)?;
             let mut size = 3;
             for (j, item) in items.iter().enumerate() {
                 if j > 0 {
@@ -285,18 +293,18 @@ pub fn write_json(v: &Value, w: &mut W) -> Result<usize, Fail> {
                 }
                 size += 1 + write_json(item, w)?;
             }
-            w.close(Ty::L);
+            w.close(AttrType::L);
             size
         }
         Value::Object(map) => {
-            w.open(Ty::M)?;
+            w.open(AttrType::M)?;
             let mut size = 3;
             for (j, (k, item)) in map.iter().enumerate() {
                 super::nested::check_name(k)?;
                 w.name(k, j == 0);
                 size += 1 + k.len() + write_json(item, w)?;
             }
-            w.close(Ty::M);
+            w.close(AttrType::M);
             size
         }
     })

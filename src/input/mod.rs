@@ -4,7 +4,7 @@
 pub mod arrow_ipc;
 pub mod csv;
 pub mod csv_split;
-pub mod items;
+pub mod item_files;
 pub mod parquet;
 pub mod parse;
 pub mod source;
@@ -155,7 +155,7 @@ pub struct ReadOptions {
     /// Item files: pass blank lines on as rows (validation reports them) instead of skipping.
     pub keep_blank: bool,
     /// Item files' read blocks, read into again once their batches are gone.
-    pub blocks: items::Blocks,
+    pub blocks: item_files::Blocks,
     pub csv: csv::CsvOptions,
     /// Item files: the longest line read; longer ones are skipped and rejected (I001).
     pub max_line: usize,
@@ -409,7 +409,7 @@ pub fn detect_object(
     manifest: Option<ManifestEntry>,
 ) -> Result<Source> {
     if let Some(m) = &manifest {
-        items::verify_md5(&*object, m)?;
+        item_files::verify_md5(&*object, m)?;
     }
     let size = object.size();
     let (format, packing) = match sniff(&*object)? {
@@ -487,7 +487,7 @@ pub fn open(src: &Source, index: usize, opts: &ReadOptions) -> Result<Opened> {
         Format::Csv => csv::open(src, index, &opts.csv),
         Format::Parquet => parquet::open(src, index),
         Format::ArrowFile | Format::ArrowStream => arrow_ipc::open(src, index),
-        Format::Items(_) => items::open(src, index),
+        Format::Items(_) => item_files::open(src, index),
     })
     .unwrap_or_else(|why| Err(decoder_failed(src, &why)));
     r.with_context(|| format!("cannot read {} as {}", src.display(), src.format.as_str()))
@@ -507,7 +507,7 @@ pub fn run_unit(src: &Source, unit: &Unit, opts: &ReadOptions, tx: &SyncSender<R
         Format::Csv => csv::read(src, unit, opts, tx),
         Format::Parquet => parquet::read(src, unit, opts, tx),
         Format::ArrowFile | Format::ArrowStream => arrow_ipc::read(src, unit, opts, tx),
-        Format::Items(_) => items::read(src, unit, opts, tx),
+        Format::Items(_) => item_files::read(src, unit, opts, tx),
     })
     .unwrap_or_else(|why| Err(decoder_failed(src, &why)));
     if let Err(e) = r {

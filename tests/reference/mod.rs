@@ -4,9 +4,9 @@
 //! this file by path. Each check panics with what differed.
 #![allow(dead_code)]
 
-use prep::encoding::items::LinesEncoder;
+use prep::encoding::item_lines::LinesEncoder;
 use prep::encoding::plan::KeyCheck;
-use prep::encoding::{Nulls, Syntax, W};
+use prep::encoding::{ItemWriter, Nulls, Syntax};
 use prep::input::parse::LineFormat;
 use prep::model::keys::{KeyRole, ScalarType};
 use prep::model::number::{self, NumError};
@@ -340,7 +340,7 @@ pub fn encode_line(
         keys: line_keys(),
         syn,
     };
-    let mut w = W::new(syn, Nulls::Omit);
+    let mut w = ItemWriter::new(syn, Nulls::Omit);
     w.strict = true;
     let (mut key_buf, mut keys) = (Vec::new(), Vec::new());
     match enc.encode_line(line, &mut w, &mut key_buf, &mut keys) {
@@ -361,7 +361,7 @@ fn json_item_plain(line: &[u8]) -> Option<serde_json::Map<String, Value>> {
 /// (its fast path), the full reader takes it too with the same size and key.
 pub fn check_json_line(line: &[u8]) {
     let full = encode_line(LineFormat::DynamodbJson, Syntax::Json, line);
-    let mut scanner = prep::commands::validate::scan::Scanner::new(&line_keys());
+    let mut scanner = prep::commands::validate::scan::LineScanner::new(&line_keys());
     let mut scanned_key = Vec::new();
     let scanned = scanner.scan(line, &mut scanned_key);
     if let Some(size) = scanned {

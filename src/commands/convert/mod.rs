@@ -8,11 +8,11 @@
 
 pub mod output;
 
-use crate::encoding::item::{split_key, Encoded, ItemEncoder};
-use crate::encoding::items::{item_key_checks, LinesEncoder};
+use crate::encoding::arrow_rows::{split_key, Encoded, ItemEncoder};
+use crate::encoding::item_lines::{item_key_checks, LinesEncoder};
 use crate::encoding::plan::KeyCheck;
 use crate::encoding::plan::{EncodeOptions, Plan, Target, Timestamps};
-use crate::encoding::{plain, Nulls, Recycled, Syntax, W};
+use crate::encoding::{plain, ItemWriter, Nulls, Recycled, Syntax};
 use crate::input::{self, Batch, Format, ReadOptions, Source, Unit};
 use crate::model::keys::KeySchema;
 use crate::output::store::{LocalFolder, OutputStore};
@@ -32,7 +32,7 @@ use std::time::Instant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnError {
     Reject,
-    Fail,
+    RuleFailure,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -310,7 +310,7 @@ fn encode_chunk(
     sources: &[Source],
     syn: Syntax,
     nulls: Nulls,
-    w: &mut W,
+    w: &mut ItemWriter,
 ) -> Result<Chunk> {
     let mut lines_enc = None;
     let encoded = match (encoding, sources[b.source].format) {
@@ -426,7 +426,7 @@ impl Writer {
         self.rows_by_source[c.source] += c.rows;
         self.report.empty_sets_omitted += c.encoded.empty_sets;
         if !c.rejects.is_empty() {
-            if self.on_error == OnError::Fail {
+            if self.on_error == OnError::RuleFailure {
                 self.report.failed_row = Some(c.rejects[0].1.clone());
                 self.report.rows_rejected += 1;
                 return Ok(false);
@@ -773,10 +773,10 @@ fn convert(
         &pool,
         batches_ok,
         threads * 4,
-        || W {
+        || ItemWriter {
             recycled: Some(recycled.clone()),
             keep_keys: opts.duplicates != DupMode::Off,
-            ..W::new(opts.syntax, opts.nulls)
+            ..ItemWriter::new(opts.syntax, opts.nulls)
         },
         |w, b| encode_chunk(b, encoding, sources, opts.syntax, opts.nulls, w),
         |c| {

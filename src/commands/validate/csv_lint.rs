@@ -29,7 +29,7 @@ struct Record {
 const RAW_KEPT: usize = 1024;
 
 /// An RFC 4180 scanner that, unlike a lenient reader, reports bare and unbalanced quotes.
-struct Scanner<R: Read> {
+struct RecordScanner<R: Read> {
     r: std::io::BufReader<R>,
     delim: u8,
     line: u64,
@@ -39,7 +39,7 @@ struct Scanner<R: Read> {
     max: usize,
 }
 
-impl<R: Read> Scanner<R> {
+impl<R: Read> RecordScanner<R> {
     fn byte(&mut self) -> std::io::Result<Option<u8>> {
         if let Some(b) = self.peeked.take() {
             return Ok(Some(b));
@@ -232,7 +232,7 @@ pub fn lint(
     } else {
         Box::new(std::io::Cursor::new(head[..n].to_vec()).chain(r))
     };
-    let mut sc = Scanner {
+    let mut sc = RecordScanner {
         r: std::io::BufReader::with_capacity(1 << 20, rest),
         delim,
         line: 0,

@@ -6,10 +6,10 @@ pub mod folder;
 pub mod report;
 pub mod scan;
 
-use crate::encoding::item::{encode_rows, split_key, KeyArena};
-use crate::encoding::items::LinesEncoder;
+use crate::encoding::arrow_rows::{encode_rows, split_key, KeyArena};
+use crate::encoding::item_lines::LinesEncoder;
 use crate::encoding::plan::KeyCheck;
-use crate::encoding::{Nulls, Syntax, W};
+use crate::encoding::{ItemWriter, Nulls, Syntax};
 use crate::input::parse::lines::strip_cr;
 use crate::input::parse::LineFormat;
 use crate::input::{self, Batch, Format, Found, Packing, ReadOptions, Source};
@@ -302,7 +302,7 @@ fn key_checks(
         return Ok(Vec::new());
     };
     let srcs: Vec<Source> = sources.iter().map(|(s, _)| s.clone()).collect();
-    crate::encoding::items::item_key_checks(&srcs, keys, Some(ScalarType::S))
+    crate::encoding::item_lines::item_key_checks(&srcs, keys, Some(ScalarType::S))
 }
 
 /// The findings of one batch, found in parallel.
@@ -320,8 +320,8 @@ fn check_batch(
     b: Batch,
     sources: &[Source],
     keys: &[(String, KeyCheck)],
-    w: &mut W,
-    scanner: Option<&mut scan::Scanner>,
+    w: &mut ItemWriter,
+    scanner: Option<&mut scan::LineScanner>,
 ) -> Checked {
     let Format::Items(format) = sources[b.source].format else {
         unreachable!("item sources only")
@@ -474,10 +474,10 @@ fn check_items(
         batches_ok,
         threads * 2,
         || {
-            let mut w = W::new(Syntax::Json, Nulls::Omit);
+            let mut w = ItemWriter::new(Syntax::Json, Nulls::Omit);
             w.strict = true;
             w.discard = true;
-            (w, scan::Scanner::new(&checks))
+            (w, scan::LineScanner::new(&checks))
         },
         |(w, scanner), b| check_batch(b, &sources, &checks, w, opts.fast.then_some(scanner)),
         |c| {

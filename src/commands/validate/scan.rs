@@ -21,9 +21,9 @@ enum Kind {
     S(usize, usize),
     /// A string with escapes (never a key value on the fast path).
     EscapedS,
-    /// A number; its canonical text is in `Scanner::num`.
+    /// A number; its canonical text is in `LineScanner::num`.
     N,
-    /// A binary; its bytes are in `Scanner::bin`.
+    /// A binary; its bytes are in `LineScanner::bin`.
     B,
     Null,
     Other,
@@ -33,7 +33,7 @@ enum Kind {
 /// quadratic).
 const MAX_FAST_NAMES: usize = 256;
 
-pub struct Scanner {
+pub struct LineScanner {
     keys: Vec<(String, KeyCheck)>,
     /// Per key attribute: where its value was copied into `key_vals`, once seen.
     found: Vec<Option<(u8, usize, usize)>>,
@@ -197,10 +197,10 @@ fn literal(l: &[u8], i: usize) -> Option<(bool, usize)> {
     }
 }
 
-impl Scanner {
+impl LineScanner {
     /// `keys`: the key attributes, table keys first (as the full path takes them).
     pub fn new(keys: &[(String, KeyCheck)]) -> Self {
-        Scanner {
+        LineScanner {
             keys: keys.to_vec(),
             found: vec![None; keys.len()],
             key_vals: Vec::new(),
@@ -472,8 +472,8 @@ impl Scanner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoding::items::LinesEncoder;
-    use crate::encoding::{Nulls, Syntax, W};
+    use crate::encoding::item_lines::LinesEncoder;
+    use crate::encoding::{ItemWriter, Nulls, Syntax};
     use crate::input::parse::LineFormat;
 
     fn keys() -> Vec<(String, KeyCheck)> {
@@ -493,7 +493,7 @@ mod tests {
             keys: keys.to_vec(),
             syn: Syntax::Json,
         };
-        let mut w = W::new(Syntax::Json, Nulls::Omit);
+        let mut w = ItemWriter::new(Syntax::Json, Nulls::Omit);
         w.strict = true;
         w.discard = true;
         w.item_start();
@@ -507,7 +507,7 @@ mod tests {
 
     /// The fast path's answer, checked against the full path's: it may only ever accept a line
     /// that the full path accepts, with the same size and key.
-    fn agree(s: &mut Scanner, line: &[u8], keys: &[(String, KeyCheck)]) -> bool {
+    fn agree(s: &mut LineScanner, line: &[u8], keys: &[(String, KeyCheck)]) -> bool {
         let mut key = vec![7u8];
         let Some(size) = s.scan(line, &mut key) else {
             return false;
@@ -539,7 +539,7 @@ mod tests {
     #[test]
     fn clean_lines_take_the_fast_path_with_the_full_paths_size_and_key() {
         let keys = keys();
-        let mut s = Scanner::new(&keys);
+        let mut s = LineScanner::new(&keys);
         for l in CLEAN {
             assert!(full(l.as_bytes(), &keys).is_ok(), "{l}");
             assert!(agree(&mut s, l.as_bytes(), &keys), "not taken: {l}");
@@ -549,7 +549,7 @@ mod tests {
     #[test]
     fn lines_the_full_path_rejects_are_never_taken() {
         let keys = keys();
-        let mut s = Scanner::new(&keys);
+        let mut s = LineScanner::new(&keys);
         let pk = r#""pk":{"S":"a"},"sk":{"N":"1"}"#;
         let deep = format!(
             "{}{{\"S\":\"x\"}}{}",
@@ -666,7 +666,7 @@ mod tests {
     #[test]
     fn mutated_lines_never_disagree() {
         let keys = keys();
-        let mut s = Scanner::new(&keys);
+        let mut s = LineScanner::new(&keys);
         let alphabet =
             b"{}[]\",:\\ 0123456789.eE+-aSNBLMtruefalsnUXQ/\t\x01\xc3\xa9\xed\xa0\x80\xff\xf0\x9f";
         let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -735,7 +735,7 @@ mod tests {
 
     #[test]
     fn without_a_key_schema_any_valid_item_is_clean() {
-        let mut s = Scanner::new(&[]);
+        let mut s = LineScanner::new(&[]);
         let mut key = Vec::new();
         assert_eq!(s.scan(br#"{"Item":{}}"#, &mut key), Some(0));
         assert_eq!(s.scan(br#"{"Item":{"a":{"S":"xyz"}}}"#, &mut key), Some(4));

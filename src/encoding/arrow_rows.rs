@@ -1,7 +1,10 @@
 //! Turning a batch of rows into item lines, with every item check in the same pass: keys,
 //! item size, nesting, number range, sets.
 
-use super::{Enc, Fail, NullMask, Nulls, Recycled, Syntax, Ty, Val, W};
+use super::{
+    AttrType, ColumnEncoder, ItemWriter, NullMask, Nulls, Recycled, RuleFailure, Syntax,
+    WriteOutcome,
+};
 use crate::encoding::plan::{build, KeyCheck, Plan, Target};
 use crate::model::keys::{KeyRole, ScalarType};
 use crate::model::rules::{self, Rule};
@@ -46,9 +49,9 @@ struct Col {
     name: String,
     /// `,"name":`, escaped once.
     quoted: Vec<u8>,
-    /// `,"name":` and the encoder's [`Enc::json_head`], where it has one (JSON, not a key).
+    /// `,"name":` and the encoder's [`ColumnEncoder::json_head`], where it has one (JSON, not a key).
     head: Option<Vec<u8>>,
-    enc: Box<dyn Enc>,
+    enc: Box<dyn ColumnEncoder>,
     nulls: NullMask,
     key: Option<KeyCheck>,
     converted: bool,
@@ -61,11 +64,11 @@ pub struct ItemEncoder {
     nulls: Nulls,
 }
 
-fn key_type_name(t: ScalarType) -> Ty {
+fn key_type_name(t: ScalarType) -> AttrType {
     match t {
-        ScalarType::S => Ty::S,
-        ScalarType::N => Ty::N,
-        ScalarType::B => Ty::B,
+        ScalarType::S => AttrType::S,
+        ScalarType::N => AttrType::N,
+        ScalarType::B => AttrType::B,
     }
 }
 
@@ -117,7 +120,7 @@ impl ItemEncoder {
     }
 
     /// Encode rows `0..len`, skipping `skip` (rows already rejected by the reader, sorted).
-    pub fn encode(&self, len: usize, skip: &[usize], w: &mut W) -> Encoded {
+    pub fn encode(&self, len: usize, skip: &[usize], w: &mut ItemWriter) -> Encoded {
         w.syn = self.syn;
         w.nulls = self.nulls;
         encode_rows(len, skip, w, |i, w, key_buf, keys| {
@@ -129,7 +132,7 @@ impl ItemEncoder {
     fn encode_row(
         &self,
         i: usize,
-        w: &mut W,
+        w: &mut ItemWriter,
         key_buf: &mut Vec<u8>,
         keys: &mut Vec<u8>,
     ) -> Result<usize, (&'static Rule, String)> {
@@ -163,7 +166,7 @@ impl ItemEncoder {
                 let actual = match col.enc.raw(i, key_buf) {
                     Ok(t) => t,
                     Err(f) if std::ptr::eq(f.rule, &rules::KEY_NESTED) => {
-                        col.enc.ty().unwrap_or(Ty::M)
+                        col.enc.ty().unwrap_or(AttrType::M)
                     }
                     // The declared key type could not be made from this value.
                     Err(f) if std::ptr::eq(f.rule, &rules::VALUE_CONVERSION) => {
@@ -196,18 +199,18 @@ impl ItemEncoder {
                 }
             };
             match written {
-                Ok(Val::Written { size: s, .. }) => {
+                Ok(WriteOutcome::Written { size: s, .. }) => {
                     size += col.name.len() + s;
                     first = false;
                 }
-                Ok(Val::Omit) => w.out.truncate(mark),
+                Ok(WriteOutcome::Omit) => w.out.truncate(mark),
                 Err(f) => return Err(self.fail(col, f)),
             }
         }
         Ok(size)
     }
 
-    fn fail(&self, col: &Col, f: Fail) -> (&'static Rule, String) {
+    fn fail(&self, col: &Col, f: RuleFailure) -> (&'static Rule, String) {
         let mut message = format!("attribute {}: {}", col.name, f.message);
         if std::ptr::eq(f.rule, &rules::VALUE_CONVERSION) && col.converted {
             message.push_str(&format!(
@@ -224,10 +227,10 @@ impl ItemEncoder {
 pub fn encode_rows(
     len: usize,
     skip: &[usize],
-    w: &mut W,
+    w: &mut ItemWriter,
     mut row: impl FnMut(
         usize,
-        &mut W,
+        &mut ItemWriter,
         &mut Vec<u8>,
         &mut Vec<u8>,
     ) -> Result<usize, (&'static Rule, String)>,
@@ -312,9 +315,9 @@ pub fn encode_rows(
 pub fn write_key(
     name: &str,
     k: KeyCheck,
-    actual: Ty,
+    actual: AttrType,
     raw: &[u8],
-    w: &mut W,
+    w: &mut ItemWriter,
     keys: &mut Vec<u8>,
 ) -> Result<usize, (&'static Rule, String)> {
     let want = key_type_name(k.ty);
@@ -322,7 +325,10 @@ pub fn write_key(
         KeyRole::Index => (&rules::GSI_KEY_TYPE, &rules::GSI_KEY_EMPTY),
         _ => (&rules::KEY_TYPE, &rules::KEY_EMPTY),
     };
-    if matches!(actual, Ty::L | Ty::M | Ty::SS | Ty::NS | Ty::BS) {
+    if matches!(
+        actual,
+        AttrType::L | AttrType::M | AttrType::SS | AttrType::NS | AttrType::BS
+    ) {
         return Err((
             &rules::KEY_NESTED,
             format!(
@@ -360,7 +366,7 @@ pub fn write_key(
         KeyRole::Index => None,
     };
     if let Some((max, rule, what)) = limit {
-        if want != Ty::N && raw.len() > max {
+        if want != AttrType::N && raw.len() > max {
             return Err((
                 rule,
                 format!(
@@ -373,8 +379,8 @@ pub fn write_key(
     let size = name.len() + w.scalar(actual, raw);
     if k.role != KeyRole::Index && w.keep_keys {
         keys.push(match actual {
-            Ty::S => b'S',
-            Ty::N => b'N',
+            AttrType::S => b'S',
+            AttrType::N => b'N',
             _ => b'B',
         });
         keys.extend_from_slice(&(raw.len() as u32).to_le_bytes());

@@ -1,12 +1,12 @@
 //! Re-encoding items read from DynamoDB JSON or Ion files (exports, earlier outputs) with the
 //! same checks as Arrow rows: keys of the new key schema, numbers, sets, nesting, item size.
 
-use super::item::{encode_rows, missing_key, write_key, Encoded};
+use super::arrow_rows::{encode_rows, missing_key, write_key, Encoded};
 use super::nested::{check_name, finish_set};
 use super::text::text_number;
-use super::{Fail, Syntax, Ty, Val, W};
+use super::{AttrType, ItemWriter, RuleFailure, Syntax, WriteOutcome};
 use crate::encoding::plan::KeyCheck;
-use crate::input::items::key_type_in_items;
+use crate::input::item_files::key_type_in_items;
 use crate::input::parse::lines::strip_cr;
 use crate::input::parse::{item_to_plain, AttrValue, LineFormat};
 use crate::input::Source;
@@ -25,35 +25,35 @@ pub struct LinesEncoder {
 }
 
 /// Raw scalar form of a value (as for Arrow keys): string bytes, canonical number, binary.
-fn attr_raw(v: &AttrValue, buf: &mut Vec<u8>) -> Result<Ty, Fail> {
+fn attr_raw(v: &AttrValue, buf: &mut Vec<u8>) -> Result<AttrType, RuleFailure> {
     Ok(match v {
         AttrValue::S(s) => {
             buf.extend_from_slice(s.as_bytes());
-            Ty::S
+            AttrType::S
         }
         AttrValue::N(n) => {
             number_raw(n, buf)?;
-            Ty::N
+            AttrType::N
         }
         AttrValue::B(b) => {
             buf.extend_from_slice(b);
-            Ty::B
+            AttrType::B
         }
-        AttrValue::Bool(_) => Ty::Bool,
-        AttrValue::Null => Ty::Null,
-        AttrValue::L(_) => Ty::L,
-        AttrValue::M(_) => Ty::M,
-        AttrValue::SS(_) => Ty::SS,
-        AttrValue::NS(_) => Ty::NS,
-        AttrValue::BS(_) => Ty::BS,
+        AttrValue::Bool(_) => AttrType::Bool,
+        AttrValue::Null => AttrType::Null,
+        AttrValue::L(_) => AttrType::L,
+        AttrValue::M(_) => AttrType::M,
+        AttrValue::SS(_) => AttrType::SS,
+        AttrValue::NS(_) => AttrType::NS,
+        AttrValue::BS(_) => AttrType::BS,
     })
 }
 
 /// Canonicalise number text; a syntax error in a file is N001 (the import rejects it).
-fn number_raw(n: &str, buf: &mut Vec<u8>) -> Result<usize, Fail> {
+fn number_raw(n: &str, buf: &mut Vec<u8>) -> Result<usize, RuleFailure> {
     text_number(n, buf).map_err(|f| {
         if std::ptr::eq(f.rule, &rules::VALUE_CONVERSION) {
-            Fail::new(&rules::NUMBER_SYNTAX, f.message)
+            RuleFailure::new(&rules::NUMBER_SYNTAX, f.message)
         } else {
             f
         }
@@ -61,41 +61,41 @@ fn number_raw(n: &str, buf: &mut Vec<u8>) -> Result<usize, Fail> {
 }
 
 /// Write one attribute value with every check; sets that are empty are left out.
-pub fn write_attr(v: &AttrValue, w: &mut W) -> Result<Val, Fail> {
-    let written = |ty, size| Ok(Val::Written { ty, size });
+pub fn write_attr(v: &AttrValue, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
+    let written = |ty, size| Ok(WriteOutcome::Written { ty, size });
     match v {
-        AttrValue::S(s) => written(Ty::S, w.s(s)),
+        AttrValue::S(s) => written(AttrType::S, w.s(s)),
         AttrValue::N(n) => {
             let mut buf = std::mem::take(&mut w.scratch);
             buf.clear();
-            let r = number_raw(n, &mut buf).map(|size| Val::Written {
-                ty: Ty::N,
+            let r = number_raw(n, &mut buf).map(|size| WriteOutcome::Written {
+                ty: AttrType::N,
                 size: w.n(&buf, size),
             });
             w.scratch = buf;
             r
         }
-        AttrValue::B(b) => written(Ty::B, w.b(b)),
-        AttrValue::Bool(b) => written(Ty::Bool, w.bool(*b)),
-        AttrValue::Null => written(Ty::Null, w.null()),
+        AttrValue::B(b) => written(AttrType::B, w.b(b)),
+        AttrValue::Bool(b) => written(AttrType::Bool, w.bool(*b)),
+        AttrValue::Null => written(AttrType::Null, w.null()),
         AttrValue::L(items) => {
-            w.open(Ty::L)?;
+            w.open(AttrType::L)?;
             let mut size = 3;
             for (i, x) in items.iter().enumerate() {
                 if i > 0 {
                     w.out.push(b',');
                 }
                 size += 1 + match write_attr(x, w)? {
-                    Val::Written { size, .. } => size,
+                    WriteOutcome::Written { size, .. } => size,
                     // An empty set inside a list cannot be left out; NULL keeps the positions.
-                    Val::Omit => w.null(),
+                    WriteOutcome::Omit => w.null(),
                 };
             }
-            w.close(Ty::L);
-            written(Ty::L, size)
+            w.close(AttrType::L);
+            written(AttrType::L, size)
         }
         AttrValue::M(fields) => {
-            w.open(Ty::M)?;
+            w.open(AttrType::M)?;
             let mut size = 3;
             let mut first = true;
             for (k, x) in fields {
@@ -103,15 +103,15 @@ pub fn write_attr(v: &AttrValue, w: &mut W) -> Result<Val, Fail> {
                 let mark = w.out.len();
                 w.name(k, first);
                 match write_attr(x, w)? {
-                    Val::Written { size: s, .. } => {
+                    WriteOutcome::Written { size: s, .. } => {
                         size += 1 + k.len() + s;
                         first = false;
                     }
-                    Val::Omit => w.out.truncate(mark),
+                    WriteOutcome::Omit => w.out.truncate(mark),
                 }
             }
-            w.close(Ty::M);
-            written(Ty::M, size)
+            w.close(AttrType::M);
+            written(AttrType::M, size)
         }
         AttrValue::SS(v) => {
             w.members.clear();
@@ -121,7 +121,7 @@ pub fn write_attr(v: &AttrValue, w: &mut W) -> Result<Val, Fail> {
                 w.members.extend_from_slice(s.as_bytes());
                 w.spans.push((start, w.members.len()));
             }
-            finish_set(w, Ty::SS)
+            finish_set(w, AttrType::SS)
         }
         AttrValue::NS(v) => {
             w.members.clear();
@@ -134,7 +134,7 @@ pub fn write_attr(v: &AttrValue, w: &mut W) -> Result<Val, Fail> {
                 r?;
                 w.spans.push((start, w.members.len()));
             }
-            finish_set(w, Ty::NS)
+            finish_set(w, AttrType::NS)
         }
         AttrValue::BS(v) => {
             w.members.clear();
@@ -144,14 +144,14 @@ pub fn write_attr(v: &AttrValue, w: &mut W) -> Result<Val, Fail> {
                 w.members.extend_from_slice(b);
                 w.spans.push((start, w.members.len()));
             }
-            finish_set(w, Ty::BS)
+            finish_set(w, AttrType::BS)
         }
     }
 }
 
 impl LinesEncoder {
     /// Encode every line but those in `skip` (rejected by the reader, sorted).
-    pub fn encode(&self, lines: &BinaryArray, skip: &[usize], w: &mut W) -> Encoded {
+    pub fn encode(&self, lines: &BinaryArray, skip: &[usize], w: &mut ItemWriter) -> Encoded {
         w.syn = self.syn;
         encode_rows(lines.len(), skip, w, |i, w, key_buf, keys| {
             self.encode_line(strip_cr(lines.value(i)), w, key_buf, keys)
@@ -162,7 +162,7 @@ impl LinesEncoder {
     pub fn encode_line(
         &self,
         line: &[u8],
-        w: &mut W,
+        w: &mut ItemWriter,
         key_buf: &mut Vec<u8>,
         keys: &mut Vec<u8>,
     ) -> Result<usize, (&'static Rule, String)> {
@@ -217,11 +217,11 @@ impl LinesEncoder {
             let mark = w.out.len();
             w.name(name, first);
             match write_attr(v, w) {
-                Ok(Val::Written { size: s, .. }) => {
+                Ok(WriteOutcome::Written { size: s, .. }) => {
                     size += name.len() + s;
                     first = false;
                 }
-                Ok(Val::Omit) => w.out.truncate(mark),
+                Ok(WriteOutcome::Omit) => w.out.truncate(mark),
                 Err(f) => return Err((f.rule, format!("attribute {name}: {}", f.message))),
             }
         }
