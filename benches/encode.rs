@@ -36,7 +36,7 @@ fn batch(rows: usize) -> RecordBatch {
 
 fn encode(c: &mut Criterion) {
     let b = batch(8192);
-    let mut keys = KeySchema {
+    let keys = KeySchema {
         table_name: None,
         partition: KeyAttr::parse("pk:S").unwrap(),
         sort: Some(KeyAttr::parse("sk:N").unwrap()),
@@ -46,7 +46,7 @@ fn encode(c: &mut Criterion) {
         &b.schema(),
         &[],
         None,
-        &mut keys,
+        &keys,
         EncodeOptions {
             timestamps: Timestamps::Rfc3339,
         },

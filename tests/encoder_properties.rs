@@ -549,7 +549,7 @@ fn same(got: &Value, want: &Value) -> bool {
 fn check(seed: u64, rows: usize) -> (usize, usize) {
     let mut r = Rng(seed | 1);
     let b = batch(&mut r, rows);
-    let mut keys = KeySchema {
+    let keys = KeySchema {
         table_name: None,
         partition: KeyAttr::parse("pk").unwrap(),
         sort: None,
@@ -558,7 +558,7 @@ fn check(seed: u64, rows: usize) -> (usize, usize) {
     let opts = EncodeOptions {
         timestamps: Timestamps::Rfc3339,
     };
-    let plan = Plan::new(&b.schema(), &[], None, &mut keys, opts).unwrap();
+    let plan = Plan::new(&b.schema(), &[], None, &keys, opts).unwrap();
     let mut counts = (0, 0);
     for syn in [Syntax::Json, Syntax::Ion] {
         let enc = ItemEncoder::new(&plan, &b, syn, Nulls::Omit).unwrap();

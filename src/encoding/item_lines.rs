@@ -237,14 +237,15 @@ impl LinesEncoder {
     }
 }
 /// Key checks for item inputs (DynamoDB JSON / Ion): the declared types, and for a key declared
-/// without one the type it has in the first item that has it, written back into `keys`. When
-/// no item tells, `fallback` is used if given (validate goes on and reports the items), else it
-/// is an error that says what to declare.
+/// without one the type it has in the first item that has it; with them, the key schema with
+/// every type resolved. When no item tells, `fallback` is used if given (validate goes on and
+/// reports the items), else it is an error that says what to declare.
 pub fn item_key_checks(
     sources: &[Source],
-    keys: &mut KeySchema,
+    keys: &KeySchema,
     fallback: Option<ScalarType>,
-) -> anyhow::Result<Vec<(String, KeyCheck)>> {
+) -> anyhow::Result<(Vec<(String, KeyCheck)>, KeySchema)> {
+    let mut resolved = keys.clone();
     let mut out = Vec::new();
     for (attr, role) in keys.key_attributes() {
         let ty = match attr.ty {
@@ -255,11 +256,11 @@ pub fn item_key_checks(
                     (Err(_), Some(t)) => t,
                     (Err(e), None) => return Err(e),
                 };
-                keys.set_type(&attr.name, t);
+                resolved.set_type(&attr.name, t);
                 t
             }
         };
         out.push((attr.name.clone(), KeyCheck { role, ty }));
     }
-    Ok(out)
+    Ok((out, resolved))
 }

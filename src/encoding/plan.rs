@@ -124,18 +124,21 @@ pub struct ColumnPlan {
 pub struct Plan {
     pub columns: Vec<ColumnPlan>,
     pub opts: EncodeOptions,
+    /// The key schema with every key's type resolved: as declared, or taken from its column.
+    pub keys: KeySchema,
 }
 
 impl Plan {
     /// Resolve targets and key types for `schema`. `inferred` gives per-column defaults (CSV
-    /// inference); `keys` gets the types taken from the data where none was declared.
+    /// inference); a key declared without a type takes its column's ([`Plan::keys`] has them).
     pub fn new(
         schema: &Schema,
         overrides: &[(String, Target)],
         inferred: Option<&[Target]>,
-        keys: &mut KeySchema,
+        keys: &KeySchema,
         opts: EncodeOptions,
     ) -> Result<Plan> {
+        let mut resolved = keys.clone();
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         let listing = || names.join(", ");
         for (col, _) in overrides {
@@ -226,7 +229,7 @@ impl Plan {
                                     field.data_type()
                                 ),
                             };
-                            keys.set_type(name, t);
+                            resolved.set_type(name, t);
                             t
                         }
                     };
@@ -240,7 +243,11 @@ impl Plan {
                 key,
             });
         }
-        Ok(Plan { columns, opts })
+        Ok(Plan {
+            columns,
+            opts,
+            keys: resolved,
+        })
     }
 }
 
@@ -606,5 +613,29 @@ mod tests {
         assert!(Target::parse("X").is_err());
         assert!(Target::parse("N:;").is_err());
         assert!(Target::parse("SS:").is_err());
+    }
+
+    /// A key declared without a type takes its column's, in the plan's key schema; the
+    /// caller's schema is left as it was.
+    #[test]
+    fn key_types_come_from_their_columns_into_the_plan() {
+        use arrow_schema::{DataType, Field};
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("sk", DataType::Utf8, true),
+        ]);
+        let keys = KeySchema {
+            table_name: None,
+            partition: crate::model::keys::KeyAttr::parse("id").unwrap(),
+            sort: Some(crate::model::keys::KeyAttr::parse("sk").unwrap()),
+            gsis: Vec::new(),
+        };
+        let opts = EncodeOptions {
+            timestamps: Timestamps::Rfc3339,
+        };
+        let plan = Plan::new(&schema, &[], None, &keys, opts).unwrap();
+        assert_eq!(plan.keys.partition.ty, Some(ScalarType::N));
+        assert_eq!(plan.keys.sort.as_ref().unwrap().ty, Some(ScalarType::S));
+        assert_eq!(keys.partition.ty, None);
     }
 }

@@ -542,8 +542,7 @@ fn key_json(names: &[String], key: &[u8]) -> Value {
 /// Run a conversion. Errors are "could not run" (exit 2); row problems are in the report.
 pub fn run(opts: &ConvertOptions) -> Result<Report> {
     let started = Instant::now();
-    let mut keys = opts.keys.clone();
-    keys.check_consistent()?;
+    opts.keys.check_consistent()?;
     check_out_apart_from_inputs(&opts.out, &opts.inputs)?;
     let paths = input::discover(&opts.inputs)?;
     if paths.is_empty() {
@@ -561,7 +560,8 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
         .iter()
         .filter(|s| matches!(s.format, Format::Items(_)))
         .count();
-    let encoding = if item_inputs == 0 {
+    // The key schema with every key's type resolved (from the data where none was declared).
+    let (encoding, keys) = if item_inputs == 0 {
         check_schemas(&sources, &schemas)?;
         let inferred = match sources.iter().find(|s| s.format == Format::Csv) {
             Some(s) if opts.csv_infer && sources.iter().all(|s| s.format == Format::Csv) => {
@@ -579,15 +579,17 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
             }
             _ => None,
         };
-        Encoding::Columns(Plan::new(
+        let plan = Plan::new(
             &schemas[0],
             &opts.overrides,
             inferred.as_deref(),
-            &mut keys,
+            &opts.keys,
             EncodeOptions {
                 timestamps: opts.timestamps,
             },
-        )?)
+        )?;
+        let keys = plan.keys.clone();
+        (Encoding::Columns(plan), keys)
     } else {
         if item_inputs < sources.len() {
             let (a, b) = (
@@ -609,7 +611,8 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
         if let Some((col, _)) = opts.overrides.first() {
             bail!("--type {col}=…: DynamoDB JSON and Ion inputs carry their own types; --type applies to CSV, Parquet and Arrow inputs");
         }
-        Encoding::Lines(item_key_checks(&sources, &mut keys, None)?)
+        let (checks, keys) = item_key_checks(&sources, &opts.keys, None)?;
+        (Encoding::Lines(checks), keys)
     };
     let _lock = prepare_out(&opts.out, opts.force)?;
     let result = convert(opts, &sources, units, &encoding, &keys, started);

@@ -302,7 +302,10 @@ fn key_checks(
         return Ok(Vec::new());
     };
     let srcs: Vec<Source> = sources.iter().map(|(s, _)| s.clone()).collect();
-    crate::encoding::item_lines::item_key_checks(&srcs, keys, Some(ScalarType::S))
+    let (checks, resolved) =
+        crate::encoding::item_lines::item_key_checks(&srcs, keys, Some(ScalarType::S))?;
+    *keys = resolved;
+    Ok(checks)
 }
 
 /// The findings of one batch, found in parallel.
