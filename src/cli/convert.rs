@@ -29,7 +29,7 @@ pub enum OnErrorArg {
     /// Write failing rows to OUT/rejects.jsonl and go on
     Reject,
     /// Stop at the first failing row
-    RuleFailure,
+    Fail,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -184,7 +184,7 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
         },
         on_error: match a.on_error {
             OnErrorArg::Reject => OnError::Reject,
-            OnErrorArg::RuleFailure => OnError::RuleFailure,
+            OnErrorArg::Fail => OnError::Fail,
         },
         duplicates: match a.duplicates {
             DuplicatesArg::Warn => DupMode::Warn,

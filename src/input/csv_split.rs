@@ -38,11 +38,114 @@ pub struct Record {
     /// `Some(bytes)` when the record was longer than the limit: it was skipped as it streamed,
     /// and its cells are empty; `bytes` is its length up to its line end (or the input's end).
     pub too_long: Option<u64>,
+    /// The first quoting problem in it, when the splitter lints ([`Splitter::linting`]).
+    pub quote: Option<QuoteProblem>,
+}
+
+/// Quoting that RFC 4180 (and DynamoDB's CSV import) refuses, which csv-core reads past.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuoteProblem {
+    /// A quote inside a value that does not start with one (field numbers from 1).
+    QuoteInUnquoted { field: usize },
+    /// Text between a closing quote and the next delimiter or line end.
+    TextAfterQuote { field: usize },
+    /// The input ends inside a quoted value.
+    NeverClosed,
+}
+
+impl std::fmt::Display for QuoteProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            QuoteProblem::QuoteInUnquoted { field } => write!(
+                f,
+                "field {field} has a quote inside an unquoted value; quote the field and double the quote"
+            ),
+            QuoteProblem::TextAfterQuote { field } => {
+                write!(f, "field {field} has text after its closing quote")
+            }
+            QuoteProblem::NeverClosed => f.write_str("a quoted field is never closed"),
+        }
+    }
+}
+
+/// Where the quoting check is in a record (RFC 4180's states).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Quoting {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// Just after a quote inside a quoted value: `""` or the closing quote.
+    AfterQuote,
+}
+
+/// The quoting check of [`Splitter::linting`]: a walk over each record's bytes beside the
+/// parser, and the record's first bytes for excerpts.
+struct Lint {
+    delim: u8,
+    state: Quoting,
+    /// The field being read, from 1.
+    field: usize,
+    problem: Option<QuoteProblem>,
+    raw: Vec<u8>,
+    raw_kept: usize,
+}
+
+impl Lint {
+    fn start(&mut self) {
+        self.state = Quoting::FieldStart;
+        self.field = 1;
+        self.problem = None;
+        self.raw.clear();
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        for &c in bytes {
+            let quoted = self.state == Quoting::Quoted;
+            if (quoted || (c != b'\r' && c != b'\n')) && self.raw.len() < self.raw_kept {
+                self.raw.push(c);
+            }
+            self.state = match (self.state, c) {
+                (Quoting::Quoted, b'"') => Quoting::AfterQuote,
+                (Quoting::Quoted, _) => Quoting::Quoted,
+                (Quoting::AfterQuote, b'"') => Quoting::Quoted,
+                (_, b'\r' | b'\n') => Quoting::FieldStart,
+                (_, c) if c == self.delim => {
+                    self.field += 1;
+                    Quoting::FieldStart
+                }
+                (Quoting::FieldStart, b'"') => Quoting::Quoted,
+                (Quoting::FieldStart, _) => Quoting::Unquoted,
+                (Quoting::Unquoted, c) => {
+                    if c == b'"' {
+                        self.found(QuoteProblem::QuoteInUnquoted { field: self.field });
+                    }
+                    Quoting::Unquoted
+                }
+                (Quoting::AfterQuote, _) => {
+                    self.found(QuoteProblem::TextAfterQuote { field: self.field });
+                    Quoting::Unquoted
+                }
+            };
+        }
+    }
+
+    fn found(&mut self, p: QuoteProblem) {
+        self.problem.get_or_insert(p);
+    }
+
+    /// The record's problem, once it has ended (at a line end or the input's end).
+    fn finish(&mut self) -> Option<QuoteProblem> {
+        if self.state == Quoting::Quoted {
+            self.found(QuoteProblem::NeverClosed);
+        }
+        self.problem
+    }
 }
 
 /// Splits CSV text read from `R` into records.
 pub struct Splitter<R> {
     inner: R,
+    delim: u8,
     core: csv_core::Reader,
     /// Input read and not yet handed to the parser: `buf[start..end]`.
     buf: Vec<u8>,
@@ -58,6 +161,8 @@ pub struct Splitter<R> {
     ends_len: usize,
     /// The longest record kept ([`MAX_RECORD`] unless set).
     max_record: usize,
+    /// The quoting check, when asked for.
+    lint: Option<Lint>,
 }
 
 impl<R: Read> Splitter<R> {
@@ -66,6 +171,7 @@ impl<R: Read> Splitter<R> {
         debug_assert!(check_delimiter(delim).is_ok());
         Splitter {
             inner,
+            delim,
             core: ReaderBuilder::new()
                 .delimiter(delim)
                 .quote(b'"')
@@ -82,7 +188,28 @@ impl<R: Read> Splitter<R> {
             ends: vec![0; 64],
             ends_len: 0,
             max_record: MAX_RECORD,
+            lint: None,
         }
+    }
+
+    /// Also check each record's quoting as RFC 4180 wants it ([`Record::quote`]) and keep its
+    /// first `raw_kept` bytes ([`Self::raw`]): for validating CSV meant for DynamoDB's own CSV
+    /// import, which is stricter than the reading.
+    pub fn linting(mut self, raw_kept: usize) -> Self {
+        self.lint = Some(Lint {
+            delim: self.delim,
+            state: Quoting::FieldStart,
+            field: 1,
+            problem: None,
+            raw: Vec::new(),
+            raw_kept,
+        });
+        self
+    }
+
+    /// The first bytes of the last record (line ends outside quotes left out), when linting.
+    pub fn raw(&self) -> &[u8] {
+        self.lint.as_ref().map_or(&[], |l| &l.raw[..])
     }
 
     /// Records longer than `max` bytes are skipped as they stream.
@@ -130,6 +257,9 @@ impl<R: Read> Splitter<R> {
         // The record's bytes handed to the parser so far, from its first byte.
         let mut len = 0u64;
         let mut skipping = false;
+        if let Some(l) = &mut self.lint {
+            l.start();
+        }
         loop {
             if self.start == self.end && !self.eof {
                 self.fill()?;
@@ -160,12 +290,16 @@ impl<R: Read> Splitter<R> {
                 taken = &taken[blank..];
             }
             len += taken.len() as u64;
+            if let Some(l) = &mut self.lint {
+                l.feed(taken);
+            }
             self.start += nin;
             self.out_len += nout;
             self.ends_len += nend;
             match res {
                 ReadRecordResult::Record => {
                     let line = line.unwrap_or(line_before);
+                    let quote = self.lint.as_mut().and_then(Lint::finish);
                     // The line end that closed the record is not part of it.
                     if nin > 0 && matches!(taken.last(), Some(b'\r' | b'\n')) {
                         len -= 1;
@@ -176,6 +310,7 @@ impl<R: Read> Splitter<R> {
                         return Ok(Some(Record {
                             line,
                             too_long: Some(len),
+                            quote,
                         }));
                     }
                     let mut from = 0;
@@ -186,6 +321,7 @@ impl<R: Read> Splitter<R> {
                     return Ok(Some(Record {
                         line,
                         too_long: None,
+                        quote,
                     }));
                 }
                 ReadRecordResult::End => return Ok(None),
@@ -370,7 +506,11 @@ mod tests {
                         .collect::<Vec<_>>(),
                 ));
             }
-            let rec = |line, too_long| Record { line, too_long };
+            let rec = |line, too_long| Record {
+                line,
+                too_long,
+                quote: None,
+            };
             assert_eq!(
                 got,
                 [
@@ -395,11 +535,52 @@ mod tests {
             r,
             Record {
                 line: 1,
-                too_long: Some(text.len() as u64)
+                too_long: Some(text.len() as u64),
+                quote: None,
             }
         );
         assert!(cells.is_empty());
         assert_eq!(s.next_record(&mut cells).unwrap(), None);
+    }
+
+    /// Linting finds the first quoting problem of each record, whatever the read sizes, and
+    /// keeps the record's first bytes; the records are the same as without it.
+    #[test]
+    fn linting_reports_quoting_problems() {
+        let text = b"a,b\nx\"y,\"ok\"\n\"q\"z,1\n\"multi\nline\",2\r\n3,\"open";
+        for block in [1, 2, 5, 64] {
+            let mut s = Splitter::new(Dribble(text, block), b',').linting(6);
+            let mut cells = Vec::new();
+            let mut got = Vec::new();
+            while let Some(r) = s.next_record(&mut cells).unwrap() {
+                got.push((r.line, r.quote, s.raw().to_vec(), cells.len()));
+            }
+            assert_eq!(
+                got,
+                [
+                    (1, None, b"a,b".to_vec(), 2),
+                    (
+                        2,
+                        Some(QuoteProblem::QuoteInUnquoted { field: 1 }),
+                        b"x\"y,\"o".to_vec(),
+                        2
+                    ),
+                    (
+                        3,
+                        Some(QuoteProblem::TextAfterQuote { field: 1 }),
+                        b"\"q\"z,1".to_vec(),
+                        2
+                    ),
+                    (4, None, b"\"multi".to_vec(), 2),
+                    (6, Some(QuoteProblem::NeverClosed), b"3,\"ope".to_vec(), 2),
+                ],
+                "block {block}"
+            );
+        }
+        assert_eq!(
+            QuoteProblem::TextAfterQuote { field: 2 }.to_string(),
+            "field 2 has text after its closing quote"
+        );
     }
 
     #[test]

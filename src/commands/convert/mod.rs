@@ -32,7 +32,7 @@ use std::time::Instant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnError {
     Reject,
-    RuleFailure,
+    Fail,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -426,7 +426,7 @@ impl Writer {
         self.rows_by_source[c.source] += c.rows;
         self.report.empty_sets_omitted += c.encoded.empty_sets;
         if !c.rejects.is_empty() {
-            if self.on_error == OnError::RuleFailure {
+            if self.on_error == OnError::Fail {
                 self.report.failed_row = Some(c.rejects[0].1.clone());
                 self.report.rows_rejected += 1;
                 return Ok(false);

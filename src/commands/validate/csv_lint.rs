@@ -2,6 +2,7 @@
 //! HeaderList, key columns, RFC 4180 quoting, field counts, and what will import as strings.
 
 use super::{excerpt, Finding, Report, ValidateOptions};
+use crate::input::csv_split::{check_delimiter, Cell, Splitter};
 use crate::input::parse::lines::open_decompressed;
 use crate::input::Source;
 use crate::model::keys::{KeyRole, KeySchema, ScalarType};
@@ -12,154 +13,45 @@ use std::io::Read;
 
 const ALLOWED: &[u8] = b",;:|\t ";
 
-/// One CSV record: its fields, the line it starts on, its raw text, and quoting problems.
+/// One CSV record as the rules look at it: its fields, the line it starts on, its first bytes,
+/// its quoting problem, and whether it was past the length limit (then without fields).
 struct Record {
     fields: Vec<Vec<u8>>,
     line: u64,
     /// The record's first bytes, for excerpts.
     raw: Vec<u8>,
     quote_error: Option<String>,
-    /// The bytes of its fields, kept or not.
-    bytes: usize,
-    /// Past the scanner's `max` bytes: the rest of its fields was not kept.
+    /// Past `--max-line-bytes`: skipped as it streamed, no field kept.
     over: bool,
 }
 
 /// The start of a record kept for its excerpt.
 const RAW_KEPT: usize = 1024;
 
-/// An RFC 4180 scanner that, unlike a lenient reader, reports bare and unbalanced quotes.
-struct RecordScanner<R: Read> {
-    r: std::io::BufReader<R>,
-    delim: u8,
-    line: u64,
-    peeked: Option<u8>,
-    /// The most field bytes a record keeps (`--max-line-bytes`): an unclosed quote makes the
-    /// rest of a file one record, which must not be held whole.
-    max: usize,
+/// The records of a CSV file, split by the reader's own splitter ([`Splitter`], csv-core) with
+/// its RFC 4180 quoting check on: one tokenizer for `convert` and `validate`.
+struct Records<R: Read> {
+    splitter: Splitter<R>,
+    cells: Vec<Cell>,
 }
 
-impl<R: Read> RecordScanner<R> {
-    fn byte(&mut self) -> std::io::Result<Option<u8>> {
-        if let Some(b) = self.peeked.take() {
-            return Ok(Some(b));
-        }
-        let mut b = [0u8; 1];
-        Ok(match self.r.read(&mut b)? {
-            0 => None,
-            _ => Some(b[0]),
-        })
-    }
-
+impl<R: Read> Records<R> {
     fn next(&mut self) -> std::io::Result<Option<Record>> {
-        #[derive(PartialEq)]
-        enum St {
-            Start,
-            Unquoted,
-            Quoted,
-            AfterQuote,
-        }
-        let mut rec = Record {
-            fields: Vec::new(),
-            line: self.line + 1,
-            raw: Vec::new(),
-            quote_error: None,
-            bytes: 0,
-            over: false,
+        let Some(r) = self.splitter.next_record(&mut self.cells)? else {
+            return Ok(None);
         };
-        let mut field = Vec::new();
-        let max = self.max;
-        macro_rules! keep {
-            ($c:expr) => {{
-                rec.bytes += 1;
-                if rec.bytes <= max {
-                    field.push($c);
-                } else {
-                    rec.over = true;
-                }
-            }};
-        }
-        let mut st = St::Start;
-        let mut any = false;
-        loop {
-            let Some(c) = self.byte()? else {
-                if !any {
-                    return Ok(None);
-                }
-                if st == St::Quoted {
-                    rec.quote_error = Some("a quoted field is never closed".into());
-                }
-                rec.fields.push(field);
-                self.line += 1;
-                return Ok(Some(rec));
-            };
-            any = true;
-            if (c != b'\n' && c != b'\r' || st == St::Quoted) && rec.raw.len() < RAW_KEPT {
-                rec.raw.push(c);
-            }
-            match st {
-                St::Quoted => match c {
-                    b'"' => st = St::AfterQuote,
-                    b'\n' => {
-                        self.line += 1;
-                        keep!(c);
-                    }
-                    _ => keep!(c),
-                },
-                _ if c == b'\r' => {
-                    // CRLF ends the record like LF, and so does a lone CR (old Mac line ends),
-                    // as in prep convert's reader and the csv crate: both count the same rows.
-                    match self.byte()? {
-                        Some(b'\n') => {}
-                        other => self.peeked = other,
-                    }
-                    rec.fields.push(field);
-                    self.line += 1;
-                    return Ok(Some(rec));
-                }
-                _ if c == b'\n' => {
-                    rec.fields.push(field);
-                    self.line += 1;
-                    return Ok(Some(rec));
-                }
-                _ if c == self.delim => {
-                    rec.fields.push(std::mem::take(&mut field));
-                    st = St::Start;
-                }
-                St::Start => {
-                    if c == b'"' {
-                        st = St::Quoted;
-                    } else {
-                        keep!(c);
-                        st = St::Unquoted;
-                    }
-                }
-                St::Unquoted => {
-                    if c == b'"' && rec.quote_error.is_none() {
-                        rec.quote_error = Some(format!(
-                            "field {} has a quote inside an unquoted value; quote the field and double the quote",
-                            rec.fields.len() + 1
-                        ));
-                    }
-                    keep!(c);
-                }
-                St::AfterQuote => {
-                    if c == b'"' {
-                        keep!(b'"');
-                        st = St::Quoted;
-                    } else {
-                        if rec.quote_error.is_none() {
-                            rec.quote_error = Some(format!(
-                                "field {} has text after its closing quote",
-                                rec.fields.len() + 1
-                            ));
-                        }
-                        keep!(c);
-                        st = St::Unquoted;
-                    }
-                }
-            }
-        }
+        let bytes = self.splitter.bytes();
+        Ok(Some(Record {
+            fields: self
+                .cells
+                .iter()
+                .map(|&(s, e)| bytes[s..e].to_vec())
+                .collect(),
+            line: r.line,
+            raw: self.splitter.raw().to_vec(),
+            quote_error: r.quote.map(|q| q.to_string()),
+            over: r.too_long.is_some(),
+        }))
     }
 }
 
@@ -232,12 +124,24 @@ pub fn lint(
     } else {
         Box::new(std::io::Cursor::new(head[..n].to_vec()).chain(r))
     };
-    let mut sc = RecordScanner {
-        r: std::io::BufReader::with_capacity(1 << 20, rest),
-        delim,
-        line: 0,
-        peeked: None,
-        max: opts.max_line,
+    if check_delimiter(delim).is_err() {
+        add(
+            report,
+            &rules::CSV_DELIMITER,
+            None,
+            format!(
+                "delimiter {:?} is the quote or a line end: the file cannot be read with it",
+                delim as char
+            ),
+            None,
+        );
+        return Ok(());
+    }
+    let mut sc = Records {
+        splitter: Splitter::new(rest, delim)
+            .with_max_record(opts.max_line)
+            .linting(RAW_KEPT),
+        cells: Vec::new(),
     };
     let mut header_missing = false;
     let mut header: Vec<String> = match &opts.header_list {
@@ -349,6 +253,19 @@ pub fn lint(
             add(report, &rules::CSV_QUOTE, line, q.clone(), Some(&rec.raw));
             continue;
         }
+        if rec.over {
+            add(
+                report,
+                &rules::ITEM_TOO_LARGE,
+                line,
+                format!(
+                    "the row is over {} bytes (--max-line-bytes), so its item is over 409,600: look for a quote that is never closed; the row was not kept",
+                    opts.max_line
+                ),
+                Some(&rec.raw),
+            );
+            continue;
+        }
         if rec.fields.len() != cols {
             add(
                 report,
@@ -357,19 +274,6 @@ pub fn lint(
                 format!(
                     "the row has {} fields, the header has {cols}",
                     rec.fields.len()
-                ),
-                Some(&rec.raw),
-            );
-            continue;
-        }
-        if rec.over {
-            add(
-                report,
-                &rules::ITEM_TOO_LARGE,
-                line,
-                format!(
-                    "the row is over {} bytes (--max-line-bytes), so its item is over 409,600: look for a quote that is never closed; the rest of the row was not kept",
-                    opts.max_line
                 ),
                 Some(&rec.raw),
             );
