@@ -148,9 +148,160 @@ fn layers_import_only_downward() {
     );
 }
 
+/// A module's name from its file: `src/encoding/text.rs` → `encoding::text`.
+fn module_of(rel: &str) -> String {
+    let p = rel.trim_start_matches("src/").trim_end_matches(".rs");
+    let p = p.strip_suffix("/mod").unwrap_or(p);
+    p.replace('/', "::")
+}
+
+/// The modules `text` (a module's code, comments removed) names, as paths from the crate root:
+/// `crate::x::y…`, `super::x…` and the members of `super::{…}` groups.
+fn named_paths(text: &str, module: &str) -> Vec<Vec<String>> {
+    let parent: Vec<String> = match module.rsplit_once("::") {
+        Some((p, _)) => p.split("::").map(String::from).collect(),
+        None => Vec::new(),
+    };
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    // A path's segments from `rest` on: `a::b::c` (stops at anything else).
+    let segments = |mut rest: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            let id = ident(rest);
+            if id.is_empty() {
+                break;
+            }
+            rest = &rest[id.len()..];
+            out.push(id);
+            match rest.strip_prefix("::") {
+                Some(r) => rest = r,
+                None => break,
+            }
+        }
+        out
+    };
+    let mut out = Vec::new();
+    for (root, base) in [("crate::", Vec::new()), ("super::", parent.clone())] {
+        let mut rest = text;
+        while let Some(i) = rest.find(root) {
+            let before = rest[..i].chars().last();
+            rest = &rest[i + root.len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            if let Some(group) = rest.strip_prefix('{') {
+                // The first segment of each member of the group.
+                let body = &group[..group.find('}').unwrap_or(group.len())];
+                for member in body.split(',') {
+                    let segs = segments(member.trim());
+                    if !segs.is_empty() {
+                        out.push(base.iter().cloned().chain(segs).collect());
+                    }
+                }
+            } else {
+                out.push(base.iter().cloned().chain(segments(rest)).collect());
+            }
+        }
+    }
+    out
+}
+
+/// No two modules import each other, directly or around a circle (a module and the modules
+/// inside it aside: a parent declares its children, and children use their parent's items).
+#[test]
+fn no_circles_between_modules() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let mut texts = std::collections::BTreeMap::new();
+    for f in &files {
+        let rel = f
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = std::fs::read_to_string(f).unwrap();
+        // Test modules may use anything.
+        let text = text.split("#[cfg(test)]").next().unwrap_or("").to_string();
+        texts.insert(module_of(&rel), code(&text));
+    }
+    let modules: BTreeSet<String> = texts.keys().cloned().collect();
+    let mut edges: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for (m, text) in &texts {
+        for path in named_paths(text, m) {
+            // The longest prefix that is a module.
+            let target = (1..=path.len())
+                .rev()
+                .map(|k| path[..k].join("::"))
+                .find(|c| modules.contains(c));
+            if let Some(t) = target {
+                let related =
+                    t == *m || m.starts_with(&format!("{t}::")) || t.starts_with(&format!("{m}::"));
+                if !related {
+                    edges.entry(m.clone()).or_default().insert(t);
+                }
+            }
+        }
+    }
+    // Depth-first search for a back edge.
+    fn visit(
+        m: &str,
+        edges: &std::collections::BTreeMap<String, BTreeSet<String>>,
+        state: &mut std::collections::BTreeMap<String, u8>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        state.insert(m.to_string(), 1);
+        stack.push(m.to_string());
+        for t in edges.get(m).into_iter().flatten() {
+            match state.get(t.as_str()) {
+                Some(1) => {
+                    let at = stack.iter().position(|s| s == t).unwrap();
+                    let mut circle = stack[at..].to_vec();
+                    circle.push(t.clone());
+                    return Some(circle);
+                }
+                Some(_) => {}
+                None => {
+                    if let Some(c) = visit(t, edges, state, stack) {
+                        return Some(c);
+                    }
+                }
+            }
+        }
+        stack.pop();
+        state.insert(m.to_string(), 2);
+        None
+    }
+    let mut state: std::collections::BTreeMap<String, u8> = Default::default();
+    for m in &modules {
+        if !state.contains_key(m.as_str()) {
+            if let Some(c) = visit(m, &edges, &mut state, &mut Vec::new()) {
+                panic!("modules import each other: {}", c.join(" → "));
+            }
+        }
+    }
+    assert!(edges.len() > 10, "the imports were found: {edges:?}");
+}
+
 /// The checker itself finds what it must.
 #[test]
 fn the_path_scan_sees_imports_and_skips_comments() {
+    let text = code(
+        "use super::{sets::finish_set, AttrType};\nlet x = crate::model::keys::K; // super::gone",
+    );
+    assert_eq!(
+        named_paths(&text, "encoding::text"),
+        [
+            vec!["model", "keys", "K"],
+            vec!["encoding", "sets", "finish_set"],
+            vec!["encoding", "AttrType"],
+        ]
+    );
+    assert_eq!(module_of("src/encoding/mod.rs"), "encoding");
     let text = code("use crate::input::csv; // crate::commands::x\nlet a = crate::model::rules::X;\nfoo$crate::bar");
     assert_eq!(
         crate_paths(&text),

@@ -2,7 +2,8 @@
 //! same checks as Arrow rows: keys of the new key schema, numbers, sets, nesting, item size.
 
 use super::arrow_rows::{encode_rows, missing_key, write_key, Encoded};
-use super::nested::{check_name, finish_set};
+use super::check_name;
+use super::sets::finish_set;
 use super::text::text_number;
 use super::{AttrType, ItemWriter, RuleFailure, Syntax, WriteOutcome};
 use crate::encoding::plan::KeyCheck;

@@ -14,6 +14,7 @@ pub mod nested;
 pub mod plain;
 pub mod plan;
 pub mod scalar;
+pub mod sets;
 pub mod text;
 
 use crate::model::number;
@@ -433,6 +434,27 @@ pub fn quoted_name(name: &str) -> Vec<u8> {
     escape_into(name.as_bytes(), &mut v);
     v.extend_from_slice(b"\":");
     v
+}
+
+/// Map keys become attribute names: 1 to 65,535 bytes.
+pub fn check_name(name: &str) -> Result<(), RuleFailure> {
+    if name.is_empty() {
+        return Err(RuleFailure::new(
+            &rules::ATTRIBUTE_NAME_EMPTY,
+            "a map has an empty key",
+        ));
+    }
+    if name.len() > rules::MAX_ATTRIBUTE_NAME_BYTES {
+        return Err(RuleFailure::new(
+            &rules::ATTRIBUTE_NAME_TOO_LONG,
+            format!(
+                "a map key is {} bytes; attribute names may be at most {}",
+                name.len(),
+                rules::MAX_ATTRIBUTE_NAME_BYTES
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Which values of a column are null, when that is all [`ColumnEncoder::is_null`] would look at: the item

@@ -1,7 +1,10 @@
 //! Encoders for nested Arrow columns: lists (L or sets), structs and maps (M), dictionaries.
 
-use super::{text::TextArr, AttrType, ColumnEncoder, ItemWriter, Nulls, RuleFailure, WriteOutcome};
-use crate::model::number;
+use super::sets::{finish_set, member_ty};
+use super::{
+    check_name, text::TextArr, AttrType, ColumnEncoder, ItemWriter, Nulls, RuleFailure,
+    WriteOutcome,
+};
 use crate::model::rules;
 use arrow_buffer::{NullBuffer, OffsetBuffer};
 
@@ -71,14 +74,6 @@ pub struct SetEnc {
     pub kind: AttrType,
 }
 
-fn member_ty(set: AttrType) -> AttrType {
-    match set {
-        AttrType::SS => AttrType::S,
-        AttrType::NS => AttrType::N,
-        _ => AttrType::B,
-    }
-}
-
 impl ColumnEncoder for SetEnc {
     fn is_null(&self, i: usize) -> bool {
         self.nulls.as_ref().is_some_and(|n| n.is_null(i))
@@ -119,60 +114,6 @@ impl ColumnEncoder for SetEnc {
         }
         finish_set(w, self.kind)
     }
-}
-
-/// Write the set collected in `w.members`/`w.spans`: empty sets are left out (and counted),
-/// duplicates fail. NS members are canonical, so equal numbers have equal text.
-pub fn finish_set(w: &mut ItemWriter, kind: AttrType) -> Result<WriteOutcome, RuleFailure> {
-    if w.spans.is_empty() {
-        if w.strict {
-            return Err(RuleFailure::new(
-                &rules::SET_EMPTY,
-                format!(
-                    "{} is empty; sets must hold at least one member",
-                    kind.as_str()
-                ),
-            ));
-        }
-        w.empty_sets += 1;
-        return Ok(WriteOutcome::Omit);
-    }
-    let members = std::mem::take(&mut w.members);
-    let spans = std::mem::take(&mut w.spans);
-    let mut order: Vec<usize> = (0..spans.len()).collect();
-    let get = |k: usize| &members[spans[k].0..spans[k].1];
-    order.sort_unstable_by(|&a, &b| get(a).cmp(get(b)));
-    let dup = order.windows(2).find(|p| get(p[0]) == get(p[1]));
-    let result = if let Some(p) = dup {
-        Err(RuleFailure::new(
-            &rules::SET_DUPLICATES,
-            format!(
-                "{} member {:?} appears more than once (Input collection contains duplicates)",
-                kind.as_str(),
-                String::from_utf8_lossy(get(p[0]))
-            ),
-        ))
-    } else {
-        let want = member_ty(kind);
-        w.set_open(kind);
-        let mut size = 0;
-        for (k, &(a, b)) in spans.iter().enumerate() {
-            if k > 0 {
-                w.out.push(b',');
-            }
-            let raw = &members[a..b];
-            w.set_member(want, raw);
-            size += match want {
-                AttrType::N => number::canonical_size(raw),
-                _ => raw.len(),
-            };
-        }
-        w.set_close();
-        Ok(WriteOutcome::Written { ty: kind, size })
-    };
-    w.members = members;
-    w.spans = spans;
-    result
 }
 
 /// Struct → M. Null fields follow `--nulls` (left out, or NULL).
@@ -266,27 +207,6 @@ impl ColumnEncoder for MapEnc {
             size,
         })
     }
-}
-
-/// Map keys become attribute names: 1 to 65,535 bytes.
-pub fn check_name(name: &str) -> Result<(), RuleFailure> {
-    if name.is_empty() {
-        return Err(RuleFailure::new(
-            &rules::ATTRIBUTE_NAME_EMPTY,
-            "a map has an empty key",
-        ));
-    }
-    if name.len() > rules::MAX_ATTRIBUTE_NAME_BYTES {
-        return Err(RuleFailure::new(
-            &rules::ATTRIBUTE_NAME_TOO_LONG,
-            format!(
-                "a map key is {} bytes; attribute names may be at most {}",
-                name.len(),
-                rules::MAX_ATTRIBUTE_NAME_BYTES
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Dictionary → its value type.

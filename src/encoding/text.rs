@@ -2,7 +2,7 @@
 //! into N, B, BOOL, a set split on a delimiter, or a JSON document.
 
 use super::{
-    nested::finish_set, AttrType, ColumnEncoder, ItemWriter, NullMask, RuleFailure, WriteOutcome,
+    sets::finish_set, AttrType, ColumnEncoder, ItemWriter, NullMask, RuleFailure, WriteOutcome,
 };
 use crate::model::number;
 use crate::model::rules;
@@ -300,7 +300,7 @@ pub fn write_json(v: &Value, w: &mut ItemWriter) -> Result<usize, RuleFailure> {
             w.open(AttrType::M)?;
             let mut size = 3;
             for (j, (k, item)) in map.iter().enumerate() {
-                super::nested::check_name(k)?;
+                super::check_name(k)?;
                 w.name(k, j == 0);
                 size += 1 + k.len() + write_json(item, w)?;
             }
