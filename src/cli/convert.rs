@@ -1,6 +1,8 @@
 //! `prep convert`: its arguments, their mapping to [`ConvertOptions`], the run and its summary.
 
-use super::{default_threads, key_schema, CompressionArg, KeyArgs, OutputArgs};
+use super::{
+    aws_options, default_threads, key_schema, AwsArgs, CompressionArg, KeyArgs, OutputArgs,
+};
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
 use prep::commands::convert::{self, ConvertOptions, DupMode, OnError};
@@ -67,7 +69,8 @@ pub enum TimestampsArg {
 
 #[derive(Args, Debug)]
 pub struct ConvertArgs {
-    /// Input files, directories (recursed, sorted) or globs: CSV/TSV (plain, .gz, .zst), Parquet,
+    /// Input files, directories (recursed, sorted) or globs, local or in S3 (s3://bucket/key,
+    /// s3://bucket/prefix/, s3://bucket/exports/*.parquet): CSV/TSV (plain, .gz, .zst), Parquet,
     /// Arrow IPC files (.arrow, .feather) and streams (.arrows), DynamoDB JSON or Ion items
     /// (plain, .gz, .zst; DynamoDB export folders too)
     #[arg(required = true, value_name = "INPUT")]
@@ -115,6 +118,8 @@ pub struct ConvertArgs {
     pub force: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// CSV delimiter (one character; `tab` or \t for tab). Default: comma (tab for .tsv)
     #[arg(long, value_name = "C", value_parser = super::delimiter)]
     pub delimiter: Option<u8>,
@@ -161,6 +166,7 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
         .collect::<Result<Vec<_>>>()?;
     Ok(ConvertOptions {
         inputs: a.inputs.clone(),
+        aws: aws_options(&a.aws, 8),
         out: a.out.clone(),
         keys,
         table_name: a.table.clone(),

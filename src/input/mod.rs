@@ -7,6 +7,7 @@ pub mod csv_split;
 pub mod item_files;
 pub mod parquet;
 pub mod parse;
+pub mod s3;
 pub mod source;
 
 use crate::input::parse::LineFormat;

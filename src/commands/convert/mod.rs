@@ -45,7 +45,10 @@ pub enum DupMode {
 /// Everything `prep convert` needs, independent of the command line.
 #[derive(Clone, Debug)]
 pub struct ConvertOptions {
+    /// Local files, folders and globs, and `s3://` objects, prefixes and globs.
     pub inputs: Vec<String>,
+    /// How S3 inputs are reached.
+    pub aws: crate::aws::AwsOptions,
     pub out: PathBuf,
     pub keys: KeySchema,
     pub table_name: Option<String>,
@@ -179,7 +182,7 @@ fn check_out_apart_from_inputs(out: &Path, inputs: &[String]) -> Result<()> {
     let out_r = resolved(out);
     for arg in inputs {
         let p = Path::new(arg);
-        if !p.exists() {
+        if input::s3::is_s3(arg) || !p.exists() {
             continue;
         }
         let input = resolved(p);
@@ -539,16 +542,47 @@ fn key_json(names: &[String], key: &[u8]) -> Value {
     Value::Object(m)
 }
 
+/// The inputs, in the order given: local files, folders and globs, and S3 objects, prefixes and
+/// globs (`s3://…`), each told apart by its own bytes.
+fn discover_sources(opts: &ConvertOptions) -> Result<Vec<Source>> {
+    let mut sources = Vec::new();
+    let mut s3: Option<input::s3::S3Inputs> = None;
+    let mut local: Vec<String> = Vec::new();
+    let flush = |local: &mut Vec<String>, sources: &mut Vec<Source>| -> Result<()> {
+        if !local.is_empty() {
+            for f in input::discover(local)? {
+                sources.push(input::detect(&f)?);
+            }
+            local.clear();
+        }
+        Ok(())
+    };
+    for arg in &opts.inputs {
+        if !input::s3::is_s3(arg) {
+            local.push(arg.clone());
+            continue;
+        }
+        flush(&mut local, &mut sources)?;
+        if s3.is_none() {
+            s3 = Some(input::s3::S3Inputs::new(&opts.aws)?);
+        }
+        for o in s3.as_ref().expect("just set").discover(arg)? {
+            sources.push(input::detect_object(Arc::new(o), None)?);
+        }
+    }
+    flush(&mut local, &mut sources)?;
+    Ok(sources)
+}
+
 /// Run a conversion. Errors are "could not run" (exit 2); row problems are in the report.
 pub fn run(opts: &ConvertOptions) -> Result<Report> {
     let started = Instant::now();
     opts.keys.check_consistent()?;
     check_out_apart_from_inputs(&opts.out, &opts.inputs)?;
-    let paths = input::discover(&opts.inputs)?;
-    if paths.is_empty() {
+    let sources = discover_sources(opts)?;
+    if sources.is_empty() {
         bail!("no input files");
     }
-    let sources: Vec<Source> = paths.iter().map(input::detect).collect::<Result<_>>()?;
     let mut schemas = Vec::with_capacity(sources.len());
     let mut units = Vec::new();
     for (i, s) in sources.iter().enumerate() {

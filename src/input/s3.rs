@@ -1,0 +1,377 @@
+//! Inputs in S3: `s3://bucket/key`, `s3://bucket/prefix/` and globs over keys
+//! (`s3://bucket/exports/*.parquet`, `**`), read without a local copy through
+//! [`InputObject`]: ranged GETs for Parquet footers and row groups and for magic bytes, a
+//! streamed GET for CSV and item lines that resumes with a ranged GET from where a dropped
+//! connection stopped. Every GET carries `If-Match` with the ETag listed at the start, so an
+//! object that changes during the run is an error, never a mix of two versions.
+
+use super::source::{InputObject, ReadSeek};
+use crate::aws::{describe, AwsOptions};
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_s3::Client;
+use bytes::{Buf, Bytes};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::Arc;
+use tokio::runtime::Runtime;
+
+/// How many times a streamed GET is resumed after its connection drops, in a row.
+const RESUMES: u32 = 5;
+
+/// The S3 client and the runtime its calls run on, shared by every S3 input of a run.
+#[derive(Clone)]
+pub struct S3Inputs {
+    rt: Arc<Runtime>,
+    client: Client,
+}
+
+impl std::fmt::Debug for S3Inputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("S3Inputs")
+    }
+}
+
+/// One object, as listed at the start of the run.
+#[derive(Debug)]
+pub struct S3Object {
+    s3: S3Inputs,
+    bucket: String,
+    key: String,
+    size: u64,
+    etag: Option<String>,
+}
+
+/// `s3://bucket/rest` → (bucket, rest); `None` for other text.
+pub fn split_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("s3://")?;
+    Some(rest.split_once('/').unwrap_or((rest, "")))
+}
+
+/// Whether `arg` names S3 objects.
+pub fn is_s3(arg: &str) -> bool {
+    arg.starts_with("s3://")
+}
+
+impl S3Inputs {
+    /// A client from the standard AWS configuration chain and `aws`'s settings.
+    pub fn new(aws: &AwsOptions) -> Result<S3Inputs> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the S3 client's runtime")?;
+        let client = rt.block_on(crate::aws::client(aws))?;
+        Ok(S3Inputs {
+            rt: Arc::new(rt),
+            client,
+        })
+    }
+
+    /// The objects an argument names: one key, every object under a prefix (an argument
+    /// ending in `/`, or a key that is not an object), or the keys a glob matches; sorted by
+    /// key, with names starting with `.` or `_` (markers such as `_SUCCESS`) left out of
+    /// prefixes and globs.
+    pub fn discover(&self, arg: &str) -> Result<Vec<S3Object>> {
+        let (bucket, rest) =
+            split_url(arg).ok_or_else(|| anyhow!("{arg:?} is not an s3:// URL"))?;
+        if bucket.is_empty() {
+            bail!("{arg:?} has no bucket name");
+        }
+        let wild = rest.find(['*', '?', '[']);
+        let (prefix, pattern) = match wild {
+            Some(i) => {
+                let p =
+                    glob::Pattern::new(rest).with_context(|| format!("{arg}: not a valid glob"))?;
+                (&rest[..rest[..i].rfind('/').map_or(0, |s| s + 1)], Some(p))
+            }
+            None => (rest, None),
+        };
+        if pattern.is_none() && !rest.is_empty() && !rest.ends_with('/') {
+            if let Some(o) = self.head(bucket, rest)? {
+                return Ok(vec![o]);
+            }
+        }
+        let prefix = match (&pattern, prefix) {
+            (None, p) if !p.is_empty() && !p.ends_with('/') => format!("{p}/"),
+            (_, p) => p.to_string(),
+        };
+        let mut out = Vec::new();
+        for (key, size, etag) in self.list(bucket, &prefix)? {
+            let hidden = key[prefix.len()..]
+                .split('/')
+                .any(|seg| seg.starts_with('.') || seg.starts_with('_'));
+            let matched = match &pattern {
+                Some(p) => p.matches_with(
+                    &key,
+                    glob::MatchOptions {
+                        require_literal_separator: true,
+                        ..Default::default()
+                    },
+                ),
+                None => true,
+            };
+            if !hidden && matched && !key.ends_with('/') {
+                out.push(S3Object {
+                    s3: self.clone(),
+                    bucket: bucket.to_string(),
+                    key,
+                    size,
+                    etag,
+                });
+            }
+        }
+        if out.is_empty() {
+            bail!("{arg}: no object there (listed s3://{bucket}/{prefix})");
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    fn head(&self, bucket: &str, key: &str) -> Result<Option<S3Object>> {
+        let r = self
+            .rt
+            .block_on(self.client.head_object().bucket(bucket).key(key).send());
+        match r {
+            Ok(h) => Ok(Some(S3Object {
+                s3: self.clone(),
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                size: h.content_length().unwrap_or(0).max(0) as u64,
+                etag: h.e_tag().map(String::from),
+            })),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(anyhow!("cannot read s3://{bucket}/{key}: {}", describe(&e))),
+        }
+    }
+
+    /// Every object under `prefix`: (key, size, ETag), ListObjectsV2 page by page.
+    fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, u64, Option<String>)>> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let mut req = self.client.list_objects_v2().bucket(bucket).prefix(prefix);
+            if let Some(t) = token.take() {
+                req = req.continuation_token(t);
+            }
+            let page = self
+                .rt
+                .block_on(req.send())
+                .map_err(|e| anyhow!("cannot list s3://{bucket}/{prefix}: {}", describe(&e)))?;
+            for o in page.contents() {
+                if let Some(k) = o.key() {
+                    out.push((
+                        k.to_string(),
+                        o.size().unwrap_or(0).max(0) as u64,
+                        o.e_tag().map(String::from),
+                    ));
+                }
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
+impl S3Object {
+    fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+
+    /// A GET of bytes `from..to` (`to` exclusive; `None`: to the end), with the listed ETag.
+    fn get(&self, from: u64, to: Option<u64>) -> io::Result<aws_sdk_s3::primitives::ByteStream> {
+        let range = match to {
+            Some(t) => format!("bytes={from}-{}", t.saturating_sub(1)),
+            None => format!("bytes={from}-"),
+        };
+        let mut req = self
+            .s3
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .range(range);
+        if let Some(e) = &self.etag {
+            req = req.if_match(e);
+        }
+        match self.s3.rt.block_on(req.send()) {
+            Ok(o) => Ok(o.body),
+            Err(e) => {
+                let changed = e.raw_response().is_some_and(|r| r.status().as_u16() == 412);
+                let why = if changed {
+                    "it changed since the run listed it (its ETag no longer matches); run again"
+                        .to_string()
+                } else {
+                    describe(&e)
+                };
+                Err(io::Error::other(format!(
+                    "cannot read {}: {why}",
+                    self.url()
+                )))
+            }
+        }
+    }
+}
+
+impl InputObject for S3Object {
+    fn display(&self) -> String {
+        self.url()
+    }
+
+    fn name(&self) -> String {
+        self.key.rsplit('/').next().unwrap_or("").to_string()
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_from(&self, offset: u64) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(Stream {
+            object: S3Object {
+                s3: self.s3.clone(),
+                bucket: self.bucket.clone(),
+                key: self.key.clone(),
+                size: self.size,
+                etag: self.etag.clone(),
+            },
+            pos: offset,
+            body: None,
+            chunk: Bytes::new(),
+            resumed: 0,
+        }))
+    }
+
+    fn read_range(&self, offset: u64, len: usize) -> io::Result<Bytes> {
+        let end = (offset + len as u64).min(self.size);
+        if offset >= end {
+            return Ok(Bytes::new());
+        }
+        let mut out = Vec::with_capacity((end - offset) as usize);
+        let mut r = self.read_from(offset)?.take(end - offset);
+        r.read_to_end(&mut out)?;
+        Ok(Bytes::from(out))
+    }
+
+    fn seekable(&self) -> io::Result<Box<dyn ReadSeek>> {
+        Ok(Box::new(Seekable {
+            object: S3Object {
+                s3: self.s3.clone(),
+                bucket: self.bucket.clone(),
+                key: self.key.clone(),
+                size: self.size,
+                etag: self.etag.clone(),
+            },
+            pos: 0,
+            stream: None,
+        }))
+    }
+}
+
+/// An object's bytes from a position on, one GET, resumed from where it stopped when the
+/// connection drops.
+struct Stream {
+    object: S3Object,
+    pos: u64,
+    body: Option<aws_sdk_s3::primitives::ByteStream>,
+    chunk: Bytes,
+    resumed: u32,
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.chunk.has_remaining() {
+                let n = self.chunk.remaining().min(buf.len());
+                self.chunk.copy_to_slice(&mut buf[..n]);
+                self.pos += n as u64;
+                return Ok(n);
+            }
+            if self.pos >= self.object.size {
+                return Ok(0);
+            }
+            if self.body.is_none() {
+                self.body = Some(self.object.get(self.pos, None)?);
+            }
+            let body = self.body.as_mut().expect("just set");
+            match self.object.s3.rt.block_on(body.try_next()) {
+                Ok(Some(c)) => {
+                    self.chunk = c;
+                    self.resumed = 0;
+                }
+                Ok(None) => {
+                    // The body ended before the object's size: as a dropped connection.
+                    self.body = None;
+                    self.resume("the connection closed early")?;
+                }
+                Err(e) => {
+                    self.body = None;
+                    self.resume(&describe(&e))?;
+                }
+            }
+        }
+    }
+}
+
+impl Stream {
+    fn resume(&mut self, why: &str) -> io::Result<()> {
+        self.resumed += 1;
+        if self.resumed > RESUMES {
+            return Err(io::Error::other(format!(
+                "cannot read {} past byte {}: {why} ({RESUMES} resumed GETs in a row failed)",
+                self.object.url(),
+                self.pos
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100 << self.resumed.min(5)));
+        Ok(())
+    }
+}
+
+/// Read and seek over an object: a seek drops the open GET, and the next read starts one at
+/// the new position.
+struct Seekable {
+    object: S3Object,
+    pos: u64,
+    stream: Option<Box<dyn Read + Send>>,
+}
+
+impl Read for Seekable {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.stream.is_none() {
+            self.stream = Some(self.object.read_from(self.pos)?);
+        }
+        let n = self.stream.as_mut().expect("just set").read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Seekable {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let new = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.object.size.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        }
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        if new != self.pos {
+            self.stream = None;
+            self.pos = new;
+        }
+        Ok(new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(split_url("s3://b/k/x.csv"), Some(("b", "k/x.csv")));
+        assert_eq!(split_url("s3://b"), Some(("b", "")));
+        assert_eq!(split_url("/tmp/x"), None);
+        assert!(is_s3("s3://b/") && !is_s3("b/"));
+    }
+}

@@ -1,0 +1,302 @@
+//! `prep convert` reading its inputs from S3 (moto in server mode on 127.0.0.1, through the
+//! real AWS SDK): single objects, prefixes and globs of every input format give the same parts
+//! as the same files read locally; an object that changes during a run is an error.
+
+mod common;
+
+use common::servers::*;
+use common::*;
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+
+fn put(rt: &tokio::runtime::Runtime, url: &str, key: &str, body: Vec<u8>) {
+    rt.block_on(
+        s3(url)
+            .put_object()
+            .bucket("bkt")
+            .key(key)
+            .body(body.into())
+            .send(),
+    )
+    .unwrap();
+}
+
+/// `prep convert` with the test credentials and moto's endpoint: (exit code, summary, stderr).
+fn convert_s3(url: &str, out: &Path, args: &[&str]) -> (i32, Value, String) {
+    let o = prep_aws()
+        .arg("convert")
+        .args(args)
+        .args(["--endpoint-url", url, "--path-style", "--json", "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    let summary = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    (
+        o.status.code().unwrap_or(-1),
+        summary,
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// The data parts of an output folder: (name, bytes), by name.
+fn parts_of(out: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(out.join("data"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn s3_objects_prefixes_and_globs_convert_as_local_files_do() {
+    let Some((moto, rt, d)) = moto_with_bucket() else {
+        return;
+    };
+    let url = moto.url();
+    // Every input format, and a gzip CSV and a DynamoDB JSON file made from a fixture.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&std::fs::read(fixture("public/seattle-weather.csv")).unwrap())
+        .unwrap();
+    let weather_gz = d.path().join("weather.csv.gz");
+    std::fs::write(&weather_gz, gz.finish().unwrap()).unwrap();
+    let items = d.path().join("items.json");
+    std::fs::write(
+        &items,
+        "{\"Item\":{\"pk\":{\"S\":\"a\"},\"n\":{\"N\":\"1.50\"}}}\n{\"Item\":{\"pk\":{\"S\":\"b\"},\"l\":{\"L\":[{\"BOOL\":true}]}}}\n",
+    )
+    .unwrap();
+    let cases: Vec<(String, &str, Vec<&str>)> = vec![
+        (
+            fixture("types.parquet"),
+            "in/types.parquet",
+            vec!["--key", "pk"],
+        ),
+        (
+            fixture("types.arrow"),
+            "in/types.arrow",
+            vec!["--key", "pk"],
+        ),
+        (
+            fixture("types.arrows"),
+            "in/types.arrows",
+            vec!["--key", "pk"],
+        ),
+        (
+            fixture("users.csv"),
+            "in/users.csv",
+            vec!["--key", "user_id", "--type", "tags=SS"],
+        ),
+        (
+            weather_gz.display().to_string(),
+            "in/weather.csv.gz",
+            vec!["--key", "date"],
+        ),
+        (
+            items.display().to_string(),
+            "in/items.json",
+            vec!["--key", "pk"],
+        ),
+    ];
+    for (local, key, _) in &cases {
+        put(&rt, &url, key, std::fs::read(local).unwrap());
+    }
+    for (k, (local, key, args)) in cases.iter().enumerate() {
+        let a = d.path().join(format!("local{k}"));
+        let (code_local, s_local, err) =
+            convert_s3(&url, &a, &[&[local.as_str()], &args[..]].concat());
+        assert!(code_local <= 1, "{local}: {err}");
+        let b = d.path().join(format!("s3-{k}"));
+        let s3_url = format!("s3://bkt/{key}");
+        let (code, s, err) = convert_s3(&url, &b, &[&[s3_url.as_str()], &args[..]].concat());
+        assert_eq!(code, code_local, "{key}: {err}");
+        assert_eq!(parts_of(&a), parts_of(&b), "{key}: the same parts");
+        for field in ["rowsRead", "itemsWritten", "rowsRejected"] {
+            assert_eq!(s[field], s_local[field], "{key} {field}: {s}");
+        }
+        check_output(&b);
+        let summary: Value =
+            serde_json::from_slice(&std::fs::read(b.join("manifest-summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(summary["inputs"][0]["path"], s3_url.as_str(), "{summary}");
+        let local_summary: Value =
+            serde_json::from_slice(&std::fs::read(a.join("manifest-summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            summary["inputs"][0]["sha256"], local_summary["inputs"][0]["sha256"],
+            "{key}: the input's SHA-256"
+        );
+    }
+
+    // A prefix: the objects under it in key order, markers and hidden names left out, as a
+    // local folder with the same files.
+    let folder = d.path().join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    for name in ["a.csv", "b.csv"] {
+        let body = format!("id,v\n1{name},x\n2{name},y\n");
+        std::fs::write(folder.join(name), &body).unwrap();
+        put(&rt, &url, &format!("csv/{name}"), body.into_bytes());
+    }
+    put(&rt, &url, "csv/_SUCCESS", Vec::new());
+    put(&rt, &url, "csv/.hidden.csv", b"junk".to_vec());
+    let a = d.path().join("local-folder");
+    let (code, s_local, err) = convert_s3(&url, &a, &[folder.to_str().unwrap(), "--key", "id"]);
+    assert_eq!(code, 0, "{err}");
+    for arg in ["s3://bkt/csv/", "s3://bkt/csv", "s3://bkt/csv/*.csv"] {
+        let b = d.path().join(format!("prefix-{}", arg.len()));
+        let (code, s, err) = convert_s3(&url, &b, &[arg, "--key", "id"]);
+        assert_eq!(code, 0, "{arg}: {err}");
+        assert_eq!(s["rowsRead"], 4, "{arg}: {s}");
+        assert_eq!(parts_of(&a), parts_of(&b), "{arg}");
+        assert_eq!(s["itemsWritten"], s_local["itemsWritten"]);
+    }
+
+    // Nothing there, and a bucket that does not exist: errors that name them.
+    let (code, _, err) = convert_s3(
+        &url,
+        &d.path().join("none"),
+        &["s3://bkt/nope/", "--key", "id"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("s3://bkt/nope/") && err.contains("no object"),
+        "{err}"
+    );
+    let (code, _, err) = convert_s3(
+        &url,
+        &d.path().join("none2"),
+        &["s3://nobucket/x.csv", "--key", "id"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nobucket"), "{err}");
+}
+
+/// An object rewritten after the run listed it: its reads carry the listed ETag, so they fail
+/// and say why instead of mixing two versions.
+#[test]
+fn an_object_that_changes_during_a_run_is_an_error() {
+    let Some((moto, rt, _d)) = moto_with_bucket() else {
+        return;
+    };
+    let url = moto.url();
+    put(&rt, &url, "x.csv", b"id,v\n1,a\n".to_vec());
+    let aws = prep::aws::AwsOptions {
+        profile: None,
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(url.clone()),
+        path_style: true,
+        max_attempts: 2,
+    };
+    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    let inputs = prep::input::s3::S3Inputs::new(&aws).unwrap();
+    let objects = inputs.discover("s3://bkt/x.csv").unwrap();
+    assert_eq!(objects.len(), 1);
+    use prep::input::source::InputObject;
+    let o = &objects[0];
+    assert_eq!((o.size(), o.name().as_str()), (9, "x.csv"));
+    assert_eq!(&o.read_range(3, 4).unwrap()[..], b"v\n1,");
+    put(&rt, &url, "x.csv", b"id,v\n2,b\n".to_vec());
+    let e = o.read_range(0, 4).unwrap_err().to_string();
+    assert!(e.contains("changed since the run listed it"), "{e}");
+}
+
+/// A TCP proxy in front of moto that closes a connection once it has carried `cut_after`
+/// response bytes, `cuts` times in all: a GET's body stops in the middle, as when a
+/// connection drops.
+struct CuttingProxy {
+    port: u16,
+    cuts_left: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CuttingProxy {
+    fn start(upstream: u16, cut_after: usize, cuts: usize) -> CuttingProxy {
+        use std::io::Read;
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cuts_left = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(cuts));
+        let left = cuts_left.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut client) = conn else { continue };
+                let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let left = left.clone();
+                let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c2, &mut s2);
+                    let _ = s2.shutdown(Shutdown::Both);
+                });
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    let mut carried = 0usize;
+                    loop {
+                        let n = match server.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if carried + n > cut_after
+                            && left
+                                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
+                                    c.checked_sub(1)
+                                })
+                                .is_ok()
+                        {
+                            let _ = client.write_all(&buf[..cut_after.saturating_sub(carried)]);
+                            break;
+                        }
+                        carried += n;
+                        if client.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = client.shutdown(Shutdown::Both);
+                    let _ = server.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        CuttingProxy { port, cuts_left }
+    }
+}
+
+/// Connections dropped in the middle of GETs (three times): each read resumes with a ranged
+/// GET from where it stopped, and the parts are those of the local file.
+#[test]
+fn dropped_connections_during_gets_resume_where_they_stopped() {
+    let Some((moto, rt, d)) = moto_with_bucket() else {
+        return;
+    };
+    let url = moto.url();
+    let mut text = String::from("id,name,score\n");
+    for i in 0..60_000 {
+        text.push_str(&format!("{i},name {i} with some text,{}.5\n", i % 977));
+    }
+    let local = d.path().join("big.csv");
+    std::fs::write(&local, &text).unwrap();
+    put(&rt, &url, "big/big.csv", text.into_bytes());
+    let a = d.path().join("local");
+    let (code, _, err) = convert_s3(&url, &a, &[local.to_str().unwrap(), "--key", "id"]);
+    assert_eq!(code, 0, "{err}");
+    let proxy = CuttingProxy::start(moto.port, 300_000, 3);
+    let b = d.path().join("s3");
+    let purl = format!("http://127.0.0.1:{}", proxy.port);
+    let (code, s, err) = convert_s3(&purl, &b, &["s3://bkt/big/big.csv", "--key", "id"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["rowsRead"], 60_000, "{s}");
+    assert_eq!(parts_of(&a), parts_of(&b));
+    assert_eq!(
+        proxy.cuts_left.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the connections were cut"
+    );
+}
