@@ -126,6 +126,13 @@ fn s3_objects_prefixes_and_globs_convert_as_local_files_do() {
             serde_json::from_slice(&std::fs::read(b.join("manifest-summary.json")).unwrap())
                 .unwrap();
         assert_eq!(summary["inputs"][0]["path"], s3_url.as_str(), "{summary}");
+        let etag = rt
+            .block_on(s3(&url).head_object().bucket("bkt").key(*key).send())
+            .unwrap()
+            .e_tag()
+            .unwrap()
+            .to_string();
+        assert_eq!(summary["inputs"][0]["etag"], etag.as_str(), "{summary}");
         let local_summary: Value =
             serde_json::from_slice(&std::fs::read(a.join("manifest-summary.json")).unwrap())
                 .unwrap();

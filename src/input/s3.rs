@@ -253,6 +253,10 @@ impl InputObject for S3Object {
         Ok(Bytes::from(out))
     }
 
+    fn etag(&self) -> Option<String> {
+        self.etag.clone()
+    }
+
     fn seekable(&self) -> io::Result<Box<dyn ReadSeek>> {
         Ok(Box::new(Seekable {
             object: S3Object {

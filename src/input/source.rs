@@ -34,6 +34,10 @@ pub trait InputObject: Send + Sync + std::fmt::Debug {
     fn local_path(&self) -> Option<&Path> {
         None
     }
+    /// The version it was read at, where the store has one (an S3 object's ETag).
+    fn etag(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A file on a local disk.

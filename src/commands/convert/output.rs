@@ -94,13 +94,17 @@ pub fn write_manifests(
         .zip(rows_by_source)
         .zip(input_hashes)
         .map(|((s, rows), sha)| {
-            json!({
+            let mut v = json!({
                 "path": s.display(),
                 "format": s.format.as_str(),
                 "rows": rows,
                 "bytes": s.size,
                 "sha256": sha,
-            })
+            });
+            if let Some(e) = s.object.etag() {
+                v["etag"] = json!(e);
+            }
+            v
         })
         .collect();
     let summary = json!({
