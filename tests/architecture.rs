@@ -22,9 +22,7 @@ const ANYWHERE: &[&str] = &["testing"];
 /// The files allowed `unsafe`: fast paths, each with a plain reference its tests compare against,
 /// and the system calls.
 const UNSAFE_ALLOWED: &[&str] = &[
-    "src/model/bytes.rs",
     "src/model/sys.rs",
-    "src/encoding/escape.rs",
     "src/hashing/md5x.rs",
     "src/hashing/sha256x.rs",
 ];
