@@ -31,7 +31,8 @@ pub enum FailOn {
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
-    /// Files (plain, .gz, .zst), prep output folders, DynamoDB export folders, or folders of data files
+    /// Files (plain, .gz, .zst), prep output folders, DynamoDB export folders, or folders of data
+    /// files; or s3://bucket/key, s3://bucket/prefix/ and globs of data files in S3
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
     #[command(flatten)]
@@ -48,9 +49,19 @@ pub struct ValidateArgs {
     /// CSV delimiter the import will be given (default comma)
     #[arg(long, value_name = "C", value_parser = super::delimiter)]
     pub delimiter: Option<u8>,
-    /// Region of the import, for the size quota (15 TB in us-east-1, us-west-2, eu-west-1; 1 TB elsewhere)
+    /// Region of the import, for the size quota (15 TB in us-east-1, us-west-2, eu-west-1; 1 TB
+    /// elsewhere), and of the bucket for s3:// paths
     #[arg(long)]
     pub region: Option<String>,
+    /// AWS profile for s3:// paths (default: the standard credential chain)
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// S3 endpoint URL for s3:// paths (also AWS_ENDPOINT_URL)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Path-style S3 addressing (bucket in the path), for S3-compatible servers
+    #[arg(long)]
+    pub path_style: bool,
     /// How findings are printed (--json is --output-format json)
     #[arg(long, value_enum, default_value = "text")]
     pub output_format: OutputFormatArg,
@@ -101,6 +112,13 @@ pub fn run(a: ValidateArgs) -> Result<i32> {
         region: a.region.clone(),
         fast: !a.no_fast_path,
         max_line: a.max_line_bytes,
+        aws: prep::aws::AwsOptions {
+            profile: a.profile.clone(),
+            region: a.region.clone(),
+            endpoint_url: a.endpoint_url.clone(),
+            path_style: a.path_style,
+            max_attempts: 8,
+        },
     };
     let r = validate::run(&opts)?;
     let format = match if a.output.json {

@@ -159,6 +159,7 @@ pub fn check_folder(
                 out.push(DataFile {
                     path: p,
                     expect: None,
+                    object: None,
                 });
             }
         }
@@ -248,6 +249,7 @@ pub fn check_folder(
         }
         out.push(DataFile {
             path,
+            object: None,
             expect: Some(Expect {
                 items: v.get("itemCount").and_then(Value::as_u64),
                 md5: v
@@ -325,10 +327,7 @@ pub fn check_set(
             format!("{} objects; one import reads at most 50,000", files.len()),
         ));
     }
-    let sizes: Vec<u64> = files
-        .iter()
-        .filter_map(|f| std::fs::metadata(&f.path).ok().map(|m| m.len()))
-        .collect();
+    let sizes: Vec<u64> = files.iter().filter_map(DataFile::size).collect();
     let total: u64 = sizes.iter().sum();
     const TB: u64 = 1_000_000_000_000;
     let big_regions = ["us-east-1", "us-west-2", "eu-west-1"];
@@ -378,6 +377,7 @@ mod tests {
             region: region.map(str::to_string),
             fast: true,
             max_line: crate::input::parse::lines::DEFAULT_MAX_LINE,
+            aws: Default::default(),
         }
     }
 
@@ -391,6 +391,7 @@ mod tests {
             .map(|i| DataFile {
                 path: PathBuf::from(format!("/nonexistent/part-{i}.json")),
                 expect: None,
+                object: None,
             })
             .collect();
         let mut r = Report::default();
@@ -413,6 +414,7 @@ mod tests {
         let files = vec![DataFile {
             path: p,
             expect: None,
+            object: None,
         }];
         let mut r = Report::default();
         check_set(&[], &files, &opts(Some("ap-south-1")), &mut r);

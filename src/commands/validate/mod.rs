@@ -66,6 +66,8 @@ pub struct ValidateOptions {
     pub fast: bool,
     /// The longest item line read (see [`crate::input::parse::lines::DEFAULT_MAX_LINE`]).
     pub max_line: usize,
+    /// How `s3://` paths are reached.
+    pub aws: crate::aws::AwsOptions,
 }
 
 /// One problem found, where it is, and the line it is on.
@@ -152,22 +154,77 @@ pub fn excerpt(line: &[u8]) -> String {
 /// A data file to check, with what its manifest says of it (if any).
 #[derive(Clone, Debug)]
 pub struct DataFile {
+    /// Its path, or its `s3://` URI.
     pub path: PathBuf,
     pub expect: Option<folder::Expect>,
+    /// Its bytes when they are not a local file (an S3 object).
+    pub object: Option<std::sync::Arc<dyn crate::input::source::InputObject>>,
+}
+
+impl DataFile {
+    /// Its size, if it can be told.
+    pub fn size(&self) -> Option<u64> {
+        match &self.object {
+            Some(o) => Some(o.size()),
+            None => std::fs::metadata(&self.path).ok().map(|m| m.len()),
+        }
+    }
+}
+
+/// The objects an `s3://` argument names, as data files: a prefix of data files, an object, or a
+/// glob. A prep folder or a DynamoDB export (their manifests beside the data) is refused for now:
+/// their checks against the manifests need the local folder.
+fn s3_files(
+    s3: &mut Option<crate::input::s3::S3Inputs>,
+    arg: &str,
+    opts: &ValidateOptions,
+) -> Result<Vec<DataFile>> {
+    if s3.is_none() {
+        *s3 = Some(crate::input::s3::S3Inputs::new(&opts.aws)?);
+    }
+    let objects = s3.as_ref().expect("just set").discover(arg)?;
+    if let Some(m) = objects.iter().find(|o| {
+        use crate::input::source::InputObject;
+        matches!(
+            o.name().as_str(),
+            "manifest-files.json" | "manifest-summary.json"
+        )
+    }) {
+        use crate::input::source::InputObject;
+        bail!(
+            "{arg} holds {}: a prep folder or DynamoDB export. Validating one in S3 against its manifests is not supported yet; validate the local folder, or give its data/ prefix to check the parts' lines",
+            m.display()
+        );
+    }
+    Ok(objects
+        .into_iter()
+        .map(|o| {
+            use crate::input::source::InputObject;
+            DataFile {
+                path: PathBuf::from(o.display()),
+                expect: None,
+                object: Some(std::sync::Arc::new(o)),
+            }
+        })
+        .collect())
 }
 
 pub fn run(opts: &ValidateOptions) -> Result<Report> {
     let mut report = Report::default();
     let mut keys = opts.keys.clone();
     let mut files: Vec<DataFile> = Vec::new();
+    let mut s3 = None;
     for arg in &opts.paths {
         let p = std::path::Path::new(arg);
-        if p.is_dir() {
+        if crate::input::s3::is_s3(arg) {
+            files.extend(s3_files(&mut s3, arg, opts)?);
+        } else if p.is_dir() {
             files.extend(folder::check_folder(p, opts, &mut keys, &mut report)?);
         } else if p.is_file() {
             files.push(DataFile {
                 path: p.to_path_buf(),
                 expect: None,
+                object: None,
             });
         } else {
             bail!("{arg}: no such file or directory");
@@ -195,10 +252,13 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
     let mut sources = Vec::new();
     let mut kinds: Vec<(Declared, Packing, String)> = Vec::new();
     for f in &files {
-        let src = input::detect(&Found {
-            path: f.path.clone(),
-            manifest: None,
-        });
+        let src = match &f.object {
+            Some(o) => input::detect_object(o.clone(), None),
+            None => input::detect(&Found {
+                path: f.path.clone(),
+                manifest: None,
+            }),
+        };
         let src = match src {
             Ok(s) => s,
             Err(e) if crate::input::parse::lines::DamagedStream::find(&e).is_some() => {
