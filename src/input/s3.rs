@@ -16,6 +16,11 @@ use tokio::runtime::Runtime;
 
 /// How many times a streamed GET is resumed after its connection drops, in a row.
 const RESUMES: u32 = 5;
+/// A stream's first GET asks for this many bytes, and each next one for twice as many, up to
+/// [`MAX_WINDOW`]: a reader that stops early (format detection, CSV type inference) leaves
+/// little in flight, and a whole object takes few requests.
+const FIRST_WINDOW: u64 = 64 << 10;
+const MAX_WINDOW: u64 = 16 << 20;
 
 /// The S3 client and the runtime its calls run on, shared by every S3 input of a run.
 #[derive(Clone)]
@@ -31,13 +36,16 @@ impl std::fmt::Debug for S3Inputs {
 }
 
 /// One object, as listed at the start of the run.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct S3Object {
     s3: S3Inputs,
     bucket: String,
     key: String,
     size: u64,
     etag: Option<String>,
+    /// The SHA-256 of a stream that read it from start to end (shared by the copies the
+    /// readers take).
+    seen: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// `s3://bucket/rest` → (bucket, rest); `None` for other text.
@@ -116,6 +124,7 @@ impl S3Inputs {
                     key,
                     size,
                     etag,
+                    seen: Arc::default(),
                 });
             }
         }
@@ -137,6 +146,7 @@ impl S3Inputs {
                 key: key.to_string(),
                 size: h.content_length().unwrap_or(0).max(0) as u64,
                 etag: h.e_tag().map(String::from),
+                seen: Arc::default(),
             })),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
             Err(e) => Err(anyhow!("cannot read s3://{bucket}/{key}: {}", describe(&e))),
@@ -180,6 +190,7 @@ impl S3Object {
 
     /// A GET of bytes `from..to` (`to` exclusive; `None`: to the end), with the listed ETag.
     fn get(&self, from: u64, to: Option<u64>) -> io::Result<aws_sdk_s3::primitives::ByteStream> {
+        debug_assert!(to.is_none_or(|t| t > from));
         let range = match to {
             Some(t) => format!("bytes={from}-{}", t.saturating_sub(1)),
             None => format!("bytes={from}-"),
@@ -228,18 +239,20 @@ impl InputObject for S3Object {
 
     fn read_from(&self, offset: u64) -> io::Result<Box<dyn Read + Send>> {
         Ok(Box::new(Stream {
-            object: S3Object {
-                s3: self.s3.clone(),
-                bucket: self.bucket.clone(),
-                key: self.key.clone(),
-                size: self.size,
-                etag: self.etag.clone(),
-            },
+            object: self.clone(),
             pos: offset,
+            end: self.size,
+            window: FIRST_WINDOW,
+            window_end: offset,
             body: None,
             chunk: Bytes::new(),
             resumed: 0,
+            sha: (offset == 0).then(sha2::Sha256::default),
         }))
+    }
+
+    fn sha256_seen(&self) -> Option<String> {
+        self.seen.lock().ok()?.clone()
     }
 
     fn read_range(&self, offset: u64, len: usize) -> io::Result<Bytes> {
@@ -248,7 +261,17 @@ impl InputObject for S3Object {
             return Ok(Bytes::new());
         }
         let mut out = Vec::with_capacity((end - offset) as usize);
-        let mut r = self.read_from(offset)?.take(end - offset);
+        let mut r = Stream {
+            object: self.clone(),
+            pos: offset,
+            end,
+            window: end - offset,
+            window_end: offset,
+            body: None,
+            chunk: Bytes::new(),
+            resumed: 0,
+            sha: None,
+        };
         r.read_to_end(&mut out)?;
         Ok(Bytes::from(out))
     }
@@ -259,27 +282,27 @@ impl InputObject for S3Object {
 
     fn seekable(&self) -> io::Result<Box<dyn ReadSeek>> {
         Ok(Box::new(Seekable {
-            object: S3Object {
-                s3: self.s3.clone(),
-                bucket: self.bucket.clone(),
-                key: self.key.clone(),
-                size: self.size,
-                etag: self.etag.clone(),
-            },
+            object: self.clone(),
             pos: 0,
             stream: None,
         }))
     }
 }
 
-/// An object's bytes from a position on, one GET, resumed from where it stopped when the
-/// connection drops.
+/// An object's bytes from a position to `end`, in GETs of growing windows, each resumed from
+/// where it stopped when the connection drops.
 struct Stream {
     object: S3Object,
     pos: u64,
+    end: u64,
+    /// The size of the next GET, and where the current one ends.
+    window: u64,
+    window_end: u64,
     body: Option<aws_sdk_s3::primitives::ByteStream>,
     chunk: Bytes,
     resumed: u32,
+    /// The digest of the bytes handed out, for a stream from the object's start.
+    sha: Option<sha2::Sha256>,
 }
 
 impl Read for Stream {
@@ -289,22 +312,39 @@ impl Read for Stream {
                 let n = self.chunk.remaining().min(buf.len());
                 self.chunk.copy_to_slice(&mut buf[..n]);
                 self.pos += n as u64;
+                if let Some(h) = &mut self.sha {
+                    sha2::Digest::update(h, &buf[..n]);
+                }
                 return Ok(n);
             }
-            if self.pos >= self.object.size {
+            if self.pos >= self.end {
+                if let Some(h) = self.sha.take().filter(|_| self.end == self.object.size) {
+                    let hex = crate::hashing::hex(&sha2::Digest::finalize(h));
+                    if let Ok(mut seen) = self.object.seen.lock() {
+                        *seen = Some(hex);
+                    }
+                }
                 return Ok(0);
             }
             if self.body.is_none() {
-                self.body = Some(self.object.get(self.pos, None)?);
+                if self.pos >= self.window_end {
+                    // The next window.
+                    self.window_end = (self.pos + self.window).min(self.end);
+                    self.window = (self.window * 2).min(MAX_WINDOW);
+                }
+                self.body = Some(self.object.get(self.pos, Some(self.window_end))?);
             }
             let body = self.body.as_mut().expect("just set");
             match self.object.s3.rt.block_on(body.try_next()) {
                 Ok(Some(c)) => {
-                    self.chunk = c;
+                    // Never past the window asked for, whatever the server sends.
+                    let room = (self.window_end - self.pos) as usize;
+                    self.chunk = if c.len() > room { c.slice(..room) } else { c };
                     self.resumed = 0;
                 }
+                Ok(None) if self.pos >= self.window_end => self.body = None,
                 Ok(None) => {
-                    // The body ended before the object's size: as a dropped connection.
+                    // The body ended before its window did: as a dropped connection.
                     self.body = None;
                     self.resume("the connection closed early")?;
                 }

@@ -757,17 +757,23 @@ fn convert(
     let bar = opts.progress.then(|| output::progress_bar(total_bytes));
 
     // Hash the inputs on the side while converting (the manifest records them).
+    // Local files are hashed here; a remote input read from start to end by the conversion
+    // has its SHA-256 from that read, the others are read once more after it.
     let hash_objects: Vec<_> = sources.iter().map(|s| s.object.clone()).collect();
+    let sha256 = |o: &dyn crate::input::source::InputObject| -> Result<String> {
+        Ok(crate::input::source::digests(o, false, true)?
+            .sha256_hex
+            .expect("asked for"))
+    };
     let hasher = std::thread::spawn(move || {
         crate::pipeline::lower_priority(crate::pipeline::BACKGROUND_NICE);
         hash_objects
             .iter()
-            .map(|o| {
-                Ok(crate::input::source::digests(&**o, false, true)?
-                    .sha256_hex
-                    .expect("asked for"))
+            .map(|o| match o.local_path() {
+                Some(_) => sha256(&**o).map(Some),
+                None => Ok(None),
             })
-            .collect::<Result<Vec<String>>>()
+            .collect::<Result<Vec<Option<String>>>>()
     });
 
     let (tx, rx) = sync_channel::<Chunk>(threads * 2);
@@ -848,7 +854,14 @@ fn convert(
     }
     let input_hashes = hasher
         .join()
-        .map_err(|_| anyhow!("the hashing thread panicked"))??;
+        .map_err(|_| anyhow!("the hashing thread panicked"))??
+        .into_iter()
+        .zip(sources)
+        .map(|(h, s)| match h.or_else(|| s.object.sha256_seen()) {
+            Some(h) => Ok(h),
+            None => sha256(&*s.object),
+        })
+        .collect::<Result<Vec<String>>>()?;
     report.elapsed_s = started.elapsed().as_secs_f64();
     if report.failed_row.is_none() {
         output::write_manifests(
