@@ -227,6 +227,11 @@ struct CuttingProxy {
 
 impl CuttingProxy {
     fn start(upstream: u16, cut_after: usize, cuts: usize) -> CuttingProxy {
+        Self::start_with(upstream, cut_after, cuts, 0)
+    }
+
+    /// As [`Self::start`], and the first `slowdowns` connections are answered 503 SlowDown.
+    fn start_with(upstream: u16, cut_after: usize, cuts: usize, slowdowns: usize) -> CuttingProxy {
         use std::io::Read;
         use std::net::{Shutdown, TcpListener, TcpStream};
         use std::sync::atomic::Ordering;
@@ -237,9 +242,24 @@ impl CuttingProxy {
         let carried_all = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let total = carried_all.clone();
         std::thread::spawn(move || {
+            let mut n = 0;
             for conn in listener.incoming() {
                 let total = total.clone();
                 let Ok(mut client) = conn else { continue };
+                n += 1;
+                if n <= slowdowns {
+                    let mut head = [0u8; 4096];
+                    let _ = client.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+                    let _ = client.read(&mut head);
+                    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+                    let _ = write!(
+                        client,
+                        "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
                 let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)) else {
                     continue;
                 };
@@ -420,4 +440,44 @@ fn validate_reads_data_files_in_s3() {
     let (code, got, _, err) = run("s3://bkt/up/data/");
     assert_eq!(code, Some(1), "{err}");
     assert!(!got.is_empty());
+}
+
+/// The second S3 server the suite uses, s3s-fs (objects are files under its root): the same
+/// inputs read from it give the local files' parts.
+#[test]
+fn s3s_fs_serves_inputs_as_moto_does() {
+    let Some(bin) = S3sFs::bin() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    std::fs::create_dir_all(root.join("bkt/in")).unwrap();
+    let server = S3sFs::start(&bin, &root);
+    let url = server.url();
+    let cases = [
+        ("types.parquet", vec!["--key", "pk"]),
+        ("types.arrow", vec!["--key", "pk"]),
+        ("types.arrows", vec!["--key", "pk"]),
+        ("public/seattle-weather.csv", vec!["--key", "date"]),
+    ];
+    for (k, (name, args)) in cases.iter().enumerate() {
+        let file = name.rsplit('/').next().unwrap();
+        std::fs::copy(fixture(name), root.join("bkt/in").join(file)).unwrap();
+        let a = d.path().join(format!("local{k}"));
+        let (code_local, s_local, err) =
+            convert_s3(&url, &a, &[&[fixture(name).as_str()], &args[..]].concat());
+        assert!(code_local <= 1, "{name}: {err}");
+        let b = d.path().join(format!("s3-{k}"));
+        let s3_url = format!("s3://bkt/in/{file}");
+        let (code, s, err) = convert_s3(&url, &b, &[&[s3_url.as_str()], &args[..]].concat());
+        assert_eq!(code, code_local, "{name}: {err}");
+        assert_eq!(parts_of(&a), parts_of(&b), "{name}: the same parts");
+        assert_eq!(s["itemsWritten"], s_local["itemsWritten"], "{name}");
+    }
+    // The whole prefix at once: every object, in key order.
+    let (code, s, err) = convert_s3(
+        &url,
+        &d.path().join("prefix"),
+        &["s3://bkt/in/*.arrow*", "--key", "pk"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(s["rowsRead"], 14, "{s}");
 }
