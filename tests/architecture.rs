@@ -42,6 +42,31 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every source file of the library and the binary: (path from the crate root with `/`, text).
+fn sources() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    files
+        .iter()
+        .map(|f| {
+            let rel = f
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, std::fs::read_to_string(f).unwrap())
+        })
+        .collect()
+}
+
+/// The identifier at the start of `s`.
+fn ident(s: &str) -> String {
+    s.chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect()
+}
+
 /// The code of a file without its comments (so prose that names a module is not an import).
 fn code(text: &str) -> String {
     text.lines()
@@ -63,11 +88,6 @@ fn crate_paths(text: &str) -> Vec<(String, String)> {
         if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
             continue;
         }
-        let ident = |s: &str| {
-            s.chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect::<String>()
-        };
         let top = ident(rest);
         let second = rest[top.len()..]
             .strip_prefix("::")
@@ -80,17 +100,9 @@ fn crate_paths(text: &str) -> Vec<(String, String)> {
 
 #[test]
 fn layers_import_only_downward() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    rust_files(&root.join("src"), &mut files);
     let mut wrong = BTreeSet::new();
     let mut seen_layers = BTreeSet::new();
-    for f in &files {
-        let rel = f
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+    for (rel, text) in sources() {
         let parts: Vec<&str> = rel.split('/').collect();
         let top = parts[1].trim_end_matches(".rs");
         // The binary (main.rs, cli/) sits above every layer; lib.rs only declares them.
@@ -105,7 +117,7 @@ fn layers_import_only_downward() {
         };
         seen_layers.insert(mine);
         let command = (top == "commands").then(|| parts[2].trim_end_matches(".rs"));
-        let text = code(&std::fs::read_to_string(f).unwrap());
+        let text = code(&text);
         assert!(
             !text.contains("crate::{"),
             "{rel}: import crate modules one path at a time (crate::{{…}} hides the layer)"
@@ -160,11 +172,6 @@ fn named_paths(text: &str, module: &str) -> Vec<Vec<String>> {
         Some((p, _)) => p.split("::").map(String::from).collect(),
         None => Vec::new(),
     };
-    let ident = |s: &str| -> String {
-        s.chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect()
-    };
     // A path's segments from `rest` on: `a::b::c` (stops at anything else).
     let segments = |mut rest: &str| -> Vec<String> {
         let mut out = Vec::new();
@@ -212,17 +219,8 @@ fn named_paths(text: &str, module: &str) -> Vec<Vec<String>> {
 /// inside it aside: a parent declares its children, and children use their parent's items).
 #[test]
 fn no_circles_between_modules() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    rust_files(&root.join("src"), &mut files);
     let mut texts = std::collections::BTreeMap::new();
-    for f in &files {
-        let rel = f
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        let text = std::fs::read_to_string(f).unwrap();
+    for (rel, text) in sources() {
         // Test modules may use anything.
         let text = text.split("#[cfg(test)]").next().unwrap_or("").to_string();
         texts.insert(module_of(&rel), code(&text));
@@ -318,16 +316,9 @@ fn unsafe_only_in_the_fast_path_modules() {
         lib.contains("#![deny(unsafe_code)]"),
         "lib.rs denies unsafe crate-wide"
     );
-    let mut files = Vec::new();
-    rust_files(&root.join("src"), &mut files);
     let mut wrong = Vec::new();
-    for f in &files {
-        let rel = f
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        let text = code(&std::fs::read_to_string(f).unwrap());
+    for (rel, text) in sources() {
+        let text = code(&text);
         let uses = text.contains("unsafe ") || text.contains("unsafe{");
         let allowed = UNSAFE_ALLOWED.contains(&rel.as_str());
         if uses && !allowed {

@@ -248,16 +248,7 @@ impl CuttingProxy {
                 let Ok(mut client) = conn else { continue };
                 n += 1;
                 if n <= slowdowns {
-                    let mut head = [0u8; 4096];
-                    let _ = client.set_read_timeout(Some(std::time::Duration::from_secs(2)));
-                    let _ = client.read(&mut head);
-                    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
-                    let _ = write!(
-                        client,
-                        "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = client.shutdown(Shutdown::Both);
+                    answer_slow_down(&mut client);
                     continue;
                 }
                 let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)) else {

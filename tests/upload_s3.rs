@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// What the proxy does to a new connection.
 #[derive(Clone, Copy)]
@@ -79,18 +78,7 @@ fn handle(
         Fault::Drop => {
             let _ = client.shutdown(Shutdown::Both);
         }
-        Fault::SlowDown => {
-            let mut buf = [0u8; 4096];
-            let _ = client.set_read_timeout(Some(Duration::from_secs(2)));
-            let _ = client.read(&mut buf);
-            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
-            let _ = write!(
-                client,
-                "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = client.shutdown(Shutdown::Both);
-        }
+        Fault::SlowDown => answer_slow_down(&mut client),
         Fault::Pass => {
             let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
                 return;

@@ -205,3 +205,18 @@ pub fn s3_with_secret(url: &str, secret: &str) -> aws_sdk_s3::Client {
         .build();
     aws_sdk_s3::Client::from_conf(conf)
 }
+
+/// Answer a connection as S3 does when it throttles: read the request head, reply 503 SlowDown,
+/// close (for fault-injecting proxies).
+pub fn answer_slow_down(client: &mut TcpStream) {
+    let mut head = [0u8; 4096];
+    let _ = client.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = client.read(&mut head);
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+    let _ = write!(
+        client,
+        "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = client.shutdown(std::net::Shutdown::Both);
+}
