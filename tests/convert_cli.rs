@@ -1644,7 +1644,7 @@ fn truncated_arrow_and_empty_inputs_are_told() {
     );
     assert_eq!(s["warnings"], json!([]), "{s}");
 
-    // Cut inside its last record batch: said so, once (it was "failed to fill whole buffer"
+    // Cut inside a record batch: said so, once (it was "failed to fill whole buffer"
     // twice, with no hint).
     let cut = d.path().join("cut-in-batch.arrows");
     std::fs::write(&cut, &stream[..stream.len() - 108]).unwrap();
