@@ -2,7 +2,9 @@
 
 use super::source::Chunks;
 use super::{send_sliced, Batch, Opened, ReadOptions, Source, Unit, UnitPart};
-use anyhow::Result;
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use parquet::file::reader::{ChunkReader, Length};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -58,6 +60,39 @@ pub fn read(
         meta.metadata().clone(),
         ArrowReaderOptions::new().with_schema(Arc::new(schema)),
     )?;
+    // A remote input: the row group's column chunks in one ranged GET (the decoder would ask
+    // for each chunk and its pages apart); a local file is read where the decoder asks.
+    let file = match src.local_path() {
+        Some(_) => RowGroupBytes {
+            object: file,
+            start: 0,
+            bytes: Bytes::new(),
+        },
+        None => {
+            let (start, end) = meta
+                .metadata()
+                .row_group(rg)
+                .columns()
+                .iter()
+                .map(|c| {
+                    let (s, n) = c.byte_range();
+                    (s, s + n)
+                })
+                .fold((u64::MAX, 0), |(a, b), (s, e)| (a.min(s), b.max(e)));
+            let bytes = if start < end {
+                src.object
+                    .read_range(start, (end - start) as usize)
+                    .with_context(|| format!("reading row group {rg}"))?
+            } else {
+                Bytes::new()
+            };
+            RowGroupBytes {
+                object: file,
+                start,
+                bytes,
+            }
+        }
+    };
     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta);
     let rows = builder.metadata().row_group(rg).num_rows().max(0) as u64;
     let reader = builder
@@ -75,4 +110,50 @@ pub fn read(
         }
     }
     Ok(())
+}
+
+/// An input with one row group's bytes already fetched: reads inside them are served from
+/// memory, any other (the footer) from the input.
+struct RowGroupBytes {
+    object: Chunks,
+    /// Where `bytes` start in the input.
+    start: u64,
+    bytes: Bytes,
+}
+
+impl RowGroupBytes {
+    /// `len` bytes at `at` from the fetched bytes, if they hold them.
+    fn held(&self, at: u64, len: usize) -> Option<Bytes> {
+        let from = usize::try_from(at.checked_sub(self.start)?).ok()?;
+        (from.checked_add(len)? <= self.bytes.len()).then(|| self.bytes.slice(from..from + len))
+    }
+}
+
+impl Length for RowGroupBytes {
+    fn len(&self) -> u64 {
+        self.object.len()
+    }
+}
+
+impl ChunkReader for RowGroupBytes {
+    type T = Box<dyn std::io::Read + Send>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let end = self.start + self.bytes.len() as u64;
+        match self.held(start, end.saturating_sub(start) as usize) {
+            // What follows the fetched bytes, should the decoder read on, from the input (a
+            // stream that asks for nothing until it is read).
+            Some(b) if start < end => Ok(Box::new(
+                std::io::Read::chain(std::io::Cursor::new(b), self.object.get_read(end)?),
+            )),
+            _ => self.object.get_read(start),
+        }
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        match self.held(start, length) {
+            Some(b) => Ok(b),
+            None => self.object.get_bytes(start, length),
+        }
+    }
 }
