@@ -77,6 +77,10 @@ pub struct Source {
     pub packing: Packing,
     pub size: u64,
     pub manifest: Option<ManifestEntry>,
+    /// A Parquet input's footer, read once and shared by its row groups' units (for an S3 input,
+    /// two GETs fewer per row group).
+    pub parquet_footer:
+        Arc<std::sync::OnceLock<::parquet::arrow::arrow_reader::ArrowReaderMetadata>>,
 }
 
 impl Source {
@@ -441,6 +445,7 @@ pub fn detect_object(
         packing,
         size,
         manifest,
+        parquet_footer: Arc::default(),
     })
 }
 

@@ -3,17 +3,22 @@
 use super::source::Chunks;
 use super::{send_sliced, Batch, Opened, ReadOptions, Source, Unit, UnitPart};
 use anyhow::{Context, Result};
-use bytes::Bytes;
-use parquet::file::reader::{ChunkReader, Length};
 use arrow_schema::{DataType, Field, Schema};
+use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
+use parquet::file::reader::{ChunkReader, Length};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
 pub fn open(src: &Source, index: usize) -> Result<Opened> {
-    let b = ParquetRecordBatchReaderBuilder::try_new(Chunks(src.object.clone()))?;
+    let file = Chunks(src.object.clone());
+    let footer = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
+    let b = ParquetRecordBatchReaderBuilder::new_with_metadata(
+        file,
+        src.parquet_footer.get_or_init(|| footer).clone(),
+    );
     let meta = b.metadata();
     let mut units = Vec::new();
     let mut first_row = 0u64;
@@ -42,7 +47,13 @@ pub fn read(
         unreachable!("parquet units are row groups")
     };
     let file = Chunks(src.object.clone());
-    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
+    let meta = match src.parquet_footer.get() {
+        Some(m) => m.clone(),
+        None => {
+            let m = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
+            src.parquet_footer.get_or_init(|| m).clone()
+        }
+    };
     // Top-level text and binary columns as views: the values stay in the decoded pages instead
     // of being copied value by value into one buffer per column (the encoders read either).
     let fields: Vec<Field> = meta
@@ -143,9 +154,10 @@ impl ChunkReader for RowGroupBytes {
         match self.held(start, end.saturating_sub(start) as usize) {
             // What follows the fetched bytes, should the decoder read on, from the input (a
             // stream that asks for nothing until it is read).
-            Some(b) if start < end => Ok(Box::new(
-                std::io::Read::chain(std::io::Cursor::new(b), self.object.get_read(end)?),
-            )),
+            Some(b) if start < end => Ok(Box::new(std::io::Read::chain(
+                std::io::Cursor::new(b),
+                self.object.get_read(end)?,
+            ))),
             _ => self.object.get_read(start),
         }
     }
