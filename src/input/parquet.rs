@@ -12,6 +12,10 @@ use parquet::file::reader::{ChunkReader, Length};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
+/// The largest row group fetched whole from a remote input: memory is this times the units read
+/// ahead; a larger one is read chunk by chunk, with more requests.
+const MAX_ROW_GROUP_FETCH: u64 = 128 << 20;
+
 pub fn open(src: &Source, index: usize) -> Result<Opened> {
     let file = Chunks(src.object.clone());
     let footer = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
@@ -72,13 +76,12 @@ pub fn read(
         ArrowReaderOptions::new().with_schema(Arc::new(schema)),
     )?;
     // A remote input: the row group's column chunks in one ranged GET (the decoder would ask
-    // for each chunk and its pages apart); a local file is read where the decoder asks.
+    // for each chunk and its pages apart), unless the row group is too large to hold; a local
+    // file is read where the decoder asks.
+    let span = meta.metadata().row_group(rg).compressed_size().max(0) as u64;
     let file = match src.local_path() {
-        Some(_) => RowGroupBytes {
-            object: file,
-            start: 0,
-            bytes: Bytes::new(),
-        },
+        Some(_) => RowGroupBytes::none(file),
+        None if span > MAX_ROW_GROUP_FETCH => RowGroupBytes::none(file),
         None => {
             let (start, end) = meta
                 .metadata()
@@ -133,6 +136,15 @@ struct RowGroupBytes {
 }
 
 impl RowGroupBytes {
+    /// Nothing fetched: every read goes to the input.
+    fn none(object: Chunks) -> Self {
+        RowGroupBytes {
+            object,
+            start: 0,
+            bytes: Bytes::new(),
+        }
+    }
+
     /// `len` bytes at `at` from the fetched bytes, if they hold them.
     fn held(&self, at: u64, len: usize) -> Option<Bytes> {
         let from = usize::try_from(at.checked_sub(self.start)?).ok()?;
