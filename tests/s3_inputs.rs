@@ -472,3 +472,64 @@ fn s3s_fs_serves_inputs_as_moto_does() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(s["rowsRead"], 14, "{s}");
 }
+
+/// In a versioned bucket the manifest records the version each input was read at; in an
+/// unversioned one it records none.
+#[test]
+fn versioned_buckets_record_the_version_read() {
+    let Some((moto, rt, d)) = moto_with_bucket() else {
+        return;
+    };
+    let url = moto.url();
+    let client = s3(&url);
+    rt.block_on(client.create_bucket().bucket("ver").send())
+        .unwrap();
+    rt.block_on(
+        client
+            .put_bucket_versioning()
+            .bucket("ver")
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+    for body in ["id,v\n1,a\n", "id,v\n1,b\n2,c\n"] {
+        rt.block_on(
+            client
+                .put_object()
+                .bucket("ver")
+                .key("x.csv")
+                .body(body.as_bytes().to_vec().into())
+                .send(),
+        )
+        .unwrap();
+    }
+    let latest = rt
+        .block_on(client.head_object().bucket("ver").key("x.csv").send())
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_string();
+    let out = d.path().join("v");
+    let (code, s, err) = convert_s3(&url, &out, &["s3://ver/x.csv", "--key", "id"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["rowsRead"], 2, "the latest version: {s}");
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest-summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary["inputs"][0]["versionId"],
+        latest.as_str(),
+        "{summary}"
+    );
+
+    put(&rt, &url, "plain.csv", b"id,v\n1,a\n".to_vec());
+    let out = d.path().join("p");
+    let (code, _, err) = convert_s3(&url, &out, &["s3://bkt/plain.csv", "--key", "id"]);
+    assert_eq!(code, 0, "{err}");
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest-summary.json")).unwrap()).unwrap();
+    assert!(summary["inputs"][0].get("versionId").is_none(), "{summary}");
+}

@@ -46,6 +46,8 @@ pub struct S3Object {
     /// The SHA-256 of a stream that read it from start to end (shared by the copies the
     /// readers take).
     seen: Arc<std::sync::Mutex<Option<String>>>,
+    /// Its version id, as the first GET's answer gives it (versioned buckets only).
+    version: Arc<std::sync::OnceLock<String>>,
 }
 
 /// `s3://bucket/rest` → (bucket, rest); `None` for other text.
@@ -125,6 +127,7 @@ impl S3Inputs {
                     size,
                     etag,
                     seen: Arc::default(),
+                    version: Arc::default(),
                 });
             }
         }
@@ -147,6 +150,7 @@ impl S3Inputs {
                 size: h.content_length().unwrap_or(0).max(0) as u64,
                 etag: h.e_tag().map(String::from),
                 seen: Arc::default(),
+                version: Arc::default(),
             })),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
             Err(e) => Err(anyhow!("cannot read s3://{bucket}/{key}: {}", describe(&e))),
@@ -206,7 +210,12 @@ impl S3Object {
             req = req.if_match(e);
         }
         match self.s3.rt.block_on(req.send()) {
-            Ok(o) => Ok(o.body),
+            Ok(o) => {
+                if let Some(v) = o.version_id().filter(|v| *v != "null") {
+                    let _ = self.version.set(v.to_string());
+                }
+                Ok(o.body)
+            }
             Err(e) => {
                 let changed = e.raw_response().is_some_and(|r| r.status().as_u16() == 412);
                 let why = if changed {
@@ -249,6 +258,10 @@ impl InputObject for S3Object {
             resumed: 0,
             sha: (offset == 0).then(sha2::Sha256::default),
         }))
+    }
+
+    fn version(&self) -> Option<String> {
+        self.version.get().cloned()
     }
 
     fn sha256_seen(&self) -> Option<String> {

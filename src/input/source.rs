@@ -38,6 +38,11 @@ pub trait InputObject: Send + Sync + std::fmt::Debug {
     fn etag(&self) -> Option<String> {
         None
     }
+    /// Its version id, where the store keeps versions (an object in a versioned S3 bucket),
+    /// once it has been read.
+    fn version(&self) -> Option<String> {
+        None
+    }
     /// Its SHA-256 (hex), when a stream from its start has read it to its end (so a remote
     /// input read whole by its reader need not be read again for its digest).
     fn sha256_seen(&self) -> Option<String> {

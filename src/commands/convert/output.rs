@@ -104,6 +104,9 @@ pub fn write_manifests(
             if let Some(e) = s.object.etag() {
                 v["etag"] = json!(e);
             }
+            if let Some(id) = s.object.version() {
+                v["versionId"] = json!(id);
+            }
             v
         })
         .collect();
