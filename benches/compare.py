@@ -349,14 +349,19 @@ def hostile_rss(work):
     without a line end), a CSV of 100,000 columns, a CSV whose quote is never closed before
     1 GB of text."""
     os.makedirs(work, exist_ok=True)
-    line = os.path.join(work, "hostile-line.json")
-    if not os.path.exists(line):
-        with open(line + ".tmp", "wb") as f:
-            f.write(b'{"Item":{"pk":{"S":"a"}}}\n')
-            block = b"x" * (1 << 20)
-            for _ in range(1000):
-                f.write(block)
-        os.rename(line + ".tmp", line)
+
+    def write_once(name, head, block, count):
+        """`head` then `block` `count` times, into work/name unless it is there already."""
+        path = os.path.join(work, name)
+        if not os.path.exists(path):
+            with open(path + ".tmp", "wb") as f:
+                f.write(head)
+                for _ in range(count):
+                    f.write(block)
+            os.rename(path + ".tmp", path)
+        return path
+
+    line = write_once("hostile-line.json", b'{"Item":{"pk":{"S":"a"}}}\n', b"x" * (1 << 20), 1000)
     bombs = []
     for ext, cmd in [(".zst", ["zstd", "-q", "-1", "-c"]), (".gz", ["gzip", "-1", "-c"])]:
         bomb = os.path.join(work, "hostile-bomb.json" + ext)
@@ -378,14 +383,7 @@ def hostile_rss(work):
             f.write(",".join(f"c{i}" for i in range(n)) + "\n")
             for r in range(3):
                 f.write(",".join(str(r * n + i) for i in range(n)) + "\n")
-    quote = os.path.join(work, "hostile-quote.csv")
-    if not os.path.exists(quote):
-        with open(quote + ".tmp", "wb") as f:
-            f.write(b'pk,v\na,1\nb,"')
-            block = b"x,\n" * (1 << 18)
-            for _ in range(1365):
-                f.write(block)
-        os.rename(quote + ".tmp", quote)
+    quote = write_once("hostile-quote.csv", b'pk,v\na,1\nb,"', b"x,\n" * (1 << 18), 1365)
     for name, inp, key in [("1 GB line", line, "pk:S")] + [(f"5 GiB bomb ({b.rsplit('.', 1)[1]})", b, "pk:S") for b in bombs] + [("100,000-column CSV", wide, "c0:N"), ("CSV quote never closed (1 GB)", quote, "pk:S")]:
         out = os.path.join(work, "hostile-out")
         shutil.rmtree(out, ignore_errors=True)

@@ -1450,20 +1450,8 @@ fn memory_is_bounded_whatever_one_line_holds() {
         );
         assert!(peak < 100, "convert peaked at {peak} MiB on {input:?}");
         check_output(&out);
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("prep"));
-        cmd.args([
-            "validate",
-            input.to_str().unwrap(),
-            "--key",
-            "pk:S",
-            "--output-format",
-            "json",
-            "--max-line-bytes",
-            "4MiB",
-        ]);
-        let (o, peak) = run_measured(cmd);
-        let stdout = String::from_utf8_lossy(&o.stdout);
-        assert_eq!(o.status.code(), Some(1), "{stdout}");
+        let (code, stdout, peak) = validate_measured(input, "pk:S");
+        assert_eq!(code, Some(1), "{stdout}");
         // Validate checks CSV for the native import, where the quote is the finding.
         let code = if input == &quote { "C006" } else { "I001" };
         assert!(stdout.contains(&format!("\"{code}\"")), "{stdout}");

@@ -1263,20 +1263,8 @@ fn csv_records_past_the_limit_are_findings_in_bounded_memory() {
         }
     }
     for (path, code, line) in [(&cell, "I001", 3), (&unclosed, "C006", 3)] {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("prep"));
-        cmd.args([
-            "validate",
-            path.to_str().unwrap(),
-            "--key",
-            "pk",
-            "--output-format",
-            "json",
-            "--max-line-bytes",
-            "4MiB",
-        ]);
-        let (o, peak) = run_measured(cmd);
-        let stdout = String::from_utf8_lossy(&o.stdout);
-        assert_eq!(o.status.code(), Some(1), "{stdout}");
+        let (exit, stdout, peak) = validate_measured(path, "pk");
+        assert_eq!(exit, Some(1), "{stdout}");
         let (findings, _) = validate_json(&stdout, "");
         assert!(
             findings

@@ -247,17 +247,7 @@ impl InputObject for S3Object {
     }
 
     fn read_from(&self, offset: u64) -> io::Result<Box<dyn Read + Send>> {
-        Ok(Box::new(Stream {
-            object: self.clone(),
-            pos: offset,
-            end: self.size,
-            window: FIRST_WINDOW,
-            window_end: offset,
-            body: None,
-            chunk: Bytes::new(),
-            resumed: 0,
-            sha: (offset == 0).then(sha2::Sha256::default),
-        }))
+        Ok(Box::new(Stream::new(self, offset, self.size, FIRST_WINDOW)))
     }
 
     fn version(&self) -> Option<String> {
@@ -274,18 +264,8 @@ impl InputObject for S3Object {
             return Ok(Bytes::new());
         }
         let mut out = Vec::with_capacity((end - offset) as usize);
-        let mut r = Stream {
-            object: self.clone(),
-            pos: offset,
-            end,
-            window: end - offset,
-            window_end: offset,
-            body: None,
-            chunk: Bytes::new(),
-            resumed: 0,
-            sha: None,
-        };
-        r.read_to_end(&mut out)?;
+        // One GET of exactly the range.
+        Stream::new(self, offset, end, end - offset).read_to_end(&mut out)?;
         Ok(Bytes::from(out))
     }
 
@@ -371,6 +351,22 @@ impl Read for Stream {
 }
 
 impl Stream {
+    /// Bytes `pos..end` of `object`, the first GET asking for `window` of them; one from the
+    /// object's start hashes what it hands out.
+    fn new(object: &S3Object, pos: u64, end: u64, window: u64) -> Stream {
+        Stream {
+            object: object.clone(),
+            pos,
+            end,
+            window,
+            window_end: pos,
+            body: None,
+            chunk: Bytes::new(),
+            resumed: 0,
+            sha: (pos == 0).then(sha2::Sha256::default),
+        }
+    }
+
     fn resume(&mut self, why: &str) -> io::Result<()> {
         self.resumed += 1;
         if self.resumed > RESUMES {

@@ -338,3 +338,23 @@ pub fn run_measured(mut cmd: std::process::Command) -> (std::process::Output, u6
     };
     (output, peak_kb / 1024)
 }
+
+/// `prep validate PATH --key KEY --output-format json --max-line-bytes 4MiB` under
+/// [`run_measured`]: (exit code, stdout, peak RSS in MiB).
+pub fn validate_measured(path: &std::path::Path, key: &str) -> (Option<i32>, String, u64) {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("prep"));
+    cmd.arg("validate").arg(path).args([
+        "--key",
+        key,
+        "--output-format",
+        "json",
+        "--max-line-bytes",
+        "4MiB",
+    ]);
+    let (o, peak) = run_measured(cmd);
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        peak,
+    )
+}

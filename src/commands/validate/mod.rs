@@ -12,6 +12,7 @@ use crate::encoding::plan::KeyCheck;
 use crate::encoding::{ItemWriter, Nulls, Syntax};
 use crate::input::parse::lines::strip_cr;
 use crate::input::parse::LineFormat;
+use crate::input::source::InputObject;
 use crate::input::{self, Batch, Format, Found, Packing, ReadOptions, Source};
 use crate::model::keys::{KeySchema, ScalarType};
 use crate::model::rules::{self, Rule, Severity};
@@ -184,13 +185,11 @@ fn s3_files(
     }
     let objects = s3.as_ref().expect("just set").discover(arg)?;
     if let Some(m) = objects.iter().find(|o| {
-        use crate::input::source::InputObject;
         matches!(
             o.name().as_str(),
             "manifest-files.json" | "manifest-summary.json"
         )
     }) {
-        use crate::input::source::InputObject;
         bail!(
             "{arg} holds {}: a prep folder or DynamoDB export. Validating one in S3 against its manifests is not supported yet; validate the local folder, or give its data/ prefix to check the parts' lines",
             m.display()
@@ -198,13 +197,10 @@ fn s3_files(
     }
     Ok(objects
         .into_iter()
-        .map(|o| {
-            use crate::input::source::InputObject;
-            DataFile {
-                path: PathBuf::from(o.display()),
-                expect: None,
-                object: Some(std::sync::Arc::new(o)),
-            }
+        .map(|o| DataFile {
+            path: PathBuf::from(o.display()),
+            expect: None,
+            object: Some(Arc::new(o)),
         })
         .collect())
 }
