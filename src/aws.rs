@@ -15,6 +15,41 @@ pub struct AwsOptions {
     pub max_attempts: u32,
 }
 
+/// What every object prep creates in S3 carries, and the bucket-owner check every request on the
+/// destination makes.
+#[derive(Clone, Debug, Default)]
+pub struct PutSettings {
+    pub expected_bucket_owner: Option<String>,
+    /// `AES256` or `aws:kms`.
+    pub sse: Option<String>,
+    pub sse_kms_key_id: Option<String>,
+    pub storage_class: Option<String>,
+}
+
+/// Apply [`PutSettings`] to a PutObject or CreateMultipartUpload request (their builders have
+/// the same setters, but no common trait).
+#[macro_export]
+macro_rules! put_settings {
+    ($settings:expr, $req:expr) => {{
+        let s: &$crate::aws::PutSettings = $settings;
+        let mut req = $req;
+        if let Some(o) = &s.expected_bucket_owner {
+            req = req.expected_bucket_owner(o);
+        }
+        if let Some(v) = &s.sse {
+            req = req
+                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::from(v.as_str()));
+        }
+        if let Some(k) = &s.sse_kms_key_id {
+            req = req.ssekms_key_id(k);
+        }
+        if let Some(c) = &s.storage_class {
+            req = req.storage_class(aws_sdk_s3::types::StorageClass::from(c.as_str()));
+        }
+        req
+    }};
+}
+
 /// Parse `s3://bucket/prefix/` into (bucket, prefix with a trailing slash or empty).
 pub fn parse_s3_url(url: &str) -> Result<(String, String)> {
     let rest = url
@@ -120,6 +155,109 @@ pub async fn client(aws: &AwsOptions) -> Result<Client> {
         .force_path_style(aws.path_style)
         .build();
     Ok(Client::from_conf(s3))
+}
+
+/// An S3 client with the runtime its calls run on, for code that is not async itself (the
+/// readers and part writers call it from their own threads).
+#[derive(Clone)]
+pub struct Connection {
+    pub rt: std::sync::Arc<tokio::runtime::Runtime>,
+    pub client: Client,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("Connection")
+    }
+}
+
+impl Connection {
+    /// A client from the standard AWS configuration chain and `aws`'s settings.
+    pub fn new(aws: &AwsOptions) -> Result<Connection> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot start the S3 client's runtime: {e}"))?;
+        let client = rt.block_on(client(aws))?;
+        Ok(Connection {
+            rt: std::sync::Arc::new(rt),
+            client,
+        })
+    }
+
+    /// Run an S3 call to its end on this thread (which must not be a runtime thread).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+}
+
+/// An object as ListObjectsV2 gives it.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    pub etag: Option<String>,
+}
+
+/// Every object under `prefix`, page by page, in key order.
+pub async fn list_objects(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    owner: Option<&str>,
+) -> Result<Vec<Listed>> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let mut req = client.list_objects_v2().bucket(bucket).prefix(prefix);
+        if let Some(o) = owner {
+            req = req.expected_bucket_owner(o);
+        }
+        if let Some(t) = token.take() {
+            req = req.continuation_token(t);
+        }
+        let page = req
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot list s3://{bucket}/{prefix}: {}", describe(&e)))?;
+        for o in page.contents() {
+            if let Some(k) = o.key() {
+                out.push(Listed {
+                    key: k.to_string(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    etag: o.e_tag().map(String::from),
+                });
+            }
+        }
+        match page.next_continuation_token() {
+            Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Base64 as S3's checksum headers carry it.
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A multipart object's checksum as S3 reports it: SHA-256 of the part digests, then `-N`.
+pub fn composite<D: AsRef<[u8]>>(part_digests: &[D]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for d in part_digests {
+        h.update(d.as_ref());
+    }
+    format!("{}-{}", b64(&h.finalize()), part_digests.len())
+}
+
+/// Whether S3's answer for a multipart object's SHA-256 agrees with the parts' composite. Some
+/// servers answer with a digest of the whole object instead (no `-N`); that one cannot be
+/// compared with a composite, and every part's own digest was already checked on its upload.
+pub fn composite_agrees(got: &str, want: &str) -> bool {
+    !got.contains('-') || got.split('-').next() == want.split('-').next()
 }
 
 /// The error chain of an SDK error, without request details (no credentials ever).

@@ -1,7 +1,7 @@
 //! `prep convert`: its arguments, their mapping to [`ConvertOptions`], the run and its summary.
 
 use super::{
-    aws_options, default_threads, key_schema, AwsArgs, CompressionArg, KeyArgs, OutputArgs,
+    aws_options, default_threads, key_schema, AwsArgs, CompressionArg, KeyArgs, OutputArgs, PutArgs,
 };
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
@@ -9,6 +9,7 @@ use prep::commands::convert::{self, ConvertOptions, DupMode, OnError};
 use prep::encoding::plan::{Target, Timestamps};
 use prep::encoding::{Nulls, Syntax};
 use prep::input::{csv::CsvOptions, ReadOptions};
+use prep::output::{s3::S3Destination, Destination};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -75,9 +76,12 @@ pub struct ConvertArgs {
     /// (plain, .gz, .zst; DynamoDB export folders too)
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
-    /// Output folder (data/ parts, manifests, rejects); must be new or empty unless --force
-    #[arg(long, short, value_name = "DIR")]
-    pub out: PathBuf,
+    /// Output folder (data/ parts, manifests, rejects), or an S3 prefix written straight into
+    /// with no local copy (s3://bucket/prefix/: parts under prefix/data/, manifests beside them,
+    /// ready for prep import). Must be new or empty (for S3: no data/ objects or manifests)
+    /// unless --force
+    #[arg(long, short, value_name = "DIR|S3_URL")]
+    pub out: String,
     #[command(flatten)]
     pub keys: KeyArgs,
     /// Table name for import-table.json (default: from --table-def, else the output folder's name)
@@ -113,13 +117,16 @@ pub struct ConvertArgs {
     /// Worker threads (default: the number of cores)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Replace prep's files in a non-empty --out
+    /// Replace prep's files in a non-empty --out (for s3://: delete the data/ objects and
+    /// manifests there, and abort multipart uploads a killed run left)
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub put: PutArgs,
     /// CSV delimiter (one character; `tab` or \t for tab). Default: comma (tab for .tsv)
     #[arg(long, value_name = "C", value_parser = super::delimiter)]
     pub delimiter: Option<u8>,
@@ -166,8 +173,19 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
         .collect::<Result<Vec<_>>>()?;
     Ok(ConvertOptions {
         inputs: a.inputs.clone(),
-        aws: aws_options(&a.aws, 8),
-        out: a.out.clone(),
+        aws: aws_options(&a.aws, a.put.max_attempts),
+        out: if a.out.starts_with("s3://") {
+            let (bucket, prefix) = prep::aws::parse_s3_url(&a.out)?;
+            Destination::S3(S3Destination {
+                bucket,
+                prefix,
+                put: a.put.settings()?,
+                concurrency: a.put.concurrency.max(1),
+                chunk_size: a.put.multipart_chunksize,
+            })
+        } else {
+            Destination::Folder(PathBuf::from(&a.out))
+        },
         keys,
         table_name: a.table.clone(),
         syntax: match a.format {

@@ -9,7 +9,7 @@ mod upload;
 mod validate;
 
 use anyhow::{anyhow, bail, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use prep::model::keys::{Gsi, KeyAttr, KeySchema};
 use std::path::PathBuf;
 
@@ -136,6 +136,70 @@ pub struct AwsArgs {
     pub path_style: bool,
 }
 
+/// S3 server-side encryption, as the header names it.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SseArg {
+    /// SSE-KMS (with --sse-kms-key-id, or the AWS managed key)
+    #[value(name = "aws:kms")]
+    AwsKms,
+    /// SSE-S3
+    #[value(name = "AES256")]
+    Aes256,
+}
+
+impl SseArg {
+    fn header_value(self) -> &'static str {
+        match self {
+            SseArg::AwsKms => "aws:kms",
+            SseArg::Aes256 => "AES256",
+        }
+    }
+}
+
+/// How prep writes into S3 (`prep upload`, `prep convert --out s3://…`).
+#[derive(Args, Debug)]
+pub struct PutArgs {
+    /// Refuse to read or write unless the bucket belongs to this account
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub expected_bucket_owner: Option<String>,
+    /// Server-side encryption
+    #[arg(long, value_enum)]
+    pub sse: Option<SseArg>,
+    /// KMS key for --sse aws:kms
+    #[arg(long, value_name = "KEY_ID", requires = "sse")]
+    pub sse_kms_key_id: Option<String>,
+    /// Storage class (STANDARD, INTELLIGENT_TIERING, …)
+    #[arg(long)]
+    pub storage_class: Option<String>,
+    /// S3 requests in flight, across and within objects
+    #[arg(long, default_value = "8", value_name = "N")]
+    pub concurrency: usize,
+    /// Chunk size of multipart uploads (at least 5MiB)
+    #[arg(long, default_value = "16MiB", value_name = "SIZE", value_parser = size)]
+    pub multipart_chunksize: u64,
+    /// Attempts per S3 request (throttling, 5xx and dropped connections are retried with backoff)
+    #[arg(long, default_value = "8", value_name = "N")]
+    pub max_attempts: u32,
+}
+
+impl PutArgs {
+    /// The settings objects are created with, checked.
+    pub fn settings(&self) -> Result<prep::aws::PutSettings> {
+        if self.multipart_chunksize < 5 << 20 {
+            bail!("--multipart-chunksize must be at least 5MiB (S3's smallest part)");
+        }
+        if self.sse_kms_key_id.is_some() && !matches!(self.sse, Some(SseArg::AwsKms)) {
+            bail!("--sse-kms-key-id needs --sse aws:kms");
+        }
+        Ok(prep::aws::PutSettings {
+            expected_bucket_owner: self.expected_bucket_owner.clone(),
+            sse: self.sse.map(|s| s.header_value().to_string()),
+            sse_kms_key_id: self.sse_kms_key_id.clone(),
+            storage_class: self.storage_class.clone(),
+        })
+    }
+}
+
 /// The key schema the options give, if any.
 pub fn key_schema(a: &KeyArgs) -> Result<Option<KeySchema>> {
     let (gsi, sort_key) = (&a.gsi, a.sort_key.as_deref());
@@ -202,7 +266,7 @@ pub fn delimiter(s: &str) -> Result<u8> {
 }
 
 /// `--compress` / `--compression`: one compression for every part, as ImportTable wants.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum CompressionArg {
     #[value(alias = "zst")]
     Zstd,

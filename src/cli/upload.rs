@@ -1,30 +1,10 @@
 //! `prep upload`: its arguments, their mapping to [`UploadOptions`](prep::commands::upload::UploadOptions),
 //! the run and its summary.
 
-use super::{aws_options, AwsArgs, OutputArgs};
-use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
+use super::{aws_options, AwsArgs, OutputArgs, PutArgs};
+use anyhow::Result;
+use clap::Args;
 use std::path::PathBuf;
-
-/// S3 server-side encryption, as the header names it.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum SseArg {
-    /// SSE-KMS (with --sse-kms-key-id, or the AWS managed key)
-    #[value(name = "aws:kms")]
-    AwsKms,
-    /// SSE-S3
-    #[value(name = "AES256")]
-    Aes256,
-}
-
-impl SseArg {
-    fn header_value(self) -> &'static str {
-        match self {
-            SseArg::AwsKms => "aws:kms",
-            SseArg::Aes256 => "AES256",
-        }
-    }
-}
 
 #[derive(Args, Debug)]
 pub struct UploadArgs {
@@ -36,30 +16,11 @@ pub struct UploadArgs {
     pub dest: String,
     #[command(flatten)]
     pub aws: AwsArgs,
-    /// Refuse to write unless the bucket belongs to this account
-    #[arg(long, value_name = "ACCOUNT_ID")]
-    pub expected_bucket_owner: Option<String>,
-    /// Server-side encryption
-    #[arg(long, value_enum)]
-    pub sse: Option<SseArg>,
-    /// KMS key for --sse aws:kms
-    #[arg(long, value_name = "KEY_ID", requires = "sse")]
-    pub sse_kms_key_id: Option<String>,
-    /// Storage class (STANDARD, INTELLIGENT_TIERING, …)
-    #[arg(long)]
-    pub storage_class: Option<String>,
-    /// Requests in flight, across and within files
-    #[arg(long, default_value = "8", value_name = "N")]
-    pub concurrency: usize,
+    #[command(flatten)]
+    pub put: PutArgs,
     /// Parts larger than this go up in multiple chunks
     #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = super::size)]
     pub multipart_threshold: u64,
-    /// Chunk size of multipart uploads (at least 5MiB)
-    #[arg(long, default_value = "16MiB", value_name = "SIZE", value_parser = super::size)]
-    pub multipart_chunksize: u64,
-    /// Attempts per request (throttling, 5xx and dropped connections are retried with backoff)
-    #[arg(long, default_value = "8", value_name = "N")]
-    pub max_attempts: u32,
     /// Upload even when the data prefix holds objects that are not ours
     #[arg(long)]
     pub force: bool,
@@ -73,25 +34,16 @@ pub struct UploadArgs {
 pub fn run(a: UploadArgs) -> Result<i32> {
     use prep::commands::upload::{self, Outcome, UploadOptions};
     let (bucket, prefix) = upload::parse_s3_url(&a.dest)?;
-    let chunk = a.multipart_chunksize;
-    if chunk < 5 << 20 {
-        bail!("--multipart-chunksize must be at least 5MiB (S3's smallest part)");
-    }
-    if a.sse_kms_key_id.is_some() && !matches!(a.sse, Some(SseArg::AwsKms)) {
-        bail!("--sse-kms-key-id needs --sse aws:kms");
-    }
+    let put = a.put.settings()?;
     let opts = UploadOptions {
         out: a.out.clone(),
         bucket,
         prefix,
-        aws: aws_options(&a.aws, a.max_attempts),
-        expected_bucket_owner: a.expected_bucket_owner.clone(),
-        sse: a.sse.map(|s| s.header_value().to_string()),
-        sse_kms_key_id: a.sse_kms_key_id.clone(),
-        storage_class: a.storage_class.clone(),
-        concurrency: a.concurrency.max(1),
+        aws: aws_options(&a.aws, a.put.max_attempts),
+        put,
+        concurrency: a.put.concurrency.max(1),
         multipart_threshold: a.multipart_threshold,
-        multipart_chunksize: chunk,
+        multipart_chunksize: a.put.multipart_chunksize,
         force: a.force,
         dry_run: a.dry_run,
         progress: a.output.progress(),

@@ -6,13 +6,11 @@
 //! object that changes during the run is an error, never a mix of two versions.
 
 use super::source::{InputObject, ReadSeek};
-use crate::aws::{describe, AwsOptions};
+use crate::aws::{describe, list_objects, AwsOptions, Connection};
 use anyhow::{anyhow, bail, Context, Result};
-use aws_sdk_s3::Client;
 use bytes::{Buf, Bytes};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
-use tokio::runtime::Runtime;
 
 /// How many times a streamed GET is resumed after its connection drops, in a row.
 const RESUMES: u32 = 5;
@@ -23,16 +21,9 @@ const FIRST_WINDOW: u64 = 64 << 10;
 const MAX_WINDOW: u64 = 16 << 20;
 
 /// The S3 client and the runtime its calls run on, shared by every S3 input of a run.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct S3Inputs {
-    rt: Arc<Runtime>,
-    client: Client,
-}
-
-impl std::fmt::Debug for S3Inputs {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("S3Inputs")
-    }
+    s3: Connection,
 }
 
 /// One object, as listed at the start of the run.
@@ -64,15 +55,8 @@ pub fn is_s3(arg: &str) -> bool {
 impl S3Inputs {
     /// A client from the standard AWS configuration chain and `aws`'s settings.
     pub fn new(aws: &AwsOptions) -> Result<S3Inputs> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .context("cannot start the S3 client's runtime")?;
-        let client = rt.block_on(crate::aws::client(aws))?;
         Ok(S3Inputs {
-            rt: Arc::new(rt),
-            client,
+            s3: Connection::new(aws)?,
         })
     }
 
@@ -140,8 +124,8 @@ impl S3Inputs {
 
     fn head(&self, bucket: &str, key: &str) -> Result<Option<S3Object>> {
         let r = self
-            .rt
-            .block_on(self.client.head_object().bucket(bucket).key(key).send());
+            .s3
+            .block_on(self.s3.client.head_object().bucket(bucket).key(key).send());
         match r {
             Ok(h) => Ok(Some(S3Object {
                 s3: self.clone(),
@@ -157,33 +141,15 @@ impl S3Inputs {
         }
     }
 
-    /// Every object under `prefix`: (key, size, ETag), ListObjectsV2 page by page.
+    /// Every object under `prefix`: (key, size, ETag).
     fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, u64, Option<String>)>> {
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            let mut req = self.client.list_objects_v2().bucket(bucket).prefix(prefix);
-            if let Some(t) = token.take() {
-                req = req.continuation_token(t);
-            }
-            let page = self
-                .rt
-                .block_on(req.send())
-                .map_err(|e| anyhow!("cannot list s3://{bucket}/{prefix}: {}", describe(&e)))?;
-            for o in page.contents() {
-                if let Some(k) = o.key() {
-                    out.push((
-                        k.to_string(),
-                        o.size().unwrap_or(0).max(0) as u64,
-                        o.e_tag().map(String::from),
-                    ));
-                }
-            }
-            match page.next_continuation_token() {
-                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
-                _ => return Ok(out),
-            }
-        }
+        let listed = self
+            .s3
+            .block_on(list_objects(&self.s3.client, bucket, prefix, None))?;
+        Ok(listed
+            .into_iter()
+            .map(|o| (o.key, o.size, o.etag))
+            .collect())
     }
 }
 
@@ -201,6 +167,7 @@ impl S3Object {
         };
         let mut req = self
             .s3
+            .s3
             .client
             .get_object()
             .bucket(&self.bucket)
@@ -209,7 +176,7 @@ impl S3Object {
         if let Some(e) = &self.etag {
             req = req.if_match(e);
         }
-        match self.s3.rt.block_on(req.send()) {
+        match self.s3.s3.block_on(req.send()) {
             Ok(o) => {
                 if let Some(v) = o.version_id().filter(|v| *v != "null") {
                     let _ = self.version.set(v.to_string());
@@ -328,7 +295,7 @@ impl Read for Stream {
                 self.body = Some(self.object.get(self.pos, Some(self.window_end))?);
             }
             let body = self.body.as_mut().expect("just set");
-            match self.object.s3.rt.block_on(body.try_next()) {
+            match self.object.s3.s3.block_on(body.try_next()) {
                 Ok(Some(c)) => {
                     // Never past the window asked for, whatever the server sends.
                     let room = (self.window_end - self.pos) as usize;

@@ -17,9 +17,34 @@ use std::thread::JoinHandle;
 use crate::model::rules;
 
 mod disk;
+pub mod s3;
 pub mod store;
 use crate::hashing::{hex, md5x, sha256x};
 use store::{LocalFolder, OutputStore, PartSink};
+
+/// Where an output goes: a local folder, or an S3 prefix written without a local copy.
+#[derive(Clone, Debug)]
+pub enum Destination {
+    Folder(std::path::PathBuf),
+    S3(s3::S3Destination),
+}
+
+impl Destination {
+    /// How messages name it: the folder's path, or `s3://bucket/prefix/`.
+    pub fn display(&self) -> String {
+        match self {
+            Destination::Folder(p) => p.display().to_string(),
+            Destination::S3(d) => d.url(),
+        }
+    }
+
+    pub fn folder(&self) -> Option<&Path> {
+        match self {
+            Destination::Folder(p) => Some(p),
+            Destination::S3(_) => None,
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
@@ -311,6 +336,8 @@ pub struct PartInfo {
     pub stored: u64,
     pub md5_base64: String,
     pub sha256_hex: String,
+    /// The object's ETag, where the store gives one (S3).
+    pub etag: Option<String>,
 }
 
 /// An open part's digests in the lanes and the bytes waiting for them.
@@ -575,7 +602,8 @@ impl PartWriter {
             .packer
             .finish()
             .with_context(|| format!("writing part {}", cur.name))?;
-        h.sink
+        let etag = h
+            .sink
             .commit()
             .with_context(|| format!("writing part {}", cur.name))?;
         self.parts.push(PartInfo {
@@ -585,6 +613,7 @@ impl PartWriter {
             stored: h.bytes,
             md5_base64: base64::engine::general_purpose::STANDARD.encode(h.md5),
             sha256_hex: hex(&h.sha),
+            etag,
         });
         Ok(())
     }

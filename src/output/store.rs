@@ -7,6 +7,16 @@ use super::disk::Disk;
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// The names prep writes in an output besides `data/`, in the order a clean-up removes them:
+/// the summary first, so that a half-removed output never looks complete.
+pub const PREP_FILES: &[&str] = &[
+    "manifest-summary.json",
+    "manifest-files.json",
+    "import-table.json",
+    "rejects.jsonl",
+    "duplicates.jsonl",
+];
+
 /// A folder (or prefix) that parts and manifests are written into.
 pub trait OutputStore: Send + Sync + std::fmt::Debug {
     /// How messages name the object `name`: a path, or an `s3://` URI.
@@ -17,13 +27,26 @@ pub trait OutputStore: Send + Sync + std::fmt::Debug {
     /// A whole small object (a manifest), durable and in place at once: a reader sees the old
     /// object or the new one, never part of it.
     fn put(&self, name: &str, body: &[u8]) -> io::Result<()>;
+    /// A side file (rejects, duplicates): many small writes, which the caller buffers.
+    fn create_file(&self, name: &str) -> io::Result<Box<dyn PartSink>> {
+        self.create_part(name)
+    }
+    /// Bucket, key prefix and expected owner, where the output is in S3 (the manifests then
+    /// name each part's key and ETag, and import-table.json its `S3BucketSource`).
+    fn s3_location(&self) -> Option<(String, String, Option<String>)> {
+        None
+    }
+    /// Remove what this run wrote (after a failure or an interruption): no manifest, part,
+    /// rejects or duplicates file of it stays.
+    fn discard(&self);
 }
 
 /// The bytes of one part on their way into a store.
 pub trait PartSink: Send {
     fn write_all(&mut self, data: &[u8]) -> io::Result<()>;
-    /// Everything written is durable, under the part's name.
-    fn commit(self: Box<Self>) -> io::Result<()>;
+    /// Everything written is durable, under the part's name; the object's ETag where the store
+    /// has one.
+    fn commit(self: Box<Self>) -> io::Result<Option<String>>;
 }
 
 /// A local folder: parts are written (directly to the device where the file system takes it)
@@ -69,11 +92,31 @@ impl OutputStore for LocalFolder {
         let tmp = temporary(&path);
         let disk = Disk::create(&tmp).map_err(|e| named("cannot create", &tmp, e))?;
         Ok(Box::new(LocalPart {
-            disk,
+            file: Written::Disk(disk),
             tmp,
             path,
             committed: false,
         }))
+    }
+
+    fn create_file(&self, name: &str) -> io::Result<Box<dyn PartSink>> {
+        let path = self.path(name);
+        let tmp = temporary(&path);
+        let f = std::fs::File::create(&tmp).map_err(|e| named("cannot create", &tmp, e))?;
+        Ok(Box::new(LocalPart {
+            file: Written::Plain(f),
+            tmp,
+            path,
+            committed: false,
+        }))
+    }
+
+    /// `data/` and prep's files go; whatever else the folder holds stays.
+    fn discard(&self) {
+        let _ = std::fs::remove_dir_all(self.root.join("data"));
+        for f in PREP_FILES {
+            let _ = std::fs::remove_file(self.root.join(f));
+        }
     }
 
     fn put(&self, name: &str, body: &[u8]) -> io::Result<()> {
@@ -100,13 +143,20 @@ impl PartSink for Disk {
         Disk::write_all(self, data)
     }
 
-    fn commit(mut self: Box<Self>) -> io::Result<()> {
-        self.finish()
+    fn commit(mut self: Box<Self>) -> io::Result<Option<String>> {
+        self.finish().map(|()| None)
     }
 }
 
+/// A part's bytes go to the device through [`Disk`]; a side file's through a plain file (its
+/// writes are small and few).
+enum Written {
+    Disk(Disk),
+    Plain(std::fs::File),
+}
+
 struct LocalPart {
-    disk: Disk,
+    file: Written,
     tmp: PathBuf,
     path: PathBuf,
     committed: bool,
@@ -114,18 +164,23 @@ struct LocalPart {
 
 impl PartSink for LocalPart {
     fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        self.disk
-            .write_all(data)
-            .map_err(|e| named("cannot write", &self.tmp, e))
+        use std::io::Write as _;
+        match &mut self.file {
+            Written::Disk(d) => d.write_all(data),
+            Written::Plain(f) => f.write_all(data),
+        }
+        .map_err(|e| named("cannot write", &self.tmp, e))
     }
 
-    fn commit(mut self: Box<Self>) -> io::Result<()> {
-        self.disk
-            .finish()
-            .map_err(|e| named("cannot write", &self.tmp, e))?;
+    fn commit(mut self: Box<Self>) -> io::Result<Option<String>> {
+        match &mut self.file {
+            Written::Disk(d) => d.finish(),
+            Written::Plain(f) => f.sync_all(),
+        }
+        .map_err(|e| named("cannot write", &self.tmp, e))?;
         std::fs::rename(&self.tmp, &self.path).map_err(|e| named("cannot rename", &self.tmp, e))?;
         self.committed = true;
-        Ok(())
+        Ok(None)
     }
 }
 

@@ -15,14 +15,14 @@ use crate::encoding::plan::{EncodeOptions, Plan, Target, Timestamps};
 use crate::encoding::{plain, ItemWriter, Nulls, Recycled, Syntax};
 use crate::input::{self, Batch, Format, ReadOptions, Source, Unit};
 use crate::model::keys::KeySchema;
-use crate::output::store::{LocalFolder, OutputStore};
-use crate::output::{Compression, PartInfo, PartWriter};
+use crate::output::s3::S3Prefix;
+use crate::output::store::{LocalFolder, OutputStore, PartSink};
+use crate::output::{Compression, Destination, PartInfo, PartWriter};
 use crate::pipeline::duplicates::DupIndex;
 use anyhow::{anyhow, bail, Context, Result};
 use arrow_array::cast::AsArray;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
@@ -49,7 +49,8 @@ pub struct ConvertOptions {
     pub inputs: Vec<String>,
     /// How S3 inputs are reached.
     pub aws: crate::aws::AwsOptions,
-    pub out: PathBuf,
+    /// A local folder, or an S3 prefix written without a local copy.
+    pub out: Destination,
     pub keys: KeySchema,
     pub table_name: Option<String>,
     pub syntax: Syntax,
@@ -71,7 +72,8 @@ pub struct ConvertOptions {
 /// What a run did; the summary and `--json` are made from it.
 #[derive(Debug, Default)]
 pub struct Report {
-    pub out: PathBuf,
+    /// The output, as messages name it (a path or `s3://bucket/prefix/`).
+    pub out: String,
     pub rows_read: u64,
     pub items_written: u64,
     pub rows_rejected: u64,
@@ -111,7 +113,7 @@ impl Report {
             0.0
         };
         json!({
-            "out": self.out.display().to_string(),
+            "out": self.out,
             "rowsRead": self.rows_read,
             "itemsWritten": self.items_written,
             "rowsRejected": self.rows_rejected,
@@ -177,8 +179,25 @@ fn resolved(p: &Path) -> PathBuf {
 }
 
 /// OUT may not be an input folder or lie inside one (the run would read its own output, and
-/// `--force` would delete it), and no input may lie inside OUT.
-fn check_out_apart_from_inputs(out: &Path, inputs: &[String]) -> Result<()> {
+/// `--force` would delete it), and no input may lie inside OUT; the same for S3 prefixes.
+fn check_out_apart_from_inputs(out: &Destination, inputs: &[String]) -> Result<()> {
+    let out = match out {
+        Destination::Folder(p) => p,
+        Destination::S3(d) => {
+            let url = d.url();
+            for arg in inputs.iter().filter(|a| input::s3::is_s3(a)) {
+                // The part of the argument before any wildcard: what it may list.
+                let fixed = &arg[..arg.find(['*', '?', '[']).unwrap_or(arg.len())];
+                if url.starts_with(fixed) {
+                    bail!("--out {url} is inside the input {arg}: the run would read its own output; choose an OUT outside the inputs");
+                }
+                if fixed.starts_with(&url) {
+                    bail!("input {arg} is inside --out {url}, which the run writes (and with --force clears); choose another OUT");
+                }
+            }
+            return Ok(());
+        }
+    };
     let out_r = resolved(out);
     for arg in inputs {
         let p = Path::new(arg);
@@ -256,12 +275,20 @@ fn prepare_out(out: &Path, force: bool) -> Result<std::fs::File> {
     Ok(lock)
 }
 
-/// Remove what a failed run wrote, so nothing in OUT looks complete.
-fn remove_partial(out: &Path) {
-    let _ = std::fs::remove_dir_all(out.join("data"));
-    for f in OUR_FILES {
-        let _ = std::fs::remove_file(out.join(f));
-    }
+/// The store the run writes into, made ready (the local folder locked for the run, the S3
+/// prefix checked), and the lock it holds until its end.
+fn open_store(opts: &ConvertOptions) -> Result<(Arc<dyn OutputStore>, Option<std::fs::File>)> {
+    Ok(match &opts.out {
+        Destination::Folder(out) => {
+            let lock = prepare_out(out, opts.force)?;
+            (Arc::new(LocalFolder::new(out)), Some(lock))
+        }
+        Destination::S3(d) => {
+            let store = S3Prefix::connect(&opts.aws, d.clone())?;
+            store.prepare(opts.force)?;
+            (Arc::new(store), None)
+        }
+    })
 }
 
 /// Check that every input has the columns (and column types) of the first.
@@ -390,11 +417,11 @@ fn encode_chunk(
 
 /// The writer thread's state.
 struct Writer {
-    out: PathBuf,
+    store: Arc<dyn OutputStore>,
     parts: PartWriter,
     dups: Option<DupIndex>,
-    rejects: Option<BufWriter<File>>,
-    duplicates: Option<BufWriter<File>>,
+    rejects: Option<SideFile>,
+    duplicates: Option<SideFile>,
     report: Report,
     rows_by_source: Vec<u64>,
     source_names: Vec<String>,
@@ -435,18 +462,11 @@ impl Writer {
                 return Ok(false);
             }
             if self.rejects.is_none() {
-                let p = self.out.join("rejects.jsonl");
-                self.rejects = Some(BufWriter::new(
-                    File::create(&p).with_context(|| format!("cannot create {}", p.display()))?,
-                ));
+                self.rejects = Some(SideFile::create(&*self.store, "rejects.jsonl")?);
             }
             let f = self.rejects.as_mut().expect("opened");
             for (code, line) in &c.rejects {
-                f.write_all(line.as_bytes())
-                    .and_then(|()| f.write_all(b"\n"))
-                    .with_context(|| {
-                        format!("cannot write {}", self.out.join("rejects.jsonl").display())
-                    })?;
+                f.line(line.as_bytes())?;
                 *self.report.rejects_by_code.entry(code).or_default() += 1;
             }
             self.report.rows_rejected += c.rejects.len() as u64;
@@ -468,11 +488,7 @@ impl Writer {
                             .push(format!("{key} at {first_at} and {dup_at}"));
                     }
                     if self.duplicates.is_none() {
-                        let p = self.out.join("duplicates.jsonl");
-                        self.duplicates = Some(BufWriter::new(
-                            File::create(&p)
-                                .with_context(|| format!("cannot create {}", p.display()))?,
-                        ));
+                        self.duplicates = Some(SideFile::create(&*self.store, "duplicates.jsonl")?);
                     }
                     let line = json!({
                         "key": key,
@@ -481,14 +497,7 @@ impl Writer {
                         "occurrence": first.seen,
                     });
                     let f = self.duplicates.as_mut().expect("opened");
-                    f.write_all(line.to_string().as_bytes())
-                        .and_then(|()| f.write_all(b"\n"))
-                        .with_context(|| {
-                            format!(
-                                "cannot write {}",
-                                self.out.join("duplicates.jsonl").display()
-                            )
-                        })?;
+                    f.line(line.to_string().as_bytes())?;
                 }
             }
         }
@@ -503,17 +512,11 @@ impl Writer {
 
     fn finish(mut self) -> Result<(Report, Vec<u64>)> {
         self.parts.close()?;
-        for (f, name) in [
-            (self.rejects.take(), "rejects.jsonl"),
-            (self.duplicates.take(), "duplicates.jsonl"),
-        ] {
-            if let Some(f) = f {
-                let p = self.out.join(name);
-                f.into_inner()
-                    .map_err(|e| e.into_error())
-                    .and_then(|f| f.sync_all())
-                    .with_context(|| format!("cannot write {}", p.display()))?;
-            }
+        for f in [self.rejects.take(), self.duplicates.take()]
+            .into_iter()
+            .flatten()
+        {
+            f.commit()?;
         }
         if let Some(d) = &self.dups {
             self.report.duplicate_keys = d.keys_with_duplicates;
@@ -523,6 +526,55 @@ impl Writer {
         self.report.uncompressed_bytes = self.report.parts.iter().map(|p| p.uncompressed).sum();
         self.report.stored_bytes = self.report.parts.iter().map(|p| p.stored).sum();
         Ok((self.report, self.rows_by_source))
+    }
+}
+
+/// rejects.jsonl or duplicates.jsonl: lines gathered and handed to the store in large writes.
+struct SideFile {
+    out: BufWriter<SinkWriter>,
+    name: String,
+}
+
+/// A [`PartSink`] as a `Write`.
+struct SinkWriter(Box<dyn PartSink>);
+
+impl Write for SinkWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl SideFile {
+    fn create(store: &dyn OutputStore, name: &str) -> Result<SideFile> {
+        let sink = store.create_file(name)?;
+        Ok(SideFile {
+            out: BufWriter::with_capacity(256 << 10, SinkWriter(sink)),
+            name: store.display(name),
+        })
+    }
+
+    fn line(&mut self, line: &[u8]) -> Result<()> {
+        self.out
+            .write_all(line)
+            .and_then(|()| self.out.write_all(b"\n"))
+            .with_context(|| format!("cannot write {}", self.name))
+    }
+
+    fn commit(self) -> Result<()> {
+        let name = self.name;
+        let sink = self
+            .out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("cannot write {name}"))?;
+        sink.0
+            .commit()
+            .with_context(|| format!("cannot write {name}"))?;
+        Ok(())
     }
 }
 
@@ -648,12 +700,12 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
         let (checks, keys) = item_key_checks(&sources, &opts.keys, None)?;
         (Encoding::Lines(checks), keys)
     };
-    let _lock = prepare_out(&opts.out, opts.force)?;
-    let result = convert(opts, &sources, units, &encoding, &keys, started);
+    let (store, _lock) = open_store(opts)?;
+    let result = convert(opts, &store, &sources, units, &encoding, &keys, started);
     match result {
         Ok(mut report) => {
             if report.failed_row.is_some() {
-                remove_partial(&opts.out);
+                store.discard();
             }
             report.warnings = input_warnings(&sources);
             if report.items_written == 0 && report.failed_row.is_none() {
@@ -665,7 +717,7 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
             Ok(report)
         }
         Err(e) => {
-            remove_partial(&opts.out);
+            store.discard();
             Err(e)
         }
     }
@@ -704,6 +756,7 @@ fn input_warnings(sources: &[Source]) -> Vec<String> {
 
 fn convert(
     opts: &ConvertOptions,
+    store: &Arc<dyn OutputStore>,
     sources: &[Source],
     units: Vec<Unit>,
     encoding: &Encoding,
@@ -718,9 +771,10 @@ fn convert(
         Compression::Gzip => 6,
         Compression::None => 0,
     });
-    std::fs::create_dir_all(opts.out.join("data"))
-        .with_context(|| format!("cannot create {}", opts.out.join("data").display()))?;
-    let store: Arc<dyn OutputStore> = Arc::new(LocalFolder::new(&opts.out));
+    if let Some(out) = opts.out.folder() {
+        std::fs::create_dir_all(out.join("data"))
+            .with_context(|| format!("cannot create {}", out.join("data").display()))?;
+    }
     let mut parts = PartWriter::to_store(
         store.clone(),
         opts.syntax.extension(),
@@ -738,13 +792,13 @@ fn convert(
     let writer = Writer {
         in_flight: Vec::new(),
         recycled: recycled.clone(),
-        out: opts.out.clone(),
+        store: store.clone(),
         parts,
         dups: (opts.duplicates != DupMode::Off).then(DupIndex::new),
         rejects: None,
         duplicates: None,
         report: Report {
-            out: opts.out.clone(),
+            out: opts.out.display(),
             dup_mode_error: opts.duplicates == DupMode::Error,
             ..Report::default()
         },
@@ -865,7 +919,7 @@ fn convert(
     report.elapsed_s = started.elapsed().as_secs_f64();
     if report.failed_row.is_none() {
         output::write_manifests(
-            &*store,
+            &**store,
             opts,
             sources,
             &rows_by_source,

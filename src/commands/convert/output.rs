@@ -6,6 +6,7 @@ use crate::input::Source;
 use crate::model::keys::KeySchema;
 use crate::model::temporal;
 use crate::output::store::OutputStore;
+use crate::output::Destination;
 use crate::pipeline::progress::human_bytes;
 pub use crate::pipeline::progress::{progress_bar, thousands};
 use anyhow::Result;
@@ -13,17 +14,27 @@ use serde_json::{json, Value};
 use std::fmt::Write as _;
 
 /// The table name for import-table.json: `--table`, the table definition's, or the output
-/// folder's name made valid (3–255 of `[a-zA-Z0-9_.-]`).
+/// folder's name (an S3 prefix's last level, or its bucket's name) made valid (3–255 of
+/// `[a-zA-Z0-9_.-]`).
 pub fn table_name(opts: &ConvertOptions, keys: &KeySchema) -> String {
     if let Some(t) = opts.table_name.clone().or_else(|| keys.table_name.clone()) {
         return t;
     }
-    let base = opts
-        .out
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_default();
+    let base = match &opts.out {
+        Destination::Folder(out) => out
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default(),
+        Destination::S3(d) => d
+            .prefix
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .filter(|l| !l.is_empty())
+            .unwrap_or(&d.bucket)
+            .to_string(),
+    };
     let mut name: String = base
         .chars()
         .map(|c| {
@@ -74,9 +85,10 @@ pub fn write_manifests(
     keys: &KeySchema,
     report: &Report,
 ) -> Result<()> {
+    let location = store.s3_location();
     let mut files = String::new();
     for p in &report.parts {
-        let line = json!({
+        let mut line = json!({
             "itemCount": p.items,
             "md5Checksum": p.md5_base64,
             "sha256": p.sha256_hex,
@@ -84,6 +96,11 @@ pub fn write_manifests(
             "storedBytes": p.stored,
             "dataFileS3Key": p.key,
         });
+        // In S3 already: the keys and ETags `prep upload` would have added.
+        if let Some((_, prefix, _)) = &location {
+            line["s3Key"] = json!(format!("{prefix}{}", p.key));
+            line["etag"] = json!(p.etag.as_deref().unwrap_or(""));
+        }
         writeln!(files, "{line}").expect("string write");
     }
     put(store, "manifest-files.json", files.as_bytes())?;
@@ -131,11 +148,18 @@ pub fn write_manifests(
         "keySchema": keys.to_manifest(),
         "inputs": inputs,
     });
-    let import = json!({
+    let mut import = json!({
         "InputFormat": opts.syntax.import_format(),
         "InputCompressionType": opts.compression.import_name(),
         "TableCreationParameters": keys.table_creation_parameters(&table),
     });
+    if let Some((bucket, prefix, owner)) = location {
+        let mut source = json!({"S3Bucket": bucket, "S3KeyPrefix": format!("{prefix}data/")});
+        if let Some(o) = owner {
+            source["S3BucketOwner"] = json!(o);
+        }
+        import["S3BucketSource"] = source;
+    }
     put(
         store,
         "import-table.json",
@@ -152,7 +176,7 @@ pub fn write_manifests(
 /// The closing summary for people.
 pub fn human_summary(r: &Report, opts: &ConvertOptions) -> String {
     let mut s = String::new();
-    let out = r.out.display();
+    let out = r.out.trim_end_matches('/');
     if let Some(row) = &r.failed_row {
         let _ = writeln!(
             s,
@@ -217,6 +241,9 @@ pub fn human_summary(r: &Report, opts: &ConvertOptions) -> String {
         human_bytes(r.uncompressed_bytes),
         human_bytes(r.stored_bytes)
     );
+    if r.out.starts_with("s3://") {
+        let _ = writeln!(s, "  import with: prep import {out}/");
+    }
     let rate = if r.elapsed_s > 0.0 {
         r.rows_read as f64 / r.elapsed_s
     } else {

@@ -168,33 +168,12 @@ impl Request {
     /// The S3 prefix must hold exactly the manifest's data objects, with their sizes and ETags.
     pub async fn check_s3(&self, s3: &aws_sdk_s3::Client) -> Result<()> {
         let (bucket, prefix, owner) = self.bucket_source();
-        let mut found: HashMap<String, (u64, Option<String>)> = HashMap::new();
-        let mut token = None;
-        loop {
-            let mut req = s3.list_objects_v2().bucket(&bucket).prefix(&prefix);
-            if let Some(o) = &owner {
-                req = req.expected_bucket_owner(o);
-            }
-            if let Some(t) = token.take() {
-                req = req.continuation_token(t);
-            }
-            let r = req
-                .send()
-                .await
-                .map_err(|e| anyhow!("cannot list s3://{bucket}/{prefix}: {}", describe(&e)))?;
-            for o in r.contents() {
-                if let Some(k) = o.key() {
-                    found.insert(
-                        k.to_string(),
-                        (o.size().unwrap_or(0) as u64, o.e_tag().map(str::to_string)),
-                    );
-                }
-            }
-            match r.next_continuation_token() {
-                Some(t) if r.is_truncated() == Some(true) => token = Some(t.to_string()),
-                _ => break,
-            }
-        }
+        let mut found: HashMap<String, (u64, Option<String>)> =
+            crate::aws::list_objects(s3, &bucket, &prefix, owner.as_deref())
+                .await?
+                .into_iter()
+                .map(|o| (o.key, (o.size, o.etag)))
+                .collect();
         if found.is_empty() {
             bail!("s3://{bucket}/{prefix} holds no objects: nothing to import");
         }

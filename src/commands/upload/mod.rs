@@ -22,10 +22,7 @@ pub struct UploadOptions {
     /// Key prefix, empty or ending in `/`.
     pub prefix: String,
     pub aws: AwsOptions,
-    pub expected_bucket_owner: Option<String>,
-    pub sse: Option<String>,
-    pub sse_kms_key_id: Option<String>,
-    pub storage_class: Option<String>,
+    pub put: crate::aws::PutSettings,
     pub concurrency: usize,
     pub multipart_threshold: u64,
     pub multipart_chunksize: u64,

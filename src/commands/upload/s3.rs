@@ -3,15 +3,11 @@
 
 use super::plan::{Local, LocalPart};
 use super::{ObjectReport, Outcome, UploadOptions, UploadReport};
-use crate::aws::{client, describe};
+use crate::aws::{b64, client, composite, describe};
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, ServerSideEncryption,
-    StorageClass,
-};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
-use base64::Engine;
 use indicatif::ProgressBar;
 use md5::Md5;
 use serde_json::json;
@@ -22,42 +18,15 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Semaphore;
 
-/// The settings every object we create carries: PutObject and CreateMultipartUpload builders
-/// have the same setters, so one macro serves both.
+/// The settings every object we create carries.
 macro_rules! object_options {
-    ($ctx:expr, $req:expr) => {{
-        let mut req = $req;
-        if let Some(o) = &$ctx.opts.expected_bucket_owner {
-            req = req.expected_bucket_owner(o);
-        }
-        if let Some(s) = &$ctx.opts.sse {
-            req = req.server_side_encryption(ServerSideEncryption::from(s.as_str()));
-        }
-        if let Some(k) = &$ctx.opts.sse_kms_key_id {
-            req = req.ssekms_key_id(k);
-        }
-        if let Some(c) = &$ctx.opts.storage_class {
-            req = req.storage_class(StorageClass::from(c.as_str()));
-        }
-        req
-    }};
+    ($ctx:expr, $req:expr) => {
+        $crate::put_settings!(&$ctx.opts.put, $req)
+    };
 }
 
 /// Metadata key holding the whole object's SHA-256 (hex), so a re-run can tell our objects.
 const META_SHA: &str = "prep-sha256";
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// A multipart object's checksum as S3 reports it: SHA-256 of the part digests, then `-N`.
-fn composite(part_digests: &[Vec<u8>]) -> String {
-    let mut h = Sha256::new();
-    for d in part_digests {
-        h.update(d);
-    }
-    format!("{}-{}", b64(&h.finalize()), part_digests.len())
-}
 
 /// Byte ranges of the chunks of a part.
 fn chunks(size: u64, chunk: u64) -> Vec<(u64, u64)> {
@@ -120,40 +89,11 @@ impl Ctx {
     }
 }
 
-/// What S3 already holds under the prefix: key → (size, our sha256 metadata if any).
-async fn list_existing(ctx: &Ctx, prefix: &str) -> Result<HashMap<String, i64>> {
-    let mut out = HashMap::new();
-    let mut token = None;
-    loop {
-        let mut req = ctx
-            .client
-            .list_objects_v2()
-            .bucket(&ctx.opts.bucket)
-            .prefix(prefix);
-        if let Some(o) = &ctx.opts.expected_bucket_owner {
-            req = req.expected_bucket_owner(o);
-        }
-        if let Some(t) = token.take() {
-            req = req.continuation_token(t);
-        }
-        let r = req.send().await.map_err(|e| {
-            anyhow!(
-                "cannot list s3://{}/{prefix}: {}",
-                ctx.opts.bucket,
-                describe(&e)
-            )
-        })?;
-        for o in r.contents() {
-            if let Some(k) = o.key() {
-                out.insert(k.to_string(), o.size().unwrap_or(-1));
-            }
-        }
-        match r.next_continuation_token() {
-            Some(t) if r.is_truncated() == Some(true) => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
-    Ok(out)
+/// What S3 already holds under the prefix: key → size.
+async fn list_existing(ctx: &Ctx, prefix: &str) -> Result<HashMap<String, u64>> {
+    let owner = ctx.opts.put.expected_bucket_owner.as_deref();
+    let listed = crate::aws::list_objects(&ctx.client, &ctx.opts.bucket, prefix, owner).await?;
+    Ok(listed.into_iter().map(|o| (o.key, o.size)).collect())
 }
 
 /// HeadObject with checksums, as the bucket owner check requires.
@@ -170,7 +110,7 @@ async fn head(
         .bucket(&ctx.opts.bucket)
         .key(key)
         .checksum_mode(ChecksumMode::Enabled);
-    if let Some(o) = &ctx.opts.expected_bucket_owner {
+    if let Some(o) = &ctx.opts.put.expected_bucket_owner {
         req = req.expected_bucket_owner(o);
     }
     req.send().await
@@ -321,7 +261,7 @@ async fn resumable(
         .list_multipart_uploads()
         .bucket(&ctx.opts.bucket)
         .prefix(key);
-    if let Some(o) = &ctx.opts.expected_bucket_owner {
+    if let Some(o) = &ctx.opts.put.expected_bucket_owner {
         req = req.expected_bucket_owner(o);
     }
     // A server that cannot list uploads has nothing for us to resume: start afresh.
@@ -765,7 +705,7 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
     }
     let mut import = local.import_table.clone();
     let mut source = json!({"S3Bucket": opts.bucket, "S3KeyPrefix": data_prefix});
-    if let Some(o) = &opts.expected_bucket_owner {
+    if let Some(o) = &opts.put.expected_bucket_owner {
         source["S3BucketOwner"] = json!(o);
     }
     import["S3BucketSource"] = source;

@@ -1,0 +1,608 @@
+//! An import folder written straight into S3: `s3://bucket/prefix/` with the parts under
+//! `prefix/data/` and the manifests beside them, as `prep upload` lays them out, and no local
+//! copy of anything.
+//!
+//! A part's bytes are cut into chunks as they come; the first full chunk starts a multipart
+//! upload and each chunk goes up as one UploadPart (with its MD5 and SHA-256, which S3 checks
+//! and answers), while the next chunk fills. A part smaller than one chunk is one PutObject.
+//! Memory: one filling chunk per open part, plus at most `concurrency` chunks in flight across
+//! the run — a writer waits for a free slot before it sends another. A part dropped before its
+//! commit aborts its multipart upload, so a failed or interrupted run leaves none behind.
+
+use super::store::{OutputStore, PartSink, PREP_FILES};
+use crate::aws::{b64, composite, composite_agrees, describe, list_objects, AwsOptions};
+use crate::aws::{Connection, PutSettings};
+use anyhow::{anyhow, bail, Result};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, Delete,
+    ObjectIdentifier,
+};
+use bytes::Bytes;
+use md5::{Digest, Md5};
+use sha2::Sha256;
+use std::collections::VecDeque;
+use std::io;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+
+/// Where and how an output goes to S3.
+#[derive(Clone, Debug)]
+pub struct S3Destination {
+    pub bucket: String,
+    /// Empty or ending in `/`.
+    pub prefix: String,
+    pub put: PutSettings,
+    /// Requests in flight across the run's parts.
+    pub concurrency: usize,
+    /// Bytes per UploadPart (at least 5 MiB, S3's smallest part but the last).
+    pub chunk_size: u64,
+}
+
+impl S3Destination {
+    pub fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix)
+    }
+}
+
+/// The output store over an S3 prefix.
+#[derive(Debug, Clone)]
+pub struct S3Prefix {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    s3: Connection,
+    dest: S3Destination,
+    slots: Arc<Semaphore>,
+    /// Keys this run has completed, for [`OutputStore::discard`].
+    written: Mutex<Vec<String>>,
+}
+
+impl Inner {
+    fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.dest.prefix)
+    }
+
+    fn url(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.dest.bucket)
+    }
+
+    fn owner(&self) -> Option<&str> {
+        self.dest.put.expected_bucket_owner.as_deref()
+    }
+
+    /// HeadObject after an upload: S3 must hold `size` bytes; its ETag.
+    async fn confirm(&self, key: &str, size: u64) -> Result<String> {
+        let mut req = self
+            .s3
+            .client
+            .head_object()
+            .bucket(&self.dest.bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled);
+        if let Some(o) = self.owner() {
+            req = req.expected_bucket_owner(o);
+        }
+        let h = req.send().await.map_err(|e| {
+            anyhow!(
+                "{}: HeadObject after the upload failed: {}",
+                self.url(key),
+                describe(&e)
+            )
+        })?;
+        if h.content_length() != Some(size as i64) {
+            bail!(
+                "{}: S3 holds {:?} bytes, {size} were sent",
+                self.url(key),
+                h.content_length()
+            );
+        }
+        Ok(h.e_tag().unwrap_or("").to_string())
+    }
+
+    /// One whole object in one PutObject, its MD5 and SHA-256 checked by S3; its ETag.
+    async fn put_whole(&self, key: &str, body: Bytes) -> Result<String> {
+        let _slot = self.slots.acquire().await?;
+        let sha = b64(&Sha256::digest(&body));
+        let len = body.len() as u64;
+        let req = self
+            .s3
+            .client
+            .put_object()
+            .bucket(&self.dest.bucket)
+            .key(key)
+            .content_type(content_type(key))
+            .content_md5(b64(&Md5::digest(&body)))
+            .content_length(len as i64)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(&sha)
+            .body(ByteStream::from(body));
+        let r = crate::put_settings!(&self.dest.put, req)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "uploading {} failed (after retries): {}",
+                    self.url(key),
+                    describe(&e)
+                )
+            })?;
+        if let Some(got) = r.checksum_sha256() {
+            if got != sha {
+                bail!(
+                    "{}: S3 computed SHA-256 {got}, we sent {sha}",
+                    self.url(key)
+                );
+            }
+        }
+        self.confirm(key, len).await
+    }
+
+    async fn abort(&self, key: &str, upload_id: &str) -> Result<()> {
+        let mut req = self
+            .s3
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.dest.bucket)
+            .key(key)
+            .upload_id(upload_id);
+        if let Some(o) = self.owner() {
+            req = req.expected_bucket_owner(o);
+        }
+        req.send().await.map_err(|e| {
+            anyhow!(
+                "cannot abort the multipart upload of {}: {}",
+                self.url(key),
+                describe(&e)
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Delete `keys` (DeleteObjects, a thousand at a time).
+    async fn delete(&self, keys: &[String]) -> Result<()> {
+        for batch in keys.chunks(1000) {
+            let ids = batch
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut req = self
+                .s3
+                .client
+                .delete_objects()
+                .bucket(&self.dest.bucket)
+                .delete(
+                    Delete::builder()
+                        .set_objects(Some(ids))
+                        .quiet(true)
+                        .build()?,
+                );
+            if let Some(o) = self.owner() {
+                req = req.expected_bucket_owner(o);
+            }
+            let r = req.send().await.map_err(|e| {
+                anyhow!(
+                    "cannot delete objects under {}: {}",
+                    self.dest.url(),
+                    describe(&e)
+                )
+            })?;
+            if let Some(e) = r.errors().first() {
+                bail!(
+                    "cannot delete {}: {}",
+                    self.url(e.key().unwrap_or("")),
+                    e.message().unwrap_or("refused")
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Abort the multipart uploads left under `data/` by a run that was killed. Servers that
+    /// cannot list uploads are passed over: their leftovers are invisible to an import anyway.
+    async fn abort_stale_uploads(&self) -> Result<usize> {
+        let prefix = self.key("data/");
+        let mut aborted = 0;
+        let mut markers: (Option<String>, Option<String>) = (None, None);
+        loop {
+            let mut req = self
+                .s3
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.dest.bucket)
+                .prefix(&prefix)
+                .set_key_marker(markers.0.take())
+                .set_upload_id_marker(markers.1.take());
+            if let Some(o) = self.owner() {
+                req = req.expected_bucket_owner(o);
+            }
+            let Ok(page) = req.send().await else {
+                return Ok(aborted);
+            };
+            for u in page.uploads() {
+                if let (Some(k), Some(id)) = (u.key(), u.upload_id()) {
+                    self.abort(k, id).await?;
+                    aborted += 1;
+                }
+            }
+            if page.is_truncated() != Some(true) {
+                return Ok(aborted);
+            }
+            markers = (
+                page.next_key_marker().map(String::from),
+                page.next_upload_id_marker().map(String::from),
+            );
+        }
+    }
+}
+
+fn content_type(key: &str) -> &'static str {
+    if key.ends_with(".jsonl") || key.ends_with("manifest-files.json") {
+        "application/x-ndjson"
+    } else if key.ends_with(".json") {
+        "application/json"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+fn io_err(e: anyhow::Error) -> io::Error {
+    io::Error::other(format!("{e:#}"))
+}
+
+impl S3Prefix {
+    /// Connect, and make sure the bucket can be listed.
+    pub fn connect(aws: &AwsOptions, dest: S3Destination) -> Result<S3Prefix> {
+        if dest.chunk_size < 5 << 20 {
+            bail!("the multipart chunk size must be at least 5 MiB (S3's smallest part)");
+        }
+        let slots = Arc::new(Semaphore::new(dest.concurrency.max(1)));
+        Ok(S3Prefix {
+            inner: Arc::new(Inner {
+                s3: Connection::new(aws)?,
+                dest,
+                slots,
+                written: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    pub fn destination(&self) -> &S3Destination {
+        &self.inner.dest
+    }
+
+    /// Make the prefix ready for a new output. A prefix that holds prep's objects (an earlier
+    /// output, finished or not: anything under `data/`, a manifest, rejects) is refused, since
+    /// an import reads every object under `data/`; with `force` they are deleted first (the
+    /// summary before the rest) and the multipart uploads a killed run left are aborted.
+    /// Objects elsewhere under the prefix are left alone.
+    pub fn prepare(&self, force: bool) -> Result<()> {
+        let inner = &self.inner;
+        let listed = inner.s3.block_on(list_objects(
+            &inner.s3.client,
+            &inner.dest.bucket,
+            &inner.dest.prefix,
+            inner.owner(),
+        ))?;
+        let data = inner.key("data/");
+        let ours: Vec<String> = listed
+            .into_iter()
+            .map(|o| o.key)
+            .filter(|k| k.starts_with(&data) || PREP_FILES.iter().any(|f| *k == inner.key(f)))
+            .collect();
+        if !ours.is_empty() && !force {
+            let complete = ours.contains(&inner.key("manifest-summary.json"));
+            let mut e: Vec<&str> = ours.iter().map(String::as_str).take(3).collect();
+            if ours.len() > 3 {
+                e.push("…");
+            }
+            bail!(
+                "--out {} already holds {} ({} object(s): {}); an import reads every object under data/. Choose a new prefix, or pass --force to delete them and convert again",
+                inner.dest.url(),
+                if complete {
+                    "a finished prep output"
+                } else {
+                    "objects of an output that did not finish"
+                },
+                ours.len(),
+                e.join(", ")
+            );
+        }
+        if force {
+            inner.s3.block_on(async {
+                let mut ordered: Vec<String> = PREP_FILES
+                    .iter()
+                    .map(|f| inner.key(f))
+                    .filter(|k| ours.contains(k))
+                    .collect();
+                // The summary alone first: without it the rest is an unfinished output.
+                if let Some(first) = ordered.first().cloned() {
+                    inner.delete(&[first]).await?;
+                    ordered.remove(0);
+                }
+                ordered.extend(ours.iter().filter(|k| k.starts_with(&data)).cloned());
+                inner.delete(&ordered).await?;
+                inner.abort_stale_uploads().await
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl OutputStore for S3Prefix {
+    fn display(&self, name: &str) -> String {
+        self.inner.url(&self.inner.key(name))
+    }
+
+    fn create_part(&self, name: &str) -> io::Result<Box<dyn PartSink>> {
+        Ok(Box::new(S3Part {
+            store: self.inner.clone(),
+            key: self.inner.key(name),
+            filling: Vec::new(),
+            upload_id: None,
+            pending: VecDeque::new(),
+            done: Vec::new(),
+            digests: Vec::new(),
+            bytes: 0,
+            committed: false,
+        }))
+    }
+
+    fn put(&self, name: &str, body: &[u8]) -> io::Result<()> {
+        let key = self.inner.key(name);
+        let body = Bytes::copy_from_slice(body);
+        self.inner
+            .s3
+            .block_on(self.inner.put_whole(&key, body))
+            .map_err(io_err)?;
+        self.inner.written.lock().expect("not poisoned").push(key);
+        Ok(())
+    }
+
+    fn s3_location(&self) -> Option<(String, String, Option<String>)> {
+        let d = &self.inner.dest;
+        Some((
+            d.bucket.clone(),
+            d.prefix.clone(),
+            d.put.expected_bucket_owner.clone(),
+        ))
+    }
+
+    /// Delete what this run completed, the summary first (open parts abort their own uploads
+    /// when they are dropped).
+    fn discard(&self) {
+        let inner = &self.inner;
+        let mut keys = std::mem::take(&mut *inner.written.lock().expect("not poisoned"));
+        keys.sort_by_key(|k| !k.ends_with("manifest-summary.json"));
+        if let Err(e) = inner.s3.block_on(inner.delete(&keys)) {
+            eprintln!(
+                "prep: could not remove the objects this run wrote under {}: {e:#}; delete them, or run again with --force",
+                inner.dest.url()
+            );
+        }
+    }
+}
+
+/// A part on its way into S3.
+struct S3Part {
+    store: Arc<Inner>,
+    key: String,
+    /// The chunk being filled.
+    filling: Vec<u8>,
+    /// The multipart upload, once the first chunk is full.
+    upload_id: Option<String>,
+    /// Chunks being sent, in order.
+    pending: VecDeque<JoinHandle<Result<CompletedPart>>>,
+    /// Chunks S3 has taken.
+    done: Vec<CompletedPart>,
+    /// Every chunk's SHA-256, in order.
+    digests: Vec<[u8; 32]>,
+    bytes: u64,
+    committed: bool,
+}
+
+impl S3Part {
+    fn chunk_size(&self) -> usize {
+        self.store.dest.chunk_size as usize
+    }
+
+    /// Collect the chunks already answered: a failed upload stops the writer at its next
+    /// write, not at the part's end.
+    fn check_sent(&mut self) -> Result<()> {
+        while self.pending.front().is_some_and(JoinHandle::is_finished) {
+            let task = self.pending.pop_front().expect("checked");
+            let part = self.store.s3.block_on(task)??;
+            self.done.push(part);
+        }
+        Ok(())
+    }
+
+    /// Send the filled chunk as the next UploadPart, after waiting for a free slot.
+    fn send(&mut self, chunk: Vec<u8>) -> Result<()> {
+        let store = self.store.clone();
+        if self.upload_id.is_none() {
+            let req = store
+                .s3
+                .client
+                .create_multipart_upload()
+                .bucket(&store.dest.bucket)
+                .key(&self.key)
+                .content_type(content_type(&self.key))
+                .checksum_algorithm(ChecksumAlgorithm::Sha256);
+            let req = crate::put_settings!(&store.dest.put, req);
+            let r = store.s3.block_on(req.send()).map_err(|e| {
+                anyhow!(
+                    "cannot start the multipart upload of {}: {}",
+                    store.url(&self.key),
+                    describe(&e)
+                )
+            })?;
+            let id = r
+                .upload_id()
+                .ok_or_else(|| anyhow!("S3 returned no upload id for {}", store.url(&self.key)))?;
+            self.upload_id = Some(id.to_string());
+        }
+        let sha: [u8; 32] = Sha256::digest(&chunk).into();
+        let md5 = b64(&Md5::digest(&chunk));
+        let slot = store.s3.block_on(store.slots.clone().acquire_owned())?;
+        let number = self.digests.len() as i32 + 1;
+        let (key, id) = (self.key.clone(), self.upload_id.clone().expect("started"));
+        let body = Bytes::from(chunk);
+        let task = store.s3.rt.spawn({
+            let store = store.clone();
+            async move {
+                let _slot = slot;
+                let len = body.len();
+                let sha = b64(&sha);
+                let r = store
+                    .s3
+                    .client
+                    .upload_part()
+                    .bucket(&store.dest.bucket)
+                    .key(&key)
+                    .upload_id(&id)
+                    .part_number(number)
+                    .content_md5(md5)
+                    .content_length(len as i64)
+                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                    .checksum_sha256(&sha)
+                    .body(ByteStream::from(body))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow!(
+                            "uploading part {number} of {} failed (after retries): {}",
+                            store.url(&key),
+                            describe(&e)
+                        )
+                    })?;
+                if let Some(got) = r.checksum_sha256() {
+                    if got != sha {
+                        bail!(
+                            "part {number} of {}: S3 computed SHA-256 {got}, we sent {sha}",
+                            store.url(&key)
+                        );
+                    }
+                }
+                Ok(CompletedPart::builder()
+                    .part_number(number)
+                    .e_tag(r.e_tag().unwrap_or(""))
+                    .checksum_sha256(sha)
+                    .build())
+            }
+        });
+        self.pending.push_back(task);
+        self.digests.push(sha);
+        Ok(())
+    }
+
+    fn write(&mut self, mut data: &[u8]) -> Result<()> {
+        self.check_sent()?;
+        let chunk = self.chunk_size();
+        while !data.is_empty() {
+            if self.filling.capacity() == 0 {
+                self.filling.reserve_exact(chunk);
+            }
+            let n = (chunk - self.filling.len()).min(data.len());
+            self.filling.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            self.bytes += n as u64;
+            if self.filling.len() == chunk {
+                let full = std::mem::take(&mut self.filling);
+                self.send(full)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<String> {
+        let store = self.store.clone();
+        if self.upload_id.is_none() {
+            let body = Bytes::from(std::mem::take(&mut self.filling));
+            return store.s3.block_on(store.put_whole(&self.key, body));
+        }
+        if !self.filling.is_empty() {
+            let last = std::mem::take(&mut self.filling);
+            self.send(last)?;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let mut parts = std::mem::take(&mut self.done);
+        let digests = &self.digests;
+        let id = self.upload_id.clone().expect("started");
+        let key = self.key.clone();
+        let bytes = self.bytes;
+        let etag = store.s3.block_on(async {
+            for task in pending {
+                parts.push(task.await??);
+            }
+            let mut req = store
+                .s3
+                .client
+                .complete_multipart_upload()
+                .bucket(&store.dest.bucket)
+                .key(&key)
+                .upload_id(&id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                );
+            if let Some(o) = store.owner() {
+                req = req.expected_bucket_owner(o);
+            }
+            let r = req
+                .send()
+                .await
+                .map_err(|e| anyhow!("completing {} failed: {}", store.url(&key), describe(&e)))?;
+            let want = composite(digests);
+            if let Some(got) = r.checksum_sha256() {
+                if !composite_agrees(got, &want) {
+                    bail!(
+                        "{}: S3 reports SHA-256 {got}, the parts give {want}",
+                        store.url(&key)
+                    );
+                }
+            }
+            store.confirm(&key, bytes).await
+        })?;
+        self.upload_id = None;
+        Ok(etag)
+    }
+}
+
+impl PartSink for S3Part {
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.write(data).map_err(io_err)
+    }
+
+    fn commit(mut self: Box<Self>) -> io::Result<Option<String>> {
+        let etag = self.finish().map_err(io_err)?;
+        self.committed = true;
+        let key = self.key.clone();
+        self.store.written.lock().expect("not poisoned").push(key);
+        Ok(Some(etag))
+    }
+}
+
+impl Drop for S3Part {
+    /// A part dropped before its commit: stop its chunks and abort its upload, so that S3
+    /// keeps (and bills) nothing of it.
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        for task in &self.pending {
+            task.abort();
+        }
+        if let Some(id) = self.upload_id.take() {
+            if let Err(e) = self.store.s3.block_on(self.store.abort(&self.key, &id)) {
+                eprintln!(
+                    "prep: {e:#}; it is incomplete and invisible to an import, but S3 keeps its parts until it is aborted (or a lifecycle rule removes it)"
+                );
+            }
+        }
+    }
+}
