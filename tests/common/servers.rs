@@ -220,3 +220,120 @@ pub fn answer_slow_down(client: &mut TcpStream) {
     );
     let _ = client.shutdown(std::net::Shutdown::Both);
 }
+
+/// A TCP proxy in front of a local S3 server that injects the faults S3 clients meet: the first
+/// `slowdowns` connections answered 503 SlowDown, requests cut off after `cut_after` bytes of
+/// their body were carried (`cuts` times), and an upstream that can be switched (a server killed
+/// and started again elsewhere) or be down (connections closed at once).
+pub struct FaultProxy {
+    pub port: u16,
+    pub upstream: std::sync::Arc<std::sync::atomic::AtomicU16>,
+    pub cuts_left: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    pub slowdowns_left: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Request bytes carried to the server, all connections together.
+    pub sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Once `sent` reaches this, requests stall (the client waits) until it is raised.
+    pub hold_at: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: u16, cut_after: usize, cuts: usize, slowdowns: usize) -> FaultProxy {
+        use std::net::Shutdown;
+        use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicU16::new(upstream));
+        let cuts_left = Arc::new(AtomicUsize::new(cuts));
+        let slowdowns_left = Arc::new(AtomicUsize::new(slowdowns));
+        let sent = Arc::new(AtomicU64::new(0));
+        let hold_at = Arc::new(AtomicU64::new(u64::MAX));
+        let (up2, cuts2, slow2, sent2, hold2) = (
+            up.clone(),
+            cuts_left.clone(),
+            slowdowns_left.clone(),
+            sent.clone(),
+            hold_at.clone(),
+        );
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut client) = conn else { continue };
+                let slow = slow2
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1))
+                    .is_ok();
+                if slow {
+                    answer_slow_down(&mut client);
+                    continue;
+                }
+                let Ok(mut server) = TcpStream::connect(("127.0.0.1", up2.load(Ordering::SeqCst)))
+                else {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                };
+                let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (cuts, sent, hold) = (cuts2.clone(), sent2.clone(), hold2.clone());
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    let mut carried = 0usize;
+                    loop {
+                        while sent.load(Ordering::SeqCst) >= hold.load(Ordering::SeqCst) {
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        let n = match c2.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if carried + n > cut_after
+                            && cuts
+                                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
+                                    c.checked_sub(1)
+                                })
+                                .is_ok()
+                        {
+                            let _ = s2.write_all(&buf[..cut_after.saturating_sub(carried)]);
+                            break;
+                        }
+                        carried += n;
+                        sent.fetch_add(n as u64, Ordering::SeqCst);
+                        if s2.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = s2.shutdown(Shutdown::Both);
+                    let _ = c2.shutdown(Shutdown::Both);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut server, &mut client);
+                    let _ = client.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        FaultProxy {
+            port,
+            upstream: up,
+            cuts_left,
+            slowdowns_left,
+            sent,
+            hold_at,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Wait until requests stall at `hold_at` (panics after a minute).
+    pub fn wait_held(&self) {
+        use std::sync::atomic::Ordering;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.sent.load(Ordering::SeqCst) < self.hold_at.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "the run never sent that much");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub fn release(&self) {
+        self.hold_at
+            .store(u64::MAX, std::sync::atomic::Ordering::SeqCst);
+    }
+}

@@ -511,6 +511,10 @@ impl Writer {
     }
 
     fn finish(mut self) -> Result<(Report, Vec<u64>)> {
+        if crate::pipeline::interrupted() {
+            self.parts.abandon();
+            return Err(crate::pipeline::Interrupted.into());
+        }
         self.parts.close()?;
         for f in [self.rejects.take(), self.duplicates.take()]
             .into_iter()
@@ -917,6 +921,10 @@ fn convert(
         })
         .collect::<Result<Vec<String>>>()?;
     report.elapsed_s = started.elapsed().as_secs_f64();
+    // Stopped while the last parts were closing: no manifest, and the parts go.
+    if crate::pipeline::interrupted() {
+        return Err(crate::pipeline::Interrupted.into());
+    }
     if report.failed_row.is_none() {
         output::write_manifests(
             &**store,

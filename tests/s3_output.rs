@@ -1,0 +1,489 @@
+//! `prep convert --out s3://bucket/prefix/`: the import folder written straight into S3 (moto
+//! and s3s-fs on 127.0.0.1, through the real AWS SDK), byte for byte the local output, with
+//! every fault a long upload meets: dropped connections, 503 SlowDown, a server killed and
+//! started again, Ctrl-C; a prefix that already holds an output; `prep import` on the result.
+
+mod common;
+
+use common::servers::*;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A CSV of `rows` rows of about 200 bytes, with rows that are rejected (no key: rows 5 and
+/// rows − 3) and keys that appear twice (every 10,000th row repeats the row before it).
+fn dataset(dir: &Path, rows: usize) -> PathBuf {
+    use std::fmt::Write as _;
+    let mut s = String::from("id,name,score,note\n");
+    for i in 0..rows {
+        let id = if i == 5 || i == rows - 3 {
+            String::new()
+        } else if i % 10_000 == 9_999 {
+            (i - 1).to_string()
+        } else {
+            i.to_string()
+        };
+        let _ = writeln!(
+            s,
+            "{id},name {i} \"quoted\",{}.{},{}",
+            i * 7 % 1000,
+            i % 97,
+            "n".repeat(150 + i % 13)
+        );
+    }
+    let p = dir.join("data.csv");
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+/// The conversion options of these tests: parts that stay whole-sized (gzip level 0), so a
+/// part of a few MiB is several 5 MiB chunks.
+const ARGS: &[&str] = &[
+    "--key",
+    "id:N",
+    "--compress",
+    "gzip",
+    "--compress-level",
+    "0",
+    "--multipart-chunksize",
+    "5MiB",
+];
+
+/// `prep convert INPUT ARGS… --out OUT` against `url`: (exit code, summary, stderr).
+fn convert_to(url: &str, input: &Path, out: &str, extra: &[&str]) -> (i32, Value, String) {
+    let o = prep_aws()
+        .arg("convert")
+        .arg(input)
+        .args(ARGS)
+        .args(extra)
+        .args([
+            "--endpoint-url",
+            url,
+            "--path-style",
+            "--json",
+            "--out",
+            out,
+        ])
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        serde_json::from_slice(&o.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Every object under `prefix`: (key relative to it, bytes), by key.
+fn objects(client: &aws_sdk_s3::Client, prefix: &str) -> Vec<(String, Vec<u8>)> {
+    let rt = rt();
+    let listed = rt
+        .block_on(prep::aws::list_objects(client, "bkt", prefix, None))
+        .unwrap();
+    listed
+        .into_iter()
+        .map(|o| {
+            let body = rt
+                .block_on(client.get_object().bucket("bkt").key(&o.key).send())
+                .unwrap()
+                .body;
+            let bytes = rt.block_on(body.collect()).unwrap().into_bytes().to_vec();
+            (o.key[prefix.len()..].to_string(), bytes)
+        })
+        .collect()
+}
+
+/// Multipart uploads still open under `prefix`.
+fn open_uploads(client: &aws_sdk_s3::Client, prefix: &str) -> usize {
+    rt().block_on(
+        client
+            .list_multipart_uploads()
+            .bucket("bkt")
+            .prefix(prefix)
+            .send(),
+    )
+    .map(|r| r.uploads().len())
+    .unwrap_or(0)
+}
+
+/// The S3 output under `prefix` is the local output `local`: the same parts, rejects and
+/// duplicates byte for byte, the same manifests plus the keys, ETags and S3BucketSource that
+/// `prep upload` adds, the summary last; no upload left open.
+fn assert_same_output(client: &aws_sdk_s3::Client, prefix: &str, local: &Path) {
+    let objs = objects(client, prefix);
+    let names: Vec<&str> = objs.iter().map(|(k, _)| k.as_str()).collect();
+    let mut want: Vec<String> = parts(local)
+        .iter()
+        .map(|p| format!("data/{}", p.file_name().unwrap().to_string_lossy()))
+        .collect();
+    for f in [
+        "duplicates.jsonl",
+        "import-table.json",
+        "manifest-files.json",
+        "manifest-summary.json",
+        "rejects.jsonl",
+    ] {
+        if local.join(f).exists() {
+            want.push(f.to_string());
+        }
+    }
+    want.sort();
+    assert_eq!(names, want, "the objects under {prefix}");
+    let get = |name: &str| -> &[u8] { &objs.iter().find(|(k, _)| k == name).unwrap().1 };
+    for name in &want {
+        if name.starts_with("data/") || name.ends_with(".jsonl") {
+            assert!(
+                get(name) == std::fs::read(local.join(name)).unwrap(),
+                "{name} differs from the local output"
+            );
+        }
+    }
+    let etag = |key: &str| -> String {
+        rt().block_on(client.head_object().bucket("bkt").key(key).send())
+            .unwrap()
+            .e_tag()
+            .unwrap()
+            .to_string()
+    };
+    let local_files = read_jsonl(&local.join("manifest-files.json"));
+    let s3_files: Vec<Value> = std::str::from_utf8(get("manifest-files.json"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(s3_files.len(), local_files.len());
+    for (s, l) in s3_files.iter().zip(&local_files) {
+        let key = format!("{prefix}{}", l["dataFileS3Key"].as_str().unwrap());
+        let mut expected = l.clone();
+        expected["s3Key"] = Value::from(key.clone());
+        expected["etag"] = Value::from(etag(&key));
+        assert_eq!(*s, expected);
+    }
+    let mut import: Value = serde_json::from_slice(get("import-table.json")).unwrap();
+    assert_eq!(
+        import["S3BucketSource"],
+        serde_json::json!({"S3Bucket": "bkt", "S3KeyPrefix": format!("{prefix}data/")})
+    );
+    import.as_object_mut().unwrap().remove("S3BucketSource");
+    let mut local_import = read_json(&local.join("import-table.json"));
+    // The default table name is the folder's or the prefix's last level.
+    local_import["TableCreationParameters"]["TableName"] =
+        import["TableCreationParameters"]["TableName"].clone();
+    assert_eq!(import, local_import);
+    let summary: Value = serde_json::from_slice(get("manifest-summary.json")).unwrap();
+    let local_summary = read_json(&local.join("manifest-summary.json"));
+    for f in [
+        "itemCount",
+        "rowsRead",
+        "rejectedCount",
+        "duplicateCount",
+        "partCount",
+        "storedBytes",
+        "inputs",
+    ] {
+        assert_eq!(summary[f], local_summary[f], "{f}");
+    }
+    assert_eq!(
+        open_uploads(client, prefix),
+        0,
+        "no multipart upload left open"
+    );
+}
+
+fn local_output(input: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join("local");
+    if !out.exists() {
+        let (code, _, err) = convert_to("http://127.0.0.1:9", input, out.to_str().unwrap(), &[]);
+        assert_eq!(code, 1, "{err}");
+    }
+    out
+}
+
+#[test]
+fn the_s3_output_is_the_local_output_and_imports_as_it_is() {
+    let Some((moto, rt, d)) = moto_with_bucket() else {
+        return;
+    };
+    let url = moto.url();
+    let client = s3(&url);
+    let input = dataset(d.path(), 60_000);
+    let local = local_output(&input, d.path());
+    let (code, summary, err) = convert_to(&url, &input, "s3://bkt/exports/run1/", &[]);
+    assert_eq!(code, 1, "rows are rejected: {err}");
+    assert_eq!(summary["rowsRejected"], 2, "{summary}");
+    assert_eq!(summary["duplicateItems"], 6, "{summary}");
+    assert_eq!(summary["out"], "s3://bkt/exports/run1/", "{summary}");
+    assert_same_output(&client, "exports/run1/", &local);
+    // The part went up in chunks: its ETag is a multipart one.
+    let files = objects(&client, "exports/run1/");
+    let manifest = std::str::from_utf8(
+        &files
+            .iter()
+            .find(|(k, _)| k == "manifest-files.json")
+            .unwrap()
+            .1,
+    )
+    .unwrap()
+    .to_string();
+    assert!(manifest.contains("-3\\\""), "three chunks: {manifest}");
+    // The table name defaults to the prefix's last level.
+    let import = &files
+        .iter()
+        .find(|(k, _)| k == "import-table.json")
+        .unwrap()
+        .1;
+    assert!(String::from_utf8_lossy(import).contains("\"TableName\": \"run1\""));
+
+    // The human summary says where it all went and how to import it.
+    let o = prep_aws()
+        .args(["convert", &fixture("users.csv"), "--key", "user_id"])
+        .args(["--compress", "gzip"])
+        .args([
+            "--endpoint-url",
+            &url,
+            "--path-style",
+            "--out",
+            "s3://bkt/users/",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("s3://bkt/users/rejects.jsonl"), "{err}");
+    assert!(
+        err.contains("import with: prep import s3://bkt/users/"),
+        "{err}"
+    );
+    // `prep import` takes the prefix as it is.
+    let o = prep_aws()
+        .args(["import", "s3://bkt/users/", "--endpoint-url", &url])
+        .args(["--path-style", "--poll-interval", "0.2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let scanned = rt
+        .block_on(dynamodb(&url).scan().table_name("users").send())
+        .unwrap();
+    assert_eq!(scanned.count(), 6, "{err}");
+}
+
+#[test]
+fn dropped_connections_and_slowdowns_during_part_uploads_are_retried() {
+    let Some(bin) = S3sFs::bin() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let server = S3sFs::start(&bin, &d.path().join("s3"));
+    let client = s3_with_secret(&server.url(), S3S_SECRET);
+    rt().block_on(client.create_bucket().bucket("bkt").send())
+        .unwrap();
+    let input = dataset(d.path(), 60_000);
+    let local = local_output(&input, d.path());
+    // Three connections cut after 1 MiB of their request (inside a chunk's body), and two
+    // answered 503 SlowDown.
+    let proxy = FaultProxy::start(server.port, 1 << 20, 3, 2);
+    let (code, _, err) = convert_to(&proxy.url(), &input, "s3://bkt/out/", &[]);
+    assert_eq!(code, 1, "{err}");
+    let left = |a: &std::sync::atomic::AtomicUsize| a.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(left(&proxy.cuts_left), 0, "every cut happened");
+    assert_eq!(left(&proxy.slowdowns_left), 0, "every 503 happened");
+    assert_same_output(&client, "out/", &local);
+}
+
+#[test]
+fn a_server_killed_mid_run_and_started_again_costs_retries_only() {
+    let Some(bin) = S3sFs::bin() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("s3");
+    let mut server = S3sFs::start(&bin, &root);
+    rt().block_on(
+        s3_with_secret(&server.url(), S3S_SECRET)
+            .create_bucket()
+            .bucket("bkt")
+            .send(),
+    )
+    .unwrap();
+    let input = dataset(d.path(), 60_000);
+    let local = local_output(&input, d.path());
+    let proxy = FaultProxy::start(server.port, usize::MAX, 0, 0);
+    proxy
+        .hold_at
+        .store(7 << 20, std::sync::atomic::Ordering::SeqCst);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_prep"));
+    cmd.env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", S3S_SECRET)
+        .env("AWS_REGION", "us-east-1")
+        .arg("convert")
+        .arg(&input)
+        .args(ARGS)
+        .args(["--endpoint-url", &proxy.url(), "--path-style", "--quiet"])
+        .args(["--out", "s3://bkt/out/"])
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // In the middle of the second chunk: the server goes, and comes back a second later on
+    // another port (same files), as a restarted server behind a load balancer would.
+    proxy.wait_held();
+    server.kill();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    proxy.release();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let server = S3sFs::start(&bin, &root);
+    proxy
+        .upstream
+        .store(server.port, std::sync::atomic::Ordering::SeqCst);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "rows rejected, nothing failed: {err}"
+    );
+    let client = s3_with_secret(&server.url(), S3S_SECRET);
+    assert_same_output(&client, "out/", &local);
+}
+
+#[test]
+fn a_prefix_with_an_output_is_refused_and_force_replaces_it() {
+    let Some((moto, rt, d)) = moto_with_bucket() else {
+        return;
+    };
+    let url = moto.url();
+    let client = s3(&url);
+    let input = dataset(d.path(), 2_000);
+    let local = d.path().join("small");
+    let (code, _, err) = convert_to("http://127.0.0.1:9", &input, local.to_str().unwrap(), &[]);
+    assert_eq!(code, 1, "{err}");
+    let (code, _, err) = convert_to(&url, &input, "s3://bkt/p/", &[]);
+    assert_eq!(code, 1, "{err}");
+    let before = objects(&client, "p/");
+    // Again: refused, nothing touched.
+    let (code, _, err) = convert_to(&url, &input, "s3://bkt/p/", &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("already holds a finished prep output") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(objects(&client, "p/"), before);
+    // A stray object under data/, a note beside it, and an upload a killed run left open.
+    let put = |key: &str| {
+        rt.block_on(
+            client
+                .put_object()
+                .bucket("bkt")
+                .key(key)
+                .body(b"x".to_vec().into())
+                .send(),
+        )
+        .unwrap();
+    };
+    put("p/data/stray.json");
+    put("p/notes.txt");
+    rt.block_on(
+        client
+            .create_multipart_upload()
+            .bucket("bkt")
+            .key("p/data/part-00007.json.gz")
+            .send(),
+    )
+    .unwrap();
+    assert_eq!(open_uploads(&client, "p/"), 1);
+    let (code, _, err) = convert_to(&url, &input, "s3://bkt/p/", &["--force"]);
+    assert_eq!(code, 1, "{err}");
+    let after = objects(&client, "p/");
+    assert!(after.iter().any(|(k, _)| k == "notes.txt"), "left alone");
+    assert!(
+        !after.iter().any(|(k, _)| k == "data/stray.json"),
+        "deleted"
+    );
+    rt.block_on(
+        client
+            .delete_object()
+            .bucket("bkt")
+            .key("p/notes.txt")
+            .send(),
+    )
+    .unwrap();
+    assert_same_output(&client, "p/", &local);
+    // Parts without a summary: an output that did not finish.
+    rt.block_on(
+        client
+            .delete_object()
+            .bucket("bkt")
+            .key("p/manifest-summary.json")
+            .send(),
+    )
+    .unwrap();
+    let (code, _, err) = convert_to(&url, &input, "s3://bkt/p/", &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("did not finish"), "{err}");
+    // An output inside an S3 input (or the other way round) is refused before anything runs.
+    let o = prep_aws()
+        .args([
+            "convert",
+            "s3://bkt/p/",
+            "--key",
+            "id:N",
+            "--endpoint-url",
+            &url,
+        ])
+        .args(["--path-style", "--out", "s3://bkt/p/again/"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("inside the input"), "{err}");
+    // A missing bucket is named.
+    let (code, _, err) = convert_to(&url, &input, "s3://nobucket/p/", &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("s3://nobucket/p/"), "{err}");
+}
+
+#[test]
+fn failed_and_interrupted_runs_leave_nothing_in_s3() {
+    let Some((moto, _rt, d)) = moto_with_bucket() else {
+        return;
+    };
+    let url = moto.url();
+    let client = s3(&url);
+    let input = dataset(d.path(), 60_000);
+    // --on-error fail: the first bad row stops the run; nothing of it stays.
+    let (code, _, err) = convert_to(&url, &input, "s3://bkt/f/", &["--on-error", "fail"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(objects(&client, "f/").is_empty(), "{err}");
+    // Ctrl-C while a chunk is on its way: exit 130, the upload aborted, no object left.
+    let proxy = FaultProxy::start(moto.port, usize::MAX, 0, 0);
+    proxy
+        .hold_at
+        .store(7 << 20, std::sync::atomic::Ordering::SeqCst);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_prep"));
+    cmd.env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .arg("convert")
+        .arg(&input)
+        .args(ARGS)
+        .args(["--endpoint-url", &proxy.url(), "--path-style", "--quiet"])
+        .args(["--out", "s3://bkt/i/"])
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    proxy.wait_held();
+    assert_eq!(open_uploads(&client, "i/"), 1, "a chunk is on its way");
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    proxy.release();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(objects(&client, "i/").is_empty(), "{err}");
+    assert_eq!(
+        open_uploads(&client, "i/"),
+        0,
+        "the upload was aborted: {err}"
+    );
+    // The same prefix then converts without --force.
+    let (code, _, err) = convert_to(&url, &input, "s3://bkt/i/", &[]);
+    assert_eq!(code, 1, "{err}");
+}
