@@ -414,23 +414,135 @@ fn validate_reads_data_files_in_s3() {
         assert_eq!(s["items"], s_local["items"], "{arg}: {s}");
         assert_eq!(s["bytes"], s_local["bytes"], "{arg}: {s}");
     }
-    // A prep folder uploaded as it is: refused, saying what to do.
-    put(&rt, &url, "up/manifest-summary.json", b"{}".to_vec());
+    let (code, got, _, err) = run("s3://bkt/v/b.json");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(!got.is_empty());
+}
+
+/// `prep validate` of a prep output in S3 (written by `convert --out s3://`, or uploaded) and of
+/// a DynamoDB export in S3 checks the parts against the manifests as for a local folder, finds a
+/// changed part and a stray object, and names the S3KeyPrefix to import from.
+#[test]
+fn validate_checks_outputs_and_exports_in_s3_against_their_manifests() {
+    let Some((moto, rt, d)) = moto_with_bucket() else {
+        return;
+    };
+    let url = moto.url();
+    let run = |args: &[&str]| {
+        let o = prep_aws()
+            .arg("validate")
+            .args(args)
+            .args([
+                "--output-format",
+                "json",
+                "--endpoint-url",
+                &url,
+                "--path-style",
+            ])
+            .output()
+            .unwrap();
+        let (findings, summary) = validate_json(&String::from_utf8_lossy(&o.stdout), args[0]);
+        let mut got: Vec<(String, String)> = findings
+            .iter()
+            .map(|f| {
+                let file = f["file"].as_str().unwrap_or("");
+                let name = file.rsplit('/').next().unwrap_or("").to_string();
+                (f["code"].as_str().unwrap().to_string(), name)
+            })
+            .collect();
+        got.sort();
+        (o.status.code(), got, summary)
+    };
+    let local = d.path().join("out");
+    let users = fixture("users.csv");
+    for out in [local.to_str().unwrap(), "s3://bkt/out/"] {
+        let o = prep_aws()
+            .args([
+                "convert",
+                &users,
+                "--key",
+                "user_id",
+                "--endpoint-url",
+                &url,
+            ])
+            .args(["--path-style", "--quiet", "--out", out])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
+    }
+    let (code, want, s_local) = run(&[local.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{want:?}");
+    let (code, got, s) = run(&["s3://bkt/out/"]);
+    assert_eq!((code, &got), (Some(0), &want), "{s}");
+    assert_eq!(s["items"], s_local["items"], "{s}");
+    assert!(
+        s["notes"].to_string().contains("S3KeyPrefix out/data/"),
+        "{s}"
+    );
+    // A part changed after the manifest was written, and an object the manifest does not list.
+    let part = std::fs::read_dir(local.join("data"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let name = part.file_name().unwrap().to_str().unwrap().to_string();
+    let mut plain = zstd::decode_all(&std::fs::read(&part).unwrap()[..]).unwrap();
+    plain.extend_from_slice(b"{\"Item\":{\"user_id\":{\"S\":\"zz\"}}}\n");
     put(
         &rt,
         &url,
-        "up/data/part-00000.json",
-        files[0].1.as_bytes().to_vec(),
+        &format!("out/data/{name}"),
+        zstd::encode_all(&plain[..], 1).unwrap(),
     );
-    let (code, _, _, err) = run("s3://bkt/up/");
-    assert_eq!(code, Some(2), "{err}");
+    put(&rt, &url, "out/data/extra.json", b"{}\n".to_vec());
+    let (code, got, _) = run(&["s3://bkt/out/"]);
+    assert_eq!(code, Some(1));
     assert!(
-        err.contains("not supported yet") && err.contains("data/ prefix"),
-        "{err}"
+        got.contains(&("X004".into(), "extra.json".into())),
+        "{got:?}"
     );
-    let (code, got, _, err) = run("s3://bkt/up/data/");
-    assert_eq!(code, Some(1), "{err}");
-    assert!(!got.is_empty());
+    assert!(got.contains(&("X006".into(), name.clone())), "{got:?}");
+
+    // A DynamoDB export in S3, as DynamoDB writes it.
+    let export = "exports/AWSDynamoDB/01700000000000-abcd1234";
+    let lines = "{\"Item\":{\"id\":{\"S\":\"1\"}}}\n{\"Item\":{\"id\":{\"S\":\"2\"}}}\n";
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(lines.as_bytes()).unwrap();
+    let gz = e.finish().unwrap();
+    use base64::Engine;
+    use md5::Digest;
+    let md5 = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&gz));
+    put(&rt, &url, &format!("{export}/data/abc.json.gz"), gz);
+    put(
+        &rt,
+        &url,
+        &format!("{export}/manifest-files.json"),
+        format!(
+            "{}\n",
+            serde_json::json!({"itemCount": 2, "md5Checksum": md5, "dataFileS3Key": format!("{export}/data/abc.json.gz")})
+        )
+        .into_bytes(),
+    );
+    put(
+        &rt,
+        &url,
+        &format!("{export}/manifest-summary.json"),
+        serde_json::json!({"version": "2020-06-30", "s3Bucket": "bkt", "itemCount": 2,
+            "manifestFilesS3Key": format!("{export}/manifest-files.json")})
+        .to_string()
+        .into_bytes(),
+    );
+    let arg = format!("s3://bkt/{export}/");
+    let (code, got, s) = run(&[&arg, "--key", "id:S"]);
+    assert_eq!(code, Some(0), "{got:?}");
+    assert_eq!(s["items"], 2, "{s}");
+    assert!(
+        s["notes"]
+            .to_string()
+            .contains(&format!("S3KeyPrefix {export}/data/")),
+        "{s}"
+    );
 }
 
 /// The second S3 server the suite uses, s3s-fs (objects are files under its root): the same

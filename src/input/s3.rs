@@ -141,6 +141,23 @@ impl S3Inputs {
         }
     }
 
+    /// Every object under `prefix`, hidden names and markers included, in key order.
+    pub fn list_all(&self, bucket: &str, prefix: &str) -> Result<Vec<S3Object>> {
+        Ok(self
+            .list(bucket, prefix)?
+            .into_iter()
+            .map(|(key, size, etag)| S3Object {
+                s3: self.clone(),
+                bucket: bucket.to_string(),
+                key,
+                size,
+                etag,
+                seen: Arc::default(),
+                version: Arc::default(),
+            })
+            .collect())
+    }
+
     /// Every object under `prefix`: (key, size, ETag).
     fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, u64, Option<String>)>> {
         let listed = self
@@ -154,6 +171,10 @@ impl S3Inputs {
 }
 
 impl S3Object {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     fn url(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.key)
     }

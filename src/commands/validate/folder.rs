@@ -50,20 +50,95 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     inner(dir, out, &mut crate::input::Seen::default())
 }
 
-/// Compare data files' checksums and sizes with their manifest entries (X006 findings). The
-/// files are hashed together (see [`crate::hashing::files_digests`]).
-pub fn verify_files(files: &[(PathBuf, Expect)]) -> Result<Vec<Finding>> {
-    let files: Vec<&(PathBuf, Expect)> = files
+/// Compare data files' checksums and sizes with their manifest entries (X006 findings). Local
+/// files are hashed together (see [`crate::hashing::files_digests`]); S3 objects are read for it
+/// one after the other, beside the line checks' own read.
+pub fn verify_files(files: &[(DataFile, Expect)]) -> Result<Vec<Finding>> {
+    let files: Vec<&(DataFile, Expect)> = files
         .iter()
         .filter(|(_, e)| e.md5.is_some() || e.sha256.is_some() || e.stored_bytes.is_some())
         .collect();
-    let paths: Vec<&Path> = files.iter().map(|(p, _)| p.as_path()).collect();
+    let (remote, local): (Vec<_>, Vec<_>) =
+        files.into_iter().partition(|(f, _)| f.object.is_some());
+    let paths: Vec<&Path> = local.iter().map(|(f, _)| f.path.as_path()).collect();
     let digests = crate::hashing::files_digests(&paths, true, true)?;
     let mut out = Vec::new();
-    for ((path, e), d) in files.into_iter().zip(digests) {
-        out.extend(compare(path, e, d));
+    for ((f, e), d) in local.into_iter().zip(digests) {
+        out.extend(compare(&f.path, e, d));
+    }
+    for (f, e) in remote {
+        let o = f.object.as_ref().expect("partitioned");
+        let d = crate::input::source::digests(&**o, true, true)?;
+        out.extend(compare(&f.path, e, d));
     }
     Ok(out)
+}
+
+/// Where a folder's manifests and data are: a local folder or an S3 prefix. Names are relative
+/// to its root, `/` between levels.
+pub trait FolderView {
+    /// How findings name `name` (a path or an `s3://` URI).
+    fn shown(&self, name: &str) -> String;
+    /// The text of a small object (a manifest); `None` when there is none.
+    fn text(&self, name: &str) -> Result<Option<String>>;
+    fn exists(&self, name: &str) -> bool;
+    /// Every data file under the level `under` (`""`: all), with its name, in name order.
+    fn files(&self, under: &str) -> Result<Vec<(String, DataFile)>>;
+    /// Where an import reads this folder's parts from, for the closing note (S3 only).
+    fn import_prefix(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A local folder.
+pub struct LocalView<'a>(pub &'a Path);
+
+impl FolderView for LocalView<'_> {
+    fn shown(&self, name: &str) -> String {
+        if name.is_empty() {
+            return self.0.display().to_string();
+        }
+        self.0.join(name).display().to_string()
+    }
+
+    fn text(&self, name: &str) -> Result<Option<String>> {
+        let p = self.0.join(name);
+        if !p.is_file() {
+            return Ok(None);
+        }
+        Ok(Some(
+            std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?,
+        ))
+    }
+
+    fn exists(&self, name: &str) -> bool {
+        self.0.join(name).is_file()
+    }
+
+    fn files(&self, under: &str) -> Result<Vec<(String, DataFile)>> {
+        let dir = self.0.join(under);
+        let mut all = Vec::new();
+        if dir.is_dir() {
+            walk(&dir, &mut all)?;
+        }
+        Ok(all
+            .into_iter()
+            .map(|p| {
+                let rel = p
+                    .strip_prefix(self.0)
+                    .map(|r| r.to_string_lossy().replace('\\', "/"))
+                    .unwrap_or_default();
+                (
+                    rel,
+                    DataFile {
+                        path: p,
+                        expect: None,
+                        object: None,
+                    },
+                )
+            })
+            .collect())
+    }
 }
 
 fn compare(path: &Path, e: &Expect, d: crate::hashing::FileDigests) -> Vec<Finding> {
@@ -137,36 +212,28 @@ fn keys_from_summary(v: &Value) -> Option<KeySchema> {
 
 /// Check a folder; returns the data files to validate item by item.
 pub fn check_folder(
-    dir: &Path,
-    opts: &ValidateOptions,
+    dir: &dyn FolderView,
     keys: &mut Option<KeySchema>,
     report: &mut Report,
 ) -> Result<Vec<DataFile>> {
-    let mf = dir.join("manifest-files.json");
-    if !mf.is_file() {
-        let mut all = Vec::new();
-        walk(dir, &mut all)?;
+    let Some(text) = dir.text("manifest-files.json")? else {
         let mut out = Vec::new();
-        for p in all {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        for (rel, f) in dir.files("")? {
+            let name = rel.rsplit('/').next().unwrap_or("");
             if non_data_name(name) {
                 report.add(Finding::file(
                     &rules::NON_DATA_OBJECT,
-                    p.display().to_string(),
+                    f.path.display().to_string(),
                     "not a data file, but an import of this folder would read it as one; move it out of the data prefix",
                 ));
             } else {
-                out.push(DataFile {
-                    path: p,
-                    expect: None,
-                    object: None,
-                });
+                out.push(f);
             }
         }
         return Ok(out);
-    }
-    let summary: Option<Value> = std::fs::read_to_string(dir.join("manifest-summary.json"))
-        .ok()
+    };
+    let summary: Option<Value> = dir
+        .text("manifest-summary.json")?
         .and_then(|t| serde_json::from_str(&t).ok());
     let is_prep = summary
         .as_ref()
@@ -178,20 +245,20 @@ pub fn check_folder(
     let incomplete = |what: &str| {
         Finding::file(
             &rules::MANIFEST_MISMATCH,
-            dir.display().to_string(),
+            dir.shown(""),
             format!("{what} is missing: the folder is not a complete output (was the convert interrupted?); convert again"),
         )
     };
     if summary.is_none() {
         report.add(incomplete("manifest-summary.json"));
-    } else if is_prep && !dir.join("import-table.json").is_file() {
+    } else if is_prep && !dir.exists("import-table.json") {
         report.add(incomplete("import-table.json"));
     }
     if keys.is_none() {
         if let Some(k) = summary.as_ref().and_then(keys_from_summary) {
             report.notes.push(format!(
                 "key schema from {}: {}{}",
-                dir.join("manifest-summary.json").display(),
+                dir.shown("manifest-summary.json"),
                 k.partition.name,
                 k.sort
                     .as_ref()
@@ -201,8 +268,9 @@ pub fn check_folder(
             *keys = Some(k);
         }
     }
-    let mf_name = mf.display().to_string();
-    let text = std::fs::read_to_string(&mf).with_context(|| format!("cannot read {mf_name}"))?;
+    let mf_name = dir.shown("manifest-files.json");
+    let mut present: std::collections::BTreeMap<String, DataFile> =
+        dir.files("data")?.into_iter().collect();
     let mut out = Vec::new();
     let mut listed = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -232,24 +300,26 @@ pub fn check_folder(
             );
             continue;
         };
-        let name = key.rsplit('/').next().unwrap_or(key);
-        let path = dir.join("data").join(name);
-        listed.push(path.clone());
-        let shown = path.display().to_string();
-        if !path.is_file() {
+        let name = format!("data/{}", key.rsplit('/').next().unwrap_or(key));
+        let Some(file) = present.remove(&name) else {
+            let shown = dir.shown(&name);
+            let again = listed.contains(&name);
             report.add(
                 Finding::file(
                     &rules::MANIFEST_MISMATCH,
                     &mf_name,
-                    format!("{key} is listed but {shown} does not exist"),
+                    if again {
+                        format!("{key} is listed twice")
+                    } else {
+                        format!("{key} is listed but {shown} does not exist")
+                    },
                 )
                 .at(at),
             );
             continue;
-        }
+        };
+        listed.push(name);
         out.push(DataFile {
-            path,
-            object: None,
             expect: Some(Expect {
                 items: v.get("itemCount").and_then(Value::as_u64),
                 md5: v
@@ -259,21 +329,16 @@ pub fn check_folder(
                 sha256: v.get("sha256").and_then(Value::as_str).map(String::from),
                 stored_bytes: v.get("storedBytes").and_then(Value::as_u64),
             }),
+            ..file
         });
     }
     // Anything else under data/ would be imported too.
-    let mut present = Vec::new();
-    if dir.join("data").is_dir() {
-        walk(&dir.join("data"), &mut present)?;
-    }
-    for p in present {
-        if !listed.contains(&p) {
-            report.add(Finding::file(
-                &rules::NON_DATA_OBJECT,
-                p.display().to_string(),
-                "this file is under data/ but not in manifest-files.json; the import would read it as data",
-            ));
-        }
+    for f in present.into_values() {
+        report.add(Finding::file(
+            &rules::NON_DATA_OBJECT,
+            f.path.display().to_string(),
+            "this file is under data/ but not in manifest-files.json; the import would read it as data",
+        ));
     }
     if !is_prep {
         let s = summary.as_ref();
@@ -290,8 +355,9 @@ pub fn check_folder(
             ),
             None => format!("import this export with S3KeyPrefix {prefix}"),
         });
+    } else if let Some(p) = dir.import_prefix() {
+        report.notes.push(p);
     }
-    let _ = opts;
     Ok(out)
 }
 

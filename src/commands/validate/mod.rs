@@ -172,30 +172,115 @@ impl DataFile {
     }
 }
 
-/// The objects an `s3://` argument names, as data files: a prefix of data files, an object, or a
-/// glob. A prep folder or a DynamoDB export (their manifests beside the data) is refused for now:
-/// their checks against the manifests need the local folder.
+/// A prep output or a DynamoDB export in S3 (its manifests directly under the prefix), as
+/// listed at the start.
+struct S3View {
+    bucket: String,
+    prefix: String,
+    objects: std::collections::BTreeMap<String, crate::input::s3::S3Object>,
+    /// A prep output (an export's note comes from its own summary).
+    prep: bool,
+}
+
+impl folder::FolderView for S3View {
+    fn shown(&self, name: &str) -> String {
+        format!("s3://{}/{}{name}", self.bucket, self.prefix)
+    }
+
+    fn text(&self, name: &str) -> Result<Option<String>> {
+        let Some(o) = self.objects.get(name) else {
+            return Ok(None);
+        };
+        let mut text = String::new();
+        o.read_from(0)
+            .and_then(|mut r| std::io::Read::read_to_string(&mut r, &mut text))
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", o.display()))?;
+        Ok(Some(text))
+    }
+
+    fn exists(&self, name: &str) -> bool {
+        self.objects.contains_key(name)
+    }
+
+    fn files(&self, under: &str) -> Result<Vec<(String, DataFile)>> {
+        let level = if under.is_empty() {
+            String::new()
+        } else {
+            format!("{under}/")
+        };
+        Ok(self
+            .objects
+            .iter()
+            .filter(|(name, _)| name.starts_with(&level) && !name.ends_with('/'))
+            .map(|(name, o)| {
+                (
+                    name.clone(),
+                    DataFile {
+                        path: PathBuf::from(o.display()),
+                        expect: None,
+                        object: Some(Arc::new(o.clone())),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    fn import_prefix(&self) -> Option<String> {
+        self.prep.then(|| {
+            format!(
+                "import from S3Bucket {}, S3KeyPrefix {}data/ (prep import s3://{}/{})",
+                self.bucket, self.prefix, self.bucket, self.prefix
+            )
+        })
+    }
+}
+
+/// What an `s3://` argument names: a prep output or DynamoDB export (a prefix with its
+/// manifests), checked against its manifests as a local folder is; else its data files (a
+/// prefix of them, an object, or a glob).
 fn s3_files(
     s3: &mut Option<crate::input::s3::S3Inputs>,
     arg: &str,
     opts: &ValidateOptions,
+    keys: &mut Option<KeySchema>,
+    report: &mut Report,
 ) -> Result<Vec<DataFile>> {
     if s3.is_none() {
         *s3 = Some(crate::input::s3::S3Inputs::new(&opts.aws)?);
     }
-    let objects = s3.as_ref().expect("just set").discover(arg)?;
-    if let Some(m) = objects.iter().find(|o| {
-        matches!(
-            o.name().as_str(),
-            "manifest-files.json" | "manifest-summary.json"
-        )
-    }) {
-        bail!(
-            "{arg} holds {}: a prep folder or DynamoDB export. Validating one in S3 against its manifests is not supported yet; validate the local folder, or give its data/ prefix to check the parts' lines",
-            m.display()
-        );
+    let inputs = s3.as_ref().expect("just set");
+    let (bucket, rest) = crate::input::s3::split_url(arg)
+        .ok_or_else(|| anyhow::anyhow!("{arg:?} is not an s3:// URL"))?;
+    if !bucket.is_empty() && !rest.contains(['*', '?', '[']) {
+        let prefix = match rest.trim_end_matches('/') {
+            "" => String::new(),
+            p => format!("{p}/"),
+        };
+        let manifest = |n: &str| format!("{prefix}{n}");
+        let listed = inputs.list_all(bucket, &prefix)?;
+        let has = |n: &str| listed.iter().any(|o| o.key() == manifest(n));
+        if has("manifest-files.json") || has("manifest-summary.json") {
+            let view = S3View {
+                bucket: bucket.to_string(),
+                prefix: prefix.clone(),
+                prep: false,
+                objects: listed
+                    .into_iter()
+                    .map(|o| (o.key()[prefix.len()..].to_string(), o))
+                    .collect(),
+            };
+            let summary = folder::FolderView::text(&view, "manifest-summary.json")?;
+            let view = S3View {
+                prep: summary
+                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                    .is_some_and(|v| v["tool"] == "prep"),
+                ..view
+            };
+            return folder::check_folder(&view, keys, report);
+        }
     }
-    Ok(objects
+    Ok(inputs
+        .discover(arg)?
         .into_iter()
         .map(|o| DataFile {
             path: PathBuf::from(o.display()),
@@ -213,9 +298,10 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
     for arg in &opts.paths {
         let p = std::path::Path::new(arg);
         if crate::input::s3::is_s3(arg) {
-            files.extend(s3_files(&mut s3, arg, opts)?);
+            files.extend(s3_files(&mut s3, arg, opts, &mut keys, &mut report)?);
         } else if p.is_dir() {
-            files.extend(folder::check_folder(p, opts, &mut keys, &mut report)?);
+            let view = folder::LocalView(p);
+            files.extend(folder::check_folder(&view, &mut keys, &mut report)?);
         } else if p.is_file() {
             files.push(DataFile {
                 path: p.to_path_buf(),
@@ -238,9 +324,9 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
     }
     report.files = files.len();
     // Checksums of files with a manifest entry are computed beside the line checks.
-    let to_hash: Vec<(PathBuf, folder::Expect)> = files
+    let to_hash: Vec<(DataFile, folder::Expect)> = files
         .iter()
-        .filter_map(|f| Some((f.path.clone(), f.expect.clone()?)))
+        .filter_map(|f| Some((f.clone(), f.expect.clone()?)))
         .collect();
     let hashing = std::thread::spawn(move || folder::verify_files(&to_hash));
 
