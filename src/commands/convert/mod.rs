@@ -814,10 +814,17 @@ fn convert(
     let total_bytes: u64 = sources.iter().map(|s| s.size).sum();
     let bar = opts.progress.then(|| output::progress_bar(total_bytes));
 
-    // Hash the inputs on the side while converting (the manifest records them).
-    // Local files are hashed here; a remote input read from start to end by the conversion
-    // has its SHA-256 from that read, the others are read once more after it.
-    let hash_objects: Vec<_> = sources.iter().map(|s| s.object.clone()).collect();
+    // Hash the inputs on the side while converting (the manifest records them). Local files,
+    // and remote ones the conversion reads by ranges (Parquet, Arrow IPC files), are hashed
+    // here, beside the conversion; a remote input streamed from start to end has its SHA-256
+    // from the conversion's own read.
+    let hash_objects: Vec<_> = sources
+        .iter()
+        .map(|s| {
+            let by_ranges = matches!(s.format, Format::Parquet | Format::ArrowFile);
+            (s.object.clone(), s.object.local_path().is_some() || by_ranges)
+        })
+        .collect();
     let sha256 = |o: &dyn crate::input::source::InputObject| -> Result<String> {
         Ok(crate::input::source::digests(o, false, true)?
             .sha256_hex
@@ -827,9 +834,9 @@ fn convert(
         crate::pipeline::lower_priority(crate::pipeline::BACKGROUND_NICE);
         hash_objects
             .iter()
-            .map(|o| match o.local_path() {
-                Some(_) => sha256(&**o).map(Some),
-                None => Ok(None),
+            .map(|(o, here)| match here {
+                true => sha256(&**o).map(Some),
+                false => Ok(None),
             })
             .collect::<Result<Vec<Option<String>>>>()
     });
