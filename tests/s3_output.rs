@@ -376,6 +376,14 @@ fn a_prefix_with_an_output_is_refused_and_force_replaces_it() {
     };
     put("p/data/stray.json");
     put("p/notes.txt");
+    // The lock a killed run left: refused, saying what to do; --force takes it over.
+    put("p/.prep-lock");
+    let (code, _, err) = convert_to(&url, &input, "s3://bkt/p/", &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("in use by another prep run") && err.contains("killed"),
+        "{err}"
+    );
     rt.block_on(
         client
             .create_multipart_upload()
@@ -466,6 +474,10 @@ fn failed_and_interrupted_runs_leave_nothing_in_s3() {
     let child = cmd.spawn().unwrap();
     proxy.wait_held();
     assert_eq!(open_uploads(&client, "i/"), 1, "a chunk is on its way");
+    // A second run into the same prefix meanwhile is refused, touching nothing.
+    let (code, _, err) = convert_to(&url, &input, "s3://bkt/i/", &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("in use by another prep run"), "{err}");
     let pid = child.id().to_string();
     assert!(std::process::Command::new("kill")
         .args(["-INT", &pid])

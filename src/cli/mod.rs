@@ -159,7 +159,7 @@ impl SseArg {
 /// How prep writes into S3 (`prep upload`, `prep convert --out s3://…`).
 #[derive(Args, Debug)]
 pub struct PutArgs {
-    /// Refuse to read or write unless the bucket belongs to this account
+    /// Refuse to write unless the destination bucket belongs to this account
     #[arg(long, value_name = "ACCOUNT_ID")]
     pub expected_bucket_owner: Option<String>,
     /// Server-side encryption

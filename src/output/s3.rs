@@ -274,6 +274,46 @@ impl S3Prefix {
         &self.inner.dest
     }
 
+    /// Take the prefix for this run: `.prep-lock` is created only if no other run holds it (a
+    /// conditional PutObject, `If-None-Match: *`), and deleted when the returned guard is
+    /// dropped. With `force` an existing lock (a killed run's) is replaced.
+    pub fn lock(&self, force: bool) -> Result<S3Lock> {
+        let inner = &self.inner;
+        let key = inner.key(LOCK);
+        let body = format!(
+            "{{\"pid\":{},\"host\":{:?}}}\n",
+            std::process::id(),
+            std::env::var("HOSTNAME").unwrap_or_default()
+        );
+        let mut req = inner
+            .s3
+            .client
+            .put_object()
+            .bucket(&inner.dest.bucket)
+            .key(&key)
+            .body(ByteStream::from(body.into_bytes()));
+        if !force {
+            req = req.if_none_match("*");
+        }
+        let req = crate::put_settings!(&inner.dest.put, req);
+        match inner.s3.block_on(req.send()) {
+            Ok(_) => Ok(S3Lock {
+                store: self.inner.clone(),
+            }),
+            Err(e)
+                if e.raw_response()
+                    .is_some_and(|r| matches!(r.status().as_u16(), 409 | 412)) =>
+            {
+                bail!(
+                    "--out {} is in use by another prep run (it holds {}); wait for it to finish, or if that run was killed, pass --force",
+                    inner.dest.url(),
+                    inner.url(&key)
+                )
+            }
+            Err(e) => bail!("cannot write {}: {}", inner.url(&key), describe(&e)),
+        }
+    }
+
     /// Make the prefix ready for a new output. A prefix that holds prep's objects (an earlier
     /// output, finished or not: anything under `data/`, a manifest, rejects) is refused, since
     /// an import reads every object under `data/`; with `force` they are deleted first (the
@@ -381,6 +421,38 @@ impl OutputStore for S3Prefix {
             eprintln!(
                 "prep: could not remove the objects this run wrote under {}: {e:#}; delete them, or run again with --force",
                 inner.dest.url()
+            );
+        }
+    }
+}
+
+/// The object a run holds in its output prefix from start to end.
+pub const LOCK: &str = ".prep-lock";
+
+/// A run's hold on its output prefix; released (the lock object deleted) when dropped.
+#[derive(Debug)]
+pub struct S3Lock {
+    store: Arc<Inner>,
+}
+
+impl Drop for S3Lock {
+    fn drop(&mut self) {
+        let inner = &self.store;
+        let key = inner.key(LOCK);
+        let mut req = inner
+            .s3
+            .client
+            .delete_object()
+            .bucket(&inner.dest.bucket)
+            .key(&key);
+        if let Some(o) = inner.owner() {
+            req = req.expected_bucket_owner(o);
+        }
+        if let Err(e) = inner.s3.block_on(req.send()) {
+            eprintln!(
+                "prep: cannot remove {}: {}; the next run into this prefix needs --force",
+                inner.url(&key),
+                describe(&e)
             );
         }
     }

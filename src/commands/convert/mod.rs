@@ -275,18 +275,26 @@ fn prepare_out(out: &Path, force: bool) -> Result<std::fs::File> {
     Ok(lock)
 }
 
-/// The store the run writes into, made ready (the local folder locked for the run, the S3
-/// prefix checked), and the lock it holds until its end.
-fn open_store(opts: &ConvertOptions) -> Result<(Arc<dyn OutputStore>, Option<std::fs::File>)> {
+/// What a run holds on its output until its end, so that a second run into it is refused.
+#[allow(dead_code)] // held for its Drop
+enum Held {
+    Folder(std::fs::File),
+    S3(crate::output::s3::S3Lock),
+}
+
+/// The store the run writes into, made ready (locked for the run, then checked) and the lock
+/// it holds until its end.
+fn open_store(opts: &ConvertOptions) -> Result<(Arc<dyn OutputStore>, Held)> {
     Ok(match &opts.out {
         Destination::Folder(out) => {
             let lock = prepare_out(out, opts.force)?;
-            (Arc::new(LocalFolder::new(out)), Some(lock))
+            (Arc::new(LocalFolder::new(out)), Held::Folder(lock))
         }
         Destination::S3(d) => {
             let store = S3Prefix::connect(&opts.aws, d.clone())?;
+            let lock = store.lock(opts.force)?;
             store.prepare(opts.force)?;
-            (Arc::new(store), None)
+            (Arc::new(store), Held::S3(lock))
         }
     })
 }
@@ -822,7 +830,10 @@ fn convert(
         .iter()
         .map(|s| {
             let by_ranges = matches!(s.format, Format::Parquet | Format::ArrowFile);
-            (s.object.clone(), s.object.local_path().is_some() || by_ranges)
+            (
+                s.object.clone(),
+                s.object.local_path().is_some() || by_ranges,
+            )
         })
         .collect();
     let sha256 = |o: &dyn crate::input::source::InputObject| -> Result<String> {
