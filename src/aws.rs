@@ -28,7 +28,6 @@ pub struct PutSettings {
 
 /// Apply [`PutSettings`] to a PutObject or CreateMultipartUpload request (their builders have
 /// the same setters, but no common trait).
-#[macro_export]
 macro_rules! put_settings {
     ($settings:expr, $req:expr) => {{
         let s: &$crate::aws::PutSettings = $settings;
@@ -49,6 +48,7 @@ macro_rules! put_settings {
         req
     }};
 }
+pub(crate) use put_settings;
 
 /// Parse `s3://bucket/prefix/` into (bucket, prefix with a trailing slash or empty).
 pub fn parse_s3_url(url: &str) -> Result<(String, String)> {

@@ -120,7 +120,7 @@ impl Inner {
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .checksum_sha256(&sha)
             .body(ByteStream::from(body));
-        let r = crate::put_settings!(&self.dest.put, req)
+        let r = crate::aws::put_settings!(&self.dest.put, req)
             .send()
             .await
             .map_err(|e| {
@@ -270,10 +270,6 @@ impl S3Prefix {
         })
     }
 
-    pub fn destination(&self) -> &S3Destination {
-        &self.inner.dest
-    }
-
     /// Take the prefix for this run: `.prep-lock` is created only if no other run holds it (a
     /// conditional PutObject, `If-None-Match: *`), and deleted when the returned guard is
     /// dropped. With `force` an existing lock (a killed run's) is replaced.
@@ -295,7 +291,7 @@ impl S3Prefix {
         if !force {
             req = req.if_none_match("*");
         }
-        let req = crate::put_settings!(&inner.dest.put, req);
+        let req = crate::aws::put_settings!(&inner.dest.put, req);
         match inner.s3.block_on(req.send()) {
             Ok(_) => Ok(S3Lock {
                 store: self.inner.clone(),
@@ -504,7 +500,7 @@ impl S3Part {
                 .key(&self.key)
                 .content_type(content_type(&self.key))
                 .checksum_algorithm(ChecksumAlgorithm::Sha256);
-            let req = crate::put_settings!(&store.dest.put, req);
+            let req = crate::aws::put_settings!(&store.dest.put, req);
             let r = store.s3.block_on(req.send()).map_err(|e| {
                 anyhow!(
                     "cannot start the multipart upload of {}: {}",

@@ -21,7 +21,7 @@ use tokio::sync::Semaphore;
 /// The settings every object we create carries.
 macro_rules! object_options {
     ($ctx:expr, $req:expr) => {
-        $crate::put_settings!(&$ctx.opts.put, $req)
+        $crate::aws::put_settings!(&$ctx.opts.put, $req)
     };
 }
 
