@@ -944,12 +944,16 @@ fn convert(
         return Err(crate::pipeline::Interrupted.into());
     }
     if report.failed_row.is_none() {
+        let inputs: Vec<output::InputRecord> = sources
+            .iter()
+            .zip(&rows_by_source)
+            .zip(input_hashes)
+            .map(|((s, rows), sha)| output::InputRecord::of(s, *rows, Some(sha)))
+            .collect();
         output::write_manifests(
             &**store,
-            opts,
-            sources,
-            &rows_by_source,
-            &input_hashes,
+            &output::OutputFacts::of(opts, keys),
+            &inputs,
             keys,
             &report,
         )?;

@@ -10,6 +10,7 @@ use crate::output::Destination;
 use crate::pipeline::progress::human_bytes;
 pub use crate::pipeline::progress::{progress_bar, thousands};
 use anyhow::Result;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 
@@ -74,14 +75,76 @@ fn put(store: &dyn OutputStore, name: &str, body: &[u8]) -> Result<()> {
     Ok(store.put(name, body)?)
 }
 
+/// One input as the summary records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputRecord {
+    pub path: String,
+    pub format: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: Option<String>,
+    pub etag: Option<String>,
+    #[serde(rename = "versionId")]
+    pub version_id: Option<String>,
+}
+
+impl InputRecord {
+    /// The record of `s`, with the rows read from it and its SHA-256 (where known).
+    pub fn of(s: &Source, rows: u64, sha256: Option<String>) -> InputRecord {
+        InputRecord {
+            path: s.display(),
+            format: s.format.as_str().to_string(),
+            rows,
+            bytes: s.size,
+            sha256,
+            etag: s.object.etag(),
+            version_id: s.object.version(),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let mut v = json!({
+            "path": self.path,
+            "format": self.format,
+            "rows": self.rows,
+            "bytes": self.bytes,
+            "sha256": self.sha256,
+        });
+        if let Some(e) = &self.etag {
+            v["etag"] = json!(e);
+        }
+        if let Some(id) = &self.version_id {
+            v["versionId"] = json!(id);
+        }
+        v
+    }
+}
+
+/// What the manifests say of the output as a whole, beside the parts and the counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputFacts {
+    pub table: String,
+    /// ImportTable's InputFormat and InputCompressionType.
+    pub format: String,
+    pub compression: String,
+}
+
+impl OutputFacts {
+    pub fn of(opts: &ConvertOptions, keys: &KeySchema) -> OutputFacts {
+        OutputFacts {
+            table: table_name(opts, keys),
+            format: opts.syntax.import_format().to_string(),
+            compression: opts.compression.import_name().to_string(),
+        }
+    }
+}
+
 /// manifest-files.json, import-table.json and, last, manifest-summary.json: a folder with the
 /// summary is complete (`prep upload` and `prep validate` both go by it).
 pub fn write_manifests(
     store: &dyn OutputStore,
-    opts: &ConvertOptions,
-    sources: &[Source],
-    rows_by_source: &[u64],
-    input_hashes: &[String],
+    facts: &OutputFacts,
+    inputs: &[InputRecord],
     keys: &KeySchema,
     report: &Report,
 ) -> Result<()> {
@@ -105,28 +168,8 @@ pub fn write_manifests(
     }
     put(store, "manifest-files.json", files.as_bytes())?;
 
-    let table = table_name(opts, keys);
-    let inputs: Vec<Value> = sources
-        .iter()
-        .zip(rows_by_source)
-        .zip(input_hashes)
-        .map(|((s, rows), sha)| {
-            let mut v = json!({
-                "path": s.display(),
-                "format": s.format.as_str(),
-                "rows": rows,
-                "bytes": s.size,
-                "sha256": sha,
-            });
-            if let Some(e) = s.object.etag() {
-                v["etag"] = json!(e);
-            }
-            if let Some(id) = s.object.version() {
-                v["versionId"] = json!(id);
-            }
-            v
-        })
-        .collect();
+    let table = &facts.table;
+    let inputs: Vec<Value> = inputs.iter().map(InputRecord::to_json).collect();
     let summary = json!({
         "version": "2020-06-30",
         "tool": "prep",
@@ -140,8 +183,8 @@ pub fn write_manifests(
         "duplicateCount": report.duplicate_items,
         "duplicateKeyCount": report.duplicate_keys,
         "emptySetsOmitted": report.empty_sets_omitted,
-        "outputFormat": opts.syntax.import_format(),
-        "compression": opts.compression.import_name(),
+        "outputFormat": facts.format,
+        "compression": facts.compression,
         "partCount": report.parts.len(),
         "uncompressedBytes": report.uncompressed_bytes,
         "storedBytes": report.stored_bytes,
@@ -149,9 +192,9 @@ pub fn write_manifests(
         "inputs": inputs,
     });
     let mut import = json!({
-        "InputFormat": opts.syntax.import_format(),
-        "InputCompressionType": opts.compression.import_name(),
-        "TableCreationParameters": keys.table_creation_parameters(&table),
+        "InputFormat": facts.format,
+        "InputCompressionType": facts.compression,
+        "TableCreationParameters": keys.table_creation_parameters(table),
     });
     if let Some((bucket, prefix, owner)) = location {
         let mut source = json!({"S3Bucket": bucket, "S3KeyPrefix": format!("{prefix}data/")});
