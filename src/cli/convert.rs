@@ -127,6 +127,11 @@ pub struct ConvertArgs {
     pub aws: AwsArgs,
     #[command(flatten)]
     pub put: PutArgs,
+    /// Convert only shard I of N (0-based): N processes with I = 0…N-1 convert every input
+    /// exactly once into one --out, then `prep merge OUT` writes the manifests. `--shard N`
+    /// takes I from AWS_BATCH_JOB_ARRAY_INDEX or JOB_COMPLETION_INDEX
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// CSV delimiter (one character; `tab` or \t for tab). Default: comma (tab for .tsv)
     #[arg(long, value_name = "C", value_parser = super::delimiter)]
     pub delimiter: Option<u8>,
@@ -230,6 +235,11 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
         },
         csv_infer: matches!(a.csv_types, CsvTypes::Infer),
         progress: a.output.progress(),
+        shard: a
+            .shard
+            .as_deref()
+            .map(convert::shard::Shard::parse)
+            .transpose()?,
     })
 }
 
@@ -248,7 +258,10 @@ pub fn run(a: ConvertArgs) -> Result<i32> {
     if a.output.json {
         println!("{}", report.to_json());
     } else if !a.output.quiet || report.failed_row.is_some() {
-        eprint!("{}", convert::output::human_summary(&report, &opts));
+        eprint!(
+            "{}",
+            convert::output::human_summary(&report, "prep convert")
+        );
     }
     Ok(report.exit_code())
 }

@@ -4,6 +4,7 @@
 
 mod convert;
 mod import;
+mod merge;
 mod rules;
 mod upload;
 mod validate;
@@ -23,6 +24,7 @@ use std::path::PathBuf;
         \x20         and Ion → key-checked DynamoDB JSON or Ion parts, manifests, rejects\n\
         validate  check DynamoDB JSON / Ion / CSV files, prep folders and DynamoDB exports\n\
         \x20         against the import rules (text, JSON, GitHub, SARIF, JUnit output)\n\
+        merge     join the shards of a conversion (convert --shard I/N) into one import folder\n\
         upload    put a converted folder in S3: multipart, parallel, checksummed, resumable\n\
         import    start the DynamoDB import of an uploaded folder and follow it to the end\n\
         rules     list the rules prep checks, or explain one\n\n\
@@ -47,6 +49,8 @@ pub enum Cmd {
         mut_arg("key", |a| a.help("Partition key NAME[:S|N|B] (default: from a prep manifest, if any)")),
     )]
     Validate(Box<validate::ValidateArgs>),
+    /// Join the shards of a conversion (prep convert --shard I/N) into one import folder: manifests, rejects, duplicates across shards
+    Merge(Box<merge::MergeArgs>),
     /// Upload a converted folder to S3 for ImportTable: multipart, parallel, checksummed, resumable
     #[command(mut_arg("endpoint_url", |a| a
         .help("S3 endpoint URL (also AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3)")))]
@@ -75,6 +79,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.cmd {
         Cmd::Convert(args) => convert::run(*args),
         Cmd::Validate(args) => validate::run(*args),
+        Cmd::Merge(args) => merge::run(*args),
         Cmd::Upload(args) => upload::run(*args),
         Cmd::Import(args) => import::run(*args),
         Cmd::Rules { code } => rules::run(code.as_deref()),

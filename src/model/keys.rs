@@ -329,6 +329,44 @@ impl KeySchema {
     }
 
     /// The key schema as recorded in manifest-summary.json.
+    /// The keys as a prep summary records them (`keySchema`, as [`Self::to_manifest`] writes it).
+    pub fn from_summary(v: &Value) -> Option<KeySchema> {
+        let ks = v.get("keySchema")?;
+        let attr = |a: &Value| -> Option<KeyAttr> {
+            Some(KeyAttr {
+                name: a.get("name")?.as_str()?.to_string(),
+                ty: a
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .and_then(ScalarType::parse),
+            })
+        };
+        let gsis = ks
+            .get("globalSecondaryIndexes")
+            .and_then(Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|g| {
+                        Some(Gsi {
+                            name: g.get("name")?.as_str()?.to_string(),
+                            partition: attr(g.get("partitionKey")?)?,
+                            sort: g.get("sortKey").and_then(attr),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(KeySchema {
+            table_name: v
+                .get("tableName")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            partition: attr(ks.get("partitionKey")?)?,
+            sort: ks.get("sortKey").and_then(attr),
+            gsis,
+        })
+    }
+
     pub fn to_manifest(&self) -> Value {
         let attr = |a: &KeyAttr| json!({"name": a.name, "type": a.ty_str()});
         json!({

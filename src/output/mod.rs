@@ -328,7 +328,7 @@ struct OpenPart {
 }
 
 /// A finished part, as listed in manifest-files.json.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PartInfo {
     pub key: String,
     pub items: u64,
@@ -386,6 +386,8 @@ pub struct PartWriter {
     pub max_parts: usize,
     /// zstd compression threads.
     pub zstd_workers: u32,
+    /// How part names start: `part-`, or a shard's `part-00001-`.
+    pub name_prefix: String,
 }
 
 impl PartWriter {
@@ -434,6 +436,7 @@ impl PartWriter {
             parts: Vec::new(),
             max_parts: rules::MAX_IMPORT_OBJECTS,
             zstd_workers: 1,
+            name_prefix: "part-".into(),
         })
     }
 
@@ -446,7 +449,12 @@ impl PartWriter {
                 self.max_parts
             );
         }
-        let name = format!("part-{index:05}.{}{}", self.ext, self.compression.suffix());
+        let name = format!(
+            "{}{index:05}.{}{}",
+            self.name_prefix,
+            self.ext,
+            self.compression.suffix()
+        );
         let sink = self.store.create_part(&format!("data/{name}"))?;
         let h = Hashing::new(sink, self.compression == Compression::None)?;
         let packer = match self.compression {

@@ -9,7 +9,7 @@
 //! the run — a writer waits for a free slot before it sends another. A part dropped before its
 //! commit aborts its multipart upload, so a failed or interrupted run leaves none behind.
 
-use super::store::{OutputStore, PartSink, PREP_FILES};
+use super::store::{OutputStore, PartSink};
 use crate::aws::{b64, composite, composite_agrees, describe, list_objects, AwsOptions};
 use crate::aws::{Connection, PutSettings};
 use anyhow::{anyhow, bail, Result};
@@ -203,7 +203,7 @@ impl Inner {
 
     /// Abort the multipart uploads left under `data/` by a run that was killed. Servers that
     /// cannot list uploads are passed over: their leftovers are invisible to an import anyway.
-    async fn abort_stale_uploads(&self) -> Result<usize> {
+    async fn abort_stale_uploads(&self, in_the_way: &dyn Fn(&str) -> bool) -> Result<usize> {
         let prefix = self.key("data/");
         let mut aborted = 0;
         let mut markers: (Option<String>, Option<String>) = (None, None);
@@ -224,8 +224,10 @@ impl Inner {
             };
             for u in page.uploads() {
                 if let (Some(k), Some(id)) = (u.key(), u.upload_id()) {
-                    self.abort(k, id).await?;
-                    aborted += 1;
+                    if in_the_way(&k[self.dest.prefix.len()..]) {
+                        self.abort(k, id).await?;
+                        aborted += 1;
+                    }
                 }
             }
             if page.is_truncated() != Some(true) {
@@ -270,12 +272,13 @@ impl S3Prefix {
         })
     }
 
-    /// Take the prefix for this run: `.prep-lock` is created only if no other run holds it (a
-    /// conditional PutObject, `If-None-Match: *`), and deleted when the returned guard is
-    /// dropped. With `force` an existing lock (a killed run's) is replaced.
-    pub fn lock(&self, force: bool) -> Result<S3Lock> {
+    /// Take the prefix for this run: the lock object `name` (`.prep-lock`, a shard's own) is
+    /// created only if no other run holds it (a conditional PutObject, `If-None-Match: *`), and
+    /// deleted when the returned guard is dropped. With `force` an existing lock (a killed
+    /// run's) is replaced.
+    pub fn lock(&self, force: bool, name: &str) -> Result<S3Lock> {
         let inner = &self.inner;
-        let key = inner.key(LOCK);
+        let key = inner.key(name);
         let body = format!(
             "{{\"pid\":{},\"host\":{:?}}}\n",
             std::process::id(),
@@ -295,6 +298,7 @@ impl S3Prefix {
         match inner.s3.block_on(req.send()) {
             Ok(_) => Ok(S3Lock {
                 store: self.inner.clone(),
+                key,
             }),
             Err(e)
                 if e.raw_response()
@@ -310,12 +314,12 @@ impl S3Prefix {
         }
     }
 
-    /// Make the prefix ready for a new output. A prefix that holds prep's objects (an earlier
-    /// output, finished or not: anything under `data/`, a manifest, rejects) is refused, since
-    /// an import reads every object under `data/`; with `force` they are deleted first (the
-    /// summary before the rest) and the multipart uploads a killed run left are aborted.
-    /// Objects elsewhere under the prefix are left alone.
-    pub fn prepare(&self, force: bool) -> Result<()> {
+    /// Make the prefix ready for a new output. A prefix that holds objects in the way (for a
+    /// whole run, an earlier output, finished or not: anything under `data/`, a manifest,
+    /// rejects — an import reads every object under `data/`) is refused; with `force` they are
+    /// deleted first (the summary before the rest) and the multipart uploads a killed run left
+    /// are aborted. Other objects under the prefix are left alone.
+    pub fn prepare(&self, force: bool, in_the_way: &dyn Fn(&str) -> bool) -> Result<()> {
         let inner = &self.inner;
         let listed = inner.s3.block_on(list_objects(
             &inner.s3.client,
@@ -323,11 +327,10 @@ impl S3Prefix {
             &inner.dest.prefix,
             inner.owner(),
         ))?;
-        let data = inner.key("data/");
         let ours: Vec<String> = listed
             .into_iter()
             .map(|o| o.key)
-            .filter(|k| k.starts_with(&data) || PREP_FILES.iter().any(|f| *k == inner.key(f)))
+            .filter(|k| in_the_way(&k[inner.dest.prefix.len()..]))
             .collect();
         if !ours.is_empty() && !force {
             let complete = ours.contains(&inner.key("manifest-summary.json"));
@@ -349,19 +352,14 @@ impl S3Prefix {
         }
         if force {
             inner.s3.block_on(async {
-                let mut ordered: Vec<String> = PREP_FILES
-                    .iter()
-                    .map(|f| inner.key(f))
-                    .filter(|k| ours.contains(k))
-                    .collect();
                 // The summary alone first: without it the rest is an unfinished output.
-                if let Some(first) = ordered.first().cloned() {
-                    inner.delete(&[first]).await?;
-                    ordered.remove(0);
+                let summary = inner.key("manifest-summary.json");
+                if ours.contains(&summary) {
+                    inner.delete(std::slice::from_ref(&summary)).await?;
                 }
-                ordered.extend(ours.iter().filter(|k| k.starts_with(&data)).cloned());
-                inner.delete(&ordered).await?;
-                inner.abort_stale_uploads().await
+                let rest: Vec<String> = ours.iter().filter(|k| **k != summary).cloned().collect();
+                inner.delete(&rest).await?;
+                inner.abort_stale_uploads(in_the_way).await
             })?;
         }
         Ok(())
@@ -422,32 +420,30 @@ impl OutputStore for S3Prefix {
     }
 }
 
-/// The object a run holds in its output prefix from start to end.
-pub const LOCK: &str = ".prep-lock";
-
 /// A run's hold on its output prefix; released (the lock object deleted) when dropped.
 #[derive(Debug)]
 pub struct S3Lock {
     store: Arc<Inner>,
+    key: String,
 }
 
 impl Drop for S3Lock {
     fn drop(&mut self) {
         let inner = &self.store;
-        let key = inner.key(LOCK);
+        let key = &self.key;
         let mut req = inner
             .s3
             .client
             .delete_object()
             .bucket(&inner.dest.bucket)
-            .key(&key);
+            .key(key);
         if let Some(o) = inner.owner() {
             req = req.expected_bucket_owner(o);
         }
         if let Err(e) = inner.s3.block_on(req.send()) {
             eprintln!(
                 "prep: cannot remove {}: {}; the next run into this prefix needs --force",
-                inner.url(&key),
+                inner.url(key),
                 describe(&e)
             );
         }

@@ -6,6 +6,7 @@
 use super::disk::Disk;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// The names prep writes in an output besides `data/`, in the order a clean-up removes them:
 /// the summary first, so that a half-removed output never looks complete.
@@ -54,12 +55,15 @@ pub trait PartSink: Send {
 #[derive(Debug)]
 pub struct LocalFolder {
     root: PathBuf,
+    /// The files this run has completed, for [`OutputStore::discard`].
+    written: Arc<Mutex<Vec<PathBuf>>>,
 }
 
 impl LocalFolder {
     pub fn new(root: &Path) -> Self {
         LocalFolder {
             root: root.to_path_buf(),
+            written: Arc::default(),
         }
     }
 
@@ -96,6 +100,7 @@ impl OutputStore for LocalFolder {
             tmp,
             path,
             committed: false,
+            written: self.written.clone(),
         }))
     }
 
@@ -108,14 +113,21 @@ impl OutputStore for LocalFolder {
             tmp,
             path,
             committed: false,
+            written: self.written.clone(),
         }))
     }
 
-    /// `data/` and prep's files go; whatever else the folder holds stays.
+    /// The files this run completed go (the summary first); whatever else the folder holds
+    /// stays — other shards' files among it.
     fn discard(&self) {
-        let _ = std::fs::remove_dir_all(self.root.join("data"));
-        for f in PREP_FILES {
-            let _ = std::fs::remove_file(self.root.join(f));
+        let mut files = std::mem::take(&mut *self.written.lock().expect("not poisoned"));
+        files.sort_by_key(|p| !p.ends_with("manifest-summary.json"));
+        for f in files {
+            let _ = std::fs::remove_file(f);
+        }
+        // The folders the run made, if nothing else is in them.
+        for dir in ["data", "shards"] {
+            let _ = std::fs::remove_dir(self.root.join(dir));
         }
     }
 
@@ -128,6 +140,10 @@ impl OutputStore for LocalFolder {
             .and_then(|()| f.sync_all())
             .map_err(|e| named("cannot write", &tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| named("cannot write", &path, e))?;
+        self.written
+            .lock()
+            .expect("not poisoned")
+            .push(path.clone());
         if let Some(dir) = path.parent() {
             std::fs::File::open(dir)
                 .and_then(|d| d.sync_all())
@@ -160,6 +176,7 @@ struct LocalPart {
     tmp: PathBuf,
     path: PathBuf,
     committed: bool,
+    written: Arc<Mutex<Vec<PathBuf>>>,
 }
 
 impl PartSink for LocalPart {
@@ -180,6 +197,10 @@ impl PartSink for LocalPart {
         .map_err(|e| named("cannot write", &self.tmp, e))?;
         std::fs::rename(&self.tmp, &self.path).map_err(|e| named("cannot rename", &self.tmp, e))?;
         self.committed = true;
+        self.written
+            .lock()
+            .expect("not poisoned")
+            .push(self.path.clone());
         Ok(None)
     }
 }

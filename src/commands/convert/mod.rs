@@ -6,7 +6,9 @@
 //! on the writer thread, SHA-256 beside it, the device write on a thread of the part's own).
 //! Keeping the order makes the output byte-identical whatever the thread count.
 
+pub mod merge;
 pub mod output;
+pub mod shard;
 
 use crate::encoding::arrow_rows::{split_key, Encoded, ItemEncoder};
 use crate::encoding::item_lines::{item_key_checks, LinesEncoder};
@@ -67,6 +69,8 @@ pub struct ConvertOptions {
     pub read: ReadOptions,
     pub csv_infer: bool,
     pub progress: bool,
+    /// One of N processes that convert the inputs together (`prep merge` joins them).
+    pub shard: Option<shard::Shard>,
 }
 
 /// What a run did; the summary and `--json` are made from it.
@@ -91,6 +95,10 @@ pub struct Report {
     pub key_schema: Option<KeySchema>,
     /// Things that converted but deserve a look (a stream that may be cut short, no items).
     pub warnings: Vec<String>,
+    /// The run's format, compression and table name.
+    pub facts: Option<output::OutputFacts>,
+    /// The shard this run converted, if it converted one.
+    pub shard: Option<shard::Shard>,
 }
 
 impl Report {
@@ -223,34 +231,20 @@ fn check_out_apart_from_inputs(out: &Destination, inputs: &[String]) -> Result<(
 
 /// Make OUT ready and lock it for this run: a second run into the same OUT is refused while
 /// this one holds the lock, so neither can clear or overwrite the other's files.
-fn prepare_out(out: &Path, force: bool) -> Result<std::fs::File> {
+fn prepare_out(out: &Path, force: bool, shard: Option<shard::Shard>) -> Result<std::fs::File> {
     if out.exists() && !out.is_dir() {
         bail!("--out {} exists and is not a directory", out.display());
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let lock_path = out.join(LOCK_FILE);
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .with_context(|| format!("cannot create {}", lock_path.display()))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => bail!(
-            "--out {} is in use by another prep run (it holds {}); wait for it to finish or choose another OUT",
-            out.display(),
-            lock_path.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
-        }
+    let lock = lock_folder(out, &lock_name(shard))?;
+    if let Some(s) = shard {
+        return claim_for_shard(out, force, s).map(|()| lock);
     }
     {
         let non_empty = std::fs::read_dir(out)
             .with_context(|| format!("cannot read {}", out.display()))?
             .filter_map(|e| e.ok())
-            .any(|e| e.file_name() != LOCK_FILE);
+            .any(|e| !e.file_name().to_string_lossy().starts_with(LOCK_FILE));
         if non_empty && !force {
             bail!(
                 "--out {} is not empty; choose a new folder or pass --force to replace prep's files in it",
@@ -258,10 +252,12 @@ fn prepare_out(out: &Path, force: bool) -> Result<std::fs::File> {
             );
         }
         if non_empty {
-            let data = out.join("data");
-            if data.exists() {
-                std::fs::remove_dir_all(&data)
-                    .with_context(|| format!("cannot remove {}", data.display()))?;
+            for dir in ["data", shard::SHARDS_DIR] {
+                let dir = out.join(dir);
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir)
+                        .with_context(|| format!("cannot remove {}", dir.display()))?;
+                }
             }
             for f in OUR_FILES {
                 let p = out.join(f);
@@ -282,18 +278,103 @@ enum Held {
     S3(crate::output::s3::S3Lock),
 }
 
+/// Lock `name` in the folder `out` for this run (an advisory lock, released when the file is
+/// closed): a second run into the same folder is refused while this one holds it.
+fn lock_folder(out: &Path, name: &str) -> Result<std::fs::File> {
+    let lock_path = out.join(name);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "--out {} is in use by another prep run (it holds {}); wait for it to finish or choose another OUT",
+            out.display(),
+            lock_path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+        }
+    }
+    Ok(lock)
+}
+
+/// The lock file a run holds in its output: one per shard, so that the shards of one
+/// conversion can write into one folder at once.
+fn lock_name(shard: Option<shard::Shard>) -> String {
+    match shard {
+        None => LOCK_FILE.to_string(),
+        Some(s) => format!("{LOCK_FILE}.{}", s.tag()),
+    }
+}
+
+/// Whether `name` (relative to the output's root) is in the way of this run: for a whole run
+/// anything prep writes; for a shard, its own parts and reports, and a merged output's
+/// manifests (which its new parts would make stale).
+fn in_the_way(name: &str, shard: Option<shard::Shard>) -> bool {
+    let manifest = crate::output::store::PREP_FILES.contains(&name);
+    match shard {
+        None => manifest || name.starts_with("data/") || name.starts_with("shards/"),
+        Some(s) => manifest || s.owns(name),
+    }
+}
+
+/// A shard's claim on a local output folder that other shards write into too.
+fn claim_for_shard(out: &Path, force: bool, s: shard::Shard) -> Result<()> {
+    let mut there = Vec::new();
+    for dir in ["", "data", shard::SHARDS_DIR] {
+        let Ok(entries) = std::fs::read_dir(out.join(dir)) else {
+            continue;
+        };
+        for e in entries.filter_map(|e| e.ok()) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rel = if dir.is_empty() {
+                name
+            } else {
+                format!("{dir}/{name}")
+            };
+            if e.path().is_file() && in_the_way(&rel, Some(s)) {
+                there.push(rel);
+            }
+        }
+    }
+    if there.is_empty() {
+        return Ok(());
+    }
+    if !force {
+        there.sort();
+        bail!(
+            "--out {} already holds this shard's output or a merged output ({}); choose a new folder, or pass --force to replace them",
+            out.display(),
+            there.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    for rel in there {
+        let p = out.join(&rel);
+        std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
+    }
+    Ok(())
+}
+
 /// The store the run writes into, made ready (locked for the run, then checked) and the lock
 /// it holds until its end.
 fn open_store(opts: &ConvertOptions) -> Result<(Arc<dyn OutputStore>, Held)> {
     Ok(match &opts.out {
         Destination::Folder(out) => {
-            let lock = prepare_out(out, opts.force)?;
+            let lock = prepare_out(out, opts.force, opts.shard)?;
+            for dir in ["data", shard::SHARDS_DIR] {
+                std::fs::create_dir_all(out.join(dir))
+                    .with_context(|| format!("cannot create {}", out.join(dir).display()))?;
+            }
             (Arc::new(LocalFolder::new(out)), Held::Folder(lock))
         }
         Destination::S3(d) => {
             let store = S3Prefix::connect(&opts.aws, d.clone())?;
-            let lock = store.lock(opts.force)?;
-            store.prepare(opts.force)?;
+            let lock = store.lock(opts.force, &lock_name(opts.shard))?;
+            store.prepare(opts.force, &|name| in_the_way(name, opts.shard))?;
             (Arc::new(store), Held::S3(lock))
         }
     })
@@ -429,7 +510,11 @@ struct Writer {
     parts: PartWriter,
     dups: Option<DupIndex>,
     rejects: Option<SideFile>,
+    /// Where rejects go: `rejects.jsonl`, or a shard's own file.
+    rejects_name: String,
     duplicates: Option<SideFile>,
+    /// A shard's record of its items' keys (hash, source, row, key), for `prep merge`.
+    key_file: Option<SideFile>,
     report: Report,
     rows_by_source: Vec<u64>,
     source_names: Vec<String>,
@@ -470,7 +555,7 @@ impl Writer {
                 return Ok(false);
             }
             if self.rejects.is_none() {
-                self.rejects = Some(SideFile::create(&*self.store, "rejects.jsonl")?);
+                self.rejects = Some(SideFile::create(&*self.store, &self.rejects_name)?);
             }
             let f = self.rejects.as_mut().expect("opened");
             for (code, line) in &c.rejects {
@@ -509,6 +594,15 @@ impl Writer {
                 }
             }
         }
+        if let Some(f) = self.key_file.as_mut() {
+            let mut buf = Vec::with_capacity(e.rows.len() * 48);
+            for k in 0..e.rows.len() {
+                let row = c.first_row + e.rows[k] as u64 + 1;
+                let key = e.keys.get(k);
+                shard::KeyRecord::write(e.keys.hashes[k], c.source as u32, row, key, &mut buf);
+            }
+            f.bytes(&buf)?;
+        }
         // The part's SHA-256 thread keeps the batch until it has caught up; no copy is made.
         let buf = Arc::new(std::mem::take(&mut c.encoded.buf));
         self.parts.write_shared_items(&buf, &c.encoded.ends)?;
@@ -524,9 +618,13 @@ impl Writer {
             return Err(crate::pipeline::Interrupted.into());
         }
         self.parts.close()?;
-        for f in [self.rejects.take(), self.duplicates.take()]
-            .into_iter()
-            .flatten()
+        for f in [
+            self.rejects.take(),
+            self.duplicates.take(),
+            self.key_file.take(),
+        ]
+        .into_iter()
+        .flatten()
         {
             f.commit()?;
         }
@@ -539,6 +637,47 @@ impl Writer {
         self.report.stored_bytes = self.report.parts.iter().map(|p| p.stored).sum();
         Ok((self.report, self.rows_by_source))
     }
+}
+
+/// A shard's report, last: what `prep merge` needs to write the manifests of the whole run.
+fn write_shard_report(
+    store: &dyn OutputStore,
+    opts: &ConvertOptions,
+    s: shard::Shard,
+    facts: output::OutputFacts,
+    inputs: Vec<output::InputRecord>,
+    keys: &KeySchema,
+    report: &Report,
+) -> Result<()> {
+    let r = shard::ShardReport {
+        tool: "prep".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        shard: s,
+        settings: shard::Settings {
+            facts,
+            key_schema: keys.to_manifest(),
+            duplicates: format!("{:?}", opts.duplicates).to_ascii_lowercase(),
+            part_size: opts.part_size,
+            nulls: format!("{:?}", opts.nulls),
+            timestamps: format!("{:?}", opts.timestamps),
+        },
+        inputs,
+        parts: report.parts.clone(),
+        rows_read: report.rows_read,
+        items_written: report.items_written,
+        rows_rejected: report.rows_rejected,
+        rejects_by_code: report
+            .rejects_by_code
+            .iter()
+            .map(|(c, n)| (c.to_string(), *n))
+            .collect(),
+        empty_sets_omitted: report.empty_sets_omitted,
+        warnings: report.warnings.clone(),
+        rejects_file: (report.rows_rejected > 0).then(|| s.rejects_name()),
+        keys_file: (opts.duplicates != DupMode::Off).then(|| s.keys_name()),
+    };
+    let body = serde_json::to_vec_pretty(&r)?;
+    Ok(store.put(&s.report_name(), &body)?)
 }
 
 /// rejects.jsonl or duplicates.jsonl: lines gathered and handed to the store in large writes.
@@ -567,6 +706,12 @@ impl SideFile {
             out: BufWriter::with_capacity(256 << 10, SinkWriter(sink)),
             name: store.display(name),
         })
+    }
+
+    fn bytes(&mut self, b: &[u8]) -> Result<()> {
+        self.out
+            .write_all(b)
+            .with_context(|| format!("cannot write {}", self.name))
     }
 
     fn line(&mut self, line: &[u8]) -> Result<()> {
@@ -654,6 +799,23 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
         schemas.push(o.schema);
         units.extend(o.units);
     }
+    // A shard converts its units only, and hashes the inputs whose first unit is its own.
+    let mut hashed_here = vec![true; sources.len()];
+    if let Some(s) = opts.shard {
+        let mine = s.selects(&units);
+        let mut first_seen = vec![false; sources.len()];
+        for (u, &m) in units.iter().zip(&mine) {
+            if !first_seen[u.source] {
+                first_seen[u.source] = true;
+                hashed_here[u.source] = m;
+            }
+        }
+        units = units
+            .into_iter()
+            .zip(mine)
+            .filter_map(|(u, m)| m.then_some(u))
+            .collect();
+    }
     let item_inputs = sources
         .iter()
         .filter(|s| matches!(s.format, Format::Items(_)))
@@ -713,7 +875,16 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
         (Encoding::Lines(checks), keys)
     };
     let (store, _lock) = open_store(opts)?;
-    let result = convert(opts, &store, &sources, units, &encoding, &keys, started);
+    let result = convert(
+        opts,
+        &store,
+        &sources,
+        units,
+        &hashed_here,
+        &encoding,
+        &keys,
+        started,
+    );
     match result {
         Ok(mut report) => {
             if report.failed_row.is_some() {
@@ -766,11 +937,13 @@ fn input_warnings(sources: &[Source]) -> Vec<String> {
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 fn convert(
     opts: &ConvertOptions,
     store: &Arc<dyn OutputStore>,
     sources: &[Source],
     units: Vec<Unit>,
+    hashed_here: &[bool],
     encoding: &Encoding,
     keys: &KeySchema,
     started: Instant,
@@ -783,10 +956,6 @@ fn convert(
         Compression::Gzip => 6,
         Compression::None => 0,
     });
-    if let Some(out) = opts.out.folder() {
-        std::fs::create_dir_all(out.join("data"))
-            .with_context(|| format!("cannot create {}", out.join("data").display()))?;
-    }
     let mut parts = PartWriter::to_store(
         store.clone(),
         opts.syntax.extension(),
@@ -795,6 +964,9 @@ fn convert(
         opts.part_size,
     )?;
     parts.zstd_workers = threads.clamp(1, 8) as u32;
+    if let Some(s) = opts.shard {
+        parts.name_prefix = s.part_prefix();
+    }
     let mut key_names = vec![keys.partition.name.clone()];
     key_names.extend(keys.sort.as_ref().map(|s| s.name.clone()));
     // Enough idle buffers for the encoders' window and the batches the parts' hash lanes and
@@ -806,11 +978,24 @@ fn convert(
         recycled: recycled.clone(),
         store: store.clone(),
         parts,
-        dups: (opts.duplicates != DupMode::Off).then(DupIndex::new),
+        // A shard leaves duplicate detection to `prep merge`: it records its keys instead.
+        dups: (opts.duplicates != DupMode::Off && opts.shard.is_none()).then(DupIndex::new),
+        key_file: match opts.shard {
+            Some(s) if opts.duplicates != DupMode::Off => {
+                Some(SideFile::create(&**store, &s.keys_name())?)
+            }
+            _ => None,
+        },
+        rejects_name: match opts.shard {
+            Some(s) => s.rejects_name(),
+            None => "rejects.jsonl".into(),
+        },
         rejects: None,
         duplicates: None,
         report: Report {
             out: opts.out.display(),
+            facts: Some(output::OutputFacts::of(opts, keys)),
+            shard: opts.shard,
             dup_mode_error: opts.duplicates == DupMode::Error,
             ..Report::default()
         },
@@ -835,6 +1020,8 @@ fn convert(
                 s.object.local_path().is_some() || by_ranges,
             )
         })
+        .zip(hashed_here)
+        .map(|((o, here), &ours)| (o, here && ours))
         .collect();
     let sha256 = |o: &dyn crate::input::source::InputObject| -> Result<String> {
         Ok(crate::input::source::digests(o, false, true)?
@@ -933,11 +1120,15 @@ fn convert(
         .map_err(|_| anyhow!("the hashing thread panicked"))??
         .into_iter()
         .zip(sources)
-        .map(|(h, s)| match h.or_else(|| s.object.sha256_seen()) {
-            Some(h) => Ok(h),
-            None => sha256(&*s.object),
-        })
-        .collect::<Result<Vec<String>>>()?;
+        .zip(hashed_here)
+        .map(
+            |((h, s), &ours)| match h.or_else(|| s.object.sha256_seen()) {
+                Some(h) => Ok(Some(h)),
+                None if ours => sha256(&*s.object).map(Some),
+                None => Ok(None),
+            },
+        )
+        .collect::<Result<Vec<Option<String>>>>()?;
     report.elapsed_s = started.elapsed().as_secs_f64();
     // Stopped while the last parts were closing: no manifest, and the parts go.
     if crate::pipeline::interrupted() {
@@ -948,15 +1139,13 @@ fn convert(
             .iter()
             .zip(&rows_by_source)
             .zip(input_hashes)
-            .map(|((s, rows), sha)| output::InputRecord::of(s, *rows, Some(sha)))
+            .map(|((s, rows), sha)| output::InputRecord::of(s, *rows, sha))
             .collect();
-        output::write_manifests(
-            &**store,
-            &output::OutputFacts::of(opts, keys),
-            &inputs,
-            keys,
-            &report,
-        )?;
+        let facts = output::OutputFacts::of(opts, keys);
+        match opts.shard {
+            None => output::write_manifests(&**store, &facts, &inputs, keys, &report)?,
+            Some(s) => write_shard_report(&**store, opts, s, facts, inputs, keys, &report)?,
+        }
     }
     Ok(report)
 }

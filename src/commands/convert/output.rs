@@ -217,25 +217,32 @@ pub fn write_manifests(
 }
 
 /// The closing summary for people.
-pub fn human_summary(r: &Report, opts: &ConvertOptions) -> String {
+pub fn human_summary(r: &Report, command: &str) -> String {
     let mut s = String::new();
     let out = r.out.trim_end_matches('/');
+    let (format, compression) = (
+        r.facts.as_ref().map_or("", |f| f.format.as_str()),
+        r.facts.as_ref().map_or("", |f| f.compression.as_str()),
+    );
     if let Some(row) = &r.failed_row {
         let _ = writeln!(
             s,
-            "prep convert: stopped at the first failing row (--on-error fail); nothing was written to {out}"
+            "{command}: stopped at the first failing row (--on-error fail); nothing was written to {out}"
         );
         let _ = writeln!(s, "  {row}");
         return s;
     }
     let _ = writeln!(
         s,
-        "prep convert: {} rows read = {} items written + {} rejected",
+        "{command}{}: {} rows read = {} items written + {} rejected",
+        r.shard
+            .map(|s| format!(" (shard {} of {})", s.index, s.count))
+            .unwrap_or_default(),
         thousands(r.rows_read),
         thousands(r.items_written),
         thousands(r.rows_rejected)
     );
-    if r.rows_rejected > 0 {
+    if r.rows_rejected > 0 && r.shard.is_none() {
         let codes: Vec<String> = r
             .rejects_by_code
             .iter()
@@ -279,12 +286,19 @@ pub fn human_summary(r: &Report, opts: &ConvertOptions) -> String {
         "  {} parts in {}/data ({} {}, {} uncompressed, {} stored)",
         r.parts.len(),
         out,
-        opts.syntax.import_format(),
-        opts.compression.import_name(),
+        format,
+        compression,
         human_bytes(r.uncompressed_bytes),
         human_bytes(r.stored_bytes)
     );
-    if r.out.starts_with("s3://") {
+    if let Some(sh) = r.shard {
+        let _ = writeln!(
+            s,
+            "  its rejects and keys are in {out}/shards/{}.*; when all {} shards are done: prep merge {out}/",
+            sh.tag(),
+            sh.count
+        );
+    } else if r.out.starts_with("s3://") {
         let _ = writeln!(s, "  import with: prep import {out}/");
     }
     let rate = if r.elapsed_s > 0.0 {

@@ -3,7 +3,7 @@
 
 use super::{DataFile, Declared, Finding, Report, ValidateOptions};
 use crate::input::Packing;
-use crate::model::keys::{KeyAttr, KeySchema, ScalarType};
+use crate::model::keys::KeySchema;
 use crate::model::rules;
 use anyhow::{Context, Result};
 use serde_json::Value;
@@ -172,44 +172,6 @@ fn compare(path: &Path, e: &Expect, d: crate::hashing::FileDigests) -> Vec<Findi
     out
 }
 
-/// Keys as prep records them in manifest-summary.json.
-fn keys_from_summary(v: &Value) -> Option<KeySchema> {
-    let ks = v.get("keySchema")?;
-    let attr = |a: &Value| -> Option<KeyAttr> {
-        Some(KeyAttr {
-            name: a.get("name")?.as_str()?.to_string(),
-            ty: a
-                .get("type")
-                .and_then(Value::as_str)
-                .and_then(ScalarType::parse),
-        })
-    };
-    let gsis = ks
-        .get("globalSecondaryIndexes")
-        .and_then(Value::as_array)
-        .map(|l| {
-            l.iter()
-                .filter_map(|g| {
-                    Some(crate::model::keys::Gsi {
-                        name: g.get("name")?.as_str()?.to_string(),
-                        partition: attr(g.get("partitionKey")?)?,
-                        sort: g.get("sortKey").and_then(attr),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Some(KeySchema {
-        table_name: v
-            .get("tableName")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        partition: attr(ks.get("partitionKey")?)?,
-        sort: ks.get("sortKey").and_then(attr),
-        gsis,
-    })
-}
-
 /// Check a folder; returns the data files to validate item by item.
 pub fn check_folder(
     dir: &dyn FolderView,
@@ -255,7 +217,7 @@ pub fn check_folder(
         report.add(incomplete("import-table.json"));
     }
     if keys.is_none() {
-        if let Some(k) = summary.as_ref().and_then(keys_from_summary) {
+        if let Some(k) = summary.as_ref().and_then(KeySchema::from_summary) {
             report.notes.push(format!(
                 "key schema from {}: {}{}",
                 dir.shown("manifest-summary.json"),
