@@ -3,6 +3,7 @@
 #   benches/compare.sh [--rows 2000000] [--runs 3] [--python-rows 100000] [--big-gb 2] [--hostile-only]
 #   benches/compare.sh --s3-only [--rows N] [--runs N]   (S3 → S3 against the three-step path; needs
 #   scripts/install-test-tools.sh for the local S3 server)
+#   benches/compare.sh --shards-only [--rows N] [--runs N]   (N shard processes + merge against one)
 # Builds prep (release), installs duckdb, pyarrow and boto3 into .venv, generates the dataset
 # under target/bench/ once, checks that prep and DuckDB write the same items, then prints medians
 # and ratios. Results and method: BENCHMARKS.md.
@@ -11,6 +12,10 @@ cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin prep --example serde_baseline --example checksum_baseline
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check 'duckdb==2.0.0' 'pyarrow' 'boto3'
+if [ "${1:-}" = "--shards-only" ]; then
+    shift
+    exec .venv/bin/python benches/shards.py "$@"
+fi
 if [ "${1:-}" = "--s3-only" ]; then
     shift
     exec .venv/bin/python benches/s3_paths.py "$@"
