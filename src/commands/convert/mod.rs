@@ -6,6 +6,7 @@
 //! on the writer thread, SHA-256 beside it, the device write on a thread of the part's own).
 //! Keeping the order makes the output byte-identical whatever the thread count.
 
+pub mod embed;
 pub mod merge;
 pub mod output;
 pub mod shard;
@@ -426,13 +427,13 @@ pub enum Encoding {
 fn encode_chunk(
     b: Batch,
     encoding: &Encoding,
-    sources: &[Source],
+    (format, source): (Format, &str),
     syn: Syntax,
     nulls: Nulls,
     w: &mut ItemWriter,
 ) -> Result<Chunk> {
     let mut lines_enc = None;
-    let encoded = match (encoding, sources[b.source].format) {
+    let encoded = match (encoding, format) {
         (Encoding::Lines(keys), Format::Items(format)) => {
             let enc = LinesEncoder {
                 format,
@@ -445,15 +446,12 @@ fn encode_chunk(
             e
         }
         (Encoding::Columns(plan), _) => {
-            let enc = ItemEncoder::new(plan, &b.rows, syn, nulls)
-                .with_context(|| sources[b.source].display())?;
+            let enc =
+                ItemEncoder::new(plan, &b.rows, syn, nulls).with_context(|| source.to_string())?;
             let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
             enc.encode(b.rows.num_rows(), &skip, w)
         }
-        _ => bail!(
-            "{}: mixed item and table inputs",
-            sources[b.source].display()
-        ),
+        _ => bail!("{source}: mixed item and table inputs"),
     };
     let row_values = |i: usize| match &lines_enc {
         Some(enc) => enc.reject_values(b.rows.column(0).as_binary::<i32>().value(i)),
@@ -477,7 +475,6 @@ fn encode_chunk(
             .map(|r| (r.index, r.rule, r.message.clone(), None)),
     );
     all.sort_by_key(|r| r.0);
-    let source = sources[b.source].display();
     let rejects = all
         .into_iter()
         .map(|(i, rule, message, values)| {
@@ -527,6 +524,66 @@ struct Writer {
 }
 
 impl Writer {
+    /// The writer of a run into `store`, over inputs named `source_names`.
+    fn new(
+        opts: &ConvertOptions,
+        store: &Arc<dyn OutputStore>,
+        keys: &KeySchema,
+        source_names: Vec<String>,
+        threads: usize,
+        recycled: Recycled,
+    ) -> Result<Writer> {
+        let level = opts.level.unwrap_or(match opts.compression {
+            Compression::Zstd => 1,
+            Compression::Gzip => 6,
+            Compression::None => 0,
+        });
+        let mut parts = PartWriter::to_store(
+            store.clone(),
+            opts.syntax.extension(),
+            opts.compression,
+            level,
+            opts.part_size,
+        )?;
+        parts.zstd_workers = threads.clamp(1, 8) as u32;
+        if let Some(s) = opts.shard {
+            parts.name_prefix = s.part_prefix();
+        }
+        let mut key_names = vec![keys.partition.name.clone()];
+        key_names.extend(keys.sort.as_ref().map(|s| s.name.clone()));
+        Ok(Writer {
+            in_flight: Vec::new(),
+            recycled,
+            store: store.clone(),
+            parts,
+            // A shard leaves duplicate detection to `prep merge`: it records its keys instead.
+            dups: (opts.duplicates != DupMode::Off && opts.shard.is_none()).then(DupIndex::new),
+            key_file: match opts.shard {
+                Some(s) if opts.duplicates != DupMode::Off => {
+                    Some(SideFile::create(&**store, &s.keys_name())?)
+                }
+                _ => None,
+            },
+            rejects_name: match opts.shard {
+                Some(s) => s.rejects_name(),
+                None => "rejects.jsonl".into(),
+            },
+            rejects: None,
+            duplicates: None,
+            report: Report {
+                out: opts.out.display(),
+                facts: Some(output::OutputFacts::of(opts, keys)),
+                shard: opts.shard,
+                dup_mode_error: opts.duplicates == DupMode::Error,
+                ..Report::default()
+            },
+            rows_by_source: vec![0; source_names.len()],
+            source_names,
+            key_names,
+            on_error: opts.on_error,
+        })
+    }
+
     /// Give back the batches that the parts have finished with.
     fn recycle(&mut self) {
         let mut k = 0;
@@ -951,59 +1008,12 @@ fn convert(
     let threads = opts.threads.max(1);
     let pool =
         crate::pipeline::producer_pool(threads).context("cannot start the worker threads")?;
-    let level = opts.level.unwrap_or(match opts.compression {
-        Compression::Zstd => 1,
-        Compression::Gzip => 6,
-        Compression::None => 0,
-    });
-    let mut parts = PartWriter::to_store(
-        store.clone(),
-        opts.syntax.extension(),
-        opts.compression,
-        level,
-        opts.part_size,
-    )?;
-    parts.zstd_workers = threads.clamp(1, 8) as u32;
-    if let Some(s) = opts.shard {
-        parts.name_prefix = s.part_prefix();
-    }
-    let mut key_names = vec![keys.partition.name.clone()];
-    key_names.extend(keys.sort.as_ref().map(|s| s.name.clone()));
     // Enough idle buffers for the encoders' window and the batches the parts' hash lanes and
     // staging threads hold (about one and a half per lane); a buffer dropped here is
     // allocated again, with fresh pages to fault in, a moment later.
     let recycled = Recycled::new(threads * 4 + 2 * crate::hashing::md5x::LANES);
-    let writer = Writer {
-        in_flight: Vec::new(),
-        recycled: recycled.clone(),
-        store: store.clone(),
-        parts,
-        // A shard leaves duplicate detection to `prep merge`: it records its keys instead.
-        dups: (opts.duplicates != DupMode::Off && opts.shard.is_none()).then(DupIndex::new),
-        key_file: match opts.shard {
-            Some(s) if opts.duplicates != DupMode::Off => {
-                Some(SideFile::create(&**store, &s.keys_name())?)
-            }
-            _ => None,
-        },
-        rejects_name: match opts.shard {
-            Some(s) => s.rejects_name(),
-            None => "rejects.jsonl".into(),
-        },
-        rejects: None,
-        duplicates: None,
-        report: Report {
-            out: opts.out.display(),
-            facts: Some(output::OutputFacts::of(opts, keys)),
-            shard: opts.shard,
-            dup_mode_error: opts.duplicates == DupMode::Error,
-            ..Report::default()
-        },
-        rows_by_source: vec![0; sources.len()],
-        source_names: sources.iter().map(Source::display).collect(),
-        key_names,
-        on_error: opts.on_error,
-    };
+    let names: Vec<String> = sources.iter().map(Source::display).collect();
+    let writer = Writer::new(opts, store, keys, names, threads, recycled.clone())?;
     let total_bytes: u64 = sources.iter().map(|s| s.size).sum();
     let bar = opts.progress.then(|| output::progress_bar(total_bytes));
 
@@ -1084,7 +1094,17 @@ fn convert(
             keep_keys: opts.duplicates != DupMode::Off,
             ..ItemWriter::new(opts.syntax, opts.nulls)
         },
-        |w, b| encode_chunk(b, encoding, sources, opts.syntax, opts.nulls, w),
+        |w, b| {
+            let s = &sources[b.source];
+            encode_chunk(
+                b,
+                encoding,
+                (s.format, &s.display()),
+                opts.syntax,
+                opts.nulls,
+                w,
+            )
+        },
         |c| {
             let c = match c {
                 Ok(c) => c,

@@ -1,0 +1,276 @@
+//! `prep._prep`: prep's encoder, shard writer and merge for Python, over Arrow data passed
+//! without a copy (the Arrow C data interface: pyarrow record batches and schemas, or anything
+//! with `__arrow_c_array__` / `__arrow_c_schema__`). The Python package (`prep`) wraps it;
+//! results cross as JSON text, which the wrapper parses.
+
+use arrow_array::RecordBatch;
+use arrow_pyarrow::PyArrowType;
+use arrow_schema::Schema;
+use prep::commands::convert::embed::{self, ShardWriter as Inner};
+use prep::commands::convert::merge::{self, MergeOptions};
+use prep::commands::convert::shard::Shard;
+use prep::commands::convert::{ConvertOptions, DupMode, OnError};
+use prep::encoding::plan::{Target, Timestamps};
+use prep::encoding::{Nulls, Syntax};
+use prep::model::keys::{Gsi, KeyAttr, KeySchema};
+use prep::output::s3::S3Destination;
+use prep::output::{Compression, Destination};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn err(e: anyhow::Error) -> PyErr {
+    PyRuntimeError::new_err(format!("{e:#}"))
+}
+
+fn bad(what: &str) -> PyErr {
+    PyValueError::new_err(what.to_string())
+}
+
+/// The options every call takes, as the CLI names them.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct Options {
+    key: String,
+    sort_key: Option<String>,
+    gsi: Vec<String>,
+    table: Option<String>,
+    format: String,
+    compress: String,
+    compress_level: Option<i32>,
+    part_size: u64,
+    nulls: String,
+    timestamps: String,
+    types: HashMap<String, String>,
+    duplicates: String,
+    on_error: String,
+    force: bool,
+    /// AWS: profile, region, endpoint_url, path_style, concurrency, chunk_size, max_attempts.
+    profile: Option<String>,
+    region: Option<String>,
+    endpoint_url: Option<String>,
+    path_style: bool,
+    concurrency: usize,
+    chunk_size: u64,
+    max_attempts: u32,
+}
+
+fn destination(out: &str, o: &Options) -> PyResult<Destination> {
+    Ok(if out.starts_with("s3://") {
+        let (bucket, prefix) = prep::aws::parse_s3_url(out).map_err(err)?;
+        Destination::S3(S3Destination {
+            bucket,
+            prefix,
+            put: Default::default(),
+            concurrency: o.concurrency.max(1),
+            chunk_size: o.chunk_size.max(5 << 20),
+        })
+    } else {
+        Destination::Folder(PathBuf::from(out))
+    })
+}
+
+fn aws(o: &Options) -> prep::aws::AwsOptions {
+    prep::aws::AwsOptions {
+        profile: o.profile.clone(),
+        region: o.region.clone(),
+        endpoint_url: o.endpoint_url.clone(),
+        path_style: o.path_style,
+        max_attempts: o.max_attempts.max(1),
+    }
+}
+
+fn convert_options(out: &str, o: &Options) -> PyResult<ConvertOptions> {
+    let keys = KeySchema {
+        table_name: None,
+        partition: KeyAttr::parse(&o.key).map_err(err)?,
+        sort: o
+            .sort_key
+            .as_deref()
+            .map(KeyAttr::parse)
+            .transpose()
+            .map_err(err)?,
+        gsis: o
+            .gsi
+            .iter()
+            .map(|g| Gsi::parse(g))
+            .collect::<anyhow::Result<_>>()
+            .map_err(err)?,
+    };
+    let mut c = embed::default_options(keys, destination(out, o)?);
+    c.aws = aws(o);
+    c.table_name = o.table.clone();
+    c.syntax = match o.format.as_str() {
+        "dynamodb-json" => Syntax::Json,
+        "ion" => Syntax::Ion,
+        f => return Err(bad(&format!("format {f:?}: dynamodb-json or ion"))),
+    };
+    c.compression = Compression::parse(&o.compress)
+        .ok_or_else(|| bad(&format!("compress {:?}: none, gzip or zstd", o.compress)))?;
+    c.level = o.compress_level;
+    c.part_size = o.part_size.max(1);
+    c.nulls = match o.nulls.as_str() {
+        "omit" => Nulls::Omit,
+        "null" => Nulls::Null,
+        n => return Err(bad(&format!("nulls {n:?}: omit or null"))),
+    };
+    c.timestamps = match o.timestamps.as_str() {
+        "rfc3339" => Timestamps::Rfc3339,
+        "epoch-s" => Timestamps::Epoch(0),
+        "epoch-ms" => Timestamps::Epoch(3),
+        "epoch-us" => Timestamps::Epoch(6),
+        t => {
+            return Err(bad(&format!(
+                "timestamps {t:?}: rfc3339, epoch-s, epoch-ms or epoch-us"
+            )))
+        }
+    };
+    c.overrides = o
+        .types
+        .iter()
+        .map(|(col, ty)| Ok((col.clone(), Target::parse(ty).map_err(err)?)))
+        .collect::<PyResult<_>>()?;
+    c.duplicates = match o.duplicates.as_str() {
+        "warn" => DupMode::Warn,
+        "error" => DupMode::Error,
+        "off" => DupMode::Off,
+        d => return Err(bad(&format!("duplicates {d:?}: warn, error or off"))),
+    };
+    c.on_error = match o.on_error.as_str() {
+        "reject" => OnError::Reject,
+        "fail" => OnError::Fail,
+        e => return Err(bad(&format!("on_error {e:?}: reject or fail"))),
+    };
+    c.force = o.force;
+    Ok(c)
+}
+
+/// Encode one record batch: (items as bytes, one per line; reject lines as JSON text; the
+/// items' count; the summary of the batch as JSON text).
+#[pyfunction]
+fn encode<'py>(
+    py: Python<'py>,
+    batch: PyArrowType<RecordBatch>,
+    options: Options,
+    source: &str,
+    first_row: u64,
+) -> PyResult<(Bound<'py, PyBytes>, Vec<String>, u64, String)> {
+    let opts = convert_options("unused", &options)?;
+    let batch = batch.0;
+    let e = py
+        .detach(|| embed::encode_batch(&batch, &opts, source, first_row))
+        .map_err(err)?;
+    let stats = serde_json::json!({
+        "rows": batch.num_rows(),
+        "items": e.items,
+        "rejected": e.rejects.len(),
+        "emptySetsOmitted": e.empty_sets_omitted,
+        "keySchema": e.keys.to_manifest(),
+    });
+    Ok((
+        PyBytes::new(py, &e.data),
+        e.rejects,
+        e.items,
+        stats.to_string(),
+    ))
+}
+
+/// One shard of a conversion, fed record batches.
+#[pyclass(name = "ShardWriter", module = "prep._prep")]
+struct ShardWriter {
+    /// Python objects may be touched from any thread: the writer is used by one at a time.
+    inner: std::sync::Mutex<Option<Inner>>,
+}
+
+impl ShardWriter {
+    fn take(&self) -> Option<Inner> {
+        self.inner.lock().ok()?.take()
+    }
+}
+
+#[pymethods]
+impl ShardWriter {
+    #[new]
+    #[pyo3(signature = (out, index, count, schema, input_names, source, options))]
+    #[allow(clippy::too_many_arguments)] // the Python constructor's parameters
+    fn new(
+        py: Python<'_>,
+        out: &str,
+        index: u32,
+        count: u32,
+        schema: PyArrowType<Schema>,
+        input_names: Vec<String>,
+        source: usize,
+        options: Options,
+    ) -> PyResult<ShardWriter> {
+        if count == 0 || index >= count {
+            return Err(bad(&format!(
+                "shard {index} of {count}: the index must be below the count"
+            )));
+        }
+        let mut opts = convert_options(out, &options)?;
+        opts.shard = Some(Shard { index, count });
+        let schema = Arc::new(schema.0);
+        let inner = py
+            .detach(|| Inner::open(opts, &schema, input_names, source))
+            .map_err(err)?;
+        Ok(ShardWriter {
+            inner: std::sync::Mutex::new(Some(inner)),
+        })
+    }
+
+    fn write(&self, py: Python<'_>, batch: PyArrowType<RecordBatch>) -> PyResult<()> {
+        let batch = batch.0;
+        py.detach(|| {
+            let mut guard = self
+                .inner
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the shard writer failed earlier"))?;
+            let inner = guard
+                .as_mut()
+                .ok_or_else(|| anyhow::anyhow!("the shard writer is closed"))?;
+            inner.write(&batch)
+        })
+        .map_err(err)
+    }
+
+    /// Finish the parts, write the shard's report; the shard's summary as JSON text.
+    fn close(&self, py: Python<'_>) -> PyResult<String> {
+        let inner = self
+            .take()
+            .ok_or_else(|| PyRuntimeError::new_err("the shard writer is closed"))?;
+        let report = py.detach(|| inner.close()).map_err(err)?;
+        Ok(report.to_json().to_string())
+    }
+
+    /// Drop the shard's work: nothing of it stays in the output.
+    fn abort(&self, py: Python<'_>) {
+        if let Some(inner) = self.take() {
+            py.detach(|| drop(inner));
+        }
+    }
+}
+
+/// Merge the shards in `out`; the summary as JSON text.
+#[pyfunction]
+fn merge_shards(py: Python<'_>, out: &str, options: Options) -> PyResult<String> {
+    let opts = MergeOptions {
+        out: destination(out, &options)?,
+        aws: aws(&options),
+        force: options.force,
+    };
+    let report = py.detach(|| merge::run(&opts)).map_err(err)?;
+    Ok(report.to_json().to_string())
+}
+
+#[pymodule]
+fn _prep(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(encode, m)?)?;
+    m.add_function(wrap_pyfunction!(merge_shards, m)?)?;
+    m.add_class::<ShardWriter>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

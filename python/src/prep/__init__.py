@@ -1,0 +1,112 @@
+"""prep for Python: the DynamoDB import encoder over Arrow data, with the same checks, options and
+output as the `prep` CLI (which this package also installs).
+
+    import prep
+    data, rejects, stats = prep.encode(batch, key="pk:S", sort_key="sk:N")
+
+    w = prep.ShardWriter("s3://bucket/prefix/", index=3, count=16, schema=batch.schema, key="pk:S")
+    w.write(batch); w.close()           # one shard of a conversion: parts, rejects, keys, report
+    prep.merge("s3://bucket/prefix/")    # after every shard: the manifests, duplicates across shards
+
+Batches are pyarrow RecordBatches (or anything with ``__arrow_c_array__``); they cross into Rust
+through the Arrow C data interface, without a copy. Spark: :mod:`prep.spark`.
+"""
+
+import json
+import os
+
+from . import _prep
+
+__version__ = _prep.__version__
+__all__ = ["encode", "ShardWriter", "merge", "options"]
+
+_DEFAULTS = {
+    "key": None,
+    "sort_key": None,
+    "gsi": [],
+    "table": None,
+    "format": "dynamodb-json",
+    "compress": "zstd",
+    "compress_level": None,
+    "part_size": 512 << 20,
+    "nulls": "omit",
+    "timestamps": "rfc3339",
+    "types": {},
+    "duplicates": "warn",
+    "on_error": "reject",
+    "force": False,
+    "profile": None,
+    "region": None,
+    "endpoint_url": None,
+    "path_style": False,
+    "concurrency": 8,
+    "chunk_size": 16 << 20,
+    "max_attempts": 8,
+}
+
+
+def options(**given):
+    """The conversion options, named as the CLI names them (``sort_key`` for ``--sort-key``):
+    key, sort_key, gsi (list of ``INDEX=PK:T[,SK:T]``), table, format (``dynamodb-json`` or
+    ``ion``), compress (``none``, ``gzip``, ``zstd``), compress_level, part_size (bytes), nulls
+    (``omit``, ``null``), timestamps (``rfc3339``, ``epoch-s``, ``epoch-ms``, ``epoch-us``),
+    types (``{column: "SS:;"}``), duplicates (``warn``, ``error``, ``off``), on_error
+    (``reject``, ``fail``), force; for S3: profile, region, endpoint_url, path_style,
+    concurrency, chunk_size, max_attempts."""
+    unknown = set(given) - set(_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    o = dict(_DEFAULTS, **given)
+    if not o["key"]:
+        raise ValueError("key is required: the partition key, NAME[:S|N|B]")
+    o["gsi"] = list(o["gsi"] or [])
+    o["types"] = dict(o["types"] or {})
+    return o
+
+
+def encode(batch, source="batch", first_row=0, **opts):
+    """Encode one record batch as ``prep convert`` does: ``(data, rejects, stats)`` — the items
+    as bytes (one DynamoDB JSON or Ion line each), the rejected rows as dicts (row, code, rule,
+    message, values), and counts with the resolved key schema."""
+    data, rejects, _items, stats = _prep.encode(batch, options(**opts), source, first_row)
+    return data, [json.loads(r) for r in rejects], json.loads(stats)
+
+
+class ShardWriter:
+    """One shard (``index`` of ``count``) of a conversion into ``out`` (a folder or
+    ``s3://bucket/prefix/``): its parts, rejects, keys and report, as ``prep convert --shard``
+    writes them. ``input_names`` names the conversion's inputs (the same in every shard; by
+    default one per shard, ``part I``); this shard's batches come from ``input_names[source]``
+    (default: its own)."""
+
+    def __init__(self, out, index, count, schema, input_names=None, source=None, **opts):
+        names = list(input_names) if input_names is not None else [f"part {i}" for i in range(count)]
+        src = index if source is None else source
+        self._w = _prep.ShardWriter(os.fspath(out), index, count, schema, names, src, options(**opts))
+
+    def write(self, batch):
+        self._w.write(batch)
+
+    def close(self):
+        """Finish the parts and write the report; the shard's summary (a dict)."""
+        return json.loads(self._w.close())
+
+    def abort(self):
+        """Drop everything this shard wrote."""
+        self._w.abort()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+        return False
+
+
+def merge(out, force=False, **aws):
+    """``prep merge``: the shards in ``out`` made one import folder; its summary (a dict)."""
+    o = options(key="unused", force=force, **aws)
+    return json.loads(_prep.merge_shards(os.fspath(out), o))

@@ -1,0 +1,248 @@
+"""The Python package against the CLI: the same bytes from the same rows, and Spark (local
+mode) writing a whole import folder that `prep validate` passes and that holds the items a
+single `prep convert` run writes. Run by the repository's test command (tests/python.rs)."""
+
+import gzip
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import prep
+
+ROOT = Path(__file__).resolve().parents[2]
+PREP = os.environ.get("PREP_BIN", str(ROOT / "target" / "debug" / "prep"))
+FIXTURES = ROOT / "fixtures"
+
+
+def cli(*args, check=True):
+    r = subprocess.run([PREP, *map(str, args)], capture_output=True, text=True)
+    if check and r.returncode not in (0, 1):
+        raise AssertionError(f"prep {' '.join(map(str, args))}: {r.returncode}\n{r.stderr}")
+    return r
+
+
+def part_lines(out):
+    """The items of an output folder, in part order."""
+    lines = []
+    for p in sorted((Path(out) / "data").iterdir()):
+        raw = p.read_bytes()
+        if p.suffix == ".gz":
+            raw = gzip.decompress(raw)
+        elif p.suffix == ".zst":
+            raw = subprocess.run(["zstd", "-dc"], input=raw, capture_output=True, check=True).stdout
+        # Not splitlines(): JSON strings may hold U+2028 and other line ends unescaped.
+        lines.extend(l for l in raw.decode().split("\n") if l)
+    return lines
+
+
+def jsonl(path):
+    p = Path(path)
+    return [json.loads(l) for l in p.read_text().split("\n") if l] if p.exists() else []
+
+
+def typed_table():
+    """Every kind of column a DataFrame hands over, with nulls, escapes and rows that fail."""
+    import datetime as dt
+    import decimal
+
+    n = 40
+    return pa.table({
+        "pk": pa.array([None if i in (5, 23) else f"k{i % 31} \"é\"\n\u2028" for i in range(n)]),
+        "i": pa.array([i * 1_000_003 - 7 if i % 6 else None for i in range(n)], pa.int64()),
+        "f": pa.array([i / 7 if i % 4 else float("nan") if i == 8 else None for i in range(n)]),
+        "d": pa.array([decimal.Decimal(i * 1001) / 100 for i in range(n)], pa.decimal128(12, 2)),
+        "b": pa.array([bool(i % 3) for i in range(n)]),
+        "t": pa.array([dt.datetime(2024, 1, 1) + dt.timedelta(seconds=i * 3671) for i in range(n)],
+                      pa.timestamp("us", tz="UTC")),
+        "bin": pa.array([bytes([i, 0, 255]) for i in range(n)]),
+        "tags": pa.array([[f"t{j}" for j in range(i % 4)] for i in range(n)], pa.list_(pa.string())),
+        "m": pa.array([[("a", i), ("b", -i)] if i % 5 else None for i in range(n)],
+                      pa.map_(pa.string(), pa.int64())),
+        "s": pa.array([{"x": i, "y": f"s{i}"} for i in range(n)],
+                      pa.struct([("x", pa.int32()), ("y", pa.string())])),
+    })
+
+
+@pytest.mark.parametrize("fmt", ["dynamodb-json", "ion"])
+def test_encode_gives_the_clis_bytes(tmp_path, fmt):
+    src = tmp_path / "typed.parquet"
+    pq.write_table(typed_table(), src)
+    out = tmp_path / "cli"
+    cli("convert", src, "--out", out, "--key", "pk", "--format", fmt, "--compress", "none", "-q")
+    data, rejects, first = b"", [], 0
+    for batch in pq.read_table(src).to_batches(max_chunksize=3):
+        d, r, stats = prep.encode(batch, source=str(src), first_row=first, key="pk", format=fmt)
+        assert stats["rows"] == batch.num_rows
+        assert stats["items"] + stats["rejected"] == batch.num_rows
+        data += d
+        rejects += r
+        first += batch.num_rows
+    assert [l for l in data.decode().split("\n") if l] == part_lines(out)
+    assert rejects == jsonl(out / "rejects.jsonl")
+
+
+def test_options_are_checked():
+    b = pa.record_batch({"pk": ["a"]})
+    with pytest.raises(ValueError):
+        prep.encode(b, key="pk", compress="brotli")
+    with pytest.raises(TypeError):
+        prep.encode(b, key="pk", colour="red")
+    with pytest.raises(RuntimeError, match="pk2"):
+        prep.encode(b, key="pk2")
+
+
+def test_a_shard_writer_and_merge_write_the_clis_folder(tmp_path):
+    src = tmp_path / "typed.parquet"
+    pq.write_table(typed_table(), src)
+    out_cli = tmp_path / "cli"
+    cli("convert", src, "--out", out_cli, "--key", "pk", "--table", "tbl", "--compress", "gzip", "-q")
+    table = pq.read_table(src)
+    out = tmp_path / "py"
+    with prep.ShardWriter(out, 0, 1, table.schema, input_names=[str(src)], source=0,
+                          key="pk", table="tbl", compress="gzip") as w:
+        for batch in table.to_batches(max_chunksize=4):
+            w.write(batch)
+    summary = prep.merge(out)
+    assert part_lines(out) == part_lines(out_cli)
+    assert jsonl(out / "rejects.jsonl") == jsonl(out_cli / "rejects.jsonl")
+    assert (out / "import-table.json").read_text() == (out_cli / "import-table.json").read_text()
+    want = json.loads((out_cli / "manifest-summary.json").read_text())
+    got = json.loads((out / "manifest-summary.json").read_text())
+    for k in ("itemCount", "rowsRead", "rejectedCount", "duplicateCount", "keySchema", "uncompressedBytes"):
+        assert got[k] == want[k], k
+    assert summary["itemsWritten"] == want["itemCount"]
+    assert cli("validate", out).returncode == 0
+
+
+def test_an_aborted_shard_leaves_nothing(tmp_path):
+    b = pa.record_batch({"pk": ["a", "b"]})
+    w = prep.ShardWriter(tmp_path / "o", 0, 2, b.schema, key="pk:S")
+    w.write(b)
+    w.abort()
+    left = [p for p in (tmp_path / "o").rglob("*") if p.is_file() and not p.name.startswith(".prep-lock")]
+    assert left == []
+    with pytest.raises(RuntimeError, match="closed"):
+        w.write(b)
+
+
+# --- Spark ---------------------------------------------------------------------------------
+
+def rows(n=30_000):
+    """Rows with planted bad ones (no key) and keys repeated far apart (other partitions)."""
+    out = []
+    for i in range(n):
+        pk = None if i % 4999 == 17 else f"user#{i % (n - 3000)}"
+        out.append((pk, i % 11, f"name {i} \"q\"", i * 0.5 if i % 5 else None))
+    return out
+
+
+SCHEMA = "pk string, sk long, name string, score double"
+
+
+@pytest.fixture(scope="module")
+def spark():
+    pyspark = pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # The executors' Python workers get the environment Spark starts with: the test
+    # credentials of the local S3 server must be in it already.
+    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1")
+    s = (SparkSession.builder.master("local[2]").appName("prep-tests")
+         .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+         .getOrCreate())
+    yield s
+    s.stop()
+
+
+def single_run(tmp_path, data):
+    """The same rows through `prep convert` (written as Parquet by pyarrow)."""
+    cols = list(zip(*data))
+    t = pa.table({"pk": pa.array(cols[0], pa.string()), "sk": pa.array(cols[1], pa.int64()),
+                  "name": pa.array(cols[2], pa.string()), "score": pa.array(cols[3], pa.float64())})
+    src = tmp_path / "rows.parquet"
+    pq.write_table(t, src)
+    out = tmp_path / "single"
+    cli("convert", src, "--out", out, "--key", "pk:S", "--compress", "gzip", "-q")
+    return out
+
+
+def test_spark_writes_an_import_folder_that_validates(spark, tmp_path):
+    from prep.spark import write_import_files
+
+    data = rows()
+    df = spark.createDataFrame(data, SCHEMA)
+    out = tmp_path / "spark"
+    summary = write_import_files(df, str(out), key="pk:S", partitions=4, compress="gzip")
+    single = single_run(tmp_path, data)
+    want = json.loads((single / "manifest-summary.json").read_text())
+    assert summary["rowsRead"] == len(data)
+    for k in ("itemCount", "rejectedCount", "duplicateCount"):
+        assert json.loads((out / "manifest-summary.json").read_text())[k] == want[k], k
+    assert sorted(part_lines(out)) == sorted(part_lines(single))
+    assert len(jsonl(out / "rejects.jsonl")) == want["rejectedCount"] > 0
+    dups = jsonl(out / "duplicates.jsonl")
+    assert len(dups) == want["duplicateCount"] > 0
+    r = cli("validate", out, "--output-format", "json")
+    assert r.returncode == 0, r.stdout[-2000:]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def moto():
+    boto3 = pytest.importorskip("boto3")
+    server = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+    if not os.path.exists(server):
+        pytest.skip("moto is not installed (scripts/install-test-tools.sh)")
+    port = free_port()
+    p = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    boto3.client("s3", endpoint_url=url).create_bucket(Bucket="bkt")
+    yield url
+    p.kill()
+    p.wait()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def test_spark_writes_straight_to_s3(spark, moto, tmp_path):
+    from prep.spark import write_import_files
+
+    data = rows(8_000)
+    df = spark.createDataFrame(data, SCHEMA)
+    summary = write_import_files(df, "s3://bkt/spark/", key="pk:S", partitions=3, compress="gzip",
+                                 endpoint_url=moto, path_style=True)
+    single = single_run(tmp_path, data)
+    want = json.loads((single / "manifest-summary.json").read_text())
+    assert summary["itemsWritten"] == want["itemCount"]
+    assert summary["duplicateItems"] == want["duplicateCount"]
+    r = cli("validate", "s3://bkt/spark/", "--endpoint-url", moto, "--path-style", "--output-format", "json")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "S3KeyPrefix spark/data/" in r.stdout
