@@ -4,6 +4,8 @@
 #   benches/compare.sh --s3-only [--rows N] [--runs N]   (S3 → S3 against the three-step path; needs
 #   scripts/install-test-tools.sh for the local S3 server)
 #   benches/compare.sh --shards-only [--rows N] [--runs N]   (N shard processes + merge against one)
+#   benches/compare.sh --spark-only [--rows N] [--runs N]    (prep.spark against mapPartitions + TypeSerializer;
+#   needs the Python test tools and the extension: cd python && maturin develop --release)
 # Builds prep (release), installs duckdb, pyarrow and boto3 into .venv, generates the dataset
 # under target/bench/ once, checks that prep and DuckDB write the same items, then prints medians
 # and ratios. Results and method: BENCHMARKS.md.
@@ -12,6 +14,10 @@ cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin prep --example serde_baseline --example checksum_baseline
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check 'duckdb==2.0.0' 'pyarrow' 'boto3'
+if [ "${1:-}" = "--spark-only" ]; then
+    shift
+    exec .venv/bin/python benches/spark_paths.py "$@"
+fi
 if [ "${1:-}" = "--shards-only" ]; then
     shift
     exec .venv/bin/python benches/shards.py "$@"

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""The Spark path against the usual PySpark job, in one run, on the same DataFrame (PySpark in
+local mode on this machine's cores):
+
+- prep: `prep.spark.write_import_files` (repartition by key, prep's encoder in mapInArrow,
+  parts written by the tasks, manifests, rejects and duplicates by the driver);
+- the usual job: `df.rdd.mapPartitions` with boto3's `TypeSerializer` and `json.dumps` per row,
+  each partition written as a gzip part (no key checks, no duplicates, no manifests).
+
+Both write gzip DynamoDB JSON to a local folder; the item counts are checked equal first.
+Reports rows/s per core (median of --runs). Run through benches/compare.sh --spark-only (it
+needs scripts/install-test-tools.sh for PySpark and the extension built: maturin develop)."""
+import argparse
+import gzip
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+
+from compare import ROOT
+
+
+def usual(df, out):
+    """The job teams write: TypeSerializer + json.dumps per row, one gzip part per partition."""
+    def part(index, rows):
+        from decimal import Decimal
+
+        from boto3.dynamodb.types import TypeSerializer
+
+        ser = TypeSerializer()
+        path = os.path.join(out, f"part-{index:05}.json.gz")
+        n = 0
+        with gzip.open(path, "wt", compresslevel=6) as f:
+            for r in rows:
+                item = {}
+                for k, v in r.asDict().items():
+                    if v is None:
+                        continue
+                    if isinstance(v, float):
+                        v = Decimal(repr(v))
+                    item[k] = ser.serialize(v)
+                f.write(json.dumps({"Item": item}) + "\n")
+                n += 1
+        yield n
+
+    os.makedirs(out, exist_ok=True)
+    return sum(df.rdd.mapPartitionsWithIndex(part).collect())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--work", default=os.path.join(ROOT, "target", "bench"))
+    args = ap.parse_args()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
+    from prep.spark import write_import_files
+
+    cores = os.cpu_count()
+    spark = (SparkSession.builder.master(f"local[{cores}]").config("spark.ui.enabled", "false")
+             .config("spark.sql.shuffle.partitions", str(cores)).getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    df = (spark.range(args.rows, numPartitions=cores)
+          .select(F.concat(F.lit("user#"), (F.col("id") * 7919 % args.rows).cast("string")).alias("pk"),
+                  F.col("id").alias("sk"),
+                  F.concat(F.lit("name "), F.col("id").cast("string")).alias("name"),
+                  (F.col("id") / 7).alias("score"),
+                  (F.col("id") % 3 == 0).alias("flag"))
+          .cache())
+    df.count()
+    out_p, out_u = os.path.join(args.work, "spark-prep"), os.path.join(args.work, "spark-usual")
+
+    def prep_path():
+        shutil.rmtree(out_p, ignore_errors=True)
+        t = time.perf_counter()
+        s = write_import_files(df, out_p, key="pk:S", sort_key="sk:N", compress="gzip", partitions=cores)
+        return time.perf_counter() - t, s["itemsWritten"]
+
+    def usual_path():
+        shutil.rmtree(out_u, ignore_errors=True)
+        t = time.perf_counter()
+        n = usual(df, out_u)
+        return time.perf_counter() - t, n
+
+    a, b = prep_path(), usual_path()
+    assert a[1] == b[1] == args.rows, (a, b)
+    print(f"checked: both paths write {args.rows:,} items", flush=True)
+    pa_, ua = [], []
+    for i in range(args.runs):
+        for f, into in ([(prep_path, pa_), (usual_path, ua)] if i % 2 == 0 else [(usual_path, ua), (prep_path, pa_)]):
+            into.append(f()[0])
+    tp, tu = statistics.median(pa_), statistics.median(ua)
+    per_core = lambda t: args.rows / t / cores
+    print(f"Spark local[{cores}], {args.rows:,} rows, gzip DynamoDB JSON, median of {args.runs}:")
+    print(f"  prep.spark.write_import_files     {tp:7.2f} s   {per_core(tp):10,.0f} rows/s per core")
+    print(f"  mapPartitions + TypeSerializer    {tu:7.2f} s   {per_core(tu):10,.0f} rows/s per core")
+    print(f"  ratio: {tu / tp:.2f}x", flush=True)
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
