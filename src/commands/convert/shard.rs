@@ -299,7 +299,11 @@ mod tests {
         let b = KeyRecord::read(&mut r).unwrap().unwrap();
         assert_eq!((b.hash, b.key.len()), (u64::MAX, 0));
         assert!(KeyRecord::read(&mut r).unwrap().is_none());
+        // Cut inside the second record's head, and inside the first record's key.
         let mut cut = &buf[..30];
+        assert!(KeyRecord::read(&mut cut).unwrap().is_some());
+        assert!(KeyRecord::read(&mut cut).is_err());
+        let mut cut = &buf[..26];
         assert!(KeyRecord::read(&mut cut).is_err());
     }
 }
