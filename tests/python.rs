@@ -51,3 +51,66 @@ fn python_package_tests_pass() {
         "the Python package's tests failed (output above)"
     );
 }
+
+/// The wheel `python/build-wheel.sh` builds carries the CLI and the module: installed with pip
+/// into a fresh virtualenv, `prep` is a command and `import prep` works.
+#[test]
+fn the_wheel_installs_the_cli_and_the_module() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join(".venv/bin/python");
+    let ready = python.exists()
+        && Command::new(&python)
+            .args(["-c", "import maturin"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !ready {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install maturin (scripts/install-test-tools.sh)"
+        );
+        eprintln!("skipping: run scripts/install-test-tools.sh for maturin");
+        return;
+    }
+    let dist = tempfile::tempdir().unwrap();
+    let built = Command::new(root.join("python/build-wheel.sh"))
+        .env("OUT", dist.path())
+        .env("PYTHON", &python)
+        .status()
+        .unwrap();
+    assert!(built.success(), "build-wheel.sh failed");
+    let wheel = std::fs::read_dir(dist.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "whl"))
+        .expect("a wheel");
+    let venv = dist.path().join("venv");
+    assert!(Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .unwrap()
+        .success());
+    let pip = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .arg(&wheel)
+        .status()
+        .unwrap();
+    assert!(pip.success(), "pip install {}", wheel.display());
+    let version = Command::new(venv.join("bin/prep"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("prep {}", env!("CARGO_PKG_VERSION"))
+    );
+    let module = Command::new(venv.join("bin/python"))
+        .args([
+            "-c",
+            "import prep, pyarrow as pa; d, r, s = prep.encode(pa.record_batch({'pk': ['x', None]}), key='pk:S'); \
+             assert d == b'{\"Item\":{\"pk\":{\"S\":\"x\"}}}\\n' and r[0]['code'] == 'K001', (d, r)",
+        ])
+        .status()
+        .unwrap();
+    assert!(module.success(), "the installed module");
+}
