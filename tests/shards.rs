@@ -64,6 +64,24 @@ fn run(args: &[&str]) -> (Option<i32>, String) {
     )
 }
 
+/// The inputs converted by one `prep convert` (rows are rejected: exit 1).
+fn single_run(inp: &Path, dir: &Path) -> PathBuf {
+    let single = dir.join("single");
+    let (code, err) = run(&[
+        &[
+            "convert",
+            inp.to_str().unwrap(),
+            "--out",
+            single.to_str().unwrap(),
+            "-q",
+        ],
+        ARGS,
+    ]
+    .concat());
+    assert_eq!(code, Some(1), "rows are rejected: {err}");
+    single
+}
+
 fn convert_shard(inp: &Path, out: &Path, shard: &str, extra: &[&str]) -> (Option<i32>, String) {
     let (i, o) = (inp.to_str().unwrap(), out.to_str().unwrap());
     run(&[
@@ -107,19 +125,7 @@ fn assert_same_as_single(single: &Path, merged: &Path) {
 fn three_shards_and_a_merge_equal_one_run() {
     let d = tempfile::tempdir().unwrap();
     let inp = inputs(d.path());
-    let single = d.path().join("single");
-    let (code, err) = run(&[
-        &[
-            "convert",
-            inp.to_str().unwrap(),
-            "--out",
-            single.to_str().unwrap(),
-            "-q",
-        ],
-        ARGS,
-    ]
-    .concat());
-    assert_eq!(code, Some(1), "rows are rejected: {err}");
+    let single = single_run(&inp, d.path());
     let s = read_json(&single.join("manifest-summary.json"));
     assert!(s["duplicateCount"].as_u64().unwrap() > 100, "{s}");
     assert!(s["rejectedCount"].as_u64().unwrap() > 5, "{s}");
@@ -320,19 +326,7 @@ fn shards_into_an_s3_prefix_merge_there() {
     };
     let url = moto.url();
     let inp = inputs(d.path());
-    let single = d.path().join("single");
-    let (code, err) = run(&[
-        &[
-            "convert",
-            inp.to_str().unwrap(),
-            "--out",
-            single.to_str().unwrap(),
-            "-q",
-        ],
-        ARGS,
-    ]
-    .concat());
-    assert_eq!(code, Some(1), "{err}");
+    let single = single_run(&inp, d.path());
     let aws = ["--endpoint-url", url.as_str(), "--path-style"];
     for i in 0..3 {
         let o = prep_aws()

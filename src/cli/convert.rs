@@ -9,8 +9,6 @@ use prep::commands::convert::{self, ConvertOptions, DupMode, OnError};
 use prep::encoding::plan::{Target, Timestamps};
 use prep::encoding::{Nulls, Syntax};
 use prep::input::{csv::CsvOptions, ReadOptions};
-use prep::output::{s3::S3Destination, Destination};
-use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum OutFormat {
@@ -179,18 +177,7 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
     Ok(ConvertOptions {
         inputs: a.inputs.clone(),
         aws: aws_options(&a.aws, a.put.max_attempts),
-        out: if a.out.starts_with("s3://") {
-            let (bucket, prefix) = prep::aws::parse_s3_url(&a.out)?;
-            Destination::S3(S3Destination {
-                bucket,
-                prefix,
-                put: a.put.settings()?,
-                concurrency: a.put.concurrency.max(1),
-                chunk_size: a.put.multipart_chunksize,
-            })
-        } else {
-            Destination::Folder(PathBuf::from(&a.out))
-        },
+        out: a.put.destination(&a.out)?,
         keys,
         table_name: a.table.clone(),
         syntax: match a.format {

@@ -4,8 +4,6 @@ use super::{aws_options, AwsArgs, OutputArgs, PutArgs};
 use anyhow::Result;
 use clap::Args;
 use prep::commands::convert::merge::{self, MergeOptions};
-use prep::output::{s3::S3Destination, Destination};
-use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct MergeArgs {
@@ -24,20 +22,8 @@ pub struct MergeArgs {
 }
 
 pub fn run(a: MergeArgs) -> Result<i32> {
-    let out = if a.out.starts_with("s3://") {
-        let (bucket, prefix) = prep::aws::parse_s3_url(&a.out)?;
-        Destination::S3(S3Destination {
-            bucket,
-            prefix,
-            put: a.put.settings()?,
-            concurrency: a.put.concurrency.max(1),
-            chunk_size: a.put.multipart_chunksize,
-        })
-    } else {
-        Destination::Folder(PathBuf::from(&a.out))
-    };
     let opts = MergeOptions {
-        out,
+        out: a.put.destination(&a.out)?,
         aws: aws_options(&a.aws, a.put.max_attempts),
         force: a.force,
     };

@@ -188,6 +188,23 @@ pub struct PutArgs {
 }
 
 impl PutArgs {
+    /// `--out`: an `s3://bucket/prefix/` written with these settings, or a local folder.
+    pub fn destination(&self, out: &str) -> Result<prep::output::Destination> {
+        use prep::output::{s3::S3Destination, Destination};
+        Ok(if out.starts_with("s3://") {
+            let (bucket, prefix) = prep::aws::parse_s3_url(out)?;
+            Destination::S3(S3Destination {
+                bucket,
+                prefix,
+                put: self.settings()?,
+                concurrency: self.concurrency.max(1),
+                chunk_size: self.multipart_chunksize,
+            })
+        } else {
+            Destination::Folder(PathBuf::from(out))
+        })
+    }
+
     /// The settings objects are created with, checked.
     pub fn settings(&self) -> Result<prep::aws::PutSettings> {
         if self.multipart_chunksize < 5 << 20 {

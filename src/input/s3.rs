@@ -104,15 +104,7 @@ impl S3Inputs {
                 None => true,
             };
             if !hidden && matched && !key.ends_with('/') {
-                out.push(S3Object {
-                    s3: self.clone(),
-                    bucket: bucket.to_string(),
-                    key,
-                    size,
-                    etag,
-                    seen: Arc::default(),
-                    version: Arc::default(),
-                });
+                out.push(self.object(bucket, key, size, etag));
             }
         }
         if out.is_empty() {
@@ -127,15 +119,12 @@ impl S3Inputs {
             .s3
             .block_on(self.s3.client.head_object().bucket(bucket).key(key).send());
         match r {
-            Ok(h) => Ok(Some(S3Object {
-                s3: self.clone(),
-                bucket: bucket.to_string(),
-                key: key.to_string(),
-                size: h.content_length().unwrap_or(0).max(0) as u64,
-                etag: h.e_tag().map(String::from),
-                seen: Arc::default(),
-                version: Arc::default(),
-            })),
+            Ok(h) => Ok(Some(self.object(
+                bucket,
+                key.to_string(),
+                h.content_length().unwrap_or(0).max(0) as u64,
+                h.e_tag().map(String::from),
+            ))),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
             Err(e) => Err(anyhow!("cannot read s3://{bucket}/{key}: {}", describe(&e))),
         }
@@ -146,16 +135,21 @@ impl S3Inputs {
         Ok(self
             .list(bucket, prefix)?
             .into_iter()
-            .map(|(key, size, etag)| S3Object {
-                s3: self.clone(),
-                bucket: bucket.to_string(),
-                key,
-                size,
-                etag,
-                seen: Arc::default(),
-                version: Arc::default(),
-            })
+            .map(|(key, size, etag)| self.object(bucket, key, size, etag))
             .collect())
+    }
+
+    /// An object as listed.
+    fn object(&self, bucket: &str, key: String, size: u64, etag: Option<String>) -> S3Object {
+        S3Object {
+            s3: self.clone(),
+            bucket: bucket.to_string(),
+            key,
+            size,
+            etag,
+            seen: Arc::default(),
+            version: Arc::default(),
+        }
     }
 
     /// Every object under `prefix`: (key, size, ETag).
