@@ -30,6 +30,8 @@ fn python_package_tests_pass() {
         venv.join("bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    // The wheel's data folder (where build-wheel.sh puts the CLI) must exist for maturin.
+    std::fs::create_dir_all(root.join("python/prep.data/scripts")).unwrap();
     let built = Command::new(&python)
         .args(["-m", "maturin", "develop", "--locked", "--quiet"])
         .current_dir(root.join("python"))
