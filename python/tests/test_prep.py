@@ -90,6 +90,28 @@ def test_encode_gives_the_clis_bytes(tmp_path, fmt):
     assert rejects == jsonl(out / "rejects.jsonl")
 
 
+@pytest.mark.parametrize("fixture", ["types.arrow", "types.arrows"])
+@pytest.mark.parametrize("fmt", ["dynamodb-json", "ion"])
+def test_encode_gives_the_clis_bytes_on_the_fixtures(tmp_path, fixture, fmt):
+    """The fixture with every Arrow type prep maps (dictionaries, dates, times, decimals,
+    fixed-size lists, maps, nested structs, nulls), read by pyarrow."""
+    import pyarrow.ipc as ipc
+
+    src = FIXTURES / fixture
+    out = tmp_path / "cli"
+    cli("convert", src, "--out", out, "--key", "pk", "--format", fmt, "--compress", "none", "-q")
+    reader = ipc.open_file(src) if fixture.endswith(".arrow") else ipc.open_stream(src)
+    table = reader.read_all()
+    data, rejects, first = b"", [], 0
+    for batch in table.to_batches(max_chunksize=2):
+        d, r, _ = prep.encode(batch, source=str(src), first_row=first, key="pk", format=fmt)
+        data += d
+        rejects += r
+        first += batch.num_rows
+    assert [l for l in data.decode().split("\n") if l] == part_lines(out)
+    assert rejects == jsonl(out / "rejects.jsonl")
+
+
 def test_options_are_checked():
     b = pa.record_batch({"pk": ["a"]})
     with pytest.raises(ValueError):

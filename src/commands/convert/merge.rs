@@ -320,6 +320,20 @@ fn merge(
     report.parts.sort_by(|a, b| a.key.cmp(&b.key));
     report.uncompressed_bytes = report.parts.iter().map(|p| p.uncompressed).sum();
     report.stored_bytes = report.parts.iter().map(|p| p.stored).sum();
+    // The import's size quota (as `prep validate` checks it, X003): 15 TB in us-east-1,
+    // us-west-2 and eu-west-1, 1 TB elsewhere.
+    const TB: u64 = 1_000_000_000_000;
+    if report.stored_bytes > 15 * TB {
+        report.warnings.push(format!(
+            "the parts hold {} bytes, over the import quota (15 TB in us-east-1, us-west-2 and eu-west-1, 1 TB elsewhere): split the import",
+            report.stored_bytes
+        ));
+    } else if report.stored_bytes > TB {
+        report.warnings.push(format!(
+            "the parts hold {} bytes: over the import quota outside us-east-1, us-west-2 and eu-west-1 (1 TB)",
+            report.stored_bytes
+        ));
+    }
 
     // Rejects, in shard order: the order of a single run.
     let mut rejects: Option<SideFile> = None;
