@@ -2,8 +2,8 @@
 # Installs what some tests use beyond cargo, from the package registries:
 #   .venv/                         pre-commit (the hook test), jsonschema (the SARIF schema test),
 #                                  moto server + awscrt + crc32c (the S3 / DynamoDB test double),
-#                                  maturin, pytest, pyarrow, pandas, PySpark, boto3 (the Python
-#                                  package's tests; PySpark runs on the machine's Java 17)
+#                                  maturin, pytest, pyarrow, pandas, PySpark, boto3, Ray Data (the
+#                                  Python package's tests; PySpark runs on the machine's Java 17)
 #   target/test-tools/             the official SARIF 2.1.0 JSON schema (shipped in @microsoft/jest-sarif),
 #                                  s3s-fs (an S3 server over a folder that rejects bad digests and keeps
 #                                  its state across restarts: the resume test; ~5 min to build once)
@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check 'pre-commit==4.7.0' 'jsonschema==4.26.0' \
   'moto[server]==5.2.5' 'awscrt==0.38.1' 'crc32c==2.9.post0' \
-  'maturin==1.9.6' 'pytest==8.4.2' 'pyarrow==21.0.0' 'pandas==2.3.3' 'pyspark==4.0.1' 'boto3'
+  'maturin==1.9.6' 'pytest==8.4.2' 'pyarrow==21.0.0' 'pandas==2.3.3' 'pyspark==4.0.1' 'boto3' \
+  'ray[data]==2.50.1'
 mkdir -p target/test-tools
 if [ ! -s target/test-tools/sarif-schema-2.1.0.json ]; then
   tmp=$(mktemp -d)

@@ -1,7 +1,7 @@
 //! The Python package (python/): builds its extension module into the test virtualenv with
 //! maturin and runs its pytest suite — the module against the CLI byte for byte, the shard
 //! writer and merge, and Spark in local mode writing import folders locally and into a local S3
-//! server. Needs scripts/install-test-tools.sh (maturin, pytest, pyarrow, pandas, PySpark,
+//! server, and Ray Data. Needs scripts/install-test-tools.sh (maturin, pytest, pyarrow, pandas, PySpark, Ray,
 //! moto); skipped without them, except under CI.
 
 use std::path::Path;
@@ -14,7 +14,10 @@ fn python_package_tests_pass() {
     let python = venv.join("bin/python");
     let ready = python.exists()
         && Command::new(&python)
-            .args(["-c", "import maturin, pytest, pyarrow, pyspark, pandas"])
+            .args([
+                "-c",
+                "import maturin, pytest, pyarrow, pyspark, pandas, ray",
+            ])
             .status()
             .is_ok_and(|s| s.success());
     if !ready {

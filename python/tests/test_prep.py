@@ -268,3 +268,36 @@ def test_spark_writes_straight_to_s3(spark, moto, tmp_path):
     r = cli("validate", "s3://bkt/spark/", "--endpoint-url", moto, "--path-style", "--output-format", "json")
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "S3KeyPrefix spark/data/" in r.stdout
+
+
+# --- Ray Data ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ray_local():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_writes_an_import_folder_that_validates(ray_local, tmp_path):
+    import ray.data
+
+    from prep.ray import write_import_files
+
+    data = rows(6_000)
+    cols = list(zip(*data))
+    table = pa.table({"pk": pa.array(cols[0], pa.string()), "sk": pa.array(cols[1], pa.int64()),
+                      "name": pa.array(cols[2], pa.string()), "score": pa.array(cols[3], pa.float64())})
+    ds = ray.data.from_arrow(table).repartition(4)
+    out = tmp_path / "ray"
+    summary = write_import_files(ds, str(out), key="pk:S", partitions=5, compress="gzip")
+    single = single_run(tmp_path, data)
+    want = json.loads((single / "manifest-summary.json").read_text())
+    assert summary["rowsRead"] == len(data)
+    got = json.loads((out / "manifest-summary.json").read_text())
+    for k in ("itemCount", "rejectedCount", "duplicateCount"):
+        assert got[k] == want[k], k
+    assert sorted(part_lines(out)) == sorted(part_lines(single))
+    r = cli("validate", out, "--output-format", "json")
+    assert r.returncode == 0, r.stdout[-2000:]

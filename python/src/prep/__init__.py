@@ -9,7 +9,8 @@ output as the `prep` CLI (which this package also installs).
     prep.merge("s3://bucket/prefix/")    # after every shard: the manifests, duplicates across shards
 
 Batches are pyarrow RecordBatches (or anything with ``__arrow_c_array__``); they cross into Rust
-through the Arrow C data interface, without a copy. Spark: :mod:`prep.spark`.
+through the Arrow C data interface, without a copy. Spark: :mod:`prep.spark`; Ray Data:
+:mod:`prep.ray`.
 """
 
 import json
