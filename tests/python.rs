@@ -1,8 +1,8 @@
 //! The Python package (python/): builds its extension module into the test virtualenv with
 //! maturin and runs its pytest suite — the module against the CLI byte for byte, the shard
 //! writer and merge, and Spark in local mode writing import folders locally and into a local S3
-//! server, and Ray Data. Needs scripts/install-test-tools.sh (maturin, pytest, pyarrow, pandas, PySpark, Ray,
-//! moto); skipped without them, except under CI.
+//! server, and Ray Data on a local cluster. Needs scripts/install-test-tools.sh (maturin,
+//! pytest, pyarrow, pandas, PySpark, Ray, moto); skipped without them, except under CI.
 
 use std::path::Path;
 use std::process::Command;
