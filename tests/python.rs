@@ -5,29 +5,36 @@
 //! pytest, pyarrow, pandas, PySpark, Ray, moto); skipped without them, except under CI.
 
 use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
+
+/// The test virtualenv's Python, if it can import `modules`; `None` (the test skipped) when it
+/// cannot, except under CI, where that is a failure.
+fn test_python(modules: &str) -> Option<PathBuf> {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let ready = python.exists()
+        && Command::new(&python)
+            .args(["-c", &format!("import {modules}")])
+            .status()
+            .is_ok_and(|s| s.success());
+    if ready {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must install {modules} (scripts/install-test-tools.sh)"
+    );
+    eprintln!("skipping: run scripts/install-test-tools.sh for {modules}");
+    None
+}
 
 #[test]
 fn python_package_tests_pass() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let venv = root.join(".venv");
-    let python = venv.join("bin/python");
-    let ready = python.exists()
-        && Command::new(&python)
-            .args([
-                "-c",
-                "import maturin, pytest, pyarrow, pyspark, pandas, ray",
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ready {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install the Python test tools (scripts/install-test-tools.sh)"
-        );
-        eprintln!("skipping: run scripts/install-test-tools.sh for maturin, pytest and PySpark");
+    let Some(python) = test_python("maturin, pytest, pyarrow, pyspark, pandas, ray") else {
         return;
-    }
+    };
     let path = format!(
         "{}:{}",
         venv.join("bin").display(),
@@ -62,20 +69,9 @@ fn python_package_tests_pass() {
 #[test]
 fn the_wheel_installs_the_cli_and_the_module() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join(".venv/bin/python");
-    let ready = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import maturin"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ready {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install maturin (scripts/install-test-tools.sh)"
-        );
-        eprintln!("skipping: run scripts/install-test-tools.sh for maturin");
+    let Some(python) = test_python("maturin") else {
         return;
-    }
+    };
     let dist = tempfile::tempdir().unwrap();
     let built = Command::new(root.join("python/build-wheel.sh"))
         .env("OUT", dist.path())

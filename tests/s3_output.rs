@@ -189,6 +189,33 @@ fn assert_same_output(client: &aws_sdk_s3::Client, prefix: &str, local: &Path) {
     );
 }
 
+/// `prep convert INPUT ARGS… --out OUT` started through a proxy in front of the server on
+/// `port` that holds every request once 7 MiB have gone through (in the second chunk).
+fn held_convert(
+    port: u16,
+    secret: &str,
+    input: &Path,
+    out: &str,
+) -> (FaultProxy, std::process::Child) {
+    let proxy = FaultProxy::start(port, usize::MAX, 0, 0);
+    proxy
+        .hold_at
+        .store(7 << 20, std::sync::atomic::Ordering::SeqCst);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_prep"))
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_REGION", "us-east-1")
+        .arg("convert")
+        .arg(input)
+        .args(ARGS)
+        .args(["--endpoint-url", &proxy.url(), "--path-style", "--quiet"])
+        .args(["--out", out])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (proxy, child)
+}
+
 fn local_output(input: &Path, dir: &Path) -> PathBuf {
     let out = dir.join("local");
     if !out.exists() {
@@ -303,21 +330,7 @@ fn a_server_killed_mid_run_and_started_again_costs_retries_only() {
     .unwrap();
     let input = dataset(d.path(), 60_000);
     let local = local_output(&input, d.path());
-    let proxy = FaultProxy::start(server.port, usize::MAX, 0, 0);
-    proxy
-        .hold_at
-        .store(7 << 20, std::sync::atomic::Ordering::SeqCst);
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_prep"));
-    cmd.env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", S3S_SECRET)
-        .env("AWS_REGION", "us-east-1")
-        .arg("convert")
-        .arg(&input)
-        .args(ARGS)
-        .args(["--endpoint-url", &proxy.url(), "--path-style", "--quiet"])
-        .args(["--out", "s3://bkt/out/"])
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let (proxy, child) = held_convert(server.port, S3S_SECRET, &input, "s3://bkt/out/");
     // In the middle of the second chunk: the server goes, and comes back a second later on
     // another port (same files), as a restarted server behind a load balancer would.
     proxy.wait_held();
@@ -457,21 +470,7 @@ fn failed_and_interrupted_runs_leave_nothing_in_s3() {
     assert_eq!(code, 1, "{err}");
     assert!(objects(&client, "f/").is_empty(), "{err}");
     // Ctrl-C while a chunk is on its way: exit 130, the upload aborted, no object left.
-    let proxy = FaultProxy::start(moto.port, usize::MAX, 0, 0);
-    proxy
-        .hold_at
-        .store(7 << 20, std::sync::atomic::Ordering::SeqCst);
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_prep"));
-    cmd.env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .arg("convert")
-        .arg(&input)
-        .args(ARGS)
-        .args(["--endpoint-url", &proxy.url(), "--path-style", "--quiet"])
-        .args(["--out", "s3://bkt/i/"])
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let (proxy, child) = held_convert(moto.port, "test", &input, "s3://bkt/i/");
     proxy.wait_held();
     assert_eq!(open_uploads(&client, "i/"), 1, "a chunk is on its way");
     // A second run into the same prefix meanwhile is refused, touching nothing.
