@@ -352,6 +352,97 @@ fn dropped_connections_during_gets_resume_where_they_stopped() {
     );
 }
 
+/// A Parquet object of many row groups, with bloom filters written after each row group (so
+/// the row groups' reads leave gaps between them): read once — its SHA-256 for the manifest
+/// comes from the row groups' ranged GETs, in whatever order they finish, and the few bytes no
+/// read fetched — and equal to the local file's. A shard that reads only some of the row groups
+/// but owns the first still records the whole object's SHA-256 (it reads the object whole
+/// beside its conversion); the other shard records none.
+#[test]
+fn a_parquet_object_is_read_once_for_its_rows_and_its_digest() {
+    use arrow_array::{Int64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let Some((moto, rt, d)) = moto_with_bucket() else {
+        return;
+    };
+    let schema = Arc::new(arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("id", arrow_schema::DataType::Int64, false),
+        arrow_schema::Field::new("name", arrow_schema::DataType::Utf8, false),
+    ]));
+    let local = d.path().join("many.parquet");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(5_000))
+        .set_bloom_filter_enabled(true)
+        .set_bloom_filter_position(parquet::file::properties::BloomFilterPosition::AfterRowGroup)
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&local).unwrap(),
+        schema.clone(),
+        Some(props),
+    )
+    .unwrap();
+    let n = 60_000i64;
+    w.write(
+        &RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..n)),
+                Arc::new(StringArray::from_iter_values(
+                    (0..n).map(|i| format!("name {i} {}", i * 7919 % 10007)),
+                )),
+            ],
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let meta = w.close().unwrap();
+    assert_eq!(meta.num_row_groups(), 12);
+    let body = std::fs::read(&local).unwrap();
+    let size = body.len();
+    put(&rt, &moto.url(), "pq/many.parquet", body);
+    let a = d.path().join("local");
+    let (code, _, err) = convert_s3(&moto.url(), &a, &[local.to_str().unwrap(), "--key", "id"]);
+    assert_eq!(code, 0, "{err}");
+    let local_sha = summary_of(&a)["inputs"][0]["sha256"].clone();
+    assert!(local_sha.is_string(), "{local_sha}");
+
+    let proxy = CuttingProxy::start(moto.port, usize::MAX, 0);
+    let purl = format!("http://127.0.0.1:{}", proxy.port);
+    let b = d.path().join("s3");
+    let (code, s, err) = convert_s3(&purl, &b, &["s3://bkt/pq/many.parquet", "--key", "id"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["rowsRead"], n, "{s}");
+    assert_eq!(parts_of(&a), parts_of(&b));
+    assert_eq!(summary_of(&b)["inputs"][0]["sha256"], local_sha);
+    let carried = proxy.carried.load(std::sync::atomic::Ordering::SeqCst) as usize;
+    assert!(
+        carried > size && carried < size + size / 5,
+        "{carried} bytes carried for an object of {size}: it was read more than once"
+    );
+
+    // Two shards: the first owns the first row group and records the digest.
+    for (i, want) in [(0, local_sha.clone()), (1, Value::Null)] {
+        let c = d.path().join(format!("shard{i}"));
+        let shard = format!("{i}/2");
+        let (code, _, err) = convert_s3(
+            &moto.url(),
+            &c,
+            &["s3://bkt/pq/many.parquet", "--key", "id", "--shard", &shard],
+        );
+        assert_eq!(code, 0, "{err}");
+        let report: Value = serde_json::from_slice(
+            &std::fs::read(c.join("shards").join(format!("shard-{i:05}-of-00002.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(report["inputs"][0]["sha256"], want, "shard {i}: {report}");
+        assert!(report["rowsRead"].as_u64().unwrap() < n as u64, "{report}");
+    }
+}
+
+fn summary_of(out: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(out.join("manifest-summary.json")).unwrap()).unwrap()
+}
+
 /// `prep validate` of data files in S3 (a prefix, an object, a glob) finds what it finds in the
 /// same files on disk, on the same lines; a prep folder's prefix is refused for now, saying what
 /// to do.

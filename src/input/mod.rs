@@ -7,6 +7,7 @@ pub mod csv_split;
 pub mod item_files;
 pub mod parquet;
 pub mod parse;
+pub mod read_digest;
 pub mod s3;
 pub mod source;
 
@@ -521,16 +522,44 @@ pub fn run_unit(src: &Source, unit: &Unit, opts: &ReadOptions, tx: &SyncSender<R
     }
 }
 
+/// How many units to read at once: a local file is read as fast as it is decoded, so a unit
+/// per worker thread; remote ones wait on the network at every request, so twice that, at
+/// least four, to keep several GETs in flight (the memory they hold is capped apart, by
+/// [`HELD_AHEAD`]).
+pub fn read_ahead(sources: &[Source], threads: usize) -> usize {
+    match sources.iter().any(|s| s.local_path().is_none()) {
+        true => (threads * 2).max(4),
+        false => threads.max(2),
+    }
+}
+
+/// At most this many bytes of units fetched whole (remote Parquet row groups) are in memory at
+/// once; one such unit is always read, whatever its size.
+pub const HELD_AHEAD: u64 = 256 << 20;
+
+/// The bytes a unit holds in memory from its start to its end.
+fn held_while_read(src: &Source, unit: &Unit) -> u64 {
+    match (src.format, src.local_path()) {
+        (Format::Parquet, None) => parquet::fetched_whole(src, unit),
+        _ => 0,
+    }
+}
+
+/// A unit being read: its source, its batches, its thread and the bytes it holds.
+type Reading = (usize, Receiver<Result<Batch>>, JoinHandle<()>, u64);
+
 /// Reads units ahead of need on their own threads and yields batches in input order.
 pub struct Ahead {
     sources: Arc<Vec<Source>>,
     opts: Arc<ReadOptions>,
     pending: VecDeque<Unit>,
-    active: VecDeque<(usize, Receiver<Result<Batch>>, JoinHandle<()>)>,
+    active: VecDeque<Reading>,
     ahead: usize,
     nice: Option<i32>,
     /// Whether a batch has been handed on yet.
     delivered: bool,
+    /// Told each source whose units have all been read.
+    on_source_done: Option<Box<dyn FnMut(usize) + Send>>,
 }
 
 impl Ahead {
@@ -548,7 +577,15 @@ impl Ahead {
             ahead,
             nice: None,
             delivered: false,
+            on_source_done: None,
         }
+    }
+
+    /// `f(i)` once the last of source `i`'s units has been read to its end (not for a source
+    /// with no units, nor after a reader failed).
+    pub fn on_source_done(mut self, f: impl FnMut(usize) + Send + 'static) -> Ahead {
+        self.on_source_done = Some(Box::new(f));
+        self
     }
 
     /// Reader threads run at this nice value (see `model::threads::PRODUCER_NICE`).
@@ -562,9 +599,15 @@ impl Ahead {
         // whole pipeline, and the writer's MD5 chain behind it, is waiting for.
         let ahead = if self.delivered { self.ahead } else { 1 };
         while self.active.len() < ahead {
-            let Some(unit) = self.pending.pop_front() else {
+            let Some(unit) = self.pending.front() else {
                 break;
             };
+            let held = held_while_read(&self.sources[unit.source], unit);
+            let holding: u64 = self.active.iter().map(|a| a.3).sum();
+            if !self.active.is_empty() && holding + held > HELD_AHEAD {
+                break;
+            }
+            let unit = self.pending.pop_front().expect("just seen");
             let (tx, rx) = sync_channel(2);
             let sources = self.sources.clone();
             let opts = self.opts.clone();
@@ -576,7 +619,7 @@ impl Ahead {
                 }
                 run_unit(&sources[unit.source], &unit, &opts, &tx);
             });
-            self.active.push_back((source, rx, h));
+            self.active.push_back((source, rx, h, held));
         }
     }
 }
@@ -593,7 +636,7 @@ impl Ahead {
     pub fn next_of_source(&mut self) -> Option<(usize, Result<Batch>)> {
         loop {
             self.fill();
-            let (source, rx, _) = self.active.front()?;
+            let (source, rx, _, _) = self.active.front()?;
             let source = *source;
             match rx.recv() {
                 Ok(b) => {
@@ -601,9 +644,16 @@ impl Ahead {
                     return Some((source, b));
                 }
                 Err(_) => {
-                    let (_, _, h) = self.active.pop_front().expect("front exists");
+                    let (_, _, h, _) = self.active.pop_front().expect("front exists");
                     if h.join().is_err() {
                         return Some((source, Err(ReaderPanicked.into())));
+                    }
+                    let next = self.active.front().map(|a| a.0);
+                    let next = next.or(self.pending.front().map(|u| u.source));
+                    if next != Some(source) {
+                        if let Some(f) = &mut self.on_source_done {
+                            f(source);
+                        }
                     }
                 }
             }
@@ -684,14 +734,23 @@ mod tests {
             units.extend(open(&src, k, &opts).unwrap().units);
             sources.push(src);
         }
-        let mut ahead = Ahead::new(Arc::new(sources), Arc::new(opts), units, 3);
+        let done = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = done.clone();
+        let mut ahead = Ahead::new(Arc::new(sources), Arc::new(opts), units, 3)
+            .on_source_done(move |i| seen.lock().unwrap().push(format!("done {i}")));
         assert!(ahead.next().unwrap().is_ok());
         assert_eq!((ahead.active.len(), ahead.pending.len()), (1, 3));
-        let rest: Vec<Batch> = ahead.map(|b| b.unwrap()).collect();
+        let mut rest = Vec::new();
+        for b in ahead {
+            let s = b.unwrap().source;
+            rest.push(s);
+            done.lock().unwrap().push(format!("batch {s}"));
+        }
+        assert_eq!(rest, [1, 2, 3], "the other units follow, in order");
+        // Each source is told done after its batches, before the next source's.
         assert_eq!(
-            rest.iter().map(|b| b.source).collect::<Vec<_>>(),
-            [1, 2, 3],
-            "the other units follow, in order"
+            *done.lock().unwrap(),
+            ["done 0", "batch 1", "done 1", "batch 2", "done 2", "batch 3", "done 3"]
         );
     }
 }

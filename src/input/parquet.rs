@@ -41,6 +41,16 @@ pub fn open(src: &Source, index: usize) -> Result<Opened> {
     })
 }
 
+/// The bytes of `unit` fetched in one GET and held while it is decoded: a remote row group's
+/// column chunks, up to [`MAX_ROW_GROUP_FETCH`] (a larger one is read chunk by chunk).
+pub fn fetched_whole(src: &Source, unit: &Unit) -> u64 {
+    match src.local_path() {
+        Some(_) => 0,
+        None if unit.weight > MAX_ROW_GROUP_FETCH => 0,
+        None => unit.weight,
+    }
+}
+
 pub fn read(
     src: &Source,
     unit: &Unit,

@@ -5,6 +5,7 @@
 //! connection stopped. Every GET carries `If-Match` with the ETag listed at the start, so an
 //! object that changes during the run is an error, never a mix of two versions.
 
+use super::read_digest::ReadDigest;
 use super::source::{InputObject, ReadSeek};
 use crate::aws::{describe, list_objects, AwsOptions, Connection};
 use anyhow::{anyhow, bail, Context, Result};
@@ -24,6 +25,8 @@ const MAX_WINDOW: u64 = 16 << 20;
 #[derive(Clone, Debug)]
 pub struct S3Inputs {
     s3: Connection,
+    /// Whether the objects take their SHA-256 from the reads ([`S3Inputs::digesting_reads`]).
+    digests: bool,
 }
 
 /// One object, as listed at the start of the run.
@@ -34,9 +37,10 @@ pub struct S3Object {
     key: String,
     size: u64,
     etag: Option<String>,
-    /// The SHA-256 of a stream that read it from start to end (shared by the copies the
-    /// readers take).
-    seen: Arc<std::sync::Mutex<Option<String>>>,
+    /// Its SHA-256 as the reads go (shared by the copies the readers take), when asked for.
+    digest: Option<Arc<ReadDigest>>,
+    /// The digest taken from the reads, once the gaps were filled.
+    digested: Arc<std::sync::OnceLock<String>>,
     /// Its version id, as the first GET's answer gives it (versioned buckets only).
     version: Arc<std::sync::OnceLock<String>>,
 }
@@ -57,7 +61,15 @@ impl S3Inputs {
     pub fn new(aws: &AwsOptions) -> Result<S3Inputs> {
         Ok(S3Inputs {
             s3: Connection::new(aws)?,
+            digests: false,
         })
+    }
+
+    /// The objects found from now on take their SHA-256 from the bytes the run reads
+    /// ([`InputObject::sha256_of_reads`]) instead of a second download.
+    pub fn digesting_reads(mut self) -> S3Inputs {
+        self.digests = true;
+        self
     }
 
     /// The objects an argument names: one key, every object under a prefix (an argument
@@ -147,7 +159,8 @@ impl S3Inputs {
             key,
             size,
             etag,
-            seen: Arc::default(),
+            digest: self.digests.then(|| Arc::new(ReadDigest::new(size))),
+            digested: Arc::default(),
             version: Arc::default(),
         }
     }
@@ -236,8 +249,40 @@ impl InputObject for S3Object {
         self.version.get().cloned()
     }
 
-    fn sha256_seen(&self) -> Option<String> {
-        self.seen.lock().ok()?.clone()
+    fn sha256_of_reads(&self) -> io::Result<Option<String>> {
+        let Some(d) = &self.digest else {
+            return Ok(None);
+        };
+        if let Some(h) = self.digested.get() {
+            return Ok(Some(h.clone()));
+        }
+        // The bytes no read fetched; a stream hands what it reads to the digest. Twice at
+        // most: a range dropped at the cap while the first gaps were read is read the second
+        // time.
+        for _ in 0..3 {
+            if let Some(h) = d.finish() {
+                return Ok(Some(self.digested.get_or_init(|| h).clone()));
+            }
+            let gaps = d.gaps();
+            if gaps.is_empty() {
+                // Stopped ([`InputObject::ignore_reads`]).
+                return Ok(None);
+            }
+            for (from, to) in gaps {
+                let mut s = Stream::new(self, from, to, (to - from).min(MAX_WINDOW));
+                io::copy(&mut s, &mut io::sink())?;
+            }
+        }
+        Err(io::Error::other(format!(
+            "cannot take the SHA-256 of {}: its reads left gaps",
+            self.url()
+        )))
+    }
+
+    fn ignore_reads(&self) {
+        if let Some(d) = &self.digest {
+            d.stop();
+        }
     }
 
     fn read_range(&self, offset: u64, len: usize) -> io::Result<Bytes> {
@@ -246,9 +291,15 @@ impl InputObject for S3Object {
             return Ok(Bytes::new());
         }
         let mut out = Vec::with_capacity((end - offset) as usize);
-        // One GET of exactly the range.
-        Stream::new(self, offset, end, end - offset).read_to_end(&mut out)?;
-        Ok(Bytes::from(out))
+        // One GET of exactly the range, handed to the digest whole (not piece by piece).
+        let mut s = Stream::new(self, offset, end, end - offset);
+        s.digest = None;
+        s.read_to_end(&mut out)?;
+        let out = Bytes::from(out);
+        if let Some(d) = &self.digest {
+            d.offer(offset, &out);
+        }
+        Ok(out)
     }
 
     fn etag(&self) -> Option<String> {
@@ -276,8 +327,8 @@ struct Stream {
     body: Option<aws_sdk_s3::primitives::ByteStream>,
     chunk: Bytes,
     resumed: u32,
-    /// The digest of the bytes handed out, for a stream from the object's start.
-    sha: Option<sha2::Sha256>,
+    /// Where the bytes fetched go as they arrive (the object's digest, if it takes one).
+    digest: Option<Arc<ReadDigest>>,
 }
 
 impl Read for Stream {
@@ -287,18 +338,9 @@ impl Read for Stream {
                 let n = self.chunk.remaining().min(buf.len());
                 self.chunk.copy_to_slice(&mut buf[..n]);
                 self.pos += n as u64;
-                if let Some(h) = &mut self.sha {
-                    sha2::Digest::update(h, &buf[..n]);
-                }
                 return Ok(n);
             }
             if self.pos >= self.end {
-                if let Some(h) = self.sha.take().filter(|_| self.end == self.object.size) {
-                    let hex = crate::hashing::hex(&sha2::Digest::finalize(h));
-                    if let Ok(mut seen) = self.object.seen.lock() {
-                        *seen = Some(hex);
-                    }
-                }
                 return Ok(0);
             }
             if self.body.is_none() {
@@ -315,6 +357,9 @@ impl Read for Stream {
                     // Never past the window asked for, whatever the server sends.
                     let room = (self.window_end - self.pos) as usize;
                     self.chunk = if c.len() > room { c.slice(..room) } else { c };
+                    if let Some(d) = &self.digest {
+                        d.offer(self.pos, &self.chunk);
+                    }
                     self.resumed = 0;
                 }
                 Ok(None) if self.pos >= self.window_end => self.body = None,
@@ -333,8 +378,7 @@ impl Read for Stream {
 }
 
 impl Stream {
-    /// Bytes `pos..end` of `object`, the first GET asking for `window` of them; one from the
-    /// object's start hashes what it hands out.
+    /// Bytes `pos..end` of `object`, the first GET asking for `window` of them.
     fn new(object: &S3Object, pos: u64, end: u64, window: u64) -> Stream {
         Stream {
             object: object.clone(),
@@ -345,7 +389,7 @@ impl Stream {
             body: None,
             chunk: Bytes::new(),
             resumed: 0,
-            sha: (pos == 0).then(sha2::Sha256::default),
+            digest: object.digest.clone(),
         }
     }
 

@@ -43,11 +43,14 @@ pub trait InputObject: Send + Sync + std::fmt::Debug {
     fn version(&self) -> Option<String> {
         None
     }
-    /// Its SHA-256 (hex), when a stream from its start has read it to its end (so a remote
-    /// input read whole by its reader need not be read again for its digest).
-    fn sha256_seen(&self) -> Option<String> {
-        None
+    /// Its SHA-256 (hex) from the bytes the run's reads fetched (the bytes no read fetched are
+    /// read now), so a remote input need not be downloaded twice; `None` for an object that
+    /// does not take its digest from its reads.
+    fn sha256_of_reads(&self) -> io::Result<Option<String>> {
+        Ok(None)
     }
+    /// Stop taking the digest from the reads (the run reads only part of the object).
+    fn ignore_reads(&self) {}
 }
 
 /// A file on a local disk.

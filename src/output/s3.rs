@@ -510,7 +510,6 @@ impl S3Part {
             self.upload_id = Some(id.to_string());
         }
         let sha: [u8; 32] = Sha256::digest(&chunk).into();
-        let md5 = b64(&Md5::digest(&chunk));
         let slot = store.s3.block_on(store.slots.clone().acquire_owned())?;
         let number = self.digests.len() as i32 + 1;
         let (key, id) = (self.key.clone(), self.upload_id.clone().expect("started"));
@@ -529,11 +528,12 @@ impl S3Part {
                     .key(&key)
                     .upload_id(&id)
                     .part_number(number)
-                    .content_md5(md5)
                     .content_length(len as i64)
                     .checksum_algorithm(ChecksumAlgorithm::Sha256)
                     .checksum_sha256(&sha)
                     .body(ByteStream::from(body))
+                    .customize()
+                    .disable_payload_signing()
                     .send()
                     .await
                     .map_err(|e| {

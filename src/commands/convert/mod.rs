@@ -830,7 +830,7 @@ fn discover_sources(opts: &ConvertOptions) -> Result<Vec<Source>> {
         }
         flush(&mut local, &mut sources)?;
         if s3.is_none() {
-            s3 = Some(input::s3::S3Inputs::new(&opts.aws)?);
+            s3 = Some(input::s3::S3Inputs::new(&opts.aws)?.digesting_reads());
         }
         for o in s3.as_ref().expect("just set").discover(arg)? {
             sources.push(input::detect_object(Arc::new(o), None)?);
@@ -838,6 +838,18 @@ fn discover_sources(opts: &ConvertOptions) -> Result<Vec<Source>> {
     }
     flush(&mut local, &mut sources)?;
     Ok(sources)
+}
+
+/// How an input's SHA-256 for the manifest is taken.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum InputDigest {
+    /// Not here (a shard that does not own the input's first unit).
+    None,
+    /// Read whole once more beside the conversion (local files; a remote input a shard reads
+    /// part of).
+    Whole,
+    /// From the bytes the conversion reads ([`crate::input::source::InputObject::sha256_of_reads`]).
+    Reads,
 }
 
 /// Run a conversion. Errors are "could not run" (exit 2); row problems are in the report.
@@ -858,6 +870,7 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
     }
     // A shard converts its units only, and hashes the inputs whose first unit is its own.
     let mut hashed_here = vec![true; sources.len()];
+    let mut whole_here = vec![true; sources.len()];
     if let Some(s) = opts.shard {
         let mine = s.selects(&units);
         let mut first_seen = vec![false; sources.len()];
@@ -866,6 +879,7 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
                 first_seen[u.source] = true;
                 hashed_here[u.source] = m;
             }
+            whole_here[u.source] &= m;
         }
         units = units
             .into_iter()
@@ -873,6 +887,22 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
             .filter_map(|(u, m)| m.then_some(u))
             .collect();
     }
+    let digests: Vec<InputDigest> = sources
+        .iter()
+        .zip(hashed_here.iter().zip(&whole_here))
+        .map(|(s, (&ours, &whole))| {
+            let how = match (ours, s.local_path().is_some(), whole) {
+                (false, _, _) => InputDigest::None,
+                (true, true, _) => InputDigest::Whole,
+                (true, false, true) => InputDigest::Reads,
+                (true, false, false) => InputDigest::Whole,
+            };
+            if how != InputDigest::Reads {
+                s.object.ignore_reads();
+            }
+            how
+        })
+        .collect();
     let item_inputs = sources
         .iter()
         .filter(|s| matches!(s.format, Format::Items(_)))
@@ -933,14 +963,7 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
     };
     let (store, _lock) = open_store(opts)?;
     let result = convert(
-        opts,
-        &store,
-        &sources,
-        units,
-        &hashed_here,
-        &encoding,
-        &keys,
-        started,
+        opts, &store, &sources, units, &digests, &encoding, &keys, started,
     );
     match result {
         Ok(mut report) => {
@@ -1000,7 +1023,7 @@ fn convert(
     store: &Arc<dyn OutputStore>,
     sources: &[Source],
     units: Vec<Unit>,
-    hashed_here: &[bool],
+    digests: &[InputDigest],
     encoding: &Encoding,
     keys: &KeySchema,
     started: Instant,
@@ -1017,36 +1040,46 @@ fn convert(
     let total_bytes: u64 = sources.iter().map(|s| s.size).sum();
     let bar = opts.progress.then(|| output::progress_bar(total_bytes));
 
-    // Hash the inputs on the side while converting (the manifest records them). Local files,
-    // and remote ones the conversion reads by ranges (Parquet, Arrow IPC files), are hashed
-    // here, beside the conversion; a remote input streamed from start to end has its SHA-256
-    // from the conversion's own read.
-    let hash_objects: Vec<_> = sources
+    // The inputs' SHA-256 (the manifest records them), on a thread beside the conversion:
+    // local files read once more (cheap, and in lanes); remote ones from the bytes the
+    // conversion reads, each taken as soon as its last unit is read (its gaps filled, the ranges
+    // it held let go), or, for a shard that reads only part of one, by reading it whole.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<usize>();
+    let jobs: Vec<_> = sources
         .iter()
-        .map(|s| {
-            let by_ranges = matches!(s.format, Format::Parquet | Format::ArrowFile);
-            (
-                s.object.clone(),
-                s.object.local_path().is_some() || by_ranges,
-            )
-        })
-        .zip(hashed_here)
-        .map(|((o, here), &ours)| (o, here && ours))
+        .zip(digests)
+        .map(|(s, &d)| (s.object.clone(), d))
         .collect();
-    let sha256 = |o: &dyn crate::input::source::InputObject| -> Result<String> {
+    let whole_sha256 = |o: &dyn crate::input::source::InputObject| -> Result<String> {
         Ok(crate::input::source::digests(o, false, true)?
             .sha256_hex
             .expect("asked for"))
     };
     let hasher = std::thread::spawn(move || {
         crate::pipeline::lower_priority(crate::pipeline::BACKGROUND_NICE);
-        hash_objects
-            .iter()
-            .map(|(o, here)| match here {
-                true => sha256(&**o).map(Some),
-                false => Ok(None),
-            })
-            .collect::<Result<Vec<Option<String>>>>()
+        let mut done = vec![false; jobs.len()];
+        let mut out = Vec::with_capacity(jobs.len());
+        for (i, (o, how)) in jobs.iter().enumerate() {
+            out.push(match how {
+                InputDigest::None => None,
+                InputDigest::Whole => Some(whole_sha256(&**o)?),
+                InputDigest::Reads => {
+                    while !done[i] {
+                        match done_rx.recv() {
+                            Ok(d) => done[d] = true,
+                            // The conversion stopped before reading it all: taken (if
+                            // needed) after the run.
+                            Err(_) => break,
+                        }
+                    }
+                    match done[i] {
+                        true => o.sha256_of_reads()?,
+                        false => None,
+                    }
+                }
+            });
+        }
+        Ok::<_, anyhow::Error>(out)
     });
 
     let (tx, rx) = sync_channel::<Chunk>(threads * 2);
@@ -1078,9 +1111,12 @@ fn convert(
         Arc::new(sources.to_vec()),
         Arc::new(opts.read.clone()),
         units,
-        threads.max(2),
+        input::read_ahead(sources, threads),
     )
-    .at_nice(reader_nice);
+    .at_nice(reader_nice)
+    .on_source_done(move |i| {
+        let _ = done_tx.send(i);
+    });
     let mut read_error = None;
     let mut rows_done = 0u64;
     // Stop reading at the first read error; the batches before it are still converted.
@@ -1135,32 +1171,25 @@ fn convert(
     if let Some(e) = read_error {
         return Err(e);
     }
-    let input_hashes = hasher
+    let hashed = hasher
         .join()
-        .map_err(|_| anyhow!("the hashing thread panicked"))??
-        .into_iter()
-        .zip(sources)
-        .zip(hashed_here)
-        .map(
-            |((h, s), &ours)| match h.or_else(|| s.object.sha256_seen()) {
-                Some(h) => Ok(Some(h)),
-                None if ours => sha256(&*s.object).map(Some),
-                None => Ok(None),
-            },
-        )
-        .collect::<Result<Vec<Option<String>>>>()?;
+        .map_err(|_| anyhow!("the hashing thread panicked"))??;
     report.elapsed_s = started.elapsed().as_secs_f64();
     // Stopped while the last parts were closing: no manifest, and the parts go.
     if crate::pipeline::interrupted() {
         return Err(crate::pipeline::Interrupted.into());
     }
     if report.failed_row.is_none() {
-        let inputs: Vec<output::InputRecord> = sources
-            .iter()
-            .zip(&rows_by_source)
-            .zip(input_hashes)
-            .map(|((s, rows), sha)| output::InputRecord::of(s, *rows, sha))
-            .collect();
+        let mut inputs = Vec::with_capacity(sources.len());
+        for (((s, rows), sha), &how) in sources.iter().zip(&rows_by_source).zip(hashed).zip(digests)
+        {
+            let sha = match (sha, how) {
+                // A remote input with no units (no row groups): its gaps are all of it.
+                (None, InputDigest::Reads) => s.object.sha256_of_reads()?,
+                (sha, _) => sha,
+            };
+            inputs.push(output::InputRecord::of(s, *rows, sha));
+        }
         let facts = output::OutputFacts::of(opts, keys);
         match opts.shard {
             None => output::write_manifests(&**store, &facts, &inputs, keys, &report)?,

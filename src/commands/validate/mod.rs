@@ -598,7 +598,7 @@ fn check_items(
         Arc::new(sources.clone()),
         Arc::new(ropts),
         units,
-        threads.max(2),
+        input::read_ahead(&sources, threads),
     )
     .at_nice(crate::pipeline::PRODUCER_NICE);
     let mut dups = (opts.duplicates && !checks.is_empty()).then(DupIndex::new);

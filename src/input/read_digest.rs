@@ -1,0 +1,296 @@
+//! The SHA-256 of a remote input taken from the reads the conversion makes anyway, so the
+//! manifest's digest costs no second download. Readers hand over each range they fetch, in
+//! whatever order their threads finish; the digest takes bytes strictly in order, holds
+//! ranges that arrive ahead of the next byte it needs (up to a cap), and at the end the bytes
+//! nobody read (the magic bytes, page indexes, a range dropped at the cap) are fetched to fill
+//! the gaps.
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// At most this many bytes of ranges wait for the bytes before them; a range that would pass
+/// it is left for the gap reads at the end (correct, only slower).
+pub const HELD_CAP: usize = 64 << 20;
+
+/// The in-order digest of one object.
+#[derive(Debug)]
+pub struct ReadDigest {
+    state: Mutex<State>,
+    size: u64,
+    cap: usize,
+}
+
+#[derive(Debug)]
+struct State {
+    /// The first byte not yet hashed.
+    next: u64,
+    /// `None` while a thread hashes outside the lock (it picks up what arrives meanwhile).
+    sha: Option<Sha256>,
+    /// Ranges ahead of `next`, by offset.
+    held: BTreeMap<u64, Bytes>,
+    held_bytes: usize,
+    /// Set once the digest is taken: later reads are ignored.
+    done: bool,
+}
+
+impl State {
+    /// The held range that continues the digest, trimmed to start at `next`; ranges wholly
+    /// behind `next` are dropped on the way.
+    fn take_ready(&mut self) -> Option<Bytes> {
+        loop {
+            let (&at, b) = self.held.first_key_value()?;
+            if at > self.next {
+                return None;
+            }
+            let end = at + b.len() as u64;
+            let b = self.held.remove(&at).expect("just seen");
+            self.held_bytes -= b.len();
+            if end > self.next {
+                return Some(b.slice((self.next - at) as usize..));
+            }
+        }
+    }
+}
+
+impl ReadDigest {
+    pub fn new(size: u64) -> ReadDigest {
+        ReadDigest::with_cap(size, HELD_CAP)
+    }
+
+    pub fn with_cap(size: u64, cap: usize) -> ReadDigest {
+        ReadDigest {
+            state: Mutex::new(State {
+                next: 0,
+                sha: Some(Sha256::new()),
+                held: BTreeMap::new(),
+                held_bytes: 0,
+                done: false,
+            }),
+            size,
+            cap,
+        }
+    }
+
+    /// Bytes `at..at + bytes.len()` of the object, as a reader fetched them.
+    pub fn offer(&self, at: u64, bytes: &Bytes) {
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        let end = at + bytes.len() as u64;
+        if st.done || bytes.is_empty() || end <= st.next {
+            return;
+        }
+        // Keep the longer of two ranges at one offset.
+        let longer = st.held.get(&at).is_none_or(|h| h.len() < bytes.len());
+        if longer && (at <= st.next || st.held_bytes + bytes.len() <= self.cap) {
+            if let Some(old) = st.held.insert(at, bytes.clone()) {
+                st.held_bytes -= old.len();
+            }
+            st.held_bytes += bytes.len();
+        }
+        // Hash what is ready, outside the lock; whoever holds the hasher keeps going until
+        // nothing is ready, so a range that arrives meanwhile is not left behind.
+        loop {
+            if st.sha.is_none() {
+                return;
+            }
+            let Some(piece) = st.take_ready() else {
+                return;
+            };
+            let mut sha = st.sha.take().expect("checked");
+            drop(st);
+            sha.update(&piece);
+            st = match self.state.lock() {
+                Ok(s) => s,
+                Err(_) => return,
+            };
+            st.next += piece.len() as u64;
+            st.sha = Some(sha);
+        }
+    }
+
+    /// No digest after all: the held ranges go, later reads are ignored.
+    pub fn stop(&self) {
+        if let Ok(mut st) = self.state.lock() {
+            st.done = true;
+            st.held.clear();
+            st.held_bytes = 0;
+        }
+    }
+
+    /// The gaps left so far, in order: (from, to) with `to` exclusive; none once the digest
+    /// is taken or stopped.
+    pub fn gaps(&self) -> Vec<(u64, u64)> {
+        let Ok(st) = self.state.lock() else {
+            return Vec::new();
+        };
+        if st.done {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut pos = st.next;
+        for (&at, b) in &st.held {
+            if at > pos {
+                out.push((pos, at));
+            }
+            pos = pos.max(at + b.len() as u64);
+        }
+        if pos < self.size {
+            out.push((pos, self.size));
+        }
+        out
+    }
+
+    /// The digest (hex), once every byte has been offered; `None` while gaps remain (fill
+    /// [`ReadDigest::gaps`] and ask again).
+    pub fn finish(&self) -> Option<String> {
+        let mut st = self.state.lock().ok()?;
+        if st.done || st.next < self.size || st.sha.is_none() {
+            return None;
+        }
+        st.done = true;
+        st.held.clear();
+        st.held_bytes = 0;
+        let sha = st.sha.take()?;
+        Some(crate::hashing::hex(&sha.finalize()))
+    }
+
+    /// Bytes held for later, ahead of the digest.
+    pub fn held_bytes(&self) -> usize {
+        self.state.lock().map(|s| s.held_bytes).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Offers `ranges` of `data` (from several threads when `threads` > 1), fills the gaps the
+    /// way the S3 input does, and returns the digest.
+    fn digest_of(data: &Bytes, ranges: &[(usize, usize)], cap: usize, threads: usize) -> String {
+        let d = ReadDigest::with_cap(data.len() as u64, cap);
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let d = &d;
+                s.spawn(move || {
+                    for (i, &(a, b)) in ranges.iter().enumerate() {
+                        if i % threads == t {
+                            d.offer(a as u64, &data.slice(a..b));
+                            // Past the cap only by ranges that continue the digest, which
+                            // the offering threads hash at once.
+                            assert!(d.held_bytes() <= cap.saturating_add(threads * data.len()));
+                        }
+                    }
+                });
+            }
+        });
+        loop {
+            if let Some(h) = d.finish() {
+                return h;
+            }
+            let gaps = d.gaps();
+            assert!(!gaps.is_empty(), "no gap left but no digest");
+            for (a, b) in gaps {
+                // A gap read hands its bytes over in pieces, as a stream does.
+                let mut p = a as usize;
+                while p < b as usize {
+                    let q = (p + 7).min(b as usize);
+                    d.offer(p as u64, &data.slice(p..q));
+                    p = q;
+                }
+            }
+        }
+    }
+
+    fn lcg(seed: &mut u64) -> u64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *seed >> 33
+    }
+
+    /// Differential: whatever ranges arrive, in whatever order, overlapping, repeated or
+    /// missing, from one or several threads, and whatever the cap, the digest is the plain
+    /// SHA-256 of the whole object.
+    #[test]
+    fn any_reads_give_the_plain_digest() {
+        let mut seed = 7u64;
+        for case in 0..400 {
+            let len = (lcg(&mut seed) % 3000) as usize;
+            let data: Bytes = (0..len).map(|_| lcg(&mut seed) as u8).collect();
+            let want = crate::hashing::hex(&Sha256::digest(&data));
+            let n = (lcg(&mut seed) % 12) as usize;
+            let mut ranges = Vec::new();
+            for _ in 0..n {
+                if len == 0 {
+                    break;
+                }
+                let a = (lcg(&mut seed) as usize) % len;
+                let b = (a + 1 + (lcg(&mut seed) as usize) % 900).min(len);
+                ranges.push((a, b));
+            }
+            if case % 3 == 0 && len > 0 {
+                // Whole row-group-like pieces, shuffled.
+                let mut cuts: Vec<usize> = (0..5).map(|_| lcg(&mut seed) as usize % len).collect();
+                cuts.extend([0, len]);
+                cuts.sort_unstable();
+                ranges = cuts.windows(2).map(|w| (w[0], w[1])).collect();
+                for i in (1..ranges.len()).rev() {
+                    ranges.swap(i, lcg(&mut seed) as usize % (i + 1));
+                }
+            }
+            let cap = [0, 16, 500, usize::MAX][case % 4];
+            let threads = 1 + case % 3;
+            assert_eq!(
+                digest_of(&data, &ranges, cap, threads),
+                want,
+                "case {case}: len {len}, ranges {ranges:?}, cap {cap}"
+            );
+        }
+    }
+
+    #[test]
+    fn reads_in_order_leave_no_gap_and_hold_nothing() {
+        let data: Bytes = (0..10_000u32).map(|i| i as u8).collect();
+        let d = ReadDigest::new(data.len() as u64);
+        for a in (0..10_000).step_by(1000) {
+            d.offer(a as u64, &data.slice(a..a + 1000));
+            assert_eq!(d.held_bytes(), 0);
+        }
+        assert!(d.gaps().is_empty());
+        assert_eq!(
+            d.finish().unwrap(),
+            crate::hashing::hex(&Sha256::digest(&data))
+        );
+        // Taken once: later reads change nothing.
+        d.offer(0, &data.slice(0..10));
+        assert_eq!(d.finish(), None);
+    }
+
+    #[test]
+    fn a_range_past_the_cap_is_left_for_the_gap_reads() {
+        let data: Bytes = vec![1u8; 100].into();
+        let d = ReadDigest::with_cap(100, 30);
+        d.offer(50, &data.slice(50..70));
+        d.offer(70, &data.slice(70..100));
+        assert_eq!(d.held_bytes(), 20);
+        assert_eq!(d.gaps(), vec![(0, 50), (70, 100)]);
+        assert_eq!(d.finish(), None);
+        // The bytes before arrive: the held range follows them into the digest.
+        d.offer(0, &data.slice(0..50));
+        assert_eq!(d.held_bytes(), 0);
+        assert_eq!(d.gaps(), vec![(70, 100)]);
+    }
+
+    #[test]
+    fn an_empty_object() {
+        let d = ReadDigest::new(0);
+        assert!(d.gaps().is_empty());
+        assert_eq!(
+            d.finish().unwrap(),
+            crate::hashing::hex(&Sha256::digest(b""))
+        );
+    }
+}
