@@ -396,16 +396,28 @@ fn lane_hashes_match_md5_and_sha2() {
 
 /// Every input kept by the fuzz campaigns (fuzz/corpus/TARGET, crashes included) through the
 /// same check as the target, so a fixed finding stays fixed.
+proptest! {
+    #![proptest_config(config(600))]
+
+    /// The SHA-256 an S3 input takes from its readers' ranges (any order, overlapping,
+    /// repeated, missing, from several threads, under any cap) is sha2's of the whole object.
+    #[test]
+    fn read_digests_match_sha2(v in proptest::collection::vec(any::<u8>(), 0..4000)) {
+        check_read_digest(&v);
+    }
+}
+
 #[test]
 fn fuzz_corpora_replay() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     type Check = fn(&[u8]);
-    let targets: [(&str, Check); 5] = [
+    let targets: [(&str, Check); 6] = [
         ("escape", check_escape),
         ("number", check_number),
         ("csv_split", |d| check_csv(d, b',')),
         ("json_line", check_json_line),
         ("ion_line", check_ion_line),
+        ("read_digest", check_read_digest),
     ];
     let mut replayed = 0;
     for (name, check) in targets {

@@ -167,89 +167,8 @@ impl ReadDigest {
 mod tests {
     use super::*;
 
-    /// Offers `ranges` of `data` (from several threads when `threads` > 1), fills the gaps the
-    /// way the S3 input does, and returns the digest.
-    fn digest_of(data: &Bytes, ranges: &[(usize, usize)], cap: usize, threads: usize) -> String {
-        let d = ReadDigest::with_cap(data.len() as u64, cap);
-        std::thread::scope(|s| {
-            for t in 0..threads {
-                let d = &d;
-                s.spawn(move || {
-                    for (i, &(a, b)) in ranges.iter().enumerate() {
-                        if i % threads == t {
-                            d.offer(a as u64, &data.slice(a..b));
-                            // Past the cap only by ranges that continue the digest, which
-                            // the offering threads hash at once.
-                            assert!(d.held_bytes() <= cap.saturating_add(threads * data.len()));
-                        }
-                    }
-                });
-            }
-        });
-        loop {
-            if let Some(h) = d.finish() {
-                return h;
-            }
-            let gaps = d.gaps();
-            assert!(!gaps.is_empty(), "no gap left but no digest");
-            for (a, b) in gaps {
-                // A gap read hands its bytes over in pieces, as a stream does.
-                let mut p = a as usize;
-                while p < b as usize {
-                    let q = (p + 7).min(b as usize);
-                    d.offer(p as u64, &data.slice(p..q));
-                    p = q;
-                }
-            }
-        }
-    }
-
-    fn lcg(seed: &mut u64) -> u64 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        *seed >> 33
-    }
-
-    /// Differential: whatever ranges arrive, in whatever order, overlapping, repeated or
-    /// missing, from one or several threads, and whatever the cap, the digest is the plain
-    /// SHA-256 of the whole object.
-    #[test]
-    fn any_reads_give_the_plain_digest() {
-        let mut seed = 7u64;
-        for case in 0..400 {
-            let len = (lcg(&mut seed) % 3000) as usize;
-            let data: Bytes = (0..len).map(|_| lcg(&mut seed) as u8).collect();
-            let want = crate::hashing::hex(&Sha256::digest(&data));
-            let n = (lcg(&mut seed) % 12) as usize;
-            let mut ranges = Vec::new();
-            for _ in 0..n {
-                if len == 0 {
-                    break;
-                }
-                let a = (lcg(&mut seed) as usize) % len;
-                let b = (a + 1 + (lcg(&mut seed) as usize) % 900).min(len);
-                ranges.push((a, b));
-            }
-            if case % 3 == 0 && len > 0 {
-                // Whole row-group-like pieces, shuffled.
-                let mut cuts: Vec<usize> = (0..5).map(|_| lcg(&mut seed) as usize % len).collect();
-                cuts.extend([0, len]);
-                cuts.sort_unstable();
-                ranges = cuts.windows(2).map(|w| (w[0], w[1])).collect();
-                for i in (1..ranges.len()).rev() {
-                    ranges.swap(i, lcg(&mut seed) as usize % (i + 1));
-                }
-            }
-            let cap = [0, 16, 500, usize::MAX][case % 4];
-            let threads = 1 + case % 3;
-            assert_eq!(
-                digest_of(&data, &ranges, cap, threads),
-                want,
-                "case {case}: len {len}, ranges {ranges:?}, cap {cap}"
-            );
-        }
-    }
+    // Any reads in any order from several threads: `check_read_digest` in tests/reference
+    // (a property test and a fuzz target).
 
     #[test]
     fn reads_in_order_leave_no_gap_and_hold_nothing() {
@@ -282,6 +201,10 @@ mod tests {
         d.offer(0, &data.slice(0..50));
         assert_eq!(d.held_bytes(), 0);
         assert_eq!(d.gaps(), vec![(70, 100)]);
+        // Stopped (a shard reads the object whole instead): nothing held, no gap, no digest.
+        d.offer(70, &data.slice(70..90));
+        d.stop();
+        assert_eq!((d.held_bytes(), d.gaps(), d.finish()), (0, vec![], None));
     }
 
     #[test]

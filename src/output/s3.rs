@@ -3,8 +3,10 @@
 //! copy of anything.
 //!
 //! A part's bytes are cut into chunks as they come; the first full chunk starts a multipart
-//! upload and each chunk goes up as one UploadPart (with its MD5 and SHA-256, which S3 checks
-//! and answers), while the next chunk fills. A part smaller than one chunk is one PutObject.
+//! upload and each chunk goes up as one UploadPart (with its SHA-256, which S3 checks and
+//! answers), while the next chunk fills. A part smaller than one chunk is one PutObject. The
+//! SHA-256 header is signed, so the body needs no signature of its own (no second SHA-256
+//! pass over it), and an MD5 (Content-MD5) would check the same bytes again.
 //! Memory: one filling chunk per open part, plus at most `concurrency` chunks in flight across
 //! the run — a writer waits for a free slot before it sends another. A part dropped before its
 //! commit aborts its multipart upload, so a failed or interrupted run leaves none behind.
@@ -19,8 +21,7 @@ use aws_sdk_s3::types::{
     ObjectIdentifier,
 };
 use bytes::Bytes;
-use md5::{Digest, Md5};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -103,7 +104,7 @@ impl Inner {
         Ok(h.e_tag().unwrap_or("").to_string())
     }
 
-    /// One whole object in one PutObject, its MD5 and SHA-256 checked by S3; its ETag.
+    /// One whole object in one PutObject, its SHA-256 checked by S3; its ETag.
     async fn put_whole(&self, key: &str, body: Bytes) -> Result<String> {
         let _slot = self.slots.acquire().await?;
         let sha = b64(&Sha256::digest(&body));
@@ -115,12 +116,13 @@ impl Inner {
             .bucket(&self.dest.bucket)
             .key(key)
             .content_type(content_type(key))
-            .content_md5(b64(&Md5::digest(&body)))
             .content_length(len as i64)
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .checksum_sha256(&sha)
             .body(ByteStream::from(body));
         let r = crate::aws::put_settings!(&self.dest.put, req)
+            .customize()
+            .disable_payload_signing()
             .send()
             .await
             .map_err(|e| {

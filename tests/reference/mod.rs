@@ -417,3 +417,66 @@ pub fn check_ion_line(line: &[u8]) {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The SHA-256 of an S3 input taken from the ranges its readers fetch
+
+/// `data` is the object; its first bytes also say how it is read: `data[0]` picks the cap on
+/// held ranges (none, 16 bytes, 500 bytes, unlimited), `data[1]` the reader threads (1–3),
+/// `data[2]` how many ranges, and each range's start and length come from the bytes after
+/// that (wrapping). The ranges are offered from the threads in turn, then the gaps are filled
+/// in 7-byte pieces as a stream would hand them over, again until none is left; the digest
+/// must be sha2's of the whole object, and the held bytes never past the cap but for ranges
+/// that continue the digest.
+pub fn check_read_digest(data: &[u8]) {
+    use prep::input::read_digest::ReadDigest;
+    use sha2::Digest;
+    let byte = |i: usize| data.get(i % data.len().max(1)).copied().unwrap_or(0) as usize;
+    let cap = [0, 16, 500, usize::MAX][byte(0) % 4];
+    let threads = 1 + byte(1) % 3;
+    let len = data.len();
+    let ranges: Vec<(usize, usize)> = (0..byte(2) % 24)
+        .filter(|_| len > 0)
+        .map(|i| {
+            let a = (byte(3 + 4 * i) << 8 | byte(4 + 4 * i)) % len;
+            let n = 1 + (byte(5 + 4 * i) << 8 | byte(6 + 4 * i)) % 1200;
+            (a, (a + n).min(len))
+        })
+        .collect();
+    let obj = bytes::Bytes::copy_from_slice(data);
+    let d = ReadDigest::with_cap(len as u64, cap);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (d, obj, ranges) = (&d, &obj, &ranges);
+            s.spawn(move || {
+                for &(a, b) in ranges.iter().skip(t).step_by(threads) {
+                    d.offer(a as u64, &obj.slice(a..b));
+                    assert!(d.held_bytes() <= cap.saturating_add(threads * len));
+                }
+            });
+        }
+    });
+    let mut rounds = 0;
+    let got = loop {
+        if let Some(h) = d.finish() {
+            break h;
+        }
+        rounds += 1;
+        assert!(rounds <= 3, "gaps left after {rounds} rounds of gap reads");
+        let gaps = d.gaps();
+        assert!(!gaps.is_empty(), "no gap left but no digest");
+        for (a, b) in gaps {
+            let mut p = a as usize;
+            while p < b as usize {
+                let q = (p + 7).min(b as usize);
+                d.offer(p as u64, &obj.slice(p..q));
+                p = q;
+            }
+        }
+    };
+    let want: String = sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(got, want, "ranges {ranges:?}, cap {cap}, threads {threads}");
+}

@@ -420,6 +420,8 @@ async fn put_multipart(
                 .checksum_algorithm(ChecksumAlgorithm::Sha256)
                 .checksum_sha256(&sha)
                 .body(ByteStream::from(buf))
+                .customize()
+                .disable_payload_signing()
                 .send()
                 .await
                 .map_err(|e| {
