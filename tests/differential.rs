@@ -394,8 +394,6 @@ fn lane_hashes_match_md5_and_sha2() {
     }
 }
 
-/// Every input kept by the fuzz campaigns (fuzz/corpus/TARGET, crashes included) through the
-/// same check as the target, so a fixed finding stays fixed.
 proptest! {
     #![proptest_config(config(600))]
 
@@ -407,6 +405,8 @@ proptest! {
     }
 }
 
+/// Every input kept by the fuzz campaigns (fuzz/corpus/TARGET, crashes included) through the
+/// same check as the target, so a fixed finding stays fixed.
 #[test]
 fn fuzz_corpora_replay() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
