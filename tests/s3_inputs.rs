@@ -357,7 +357,8 @@ fn dropped_connections_during_gets_resume_where_they_stopped() {
 /// comes from the row groups' ranged GETs, in whatever order they finish, and the few bytes no
 /// read fetched — and equal to the local file's. A shard that reads only some of the row groups
 /// but owns the first still records the whole object's SHA-256 (it reads the object whole
-/// beside its conversion); the other shard records none.
+/// beside its conversion); the other shard records none. A footer too large for the end
+/// fetched with it is read all the same.
 #[test]
 fn a_parquet_object_is_read_once_for_its_rows_and_its_digest() {
     use arrow_array::{Int64Array, RecordBatch, StringArray};
@@ -437,6 +438,56 @@ fn a_parquet_object_is_read_once_for_its_rows_and_its_digest() {
         assert_eq!(report["inputs"][0]["sha256"], want, "shard {i}: {report}");
         assert!(report["rowsRead"].as_u64().unwrap() < n as u64, "{report}");
     }
+
+    // A footer larger than the end fetched in one GET with it (64 KiB): 400 columns in 8 row
+    // groups; the rest of the footer is fetched apart, and the output is the local file's.
+    let wide = d.path().join("wide.parquet");
+    let fields: Vec<arrow_schema::Field> = (0..400)
+        .map(|c| {
+            arrow_schema::Field::new(format!("column_{c}"), arrow_schema::DataType::Int64, false)
+        })
+        .collect();
+    let schema = Arc::new(arrow_schema::Schema::new(fields));
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(10))
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&wide).unwrap(),
+        schema.clone(),
+        Some(props),
+    )
+    .unwrap();
+    let columns: Vec<arrow_array::ArrayRef> = (0..400i64)
+        .map(|c| Arc::new(Int64Array::from_iter_values((0..80).map(|r| r * 1000 + c))) as _)
+        .collect();
+    w.write(&RecordBatch::try_new(schema, columns).unwrap())
+        .unwrap();
+    let meta = w.close().unwrap();
+    let body = std::fs::read(&wide).unwrap();
+    let footer = u32::from_le_bytes(body[body.len() - 8..body.len() - 4].try_into().unwrap());
+    assert!(footer > 64 << 10, "footer of {footer} bytes");
+    assert_eq!(meta.num_row_groups(), 8);
+    put(&rt, &moto.url(), "pq/wide.parquet", body);
+    let a = d.path().join("wide-local");
+    let (code, _, err) = convert_s3(
+        &moto.url(),
+        &a,
+        &[wide.to_str().unwrap(), "--key", "column_0"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let b = d.path().join("wide-s3");
+    let (code, s, err) = convert_s3(
+        &moto.url(),
+        &b,
+        &["s3://bkt/pq/wide.parquet", "--key", "column_0"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["rowsRead"], 80, "{s}");
+    assert_eq!(parts_of(&a), parts_of(&b));
+    assert_eq!(
+        summary_of(&b)["inputs"][0]["sha256"],
+        summary_of(&a)["inputs"][0]["sha256"]
+    );
 }
 
 fn summary_of(out: &Path) -> Value {

@@ -596,8 +596,12 @@ impl Ahead {
 
     fn fill(&mut self) {
         // Until the first batch is out, one unit has the cores to itself: that batch is what the
-        // whole pipeline, and the writer's MD5 chain behind it, is waiting for.
-        let ahead = if self.delivered { self.ahead } else { 1 };
+        // whole pipeline, and the writer's MD5 chain behind it, is waiting for. Not so for a
+        // remote input: the units after it start their GETs meanwhile (waiting on the network,
+        // not the cores).
+        let remote = |u: &Unit| self.sources[u.source].local_path().is_none();
+        let solo = !self.delivered && !self.pending.front().is_some_and(remote);
+        let ahead = if solo { 1 } else { self.ahead };
         while self.active.len() < ahead {
             let Some(unit) = self.pending.front() else {
                 break;

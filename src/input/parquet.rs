@@ -16,9 +16,26 @@ use std::sync::Arc;
 /// ahead; a larger one is read chunk by chunk, with more requests.
 const MAX_ROW_GROUP_FETCH: u64 = 128 << 20;
 
+/// A remote input's footer is read with this many bytes of its end in one GET (the footer's
+/// length, then the footer itself, would be two requests one after the other); a larger footer
+/// is fetched apart.
+const FOOTER_PREFETCH: u64 = 64 << 10;
+
 pub fn open(src: &Source, index: usize) -> Result<Opened> {
     let file = Chunks(src.object.clone());
-    let footer = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
+    let footer = match src.local_path() {
+        Some(_) => ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?,
+        None => {
+            let n = FOOTER_PREFETCH.min(src.size);
+            let start = src.size - n;
+            let tail = Fetched {
+                bytes: src.object.read_range(start, n as usize)?,
+                object: file.clone(),
+                start,
+            };
+            ArrowReaderMetadata::load(&tail, ArrowReaderOptions::new())?
+        }
+    };
     let b = ParquetRecordBatchReaderBuilder::new_with_metadata(
         file,
         src.parquet_footer.get_or_init(|| footer).clone(),
@@ -90,8 +107,8 @@ pub fn read(
     // file is read where the decoder asks.
     let span = meta.metadata().row_group(rg).compressed_size().max(0) as u64;
     let file = match src.local_path() {
-        Some(_) => RowGroupBytes::none(file),
-        None if span > MAX_ROW_GROUP_FETCH => RowGroupBytes::none(file),
+        Some(_) => Fetched::none(file),
+        None if span > MAX_ROW_GROUP_FETCH => Fetched::none(file),
         None => {
             let (start, end) = meta
                 .metadata()
@@ -110,7 +127,7 @@ pub fn read(
             } else {
                 Bytes::new()
             };
-            RowGroupBytes {
+            Fetched {
                 object: file,
                 start,
                 bytes,
@@ -136,19 +153,19 @@ pub fn read(
     Ok(())
 }
 
-/// An input with one row group's bytes already fetched: reads inside them are served from
-/// memory, any other (the footer) from the input.
-struct RowGroupBytes {
+/// An input with a range already fetched (a row group's column chunks, the end with the
+/// footer): reads inside it are served from memory, any other from the input.
+struct Fetched {
     object: Chunks,
     /// Where `bytes` start in the input.
     start: u64,
     bytes: Bytes,
 }
 
-impl RowGroupBytes {
+impl Fetched {
     /// Nothing fetched: every read goes to the input.
     fn none(object: Chunks) -> Self {
-        RowGroupBytes {
+        Fetched {
             object,
             start: 0,
             bytes: Bytes::new(),
@@ -162,13 +179,13 @@ impl RowGroupBytes {
     }
 }
 
-impl Length for RowGroupBytes {
+impl Length for Fetched {
     fn len(&self) -> u64 {
         self.object.len()
     }
 }
 
-impl ChunkReader for RowGroupBytes {
+impl ChunkReader for Fetched {
     type T = Box<dyn std::io::Read + Send>;
 
     fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
