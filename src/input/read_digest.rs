@@ -8,11 +8,16 @@
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// At most this many bytes of ranges wait for the bytes before them; a range that would pass
 /// it is left for the gap reads at the end (correct, only slower).
 pub const HELD_CAP: usize = 64 << 20;
+
+/// Once the hashing is handed off to a pumping thread, at most this many bytes wait for it.
+pub const HANDED_OFF_HELD: usize = 8 << 20;
 
 /// The in-order digest of one object.
 #[derive(Debug)]
@@ -20,6 +25,10 @@ pub struct ReadDigest {
     state: Mutex<State>,
     size: u64,
     cap: usize,
+    /// Whether a thread pumps the digest ([`ReadDigest::hand_off`]).
+    handed_off: AtomicBool,
+    /// Told when a range is held for the pumping thread.
+    ready: Condvar,
 }
 
 #[derive(Debug)]
@@ -70,6 +79,8 @@ impl ReadDigest {
             }),
             size,
             cap,
+            handed_off: AtomicBool::new(false),
+            ready: Condvar::new(),
         }
     }
 
@@ -82,32 +93,71 @@ impl ReadDigest {
         if st.done || bytes.is_empty() || end <= st.next {
             return;
         }
+        let handed_off = self.handed_off.load(Ordering::Relaxed);
+        let fits = |st: &State| at <= st.next || st.held_bytes + bytes.len() <= self.cap;
+        if handed_off && !fits(&st) {
+            // What waits for the pumping thread may be what this range follows.
+            let Some(s) = self.hash_ready(st) else {
+                return;
+            };
+            st = s;
+        }
         // Keep the longer of two ranges at one offset.
         let longer = st.held.get(&at).is_none_or(|h| h.len() < bytes.len());
-        if longer && (at <= st.next || st.held_bytes + bytes.len() <= self.cap) {
+        if longer && fits(&st) {
             if let Some(old) = st.held.insert(at, bytes.clone()) {
                 st.held_bytes -= old.len();
             }
             st.held_bytes += bytes.len();
         }
-        // Hash what is ready, outside the lock; whoever holds the hasher keeps going until
-        // nothing is ready, so a range that arrives meanwhile is not left behind.
+        // Handed off: the pumping thread hashes, unless it falls behind.
+        if handed_off && st.held_bytes <= HANDED_OFF_HELD {
+            self.ready.notify_one();
+            return;
+        }
+        drop(self.hash_ready(st));
+    }
+
+    /// Hash what is ready, outside the lock; whoever holds the hasher keeps going until nothing
+    /// is ready, so a range that arrives meanwhile is not left behind.
+    fn hash_ready<'a>(&'a self, mut st: MutexGuard<'a, State>) -> Option<MutexGuard<'a, State>> {
         loop {
             if st.sha.is_none() {
-                return;
+                return Some(st);
             }
             let Some(piece) = st.take_ready() else {
-                return;
+                return Some(st);
             };
             let mut sha = st.sha.take().expect("checked");
             drop(st);
             sha.update(&piece);
-            st = match self.state.lock() {
-                Ok(s) => s,
-                Err(_) => return,
-            };
+            st = self.state.lock().ok()?;
             st.next += piece.len() as u64;
             st.sha = Some(sha);
+        }
+    }
+
+    /// From now on the readers leave the hashing to a thread that calls [`ReadDigest::pump`]
+    /// (so it is off a reader's path), as long as it keeps up: past [`HANDED_OFF_HELD`] bytes
+    /// waiting, a reader hashes again.
+    pub fn hand_off(&self) {
+        self.handed_off.store(true, Ordering::Relaxed);
+    }
+
+    /// Hash what is ready; if nothing was, wait up to `wait` for a range once.
+    pub fn pump(&self, wait: Duration) {
+        let Ok(st) = self.state.lock() else {
+            return;
+        };
+        let before = st.next;
+        let Some(st) = self.hash_ready(st) else {
+            return;
+        };
+        if st.done || st.next != before || st.next >= self.size {
+            return;
+        }
+        if let Ok((st, _)) = self.ready.wait_timeout(st, wait) {
+            drop(self.hash_ready(st));
         }
     }
 
@@ -146,7 +196,8 @@ impl ReadDigest {
     /// The digest (hex), once every byte has been offered; `None` while gaps remain (fill
     /// [`ReadDigest::gaps`] and ask again).
     pub fn finish(&self) -> Option<String> {
-        let mut st = self.state.lock().ok()?;
+        // Ranges left for a pumping thread that no longer pumps are hashed here.
+        let mut st = self.hash_ready(self.state.lock().ok()?)?;
         if st.done || st.next < self.size || st.sha.is_none() {
             return None;
         }
@@ -205,6 +256,44 @@ mod tests {
         d.offer(70, &data.slice(70..90));
         d.stop();
         assert_eq!((d.held_bytes(), d.gaps(), d.finish()), (0, vec![], None));
+    }
+
+    #[test]
+    fn handed_off_the_pumping_thread_hashes_unless_it_falls_behind() {
+        let data: Bytes = (0..(HANDED_OFF_HELD as u32 + 3000))
+            .map(|i| i as u8)
+            .collect();
+        let d = ReadDigest::new(data.len() as u64);
+        d.hand_off();
+        d.offer(0, &data.slice(0..1000));
+        d.offer(1000, &data.slice(1000..2000));
+        assert_eq!(d.held_bytes(), 2000, "left for the pumping thread");
+        d.pump(Duration::ZERO);
+        assert_eq!(
+            (d.held_bytes(), d.gaps()),
+            (0, vec![(2000, data.len() as u64)])
+        );
+        // Past the hand-off limit the reader hashes itself.
+        d.offer(2000, &data.slice(2000..));
+        assert_eq!(d.held_bytes(), 0);
+        assert_eq!(
+            d.finish().unwrap(),
+            crate::hashing::hex(&Sha256::digest(&data))
+        );
+        // A pump waits for a range, and returns when none comes.
+        let d = std::sync::Arc::new(ReadDigest::new(10));
+        d.hand_off();
+        let pumper = {
+            let d = d.clone();
+            std::thread::spawn(move || d.pump(Duration::from_secs(30)))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        d.offer(0, &data.slice(0..10));
+        pumper.join().unwrap();
+        assert_eq!(
+            d.finish().unwrap(),
+            crate::hashing::hex(&Sha256::digest(&data[..10]))
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::read_digest::ReadDigest;
 use super::source::{InputObject, ReadSeek};
 use crate::aws::{describe, list_objects, AwsOptions, Connection};
 use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_s3::primitives::ByteStream;
 use bytes::{Buf, Bytes};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
@@ -20,6 +21,11 @@ const RESUMES: u32 = 5;
 /// little in flight, and a whole object takes few requests.
 const FIRST_WINDOW: u64 = 64 << 10;
 const MAX_WINDOW: u64 = 16 << 20;
+/// From a window this large on, the GET of the next window is sent when a window starts, so
+/// its first bytes are on the way when the window ends (a request's latency hidden behind a
+/// window's transfer); a reader that stops within the first windows (format detection, type
+/// inference) sends none ahead.
+const SEND_AHEAD_FROM: u64 = 1 << 20;
 
 /// The S3 client and the runtime its calls run on, shared by every S3 input of a run.
 #[derive(Clone, Debug)]
@@ -187,7 +193,12 @@ impl S3Object {
     }
 
     /// A GET of bytes `from..to` (`to` exclusive; `None`: to the end), with the listed ETag.
-    fn get(&self, from: u64, to: Option<u64>) -> io::Result<aws_sdk_s3::primitives::ByteStream> {
+    fn get(&self, from: u64, to: Option<u64>) -> io::Result<ByteStream> {
+        self.s3.s3.block_on(self.clone().request(from, to))
+    }
+
+    /// [`S3Object::get`] as a future, to send it ahead of need.
+    async fn request(self, from: u64, to: Option<u64>) -> io::Result<ByteStream> {
         debug_assert!(to.is_none_or(|t| t > from));
         let range = match to {
             Some(t) => format!("bytes={from}-{}", t.saturating_sub(1)),
@@ -204,7 +215,7 @@ impl S3Object {
         if let Some(e) = &self.etag {
             req = req.if_match(e);
         }
-        match self.s3.s3.block_on(req.send()) {
+        match req.send().await {
             Ok(o) => {
                 if let Some(v) = o.version_id().filter(|v| *v != "null") {
                     let _ = self.version.set(v.to_string());
@@ -265,7 +276,7 @@ impl InputObject for S3Object {
             }
             let gaps = d.gaps();
             if gaps.is_empty() {
-                // Stopped ([`InputObject::ignore_reads`]).
+                // Stopped ([`ReadDigest::stop`]).
                 return Ok(None);
             }
             for (from, to) in gaps {
@@ -279,10 +290,8 @@ impl InputObject for S3Object {
         )))
     }
 
-    fn ignore_reads(&self) {
-        if let Some(d) = &self.digest {
-            d.stop();
-        }
+    fn read_digest(&self) -> Option<Arc<ReadDigest>> {
+        self.digest.clone()
     }
 
     fn read_range(&self, offset: u64, len: usize) -> io::Result<Bytes> {
@@ -324,7 +333,9 @@ struct Stream {
     /// The size of the next GET, and where the current one ends.
     window: u64,
     window_end: u64,
-    body: Option<aws_sdk_s3::primitives::ByteStream>,
+    body: Option<ByteStream>,
+    /// The next window's GET, sent ahead: (from, to, the request).
+    ahead: Option<(u64, u64, tokio::task::JoinHandle<io::Result<ByteStream>>)>,
     chunk: Bytes,
     resumed: u32,
     /// Where the bytes fetched go as they arrive (the object's digest, if it takes one).
@@ -345,11 +356,11 @@ impl Read for Stream {
             }
             if self.body.is_none() {
                 if self.pos >= self.window_end {
-                    // The next window.
-                    self.window_end = (self.pos + self.window).min(self.end);
-                    self.window = (self.window * 2).min(MAX_WINDOW);
+                    self.next_window()?;
+                } else {
+                    // Resumed inside the window.
+                    self.body = Some(self.object.get(self.pos, Some(self.window_end))?);
                 }
-                self.body = Some(self.object.get(self.pos, Some(self.window_end))?);
             }
             let body = self.body.as_mut().expect("just set");
             match self.object.s3.s3.block_on(body.try_next()) {
@@ -387,10 +398,44 @@ impl Stream {
             window,
             window_end: pos,
             body: None,
+            ahead: None,
             chunk: Bytes::new(),
             resumed: 0,
             digest: object.digest.clone(),
         }
+    }
+
+    /// Start the window from `pos`: its GET (the one sent ahead for it, if that one got an
+    /// answer; else a new one), and, for a large window, the next window's GET ahead.
+    fn next_window(&mut self) -> io::Result<()> {
+        let start = self.pos;
+        self.window_end = (start + self.window).min(self.end);
+        self.window = (self.window * 2).min(MAX_WINDOW);
+        let sent = match self.ahead.take() {
+            Some((from, to, h)) if (from, to) == (start, self.window_end) => {
+                self.object.s3.s3.block_on(h).ok().and_then(Result::ok)
+            }
+            Some((_, _, h)) => {
+                h.abort();
+                None
+            }
+            None => None,
+        };
+        self.body = Some(match sent {
+            Some(body) => body,
+            // Nothing sent ahead, or it failed: asked again here (its error, if it is one that
+            // lasts, comes from this GET).
+            None => self.object.get(start, Some(self.window_end))?,
+        });
+        if self.window_end < self.end && self.window_end - start >= SEND_AHEAD_FROM {
+            let (from, to) = (
+                self.window_end,
+                (self.window_end + self.window).min(self.end),
+            );
+            let request = self.object.clone().request(from, Some(to));
+            self.ahead = Some((from, to, self.object.s3.s3.rt.spawn(request)));
+        }
+        Ok(())
     }
 
     fn resume(&mut self, why: &str) -> io::Result<()> {
@@ -404,6 +449,15 @@ impl Stream {
         }
         std::thread::sleep(std::time::Duration::from_millis(100 << self.resumed.min(5)));
         Ok(())
+    }
+}
+
+impl Drop for Stream {
+    /// A GET sent ahead that will not be read is cancelled.
+    fn drop(&mut self) {
+        if let Some((_, _, h)) = self.ahead.take() {
+            h.abort();
+        }
     }
 }
 

@@ -49,8 +49,10 @@ pub trait InputObject: Send + Sync + std::fmt::Debug {
     fn sha256_of_reads(&self) -> io::Result<Option<String>> {
         Ok(None)
     }
-    /// Stop taking the digest from the reads (the run reads only part of the object).
-    fn ignore_reads(&self) {}
+    /// The digest its reads feed, where it takes one ([`crate::input::s3::S3Inputs::digesting_reads`]).
+    fn read_digest(&self) -> Option<Arc<crate::input::read_digest::ReadDigest>> {
+        None
+    }
 }
 
 /// A file on a local disk.

@@ -422,7 +422,8 @@ pub fn check_ion_line(line: &[u8]) {
 // The SHA-256 of an S3 input taken from the ranges its readers fetch
 
 /// `data` is the object; its first bytes also say how it is read: `data[0]` picks the cap on
-/// held ranges (none, 16 bytes, 500 bytes, unlimited), `data[1]` the reader threads (1–3),
+/// held ranges (none, 16 bytes, 500 bytes, unlimited), `data[1]` the reader threads (1–3) and
+/// whether a pumping thread hashes (bit 2),
 /// `data[2]` how many ranges, and each range's start and length come from the bytes after
 /// that (wrapping). The ranges are offered from the threads in turn, then the gaps are filled
 /// in 7-byte pieces as a stream would hand them over, again until none is left; the digest
@@ -445,15 +446,48 @@ pub fn check_read_digest(data: &[u8]) {
         .collect();
     let obj = bytes::Bytes::copy_from_slice(data);
     let d = ReadDigest::with_cap(len as u64, cap);
+    // Half the time the hashing is handed off to a pumping thread.
+    let handed_off = byte(1) & 4 != 0;
+    if handed_off {
+        d.hand_off();
+    }
+    // Past the cap only by ranges that continue the digest, which the offering threads hash
+    // at once, or (handed off) leave to the pumping thread up to its limit.
+    let bound = cap
+        .saturating_add(threads * len)
+        .saturating_add(if handed_off {
+            prep::input::read_digest::HANDED_OFF_HELD
+        } else {
+            0
+        });
+    let offered = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
-        for t in 0..threads {
-            let (d, obj, ranges) = (&d, &obj, &ranges);
+        let readers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (d, obj, ranges) = (&d, &obj, &ranges);
+                s.spawn(move || {
+                    for &(a, b) in ranges.iter().skip(t).step_by(threads) {
+                        d.offer(a as u64, &obj.slice(a..b));
+                        assert!(d.held_bytes() <= bound);
+                    }
+                })
+            })
+            .collect();
+        if handed_off {
+            let (d, offered) = (&d, &offered);
             s.spawn(move || {
-                for &(a, b) in ranges.iter().skip(t).step_by(threads) {
-                    d.offer(a as u64, &obj.slice(a..b));
-                    assert!(d.held_bytes() <= cap.saturating_add(threads * len));
+                while !offered.load(std::sync::atomic::Ordering::SeqCst) {
+                    d.pump(std::time::Duration::from_millis(1));
                 }
             });
+        }
+        let joined: Vec<_> = readers.into_iter().map(|r| r.join()).collect();
+        // The pumping thread stops even when a reader failed its check.
+        offered.store(true, std::sync::atomic::Ordering::SeqCst);
+        for r in joined {
+            if let Err(e) = r {
+                std::panic::resume_unwind(e);
+            }
         }
     });
     let mut rounds = 0;
@@ -478,5 +512,8 @@ pub fn check_read_digest(data: &[u8]) {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert_eq!(got, want, "ranges {ranges:?}, cap {cap}, threads {threads}");
+    assert_eq!(
+        got, want,
+        "ranges {ranges:?}, cap {cap}, threads {threads}, handed off {handed_off}"
+    );
 }

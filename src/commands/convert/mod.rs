@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -897,8 +897,11 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
                 (true, false, true) => InputDigest::Reads,
                 (true, false, false) => InputDigest::Whole,
             };
-            if how != InputDigest::Reads {
-                s.object.ignore_reads();
+            if let Some(d) = s.object.read_digest() {
+                match how {
+                    InputDigest::Reads => d.hand_off(),
+                    _ => d.stop(),
+                }
             }
             how
         })
@@ -1064,12 +1067,28 @@ fn convert(
                 InputDigest::None => None,
                 InputDigest::Whole => Some(whole_sha256(&**o)?),
                 InputDigest::Reads => {
+                    // Hash its ranges as they come (off the readers' threads) until its last
+                    // unit is read.
+                    let digest = o.read_digest();
+                    let wait = std::time::Duration::from_millis(20);
                     while !done[i] {
-                        match done_rx.recv() {
+                        let told = match &digest {
+                            Some(d) => {
+                                d.pump(wait);
+                                done_rx
+                                    .try_recv()
+                                    .map_err(|e| e == TryRecvError::Disconnected)
+                            }
+                            None => done_rx
+                                .recv_timeout(wait)
+                                .map_err(|e| e == RecvTimeoutError::Disconnected),
+                        };
+                        match told {
                             Ok(d) => done[d] = true,
-                            // The conversion stopped before reading it all: taken (if
-                            // needed) after the run.
-                            Err(_) => break,
+                            Err(false) => {}
+                            // The conversion stopped before reading it all: taken (if needed)
+                            // after the run.
+                            Err(true) => break,
                         }
                     }
                     match done[i] {
