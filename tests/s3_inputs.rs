@@ -376,27 +376,18 @@ fn a_parquet_object_is_read_once_for_its_rows_and_its_digest() {
         .set_bloom_filter_enabled(true)
         .set_bloom_filter_position(parquet::file::properties::BloomFilterPosition::AfterRowGroup)
         .build();
-    let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&local).unwrap(),
-        schema.clone(),
-        Some(props),
-    )
-    .unwrap();
     let n = 60_000i64;
-    w.write(
-        &RecordBatch::try_new(
-            schema,
-            vec![
-                Arc::new(Int64Array::from_iter_values(0..n)),
-                Arc::new(StringArray::from_iter_values(
-                    (0..n).map(|i| format!("name {i} {}", i * 7919 % 10007)),
-                )),
-            ],
-        )
-        .unwrap(),
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from_iter_values(0..n)),
+            Arc::new(StringArray::from_iter_values(
+                (0..n).map(|i| format!("name {i} {}", i * 7919 % 10007)),
+            )),
+        ],
     )
     .unwrap();
-    let meta = w.close().unwrap();
+    let meta = write_parquet(&local, &batch, props);
     assert_eq!(meta.num_row_groups(), 12);
     let body = std::fs::read(&local).unwrap();
     let size = body.len();
@@ -451,18 +442,14 @@ fn a_parquet_object_is_read_once_for_its_rows_and_its_digest() {
     let props = parquet::file::properties::WriterProperties::builder()
         .set_max_row_group_row_count(Some(10))
         .build();
-    let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&wide).unwrap(),
-        schema.clone(),
-        Some(props),
-    )
-    .unwrap();
     let columns: Vec<arrow_array::ArrayRef> = (0..400i64)
         .map(|c| Arc::new(Int64Array::from_iter_values((0..80).map(|r| r * 1000 + c))) as _)
         .collect();
-    w.write(&RecordBatch::try_new(schema, columns).unwrap())
-        .unwrap();
-    let meta = w.close().unwrap();
+    let meta = write_parquet(
+        &wide,
+        &RecordBatch::try_new(schema, columns).unwrap(),
+        props,
+    );
     let body = std::fs::read(&wide).unwrap();
     let footer = u32::from_le_bytes(body[body.len() - 8..body.len() - 4].try_into().unwrap());
     assert!(footer > 64 << 10, "footer of {footer} bytes");
@@ -488,6 +475,18 @@ fn a_parquet_object_is_read_once_for_its_rows_and_its_digest() {
         summary_of(&b)["inputs"][0]["sha256"],
         summary_of(&a)["inputs"][0]["sha256"]
     );
+}
+
+/// `batch` written to `path` as Parquet with `props`; its metadata.
+fn write_parquet(
+    path: &Path,
+    batch: &arrow_array::RecordBatch,
+    props: parquet::file::properties::WriterProperties,
+) -> parquet::file::metadata::ParquetMetaData {
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap()
 }
 
 fn summary_of(out: &Path) -> Value {

@@ -29,6 +29,8 @@ pub struct ReadDigest {
     handed_off: AtomicBool,
     /// Told when a range is held for the pumping thread.
     ready: Condvar,
+    /// Told when a thread that hashed outside the lock puts the hasher back.
+    sha_back: Condvar,
 }
 
 #[derive(Debug)]
@@ -81,6 +83,7 @@ impl ReadDigest {
             cap,
             handed_off: AtomicBool::new(false),
             ready: Condvar::new(),
+            sha_back: Condvar::new(),
         }
     }
 
@@ -95,9 +98,10 @@ impl ReadDigest {
         }
         let handed_off = self.handed_off.load(Ordering::Relaxed);
         let fits = |st: &State| at <= st.next || st.held_bytes + bytes.len() <= self.cap;
-        if handed_off && !fits(&st) {
-            // What waits for the pumping thread may be what this range follows.
-            let Some(s) = self.hash_ready(st) else {
+        if handed_off && (st.held_bytes + bytes.len() > HANDED_OFF_HELD || !fits(&st)) {
+            // The pumping thread falls behind (or what waits for it is what this range
+            // follows): hash here.
+            let Some(s) = self.take_over(st) else {
                 return;
             };
             st = s;
@@ -110,12 +114,22 @@ impl ReadDigest {
             }
             st.held_bytes += bytes.len();
         }
-        // Handed off: the pumping thread hashes, unless it falls behind.
-        if handed_off && st.held_bytes <= HANDED_OFF_HELD {
+        if !handed_off {
+            drop(self.hash_ready(st));
+        } else if st.held_bytes <= HANDED_OFF_HELD {
             self.ready.notify_one();
-            return;
+        } else {
+            drop(self.take_over(st));
         }
-        drop(self.hash_ready(st));
+    }
+
+    /// Hash what is ready on this thread, once the pumping thread hands the hasher back if it
+    /// has it (so that what is held stays within [`HANDED_OFF_HELD`] however slowly it runs).
+    fn take_over<'a>(&'a self, mut st: MutexGuard<'a, State>) -> Option<MutexGuard<'a, State>> {
+        while st.sha.is_none() && !st.done {
+            st = self.sha_back.wait(st).ok()?;
+        }
+        self.hash_ready(st)
     }
 
     /// Hash what is ready, outside the lock; whoever holds the hasher keeps going until nothing
@@ -134,17 +148,19 @@ impl ReadDigest {
             st = self.state.lock().ok()?;
             st.next += piece.len() as u64;
             st.sha = Some(sha);
+            self.sha_back.notify_all();
         }
     }
 
     /// From now on the readers leave the hashing to a thread that calls [`ReadDigest::pump`]
     /// (so it is off a reader's path), as long as it keeps up: past [`HANDED_OFF_HELD`] bytes
-    /// waiting, a reader hashes again.
+    /// waiting, a reader hashes again (waiting, if need be, for the pumping thread to finish
+    /// the range it is on).
     pub fn hand_off(&self) {
         self.handed_off.store(true, Ordering::Relaxed);
     }
 
-    /// Hash what is ready; if nothing was, wait up to `wait` for a range once.
+    /// Hash what is ready; if nothing was, wait up to `wait` for a range once (and hash it).
     pub fn pump(&self, wait: Duration) {
         let Ok(st) = self.state.lock() else {
             return;
@@ -153,9 +169,11 @@ impl ReadDigest {
         let Some(st) = self.hash_ready(st) else {
             return;
         };
-        if st.done || st.next != before || st.next >= self.size {
+        if st.next != before {
             return;
         }
+        // Nothing was ready: wait, also when nothing more can come (the caller loops until the
+        // object's reads are over, and must not spin meanwhile).
         if let Ok((st, _)) = self.ready.wait_timeout(st, wait) {
             drop(self.hash_ready(st));
         }
@@ -206,6 +224,15 @@ impl ReadDigest {
         st.held_bytes = 0;
         let sha = st.sha.take()?;
         Some(crate::hashing::hex(&sha.finalize()))
+    }
+
+    /// Bytes of held ranges that start past the next byte the digest needs: never more than
+    /// the cap.
+    pub fn held_ahead(&self) -> usize {
+        self.state
+            .lock()
+            .map(|s| s.held.range(s.next + 1..).map(|(_, b)| b.len()).sum())
+            .unwrap_or(0)
     }
 
     /// Bytes held for later, ahead of the digest.

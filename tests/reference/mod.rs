@@ -427,8 +427,8 @@ pub fn check_ion_line(line: &[u8]) {
 /// `data[2]` how many ranges, and each range's start and length come from the bytes after
 /// that (wrapping). The ranges are offered from the threads in turn, then the gaps are filled
 /// in 7-byte pieces as a stream would hand them over, again until none is left; the digest
-/// must be sha2's of the whole object, and the held bytes never past the cap but for ranges
-/// that continue the digest.
+/// must be sha2's of the whole object, and the ranges held ahead of the digest never past the
+/// cap.
 pub fn check_read_digest(data: &[u8]) {
     use prep::input::read_digest::ReadDigest;
     use sha2::Digest;
@@ -451,15 +451,6 @@ pub fn check_read_digest(data: &[u8]) {
     if handed_off {
         d.hand_off();
     }
-    // Past the cap only by ranges that continue the digest, which the offering threads hash
-    // at once, or (handed off) leave to the pumping thread up to its limit.
-    let bound = cap
-        .saturating_add(threads * len)
-        .saturating_add(if handed_off {
-            prep::input::read_digest::HANDED_OFF_HELD
-        } else {
-            0
-        });
     let offered = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
         let readers: Vec<_> = (0..threads)
@@ -468,7 +459,7 @@ pub fn check_read_digest(data: &[u8]) {
                 s.spawn(move || {
                     for &(a, b) in ranges.iter().skip(t).step_by(threads) {
                         d.offer(a as u64, &obj.slice(a..b));
-                        assert!(d.held_bytes() <= bound);
+                        assert!(d.held_ahead() <= cap);
                     }
                 })
             })

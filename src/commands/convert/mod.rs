@@ -1059,13 +1059,20 @@ fn convert(
             .expect("asked for"))
     };
     let hasher = std::thread::spawn(move || {
-        crate::pipeline::lower_priority(crate::pipeline::BACKGROUND_NICE);
+        // Reading a local file whole again yields to the conversion; pumping a remote input's
+        // digest does not (the readers wait for it once it is 8 MiB behind).
+        let mut lowered = false;
         let mut done = vec![false; jobs.len()];
         let mut out = Vec::with_capacity(jobs.len());
         for (i, (o, how)) in jobs.iter().enumerate() {
             out.push(match how {
                 InputDigest::None => None,
-                InputDigest::Whole => Some(whole_sha256(&**o)?),
+                InputDigest::Whole => {
+                    if !std::mem::replace(&mut lowered, true) {
+                        crate::pipeline::lower_priority(crate::pipeline::BACKGROUND_NICE);
+                    }
+                    Some(whole_sha256(&**o)?)
+                }
                 InputDigest::Reads => {
                     // Hash its ranges as they come (off the readers' threads) until its last
                     // unit is read.
