@@ -3,7 +3,8 @@
 //! whatever order their threads finish; the digest takes bytes strictly in order, holds
 //! ranges that arrive ahead of the next byte it needs (up to a cap), and at the end the bytes
 //! nobody read (the magic bytes, page indexes, a range dropped at the cap) are fetched to fill
-//! the gaps.
+//! the gaps. The hashing itself can be handed to another thread ([`ReadDigest::hand_off`],
+//! [`ReadDigest::pump`]), off the readers' path, as long as it keeps up.
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -105,6 +106,9 @@ impl ReadDigest {
                 return;
             };
             st = s;
+            if st.done || end <= st.next {
+                return;
+            }
         }
         // Keep the longer of two ranges at one offset.
         let longer = st.held.get(&at).is_none_or(|h| h.len() < bytes.len());
