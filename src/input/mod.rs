@@ -545,6 +545,14 @@ fn held_while_read(src: &Source, unit: &Unit) -> u64 {
     }
 }
 
+/// Whether a unit that holds `held` bytes may start beside the units being read, which hold
+/// `holding`: always when none is, else within [`HELD_AHEAD`] together.
+fn room_for(holding: impl Iterator<Item = u64>, held: u64) -> bool {
+    let mut n = 0;
+    let total: u64 = holding.inspect(|_| n += 1).sum();
+    n == 0 || total + held <= HELD_AHEAD
+}
+
 /// A unit being read: its source, its batches, its thread and the bytes it holds.
 type Reading = (usize, Receiver<Result<Batch>>, JoinHandle<()>, u64);
 
@@ -607,8 +615,7 @@ impl Ahead {
                 break;
             };
             let held = held_while_read(&self.sources[unit.source], unit);
-            let holding: u64 = self.active.iter().map(|a| a.3).sum();
-            if !self.active.is_empty() && holding + held > HELD_AHEAD {
+            if !room_for(self.active.iter().map(|a| a.3), held) {
                 break;
             }
             let unit = self.pending.pop_front().expect("just seen");
@@ -709,6 +716,19 @@ pub(crate) fn send_sliced(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fetched row groups in memory stay within `HELD_AHEAD`, but one is always read however
+    /// large; units that hold nothing (streams, local files) are never held back.
+    #[test]
+    fn units_in_flight_hold_at_most_the_cap() {
+        let mb = 1 << 20;
+        assert!(room_for([].into_iter(), 10 * HELD_AHEAD));
+        assert!(room_for([100 * mb, 100 * mb].into_iter(), 56 * mb));
+        assert!(!room_for([100 * mb, 100 * mb].into_iter(), 57 * mb));
+        assert!(!room_for([HELD_AHEAD].into_iter(), 1));
+        assert!(room_for([0, 0, 0].into_iter(), 0));
+        assert!(room_for([HELD_AHEAD].into_iter(), 0));
+    }
 
     /// Until the first batch is out, only the first unit is read; then up to `ahead` units are.
     #[test]
