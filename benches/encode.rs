@@ -41,6 +41,7 @@ fn encode(c: &mut Criterion) {
         partition: KeyAttr::parse("pk:S").unwrap(),
         sort: Some(KeyAttr::parse("sk:N").unwrap()),
         gsis: vec![],
+        vectors: Default::default(),
     };
     let plan = Plan::new(
         &b.schema(),

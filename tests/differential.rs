@@ -311,6 +311,7 @@ fn validate_findings_are_the_same_with_and_without_the_scanner() {
                 partition: prep::model::keys::KeyAttr::parse("pk:S").unwrap(),
                 sort: Some(prep::model::keys::KeyAttr::parse("sk:N").unwrap()),
                 gsis: vec![],
+                vectors: Default::default(),
             };
             let opts = prep::commands::validate::ValidateOptions {
                 paths: vec![path.to_string_lossy().into_owned()],

@@ -554,6 +554,7 @@ fn check(seed: u64, rows: usize) -> (usize, usize) {
         partition: KeyAttr::parse("pk").unwrap(),
         sort: None,
         gsis: vec![],
+        vectors: Default::default(),
     };
     let opts = EncodeOptions {
         timestamps: Timestamps::Rfc3339,

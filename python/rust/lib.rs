@@ -99,6 +99,7 @@ fn convert_options(out: &str, o: &Options) -> PyResult<ConvertOptions> {
             .map(|g| Gsi::parse(g))
             .collect::<anyhow::Result<_>>()
             .map_err(err)?,
+        vectors: Default::default(),
     };
     let mut c = embed::default_options(keys, destination(out, o)?);
     c.aws = aws(o);

@@ -238,6 +238,7 @@ pub fn key_schema(a: &KeyArgs) -> Result<Option<KeySchema>> {
             partition: KeyAttr::parse(k)?,
             sort: sort_key.map(KeyAttr::parse).transpose()?,
             gsis: gsi.iter().map(|g| Gsi::parse(g)).collect::<Result<_>>()?,
+            vectors: Default::default(),
         }),
         (None, None) => {
             if !gsi.is_empty() {

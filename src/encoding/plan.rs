@@ -629,6 +629,7 @@ mod tests {
             partition: crate::model::keys::KeyAttr::parse("id").unwrap(),
             sort: Some(crate::model::keys::KeyAttr::parse("sk").unwrap()),
             gsis: Vec::new(),
+            vectors: Default::default(),
         };
         let opts = EncodeOptions {
             timestamps: Timestamps::Rfc3339,

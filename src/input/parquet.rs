@@ -3,12 +3,14 @@
 use super::source::Chunks;
 use super::{send_sliced, Batch, Opened, ReadOptions, Source, Unit, UnitPart};
 use anyhow::{Context, Result};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
+use parquet::basic::Type as PhysicalType;
 use parquet::file::reader::{ChunkReader, Length};
+use parquet::schema::types::Type as ParquetType;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
@@ -53,9 +55,82 @@ pub fn open(src: &Source, index: usize) -> Result<Opened> {
         first_row += rg.num_rows().max(0) as u64;
     }
     Ok(Opened {
-        schema: b.schema().clone(),
+        schema: Arc::new(int96_as_utc(
+            b.schema(),
+            b.metadata().file_metadata().schema(),
+        )),
         units,
     })
+}
+
+/// INT96 timestamps (Spark, Hive, Impala, older Glue) are UTC instants by those writers'
+/// convention, and Spark reads them at microseconds: read them the same way, so the rows come
+/// out as the same strings whether they go through the CLI or `prep.spark` (the parquet reader's
+/// default is zone-less nanoseconds).
+fn int96_as_utc(schema: &Schema, root: &ParquetType) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match child(root, f.name()) {
+            Some(t) => int96_field(f, t),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+fn child<'a>(group: &'a ParquetType, name: &str) -> Option<&'a ParquetType> {
+    if !group.is_group() {
+        return None;
+    }
+    group
+        .get_fields()
+        .iter()
+        .find(|t| t.name() == name)
+        .map(|t| t.as_ref())
+}
+
+/// The parquet type that holds a list's elements: three-level lists (`group (LIST) { repeated
+/// group list { element } }`) and the two-level and bare repeated forms older writers use.
+fn list_element(t: &ParquetType) -> Option<&ParquetType> {
+    if t.is_primitive() {
+        return Some(t);
+    }
+    let [inner] = t.get_fields() else {
+        return None;
+    };
+    match inner.get_fields() {
+        [element] if inner.is_group() => Some(element.as_ref()),
+        _ => Some(inner.as_ref()),
+    }
+}
+
+fn int96_field(f: &Field, t: &ParquetType) -> Field {
+    let ty = match f.data_type() {
+        DataType::Timestamp(TimeUnit::Nanosecond, None)
+            if t.is_primitive() && t.get_physical_type() == PhysicalType::INT96 =>
+        {
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        }
+        DataType::Struct(children) => {
+            DataType::Struct(Fields::from_iter(children.iter().map(|c| {
+                match child(t, c.name()) {
+                    Some(ct) => int96_field(c, ct),
+                    None => c.as_ref().clone(),
+                }
+            })))
+        }
+        DataType::List(e) => match list_element(t) {
+            Some(et) => DataType::List(Arc::new(int96_field(e, et))),
+            None => return f.clone(),
+        },
+        DataType::LargeList(e) => match list_element(t) {
+            Some(et) => DataType::LargeList(Arc::new(int96_field(e, et))),
+            None => return f.clone(),
+        },
+        _ => return f.clone(),
+    };
+    f.clone().with_data_type(ty)
 }
 
 /// The bytes of `unit` fetched in one GET and held while it is decoded: a remote row group's
@@ -87,8 +162,7 @@ pub fn read(
     };
     // Top-level text and binary columns as views: the values stay in the decoded pages instead
     // of being copied value by value into one buffer per column (the encoders read either).
-    let fields: Vec<Field> = meta
-        .schema()
+    let fields: Vec<Field> = int96_as_utc(meta.schema(), meta.metadata().file_metadata().schema())
         .fields()
         .iter()
         .map(|f| match f.data_type() {

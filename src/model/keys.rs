@@ -77,31 +77,72 @@ impl KeyAttr {
     }
 }
 
+/// Most attributes one side (partition or sort) of a GSI key may combine.
+pub const MAX_GSI_KEY_ATTRIBUTES: usize = 4;
+
+/// A global secondary index. Its partition key combines 1 to 4 attributes and its sort key 0
+/// to 4 (DynamoDB's multi-attribute index keys); most indexes have one of each at most.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Gsi {
     pub name: String,
-    pub partition: KeyAttr,
-    pub sort: Option<KeyAttr>,
+    pub partition: Vec<KeyAttr>,
+    pub sort: Vec<KeyAttr>,
 }
 
 impl Gsi {
-    /// Parse `INDEX=PK[:T][,SK[:T]]`.
+    /// Parse `INDEX=PK[:T][+PK2[:T]...][,SK[:T][+SK2[:T]...]]`: a comma between the partition
+    /// and the sort key, `+` between the attributes of a multi-attribute key.
     pub fn parse(spec: &str) -> Result<Self> {
-        let (name, keys) = spec
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--gsi {spec:?}: expected INDEX=PK[:T][,SK[:T]]"))?;
+        let (name, keys) = spec.split_once('=').ok_or_else(|| {
+            anyhow!("--gsi {spec:?}: expected INDEX=PK[:T][,SK[:T]] (PK1+PK2,SK1+SK2 for multi-attribute keys)")
+        })?;
         check_table_or_index_name(name).with_context(|| format!("--gsi {spec:?}"))?;
         let mut parts = keys.split(',');
-        let partition = KeyAttr::parse(parts.next().unwrap_or(""))?;
-        let sort = parts.next().map(KeyAttr::parse).transpose()?;
+        let side = |s: &str| -> Result<Vec<KeyAttr>> { s.split('+').map(KeyAttr::parse).collect() };
+        let partition = side(parts.next().unwrap_or(""))?;
+        let sort = parts.next().map(side).transpose()?.unwrap_or_default();
         if parts.next().is_some() {
-            bail!("--gsi {spec:?}: an index has at most a partition and a sort key");
+            bail!("--gsi {spec:?}: an index has a partition key and a sort key at most (join the attributes of a multi-attribute key with +)");
         }
-        Ok(Gsi {
+        let g = Gsi {
             name: name.to_string(),
             partition,
             sort,
-        })
+        };
+        g.check().with_context(|| format!("--gsi {spec:?}"))?;
+        Ok(g)
+    }
+
+    /// The index's key attributes: partition key attributes first, in order.
+    pub fn attributes(&self) -> impl Iterator<Item = &KeyAttr> {
+        self.partition.iter().chain(&self.sort)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.partition.is_empty() {
+            bail!("GSI {} has no partition key", self.name);
+        }
+        for (side, attrs) in [("partition", &self.partition), ("sort", &self.sort)] {
+            if attrs.len() > MAX_GSI_KEY_ATTRIBUTES {
+                bail!(
+                    "GSI {}: its {side} key combines {} attributes; DynamoDB allows at most {MAX_GSI_KEY_ATTRIBUTES}",
+                    self.name,
+                    attrs.len()
+                );
+            }
+        }
+        let names: Vec<&str> = self.attributes().map(|a| a.name.as_str()).collect();
+        if let Some((_, n)) = names
+            .iter()
+            .enumerate()
+            .find(|(i, n)| names[..*i].contains(n))
+        {
+            bail!(
+                "GSI {}: attribute {n:?} appears twice in its key",
+                self.name
+            );
+        }
+        Ok(())
     }
 }
 
@@ -135,7 +176,44 @@ pub struct KeySchema {
     pub partition: KeyAttr,
     pub sort: Option<KeyAttr>,
     pub gsis: Vec<Gsi>,
+    /// Vector indexes of a table definition: carried into import-table.json unchanged; prep does
+    /// not check vector attributes.
+    pub vectors: VectorIndexes,
 }
+
+/// Vector indexes as ImportTable takes them (`VectorIndexes`), with the table definition's
+/// `AttributeDefinitions` entries of the attributes they name that are no table or GSI key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VectorIndexes {
+    pub indexes: Vec<Value>,
+    pub definitions: Vec<Value>,
+}
+
+impl VectorIndexes {
+    /// Whether the index definitions name `attribute` (as vector or search schema attribute).
+    fn names(&self, attribute: &str) -> bool {
+        fn walk(v: &Value, attribute: &str) -> bool {
+            match v {
+                Value::Object(m) => m.iter().any(|(k, v)| {
+                    (k == "AttributeName" && v.as_str() == Some(attribute)) || walk(v, attribute)
+                }),
+                Value::Array(l) => l.iter().any(|v| walk(v, attribute)),
+                _ => false,
+            }
+        }
+        self.indexes.iter().any(|v| walk(v, attribute))
+    }
+}
+
+/// Fields of a vector index in describe-table output that describe its state, not its
+/// definition: left out of a request.
+const VECTOR_INDEX_STATE: [&str; 5] = [
+    "IndexStatus",
+    "Backfilling",
+    "IndexSizeBytes",
+    "ItemCount",
+    "IndexArn",
+];
 
 impl KeySchema {
     /// Every attribute with a key role, table keys first. A name used by the table key and a GSI
@@ -146,7 +224,7 @@ impl KeySchema {
             out.push((s.clone(), KeyRole::Sort));
         }
         for g in &self.gsis {
-            for k in std::iter::once(&g.partition).chain(g.sort.as_ref()) {
+            for k in g.attributes() {
                 if !out.iter().any(|(a, _)| a.name == k.name) {
                     out.push((k.clone(), KeyRole::Index));
                 }
@@ -160,8 +238,8 @@ impl KeySchema {
         let mut all: Vec<&KeyAttr> = vec![&self.partition];
         all.extend(self.sort.as_ref());
         for g in &self.gsis {
-            all.push(&g.partition);
-            all.extend(g.sort.as_ref());
+            g.check()?;
+            all.extend(g.attributes());
         }
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
@@ -192,8 +270,8 @@ impl KeySchema {
         let mut all: Vec<&mut KeyAttr> = vec![&mut self.partition];
         all.extend(self.sort.as_mut());
         for g in &mut self.gsis {
-            all.push(&mut g.partition);
-            all.extend(g.sort.as_mut());
+            all.extend(g.partition.iter_mut());
+            all.extend(g.sort.iter_mut());
         }
         for a in all {
             if a.name == name {
@@ -236,12 +314,13 @@ impl KeySchema {
             let t = d.get("AttributeType").and_then(Value::as_str).unwrap_or("");
             ScalarType::parse(t).ok_or_else(|| anyhow!("attribute {name:?} has type {t:?}"))
         };
-        let keys = |ks: &Value| -> Result<(KeyAttr, Option<KeyAttr>)> {
+        // HASH attributes in order, then RANGE attributes in order.
+        let keys = |ks: &Value| -> Result<(Vec<KeyAttr>, Vec<KeyAttr>)> {
             let ks = ks
                 .as_array()
                 .ok_or_else(|| anyhow!("KeySchema is not a list"))?;
-            let mut hash = None;
-            let mut range = None;
+            let mut hash = Vec::new();
+            let mut range = Vec::new();
             for k in ks {
                 let name = k
                     .get("AttributeName")
@@ -252,17 +331,22 @@ impl KeySchema {
                     ty: Some(type_of(name)?),
                 };
                 match k.get("KeyType").and_then(Value::as_str) {
-                    Some("HASH") => hash = Some(attr),
-                    Some("RANGE") => range = Some(attr),
+                    Some("HASH") if range.is_empty() => hash.push(attr),
+                    Some("HASH") => bail!("KeySchema lists HASH {name:?} after a RANGE key; HASH attributes come first"),
+                    Some("RANGE") => range.push(attr),
                     other => bail!("KeyType {other:?} for {name:?}"),
                 }
             }
-            Ok((
-                hash.ok_or_else(|| anyhow!("KeySchema has no HASH key"))?,
-                range,
-            ))
+            if hash.is_empty() {
+                bail!("KeySchema has no HASH key");
+            }
+            Ok((hash, range))
         };
-        let (partition, sort) = keys(t.get("KeySchema").ok_or_else(|| anyhow!("no KeySchema"))?)?;
+        let (mut partition, mut sort) =
+            keys(t.get("KeySchema").ok_or_else(|| anyhow!("no KeySchema"))?)?;
+        if partition.len() > 1 || sort.len() > 1 {
+            bail!("the table's KeySchema has one HASH and at most one RANGE attribute (several are allowed only in a GSI)");
+        }
         let mut gsis = Vec::new();
         if let Some(list) = t.get("GlobalSecondaryIndexes").and_then(Value::as_array) {
             for g in list {
@@ -283,12 +367,47 @@ impl KeySchema {
             .get("TableName")
             .and_then(Value::as_str)
             .map(str::to_string);
-        let ks = KeySchema {
+        let indexes: Vec<Value> = t
+            .get("VectorIndexes")
+            .and_then(Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .map(|v| {
+                        let mut v = v.clone();
+                        if let Some(m) = v.as_object_mut() {
+                            for f in VECTOR_INDEX_STATE {
+                                m.remove(f);
+                            }
+                        }
+                        v
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut ks = KeySchema {
             table_name,
-            partition,
-            sort,
+            partition: partition.remove(0),
+            sort: sort.pop(),
             gsis,
+            vectors: VectorIndexes {
+                indexes,
+                definitions: Vec::new(),
+            },
         };
+        let keys: Vec<String> = ks
+            .key_attributes()
+            .into_iter()
+            .map(|(a, _)| a.name)
+            .collect();
+        ks.vectors.definitions = defs
+            .iter()
+            .filter(|d| {
+                d.get("AttributeName")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| !keys.iter().any(|k| k == n) && ks.vectors.names(n))
+            })
+            .cloned()
+            .collect();
         ks.check_consistent()?;
         Ok(ks)
     }
@@ -299,17 +418,20 @@ impl KeySchema {
         for (a, _) in self.key_attributes() {
             defs.push(json!({"AttributeName": a.name, "AttributeType": a.ty_str()}));
         }
-        let key_schema = |p: &KeyAttr, s: &Option<KeyAttr>| {
-            let mut v = vec![json!({"AttributeName": p.name, "KeyType": "HASH"})];
-            if let Some(s) = s {
-                v.push(json!({"AttributeName": s.name, "KeyType": "RANGE"}));
-            }
-            Value::Array(v)
+        defs.extend(self.vectors.definitions.iter().cloned());
+        let key_schema = |p: &[&KeyAttr], s: &[&KeyAttr]| {
+            let hash = p
+                .iter()
+                .map(|a| json!({"AttributeName": a.name, "KeyType": "HASH"}));
+            let range = s
+                .iter()
+                .map(|a| json!({"AttributeName": a.name, "KeyType": "RANGE"}));
+            Value::Array(hash.chain(range).collect())
         };
         let mut p = json!({
             "TableName": table_name,
             "AttributeDefinitions": defs,
-            "KeySchema": key_schema(&self.partition, &self.sort),
+            "KeySchema": key_schema(&[&self.partition], &self.sort.iter().collect::<Vec<_>>()),
             "BillingMode": "PAY_PER_REQUEST",
         });
         if !self.gsis.is_empty() {
@@ -319,11 +441,17 @@ impl KeySchema {
                 .map(|g| {
                     json!({
                         "IndexName": g.name,
-                        "KeySchema": key_schema(&g.partition, &g.sort),
+                        "KeySchema": key_schema(
+                            &g.partition.iter().collect::<Vec<_>>(),
+                            &g.sort.iter().collect::<Vec<_>>()
+                        ),
                         "Projection": {"ProjectionType": "ALL"},
                     })
                 })
                 .collect();
+        }
+        if !self.vectors.indexes.is_empty() {
+            p["VectorIndexes"] = Value::Array(self.vectors.indexes.clone());
         }
         p
     }
@@ -341,6 +469,14 @@ impl KeySchema {
                     .and_then(ScalarType::parse),
             })
         };
+        // A multi-attribute side is a list (`partitionKeys`); `partitionKey` holds its first
+        // attribute for readers that know only one (and is all that earlier versions wrote).
+        let side = |g: &Value, one: &str, many: &str| -> Option<Vec<KeyAttr>> {
+            match g.get(many).and_then(Value::as_array) {
+                Some(l) => l.iter().map(attr).collect(),
+                None => Some(g.get(one).and_then(attr).into_iter().collect()),
+            }
+        };
         let gsis = ks
             .get("globalSecondaryIndexes")
             .and_then(Value::as_array)
@@ -349,13 +485,21 @@ impl KeySchema {
                     .filter_map(|g| {
                         Some(Gsi {
                             name: g.get("name")?.as_str()?.to_string(),
-                            partition: attr(g.get("partitionKey")?)?,
-                            sort: g.get("sortKey").and_then(attr),
+                            partition: side(g, "partitionKey", "partitionKeys")
+                                .filter(|p| !p.is_empty())?,
+                            sort: side(g, "sortKey", "sortKeys")?,
                         })
                     })
                     .collect()
             })
             .unwrap_or_default();
+        let list = |k: &str| -> Vec<Value> {
+            ks.get("vectorIndexes")
+                .and_then(|v| v.get(k))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
         Some(KeySchema {
             table_name: v
                 .get("tableName")
@@ -364,20 +508,41 @@ impl KeySchema {
             partition: attr(ks.get("partitionKey")?)?,
             sort: ks.get("sortKey").and_then(attr),
             gsis,
+            vectors: VectorIndexes {
+                indexes: list("indexes"),
+                definitions: list("attributeDefinitions"),
+            },
         })
     }
 
     pub fn to_manifest(&self) -> Value {
         let attr = |a: &KeyAttr| json!({"name": a.name, "type": a.ty_str()});
-        json!({
+        let gsi = |g: &Gsi| {
+            let mut v = json!({
+                "name": g.name,
+                "partitionKey": g.partition.first().map(attr),
+                "sortKey": g.sort.first().map(attr),
+            });
+            if g.partition.len() > 1 {
+                v["partitionKeys"] = g.partition.iter().map(attr).collect();
+            }
+            if g.sort.len() > 1 {
+                v["sortKeys"] = g.sort.iter().map(attr).collect();
+            }
+            v
+        };
+        let mut v = json!({
             "partitionKey": attr(&self.partition),
             "sortKey": self.sort.as_ref().map(attr),
-            "globalSecondaryIndexes": self.gsis.iter().map(|g| json!({
-                "name": g.name,
-                "partitionKey": attr(&g.partition),
-                "sortKey": g.sort.as_ref().map(attr),
-            })).collect::<Vec<_>>(),
-        })
+            "globalSecondaryIndexes": self.gsis.iter().map(gsi).collect::<Vec<_>>(),
+        });
+        if !self.vectors.indexes.is_empty() {
+            v["vectorIndexes"] = json!({
+                "indexes": self.vectors.indexes,
+                "attributeDefinitions": self.vectors.definitions,
+            });
+        }
+        v
     }
 }
 
@@ -411,11 +576,136 @@ mod tests {
         assert!(KeyAttr::parse(&"x".repeat(256)).is_err());
         let g = Gsi::parse("byEmail=email:S,ts:N").unwrap();
         assert_eq!(g.name, "byEmail");
-        assert_eq!(g.partition.name, "email");
-        assert_eq!(g.sort.unwrap().ty, Some(ScalarType::N));
+        assert_eq!(g.partition[0].name, "email");
+        assert_eq!(g.sort.len(), 1);
+        assert_eq!(g.sort[0].ty, Some(ScalarType::N));
+        assert!(Gsi::parse("byEmail=email").unwrap().sort.is_empty());
         assert!(Gsi::parse("x=a").is_err(), "index name too short");
         assert!(Gsi::parse("noequals").is_err());
         assert!(Gsi::parse("idx=a,b,c").is_err());
+        // Multi-attribute keys: up to four attributes a side, joined by +.
+        let m = Gsi::parse("byPlace=country:S+region:S+city:S+zip:N,year:N+day:S").unwrap();
+        let names = |v: &[KeyAttr]| v.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&m.partition), ["country", "region", "city", "zip"]);
+        assert_eq!(names(&m.sort), ["year", "day"]);
+        assert_eq!(m.partition[3].ty, Some(ScalarType::N));
+        assert!(
+            Gsi::parse("idx=a+b+c+d+e").is_err(),
+            "five partition attributes"
+        );
+        assert!(
+            Gsi::parse("idx=a,b+c+d+e+f").is_err(),
+            "five sort attributes"
+        );
+        assert!(Gsi::parse("idx=a+a").is_err(), "an attribute twice");
+        assert!(Gsi::parse("idx=a,a").is_err(), "an attribute on both sides");
+        assert!(Gsi::parse("idx=a+,b").is_err(), "an empty attribute name");
+        assert!(Gsi::parse("idx=,b").is_err(), "no partition key");
+    }
+
+    #[test]
+    fn multi_attribute_gsi_keys_in_table_defs_and_manifests() {
+        let tcp = json!({"TableCreationParameters": {
+            "TableName": "orders",
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "country", "AttributeType": "S"},
+                {"AttributeName": "city", "AttributeType": "S"},
+                {"AttributeName": "year", "AttributeType": "N"},
+                {"AttributeName": "month", "AttributeType": "N"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "GlobalSecondaryIndexes": [{"IndexName": "byPlace",
+                "KeySchema": [
+                    {"AttributeName": "country", "KeyType": "HASH"},
+                    {"AttributeName": "city", "KeyType": "HASH"},
+                    {"AttributeName": "year", "KeyType": "RANGE"},
+                    {"AttributeName": "month", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"}}]
+        }});
+        let ks = KeySchema::from_table_def_value(&tcp).unwrap();
+        let g = &ks.gsis[0];
+        assert_eq!(g.partition.len(), 2);
+        assert_eq!(g.sort.len(), 2);
+        assert_eq!(g.sort[1].ty, Some(ScalarType::N));
+        // Every attribute is typed and checked.
+        let names: Vec<String> = ks
+            .key_attributes()
+            .into_iter()
+            .map(|(a, _)| a.name)
+            .collect();
+        assert_eq!(names, ["pk", "country", "city", "year", "month"]);
+        // What we write (import-table.json, manifest) reads back the same, in order.
+        let written = ks.table_creation_parameters("orders");
+        assert_eq!(
+            written["GlobalSecondaryIndexes"][0]["KeySchema"],
+            tcp["TableCreationParameters"]["GlobalSecondaryIndexes"][0]["KeySchema"]
+        );
+        assert_eq!(written["AttributeDefinitions"].as_array().unwrap().len(), 5);
+        assert_eq!(KeySchema::from_table_def_value(&written).unwrap(), ks);
+        let summary = json!({"keySchema": ks.to_manifest(), "tableName": "orders"});
+        assert_eq!(KeySchema::from_summary(&summary).unwrap(), ks);
+        // A summary written before multi-attribute keys reads as before.
+        let old = json!({"keySchema": {"partitionKey": {"name": "pk", "type": "S"}, "sortKey": null,
+            "globalSecondaryIndexes": [{"name": "byEmail", "partitionKey": {"name": "email", "type": "S"}, "sortKey": null}]}});
+        let old = KeySchema::from_summary(&old).unwrap();
+        assert_eq!(old.gsis[0].partition[0].name, "email");
+        assert!(old.gsis[0].sort.is_empty());
+        // The table itself has one HASH and at most one RANGE attribute; HASH comes first.
+        let mut two = tcp.clone();
+        two["TableCreationParameters"]["KeySchema"] = json!([{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "city", "KeyType": "HASH"}]);
+        assert!(KeySchema::from_table_def_value(&two).is_err());
+        let mut late = tcp.clone();
+        late["TableCreationParameters"]["GlobalSecondaryIndexes"][0]["KeySchema"] = json!([
+            {"AttributeName": "year", "KeyType": "RANGE"},
+            {"AttributeName": "country", "KeyType": "HASH"}]);
+        assert!(KeySchema::from_table_def_value(&late).is_err());
+    }
+
+    #[test]
+    fn vector_indexes_are_carried_unchanged() {
+        let index = json!({"IndexName": "byEmbedding",
+            "VectorAttribute": {"AttributeName": "embedding"},
+            "SearchSchema": [{"AttributeName": "tenant", "SearchSchemaElementType": "PARTITION_KEY"}],
+            "Projection": {"ProjectionType": "ALL"},
+            "Dimensions": 384, "DistanceFunction": "COSINE"});
+        let mut described = index.clone();
+        described["IndexStatus"] = json!("ACTIVE");
+        described["ItemCount"] = json!(12);
+        described["IndexArn"] = json!("arn:aws:dynamodb:us-east-1:1:table/t/index/byEmbedding");
+        let table = json!({"Table": {
+            "TableName": "docs",
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "tenant", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "VectorIndexes": [described]}});
+        let ks = KeySchema::from_table_def_value(&table).unwrap();
+        assert_eq!(
+            ks.vectors.indexes,
+            [index.clone()],
+            "the state fields are left out"
+        );
+        let written = ks.table_creation_parameters("docs");
+        assert_eq!(written["VectorIndexes"], json!([index]));
+        assert_eq!(
+            written["AttributeDefinitions"], table["Table"]["AttributeDefinitions"],
+            "the search schema's attribute keeps its definition"
+        );
+        let summary = json!({"keySchema": ks.to_manifest()});
+        assert_eq!(
+            KeySchema::from_summary(&summary).unwrap().vectors,
+            ks.vectors
+        );
+        // No vector index: nothing written.
+        let plain = KeySchema::from_table_def_value(&json!({
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}))
+        .unwrap();
+        assert!(plain
+            .table_creation_parameters("t")
+            .get("VectorIndexes")
+            .is_none());
+        assert!(plain.to_manifest().get("vectorIndexes").is_none());
     }
 
     #[test]
@@ -434,7 +724,7 @@ mod tests {
         let ks = KeySchema::from_table_def_value(&tcp).unwrap();
         assert_eq!(ks.table_name.as_deref(), Some("users"));
         assert_eq!(ks.sort.as_ref().unwrap().ty, Some(ScalarType::N));
-        assert_eq!(ks.gsis[0].partition.name, "email");
+        assert_eq!(ks.gsis[0].partition[0].name, "email");
         let describe = json!({"Table": tcp["TableCreationParameters"].clone()});
         assert_eq!(KeySchema::from_table_def_value(&describe).unwrap(), ks);
         // And what we write reads back the same.
@@ -451,6 +741,7 @@ mod tests {
             partition: KeyAttr::parse("pk:S").unwrap(),
             sort: None,
             gsis: vec![Gsi::parse("idx1=pk:N").unwrap()],
+            vectors: VectorIndexes::default(),
         };
         assert!(ks.check_consistent().is_err());
     }

@@ -72,9 +72,9 @@ rules! {
         "Only Item may appear at the top level of a line.",
         r#"{"Item":{"pk":{"S":"a"}},"Meta":1}"#,
         r#"{"Item":{"pk":{"S":"a"}}}"# }
-    BLANK_LINE = { "F004", "blank-line", Error,
+    BLANK_LINE = { "F004", "blank-line", Warning,
         "Blank line",
-        "Data files hold one item per line and nothing else; prep treats blank lines as errors so the file is exactly what the import expects.",
+        "The import skips empty and whitespace-only lines: they are neither items nor errors (measured against DynamoDB). A blank line usually means the file was edited or joined by hand, so prep points it out; prep convert never writes one.",
         "(an empty line between items)",
         "(no empty lines)" }
     BOM = { "F005", "byte-order-mark", Error,

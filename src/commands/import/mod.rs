@@ -61,7 +61,11 @@ pub struct ImportReport {
     pub failure_message: Option<String>,
     pub expected_items: Option<u64>,
     pub duplicates: Option<u64>,
+    /// The data's uncompressed size from the manifest (what the import processes and bills).
+    pub uncompressed_bytes: Option<u64>,
     pub reconciled: bool,
+    /// ImportTable returned an earlier import with this client token, not the one asked for.
+    pub token_conflict: bool,
     pub notes: Vec<String>,
     pub follow_up_commands: Vec<String>,
     pub request: Option<Value>,
@@ -92,6 +96,8 @@ impl ImportReport {
             "expectedItems": self.expected_items,
             "duplicateItems": self.duplicates,
             "reconciled": self.reconciled,
+            "clientTokenConflict": self.token_conflict,
+            "uncompressedBytes": self.uncompressed_bytes,
             "notes": self.notes,
             "followUpCommands": self.follow_up_commands,
             "elapsedSeconds": (self.elapsed_s * 10.0).round() / 10.0,
@@ -169,6 +175,7 @@ async fn run_async(opts: &ImportOptions) -> Result<ImportReport> {
         table_name: table.clone(),
         expected_items: req.expected_items,
         duplicates: req.duplicates,
+        uncompressed_bytes: req.uncompressed_bytes,
         request: Some(req.document.clone()),
         ..Default::default()
     };
@@ -202,6 +209,21 @@ async fn run_async(opts: &ImportOptions) -> Result<ImportReport> {
         .ok_or_else(|| anyhow!("ImportTable returned no description"))?;
     report.import_arn = d.import_arn().unwrap_or("").to_string();
     report.table_arn = d.table_arn().map(str::to_string);
+    if let Some(diff) = req.differs_from(d) {
+        report.status = d
+            .import_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        report.reconciled = false;
+        report.token_conflict = true;
+        report.notes.push(format!(
+            "--client-token {:?} was used before for another import ({}), and ImportTable returned that import instead of starting this one: {diff}. Use a new --client-token (or none) for this import",
+            d.client_token().unwrap_or(""),
+            report.import_arn,
+        ));
+        report.elapsed_s = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
     if !opts.wait {
         report.status = d
             .import_status()
@@ -267,18 +289,7 @@ async fn follow(
                 .or_else(|| table_from_arn(&report.import_arn))
                 .unwrap_or_default();
         }
-        let line = format!(
-            "{} — {} items processed{}, {} errors, {} bytes, {:.0} s",
-            report.status,
-            report.processed_items,
-            report
-                .expected_items
-                .map(|e| format!(" of {e}"))
-                .unwrap_or_default(),
-            report.error_count,
-            report.processed_bytes,
-            started.elapsed().as_secs_f64()
-        );
+        let line = progress_line(report, &status, started.elapsed());
         match &bar {
             Some(b) => b.set_message(line),
             None if !opts.quiet && last_line.elapsed() >= Duration::from_secs(10) => {
@@ -318,6 +329,47 @@ async fn follow(
         report.follow_up_commands = follow_up_commands(&opts.follow_ups, report);
     }
     Ok(())
+}
+
+/// What is known while an import runs: DescribeImport's counters stay 0 until it ends
+/// (measured), so a running import shows its status, time and size, and the counters only once
+/// they are final.
+fn progress_line(r: &ImportReport, status: &ImportStatus, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs();
+    let time = format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if matches!(status, ImportStatus::InProgress | ImportStatus::Cancelling) {
+        let mut what = Vec::new();
+        if let Some(e) = r.expected_items {
+            what.push(format!("{e} items"));
+        }
+        if let Some(b) = r.uncompressed_bytes {
+            what.push(format!(
+                "{} uncompressed (billed)",
+                crate::pipeline::progress::human_bytes(b)
+            ));
+        }
+        let what = if what.is_empty() {
+            String::new()
+        } else {
+            format!(", importing {}", what.join(", "))
+        };
+        format!(
+            "{} {time}{what}; DynamoDB reports the counts when the import ends",
+            r.status
+        )
+    } else {
+        format!(
+            "{} {time} — {} items processed{}, {} imported, {} errors, {} bytes processed",
+            r.status,
+            r.processed_items,
+            r.expected_items
+                .map(|e| format!(" of {e}"))
+                .unwrap_or_default(),
+            r.imported_items,
+            r.error_count,
+            r.processed_bytes,
+        )
+    }
 }
 
 fn reconcile(r: &mut ImportReport) {
@@ -433,6 +485,40 @@ mod tests {
         reconcile(&mut r);
         assert!(!r.reconciled);
         assert_eq!(r.exit_code(), 1);
+    }
+
+    #[test]
+    fn progress_shows_what_is_known_while_the_counters_are_zero() {
+        let mut r = ImportReport {
+            status: "IN_PROGRESS".into(),
+            expected_items: Some(12_000),
+            uncompressed_bytes: Some(3 << 30),
+            ..Default::default()
+        };
+        let line = progress_line(&r, &ImportStatus::InProgress, Duration::from_secs(3725));
+        assert_eq!(
+            line,
+            "IN_PROGRESS 1:02:05, importing 12000 items, 3.0 GiB uncompressed (billed); DynamoDB reports the counts when the import ends"
+        );
+        assert!(!line.contains("0 items processed"), "{line}");
+        r.status = "COMPLETED".into();
+        r.processed_items = 12_000;
+        r.imported_items = 12_000;
+        r.processed_bytes = 3 << 30;
+        let line = progress_line(&r, &ImportStatus::Completed, Duration::from_secs(61));
+        assert_eq!(
+            line,
+            "COMPLETED 0:01:01 — 12000 items processed of 12000, 12000 imported, 0 errors, 3221225472 bytes processed"
+        );
+        // Reattached with --status: no manifest, still no false counters.
+        let bare = ImportReport {
+            status: "IN_PROGRESS".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            progress_line(&bare, &ImportStatus::InProgress, Duration::ZERO),
+            "IN_PROGRESS 0:00:00; DynamoDB reports the counts when the import ends"
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, InputCompressionType, InputFormat,
     KeySchemaElement, KeyType, Projection, ProjectionType, ProvisionedThroughput, S3BucketSource,
-    ScalarAttributeType, SseSpecification, SseType, TableCreationParameters,
+    ScalarAttributeType, SearchSchemaElement, SearchSchemaElementType, SseSpecification, SseType,
+    TableCreationParameters, VectorAttributeDefinition, VectorDistanceFunction, VectorIndex,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -31,6 +32,8 @@ pub struct Request {
     pub document: Value,
     pub expected_items: Option<u64>,
     pub duplicates: Option<u64>,
+    /// The data's uncompressed size, which the import processes and bills.
+    pub uncompressed_bytes: Option<u64>,
     /// Data objects the manifest lists: key → (size, etag).
     pub objects: Vec<(String, u64, Option<String>)>,
 }
@@ -142,6 +145,11 @@ impl Request {
             document,
             expected_items: summary.as_ref().and_then(|s| s["itemCount"].as_u64()),
             duplicates: summary.as_ref().and_then(|s| s["duplicateCount"].as_u64()),
+            uncompressed_bytes: summary.as_ref().and_then(|s| {
+                s["uncompressedBytes"]
+                    .as_u64()
+                    .or_else(|| s["billedSizeBytes"].as_u64())
+            }),
             objects,
         })
     }
@@ -154,6 +162,44 @@ impl Request {
         crate::model::keys::check_table_or_index_name(&t)
             .context("the table name (set it with --table)")?;
         Ok(t)
+    }
+
+    /// Where a returned import reads from and how, where it differs from this request:
+    /// ImportTable answers a `ClientToken` it has seen with the original import, whatever the
+    /// rest of the request says (measured).
+    pub fn differs_from(
+        &self,
+        d: &aws_sdk_dynamodb::types::ImportTableDescription,
+    ) -> Option<String> {
+        let (bucket, prefix, _) = self.bucket_source();
+        let doc = &self.document;
+        let want_format = doc["InputFormat"].as_str().unwrap_or("DYNAMODB_JSON");
+        let want_compression = doc["InputCompressionType"].as_str().unwrap_or("NONE");
+        let src = d.s3_bucket_source();
+        let got_bucket = src.map(|s| s.s3_bucket()).unwrap_or("");
+        let got_prefix = src.and_then(|s| s.s3_key_prefix()).unwrap_or("");
+        let got_format = d.input_format().map(|f| f.as_str()).unwrap_or("");
+        let got_compression = d
+            .input_compression_type()
+            .map(|c| c.as_str())
+            .unwrap_or("NONE");
+        let mut diffs = Vec::new();
+        if (got_bucket, got_prefix) != (bucket.as_str(), prefix.as_str()) {
+            diffs.push(format!(
+                "it reads s3://{got_bucket}/{got_prefix}, this request s3://{bucket}/{prefix}"
+            ));
+        }
+        if got_format != want_format {
+            diffs.push(format!(
+                "its InputFormat is {got_format}, this request's {want_format}"
+            ));
+        }
+        if got_compression != want_compression {
+            diffs.push(format!(
+                "its InputCompressionType is {got_compression}, this request's {want_compression}"
+            ));
+        }
+        (!diffs.is_empty()).then(|| diffs.join("; "))
     }
 
     fn bucket_source(&self) -> (String, String, Option<String>) {
@@ -254,20 +300,63 @@ impl Request {
                     .build()?,
             );
         }
+        let projection = |p: &Value| {
+            Projection::builder()
+                .projection_type(ProjectionType::from(
+                    p["ProjectionType"].as_str().unwrap_or("ALL"),
+                ))
+                .set_non_key_attributes(p["NonKeyAttributes"].as_array().map(|l| {
+                    l.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                }))
+                .build()
+        };
         let mut gsis = Vec::new();
         for g in t["GlobalSecondaryIndexes"].as_array().into_iter().flatten() {
             gsis.push(
                 GlobalSecondaryIndex::builder()
                     .index_name(str_of(g, "IndexName"))
                     .set_key_schema(Some(keys(&g["KeySchema"])?))
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::from(
-                                g["Projection"]["ProjectionType"].as_str().unwrap_or("ALL"),
-                            ))
-                            .build(),
-                    )
+                    .projection(projection(&g["Projection"]))
                     .set_provisioned_throughput(throughput(&g["ProvisionedThroughput"])?)
+                    .build()?,
+            );
+        }
+        let mut vectors = Vec::new();
+        for v in t["VectorIndexes"].as_array().into_iter().flatten() {
+            let search = v["SearchSchema"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    SearchSchemaElement::builder()
+                        .attribute_name(str_of(e, "AttributeName"))
+                        .search_schema_element_type(SearchSchemaElementType::from(
+                            str_of(e, "SearchSchemaElementType").as_str(),
+                        ))
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let attribute = match v.get("VectorAttribute") {
+                Some(a) => Some(
+                    VectorAttributeDefinition::builder()
+                        .attribute_name(str_of(a, "AttributeName"))
+                        .build()?,
+                ),
+                None => None,
+            };
+            vectors.push(
+                VectorIndex::builder()
+                    .index_name(str_of(v, "IndexName"))
+                    .set_vector_attribute(attribute)
+                    .set_search_schema((!search.is_empty()).then_some(search))
+                    .set_projection(v.get("Projection").map(projection))
+                    .set_dimensions(v["Dimensions"].as_i64())
+                    .distance_function(VectorDistanceFunction::from(
+                        str_of(v, "DistanceFunction").as_str(),
+                    ))
                     .build()?,
             );
         }
@@ -292,6 +381,7 @@ impl Request {
             ))
             .set_provisioned_throughput(throughput(&t["ProvisionedThroughput"])?)
             .set_global_secondary_indexes((!gsis.is_empty()).then_some(gsis))
+            .set_vector_indexes((!vectors.is_empty()).then_some(vectors))
             .set_sse_specification(sse)
             .build()?;
         Ok(db

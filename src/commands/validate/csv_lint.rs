@@ -84,6 +84,7 @@ pub fn lint(
             column: None,
             message: msg,
             excerpt: ex.map(excerpt),
+            unread: None,
         })
     };
     let delim = opts.delimiter.unwrap_or(b',');

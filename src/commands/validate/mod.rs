@@ -80,6 +80,61 @@ pub struct Finding {
     pub column: Option<u64>,
     pub message: String,
     pub excerpt: Option<String>,
+    /// For the line at which the import abandons the rest of its object: what it never reads.
+    pub unread: Option<Unread>,
+}
+
+/// The non-blank lines of a file after the line where the import gives it up: the import never
+/// reads, imports or counts them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unread {
+    pub items: u64,
+    pub first_line: u64,
+    pub last_line: u64,
+}
+
+impl Unread {
+    /// `other` (lines further down the same file) joined to these.
+    fn join(self, other: Unread) -> Unread {
+        if self.items == 0 {
+            return other;
+        }
+        if other.items == 0 {
+            return self;
+        }
+        Unread {
+            items: self.items + other.items,
+            first_line: self.first_line,
+            last_line: other.last_line,
+        }
+    }
+
+    /// The message's ending that says what is lost.
+    pub fn describe(&self) -> String {
+        let lines = if self.first_line == self.last_line {
+            format!("line {}", self.first_line)
+        } else {
+            format!("lines {}-{}", self.first_line, self.last_line)
+        };
+        format!(
+            "the import abandons the rest of the file at this line: {} more item{} ({lines}) would never be read, imported or counted",
+            self.items,
+            if self.items == 1 { "" } else { "s" },
+        )
+    }
+}
+
+/// Rules of a line the import cannot turn into an item at all (not JSON or Ion, or no `Item`):
+/// measured against DynamoDB, the first such line makes it abandon the rest of its object.
+const ABANDONS_OBJECT: [&rules::Rule; 4] = [
+    &rules::LINE_NOT_PARSEABLE,
+    &rules::ITEM_WRAPPER,
+    &rules::BOM,
+    &rules::PRETTY_PRINTED,
+];
+
+fn abandons_object(rule: &rules::Rule) -> bool {
+    ABANDONS_OBJECT.contains(&rule)
 }
 
 impl Finding {
@@ -91,6 +146,7 @@ impl Finding {
             column: None,
             message: message.into(),
             excerpt: None,
+            unread: None,
         }
     }
     pub fn at(mut self, line: u64) -> Self {
@@ -114,6 +170,10 @@ pub struct Report {
     pub bytes: u64,
     pub notes: Vec<String>,
     pub not_kept: u64,
+    /// Items the import would never read (behind a line that makes it abandon their file).
+    pub unread_items: u64,
+    /// Files that lose items that way.
+    pub unread_files: u64,
 }
 
 impl Report {
@@ -459,6 +519,24 @@ struct Checked {
     keys: KeyArena,
     /// The line of each key in `keys`.
     key_lines: Vec<u64>,
+    /// The batch's non-blank lines.
+    nonblank: Unread,
+    /// The first line in the batch that makes the import abandon the file, and the non-blank
+    /// lines after it in the batch.
+    abandons: Option<(u64, Unread)>,
+}
+
+/// The non-blank lines among `rows` (`numbers` gives each row's line).
+fn nonblank_lines(rows: std::ops::Range<usize>, blank: &[bool], numbers: &[u64]) -> Unread {
+    let mut u = Unread::default();
+    for r in rows.filter(|&r| !blank[r]) {
+        if u.items == 0 {
+            u.first_line = numbers[r];
+        }
+        u.items += 1;
+        u.last_line = numbers[r];
+    }
+    u
 }
 
 fn check_batch(
@@ -507,6 +585,7 @@ fn check_batch(
             column: None,
             message: r.message.clone(),
             excerpt: Some(excerpt(lines.value(r.index))),
+            unread: None,
         })
         .collect();
     let encoded_findings = encoded.rejects.iter().map(|r| {
@@ -525,16 +604,33 @@ fn check_batch(
             column,
             message: r.message.clone(),
             excerpt: Some(excerpt(raw)),
+            unread: None,
         }
     });
     findings.extend(encoded_findings);
     let key_lines = encoded.rows.iter().map(|&r| numbers[r as usize]).collect();
+    let mut blank = vec![false; lines.len()];
+    let mut abandon: Option<usize> = None;
+    for r in &encoded.rejects {
+        if std::ptr::eq(r.rule, &rules::BLANK_LINE) {
+            blank[r.index] = true;
+        } else if abandons_object(r.rule) && abandon.is_none_or(|a| r.index < a) {
+            abandon = Some(r.index);
+        }
+    }
     Checked {
         source: b.source,
         rows: lines.len() as u64,
         findings,
         keys: encoded.keys,
         key_lines,
+        nonblank: nonblank_lines(0..lines.len(), &blank, numbers),
+        abandons: abandon.map(|a| {
+            (
+                numbers[a],
+                nonblank_lines(a + 1..lines.len(), &blank, numbers),
+            )
+        }),
     }
 }
 
@@ -603,6 +699,9 @@ fn check_items(
     .at_nice(crate::pipeline::PRODUCER_NICE);
     let mut dups = (opts.duplicates && !checks.is_empty()).then(DupIndex::new);
     let mut lines_by_source = vec![0u64; sources.len()];
+    // Per file: its non-blank lines, and where (if anywhere) the import gives it up.
+    let mut items_by_source = vec![0u64; sources.len()];
+    let mut abandoned: Vec<Option<(u64, Unread)>> = vec![None; sources.len()];
     let mut order = vec![Order::default(); sources.len()];
     let names: Vec<String> = sources.iter().map(Source::display).collect();
     // A file that cannot be read to its end (a damaged stream) is a finding; the other files
@@ -627,6 +726,13 @@ fn check_items(
         |(w, scanner), b| check_batch(b, &sources, &checks, w, opts.fast.then_some(scanner)),
         |c| {
             lines_by_source[c.source] += c.rows;
+            items_by_source[c.source] += c.nonblank.items;
+            let lost = &mut abandoned[c.source];
+            match (lost.as_mut(), c.abandons) {
+                (Some((_, u)), _) => *u = u.join(c.nonblank),
+                (None, Some(first)) => *lost = Some(first),
+                (None, None) => {}
+            }
             report.lines += c.rows;
             for f in c.findings {
                 report.add(f);
@@ -672,6 +778,7 @@ fn check_items(
                                 first.row
                             ),
                             excerpt: None,
+                            unread: None,
                         });
                     }
                 }
@@ -679,6 +786,24 @@ fn check_items(
             true
         },
     );
+    for (source, lost) in abandoned.iter().enumerate() {
+        let Some((line, unread)) = *lost else {
+            continue;
+        };
+        if unread.items == 0 {
+            continue;
+        }
+        report.unread_items += unread.items;
+        report.unread_files += 1;
+        let at = report
+            .findings
+            .iter_mut()
+            .find(|f| f.file == names[source] && f.line == Some(line) && abandons_object(f.rule));
+        if let Some(f) = at {
+            f.message = format!("{}; {}", f.message, unread.describe());
+            f.unread = Some(unread);
+        }
+    }
     let mut failed = vec![false; sources.len()];
     for (source, e) in unreadable {
         if e.downcast_ref::<input::ReaderPanicked>().is_some() {
@@ -711,13 +836,14 @@ fn check_items(
         }
         if let Some(e) = e {
             if let Some(n) = e.items {
-                let got = lines_by_source[i];
+                // Blank lines are not items (the import skips them).
+                let got = items_by_source[i];
                 if got != n {
                     report.add(Finding::file(
                         &rules::MANIFEST_MISMATCH,
                         names[i].clone(),
                         format!(
-                            "itemCount mismatch: the manifest says {n}, the file holds {got} lines"
+                            "itemCount mismatch: the manifest says {n}, the file holds {got} non-blank lines"
                         ),
                     ));
                 }

@@ -64,18 +64,37 @@ fn paint(s: &str, code: &str, colour: bool) -> String {
     }
 }
 
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 pub fn summary_line(r: &Report) -> String {
-    format!(
+    let mut s = format!(
         "{} error{}, {} warning{} in {} file{} ({} lines, {} items checked)",
         r.errors,
-        if r.errors == 1 { "" } else { "s" },
+        plural(r.errors),
         r.warnings,
-        if r.warnings == 1 { "" } else { "s" },
+        plural(r.warnings),
         r.files,
-        if r.files == 1 { "" } else { "s" },
+        plural(r.files as u64),
         r.lines,
         r.items
-    )
+    );
+    if r.unread_items > 0 {
+        let _ = write!(
+            s,
+            "; {} item{} in {} file{} would never be read by the import",
+            r.unread_items,
+            plural(r.unread_items),
+            r.unread_files,
+            plural(r.unread_files)
+        );
+    }
+    s
 }
 
 fn text(r: &Report, shown: &[&Finding], colour: bool) -> String {
@@ -154,6 +173,11 @@ fn finding_json(f: &Finding) -> Value {
         "column": f.column,
         "message": f.message,
         "excerpt": f.excerpt,
+        "unread": f.unread.map(|u| json!({
+            "items": u.items,
+            "firstLine": u.first_line,
+            "lastLine": u.last_line,
+        })),
     })
 }
 
@@ -165,6 +189,8 @@ pub fn summary_json(r: &Report) -> Value {
         "lines": r.lines,
         "items": r.items,
         "bytes": r.bytes,
+        "unreadItems": r.unread_items,
+        "unreadFiles": r.unread_files,
         "byRule": r.counts,
         "notes": r.notes,
     })
@@ -248,13 +274,21 @@ fn sarif(shown: &[&Finding]) -> String {
             if !region.is_empty() {
                 physical["region"] = Value::Object(region);
             }
-            json!({
+            let mut result = json!({
                 "ruleId": f.rule.code,
                 "ruleIndex": index,
                 "level": match f.rule.severity { Severity::Error => "error", Severity::Warning => "warning" },
                 "message": {"text": f.message},
                 "locations": [{"physicalLocation": physical}],
-            })
+            });
+            if let Some(u) = f.unread {
+                result["properties"] = json!({
+                    "unreadItems": u.items,
+                    "unreadFirstLine": u.first_line,
+                    "unreadLastLine": u.last_line,
+                });
+            }
+            result
         })
         .collect();
     let doc = json!({
