@@ -218,6 +218,45 @@ def test_spark_writes_an_import_folder_that_validates(spark, tmp_path):
     assert r.returncode == 0, r.stdout[-2000:]
 
 
+def test_int96_timestamps_from_spark_are_the_same_strings_through_the_cli(spark, tmp_path):
+    """Spark writes timestamps as INT96 (UTC instants by its convention): `prep convert` of the
+    Parquet files Spark wrote and `prep.spark` on the same rows give the same key strings."""
+    import datetime as dt
+
+    from prep.spark import write_import_files
+
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "INT96")
+    # Not UTC: the instants must not move with the session's zone.
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    utc = dt.timezone.utc
+    rows = [(f"e{i}", dt.datetime(2013, 1, 1, 10, 0, 0, 123456 * (i % 2), tzinfo=utc) + dt.timedelta(days=i),
+             (i, dt.datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=utc)),
+             [dt.datetime(2024, 2, 29, 0, 0, i, tzinfo=utc)])
+            for i in range(6)]
+    df = spark.createDataFrame(
+        rows, "id string, at timestamp, meta struct<n:int, seen:timestamp>, log array<timestamp>")
+    written = tmp_path / "spark-parquet"
+    df.coalesce(1).write.parquet(str(written))
+    files = sorted(written.glob("part-*.parquet"))
+    assert files
+    schema = pq.ParquetFile(files[0]).schema
+    assert schema.column(schema.names.index("at")).physical_type == "INT96"
+
+    cli_out = tmp_path / "cli"
+    r = cli("convert", *files, "--out", cli_out, "--key", "at:S", "--compress", "none", "-q")
+    assert r.returncode == 0, r.stderr
+    spark_out = tmp_path / "via-spark"
+    write_import_files(spark.read.parquet(str(written)), str(spark_out), key="at:S", partitions=2,
+                       compress="none")
+    by_cli = sorted(part_lines(cli_out))
+    assert by_cli == sorted(part_lines(spark_out))
+    first = next(json.loads(l)["Item"] for l in by_cli if '"e0"' in l)
+    assert first["at"] == {"S": "2013-01-01T10:00:00.000000Z"}
+    assert first["meta"]["M"]["seen"] == {"S": "1969-12-31T23:59:59.999999Z"}
+    assert first["log"]["L"] == [{"S": "2024-02-29T00:00:00.000000Z"}]
+    spark.conf.unset("spark.sql.session.timeZone")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
