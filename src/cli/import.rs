@@ -192,6 +192,14 @@ pub fn run(a: ImportArgs) -> Result<i32> {
         }
         return Ok(0);
     }
+    if r.token_conflict {
+        if a.output.json {
+            println!("{}", r.to_json());
+        } else {
+            eprint!("{}", r.human());
+        }
+        return Ok(1);
+    }
     if !a.no_wait || a.output.json {
         if a.output.json {
             println!("{}", r.to_json());

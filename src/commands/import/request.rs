@@ -397,3 +397,84 @@ impl Request {
             .set_client_token(d["ClientToken"].as_str().map(str::to_string)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::{ImportTableDescription, InputCompressionType, InputFormat};
+
+    fn request() -> Request {
+        Request {
+            document: json!({
+                "S3BucketSource": {"S3Bucket": "bkt", "S3KeyPrefix": "users/v2/data/"},
+                "InputFormat": "ION",
+                "InputCompressionType": "ZSTD",
+                "ClientToken": "nightly",
+            }),
+            expected_items: None,
+            duplicates: None,
+            uncompressed_bytes: None,
+            objects: Vec::new(),
+        }
+    }
+
+    fn returned(
+        prefix: &str,
+        format: InputFormat,
+        c: InputCompressionType,
+    ) -> ImportTableDescription {
+        ImportTableDescription::builder()
+            .import_arn("arn:aws:dynamodb:us-east-1:1:table/users/import/01")
+            .client_token("nightly")
+            .s3_bucket_source(
+                S3BucketSource::builder()
+                    .s3_bucket("bkt")
+                    .s3_key_prefix(prefix)
+                    .build()
+                    .unwrap(),
+            )
+            .input_format(format)
+            .input_compression_type(c)
+            .build()
+    }
+
+    /// ImportTable answers a client token it has seen with the original import (measured): the
+    /// answer is held against the request, source and format both.
+    #[test]
+    fn a_replayed_client_token_that_returns_another_import_is_told_apart() {
+        let r = request();
+        let same = returned(
+            "users/v2/data/",
+            InputFormat::Ion,
+            InputCompressionType::Zstd,
+        );
+        assert_eq!(r.differs_from(&same), None);
+        let other = returned(
+            "users/v1/data/",
+            InputFormat::DynamodbJson,
+            InputCompressionType::Gzip,
+        );
+        let diff = r.differs_from(&other).unwrap();
+        assert!(
+            diff.contains("it reads s3://bkt/users/v1/data/, this request s3://bkt/users/v2/data/"),
+            "{diff}"
+        );
+        assert!(
+            diff.contains("InputFormat is DYNAMODB_JSON, this request's ION"),
+            "{diff}"
+        );
+        assert!(
+            diff.contains("InputCompressionType is GZIP, this request's ZSTD"),
+            "{diff}"
+        );
+        let format_only = returned(
+            "users/v2/data/",
+            InputFormat::Csv,
+            InputCompressionType::Zstd,
+        );
+        assert_eq!(
+            r.differs_from(&format_only).unwrap(),
+            "its InputFormat is CSV, this request's ION"
+        );
+    }
+}
