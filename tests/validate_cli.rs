@@ -1275,3 +1275,40 @@ fn csv_records_past_the_limit_are_findings_in_bounded_memory() {
         assert!(peak < 100, "validate peaked at {peak} MiB on {path:?}");
     }
 }
+
+/// A reader that closes early (`prep rules | head -5`, `prep validate … | head -1`): output stops
+/// quietly, as ripgrep's does, with the command's own exit code; never a panic (exit 101).
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let dir = tmp();
+    let mut text = String::new();
+    for i in 0..5000 {
+        text.push_str(&format!("{{\"Item\":{{\"pk\":{{\"N\":\"{i}\"}}}}}}\n"));
+    }
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, text).unwrap();
+    let bad = bad.to_str().unwrap();
+    let runs: [(&[&str], i32); 4] = [
+        (&["rules"], 0),
+        (&["rules", "F004"], 0),
+        (
+            &["validate", bad, "--key", "pk:S", "--output-format", "json"],
+            1,
+        ),
+        (&["validate", bad, "--key", "pk:S"], 1),
+    ];
+    for (args, want) in runs {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("prep"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader is gone before the command writes a byte.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(o.status.code(), Some(want), "{args:?}: {stderr}");
+    }
+}

@@ -243,7 +243,7 @@ pub fn run(a: ConvertArgs) -> Result<i32> {
     });
     let report = convert::run(&opts)?;
     if a.output.json {
-        println!("{}", report.to_json());
+        outln!("{}", report.to_json());
     } else if !a.output.quiet || report.failed_row.is_some() {
         eprint!(
             "{}",

@@ -186,7 +186,7 @@ pub fn run(a: ImportArgs) -> Result<i32> {
     let r = import::run(&opts)?;
     if a.dry_run {
         let doc = r.request.clone().unwrap_or_default();
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
         if !a.output.quiet {
             eprintln!("prep import: pre-flight checks passed; --dry-run: nothing was sent");
         }
@@ -194,7 +194,7 @@ pub fn run(a: ImportArgs) -> Result<i32> {
     }
     if r.token_conflict {
         if a.output.json {
-            println!("{}", r.to_json());
+            outln!("{}", r.to_json());
         } else {
             eprint!("{}", r.human());
         }
@@ -202,14 +202,14 @@ pub fn run(a: ImportArgs) -> Result<i32> {
     }
     if !a.no_wait || a.output.json {
         if a.output.json {
-            println!("{}", r.to_json());
+            outln!("{}", r.to_json());
         } else if a.no_wait {
-            println!("{}", r.import_arn);
+            outln!("{}", r.import_arn);
         } else if !a.output.quiet || r.exit_code() != 0 {
             eprint!("{}", r.human());
         }
     } else {
-        println!("{}", r.import_arn);
+        outln!("{}", r.import_arn);
         if !a.output.quiet {
             eprintln!(
                 "prep import: started ({}); follow it with: prep import --status {}",

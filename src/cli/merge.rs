@@ -29,7 +29,7 @@ pub fn run(a: MergeArgs) -> Result<i32> {
     };
     let report = merge::run(&opts)?;
     if a.output.json {
-        println!("{}", report.to_json());
+        outln!("{}", report.to_json());
     } else if !a.output.quiet {
         eprint!(
             "{}",

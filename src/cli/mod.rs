@@ -2,6 +2,16 @@
 //! output flags, size and delimiter parsing). Each command has its own file holding its
 //! arguments, their mapping to the library's options, the run and the rendering of its result.
 
+/// `println!` to stdout that stops quietly when the reader has gone (a closed pipe:
+/// `prep rules | head -5`), as ripgrep does, instead of panicking; any other write error is the
+/// command's error. Used in the command files in place of `println!`/`print!`.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::cli::out(&format!("{}\n", format_args!($($t)*)))? };
+}
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::out(&format!($($t)*))? };
+}
+
 mod convert;
 mod import;
 mod merge;
@@ -13,6 +23,7 @@ use anyhow::{anyhow, bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use prep::model::keys::{Gsi, KeyAttr, KeySchema};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -305,5 +316,24 @@ impl From<CompressionArg> for prep::output::Compression {
             CompressionArg::Gzip => prep::output::Compression::Gzip,
             CompressionArg::None => prep::output::Compression::None,
         }
+    }
+}
+
+/// Set once stdout's reader has gone: later output is dropped.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Write `s` to stdout (see [`outln!`]).
+pub fn out(s: &str) -> Result<()> {
+    use std::io::Write;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut o = std::io::stdout().lock();
+    match o.write_all(s.as_bytes()).and_then(|()| o.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        r => Ok(r.map_err(|e| anyhow!("cannot write to standard output: {e}"))?),
     }
 }

@@ -7,7 +7,7 @@ pub fn run(code: Option<&str>) -> Result<i32> {
     match code {
         None => {
             for r in rules::ALL {
-                println!(
+                outln!(
                     "{}  {:<8} {:<26} {}",
                     r.code,
                     r.severity.as_str(),
@@ -19,11 +19,11 @@ pub fn run(code: Option<&str>) -> Result<i32> {
         Some(c) => {
             let r = rules::find(c)
                 .ok_or_else(|| anyhow!("no rule {c:?}; `prep rules` lists them all"))?;
-            println!("{} {} ({})\n", r.code, r.name, r.severity.as_str());
-            println!("{}\n", r.summary);
-            println!("{}\n", r.explanation);
-            println!("Bad:\n  {}\n", r.bad);
-            println!("Good:\n  {}", r.good);
+            outln!("{} {} ({})\n", r.code, r.name, r.severity.as_str());
+            outln!("{}\n", r.summary);
+            outln!("{}\n", r.explanation);
+            outln!("Bad:\n  {}\n", r.bad);
+            outln!("Good:\n  {}", r.good);
         }
     }
     Ok(0)

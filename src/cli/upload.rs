@@ -50,10 +50,10 @@ pub fn run(a: UploadArgs) -> Result<i32> {
     };
     let r = upload::run(&opts)?;
     if a.output.json {
-        println!("{}", r.to_json());
+        outln!("{}", r.to_json());
     } else if a.dry_run {
         for o in &r.objects {
-            println!(
+            outln!(
                 "would upload s3://{}/{}  {} bytes{}",
                 r.bucket,
                 o.key,
@@ -80,7 +80,7 @@ pub fn run(a: UploadArgs) -> Result<i32> {
             r.bucket, r.prefix
         );
         eprintln!("  import with:");
-        println!("{}", r.import_command);
+        outln!("{}", r.import_command);
     }
     Ok(0)
 }

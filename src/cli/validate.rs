@@ -136,7 +136,7 @@ pub fn run(a: ValidateArgs) -> Result<i32> {
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     if !a.output.quiet || a.output.json {
-        print!("{}", report::render(&r, format, a.max_errors, colour));
+        out!("{}", report::render(&r, format, a.max_errors, colour));
     }
     Ok(r.exit_code(matches!(a.fail_on, FailOn::Warning)))
 }

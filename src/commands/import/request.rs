@@ -166,38 +166,40 @@ impl Request {
 
     /// Where a returned import reads from and how, where it differs from this request:
     /// ImportTable answers a `ClientToken` it has seen with the original import, whatever the
-    /// rest of the request says (measured).
+    /// rest of the request says (measured). Only a request with a token can get another import
+    /// back, and only what the answer states is compared.
     pub fn differs_from(
         &self,
         d: &aws_sdk_dynamodb::types::ImportTableDescription,
     ) -> Option<String> {
-        let (bucket, prefix, _) = self.bucket_source();
         let doc = &self.document;
+        doc["ClientToken"].as_str()?;
+        let (bucket, prefix, _) = self.bucket_source();
         let want_format = doc["InputFormat"].as_str().unwrap_or("DYNAMODB_JSON");
         let want_compression = doc["InputCompressionType"].as_str().unwrap_or("NONE");
-        let src = d.s3_bucket_source();
-        let got_bucket = src.map(|s| s.s3_bucket()).unwrap_or("");
-        let got_prefix = src.and_then(|s| s.s3_key_prefix()).unwrap_or("");
-        let got_format = d.input_format().map(|f| f.as_str()).unwrap_or("");
-        let got_compression = d
-            .input_compression_type()
-            .map(|c| c.as_str())
-            .unwrap_or("NONE");
         let mut diffs = Vec::new();
-        if (got_bucket, got_prefix) != (bucket.as_str(), prefix.as_str()) {
-            diffs.push(format!(
-                "it reads s3://{got_bucket}/{got_prefix}, this request s3://{bucket}/{prefix}"
-            ));
+        if let Some(src) = d.s3_bucket_source() {
+            let got_prefix = src.s3_key_prefix().unwrap_or("");
+            if (src.s3_bucket(), got_prefix) != (bucket.as_str(), prefix.as_str()) {
+                diffs.push(format!(
+                    "it reads s3://{}/{got_prefix}, this request s3://{bucket}/{prefix}",
+                    src.s3_bucket()
+                ));
+            }
         }
-        if got_format != want_format {
-            diffs.push(format!(
-                "its InputFormat is {got_format}, this request's {want_format}"
-            ));
+        if let Some(f) = d.input_format().map(|f| f.as_str()) {
+            if f != want_format {
+                diffs.push(format!(
+                    "its InputFormat is {f}, this request's {want_format}"
+                ));
+            }
         }
-        if got_compression != want_compression {
-            diffs.push(format!(
-                "its InputCompressionType is {got_compression}, this request's {want_compression}"
-            ));
+        if let Some(c) = d.input_compression_type().map(|c| c.as_str()) {
+            if c != want_compression {
+                diffs.push(format!(
+                    "its InputCompressionType is {c}, this request's {want_compression}"
+                ));
+            }
         }
         (!diffs.is_empty()).then(|| diffs.join("; "))
     }
@@ -476,5 +478,17 @@ mod tests {
             r.differs_from(&format_only).unwrap(),
             "its InputFormat is CSV, this request's ION"
         );
+        // What the answer leaves out is not a difference; without a token there is no replay.
+        let bare = ImportTableDescription::builder()
+            .import_arn("arn:aws:dynamodb:us-east-1:1:table/users/import/01")
+            .build();
+        assert_eq!(r.differs_from(&bare), None);
+        let mut untokened = request();
+        untokened
+            .document
+            .as_object_mut()
+            .unwrap()
+            .remove("ClientToken");
+        assert_eq!(untokened.differs_from(&other), None);
     }
 }
