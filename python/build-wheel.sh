@@ -7,6 +7,4 @@ cd "$(dirname "$0")"
 cargo build --release --locked --bin prep --manifest-path ../Cargo.toml
 rm -rf prep.data && mkdir -p prep.data/scripts
 cp ../target/release/prep prep.data/scripts/prep
-# Without the line tables the release profile keeps (for profiling): a tenth of the size.
-strip prep.data/scripts/prep
 "${PYTHON:-../.venv/bin/python}" -m maturin build --release --strip --locked --out "${OUT:-dist}" "$@"

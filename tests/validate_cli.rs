@@ -992,16 +992,19 @@ fn pre_commit_hook_runs_with_the_real_tool() {
     git(&["init", "-q"]);
     git(&["config", "user.email", "t@example.com"]);
     git(&["config", "user.name", "t"]);
+    std::fs::create_dir_all(repo.join("data")).unwrap();
     std::fs::write(
-        repo.join("good.json"),
+        repo.join("data/good.json"),
         "{\"Item\":{\"pk\":{\"S\":\"a\"}}}\n",
     )
     .unwrap();
     std::fs::write(
-        repo.join("bad.json"),
+        repo.join("data/bad.json"),
         "{\"Item\":{\"pk\":{\"S\":\"a\"},\"x\":{\"NULL\":false}}}\n",
     )
     .unwrap();
+    // Config JSON is not data: the hook leaves it alone (it would be F002 noise).
+    std::fs::write(repo.join("package.json"), "{\"name\": \"app\"}\n").unwrap();
     git(&["add", "."]);
     // The hook definitions are read from this repository's .pre-commit-hooks.yaml; prep itself
     // comes from PATH (the `prep-validate-system` hook), built by this test run.
@@ -1025,17 +1028,18 @@ fn pre_commit_hook_runs_with_the_real_tool() {
         .env("PRE_COMMIT_HOME", d.path().join("cache"));
         c.output().unwrap()
     };
-    let o = run(&["good.json"]);
+    let o = run(&["data/good.json", "package.json"]);
     assert!(
         o.status.success(),
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
-    let o = run(&["good.json", "bad.json"]);
+    let o = run(&["data/good.json", "data/bad.json", "package.json"]);
     assert!(!o.status.success());
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("A003"), "{out}");
+    assert!(!out.contains("package.json"), "{out}");
 }
 
 /// A part damaged after it was written (one byte flipped in a compressed part of a few hundred
@@ -1311,4 +1315,25 @@ fn a_closed_pipe_ends_the_output_quietly() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert_eq!(o.status.code(), Some(want), "{args:?}: {stderr}");
     }
+}
+
+/// A file that is not data (README.md) is never read as CSV: convert refuses it and validate
+/// calls it X004, naming what prep reads (was: 207 items made of Markdown lines, 246 CSV errors).
+#[test]
+fn a_file_that_is_not_data_is_refused() {
+    let readme = format!("{}/README.md", env!("CARGO_MANIFEST_DIR"));
+    let (code, findings, _) = validate(&[&readme, "--key", "user_id"]);
+    assert_eq!(code, 1);
+    assert_eq!(codes_lines(&findings), [("X004".to_string(), None)]);
+    let message = findings[0]["message"].as_str().unwrap();
+    assert!(message.contains("a .md file is not data"), "{message}");
+    let d = tmp();
+    let o = prep()
+        .args(["convert", &readme, "--key", "user_id", "--out"])
+        .arg(d.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("a .md file is not data"), "{stderr}");
 }

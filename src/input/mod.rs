@@ -440,6 +440,15 @@ pub fn detect_object(
         Format::Csv => text_format(&*object)?,
         f => f,
     };
+    if format == Format::Csv {
+        if let Some(ext) = foreign_extension(&object.name()) {
+            return Err(NotData {
+                file: object.display(),
+                extension: ext,
+            }
+            .into());
+        }
+    }
     Ok(Source {
         object,
         format,
@@ -448,6 +457,46 @@ pub fn detect_object(
         manifest,
         parquet_footer: Arc::default(),
     })
+}
+
+/// A file read as text whose name says it is something else (`README.md`, `notes.docx`): never
+/// guessed to be CSV, which would make items of its lines.
+#[derive(Debug)]
+pub struct NotData {
+    pub file: String,
+    pub extension: String,
+}
+
+impl std::fmt::Display for NotData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: a .{} file is not data; prep reads CSV/TSV (.csv, .tsv, .txt, .dat), Parquet, Arrow IPC, DynamoDB JSON (.json, .jsonl) and Ion (.ion), plain or .gz/.zst. Leave it out, or rename it if it is CSV",
+            self.file, self.extension
+        )
+    }
+}
+
+impl std::error::Error for NotData {}
+
+/// The extension of a name (less .gz/.zst) that no text data file has, if it has one; a name
+/// without an extension (`000000_0`, an S3 key) is read by its content.
+fn foreign_extension(name: &str) -> Option<String> {
+    let n = name.to_ascii_lowercase();
+    let n = n.trim_end_matches(".gz").trim_end_matches(".zst");
+    let base = n.rsplit('/').next().unwrap_or(n);
+    let (stem, ext) = base.rsplit_once('.')?;
+    if stem.is_empty()
+        || ext.is_empty()
+        || ext.len() > 8
+        || !ext.bytes().all(|c| c.is_ascii_alphanumeric())
+    {
+        return None;
+    }
+    const TEXT_DATA: [&str; 9] = [
+        "csv", "tsv", "txt", "dat", "json", "jsonl", "ndjson", "ion", "arrows",
+    ];
+    (!TEXT_DATA.contains(&ext) && !ext.bytes().all(|c| c.is_ascii_digit())).then(|| ext.to_string())
 }
 
 /// CSV, DynamoDB JSON or Ion, from the first (decompressed) bytes and the name.
@@ -716,6 +765,26 @@ pub(crate) fn send_sliced(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_that_say_a_file_is_not_data() {
+        for (name, want) in [
+            ("README.md", Some("md")),
+            ("docs/notes.docx.gz", Some("docx")),
+            ("s3://b/x/report.html", Some("html")),
+            ("users.csv", None),
+            ("users.CSV.gz", None),
+            ("export.txt", None),
+            ("items.json.zst", None),
+            ("events.jsonl", None),
+            ("000000_0", None),
+            ("data/2024-01-01", None),
+            ("dump.2024", None),
+            (".hidden", None),
+        ] {
+            assert_eq!(foreign_extension(name).as_deref(), want, "{name}");
+        }
+    }
 
     /// Fetched row groups in memory stay within `HELD_AHEAD`, but one is always read however
     /// large; units that hold nothing (streams, local files) are never held back.

@@ -52,6 +52,12 @@ impl KeyAttr {
     pub fn parse(spec: &str) -> Result<Self> {
         let (name, ty) = match spec.rsplit_once(':') {
             Some((n, t)) if ScalarType::parse(t).is_some() => (n, ScalarType::parse(t)),
+            // A short upper-case suffix is a type meant, not part of the name (`id:X`, `tags:SS`).
+            Some((_, t))
+                if !t.is_empty() && t.len() <= 4 && t.bytes().all(|c| c.is_ascii_uppercase()) =>
+            {
+                bail!("{spec:?}: key type {t:?} is not S, N or B (keys are strings, numbers or binaries)")
+            }
             _ => (spec, None),
         };
         if name.is_empty() {
@@ -572,6 +578,12 @@ mod tests {
         assert_eq!(KeyAttr::parse("pk").unwrap().ty, None);
         // A colon that is not a type stays in the name.
         assert_eq!(KeyAttr::parse("a:b").unwrap().name, "a:b");
+        assert_eq!(KeyAttr::parse("ts:2024").unwrap().name, "ts:2024");
+        // A type that is not S, N or B is said so (it was taken for a column name).
+        for bad in ["user_id:X", "tags:SS", "flag:BOOL", "id:Q"] {
+            let e = KeyAttr::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("is not S, N or B"), "{bad}: {e}");
+        }
         assert!(KeyAttr::parse("").is_err());
         assert!(KeyAttr::parse(&"x".repeat(256)).is_err());
         let g = Gsi::parse("byEmail=email:S,ts:N").unwrap();

@@ -407,6 +407,14 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
                 report.add(unreadable_finding(f.path.display().to_string(), None, &e));
                 continue;
             }
+            Err(e) if e.downcast_ref::<input::NotData>().is_some() => {
+                report.add(Finding::file(
+                    &rules::NON_DATA_OBJECT,
+                    f.path.display().to_string(),
+                    format!("{e:#}"),
+                ));
+                continue;
+            }
             Err(e) => {
                 report.add(Finding::file(
                     &rules::LINE_NOT_PARSEABLE,
