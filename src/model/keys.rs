@@ -694,7 +694,7 @@ mod tests {
         let ks = KeySchema::from_table_def_value(&table).unwrap();
         assert_eq!(
             ks.vectors.indexes,
-            [index.clone()],
+            std::slice::from_ref(&index),
             "the state fields are left out"
         );
         let written = ks.table_creation_parameters("docs");
