@@ -10,22 +10,6 @@ use common::*;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
-/// `prep validate ARGS --output-format json`: (exit code, findings, summary).
-fn validate(args: &[&str]) -> (i32, Vec<Value>, Value) {
-    let o = prep()
-        .arg("validate")
-        .args(args)
-        .args(["--output-format", "json"])
-        .output()
-        .unwrap();
-    let code = o.status.code().unwrap();
-    let stdout = String::from_utf8(o.stdout).unwrap();
-    let stderr = String::from_utf8(o.stderr).unwrap();
-    assert!(code != 2, "could not run: {stderr}");
-    let (findings, summary) = validate_json(&stdout, &stderr);
-    (code, findings, summary)
-}
-
 fn validate_as(args: &[&str], format: &str) -> (i32, String) {
     let o = prep()
         .arg("validate")

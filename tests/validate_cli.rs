@@ -12,22 +12,6 @@ fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
-/// Run validate with JSON output; returns (exit code, findings, summary).
-fn validate(args: &[&str]) -> (i32, Vec<Value>, Value) {
-    let o = prep()
-        .arg("validate")
-        .args(args)
-        .args(["--output-format", "json"])
-        .output()
-        .unwrap();
-    let code = o.status.code().unwrap();
-    let stdout = String::from_utf8(o.stdout).unwrap();
-    let stderr = String::from_utf8(o.stderr).unwrap();
-    let (findings, summary) = validate_json(&stdout, &stderr);
-    assert!(code != 2, "could not run: {stderr}");
-    (code, findings, summary)
-}
-
 fn codes_lines(f: &[Value]) -> Vec<(String, Option<u64>)> {
     f.iter()
         .map(|x| (x["code"].as_str().unwrap().to_string(), x["line"].as_u64()))

@@ -32,6 +32,23 @@ pub fn validate_json(stdout: &str, context: &str) -> (Vec<Value>, Value) {
     (findings, summary)
 }
 
+/// `prep validate ARGS --output-format json`: (exit code, findings, summary); a run that could
+/// not start (exit 2) fails the test.
+pub fn validate(args: &[&str]) -> (i32, Vec<Value>, Value) {
+    let o = prep()
+        .arg("validate")
+        .args(args)
+        .args(["--output-format", "json"])
+        .output()
+        .unwrap();
+    let code = o.status.code().unwrap();
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert!(code != 2, "could not run: {stderr}");
+    let (findings, summary) = validate_json(&stdout, &stderr);
+    (code, findings, summary)
+}
+
 /// Run `prep convert` with `args`, plus `--out OUT --json`; returns (exit code, summary, stderr).
 pub fn convert(out: &Path, args: &[&str]) -> (i32, Value, String) {
     let o = prep()
