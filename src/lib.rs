@@ -15,5 +15,6 @@ pub mod input;
 pub mod model;
 pub mod output;
 pub mod pipeline;
+pub mod shape;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -11,6 +11,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("services", &["aws", "hashing"]),
     ("input", &["input"]),
     ("encoding", &["encoding"]),
+    ("shape", &["shape"]),
     ("output", &["output"]),
     ("pipeline", &["pipeline"]),
     ("commands", &["commands"]),

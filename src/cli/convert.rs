@@ -9,6 +9,7 @@ use prep::commands::convert::{self, ConvertOptions, DupMode, OnError};
 use prep::encoding::plan::{Target, Timestamps};
 use prep::encoding::{Nulls, Syntax};
 use prep::input::{csv::CsvOptions, ReadOptions};
+use prep::shape::Shape;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum OutFormat {
@@ -154,9 +155,57 @@ pub struct ConvertArgs {
     /// stream and reported as I001; no valid item needs more than a few MB)
     #[arg(long, default_value = "8MiB", value_name = "SIZE", value_parser = super::max_line)]
     pub max_line_bytes: usize,
+    /// Add or replace an attribute computed from a template: NAME=TEMPLATE (S) or
+    /// NAME:N=TEMPLATE (N), e.g. --set GSI1PK=EMAIL#{email}, --set type=Order (a constant).
+    /// Templates: literal text with {column} placeholders; {a.b} a struct field; {id:08} an
+    /// integer zero-padded to width 8; {created:%Y-%m-%d} a date or timestamp (or ISO-8601 text)
+    /// formatted with %Y %m %d %H %M %S %j %s %3f %6f %9f %F %T %%, in UTC; {{ and }} literal
+    /// braces. A row whose value is null or empty is rejected (M001) (repeatable)
+    #[arg(long = "set", value_name = "NAME[:N]=TEMPLATE")]
+    pub sets: Vec<String>,
+    /// Only these source columns become attributes (computed ones always do): a,b,c
+    #[arg(long, value_delimiter = ',', value_name = "a,b,c")]
+    pub select: Option<Vec<String>>,
+    /// These source columns do not become attributes (templates may still use them): x,y
+    #[arg(long, value_delimiter = ',', value_name = "x,y")]
+    pub drop: Vec<String>,
+    /// Write column OLD as attribute NEW (repeatable)
+    #[arg(long, value_name = "OLD=NEW")]
+    pub rename: Vec<String>,
+    /// The TTL attribute: NAME=COLUMN[:ms|:us|:ns][+DURATION] writes NAME as N epoch seconds from
+    /// a timestamp, date, ISO-8601 or epoch column (+90d, +12h, +1d12h); NAME alone checks an
+    /// existing attribute. Values TTL would ignore (strings, milliseconds, negative) are rejected
+    /// (E001-E004)
+    #[arg(long, value_name = "NAME[=COLUMN[+DURATION]]")]
+    pub ttl: Option<String>,
     /// Rows per batch (memory is about batch × threads × row size)
     #[arg(long, default_value = "8192", value_name = "N", hide = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_rows: u32,
+}
+
+/// The shaping the arguments ask for: key templates first, then --set in order, then --ttl.
+fn shape(a: &ConvertArgs) -> Result<Shape> {
+    let mut derived = super::key_templates(&a.keys)?;
+    for s in &a.sets {
+        derived.push(Shape::parse_set(s)?);
+    }
+    let mut ttl = None;
+    if let Some(t) = &a.ttl {
+        let (name, computed) = Shape::parse_ttl(t)?;
+        derived.extend(computed);
+        ttl = Some(name);
+    }
+    Ok(Shape {
+        derived,
+        select: a.select.clone(),
+        drop: a.drop.clone(),
+        rename: a
+            .rename
+            .iter()
+            .map(|r| Shape::parse_rename(r))
+            .collect::<Result<_>>()?,
+        ttl,
+    })
 }
 
 fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
@@ -227,6 +276,7 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
             .as_deref()
             .map(convert::shard::Shard::parse)
             .transpose()?,
+        shape: shape(a)?,
     })
 }
 

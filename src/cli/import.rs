@@ -116,6 +116,7 @@ pub fn run(a: ImportArgs) -> Result<i32> {
         (None, Some(s)) => Source::Folder(s.into()),
         (None, None) => bail!("give OUT, s3://bucket/prefix/ or --status ARN"),
     };
+    super::no_key_templates(&a.keys, "prep import")?;
     let keys = key_schema(&a.keys)?;
     if let Some(k) = &keys {
         let mut all = vec![&k.partition];

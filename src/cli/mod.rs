@@ -121,11 +121,12 @@ impl OutputArgs {
 /// and checked where the schema is built.
 #[derive(Args, Debug)]
 pub struct KeyArgs {
-    /// Partition key NAME[:S|N|B]
-    #[arg(long, value_name = "NAME[:T]")]
+    /// Partition key NAME[:S|N|B], or computed: NAME=TEMPLATE (type S), e.g. PK=CUSTOMER#{id}
+    /// (convert; template syntax under --set)
+    #[arg(long, value_name = "NAME[:T]|NAME=TEMPLATE")]
     pub key: Option<String>,
-    /// Sort key NAME[:S|N|B]
-    #[arg(long, value_name = "NAME[:T]", requires = "key")]
+    /// Sort key NAME[:S|N|B], or computed: NAME=TEMPLATE, e.g. SK=ORDER#{created:%Y-%m-%d}#{id:010}
+    #[arg(long, value_name = "NAME[:T]|NAME=TEMPLATE", requires = "key")]
     pub sort_key: Option<String>,
     /// Global secondary index INDEX=PK[:T][,SK[:T]] (repeatable)
     #[arg(long, value_name = "INDEX=PK[:T][,SK[:T]]")]
@@ -234,6 +235,38 @@ impl PutArgs {
 }
 
 /// The key schema the options give, if any.
+/// The key attribute of `--key`/`--sort-key`: `NAME[:T]`, or `NAME=TEMPLATE` (computed, S).
+fn key_attr(spec: &str) -> Result<KeyAttr> {
+    match spec.split_once('=') {
+        Some((name, _)) if !name.contains(':') => Ok(KeyAttr {
+            name: name.to_string(),
+            ty: Some(prep::model::keys::ScalarType::S),
+        }),
+        Some(_) => bail!("key {spec:?}: a key computed from a template is a string (type S); write NAME=TEMPLATE, e.g. PK=CUSTOMER#{{id}}"),
+        None => KeyAttr::parse(spec),
+    }
+}
+
+/// The key templates of `--key NAME=TEMPLATE` / `--sort-key`, as computed attributes.
+pub fn key_templates(a: &KeyArgs) -> Result<Vec<prep::shape::Derived>> {
+    let mut out = Vec::new();
+    for k in [a.key.as_deref(), a.sort_key.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        out.extend(prep::shape::Shape::parse_key_template(k)?);
+    }
+    Ok(out)
+}
+
+/// Refuse key templates where there is nothing to compute them from (validate, import).
+pub fn no_key_templates(a: &KeyArgs, command: &str) -> Result<()> {
+    if !key_templates(a)?.is_empty() {
+        bail!("{command} reads items as they are: --key NAME=TEMPLATE computes keys in prep convert; here give the key's name (and type), e.g. --key PK:S");
+    }
+    Ok(())
+}
+
 pub fn key_schema(a: &KeyArgs) -> Result<Option<KeySchema>> {
     let (gsi, sort_key) = (&a.gsi, a.sort_key.as_deref());
     Ok(match (a.table_def.as_deref(), a.key.as_deref()) {
@@ -246,8 +279,8 @@ pub fn key_schema(a: &KeyArgs) -> Result<Option<KeySchema>> {
         }
         (None, Some(k)) => Some(KeySchema {
             table_name: None,
-            partition: KeyAttr::parse(k)?,
-            sort: sort_key.map(KeyAttr::parse).transpose()?,
+            partition: key_attr(k)?,
+            sort: sort_key.map(key_attr).transpose()?,
             gsis: gsi.iter().map(|g| Gsi::parse(g)).collect::<Result<_>>()?,
             vectors: Default::default(),
         }),

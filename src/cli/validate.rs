@@ -94,6 +94,7 @@ pub struct ValidateArgs {
 
 pub fn run(a: ValidateArgs) -> Result<i32> {
     use prep::commands::validate::{self, report, Declared, ValidateOptions};
+    super::no_key_templates(&a.keys, "prep validate")?;
     let keys = key_schema(&a.keys)?;
     let opts = ValidateOptions {
         paths: a.paths.clone(),

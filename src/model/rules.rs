@@ -332,6 +332,41 @@ rules! {
         "The import does not fail on duplicate primary keys: the items overwrite each other in random order, so all but one are silently lost. prep lists every duplicate in duplicates.jsonl; --duplicates error makes them fail the run.",
         r#"{"Item":{"pk":{"S":"a"},"v":{"N":"1"}}}\n{"Item":{"pk":{"S":"a"},"v":{"N":"2"}}}"#,
         r#"{"Item":{"pk":{"S":"a"},"v":{"N":"2"}}}"# }
+    TEMPLATE_VALUE_MISSING = { "M001", "template-value-missing", Error,
+        "A value a template needs is null or empty",
+        "A key or attribute computed from a template (--key PK=CUSTOMER#{id}, --set) needs every column it names. A row whose value is null or empty is rejected rather than written as CUSTOMER#, which would put unrelated rows under one key.",
+        "--key PK=CUSTOMER#{id} with a row whose id is empty",
+        "--key PK=CUSTOMER#{id} with id 42: PK = CUSTOMER#42" }
+    TEMPLATE_VALUE_FORMAT = { "M002", "template-value-format", Error,
+        "A value cannot take its placeholder's format",
+        "{id:08} zero-pads integers and {created:%Y-%m-%d} formats dates and timestamps (or ISO-8601 text); a value that is no integer, no date, or not a finite number cannot be rendered, and its row is rejected. A --set NAME:N template whose text is no DynamoDB number is rejected by the number rules (N001-N005).",
+        "--sort-key SK=ORDER#{created:%Y-%m-%d} with created = \"yesterday\"",
+        "--sort-key SK=ORDER#{created:%Y-%m-%d} with created = 2024-05-01T10:00:00Z: SK = ORDER#2024-05-01" }
+    SORT_KEY_UNPADDED = { "M003", "sort-key-integer-unpadded", Warning,
+        "A sort-key template embeds an integer without zero padding",
+        "Sort keys of type S sort byte by byte, so ORDER#10 sorts before ORDER#9 and range queries (begins_with, between) return items out of numeric order. Pad the integer to a fixed width: {n:010}.",
+        "--sort-key SK=ORDER#{order_no}",
+        "--sort-key SK=ORDER#{order_no:010}" }
+    TTL_NOT_NUMBER = { "E001", "ttl-not-a-number", Error,
+        "The TTL attribute is not a Number",
+        "DynamoDB's Time to Live reads a Number of seconds since the epoch and silently ignores any other type: an item whose TTL attribute is a string (an ISO date, say) never expires. Compute the seconds with --ttl NAME=COLUMN.",
+        r#"{"Item":{"pk":{"S":"a"},"expires":{"S":"2030-01-01T00:00:00Z"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"expires":{"N":"1893456000"}}}"# }
+    TTL_NOT_SECONDS = { "E002", "ttl-not-seconds", Error,
+        "The TTL value is in milliseconds or microseconds",
+        "DynamoDB's Time to Live reads seconds since the epoch. A value beyond the year 5000 is almost always milliseconds or microseconds, which TTL reads as a date thousands of years away: the item never expires. Divide it, or read the column with --ttl NAME=COLUMN:ms.",
+        r#"{"Item":{"pk":{"S":"a"},"expires":{"N":"1893456000000"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"expires":{"N":"1893456000"}}}"# }
+    TTL_NEGATIVE = { "E003", "ttl-negative", Error,
+        "The TTL value is negative",
+        "A TTL before 1970 is not a valid expiry time; DynamoDB's Time to Live ignores it and the item never expires.",
+        r#"{"Item":{"pk":{"S":"a"},"expires":{"N":"-1"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"expires":{"N":"1893456000"}}}"# }
+    TTL_SOURCE = { "E004", "ttl-source-not-a-time", Error,
+        "A TTL cannot be computed from this value",
+        "--ttl NAME=COLUMN computes epoch seconds from a timestamp, a date, ISO-8601 text or epoch seconds (COLUMN:ms, :us, :ns for other units). A value that is none of these has no expiry time, and its row is rejected.",
+        "--ttl expires=created with created = \"next week\"",
+        "--ttl expires=created+90d with created = 2024-05-01T00:00:00Z: expires = 1722297600" }
 }
 
 /// Look a rule up by code (case-insensitive) or by name.

@@ -9,10 +9,10 @@
 
 use super::shard::Shard;
 use super::{
-    encode_chunk, open_store, output, write_shard_report, ConvertOptions, DupMode, Encoding, Held,
-    OnError, Report, Writer,
+    column_encoding, encode_chunk, open_store, output, write_shard_report, ConvertOptions, DupMode,
+    Encoding, Held, OnError, Report, Writer,
 };
-use crate::encoding::plan::{EncodeOptions, Plan, Timestamps};
+use crate::encoding::plan::Timestamps;
 use crate::encoding::{ItemWriter, Nulls, Recycled, Syntax};
 use crate::input::{Batch, Format, ReadOptions};
 use crate::model::keys::KeySchema;
@@ -57,6 +57,7 @@ pub fn default_options(keys: KeySchema, out: Destination) -> ConvertOptions {
         csv_infer: false,
         progress: false,
         shard: None,
+        shape: Default::default(),
     }
 }
 
@@ -72,18 +73,16 @@ pub struct EncodedBatch {
     pub keys: KeySchema,
 }
 
-/// The plan for batches of `schema` under `opts`.
-fn plan(schema: &SchemaRef, opts: &ConvertOptions) -> Result<Plan> {
+/// The encoding of batches of `schema` under `opts`, and its key schema with every type
+/// resolved.
+fn encoding(schema: &SchemaRef, opts: &ConvertOptions) -> Result<(Encoding, KeySchema)> {
     opts.keys.check_consistent()?;
-    Plan::new(
-        schema,
-        &opts.overrides,
-        None,
-        &opts.keys,
-        EncodeOptions {
-            timestamps: opts.timestamps,
-        },
-    )
+    let e = column_encoding(schema, opts, None)?;
+    let Encoding::Columns { plan, .. } = &e else {
+        unreachable!("column_encoding gives columns")
+    };
+    let keys = plan.keys.clone();
+    Ok((e, keys))
 }
 
 /// Encode one batch as `prep convert` encodes its rows (`source` names it in rejects; its
@@ -94,8 +93,7 @@ pub fn encode_batch(
     source: &str,
     first_row: u64,
 ) -> Result<EncodedBatch> {
-    let plan = plan(&batch.schema(), opts)?;
-    let keys = plan.keys.clone();
+    let (encoding, keys) = encoding(&batch.schema(), opts)?;
     let mut w = ItemWriter::new(opts.syntax, opts.nulls);
     let chunk = encode_chunk(
         Batch {
@@ -106,7 +104,7 @@ pub fn encode_batch(
             pre_rejects: Vec::new(),
             input_bytes: 0,
         },
-        &Encoding::Columns(plan),
+        &encoding,
         (Format::ArrowStream, source),
         opts.syntax,
         opts.nulls,
@@ -155,8 +153,7 @@ impl ShardWriter {
                 input_names.len()
             );
         }
-        let plan = plan(schema, &opts)?;
-        let keys = plan.keys.clone();
+        let (encoding, keys) = encoding(schema, &opts)?;
         let (store, held) = open_store(&opts)?;
         let writer = Writer::new(
             &opts,
@@ -174,7 +171,7 @@ impl ShardWriter {
             opts,
             store,
             _held: held,
-            encoding: Encoding::Columns(plan),
+            encoding,
             keys,
             writer: Some(writer),
             items,

@@ -22,6 +22,7 @@ use crate::output::s3::S3Prefix;
 use crate::output::store::{LocalFolder, OutputStore, PartSink};
 use crate::output::{Compression, Destination, PartInfo, PartWriter};
 use crate::pipeline::duplicates::DupIndex;
+use crate::shape::{Shape, Shaper};
 use anyhow::{anyhow, bail, Context, Result};
 use arrow_array::cast::AsArray;
 use serde_json::{json, Value};
@@ -72,6 +73,8 @@ pub struct ConvertOptions {
     pub progress: bool,
     /// One of N processes that convert the inputs together (`prep merge` joins them).
     pub shard: Option<shard::Shard>,
+    /// Computed keys and attributes, selected and renamed columns, the TTL attribute.
+    pub shape: Shape,
 }
 
 /// What a run did; the summary and `--json` are made from it.
@@ -418,10 +421,80 @@ fn check_schemas(sources: &[Source], schemas: &[arrow_schema::SchemaRef]) -> Res
     Ok(())
 }
 
-/// How batches become items: Arrow columns through the plan, or item lines re-parsed.
+/// How batches become items: Arrow columns through the plan (shaped first when the run
+/// computes or selects attributes), or item lines re-parsed.
 pub enum Encoding {
-    Columns(Plan),
+    Columns { plan: Plan, shaper: Option<Shaper> },
     Lines(Vec<(String, KeyCheck)>),
+}
+
+/// The encoding of table inputs with columns `schema` under `opts`: the shaping step (if the
+/// options ask for one) and the plan of its output. `inferred`: CSV inference per source column.
+pub(crate) fn column_encoding(
+    schema: &arrow_schema::Schema,
+    opts: &ConvertOptions,
+    inferred: Option<&[Target]>,
+) -> Result<Encoding> {
+    let eo = EncodeOptions {
+        timestamps: opts.timestamps,
+    };
+    if opts.shape.is_empty() {
+        let plan = Plan::new(schema, &opts.overrides, inferred, &opts.keys, eo)?;
+        return Ok(Encoding::Columns { plan, shaper: None });
+    }
+    let numeric = |c: &str| match opts.overrides.iter().rev().find(|(n, _)| n == c) {
+        Some((_, t)) => *t == Target::N,
+        None => schema
+            .index_of(c)
+            .ok()
+            .and_then(|i| inferred.and_then(|inf| inf.get(i)))
+            .is_some_and(|t| *t == Target::N),
+    };
+    let shaper = Shaper::new(&opts.shape, schema, &opts.keys, &numeric)?;
+    let out = shaper.schema();
+    let inferred: Option<Vec<Target>> = inferred.map(|inf| {
+        (0..out.fields().len())
+            .map(|k| match shaper.source_of(k) {
+                Some(i) => inf.get(i).cloned().unwrap_or(Target::Auto),
+                None => Target::Auto,
+            })
+            .collect()
+    });
+    let mut overrides: Vec<(String, Target)> = shaper
+        .number_attributes
+        .iter()
+        .map(|n| (n.clone(), Target::N))
+        .collect();
+    overrides.extend(opts.overrides.iter().cloned());
+    let plan = Plan::new(out, &overrides, inferred.as_deref(), &opts.keys, eo)?;
+    Ok(Encoding::Columns {
+        plan,
+        shaper: Some(shaper),
+    })
+}
+
+/// Shape batch `b` (computed attributes, selected and renamed columns): rows shaping rejects
+/// join the reader's rejects, with the values they were read with.
+fn shape_batch(mut b: Batch, shaper: &Shaper) -> Result<Batch> {
+    let (rows, problems) = shaper.apply(&b.rows)?;
+    if !problems.is_empty() {
+        let already: std::collections::HashSet<usize> =
+            b.pre_rejects.iter().map(|r| r.index).collect();
+        for p in problems {
+            if already.contains(&p.index) {
+                continue;
+            }
+            b.pre_rejects.push(input::PreReject {
+                index: p.index,
+                rule: p.rule,
+                message: p.message,
+                values: plain::row(&b.rows, p.index),
+            });
+        }
+        b.pre_rejects.sort_by_key(|r| r.index);
+    }
+    b.rows = rows;
+    Ok(b)
 }
 
 fn encode_chunk(
@@ -432,6 +505,12 @@ fn encode_chunk(
     nulls: Nulls,
     w: &mut ItemWriter,
 ) -> Result<Chunk> {
+    let b = match encoding {
+        Encoding::Columns {
+            shaper: Some(s), ..
+        } => shape_batch(b, s).with_context(|| source.to_string())?,
+        _ => b,
+    };
     let mut lines_enc = None;
     let encoded = match (encoding, format) {
         (Encoding::Lines(keys), Format::Items(format)) => {
@@ -445,7 +524,7 @@ fn encode_chunk(
             lines_enc = Some(enc);
             e
         }
-        (Encoding::Columns(plan), _) => {
+        (Encoding::Columns { plan, .. }, _) => {
             let enc =
                 ItemEncoder::new(plan, &b.rows, syn, nulls).with_context(|| source.to_string())?;
             let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
@@ -929,17 +1008,12 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
             }
             _ => None,
         };
-        let plan = Plan::new(
-            &schemas[0],
-            &opts.overrides,
-            inferred.as_deref(),
-            &opts.keys,
-            EncodeOptions {
-                timestamps: opts.timestamps,
-            },
-        )?;
+        let encoding = column_encoding(&schemas[0], opts, inferred.as_deref())?;
+        let Encoding::Columns { plan, .. } = &encoding else {
+            unreachable!("column_encoding gives columns")
+        };
         let keys = plan.keys.clone();
-        (Encoding::Columns(plan), keys)
+        (encoding, keys)
     } else {
         if item_inputs < sources.len() {
             let (a, b) = (
@@ -958,6 +1032,9 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
                 b.display()
             );
         }
+        if !opts.shape.is_empty() {
+            bail!("--set, --ttl, --select, --drop, --rename and key templates apply to CSV, Parquet and Arrow inputs; DynamoDB JSON and Ion items are converted as they are");
+        }
         if let Some((col, _)) = opts.overrides.first() {
             bail!("--type {col}=…: DynamoDB JSON and Ion inputs carry their own types; --type applies to CSV, Parquet and Arrow inputs");
         }
@@ -974,6 +1051,12 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
                 store.discard();
             }
             report.warnings = input_warnings(&sources);
+            if let Encoding::Columns {
+                shaper: Some(s), ..
+            } = &encoding
+            {
+                report.warnings.extend(s.warnings.iter().cloned());
+            }
             if report.items_written == 0 && report.failed_row.is_none() {
                 report.warnings.push(
                     "no items were written: the output has no parts, and an import of it would create an empty table".into(),
