@@ -450,7 +450,11 @@ impl Shaper {
         for (name, c) in &self.derived {
             match c {
                 Compiled::Template { bound, number, arg } => {
-                    let (values, ends, misses) = bound.render(batch);
+                    let template::Rendered {
+                        values,
+                        ends,
+                        misses,
+                    } = bound.render(batch);
                     let mut valid = vec![true; ends.len()];
                     for (i, path, miss) in misses {
                         valid[i] = false;

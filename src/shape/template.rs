@@ -382,9 +382,9 @@ pub fn check_type(dt: &DataType, format: &Format) -> std::result::Result<(), Str
             ));
         }
         DataType::Struct(_) => {
-            return Err(format!(
-                "it is a struct column; name one of its fields, e.g. {{column.field}}"
-            ));
+            return Err(
+                "it is a struct column; name one of its fields, e.g. {column.field}".to_string(),
+            );
         }
         _ => {}
     }
@@ -401,6 +401,14 @@ pub fn check_type(dt: &DataType, format: &Format) -> std::result::Result<(), Str
     }
 }
 
+/// A template's text for every row of a batch: the rows' texts end to end, where each ends,
+/// and for the rows that have none (their text is empty), which placeholder missed and why.
+pub struct Rendered {
+    pub values: Vec<u8>,
+    pub ends: Vec<usize>,
+    pub misses: Vec<(usize, String, Miss)>,
+}
+
 /// A template bound to the columns of a schema, ready to render batches of it.
 #[derive(Clone, Debug)]
 pub struct Bound {
@@ -410,8 +418,8 @@ pub struct Bound {
 }
 
 impl Bound {
-    /// Render every row of `batch`: the text column, and per row that has no text, why.
-    pub fn render(&self, batch: &RecordBatch) -> (Vec<u8>, Vec<usize>, Vec<(usize, String, Miss)>) {
+    /// Render every row of `batch`.
+    pub fn render(&self, batch: &RecordBatch) -> Rendered {
         let rows = batch.num_rows();
         let cells: Vec<Cells> = self.columns.iter().map(|r| cells(batch, r)).collect();
         let mut values = Vec::with_capacity(rows * (self.template.text.len() + 8));
@@ -437,7 +445,11 @@ impl Bound {
             }
             ends.push(values.len());
         }
-        (values, ends, misses)
+        Rendered {
+            values,
+            ends,
+            misses,
+        }
     }
 }
 

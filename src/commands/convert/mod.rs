@@ -424,7 +424,10 @@ fn check_schemas(sources: &[Source], schemas: &[arrow_schema::SchemaRef]) -> Res
 /// How batches become items: Arrow columns through the plan (shaped first when the run
 /// computes or selects attributes), or item lines re-parsed.
 pub enum Encoding {
-    Columns { plan: Plan, shaper: Option<Shaper> },
+    Columns {
+        plan: Plan,
+        shaper: Option<Box<Shaper>>,
+    },
     Lines(Vec<(String, KeyCheck)>),
 }
 
@@ -469,7 +472,7 @@ pub(crate) fn column_encoding(
     let plan = Plan::new(out, &overrides, inferred.as_deref(), &opts.keys, eo)?;
     Ok(Encoding::Columns {
         plan,
-        shaper: Some(shaper),
+        shaper: Some(Box::new(shaper)),
     })
 }
 
