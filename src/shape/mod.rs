@@ -105,12 +105,15 @@ impl Shape {
             return Ok((s.to_string(), None));
         };
         check_attribute_name(name, s)?;
-        let (source, offset) = match rest.find(['+', '-']) {
-            Some(k) if k > 0 => {
-                let d = time::parse_duration(&rest[k + 1..])
-                    .map_err(|e| anyhow!("--ttl {s:?}: {e}"))?;
-                (&rest[..k], if &rest[k..k + 1] == "-" { -d } else { d })
-            }
+        // The offset follows the last + or -; a - whose tail is no duration belongs to the
+        // column's name (`created-at`).
+        let (source, offset) = match rest.rfind(['+', '-']) {
+            Some(k) if k > 0 => match (time::parse_duration(&rest[k + 1..]), &rest[k..k + 1]) {
+                (Ok(d), "-") => (&rest[..k], -d),
+                (Ok(d), _) => (&rest[..k], d),
+                (Err(_), "-") => (rest, 0),
+                (Err(e), _) => bail!("--ttl {s:?}: {e}"),
+            },
             _ => (rest, 0),
         };
         let (column, unit) = match source.rsplit_once(':') {

@@ -1,0 +1,498 @@
+//! Single-table design through `prep convert`: key templates, --set, --ttl, --select, --drop,
+//! --rename; every computed value read back from the parts with an independent parser, every
+//! rejected row with its rule code, every bad option refused before a row is read.
+
+mod common;
+
+use arrow_array::builder::{StringBuilder, StructBuilder};
+use arrow_array::{
+    ArrayRef, BinaryArray, Date32Array, Decimal128Array, Int64Array, RecordBatch,
+    TimestampMicrosecondArray,
+};
+use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
+use common::*;
+use serde_json::{json, Map, Value};
+use std::path::Path;
+use std::sync::Arc;
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn rejects(out: &Path) -> Vec<Value> {
+    let p = out.join("rejects.jsonl");
+    if p.exists() {
+        read_jsonl(&p)
+    } else {
+        Vec::new()
+    }
+}
+
+fn by(items: &[Map<String, Value>], attr: &str, value: &str) -> Map<String, Value> {
+    items
+        .iter()
+        .find(|i| i.get(attr).and_then(Value::as_str) == Some(value))
+        .unwrap_or_else(|| panic!("no item with {attr} = {value}: {items:?}"))
+        .clone()
+}
+
+const ORDERS: &str = "order_id,customer_id,created,total,email,note
+981,42,2024-05-01T10:00:00Z,19.90,a@x.com,hi
+9,42,2024-04-01T10:00:00+02:00,5,b@x.com,
+10,,2024-04-02T10:00:00Z,5,c@x.com,x
+11,43,not a date,1.5,d@x.com,y
+12,44,2024-04-03,7,,z
+";
+
+/// The orders of a single-table design from CSV: composite keys, an overloaded GSI key, a
+/// constant type, a computed number, a TTL, a dropped and a renamed column.
+#[test]
+fn csv_rows_become_single_table_items() {
+    let d = tmp();
+    let input = write(d.path(), "orders.csv", ORDERS);
+    let out = d.path().join("out");
+    let (code, summary, stderr) = convert(
+        &out,
+        &[
+            &input,
+            "--key",
+            "PK=CUSTOMER#{customer_id}",
+            "--sort-key",
+            "SK=ORDER#{created:%Y-%m-%d}#{order_id:06}",
+            "--gsi",
+            "GSI1=GSI1PK",
+            "--set",
+            "GSI1PK=ORDER#{order_id}",
+            "--set",
+            "type=Order",
+            "--set",
+            "cents:N={order_id}00",
+            "--set",
+            "braces={{{customer_id}}}",
+            "--ttl",
+            "expires=created+90d",
+            "--drop",
+            "note",
+            "--rename",
+            "email=mail",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(summary["rowsRead"], 5);
+    assert_eq!(summary["itemsWritten"], 3);
+    assert_eq!(summary["rowsRejected"], 2);
+    assert_eq!(summary["rejectsByCode"], json!({"M001": 1, "M002": 1}));
+    let items = check_output(&out);
+    let a = by(&items, "SK", "ORDER#2024-05-01#000981");
+    assert_eq!(
+        Value::Object(a),
+        json!({
+            "PK": "CUSTOMER#42", "SK": "ORDER#2024-05-01#000981", "order_id": "981",
+            "customer_id": "42", "created": "2024-05-01T10:00:00Z", "total": "19.9",
+            "mail": "a@x.com", "GSI1PK": "ORDER#981", "type": "Order", "cents": "98100",
+            "braces": "{42}", "expires": "1722333600",
+        })
+    );
+    // An offset in the text is an instant: 10:00+02:00 is 08:00 UTC, the same day.
+    let b = by(&items, "GSI1PK", "ORDER#9");
+    assert_eq!(b["SK"], "ORDER#2024-04-01#000009");
+    assert_eq!(b["expires"], (1_711_958_400i64 + 90 * 86_400).to_string());
+    assert!(!b.contains_key("note") && !b.contains_key("email"));
+    // A date alone is midnight UTC; an empty email is no attribute (nulls are left out).
+    let c = by(&items, "GSI1PK", "ORDER#12");
+    assert_eq!(c["SK"], "ORDER#2024-04-03#000012");
+    assert_eq!(c["expires"], (1_712_102_400i64 + 90 * 86_400).to_string());
+    assert!(!c.contains_key("mail"));
+    let r = rejects(&out);
+    assert_eq!(r.len(), 2);
+    assert_eq!(
+        (r[0]["code"].as_str(), r[0]["row"].as_u64()),
+        (Some("M001"), Some(3))
+    );
+    let m = r[0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("PK") && m.contains("customer_id") && m.contains("null"),
+        "{m}"
+    );
+    // The values of a rejected row are the row as read, before shaping.
+    assert_eq!(r[0]["values"]["note"], "x");
+    assert_eq!(r[1]["code"], "M002");
+    assert!(r[1]["message"].as_str().unwrap().contains("not a date"));
+    // The key schema of the run: computed keys are S.
+    assert_eq!(summary["keySchema"]["partitionKey"]["type"], "S");
+    assert!(
+        summary["warnings"].as_array().unwrap().is_empty(),
+        "{summary}"
+    );
+}
+
+/// A Parquet file with typed columns: integers padded, decimals exact, timestamps with a zone
+/// formatted in UTC, dates, struct fields, and the rows whose values cannot be rendered.
+#[test]
+fn typed_columns_render_as_prep_writes_them() {
+    let d = tmp();
+    let address = Fields::from(vec![
+        Field::new("city", DataType::Utf8, true),
+        Field::new("zip", DataType::Utf8, true),
+    ]);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("price", DataType::Decimal128(12, 2), true),
+        Field::new(
+            "at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("America/New_York".into())),
+            true,
+        ),
+        Field::new("day", DataType::Date32, true),
+        Field::new("address", DataType::Struct(address.clone()), true),
+        Field::new("blob", DataType::Binary, true),
+    ]));
+    let mut sb = StructBuilder::from_fields(address, 4);
+    for (city, zip, valid) in [
+        (Some("Zürich"), Some("8001"), true),
+        (Some("Oslo"), None, true),
+        (None, None, false),
+        (Some("Lyon"), Some("69001"), true),
+    ] {
+        sb.field_builder::<StringBuilder>(0)
+            .unwrap()
+            .append_option(city);
+        sb.field_builder::<StringBuilder>(1)
+            .unwrap()
+            .append_option(zip);
+        sb.append(valid);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(vec![
+            Some(7),
+            Some(-3),
+            Some(12345678901),
+            Some(4),
+        ])),
+        Arc::new(
+            Decimal128Array::from(vec![Some(1990), Some(500), Some(-1), Some(0)])
+                .with_precision_and_scale(12, 2)
+                .unwrap(),
+        ),
+        Arc::new(
+            TimestampMicrosecondArray::from(vec![
+                Some(1_714_557_600_123_456),
+                Some(0),
+                Some(-1),
+                None,
+            ])
+            .with_timezone("America/New_York"),
+        ),
+        Arc::new(Date32Array::from(vec![
+            Some(19_844),
+            Some(0),
+            Some(-1),
+            Some(1),
+        ])),
+        Arc::new(sb.finish()),
+        Arc::new(BinaryArray::from_opt_vec(vec![
+            Some(b"x"),
+            None,
+            None,
+            None,
+        ])),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let path = d.path().join("t.parquet");
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None)
+            .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let out = d.path().join("out");
+    let (code, summary, stderr) = convert(
+        &out,
+        &[
+            path.to_str().unwrap(),
+            "--key",
+            "PK=ITEM#{id:05}",
+            "--set",
+            "price_text=${price}",
+            "--set",
+            "when={at:%F %T.%6f}|{at}",
+            "--set",
+            "doy={day:%Y/%j}|{day}",
+            "--set",
+            "where={address.city}-{address.zip}",
+            "--set",
+            "price_again:N={price}",
+            "--select",
+            "id,price",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let items = check_output(&out);
+    assert_eq!(items.len(), 1, "{summary}");
+    assert_eq!(
+        Value::Object(items[0].clone()),
+        json!({
+            "id": "7", "price": "19.9", "PK": "ITEM#00007", "price_text": "$19.9",
+            "when": "2024-05-01 10:00:00.123456|2024-05-01T10:00:00.123456Z",
+            "doy": "2024/122|2024-05-01", "where": "Zürich-8001", "price_again": "19.9",
+        })
+    );
+    let r = rejects(&out);
+    let got: Vec<(u64, &str)> = r
+        .iter()
+        .map(|r| (r["row"].as_u64().unwrap(), r["code"].as_str().unwrap()))
+        .collect();
+    // Row 2: zip is null inside a present struct; row 3: the struct is null; row 4: no time.
+    assert_eq!(got, vec![(2, "M001"), (3, "M001"), (4, "M001")], "{r:?}");
+    assert!(r[0]["message"].as_str().unwrap().contains("address.zip"));
+    // The sign counts in the padded width; wider values are written whole.
+    let (_, _, _) = convert(
+        &d.path().join("out2"),
+        &[
+            path.to_str().unwrap(),
+            "--key",
+            "PK={id:05}",
+            "--select",
+            "id",
+        ],
+    );
+    let pks: Vec<String> = check_output(&d.path().join("out2"))
+        .iter()
+        .map(|i| i["PK"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(pks, ["00007", "-0003", "12345678901", "00004"]);
+    // A binary column cannot be part of a template: refused before any row is read.
+    let o = prep()
+        .args([
+            "convert",
+            path.to_str().unwrap(),
+            "--key",
+            "PK=B#{blob}",
+            "--out",
+        ])
+        .arg(d.path().join("out3"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("binary") && e.contains("{blob}"), "{e}");
+    assert!(!d.path().join("out3").join("manifest-files.json").exists());
+}
+
+/// Options that cannot work exit 2 before any row is read, naming what is wrong and what to
+/// write instead.
+#[test]
+fn bad_shaping_options_are_refused_before_reading() {
+    let d = tmp();
+    let input = write(d.path(), "orders.csv", ORDERS);
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--key", "PK=CUSTOMER#{customer}"],
+            &["\"customer\"", "did you mean", "customer_id"],
+        ),
+        (&["--key", "id:N=X#{order_id}"], &["type S"]),
+        (
+            &["--key", "order_id", "--set", "x={order_id"],
+            &["no closing"],
+        ),
+        (&["--key", "order_id", "--set", "x=a}b"], &["'}}'"]),
+        (
+            &["--key", "order_id", "--set", "x={order_id:8}"],
+            &["{order_id:08}"],
+        ),
+        (
+            &["--key", "order_id", "--set", "x={created:%Q}"],
+            &["%Q", "%Y"],
+        ),
+        (&["--key", "order_id", "--set", "x:Q=1"], &["not S or N"]),
+        (
+            &["--key", "order_id", "--set", "x=1", "--set", "x=2"],
+            &["computed twice"],
+        ),
+        (&["--key", "PK=A", "--set", "PK=B"], &["computed twice"]),
+        (
+            &["--key", "order_id", "--rename", "email=note"],
+            &["both make attribute \"note\""],
+        ),
+        (
+            &["--key", "order_id", "--rename", "email=x", "--set", "x=1"],
+            &["--rename email=x"],
+        ),
+        (
+            &["--key", "order_id", "--rename", "mail=x"],
+            &["--rename", "\"mail\"", "email"],
+        ),
+        (
+            &["--key", "order_id", "--select", "order_id,totl"],
+            &["--select", "\"totl\"", "total"],
+        ),
+        (
+            &["--key", "order_id", "--drop", "nope"],
+            &["--drop", "\"nope\""],
+        ),
+        (
+            &[
+                "--key", "order_id", "--select", "order_id", "--drop", "note",
+            ],
+            &["--select and --drop"],
+        ),
+        (
+            &["--key", "order_id", "--select", "total"],
+            &["key attribute \"order_id\""],
+        ),
+        (
+            &["--key", "order_id", "--ttl", "exp=creatd+90d"],
+            &["\"creatd\"", "created"],
+        ),
+        (
+            &["--key", "order_id", "--ttl", "exp=created+90x"],
+            &["duration"],
+        ),
+        (
+            &["--key", "order_id", "--ttl", "exp=created:hours"],
+            &["not s, ms, us or ns"],
+        ),
+        (
+            &["--key", "order_id", "--ttl", "expiry"],
+            &["no attribute \"expiry\""],
+        ),
+        (
+            &["--key", "order_id", "--rename", "note=x", "--drop", "note"],
+            &["left out"],
+        ),
+    ];
+    for (args, wants) in cases {
+        let out = d.path().join("out");
+        let o = prep()
+            .arg("convert")
+            .arg(&input)
+            .args(*args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        for w in *wants {
+            assert!(e.contains(w), "{args:?}: {w:?} not in {e}");
+        }
+        assert!(!out.join("manifest-files.json").exists(), "{args:?}");
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    // Templates are for tables: item inputs and the commands that read items refuse them.
+    let items = write(
+        d.path(),
+        "items.json",
+        "{\"Item\":{\"pk\":{\"S\":\"a\"}}}\n",
+    );
+    let o = prep()
+        .args(["convert", &items, "--key", "pk", "--set", "x=1", "--out"])
+        .arg(d.path().join("o2"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("CSV, Parquet and Arrow"));
+    let o = prep()
+        .args(["validate", &items, "--key", "PK=X#{pk}"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("prep convert"));
+}
+
+/// Computed keys go through every key rule: sizes, duplicates across rows, and the sort-key
+/// padding warning.
+#[test]
+fn computed_keys_meet_the_key_rules() {
+    let d = tmp();
+    let long = "x".repeat(2044);
+    let body = format!("id,kind,name\n1,a,{long}\n2,a,short\n3,b,dup\n3,b,dup\n10,b,ten\n");
+    let input = write(d.path(), "t.csv", &body);
+    let out = d.path().join("out");
+    let (code, summary, stderr) = convert(
+        &out,
+        &[
+            &input,
+            "--key",
+            "PK=NAME#{name}",
+            "--sort-key",
+            "SK=N#{id}",
+            "--duplicates",
+            "error",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(summary["rejectsByCode"], json!({"K004": 1}), "{summary}");
+    assert_eq!(summary["duplicateItems"], 1);
+    let dups = read_jsonl(&out.join("duplicates.jsonl"));
+    assert_eq!(dups[0]["key"], json!({"PK": "NAME#dup", "SK": "N#3"}));
+    let warnings = summary["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let w = warnings[0].as_str().unwrap();
+    assert!(w.starts_with("M003") && w.contains("{id:010}"), "{w}");
+    // Padded, there is no warning.
+    let (_, summary, _) = convert(
+        &d.path().join("out2"),
+        &[
+            &input,
+            "--key",
+            "PK=NAME#{name}",
+            "--sort-key",
+            "SK=N#{id:04}",
+        ],
+    );
+    assert!(
+        summary["warnings"].as_array().unwrap().is_empty(),
+        "{summary}"
+    );
+}
+
+/// A declared TTL attribute is checked: strings, milliseconds and negative values are rejected
+/// with their codes; `COLUMN:ms` reads milliseconds.
+#[test]
+fn ttl_values_that_dynamodb_would_ignore_are_rejected() {
+    let d = tmp();
+    let body = "id,exp,ms,iso\n1,1893456000,1893456000000,2030-01-01T00:00:00Z\n2,1893456000000,1893456000123,2030-01-01\n3,-5,0,1969-12-31\n4,,,\n";
+    let input = write(d.path(), "t.csv", body);
+    let out = d.path().join("out");
+    let (code, summary, stderr) = convert(&out, &[&input, "--key", "id", "--ttl", "exp"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        summary["rejectsByCode"],
+        json!({"E002": 1, "E003": 1}),
+        "{summary}"
+    );
+    let r = rejects(&out);
+    assert!(r[0]["message"].as_str().unwrap().contains("milliseconds"));
+    // A string attribute is no TTL at all.
+    let out = d.path().join("out2");
+    let (code, summary, _) = convert(&out, &[&input, "--key", "id", "--ttl", "iso"]);
+    assert_eq!(code, 1);
+    assert_eq!(summary["rejectsByCode"], json!({"E001": 3}), "{summary}");
+    // Computed from milliseconds and from ISO text; a row without a value has no TTL.
+    let out = d.path().join("out3");
+    let (code, summary, stderr) = convert(
+        &out,
+        &[
+            &input,
+            "--key",
+            "id",
+            "--ttl",
+            "ttl=ms:ms+12h",
+            "--set",
+            "t2:N={iso:%s}",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(summary["rejectsByCode"], json!({"M001": 1}), "{summary}");
+    let items = check_output(&out);
+    assert_eq!(by(&items, "id", "1")["ttl"], "1893499200");
+    assert_eq!(by(&items, "id", "2")["ttl"], "1893499200");
+    assert_eq!(by(&items, "id", "3")["ttl"], "43200");
+    assert_eq!(by(&items, "id", "1")["t2"], "1893456000");
+    let out = d.path().join("out4");
+    let (_, summary, _) = convert(&out, &[&input, "--key", "id", "--ttl", "ttl=iso-1d"]);
+    assert_eq!(summary["rejectsByCode"], json!({"E003": 1}), "{summary}");
+    let items = check_output(&out);
+    assert_eq!(by(&items, "id", "1")["ttl"], "1893369600");
+    assert!(!by(&items, "id", "4").contains_key("ttl"));
+}
