@@ -412,13 +412,14 @@ proptest! {
 fn fuzz_corpora_replay() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     type Check = fn(&[u8]);
-    let targets: [(&str, Check); 6] = [
+    let targets: [(&str, Check); 7] = [
         ("escape", check_escape),
         ("number", check_number),
         ("csv_split", |d| check_csv(d, b',')),
         ("json_line", check_json_line),
         ("ion_line", check_ion_line),
         ("read_digest", check_read_digest),
+        ("template", check_template_bytes),
     ];
     let mut replayed = 0;
     for (name, check) in targets {
@@ -435,4 +436,136 @@ fn fuzz_corpora_replay() {
         }
     }
     assert!(replayed > 0);
+}
+
+/// Text for the template generator's literal pieces and values.
+fn template_text() -> BoxedStrategy<String> {
+    prop_oneof![
+        Just("{{".to_string()),
+        Just("}}".to_string()),
+        Just("{".to_string()),
+        Just("}".to_string()),
+        Just("#".to_string()),
+        Just(":".to_string()),
+        Just("%".to_string()),
+        Just("é😀".to_string()),
+        "[A-Z#]{1,6}",
+    ]
+    .boxed()
+}
+
+/// A placeholder of the zoo's columns (and some it lacks) with every kind of format.
+fn placeholder() -> BoxedStrategy<String> {
+    let column = prop_oneof![
+        Just("s"),
+        Just("a.b"),
+        Just("int"),
+        Just("small"),
+        Just("f"),
+        Just("dec"),
+        Just("dec0"),
+        Just("b"),
+        Just("d"),
+        Just("ts"),
+        Just("tz"),
+        Just("dict"),
+        Just("st.x"),
+        Just("st.n"),
+        Just("st"),
+        Just("bin"),
+        Just("nope"),
+        Just("st.nope"),
+        Just(""),
+    ];
+    let directive = prop_oneof![
+        Just("%Y"),
+        Just("%m"),
+        Just("%d"),
+        Just("%H"),
+        Just("%M"),
+        Just("%S"),
+        Just("%j"),
+        Just("%s"),
+        Just("%3f"),
+        Just("%6f"),
+        Just("%9f"),
+        Just("%F"),
+        Just("%T"),
+        Just("%%"),
+        Just("-"),
+        Just(" "),
+        Just("T"),
+        Just("%q"),
+        Just("%"),
+    ];
+    let format = prop_oneof![
+        Just(String::new()),
+        (0usize..70).prop_map(|w| format!(":0{w}")),
+        (1usize..9).prop_map(|w| format!(":{w}")),
+        proptest::collection::vec(directive, 1..6).prop_map(|d| format!(":{}", d.concat())),
+        Just(":x".to_string()),
+    ];
+    (column, format)
+        .prop_map(|(c, f)| format!("{{{c}{f}}}"))
+        .boxed()
+}
+
+fn zoo_row() -> impl Strategy<Value = ZooRow> {
+    (
+        proptest::option::of(prop_oneof![
+            "[0-9]{1,20}",
+            "-[0-9]{1,5}",
+            "(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T[01][0-9]:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]0[0-9]:[0-5][0-9])?)?",
+            ".{0,8}",
+        ]),
+        proptest::option::of(any::<i64>()),
+        proptest::option::of(any::<f64>()),
+        proptest::option::of(-3_000_000i32..3_000_000),
+        proptest::option::of(-60_000_000_000_000i64..250_000_000_000_000),
+    )
+        .prop_map(|(text, int, float, days, millis)| ZooRow { text, int, float, days, millis })
+}
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    /// Templates parse, bind and render as the reference says, over every column type they
+    /// take (and those they refuse), padding, dates, braces and unicode.
+    #[test]
+    fn templates_match_the_reference(
+        pieces in proptest::collection::vec(prop_oneof![template_text(), placeholder()], 0..6),
+        rows in proptest::collection::vec(zoo_row(), 1..6),
+    ) {
+        check_template(&pieces.concat(), &template_zoo(&rows));
+    }
+
+    /// ISO-8601 text reads as chrono reads it, where chrono reads it.
+    #[test]
+    fn iso_8601_matches_chrono(s in "[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,12})?)?)?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?") {
+        check_iso8601(&s);
+    }
+}
+
+/// The fixed rows of the edges through every placeholder of every column with each kind of
+/// format.
+#[test]
+fn templates_over_the_edge_rows() {
+    let zoo = template_zoo(&zoo_rows());
+    let columns = [
+        "s", "a.b", "int", "small", "f", "dec", "dec0", "b", "d", "ts", "tz", "dict", "st.x",
+        "st.n", "st", "bin", "nope",
+    ];
+    let formats = [
+        "",
+        ":08",
+        ":01",
+        ":%F %T.%9f|%j|%s",
+        ":%Y%m%d%H%M%S%3f%6f%%",
+        ":x",
+    ];
+    for c in columns {
+        for f in formats {
+            check_template(&format!("A#{{{c}{f}}}#{{{{}}}}"), &zoo);
+        }
+    }
 }

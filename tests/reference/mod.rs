@@ -508,3 +508,562 @@ pub fn check_read_digest(data: &[u8]) {
         "ranges {ranges:?}, cap {cap}, threads {threads}, handed off {handed_off}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Templates (single-table design): parsing and rendering over Arrow columns
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
+
+/// What a reference placeholder asks for.
+#[derive(Debug, Clone, PartialEq)]
+enum RefFormat {
+    Plain,
+    Pad(usize),
+    /// A chrono format string of the subset prep documents.
+    Time(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum RefPiece {
+    Text(String),
+    Field(String, RefFormat),
+}
+
+/// Why a reference cell has no text (prep's `Miss`, by name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefMiss {
+    Null,
+    Empty,
+    Bad,
+}
+
+/// A template read one character at a time, by its documented grammar; `None` when it is not
+/// one.
+fn ref_parse(t: &str) -> Option<Vec<RefPiece>> {
+    let chars: Vec<char> = t.chars().collect();
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut k = 0;
+    while k < chars.len() {
+        let c = chars[k];
+        let next = chars.get(k + 1).copied();
+        if c == '{' && next == Some('{') || c == '}' && next == Some('}') {
+            text.push(c);
+            k += 2;
+            continue;
+        }
+        if c == '}' {
+            return None;
+        }
+        if c != '{' {
+            text.push(c);
+            k += 1;
+            continue;
+        }
+        let close = (k + 1..chars.len()).find(|&j| chars[j] == '}')?;
+        let inner: String = chars[k + 1..close].iter().collect();
+        if inner.contains('{') {
+            return None;
+        }
+        if !text.is_empty() {
+            pieces.push(RefPiece::Text(std::mem::take(&mut text)));
+        }
+        let (path, spec) = match inner.find(':') {
+            Some(p) => (inner[..p].to_string(), Some(inner[p + 1..].to_string())),
+            None => (inner.clone(), None),
+        };
+        if path.is_empty() {
+            return None;
+        }
+        let format = match spec {
+            None => RefFormat::Plain,
+            Some(s) if s.starts_with('%') => RefFormat::Time(ref_strftime(&s)?),
+            Some(s)
+                if s.len() >= 2 && s.starts_with('0') && s.chars().all(|c| c.is_ascii_digit()) =>
+            {
+                let w: usize = s.parse().ok()?;
+                if !(1..=64).contains(&w) {
+                    return None;
+                }
+                RefFormat::Pad(w)
+            }
+            Some(_) => return None,
+        };
+        pieces.push(RefPiece::Field(path, format));
+        k = close + 1;
+    }
+    if !text.is_empty() {
+        pieces.push(RefPiece::Text(text));
+    }
+    Some(pieces)
+}
+
+/// The format as chrono writes it, if every directive is in prep's subset (literal text is
+/// escaped for chrono by doubling nothing: chrono only reads `%`).
+fn ref_strftime(s: &str) -> Option<String> {
+    let c: Vec<char> = s.chars().collect();
+    let mut k = 0;
+    while k < c.len() {
+        if c[k] == '%' {
+            match c.get(k + 1)? {
+                'Y' | 'm' | 'd' | 'H' | 'M' | 'S' | 'j' | 's' | 'F' | 'T' | '%' => k += 2,
+                '3' | '6' | '9' if c.get(k + 2) == Some(&'f') => k += 3,
+                _ => return None,
+            }
+        } else {
+            k += 1;
+        }
+    }
+    Some(s.to_string())
+}
+
+/// The column a path names: a column of that name, else struct fields below the first part.
+fn ref_column(
+    batch: &RecordBatch,
+    path: &str,
+) -> Option<(arrow_array::ArrayRef, Vec<arrow_array::ArrayRef>)> {
+    if let Ok(i) = batch.schema().index_of(path) {
+        return Some((batch.column(i).clone(), Vec::new()));
+    }
+    let mut parts = path.split('.');
+    let mut a = batch
+        .column(batch.schema().index_of(parts.next()?).ok()?)
+        .clone();
+    let mut parents = Vec::new();
+    for p in parts {
+        let DataType::Struct(fields) = a.data_type().clone() else {
+            return None;
+        };
+        let k = fields.iter().position(|f| f.name() == p)?;
+        parents.push(a.clone());
+        a = a.as_struct().column(k).clone();
+    }
+    Some((a, parents))
+}
+
+fn ref_time(secs: i64, nanos: u32) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(secs, nanos).expect("in chrono's range")
+}
+
+/// Seconds and nanoseconds of a date or timestamp cell.
+fn ref_instant(a: &dyn Array, i: usize) -> Option<(i64, u32, Option<u32>, bool)> {
+    use arrow_array::types::*;
+    let split = |v: i64, per: i64| {
+        (
+            v.div_euclid(per),
+            (v.rem_euclid(per) * (1_000_000_000 / per)) as u32,
+        )
+    };
+    Some(match a.data_type() {
+        DataType::Date32 => (
+            a.as_primitive::<Date32Type>().value(i) as i64 * 86_400,
+            0,
+            None,
+            false,
+        ),
+        DataType::Timestamp(u, tz) => {
+            let (v, per, digits) = match u {
+                TimeUnit::Second => (a.as_primitive::<TimestampSecondType>().value(i), 1, 0),
+                TimeUnit::Millisecond => (
+                    a.as_primitive::<TimestampMillisecondType>().value(i),
+                    1_000,
+                    3,
+                ),
+                TimeUnit::Microsecond => (
+                    a.as_primitive::<TimestampMicrosecondType>().value(i),
+                    1_000_000,
+                    6,
+                ),
+                TimeUnit::Nanosecond => (
+                    a.as_primitive::<TimestampNanosecondType>().value(i),
+                    1_000_000_000,
+                    9,
+                ),
+            };
+            let (s, n) = split(v, per);
+            (s, n, Some(digits), tz.is_some())
+        }
+        _ => return None,
+    })
+}
+
+/// ISO-8601 text by chrono: RFC 3339, or a zone-less date-time or date taken as UTC.
+fn ref_parse_iso(s: &str) -> Option<(i64, u32)> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some((t.timestamp(), t.timestamp_subsec_nanos()));
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
+            let t = t.and_utc();
+            return Some((t.timestamp(), t.timestamp_subsec_nanos()));
+        }
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    // chrono reads any number of year digits; prep takes four.
+    if s.len() != 10 {
+        return None;
+    }
+    let t = d.and_hms_opt(0, 0, 0)?.and_utc();
+    Some((t.timestamp(), 0))
+}
+
+/// One cell as the reference renders it.
+fn ref_cell(a: &dyn Array, i: usize, format: &RefFormat) -> Result<String, RefMiss> {
+    use arrow_array::types::*;
+    if a.is_null(i) {
+        return Err(RefMiss::Null);
+    }
+    let dt = a.data_type().clone();
+    if let DataType::Dictionary(_, _) = dt {
+        let d = a.as_any_dictionary();
+        let k = d.normalized_keys()[i];
+        return ref_cell(d.values().as_ref(), k, format);
+    }
+    if let (RefFormat::Time(f), Some((s, n, _, _))) = (format, ref_instant(a, i)) {
+        return Ok(ref_time(s, n).format(f).to_string());
+    }
+    let text = match &dt {
+        DataType::Utf8 => a.as_string::<i32>().value(i).to_string(),
+        DataType::Int64 => a.as_primitive::<Int64Type>().value(i).to_string(),
+        DataType::Int32 => a.as_primitive::<Int32Type>().value(i).to_string(),
+        DataType::UInt8 => a.as_primitive::<UInt8Type>().value(i).to_string(),
+        DataType::Float64 => {
+            let v = a.as_primitive::<Float64Type>().value(i);
+            if !v.is_finite() {
+                return Err(RefMiss::Bad);
+            }
+            number_plain(&format!("{v:e}")).map_err(|_| RefMiss::Bad)?.0
+        }
+        DataType::Decimal128(_, scale) => {
+            let v = a.as_primitive::<Decimal128Type>().value(i);
+            number_plain(&format!("{v}e{}", -(*scale as i32)))
+                .map_err(|_| RefMiss::Bad)?
+                .0
+        }
+        DataType::Boolean => a.as_boolean().value(i).to_string(),
+        DataType::Date32 | DataType::Timestamp(_, _) => {
+            let (s, n, digits, utc) = ref_instant(a, i).unwrap();
+            let t = ref_time(s, n);
+            let mut out = match digits {
+                None => t.format("%Y-%m-%d").to_string(),
+                Some(0) => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                Some(d) => t.format(&format!("%Y-%m-%dT%H:%M:%S.%{d}f")).to_string(),
+            };
+            if utc {
+                out.push('Z');
+            }
+            out
+        }
+        other => panic!("the zoo has no {other} column"),
+    };
+    if text.is_empty() {
+        return Err(RefMiss::Empty);
+    }
+    match format {
+        RefFormat::Plain => Ok(text),
+        RefFormat::Pad(w) => {
+            let (sign, digits) = match text.strip_prefix('-') {
+                Some(d) => ("-", d),
+                None => ("", text.strip_prefix('+').unwrap_or(&text)),
+            };
+            if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+                return Err(RefMiss::Bad);
+            }
+            let w = w.saturating_sub(sign.len());
+            Ok(format!("{sign}{digits:0>w$}"))
+        }
+        RefFormat::Time(f) => match ref_parse_iso(&text) {
+            Some((s, n)) => Ok(ref_time(s, n).format(f).to_string()),
+            None => Err(RefMiss::Bad),
+        },
+    }
+}
+
+/// Whether the reference lets a column of type `dt` take `format`.
+fn ref_accepts(dt: &DataType, format: &RefFormat) -> bool {
+    let dt = match dt {
+        DataType::Dictionary(_, v) => v.as_ref(),
+        d => d,
+    };
+    let text = *dt == DataType::Utf8;
+    match dt {
+        DataType::Binary | DataType::Struct(_) | DataType::List(_) => false,
+        _ => match format {
+            RefFormat::Plain => true,
+            RefFormat::Pad(_) => {
+                text || dt.is_integer() || matches!(dt, DataType::Decimal128(_, 0))
+            }
+            RefFormat::Time(_) => {
+                text || matches!(dt, DataType::Date32 | DataType::Timestamp(_, _))
+            }
+        },
+    }
+}
+
+/// prep's template parser, binder and renderer against the reference on `template` over every
+/// row of `batch`: the same templates are accepted, the same columns found and types allowed,
+/// the same text for every row, and the same kind of miss where there is none.
+pub fn check_template(template: &str, batch: &RecordBatch) {
+    use prep::shape::template::{self, Bound, Miss, Template};
+    let ours = Template::parse(template);
+    let theirs = ref_parse(template);
+    assert_eq!(
+        ours.is_ok(),
+        theirs.is_some(),
+        "parse {template:?}: {ours:?} / {theirs:?}"
+    );
+    let (Ok(ours), Some(theirs)) = (ours, theirs) else {
+        return;
+    };
+    let schema = batch.schema();
+    let mut columns = Vec::new();
+    for (p, r) in ours
+        .placeholders()
+        .zip(theirs.iter().filter_map(|p| match p {
+            RefPiece::Field(path, f) => Some((path, f)),
+            RefPiece::Text(_) => None,
+        }))
+    {
+        assert_eq!(&p.path, r.0, "{template:?}");
+        let found = template::resolve(&schema, &p.path);
+        let reference = ref_column(batch, r.0);
+        assert_eq!(
+            found.is_some(),
+            reference.is_some(),
+            "column {:?} in {template:?}",
+            p.path
+        );
+        let Some(found) = found else { return };
+        let (array, _) = reference.unwrap();
+        assert_eq!(&found.data_type, array.data_type(), "{template:?}");
+        let allowed = template::check_type(&found.data_type, &p.format).is_ok();
+        assert_eq!(
+            allowed,
+            ref_accepts(array.data_type(), r.1),
+            "{:?} as {:?} in {template:?}",
+            found.data_type,
+            p.format
+        );
+        if !allowed {
+            return;
+        }
+        columns.push(found);
+    }
+    let bound = Bound {
+        template: ours,
+        columns,
+    };
+    let rendered = bound.render(batch);
+    for i in 0..batch.num_rows() {
+        let mut want = String::new();
+        let mut miss = None;
+        for p in &theirs {
+            match p {
+                RefPiece::Text(t) => want.push_str(t),
+                RefPiece::Field(path, f) => {
+                    let (a, parents) = ref_column(batch, path).unwrap();
+                    let r = if parents.iter().any(|p| p.is_null(i)) {
+                        Err(RefMiss::Null)
+                    } else {
+                        ref_cell(a.as_ref(), i, f)
+                    };
+                    match r {
+                        Ok(t) => want.push_str(&t),
+                        Err(m) => {
+                            miss = Some(m);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let got_miss = rendered
+            .misses
+            .iter()
+            .find(|m| m.0 == i)
+            .map(|m| match m.2 {
+                Miss::Null => RefMiss::Null,
+                Miss::Empty => RefMiss::Empty,
+                Miss::Bad(_) => RefMiss::Bad,
+            });
+        assert_eq!(
+            got_miss, miss,
+            "row {i} of {template:?}: {:?}",
+            rendered.misses
+        );
+        let start = if i == 0 { 0 } else { rendered.ends[i - 1] };
+        let got = std::str::from_utf8(&rendered.values[start..rendered.ends[i]]).unwrap();
+        if miss.is_none() {
+            assert_eq!(got, want, "row {i} of {template:?}");
+        } else {
+            assert_eq!(got, "", "row {i} of {template:?} has no text");
+        }
+    }
+}
+
+/// prep's ISO-8601 reader against chrono's where both read the text: the same instant. (prep
+/// reads a few forms chrono does not, such as `+0200` zones.)
+pub fn check_iso8601(s: &str) {
+    if let (Some(ours), Some(theirs)) = (prep::shape::time::parse_iso8601(s), ref_parse_iso(s)) {
+        assert_eq!(ours, theirs, "{s:?}");
+    }
+}
+
+/// A batch of every column type templates take, with the given rows of values (text, integer,
+/// float, decimal, date, timestamp in ms without a zone and in µs with one, and a struct).
+pub fn template_zoo(rows: &[ZooRow]) -> RecordBatch {
+    use arrow_array::builder::*;
+    use std::sync::Arc;
+    let mut s = StringBuilder::new();
+    let mut dotted = StringBuilder::new();
+    let mut int = Int64Builder::new();
+    let mut small = UInt8Builder::new();
+    let mut f = Float64Builder::new();
+    let mut dec = Decimal128Builder::new()
+        .with_precision_and_scale(30, 3)
+        .unwrap();
+    let mut dec0 = Decimal128Builder::new()
+        .with_precision_and_scale(20, 0)
+        .unwrap();
+    let mut b = BooleanBuilder::new();
+    let mut d = Date32Builder::new();
+    let mut ts = TimestampMillisecondBuilder::new();
+    let mut tz = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+    let mut dict = StringDictionaryBuilder::<arrow_array::types::Int32Type>::new();
+    let fields = arrow_schema::Fields::from(vec![
+        arrow_schema::Field::new("x", DataType::Utf8, true),
+        arrow_schema::Field::new("n", DataType::Int32, true),
+    ]);
+    let mut st = StructBuilder::from_fields(fields, rows.len());
+    let mut bin = BinaryBuilder::new();
+    for r in rows {
+        s.append_option(r.text.as_deref());
+        dotted.append_option(r.text.as_deref().map(|t| format!("dot{t}")));
+        int.append_option(r.int);
+        small.append_option(r.int.map(|v| v as u8));
+        f.append_option(r.float);
+        dec.append_option(r.int.map(|v| v as i128 * 1001));
+        dec0.append_option(r.int.map(|v| v as i128));
+        b.append_option(r.int.map(|v| v % 2 == 0));
+        d.append_option(r.days);
+        ts.append_option(r.millis);
+        tz.append_option(r.millis.map(|m| m * 1000 + 7));
+        dict.append_option(r.text.as_deref());
+        st.field_builder::<StringBuilder>(0)
+            .unwrap()
+            .append_option(r.text.as_deref());
+        st.field_builder::<Int32Builder>(1)
+            .unwrap()
+            .append_option(r.int.map(|v| v as i32));
+        st.append(r.int.is_some());
+        bin.append_option(r.text.as_deref().map(str::as_bytes));
+    }
+    let columns: Vec<(&str, arrow_array::ArrayRef)> = vec![
+        ("s", Arc::new(s.finish())),
+        ("a.b", Arc::new(dotted.finish())),
+        ("int", Arc::new(int.finish())),
+        ("small", Arc::new(small.finish())),
+        ("f", Arc::new(f.finish())),
+        ("dec", Arc::new(dec.finish())),
+        ("dec0", Arc::new(dec0.finish())),
+        ("b", Arc::new(b.finish())),
+        ("d", Arc::new(d.finish())),
+        ("ts", Arc::new(ts.finish())),
+        ("tz", Arc::new(tz.finish())),
+        ("dict", Arc::new(dict.finish())),
+        ("st", Arc::new(st.finish())),
+        ("bin", Arc::new(bin.finish())),
+    ];
+    RecordBatch::try_from_iter(columns).unwrap()
+}
+
+/// One row of [`template_zoo`].
+#[derive(Debug, Clone)]
+pub struct ZooRow {
+    pub text: Option<String>,
+    pub int: Option<i64>,
+    pub float: Option<f64>,
+    pub days: Option<i32>,
+    pub millis: Option<i64>,
+}
+
+/// Rows that reach the edges: empty and brace-laden text, ISO text, integers as text, signs,
+/// NaN and infinities, dates far from the epoch.
+pub fn zoo_rows() -> Vec<ZooRow> {
+    let texts = [
+        Some(""),
+        None,
+        Some("{x}"),
+        Some("42"),
+        Some("-7"),
+        Some("+3"),
+        Some("007"),
+        Some("2024-05-01T10:00:00Z"),
+        Some("2024-02-29"),
+        Some("2024-05-01 10:00:00.5"),
+        Some("1999-12-31T23:59:59.123456789+05:30"),
+        Some("Zürich 😀"),
+        Some("x:y#z"),
+        Some("12a"),
+    ];
+    let mut rows = Vec::new();
+    for (k, t) in texts.iter().enumerate() {
+        let k = k as i64;
+        rows.push(ZooRow {
+            text: t.map(str::to_string),
+            int: [
+                Some(0),
+                Some(-1),
+                Some(i64::MAX),
+                Some(i64::MIN + 1),
+                None,
+                Some(981),
+            ][k as usize % 6]
+                .map(|v| v / (k + 1)),
+            float: [
+                Some(0.1),
+                Some(-2.5e-300),
+                Some(f64::NAN),
+                Some(1e21),
+                None,
+                Some(f64::INFINITY),
+                Some(3.0),
+            ][k as usize % 7],
+            days: [
+                Some(0),
+                Some(-1),
+                Some(19_844),
+                Some(2_932_896),
+                None,
+                Some(-719_528),
+            ][k as usize % 6],
+            millis: [
+                Some(0),
+                Some(-1),
+                Some(1_714_557_600_123),
+                None,
+                Some(253_402_300_799_999),
+            ][k as usize % 5],
+        });
+    }
+    rows
+}
+
+/// The fuzz target's check: the bytes (as text) as a template over the edge rows, and as
+/// ISO-8601 text.
+pub fn check_template_bytes(data: &[u8]) {
+    thread_local! {
+        static ZOO: RecordBatch = template_zoo(&zoo_rows());
+    }
+    let text = String::from_utf8_lossy(data);
+    ZOO.with(|zoo| check_template(&text, zoo));
+    check_iso8601(&text);
+}
