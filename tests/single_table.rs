@@ -496,3 +496,46 @@ fn ttl_values_that_dynamodb_would_ignore_are_rejected() {
     assert_eq!(by(&items, "id", "1")["ttl"], "1893369600");
     assert!(!by(&items, "id", "4").contains_key("ttl"));
 }
+
+/// `prep validate --ttl`: the values DynamoDB's TTL would ignore in item files, and a CSV
+/// import's TTL column (every non-key CSV column imports as a string).
+#[test]
+fn validate_reports_ttl_values_the_import_would_ignore() {
+    let d = tmp();
+    let items = write(
+        d.path(),
+        "t.json",
+        concat!(
+            "{\"Item\":{\"pk\":{\"S\":\"a\"},\"exp\":{\"N\":\"1893456000\"}}}\n",
+            "{\"Item\":{\"pk\":{\"S\":\"b\"},\"exp\":{\"N\":\"1893456000000\"}}}\n",
+            "{\"Item\":{\"pk\":{\"S\":\"c\"},\"exp\":{\"S\":\"2030-01-01\"}}}\n",
+            "{\"Item\":{\"pk\":{\"S\":\"d\"},\"exp\":{\"N\":\"-3\"}}}\n",
+            "{\"Item\":{\"pk\":{\"S\":\"e\"},\"expires_note\":{\"S\":\"exp\"}}}\n",
+        ),
+    );
+    let (code, findings, summary) = validate(&[&items, "--key", "pk", "--ttl", "exp"]);
+    assert_eq!(code, 1);
+    let got: Vec<(u64, &str)> = findings
+        .iter()
+        .map(|f| (f["line"].as_u64().unwrap(), f["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(2, "E002"), (3, "E001"), (4, "E003")],
+        "{findings:?}"
+    );
+    assert_eq!(summary["errors"], 3, "{summary}");
+    // Without --ttl there is nothing to say.
+    let (code, findings, _) = validate(&[&items, "--key", "pk"]);
+    assert_eq!((code, findings.len()), (0, 0));
+    let csv = write(d.path(), "t.csv", "pk,exp\na,1893456000\n");
+    let (code, findings, _) = validate(&[&csv, "--key", "pk", "--ttl", "exp"]);
+    assert_eq!(code, 1);
+    assert!(findings.iter().any(|f| f["code"] == "E001"), "{findings:?}");
+    // What prep convert --ttl writes passes.
+    let out = d.path().join("out");
+    let (code, _, stderr) = convert(&out, &[&csv, "--key", "pk", "--ttl", "exp"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, findings, _) = validate(&[out.to_str().unwrap(), "--ttl", "exp"]);
+    assert_eq!((code, findings.len()), (0, 0), "{findings:?}");
+}

@@ -76,6 +76,10 @@ pub struct ValidateArgs {
     /// Do not look for duplicate primary keys (saves the memory of the key index)
     #[arg(long)]
     pub no_duplicates: bool,
+    /// The table's TTL attribute: report values DynamoDB's TTL silently ignores (strings,
+    /// milliseconds or microseconds, negative numbers: E001-E003)
+    #[arg(long, value_name = "NAME")]
+    pub ttl: Option<String>,
     /// Check every line with the full parser instead of the fast path (same findings; for
     /// comparing the two)
     #[arg(long, hide = true)]
@@ -113,6 +117,7 @@ pub fn run(a: ValidateArgs) -> Result<i32> {
         region: a.region.clone(),
         fast: !a.no_fast_path,
         max_line: a.max_line_bytes,
+        ttl: a.ttl.clone(),
         aws: prep::aws::AwsOptions {
             profile: a.profile.clone(),
             region: a.region.clone(),

@@ -266,6 +266,25 @@ pub fn check_column(a: &ArrayRef, numeric_text: bool) -> Vec<Problem> {
     problems
 }
 
+/// Whether an item's TTL attribute value works as a TTL (`prep validate --ttl`).
+pub fn check_value(v: &crate::input::parse::AttrValue) -> Result<(), (&'static Rule, String)> {
+    use crate::input::parse::AttrValue;
+    match v {
+        AttrValue::N(text) => match text.trim().parse::<f64>() {
+            Ok(x) => check_seconds(x.floor().clamp(i64::MIN as f64, i64::MAX as f64) as i64),
+            Err(_) => Ok(()),
+        },
+        AttrValue::Null => Ok(()),
+        other => Err((
+            &rules::TTL_NOT_NUMBER,
+            format!(
+                "the value is of type {}; DynamoDB's TTL reads a Number of epoch seconds and ignores any other type, so the item would never expire",
+                other.type_name()
+            ),
+        )),
+    }
+}
+
 /// A scalar cell's text for the checks above.
 fn arrow_value_text(a: &ArrayRef, i: usize) -> String {
     match a.data_type() {

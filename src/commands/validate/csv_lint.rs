@@ -383,6 +383,18 @@ pub fn lint(
         }
     }
     let key_names: Vec<&str> = key_cols.iter().map(|(_, n, _, _)| n.as_str()).collect();
+    // A CSV import types only keys: a TTL column arrives as a string, which TTL ignores.
+    if let Some(t) = &opts.ttl {
+        if header.iter().any(|h| h == t) && !key_names.contains(&t.as_str()) {
+            add(
+                report,
+                &rules::TTL_NOT_NUMBER,
+                None,
+                format!("the TTL attribute {t} will import as a string (the CSV import types only keys), which DynamoDB's TTL ignores: no item would expire. Convert with prep convert --ttl {t}, which writes it as N"),
+                None,
+            );
+        }
+    }
     let typed: Vec<&str> = (0..cols)
         .filter(|&c| {
             seen[c] && (numeric[c] || boolean[c]) && !key_names.contains(&header[c].as_str())

@@ -406,6 +406,7 @@ mod tests {
             fast: true,
             max_line: crate::input::parse::lines::DEFAULT_MAX_LINE,
             aws: Default::default(),
+            ttl: None,
         }
     }
 

@@ -69,6 +69,8 @@ pub struct ValidateOptions {
     pub max_line: usize,
     /// How `s3://` paths are reached.
     pub aws: crate::aws::AwsOptions,
+    /// The table's TTL attribute: values DynamoDB's TTL would ignore are findings.
+    pub ttl: Option<String>,
 }
 
 /// One problem found, where it is, and the line it is on.
@@ -553,6 +555,7 @@ fn check_batch(
     keys: &[(String, KeyCheck)],
     w: &mut ItemWriter,
     scanner: Option<&mut scan::LineScanner>,
+    ttl: Option<&str>,
 ) -> Checked {
     let Format::Items(format) = sources[b.source].format else {
         unreachable!("item sources only")
@@ -616,6 +619,39 @@ fn check_batch(
         }
     });
     findings.extend(encoded_findings);
+    if let Some(ttl) = ttl {
+        let rejected: std::collections::HashSet<usize> = skip
+            .iter()
+            .copied()
+            .chain(encoded.rejects.iter().map(|r| r.index))
+            .collect();
+        for i in (0..lines.len()).filter(|i| !rejected.contains(i)) {
+            let raw = lines.value(i);
+            // Only lines that name the attribute are parsed again.
+            if memchr::memmem::find(raw, ttl.as_bytes()).is_none() {
+                continue;
+            }
+            let text = strip_cr(raw.strip_suffix(b"\n").unwrap_or(raw));
+            let Ok(item) = format.parse_line(text) else {
+                continue;
+            };
+            let Some((_, value)) = item.iter().find(|(n, _)| n == ttl) else {
+                continue;
+            };
+            if let Err((rule, m)) = crate::shape::ttl::check_value(value) {
+                findings.push(Finding {
+                    rule,
+                    file: file.clone(),
+                    line: Some(numbers[i]),
+                    column: None,
+                    message: format!("{ttl} (TTL): {m}"),
+                    excerpt: Some(excerpt(text)),
+                    unread: None,
+                });
+            }
+        }
+        findings.sort_by_key(|f| f.line);
+    }
     let key_lines = encoded.rows.iter().map(|&r| numbers[r as usize]).collect();
     let mut blank = vec![false; lines.len()];
     let mut abandon: Option<usize> = None;
@@ -731,7 +767,16 @@ fn check_items(
             w.discard = true;
             (w, scan::LineScanner::new(&checks))
         },
-        |(w, scanner), b| check_batch(b, &sources, &checks, w, opts.fast.then_some(scanner)),
+        |(w, scanner), b| {
+            check_batch(
+                b,
+                &sources,
+                &checks,
+                w,
+                opts.fast.then_some(scanner),
+                opts.ttl.as_deref(),
+            )
+        },
         |c| {
             lines_by_source[c.source] += c.rows;
             items_by_source[c.source] += c.nonblank.items;
