@@ -146,6 +146,7 @@ fn typed_columns_render_as_prep_writes_them() {
         Field::new("day", DataType::Date32, true),
         Field::new("address", DataType::Struct(address.clone()), true),
         Field::new("blob", DataType::Binary, true),
+        Field::new("name", DataType::Utf8, true),
     ]));
     let mut sb = StructBuilder::from_fields(address, 4);
     for (city, zip, valid) in [
@@ -196,6 +197,7 @@ fn typed_columns_render_as_prep_writes_them() {
             None,
             None,
         ])),
+        Arc::new(arrow_array::StringArray::from(vec!["a", "b", "c", "d"])),
     ];
     let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
     let path = d.path().join("t.parquet");
@@ -260,6 +262,25 @@ fn typed_columns_render_as_prep_writes_them() {
         .map(|i| i["PK"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(pks, ["00007", "-0003", "12345678901", "00004"]);
+    // Every column passed on as the reader hands it over (Parquet's text comes as views).
+    let (code, summary, stderr) = convert(
+        &d.path().join("out4"),
+        &[
+            path.to_str().unwrap(),
+            "--key",
+            "PK={id:05}",
+            "--set",
+            "n={address.city}",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(summary["itemsWritten"], 3, "{summary}");
+    let items = check_output(&d.path().join("out4"));
+    assert_eq!(
+        items[0]["address"],
+        json!({"city": "Zürich", "zip": "8001"})
+    );
+    assert_eq!(items[0]["name"], "a");
     // A binary column cannot be part of a template: refused before any row is read.
     let o = prep()
         .args([

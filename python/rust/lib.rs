@@ -12,9 +12,10 @@ use prep::commands::convert::shard::Shard;
 use prep::commands::convert::{ConvertOptions, DupMode, OnError};
 use prep::encoding::plan::{Target, Timestamps};
 use prep::encoding::{Nulls, Syntax};
-use prep::model::keys::{Gsi, KeyAttr, KeySchema};
+use prep::model::keys::{Gsi, KeySchema};
 use prep::output::s3::S3Destination;
 use prep::output::{Compression, Destination};
+use prep::shape::Shape;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -24,6 +25,11 @@ use std::sync::Arc;
 
 fn err(e: anyhow::Error) -> PyErr {
     PyRuntimeError::new_err(format!("{e:#}"))
+}
+
+/// A bad argument (an option that does not parse): ValueError, as Python's own functions raise.
+fn bad_arg(e: anyhow::Error) -> PyErr {
+    PyValueError::new_err(format!("{e:#}"))
 }
 
 fn bad(what: &str) -> PyErr {
@@ -45,6 +51,13 @@ struct Options {
     nulls: String,
     timestamps: String,
     types: HashMap<String, String>,
+    /// Single-table design: `{NAME[:N]: TEMPLATE}` (in order), columns kept or dropped,
+    /// `{OLD: NEW}`, the TTL (`NAME` or `NAME=COLUMN[+DURATION]`).
+    set: Vec<(String, String)>,
+    select: Option<Vec<String>>,
+    drop: Vec<String>,
+    rename: Vec<(String, String)>,
+    ttl: Option<String>,
     duplicates: String,
     on_error: String,
     force: bool,
@@ -83,16 +96,35 @@ fn aws(o: &Options) -> prep::aws::AwsOptions {
     }
 }
 
+/// The shaping the options ask for (key templates, set, select, drop, rename, ttl).
+fn shape(o: &Options) -> PyResult<Shape> {
+    let mut key_templates = Vec::new();
+    for k in std::iter::once(&o.key).chain(&o.sort_key) {
+        key_templates.extend(Shape::parse_key(k).map_err(bad_arg)?.1);
+    }
+    let sets: Vec<String> = o.set.iter().map(|(n, t)| format!("{n}={t}")).collect();
+    let renames: Vec<String> = o.rename.iter().map(|(a, b)| format!("{a}={b}")).collect();
+    Shape::from_options(
+        key_templates,
+        &sets,
+        o.select.clone(),
+        o.drop.clone(),
+        &renames,
+        o.ttl.as_deref(),
+    )
+    .map_err(bad_arg)
+}
+
 fn convert_options(out: &str, o: &Options) -> PyResult<ConvertOptions> {
     let keys = KeySchema {
         table_name: None,
-        partition: KeyAttr::parse(&o.key).map_err(err)?,
+        partition: Shape::parse_key(&o.key).map_err(bad_arg)?.0,
         sort: o
             .sort_key
             .as_deref()
-            .map(KeyAttr::parse)
+            .map(|k| Shape::parse_key(k).map(|k| k.0))
             .transpose()
-            .map_err(err)?,
+            .map_err(bad_arg)?,
         gsis: o
             .gsi
             .iter()
@@ -146,7 +178,26 @@ fn convert_options(out: &str, o: &Options) -> PyResult<ConvertOptions> {
         e => return Err(bad(&format!("on_error {e:?}: reject or fail"))),
     };
     c.force = o.force;
+    c.shape = shape(o)?;
     Ok(c)
+}
+
+/// The source columns the key `spec` is computed from (its own name for a plain key), and the
+/// other options' say on them: Spark and Ray keep the rows of one key together by these.
+#[pyfunction]
+fn key_columns(spec: &str) -> PyResult<Vec<String>> {
+    let (attr, derived) = Shape::parse_key(spec).map_err(bad_arg)?;
+    Ok(match derived {
+        None => vec![attr.name],
+        Some(d) => {
+            let name = d.name.clone();
+            Shape {
+                derived: vec![d],
+                ..Shape::default()
+            }
+            .source_columns(&name)
+        }
+    })
 }
 
 /// Encode one record batch: (items as bytes, one per line; reject lines as JSON text; the
@@ -271,6 +322,7 @@ fn merge_shards(py: Python<'_>, out: &str, options: Options) -> PyResult<String>
 fn _prep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode, m)?)?;
     m.add_function(wrap_pyfunction!(merge_shards, m)?)?;
+    m.add_function(wrap_pyfunction!(key_columns, m)?)?;
     m.add_class::<ShardWriter>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -122,6 +122,73 @@ def test_options_are_checked():
         prep.encode(b, key="pk2")
 
 
+SINGLE_TABLE = dict(
+    key="PK=CUSTOMER#{c}",
+    sort_key="SK=ORDER#{at:%Y-%m-%d}#{id:06}",
+    set={"GSI1PK": "ORDER#{id}", "type": "Order", "cents:N": "{id}00"},
+    drop=["note", "at"],
+    rename={"email": "mail"},
+    ttl="expires=at+90d",
+)
+SINGLE_TABLE_ARGS = ["--key", "PK=CUSTOMER#{c}", "--sort-key", "SK=ORDER#{at:%Y-%m-%d}#{id:06}",
+                     "--set", "GSI1PK=ORDER#{id}", "--set", "type=Order", "--set", "cents:N={id}00",
+                     "--drop", "note,at", "--rename", "email=mail", "--ttl", "expires=at+90d"]
+
+
+def orders_table():
+    import datetime as dt
+
+    n = 50
+    return pa.table({
+        "id": pa.array(range(n), pa.int64()),
+        "c": pa.array([None if i == 7 else f"c{i % 9}" for i in range(n)]),
+        "at": pa.array([dt.datetime(2024, 1, 1) + dt.timedelta(hours=i * 13) for i in range(n)],
+                       pa.timestamp("ms", tz="UTC")),
+        "email": pa.array([f"u{i}@x.com" for i in range(n)]),
+        "note": pa.array(["n"] * n),
+    })
+
+
+def test_single_table_options_give_the_clis_bytes(tmp_path):
+    """Key templates, set, drop, rename and a computed TTL: prep.encode writes what `prep
+    convert` writes, batch by batch, rejects included (a null customer)."""
+    src = tmp_path / "orders.parquet"
+    pq.write_table(orders_table(), src)
+    out = tmp_path / "cli"
+    cli("convert", src, "--out", out, *SINGLE_TABLE_ARGS, "--compress", "none", "-q")
+    data, rejects, first = b"", [], 0
+    for batch in pq.read_table(src).to_batches(max_chunksize=7):
+        d, r, stats = prep.encode(batch, source=str(src), first_row=first, **SINGLE_TABLE)
+        assert stats["items"] + stats["rejected"] == batch.num_rows
+        data += d
+        rejects += r
+        first += batch.num_rows
+    lines = [l for l in data.decode().split("\n") if l]
+    assert lines == part_lines(out)
+    assert len(lines) == 49
+    item = json.loads(lines[0])["Item"]
+    assert item["PK"] == {"S": "CUSTOMER#c0"} and item["SK"] == {"S": "ORDER#2024-01-01#000000"}
+    assert item["cents"] == {"N": "0"} and item["mail"] == {"S": "u0@x.com"} and "note" not in item
+    assert item["expires"] == {"N": str(1704067200 + 90 * 86400)}
+    assert [r["code"] for r in rejects] == ["M001"] and rejects == jsonl(out / "rejects.jsonl")
+    assert prep.key_columns(SINGLE_TABLE["sort_key"]) == ["at", "id"]
+    assert prep.key_columns("pk:S") == ["pk"]
+
+
+def test_single_table_options_are_checked():
+    b = pa.record_batch({"id": [1], "c": ["x"]})
+    with pytest.raises(ValueError, match="no closing"):
+        prep.encode(b, key="PK=C#{c")
+    with pytest.raises(ValueError, match="not S or N"):
+        prep.encode(b, key="id", set={"x:Q": "1"})
+    with pytest.raises(ValueError, match="duration"):
+        prep.encode(b, key="id", ttl="exp=c+9x")
+    with pytest.raises(ValueError, match="list of column names"):
+        prep.encode(b, key="id", drop="c")
+    with pytest.raises(RuntimeError, match="did you mean"):
+        prep.encode(b, key="PK=C#{cc}")
+
+
 def test_a_shard_writer_and_merge_write_the_clis_folder(tmp_path):
     src = tmp_path / "typed.parquet"
     pq.write_table(typed_table(), src)
@@ -216,6 +283,28 @@ def test_spark_writes_an_import_folder_that_validates(spark, tmp_path):
     assert len(dups) == want["duplicateCount"] > 0
     r = cli("validate", out, "--output-format", "json")
     assert r.returncode == 0, r.stdout[-2000:]
+
+
+def test_spark_writes_a_single_table_design_as_the_cli_does(spark, tmp_path):
+    """The same templates, set, rename and TTL through Spark (keys computed in the tasks):
+    the items of one `prep convert` run, and a folder that validates with the TTL checked."""
+    from prep.spark import write_import_files
+
+    t = orders_table()
+    src = tmp_path / "orders.parquet"
+    pq.write_table(t, src)
+    single = tmp_path / "single"
+    cli("convert", src, "--out", single, *SINGLE_TABLE_ARGS, "--compress", "gzip", "-q")
+    df = spark.createDataFrame(t.to_pandas())
+    out = tmp_path / "spark"
+    summary = write_import_files(df, str(out), partitions=3, compress="gzip", **SINGLE_TABLE)
+    assert summary["rowsRead"] == 50 and summary["itemsWritten"] == 49
+    assert sorted(part_lines(out)) == sorted(part_lines(single))
+    assert [r["code"] for r in jsonl(out / "rejects.jsonl")] == ["M001"]
+    r = cli("validate", out, "--ttl", "expires", "--output-format", "json")
+    assert r.returncode == 0, r.stdout[-2000:]
+    with pytest.raises(RuntimeError, match="did you mean"):
+        write_import_files(df, str(tmp_path / "bad"), key="PK=C#{cc}", partitions=2)
 
 
 def test_int96_timestamps_from_spark_are_the_same_strings_through_the_cli(spark, tmp_path):

@@ -185,27 +185,14 @@ pub struct ConvertArgs {
 
 /// The shaping the arguments ask for: key templates first, then --set in order, then --ttl.
 fn shape(a: &ConvertArgs) -> Result<Shape> {
-    let mut derived = super::key_templates(&a.keys)?;
-    for s in &a.sets {
-        derived.push(Shape::parse_set(s)?);
-    }
-    let mut ttl = None;
-    if let Some(t) = &a.ttl {
-        let (name, computed) = Shape::parse_ttl(t)?;
-        derived.extend(computed);
-        ttl = Some(name);
-    }
-    Ok(Shape {
-        derived,
-        select: a.select.clone(),
-        drop: a.drop.clone(),
-        rename: a
-            .rename
-            .iter()
-            .map(|r| Shape::parse_rename(r))
-            .collect::<Result<_>>()?,
-        ttl,
-    })
+    Shape::from_options(
+        super::key_templates(&a.keys)?,
+        &a.sets,
+        a.select.clone(),
+        a.drop.clone(),
+        &a.rename,
+        a.ttl.as_deref(),
+    )
 }
 
 fn options(a: &ConvertArgs) -> Result<ConvertOptions> {

@@ -237,14 +237,7 @@ impl PutArgs {
 /// The key schema the options give, if any.
 /// The key attribute of `--key`/`--sort-key`: `NAME[:T]`, or `NAME=TEMPLATE` (computed, S).
 fn key_attr(spec: &str) -> Result<KeyAttr> {
-    match spec.split_once('=') {
-        Some((name, _)) if !name.contains(':') => Ok(KeyAttr {
-            name: name.to_string(),
-            ty: Some(prep::model::keys::ScalarType::S),
-        }),
-        Some(_) => bail!("key {spec:?}: a key computed from a template is a string (type S); write NAME=TEMPLATE, e.g. PK=CUSTOMER#{{id}}"),
-        None => KeyAttr::parse(spec),
-    }
+    Ok(prep::shape::Shape::parse_key(spec)?.0)
 }
 
 /// The key templates of `--key NAME=TEMPLATE` / `--sort-key`, as computed attributes.

@@ -9,7 +9,7 @@ pub mod template;
 pub mod time;
 pub mod ttl;
 
-use crate::model::keys::KeySchema;
+use crate::model::keys::{KeyAttr, KeySchema, ScalarType};
 use crate::model::rules::{self, Rule};
 use anyhow::{anyhow, bail, Result};
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
@@ -139,6 +139,76 @@ impl Shape {
                 },
             }),
         ))
+    }
+
+    /// The key attribute of `--key` / `--sort-key`: `NAME[:S|N|B]`, or `NAME=TEMPLATE` (type S),
+    /// with the attribute it computes.
+    pub fn parse_key(spec: &str) -> Result<(KeyAttr, Option<Derived>)> {
+        match Shape::parse_key_template(spec)? {
+            Some(d) => Ok((
+                KeyAttr {
+                    name: d.name.clone(),
+                    ty: Some(ScalarType::S),
+                },
+                Some(d),
+            )),
+            None => Ok((KeyAttr::parse(spec)?, None)),
+        }
+    }
+
+    /// The shaping of a conversion from its options as the CLI (and the Python module) take
+    /// them: the key templates first, then each `NAME[:N]=TEMPLATE` of `sets` in order, then
+    /// the TTL (`NAME`, or `NAME=COLUMN[:UNIT][+DURATION]`).
+    pub fn from_options(
+        key_templates: Vec<Derived>,
+        sets: &[String],
+        select: Option<Vec<String>>,
+        drop: Vec<String>,
+        rename: &[String],
+        ttl: Option<&str>,
+    ) -> Result<Shape> {
+        let mut derived = key_templates;
+        for s in sets {
+            derived.push(Shape::parse_set(s)?);
+        }
+        let ttl = match ttl {
+            Some(t) => {
+                let (name, computed) = Shape::parse_ttl(t)?;
+                derived.extend(computed);
+                Some(name)
+            }
+            None => None,
+        };
+        Ok(Shape {
+            derived,
+            select,
+            drop,
+            rename: rename
+                .iter()
+                .map(|r| Shape::parse_rename(r))
+                .collect::<Result<_>>()?,
+            ttl,
+        })
+    }
+
+    /// The source columns a computed attribute reads (the top-level column of a struct path),
+    /// for callers that must keep rows of one key together (Spark's repartition).
+    pub fn source_columns(&self, attribute: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for d in self.derived.iter().filter(|d| d.name == attribute) {
+            match &d.value {
+                DerivedValue::Template { template, .. } => {
+                    for p in template.placeholders() {
+                        let top = p.path.split('.').next().unwrap_or(&p.path).to_string();
+                        if !out.contains(&top) {
+                            out.push(top);
+                        }
+                    }
+                }
+                DerivedValue::Ttl { column, .. } => out.push(column.clone()),
+            }
+        }
+        out
     }
 
     /// `OLD=NEW` (`--rename`).
@@ -512,8 +582,27 @@ impl Shaper {
         }
         problems.sort_by_key(|p| p.index);
         problems.dedup_by_key(|p| p.index);
+        // A reader may hand over another layout of a column's type than its schema says
+        // (Parquet's text as Utf8View): each batch's schema follows its own columns.
+        let fields: Vec<Field> = self
+            .schema
+            .fields()
+            .iter()
+            .zip(&columns)
+            .map(|(f, c)| {
+                if f.data_type() == c.data_type() {
+                    f.as_ref().clone()
+                } else {
+                    f.as_ref().clone().with_data_type(c.data_type().clone())
+                }
+            })
+            .collect();
+        let schema = Arc::new(Schema::new_with_metadata(
+            fields,
+            self.schema.metadata().clone(),
+        ));
         let shaped = RecordBatch::try_new_with_options(
-            self.schema.clone(),
+            schema,
             columns,
             &arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
         )?;

@@ -33,6 +33,11 @@ _DEFAULTS = {
     "nulls": "omit",
     "timestamps": "rfc3339",
     "types": {},
+    "set": {},
+    "select": None,
+    "drop": [],
+    "rename": {},
+    "ttl": None,
     "duplicates": "warn",
     "on_error": "reject",
     "force": False,
@@ -53,7 +58,13 @@ def options(**given):
     (``omit``, ``null``), timestamps (``rfc3339``, ``epoch-s``, ``epoch-ms``, ``epoch-us``),
     types (``{column: "SS:;"}``), duplicates (``warn``, ``error``, ``off``), on_error
     (``reject``, ``fail``), force; for S3: profile, region, endpoint_url, path_style,
-    concurrency, chunk_size, max_attempts."""
+    concurrency, chunk_size, max_attempts.
+
+    Single-table design: ``key="PK=CUSTOMER#{customer_id}"`` (and ``sort_key``) computes the
+    key from a template; set (``{"GSI1PK": "EMAIL#{email}", "total:N": "{cents}"}``, in order),
+    select and drop (lists of source columns), rename (``{old: new}``), ttl (``"expires"`` to
+    check an attribute, ``"expires=created_at+90d"`` to compute epoch seconds). Templates as
+    ``prep convert --help`` describes them."""
     unknown = set(given) - set(_DEFAULTS)
     if unknown:
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
@@ -62,7 +73,29 @@ def options(**given):
         raise ValueError("key is required: the partition key, NAME[:S|N|B]")
     o["gsi"] = list(o["gsi"] or [])
     o["types"] = dict(o["types"] or {})
+    sets = o["set"] or {}
+    o["set"] = [(str(k), str(v)) for k, v in (sets.items() if isinstance(sets, dict) else sets)]
+    o["rename"] = [(str(k), str(v)) for k, v in dict(o["rename"] or {}).items()]
+    for name in ("select", "drop"):
+        if isinstance(o[name], str):
+            raise ValueError(f"{name} takes a list of column names, not a string")
+    o["select"] = None if o["select"] is None else list(o["select"])
+    o["drop"] = list(o["drop"] or [])
     return o
+
+
+def _check_against(schema, settings):
+    """Bind the options to ``schema`` (templates' columns, select, rename, the key columns) on
+    an empty batch, so that a bad option fails here rather than in every worker."""
+    import pyarrow as pa
+
+    encode(pa.RecordBatch.from_pylist([], schema=schema), **settings)
+
+
+def key_columns(spec):
+    """The source columns the key ``spec`` reads: its name (``"pk:S"`` → ``["pk"]``), or the
+    columns of its template (``"PK=C#{id}#{a.b}"`` → ``["id", "a"]``)."""
+    return _prep.key_columns(spec)
 
 
 def encode(batch, source="batch", first_row=0, **opts):

@@ -15,6 +15,7 @@ worker's memory.
 import zlib
 
 import prep
+from prep import _check_against
 
 _SHARD = "__prep_shard"
 
@@ -25,17 +26,20 @@ def write_import_files(ds, out, key, sort_key=None, partitions=None, **opts):
     import pyarrow as pa
     import ray
 
-    name = key.split(":", 1)[0]
     schema = ds.schema().base_schema
-    if name not in schema.names:
-        raise ValueError(f"the key column {name!r} is not in the Dataset ({schema.names})")
-    n = partitions or max(1, int(ray.cluster_resources().get("CPU", 1)))
     settings = dict(opts, key=key, sort_key=sort_key)
-    prep.options(**settings)  # refuse bad options before any task runs
+    # Refuse bad options before any task runs: their syntax, then their columns.
+    prep.options(**settings)
+    _check_against(schema, settings)
+    names_of_key = prep.key_columns(key)
+    missing = [c for c in names_of_key if c not in schema.names]
+    if missing:
+        raise ValueError(f"the key column(s) {missing} are not in the Dataset ({schema.names})")
+    n = partitions or max(1, int(ray.cluster_resources().get("CPU", 1)))
     names = [f"shard {i}" for i in range(n)]
 
     def deal(t):
-        keys = t.column(name).to_pylist()
+        keys = zip(*(t.column(c).to_pylist() for c in names_of_key))
         shards = [zlib.crc32(repr(k).encode()) % n for k in keys]
         return t.append_column(_SHARD, pa.array(shards, pa.int32()))
 

@@ -17,10 +17,11 @@ same shard.
 """
 
 import prep
+from prep import _check_against
 
 
 def _key_columns(spec):
-    return spec.split(":", 1)[0] if spec else None
+    return prep.key_columns(spec) if spec else []
 
 
 def write_import_files(df, out, key, sort_key=None, partitions=None, **opts):
@@ -29,15 +30,17 @@ def write_import_files(df, out, key, sort_key=None, partitions=None, **opts):
     DataFrame's partitions). Other options as :func:`prep.options`."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    columns = [c for c in (_key_columns(key), _key_columns(sort_key)) if c]
+    settings = dict(opts, key=key, sort_key=sort_key)
+    # Refuse bad options on the driver, before any task runs: their syntax, then their columns.
+    prep.options(**settings)
+    _check_against(to_arrow_schema(df.schema), settings)
+    columns = list(dict.fromkeys(_key_columns(key) + _key_columns(sort_key)))
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"key column(s) {missing} are not in the DataFrame ({df.columns})")
     n = partitions or max(1, df.rdd.getNumPartitions())
     shaped = df.repartition(n, *columns)
     schema = to_arrow_schema(shaped.schema)
-    settings = dict(opts, key=key, sort_key=sort_key)
-    prep.options(**settings)  # refuse bad options on the driver, before any task runs
     names = [f"partition {i}" for i in range(n)]
 
     def task(batches):
