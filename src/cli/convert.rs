@@ -73,8 +73,14 @@ pub struct ConvertArgs {
     /// s3://bucket/prefix/, s3://bucket/exports/*.parquet): CSV/TSV (plain, .gz, .zst), Parquet,
     /// Arrow IPC files (.arrow, .feather) and streams (.arrows), DynamoDB JSON or Ion items
     /// (plain, .gz, .zst; DynamoDB export folders too)
-    #[arg(required = true, value_name = "INPUT")]
+    #[arg(required_unless_present = "map", value_name = "INPUT")]
     pub inputs: Vec<String>,
+    /// Several entity types into one table: a TOML file with a [table] section (name, key,
+    /// sort_key, gsi, definition, ttl, billing_mode, read_capacity, write_capacity) and one
+    /// [entity.NAME] section per entity type (inputs, key and sort_key templates, set, select,
+    /// drop, rename, ttl, types). Inputs, keys and shaping then come from the file
+    #[arg(long, value_name = "FILE.toml")]
+    pub map: Option<std::path::PathBuf>,
     /// Output folder (data/ parts, manifests, rejects), or an S3 prefix written straight into
     /// with no local copy (s3://bucket/prefix/: parts under prefix/data/, manifests beside them,
     /// ready for prep import). Must be new or empty (for S3: no data/ objects or manifests)
@@ -195,8 +201,44 @@ fn shape(a: &ConvertArgs) -> Result<Shape> {
     )
 }
 
+/// With --map, the keys, inputs and shaping come from the map file; the options that say the
+/// same on the command line are refused rather than silently overridden.
+fn refuse_beside_map(a: &ConvertArgs) -> Result<()> {
+    let given = [
+        (!a.inputs.is_empty(), "INPUT"),
+        (a.keys.key.is_some(), "--key"),
+        (a.keys.sort_key.is_some(), "--sort-key"),
+        (!a.keys.gsi.is_empty(), "--gsi"),
+        (a.keys.table_def.is_some(), "--table-def"),
+        (!a.sets.is_empty(), "--set"),
+        (a.select.is_some(), "--select"),
+        (!a.drop.is_empty(), "--drop"),
+        (!a.rename.is_empty(), "--rename"),
+        (a.ttl.is_some(), "--ttl"),
+        (!a.types.is_empty(), "--type"),
+    ];
+    let clash: Vec<&str> = given.iter().filter(|g| g.0).map(|g| g.1).collect();
+    if !clash.is_empty() {
+        anyhow::bail!(
+            "--map takes the table's keys, inputs and shaping from the map file; leave out {} (write them into [table] or an [entity.NAME] section)",
+            clash.join(", ")
+        );
+    }
+    Ok(())
+}
+
 fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
-    let keys = key_schema(&a.keys)?.ok_or_else(|| anyhow!("--key or --table-def is required"))?;
+    let map = match &a.map {
+        Some(path) => {
+            refuse_beside_map(a)?;
+            Some(convert::map::TableMap::read(path)?)
+        }
+        None => None,
+    };
+    let keys = match &map {
+        Some(m) => m.keys.clone(),
+        None => key_schema(&a.keys)?.ok_or_else(|| anyhow!("--key or --table-def is required"))?,
+    };
     if let Some(t) = &a.table {
         prep::model::keys::check_table_or_index_name(t)?;
     }
@@ -264,6 +306,8 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
             .map(convert::shard::Shard::parse)
             .transpose()?,
         shape: shape(a)?,
+        billing: map.as_ref().and_then(|m| m.billing.clone()),
+        entities: map.map(|m| m.entities).unwrap_or_default(),
     })
 }
 

@@ -51,8 +51,8 @@ pub enum Cmd {
     /// Convert CSV/TSV, Parquet, Arrow IPC, DynamoDB JSON or Ion into key-checked DynamoDB JSON or Ion parts with manifests
     #[command(
         mut_arg("key", |a| a
-            .help("Partition key NAME[:S|N|B] (type taken from the data when left out)")
-            .required_unless_present("table_def")),
+            .help("Partition key NAME[:S|N|B] (type taken from the data when left out), or computed from a template: NAME=TEMPLATE (type S), e.g. PK=CUSTOMER#{id} (template syntax under --set)")
+            .required_unless_present_any(["table_def", "map"])),
     )]
     Convert(Box<convert::ConvertArgs>),
     /// Check DynamoDB JSON / Ion / CSV files or folders against the import rules (for CI)

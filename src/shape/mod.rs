@@ -50,6 +50,9 @@ pub struct Shape {
     /// The table's TTL attribute, whose values are checked (computed by a `--ttl NAME=…` or
     /// declared with `--ttl NAME`).
     pub ttl: Option<String>,
+    /// Items without the TTL attribute are fine (an entity type of a map that never expires);
+    /// otherwise a declared TTL attribute the items lack is an error.
+    pub ttl_optional: bool,
 }
 
 impl Shape {
@@ -188,6 +191,7 @@ impl Shape {
                 .map(|r| Shape::parse_rename(r))
                 .collect::<Result<_>>()?,
             ttl,
+            ttl_optional: false,
         })
     }
 
@@ -485,6 +489,7 @@ impl Shaper {
                     let Source::Column(i) = names[k].1 else { unreachable!() };
                     Some((k, numeric(schema.field(i).name()) || numeric(t)))
                 }
+                None if shape.ttl_optional => None,
                 None => bail!(
                     "--ttl {t}: the items have no attribute {t:?}; name an attribute, or compute it with --ttl {t}=COLUMN[+DURATION]"
                 ),

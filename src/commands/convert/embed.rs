@@ -58,6 +58,8 @@ pub fn default_options(keys: KeySchema, out: Destination) -> ConvertOptions {
         progress: false,
         shard: None,
         shape: Default::default(),
+        entities: Vec::new(),
+        billing: None,
     }
 }
 
@@ -77,7 +79,7 @@ pub struct EncodedBatch {
 /// resolved.
 fn encoding(schema: &SchemaRef, opts: &ConvertOptions) -> Result<(Encoding, KeySchema)> {
     opts.keys.check_consistent()?;
-    let e = column_encoding(schema, opts, None)?;
+    let e = column_encoding(schema, opts, &opts.shape, &opts.overrides, None)?;
     let Encoding::Columns { plan, .. } = &e else {
         unreachable!("column_encoding gives columns")
     };
@@ -105,7 +107,7 @@ pub fn encode_batch(
             input_bytes: 0,
         },
         &encoding,
-        (Format::ArrowStream, source),
+        (Format::ArrowStream, source, None),
         opts.syntax,
         opts.nulls,
         &mut w,
@@ -197,7 +199,7 @@ impl ShardWriter {
                 input_bytes: 0,
             },
             &self.encoding,
-            (Format::ArrowStream, &self.names[self.source]),
+            (Format::ArrowStream, &self.names[self.source], None),
             self.opts.syntax,
             self.opts.nulls,
             &mut self.items,
@@ -236,6 +238,7 @@ impl ShardWriter {
                     sha256: None,
                     etag: None,
                     version_id: None,
+                    entity: None,
                 })
                 .collect();
             let shard: Shard = self.opts.shard.expect("checked at open");

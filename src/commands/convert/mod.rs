@@ -7,6 +7,7 @@
 //! Keeping the order makes the output byte-identical whatever the thread count.
 
 pub mod embed;
+pub mod map;
 pub mod merge;
 pub mod output;
 pub mod shard;
@@ -75,6 +76,11 @@ pub struct ConvertOptions {
     pub shard: Option<shard::Shard>,
     /// Computed keys and attributes, selected and renamed columns, the TTL attribute.
     pub shape: Shape,
+    /// A map file's entity types, each with its inputs and shaping (then `inputs`, `shape` and
+    /// `overrides` are unused).
+    pub entities: Vec<map::Entity>,
+    /// The billing of the table the import creates (import-table.json), from a map file.
+    pub billing: Option<map::Billing>,
 }
 
 /// What a run did; the summary and `--json` are made from it.
@@ -103,6 +109,18 @@ pub struct Report {
     pub facts: Option<output::OutputFacts>,
     /// The shard this run converted, if it converted one.
     pub shard: Option<shard::Shard>,
+    /// A map's run: rows, items and rejects per entity type, in the map's order.
+    pub entities: Vec<EntityCounts>,
+}
+
+/// One entity type's share of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntityCounts {
+    pub name: String,
+    pub rows_read: u64,
+    pub items_written: u64,
+    pub rows_rejected: u64,
 }
 
 impl Report {
@@ -142,6 +160,7 @@ impl Report {
             "failedRow": self.failed_row,
             "keySchema": self.key_schema.as_ref().map(KeySchema::to_manifest),
             "warnings": self.warnings,
+            "entities": self.entities,
             "exitCode": self.exit_code(),
         })
     }
@@ -436,16 +455,18 @@ pub enum Encoding {
 pub(crate) fn column_encoding(
     schema: &arrow_schema::Schema,
     opts: &ConvertOptions,
+    shape: &Shape,
+    user_overrides: &[(String, Target)],
     inferred: Option<&[Target]>,
 ) -> Result<Encoding> {
     let eo = EncodeOptions {
         timestamps: opts.timestamps,
     };
-    if opts.shape.is_empty() {
-        let plan = Plan::new(schema, &opts.overrides, inferred, &opts.keys, eo)?;
+    if shape.is_empty() {
+        let plan = Plan::new(schema, user_overrides, inferred, &opts.keys, eo)?;
         return Ok(Encoding::Columns { plan, shaper: None });
     }
-    let numeric = |c: &str| match opts.overrides.iter().rev().find(|(n, _)| n == c) {
+    let numeric = |c: &str| match user_overrides.iter().rev().find(|(n, _)| n == c) {
         Some((_, t)) => *t == Target::N,
         None => schema
             .index_of(c)
@@ -453,7 +474,7 @@ pub(crate) fn column_encoding(
             .and_then(|i| inferred.and_then(|inf| inf.get(i)))
             .is_some_and(|t| *t == Target::N),
     };
-    let shaper = Shaper::new(&opts.shape, schema, &opts.keys, &numeric)?;
+    let shaper = Shaper::new(shape, schema, &opts.keys, &numeric)?;
     let out = shaper.schema();
     let inferred: Option<Vec<Target>> = inferred.map(|inf| {
         (0..out.fields().len())
@@ -468,7 +489,7 @@ pub(crate) fn column_encoding(
         .iter()
         .map(|n| (n.clone(), Target::N))
         .collect();
-    overrides.extend(opts.overrides.iter().cloned());
+    overrides.extend(user_overrides.iter().cloned());
     let plan = Plan::new(out, &overrides, inferred.as_deref(), &opts.keys, eo)?;
     Ok(Encoding::Columns {
         plan,
@@ -503,7 +524,7 @@ fn shape_batch(mut b: Batch, shaper: &Shaper) -> Result<Batch> {
 fn encode_chunk(
     b: Batch,
     encoding: &Encoding,
-    (format, source): (Format, &str),
+    (format, source, entity): (Format, &str, Option<&str>),
     syn: Syntax,
     nulls: Nulls,
     w: &mut ItemWriter,
@@ -562,6 +583,9 @@ fn encode_chunk(
         .map(|(i, rule, message, values)| {
             let mut line = serde_json::Map::new();
             line.insert("source".into(), json!(source));
+            if let Some(e) = entity {
+                line.insert("entity".into(), json!(e));
+            }
             line.insert("row".into(), json!(b.first_row + i as u64 + 1));
             if let Some(lines) = &b.lines {
                 line.insert("line".into(), json!(lines[i]));
@@ -603,6 +627,13 @@ struct Writer {
     /// goes back to the encoders once nothing else does.
     in_flight: Vec<Arc<Vec<u8>>>,
     recycled: Recycled,
+    /// A map's runs: each source's entity type, the entity types in order, and each source's
+    /// index among them; empty otherwise.
+    source_entities: Vec<Option<String>>,
+    entity_names: Vec<String>,
+    group_of: Vec<usize>,
+    items_by_source: Vec<u64>,
+    rejects_by_source: Vec<u64>,
 }
 
 impl Writer {
@@ -660,6 +691,11 @@ impl Writer {
                 ..Report::default()
             },
             rows_by_source: vec![0; source_names.len()],
+            items_by_source: vec![0; source_names.len()],
+            rejects_by_source: vec![0; source_names.len()],
+            source_entities: Vec::new(),
+            entity_names: Vec::new(),
+            group_of: Vec::new(),
             source_names,
             key_names,
             on_error: opts.on_error,
@@ -702,6 +738,7 @@ impl Writer {
                 *self.report.rejects_by_code.entry(code).or_default() += 1;
             }
             self.report.rows_rejected += c.rejects.len() as u64;
+            self.rejects_by_source[c.source] += c.rejects.len() as u64;
         }
         let e = &c.encoded;
         if let Some(d) = self.dups.as_mut() {
@@ -711,9 +748,12 @@ impl Writer {
                     d.insert_in_batch(&e.keys.hashes, k, e.keys.get(k), c.source as u32, row)
                 {
                     let key = key_json(&self.key_names, e.keys.get(k));
-                    let first_at =
-                        format!("{}:{}", self.source_names[first.source as usize], first.row);
-                    let dup_at = format!("{}:{row}", self.source_names[c.source]);
+                    let at = |source: usize, row: u64| match self.source_entities.get(source) {
+                        Some(Some(e)) => format!("{e} {}:{row}", self.source_names[source]),
+                        _ => format!("{}:{row}", self.source_names[source]),
+                    };
+                    let first_at = at(first.source as usize, first.row);
+                    let dup_at = at(c.source, row);
                     if self.report.duplicate_examples.len() < 5 {
                         self.report
                             .duplicate_examples
@@ -722,12 +762,19 @@ impl Writer {
                     if self.duplicates.is_none() {
                         self.duplicates = Some(SideFile::create(&*self.store, "duplicates.jsonl")?);
                     }
-                    let line = json!({
+                    let mut line = json!({
                         "key": key,
                         "first": {"source": self.source_names[first.source as usize], "row": first.row},
                         "duplicate": {"source": self.source_names[c.source], "row": row},
                         "occurrence": first.seen,
                     });
+                    if let (Some(Some(a)), Some(Some(b))) = (
+                        self.source_entities.get(first.source as usize),
+                        self.source_entities.get(c.source),
+                    ) {
+                        line["first"]["entity"] = json!(a);
+                        line["duplicate"]["entity"] = json!(b);
+                    }
                     let f = self.duplicates.as_mut().expect("opened");
                     f.line(line.to_string().as_bytes())?;
                 }
@@ -748,6 +795,7 @@ impl Writer {
         self.in_flight.push(buf);
         self.recycle();
         self.report.items_written += c.encoded.ends.len() as u64;
+        self.items_by_source[c.source] += c.encoded.ends.len() as u64;
         Ok(true)
     }
 
@@ -771,6 +819,23 @@ impl Writer {
             self.report.duplicate_keys = d.keys_with_duplicates;
             self.report.duplicate_items = d.extra_items;
         }
+        self.report.entities = self
+            .entity_names
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let mut e = EntityCounts {
+                    name: name.clone(),
+                    ..EntityCounts::default()
+                };
+                for i in (0..self.group_of.len()).filter(|&i| self.group_of[i] == k) {
+                    e.rows_read += self.rows_by_source[i];
+                    e.items_written += self.items_by_source[i];
+                    e.rows_rejected += self.rejects_by_source[i];
+                }
+                e
+            })
+            .collect();
         self.report.parts = std::mem::take(&mut self.parts.parts);
         self.report.uncompressed_bytes = self.report.parts.iter().map(|p| p.uncompressed).sum();
         self.report.stored_bytes = self.report.parts.iter().map(|p| p.stored).sum();
@@ -892,7 +957,7 @@ fn key_json(names: &[String], key: &[u8]) -> Value {
 
 /// The inputs, in the order given: local files, folders and globs, and S3 objects, prefixes and
 /// globs (`s3://…`), each told apart by its own bytes.
-fn discover_sources(opts: &ConvertOptions) -> Result<Vec<Source>> {
+fn discover_sources(inputs: &[String], aws: &crate::aws::AwsOptions) -> Result<Vec<Source>> {
     let mut sources = Vec::new();
     let mut s3: Option<input::s3::S3Inputs> = None;
     let mut local: Vec<String> = Vec::new();
@@ -905,14 +970,14 @@ fn discover_sources(opts: &ConvertOptions) -> Result<Vec<Source>> {
         }
         Ok(())
     };
-    for arg in &opts.inputs {
+    for arg in inputs {
         if !input::s3::is_s3(arg) {
             local.push(arg.clone());
             continue;
         }
         flush(&mut local, &mut sources)?;
         if s3.is_none() {
-            s3 = Some(input::s3::S3Inputs::new(&opts.aws)?.digesting_reads());
+            s3 = Some(input::s3::S3Inputs::new(aws)?.digesting_reads());
         }
         for o in s3.as_ref().expect("just set").discover(arg)? {
             sources.push(input::detect_object(Arc::new(o), None)?);
@@ -934,14 +999,89 @@ enum InputDigest {
     Reads,
 }
 
+/// Inputs converted alike: all of a plain run's, or one entity type's of a map.
+struct Group<'a> {
+    name: Option<&'a str>,
+    inputs: &'a [String],
+    shape: &'a Shape,
+    overrides: &'a [(String, Target)],
+}
+
+fn groups(opts: &ConvertOptions) -> Vec<Group<'_>> {
+    if opts.entities.is_empty() {
+        return vec![Group {
+            name: None,
+            inputs: &opts.inputs,
+            shape: &opts.shape,
+            overrides: &opts.overrides,
+        }];
+    }
+    opts.entities
+        .iter()
+        .map(|e| Group {
+            name: Some(&e.name),
+            inputs: &e.inputs,
+            shape: &e.shape,
+            overrides: &e.overrides,
+        })
+        .collect()
+}
+
+/// CSV type inference over the first of `sources` (when every one is CSV and inference is on).
+fn csv_inference(sources: &[Source], opts: &ConvertOptions) -> Result<Option<Vec<Target>>> {
+    Ok(match sources.first() {
+        Some(s) if opts.csv_infer && sources.iter().all(|s| s.format == Format::Csv) => Some(
+            input::csv::infer(s, &opts.read.csv)?
+                .into_iter()
+                .map(|g| match g {
+                    input::csv::Guess::S => Target::S,
+                    input::csv::Guess::N => Target::N,
+                    input::csv::Guess::Bool => Target::Bool,
+                })
+                .collect(),
+        ),
+        _ => None,
+    })
+}
+
+/// What a run converts: its sources, the group (entity) of each, the groups' names (empty for
+/// a plain run) and encodings.
+struct Run<'a> {
+    sources: &'a [Source],
+    group_of: &'a [usize],
+    entities: &'a [String],
+    encodings: &'a [Encoding],
+}
+
+impl Run<'_> {
+    fn entity_of(&self, source: usize) -> Option<&str> {
+        self.entities.get(self.group_of[source]).map(String::as_str)
+    }
+}
+
 /// Run a conversion. Errors are "could not run" (exit 2); row problems are in the report.
 pub fn run(opts: &ConvertOptions) -> Result<Report> {
     let started = Instant::now();
     opts.keys.check_consistent()?;
-    check_out_apart_from_inputs(&opts.out, &opts.inputs)?;
-    let sources = discover_sources(opts)?;
-    if sources.is_empty() {
-        bail!("no input files");
+    let groups = groups(opts);
+    let all_inputs: Vec<String> = groups
+        .iter()
+        .flat_map(|g| g.inputs.iter().cloned())
+        .collect();
+    check_out_apart_from_inputs(&opts.out, &all_inputs)?;
+    // The sources of every group, in order, and the group each belongs to.
+    let mut sources = Vec::new();
+    let mut group_of = Vec::new();
+    for (k, g) in groups.iter().enumerate() {
+        let found = discover_sources(g.inputs, &opts.aws)?;
+        if found.is_empty() {
+            match g.name {
+                Some(n) => bail!("[entity.{n}]: no input files (inputs = {:?})", g.inputs),
+                None => bail!("no input files"),
+            }
+        }
+        group_of.extend(std::iter::repeat_n(k, found.len()));
+        sources.extend(found);
     }
     let mut schemas = Vec::with_capacity(sources.len());
     let mut units = Vec::new();
@@ -993,30 +1133,50 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
         .filter(|s| matches!(s.format, Format::Items(_)))
         .count();
     // The key schema with every key's type resolved (from the data where none was declared).
-    let (encoding, keys) = if item_inputs == 0 {
-        check_schemas(&sources, &schemas)?;
-        let inferred = match sources.iter().find(|s| s.format == Format::Csv) {
-            Some(s) if opts.csv_infer && sources.iter().all(|s| s.format == Format::Csv) => {
-                let guesses = input::csv::infer(s, &opts.read.csv)?;
-                Some(
-                    guesses
-                        .into_iter()
-                        .map(|g| match g {
-                            input::csv::Guess::S => Target::S,
-                            input::csv::Guess::N => Target::N,
-                            input::csv::Guess::Bool => Target::Bool,
-                        })
-                        .collect::<Vec<_>>(),
-                )
+    let (encodings, keys) = if item_inputs == 0 {
+        let mut encodings = Vec::with_capacity(groups.len());
+        let mut keys: Option<(KeySchema, Option<&str>)> = None;
+        for (k, g) in groups.iter().enumerate() {
+            let of_group: Vec<usize> = (0..sources.len()).filter(|&i| group_of[i] == k).collect();
+            let srcs: Vec<Source> = of_group.iter().map(|&i| sources[i].clone()).collect();
+            let scms: Vec<_> = of_group.iter().map(|&i| schemas[i].clone()).collect();
+            let in_entity = |e: anyhow::Error| match g.name {
+                Some(n) => e.context(format!("[entity.{n}]")),
+                None => e,
+            };
+            check_schemas(&srcs, &scms).map_err(in_entity)?;
+            let inferred = csv_inference(&srcs, opts).map_err(in_entity)?;
+            let encoding =
+                column_encoding(&scms[0], opts, g.shape, g.overrides, inferred.as_deref())
+                    .map_err(in_entity)?;
+            let Encoding::Columns { plan, .. } = &encoding else {
+                unreachable!("column_encoding gives columns")
+            };
+            match &keys {
+                None => keys = Some((plan.keys.clone(), g.name)),
+                Some((first, first_name)) => {
+                    for ((a, _), (b, _)) in first
+                        .key_attributes()
+                        .iter()
+                        .zip(plan.keys.key_attributes())
+                    {
+                        if a.ty != b.ty {
+                            bail!(
+                                "key attribute {} is {} in [entity.{}] but {} in [entity.{}]: one table has one type per key attribute; declare it in [table] (e.g. key = \"{}:S\") and convert the other with types",
+                                a.name,
+                                a.ty_str(),
+                                first_name.unwrap_or("?"),
+                                b.ty_str(),
+                                g.name.unwrap_or("?"),
+                                a.name
+                            );
+                        }
+                    }
+                }
             }
-            _ => None,
-        };
-        let encoding = column_encoding(&schemas[0], opts, inferred.as_deref())?;
-        let Encoding::Columns { plan, .. } = &encoding else {
-            unreachable!("column_encoding gives columns")
-        };
-        let keys = plan.keys.clone();
-        (encoding, keys)
+            encodings.push(encoding);
+        }
+        (encodings, keys.expect("at least one group").0)
     } else {
         if item_inputs < sources.len() {
             let (a, b) = (
@@ -1035,30 +1195,45 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
                 b.display()
             );
         }
-        if !opts.shape.is_empty() {
-            bail!("--set, --ttl, --select, --drop, --rename and key templates apply to CSV, Parquet and Arrow inputs; DynamoDB JSON and Ion items are converted as they are");
+        if !opts.shape.is_empty() || !opts.entities.is_empty() {
+            bail!("--set, --ttl, --select, --drop, --rename, key templates and map files apply to CSV, Parquet and Arrow inputs; DynamoDB JSON and Ion items are converted as they are");
         }
         if let Some((col, _)) = opts.overrides.first() {
             bail!("--type {col}=…: DynamoDB JSON and Ion inputs carry their own types; --type applies to CSV, Parquet and Arrow inputs");
         }
         let (checks, keys) = item_key_checks(&sources, &opts.keys, None)?;
-        (Encoding::Lines(checks), keys)
+        (vec![Encoding::Lines(checks)], keys)
     };
     let (store, _lock) = open_store(opts)?;
-    let result = convert(
-        opts, &store, &sources, units, &digests, &encoding, &keys, started,
-    );
+    let entities: Vec<String> = groups
+        .iter()
+        .filter_map(|g| g.name.map(str::to_string))
+        .collect();
+    let run = Run {
+        sources: &sources,
+        group_of: &group_of,
+        entities: &entities,
+        encodings: &encodings,
+    };
+    let result = convert(opts, &store, &run, units, &digests, &keys, started);
     match result {
         Ok(mut report) => {
             if report.failed_row.is_some() {
                 store.discard();
             }
             report.warnings = input_warnings(&sources);
-            if let Encoding::Columns {
-                shaper: Some(s), ..
-            } = &encoding
-            {
-                report.warnings.extend(s.warnings.iter().cloned());
+            for (e, g) in encodings.iter().zip(&groups) {
+                if let Encoding::Columns {
+                    shaper: Some(s), ..
+                } = e
+                {
+                    report
+                        .warnings
+                        .extend(s.warnings.iter().map(|w| match g.name {
+                            Some(n) => format!("[entity.{n}] {w}"),
+                            None => w.clone(),
+                        }));
+                }
             }
             if report.items_written == 0 && report.failed_row.is_none() {
                 report.warnings.push(
@@ -1110,13 +1285,13 @@ fn input_warnings(sources: &[Source]) -> Vec<String> {
 fn convert(
     opts: &ConvertOptions,
     store: &Arc<dyn OutputStore>,
-    sources: &[Source],
+    run: &Run,
     units: Vec<Unit>,
     digests: &[InputDigest],
-    encoding: &Encoding,
     keys: &KeySchema,
     started: Instant,
 ) -> Result<Report> {
+    let sources = run.sources;
     let threads = opts.threads.max(1);
     let pool =
         crate::pipeline::producer_pool(threads).context("cannot start the worker threads")?;
@@ -1125,7 +1300,12 @@ fn convert(
     // allocated again, with fresh pages to fault in, a moment later.
     let recycled = Recycled::new(threads * 4 + 2 * crate::hashing::md5x::LANES);
     let names: Vec<String> = sources.iter().map(Source::display).collect();
-    let writer = Writer::new(opts, store, keys, names, threads, recycled.clone())?;
+    let mut writer = Writer::new(opts, store, keys, names, threads, recycled.clone())?;
+    writer.source_entities = (0..sources.len())
+        .map(|i| run.entity_of(i).map(str::to_string))
+        .collect();
+    writer.entity_names = run.entities.to_vec();
+    writer.group_of = run.group_of.to_vec();
     let total_bytes: u64 = sources.iter().map(|s| s.size).sum();
     let bar = opts.progress.then(|| output::progress_bar(total_bytes));
 
@@ -1244,10 +1424,12 @@ fn convert(
         },
         |w, b| {
             let s = &sources[b.source];
+            let entity = run.entity_of(b.source);
+            let encoding = &run.encodings[run.group_of[b.source]];
             encode_chunk(
                 b,
                 encoding,
-                (s.format, &s.display()),
+                (s.format, &s.display(), entity),
                 opts.syntax,
                 opts.nulls,
                 w,
@@ -1300,7 +1482,9 @@ fn convert(
                 (None, InputDigest::Reads) => s.object.sha256_of_reads()?,
                 (sha, _) => sha,
             };
-            inputs.push(output::InputRecord::of(s, *rows, sha));
+            let mut record = output::InputRecord::of(s, *rows, sha);
+            record.entity = run.entity_of(inputs.len()).map(str::to_string);
+            inputs.push(record);
         }
         let facts = output::OutputFacts::of(opts, keys);
         match opts.shard {

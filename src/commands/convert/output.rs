@@ -86,6 +86,9 @@ pub struct InputRecord {
     pub etag: Option<String>,
     #[serde(rename = "versionId")]
     pub version_id: Option<String>,
+    /// The entity type of a map file this input belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
 }
 
 impl InputRecord {
@@ -99,6 +102,7 @@ impl InputRecord {
             sha256,
             etag: s.object.etag(),
             version_id: s.object.version(),
+            entity: None,
         }
     }
 
@@ -127,6 +131,9 @@ pub struct OutputFacts {
     /// ImportTable's InputFormat and InputCompressionType.
     pub format: String,
     pub compression: String,
+    /// The billing of the table the import creates (a map file's), for import-table.json.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing: Option<super::map::Billing>,
 }
 
 impl OutputFacts {
@@ -135,6 +142,7 @@ impl OutputFacts {
             table: table_name(opts, keys),
             format: opts.syntax.import_format().to_string(),
             compression: opts.compression.import_name().to_string(),
+            billing: opts.billing.clone(),
         }
     }
 }
@@ -196,6 +204,22 @@ pub fn write_manifests(
         "InputCompressionType": facts.compression,
         "TableCreationParameters": keys.table_creation_parameters(table),
     });
+    if let Some(b) = &facts.billing {
+        let tcp = &mut import["TableCreationParameters"];
+        tcp["BillingMode"] = json!(b.mode);
+        if let (Some(r), Some(w)) = (b.read_capacity, b.write_capacity) {
+            let throughput = json!({"ReadCapacityUnits": r, "WriteCapacityUnits": w});
+            tcp["ProvisionedThroughput"] = throughput.clone();
+            if let Some(g) = tcp
+                .get_mut("GlobalSecondaryIndexes")
+                .and_then(Value::as_array_mut)
+            {
+                for i in g {
+                    i["ProvisionedThroughput"] = throughput.clone();
+                }
+            }
+        }
+    }
     if let Some((bucket, prefix, owner)) = location {
         let mut source = json!({"S3Bucket": bucket, "S3KeyPrefix": format!("{prefix}data/")});
         if let Some(o) = owner {
@@ -242,6 +266,16 @@ pub fn human_summary(r: &Report, command: &str) -> String {
         thousands(r.items_written),
         thousands(r.rows_rejected)
     );
+    for e in &r.entities {
+        let _ = writeln!(
+            s,
+            "  {}: {} rows = {} items + {} rejected",
+            e.name,
+            thousands(e.rows_read),
+            thousands(e.items_written),
+            thousands(e.rows_rejected)
+        );
+    }
     if r.rows_rejected > 0 && r.shard.is_none() {
         let codes: Vec<String> = r
             .rejects_by_code

@@ -117,7 +117,12 @@ impl Request {
             tcp["BillingMode"] = json!(b);
         }
         if tcp["BillingMode"] == "PROVISIONED" {
-            let (r, w) = (o.rcu.unwrap_or(5), o.wcu.unwrap_or(5));
+            // The file's own throughput (a map file's billing) unless the command line says.
+            let given = |k: &str| tcp["ProvisionedThroughput"][k].as_i64();
+            let (r, w) = (
+                o.rcu.or(given("ReadCapacityUnits")).unwrap_or(5),
+                o.wcu.or(given("WriteCapacityUnits")).unwrap_or(5),
+            );
             tcp["ProvisionedThroughput"] = json!({"ReadCapacityUnits": r, "WriteCapacityUnits": w});
             if let Some(g) = tcp
                 .get_mut("GlobalSecondaryIndexes")
