@@ -294,6 +294,16 @@ fn merge(
             let code = rules::find(code).map(|r| r.code).unwrap_or("?");
             *report.rejects_by_code.entry(code).or_default() += n;
         }
+        for e in &r.entities {
+            match report.entities.iter_mut().find(|x| x.name == e.name) {
+                Some(x) => {
+                    x.rows_read += e.rows_read;
+                    x.items_written += e.items_written;
+                    x.rows_rejected += e.rows_rejected;
+                }
+                None => report.entities.push(e.clone()),
+            }
+        }
         for w in &r.warnings {
             if !report.warnings.contains(w) {
                 report.warnings.push(w.clone());
@@ -388,22 +398,34 @@ fn merge(
                     continue;
                 };
                 let source = |i: u32| names.get(i as usize).cloned().unwrap_or_default();
+                let entity = |i: u32| {
+                    reports[0]
+                        .inputs
+                        .get(i as usize)
+                        .and_then(|r| r.entity.clone())
+                };
+                let at = |i: u32, row: u64| match entity(i) {
+                    Some(e) => format!("{e} {}:{row}", source(i)),
+                    None => format!("{}:{row}", source(i)),
+                };
                 let key = key_json(&key_names, &k.key);
                 if report.duplicate_examples.len() < 5 {
                     report.duplicate_examples.push(format!(
-                        "{key} at {}:{} and {}:{}",
-                        source(first.source),
-                        first.row,
-                        source(k.source),
-                        k.row
+                        "{key} at {} and {}",
+                        at(first.source, first.row),
+                        at(k.source, k.row)
                     ));
                 }
-                let line = serde_json::json!({
+                let mut line = serde_json::json!({
                     "key": key,
                     "first": {"source": source(first.source), "row": first.row},
                     "duplicate": {"source": source(k.source), "row": k.row},
                     "occurrence": first.seen,
                 });
+                if let (Some(a), Some(b)) = (entity(first.source), entity(k.source)) {
+                    line["first"]["entity"] = serde_json::json!(a);
+                    line["duplicate"]["entity"] = serde_json::json!(b);
+                }
                 if duplicates.is_none() {
                     duplicates = Some(SideFile::create(&**store, "duplicates.jsonl")?);
                 }

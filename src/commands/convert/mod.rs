@@ -864,6 +864,7 @@ fn write_shard_report(
             part_size: opts.part_size,
             nulls: format!("{:?}", opts.nulls),
             timestamps: format!("{:?}", opts.timestamps),
+            shaping: shaping_text(opts),
         },
         inputs,
         parts: report.parts.clone(),
@@ -879,9 +880,25 @@ fn write_shard_report(
         warnings: report.warnings.clone(),
         rejects_file: (report.rows_rejected > 0).then(|| s.rejects_name()),
         keys_file: (opts.duplicates != DupMode::Off).then(|| s.keys_name()),
+        entities: report.entities.clone(),
     };
     let body = serde_json::to_vec_pretty(&r)?;
     Ok(store.put(&s.report_name(), &body)?)
+}
+
+/// The run's shaping as text for a shard's settings (empty when rows are not shaped).
+fn shaping_text(opts: &ConvertOptions) -> String {
+    let mut parts = Vec::new();
+    if !opts.shape.is_empty() {
+        parts.push(format!("{:?}", opts.shape));
+    }
+    for e in &opts.entities {
+        parts.push(format!(
+            "{}: {:?} {:?} {:?}",
+            e.name, e.inputs, e.shape, e.overrides
+        ));
+    }
+    parts.join("; ")
 }
 
 /// rejects.jsonl or duplicates.jsonl: lines gathered and handed to the store in large writes.

@@ -129,6 +129,10 @@ pub struct Settings {
     pub part_size: u64,
     pub nulls: String,
     pub timestamps: String,
+    /// How rows were shaped (templates, set, select, rename, TTL; a map's entity types), as
+    /// text: shards that shaped differently must not be merged.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub shaping: String,
 }
 
 /// The report a shard leaves in `shards/` (written last: a shard with its report is complete).
@@ -153,6 +157,9 @@ pub struct ShardReport {
     pub rejects_file: Option<String>,
     /// Its items' primary keys (`shards/….keys`), unless duplicates are off.
     pub keys_file: Option<String>,
+    /// A map's run: this shard's rows, items and rejects per entity type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<super::EntityCounts>,
 }
 
 /// One item's key in a shard's key file: its hash, where it came from, its bytes.
