@@ -560,3 +560,179 @@ fn validate_reports_ttl_values_the_import_would_ignore() {
     let (code, findings, _) = validate(&[out.to_str().unwrap(), "--ttl", "exp"]);
     assert_eq!((code, findings.len()), (0, 0), "{findings:?}");
 }
+
+/// The shop of fixtures/single-table: three entity types from CSV and Parquet into one table,
+/// each with its templates; counts per entity, the entity in rejects and duplicates, the sparse
+/// GSI, the TTL; and the output passes `prep validate --ttl`.
+#[test]
+fn a_map_puts_several_entity_types_into_one_table() {
+    let d = tmp();
+    let out = d.path().join("out");
+    let (code, summary, stderr) = convert(&out, &["--map", &fixture("single-table/shop.toml")]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        summary["entities"],
+        json!([
+            {"name": "customer", "rowsRead": 40, "itemsWritten": 40, "rowsRejected": 0},
+            {"name": "order", "rowsRead": 120, "itemsWritten": 119, "rowsRejected": 1},
+            {"name": "line", "rowsRead": 241, "itemsWritten": 241, "rowsRejected": 0},
+        ]),
+        "{summary}"
+    );
+    assert_eq!(summary["rowsRead"], 401);
+    assert!(
+        summary["warnings"].as_array().unwrap().is_empty(),
+        "{summary}"
+    );
+    let items = check_output(&out);
+    let customer = by(&items, "PK", "CUSTOMER#7");
+    assert_eq!(customer["SK"], "PROFILE");
+    assert_eq!(customer["GSI1PK"], "EMAIL#c7@example.com");
+    assert_eq!(customer["GSI1SK"], "CUSTOMER#000007");
+    assert!(customer.contains_key("signedUp") && !customer.contains_key("expires"));
+    let order = by(&items, "orderNo", "1000");
+    assert_eq!(order["PK"], "CUSTOMER#1");
+    assert_eq!(order["SK"], "ORDER#2024-01-01#00001000");
+    assert_eq!(order["GSI1PK"], "STATUS#NEW");
+    assert_eq!(order["GSI1SK"], "2024-01-01T00:00:00.000Z");
+    assert_eq!(order["total"], "10");
+    assert_eq!(
+        order["expires"],
+        (1_704_067_200i64 + 730 * 86_400).to_string()
+    );
+    assert!(!order.contains_key("customer_id"));
+    let line = by(&items, "SK", "LINE#0002");
+    assert!(line["PK"].as_str().unwrap().starts_with("ORDER#0000"));
+    assert!(line.contains_key("quantity") && !line.contains_key("GSI1PK"));
+    let r = read_jsonl(&out.join("rejects.jsonl"));
+    assert_eq!(
+        (r[0]["entity"].as_str(), r[0]["code"].as_str()),
+        (Some("order"), Some("M001"))
+    );
+    let dups = read_jsonl(&out.join("duplicates.jsonl"));
+    assert_eq!(dups.len(), 1);
+    assert_eq!(dups[0]["first"]["entity"], "line");
+    // The table of the map: its name, the GSI with its key types, and the manifests' inputs.
+    let table = read_json(&out.join("import-table.json"));
+    let tcp = &table["TableCreationParameters"];
+    assert_eq!(tcp["TableName"], "shop");
+    assert_eq!(tcp["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(tcp["GlobalSecondaryIndexes"][0]["IndexName"], "GSI1");
+    let manifest = read_json(&out.join("manifest-summary.json"));
+    let entities: Vec<&str> = manifest["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["entity"].as_str().unwrap())
+        .collect();
+    assert_eq!(entities, ["customer", "order", "line"]);
+    let (code, findings, _) = validate(&[out.to_str().unwrap(), "--ttl", "expires"]);
+    assert_eq!(code, 0);
+    assert!(findings.iter().all(|f| f["code"] == "D001"), "{findings:?}");
+}
+
+/// Two entity types that make the same primary key (the classic single-table bug) are
+/// duplicates; a key attribute typed differently by two entities, and map files that do not
+/// parse or name unknown options, exit 2 saying where.
+#[test]
+fn map_entities_share_one_key_space_and_bad_maps_are_refused() {
+    let d = tmp();
+    write(d.path(), "a.csv", "id,name\n1,x\n2,y\n");
+    write(d.path(), "b.csv", "ref,kind\n2,z\n3,w\n");
+    let map = write(
+        d.path(),
+        "m.toml",
+        "[table]\nkey = \"PK\"\nbilling_mode = \"PROVISIONED\"\nread_capacity = 3\nwrite_capacity = 4\n\n[entity.a]\ninputs = [\"a.csv\"]\nkey = \"ITEM#{id}\"\n\n[entity.b]\ninputs = [\"b.csv\"]\nkey = \"ITEM#{ref}\"\n",
+    );
+    let out = d.path().join("out");
+    let (code, summary, stderr) = convert(
+        &out,
+        &["--map", &map, "--duplicates", "error", "--threads", "1"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(summary["duplicateItems"], 1, "{summary}");
+    let dups = read_jsonl(&out.join("duplicates.jsonl"));
+    assert_eq!(dups[0]["key"], json!({"PK": "ITEM#2"}));
+    assert_eq!(
+        (
+            dups[0]["first"]["entity"].as_str(),
+            dups[0]["duplicate"]["entity"].as_str()
+        ),
+        (Some("a"), Some("b"))
+    );
+    let example = summary["duplicateExamples"][0].as_str().unwrap();
+    assert!(
+        example.contains("a ") && example.contains("b "),
+        "{example}"
+    );
+    let tcp = &read_json(&out.join("import-table.json"))["TableCreationParameters"];
+    assert_eq!(tcp["BillingMode"], "PROVISIONED");
+    assert_eq!(
+        tcp["ProvisionedThroughput"],
+        json!({"ReadCapacityUnits": 3, "WriteCapacityUnits": 4})
+    );
+
+    let bad: &[(&str, &[&str])] = &[
+        ("[table]\nkey = \"PK\"\n[entity.a]\ninputs = [\"a.csv\"]\nkey = \"ITEM#{nme}\"\n", &["[entity.a]", "\"nme\"", "name"]),
+        ("[table]\nkey = \"id\"\n[entity.a]\ninputs = [\"a.csv\"]\n[entity.b]\ninputs = [\"b.csv\"]\nkey = \"X\"\n", &["key attribute", "in [entity.a]", "in [entity.b]"]),
+        ("[table]\nkey = \"PK\"\n[entity.a]\ninputs = [\"a.csv\"]\nkye = \"x\"\n", &["line 5", "kye", "inputs, key, sort_key"]),
+        ("[table]\nkey = \"PK\"\n[entity.a]\ninputs = [\"none*.csv\"]\nkey = \"x\"\n", &["[entity.a]", "matches no file"]),
+    ];
+    for (text, wants) in bad {
+        let map = write(d.path(), "bad.toml", text);
+        let o = prep()
+            .args(["convert", "--map", &map, "--out"])
+            .arg(d.path().join("o"))
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{text}: {e}");
+        for w in *wants {
+            assert!(e.contains(w), "{text}: {w:?} not in {e}");
+        }
+    }
+    // The map says the keys and inputs: the same on the command line is refused.
+    let o = prep()
+        .args(["convert", "--map", &map, "--key", "PK", "--out"])
+        .arg(d.path().join("o2"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("leave out --key"));
+}
+
+/// A map's run in shards, then merged: the items, counts per entity and duplicates of the
+/// single run.
+#[test]
+fn a_map_converts_in_shards_and_merges() {
+    let d = tmp();
+    let single = d.path().join("single");
+    let map = fixture("single-table/shop.toml");
+    let (_, want, _) = convert(&single, &["--map", &map]);
+    let out = d.path().join("sharded");
+    for i in 0..3 {
+        let (code, _, stderr) = convert(&out, &["--map", &map, "--shard", &format!("{i}/3")]);
+        assert!(code <= 1, "{stderr}");
+    }
+    let o = prep()
+        .arg("merge")
+        .arg(&out)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.code().unwrap() <= 1,
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let merged: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(merged["entities"], want["entities"], "{merged}");
+    assert_eq!(merged["duplicateItems"], want["duplicateItems"]);
+    let mut a = lines(&single);
+    let mut b = lines(&out);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    let dups = read_jsonl(&out.join("duplicates.jsonl"));
+    assert_eq!(dups[0]["duplicate"]["entity"], "line");
+}

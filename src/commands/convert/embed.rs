@@ -79,7 +79,13 @@ pub struct EncodedBatch {
 /// resolved.
 fn encoding(schema: &SchemaRef, opts: &ConvertOptions) -> Result<(Encoding, KeySchema)> {
     opts.keys.check_consistent()?;
-    let e = column_encoding(schema, opts, &opts.shape, &opts.overrides, None)?;
+    let group = super::Group {
+        name: None,
+        inputs: &opts.inputs,
+        shape: &opts.shape,
+        overrides: &opts.overrides,
+    };
+    let e = column_encoding(schema, opts, &group, None)?;
     let Encoding::Columns { plan, .. } = &e else {
         unreachable!("column_encoding gives columns")
     };

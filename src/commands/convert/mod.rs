@@ -455,15 +455,25 @@ pub enum Encoding {
 pub(crate) fn column_encoding(
     schema: &arrow_schema::Schema,
     opts: &ConvertOptions,
-    shape: &Shape,
-    user_overrides: &[(String, Target)],
+    g: &Group,
     inferred: Option<&[Target]>,
 ) -> Result<Encoding> {
+    let (shape, user_overrides) = (g.shape, g.overrides);
     let eo = EncodeOptions {
         timestamps: opts.timestamps,
     };
+    // An entity type of a map whose items lack a GSI's key attributes is not in that index (a
+    // sparse index, as single-table designs use them): its plan leaves the index out.
+    let keys_for = |columns: &arrow_schema::Schema| -> KeySchema {
+        let mut keys = opts.keys.clone();
+        if g.name.is_some() {
+            keys.gsis
+                .retain(|x| x.attributes().all(|a| columns.index_of(&a.name).is_ok()));
+        }
+        keys
+    };
     if shape.is_empty() {
-        let plan = Plan::new(schema, user_overrides, inferred, &opts.keys, eo)?;
+        let plan = Plan::new(schema, user_overrides, inferred, &keys_for(schema), eo)?;
         return Ok(Encoding::Columns { plan, shaper: None });
     }
     let numeric = |c: &str| match user_overrides.iter().rev().find(|(n, _)| n == c) {
@@ -490,7 +500,7 @@ pub(crate) fn column_encoding(
         .map(|n| (n.clone(), Target::N))
         .collect();
     overrides.extend(user_overrides.iter().cloned());
-    let plan = Plan::new(out, &overrides, inferred.as_deref(), &opts.keys, eo)?;
+    let plan = Plan::new(out, &overrides, inferred.as_deref(), &keys_for(out), eo)?;
     Ok(Encoding::Columns {
         plan,
         shaper: Some(Box::new(shaper)),
@@ -1017,7 +1027,7 @@ enum InputDigest {
 }
 
 /// Inputs converted alike: all of a plain run's, or one entity type's of a map.
-struct Group<'a> {
+pub(crate) struct Group<'a> {
     name: Option<&'a str>,
     inputs: &'a [String],
     shape: &'a Shape,
@@ -1090,7 +1100,10 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
     let mut sources = Vec::new();
     let mut group_of = Vec::new();
     for (k, g) in groups.iter().enumerate() {
-        let found = discover_sources(g.inputs, &opts.aws)?;
+        let found = discover_sources(g.inputs, &opts.aws).map_err(|e| match g.name {
+            Some(n) => e.context(format!("[entity.{n}]")),
+            None => e,
+        })?;
         if found.is_empty() {
             match g.name {
                 Some(n) => bail!("[entity.{n}]: no input files (inputs = {:?})", g.inputs),
@@ -1152,7 +1165,7 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
     // The key schema with every key's type resolved (from the data where none was declared).
     let (encodings, keys) = if item_inputs == 0 {
         let mut encodings = Vec::with_capacity(groups.len());
-        let mut keys: Option<(KeySchema, Option<&str>)> = None;
+        let mut resolved: Vec<(crate::model::keys::KeyAttr, Option<&str>)> = Vec::new();
         for (k, g) in groups.iter().enumerate() {
             let of_group: Vec<usize> = (0..sources.len()).filter(|&i| group_of[i] == k).collect();
             let srcs: Vec<Source> = of_group.iter().map(|&i| sources[i].clone()).collect();
@@ -1164,36 +1177,40 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
             check_schemas(&srcs, &scms).map_err(in_entity)?;
             let inferred = csv_inference(&srcs, opts).map_err(in_entity)?;
             let encoding =
-                column_encoding(&scms[0], opts, g.shape, g.overrides, inferred.as_deref())
-                    .map_err(in_entity)?;
+                column_encoding(&scms[0], opts, g, inferred.as_deref()).map_err(in_entity)?;
             let Encoding::Columns { plan, .. } = &encoding else {
                 unreachable!("column_encoding gives columns")
             };
-            match &keys {
-                None => keys = Some((plan.keys.clone(), g.name)),
-                Some((first, first_name)) => {
-                    for ((a, _), (b, _)) in first
-                        .key_attributes()
-                        .iter()
-                        .zip(plan.keys.key_attributes())
-                    {
-                        if a.ty != b.ty {
-                            bail!(
-                                "key attribute {} is {} in [entity.{}] but {} in [entity.{}]: one table has one type per key attribute; declare it in [table] (e.g. key = \"{}:S\") and convert the other with types",
-                                a.name,
-                                a.ty_str(),
-                                first_name.unwrap_or("?"),
-                                b.ty_str(),
-                                g.name.unwrap_or("?"),
-                                a.name
-                            );
-                        }
-                    }
+            // Every key attribute's type, as the groups resolve it: one type per attribute.
+            for (attr, _) in plan.keys.key_attributes() {
+                match resolved.iter().find(|(a, _)| a.name == attr.name) {
+                    None => resolved.push((attr.clone(), g.name)),
+                    Some((first, first_name)) if first.ty != attr.ty => bail!(
+                        "key attribute {} is {} in [entity.{}] but {} in [entity.{}]: one table has one type per key attribute; declare it in [table] (e.g. \"{}:S\") and give the other entity that type (types = {{ column = \"S\" }}, or a template)",
+                        attr.name,
+                        first.ty_str(),
+                        first_name.unwrap_or("?"),
+                        attr.ty_str(),
+                        g.name.unwrap_or("?"),
+                        attr.name
+                    ),
+                    Some(_) => {}
                 }
             }
             encodings.push(encoding);
         }
-        (encodings, keys.expect("at least one group").0)
+        let mut keys = opts.keys.clone();
+        for (attr, _) in &resolved {
+            keys.set_type(&attr.name, attr.ty.expect("resolved by a plan"));
+        }
+        if let Some((a, _)) = keys.key_attributes().iter().find(|(a, _)| a.ty.is_none()) {
+            bail!(
+                "no entity type has the index key attribute {:?}, so its type is unknown: declare it in [table] gsi (e.g. \"{}:S\")",
+                a.name,
+                a.name
+            );
+        }
+        (encodings, keys)
     } else {
         if item_inputs < sources.len() {
             let (a, b) = (

@@ -120,6 +120,9 @@ impl InputRecord {
         if let Some(id) = &self.version_id {
             v["versionId"] = json!(id);
         }
+        if let Some(e) = &self.entity {
+            v["entity"] = json!(e);
+        }
         v
     }
 }
