@@ -7,6 +7,7 @@ use arrow_array::RecordBatch;
 use arrow_pyarrow::PyArrowType;
 use arrow_schema::Schema;
 use prep::commands::convert::embed::{self, ShardWriter as Inner};
+use prep::commands::convert::map::TableMap;
 use prep::commands::convert::merge::{self, MergeOptions};
 use prep::commands::convert::shard::Shard;
 use prep::commands::convert::{ConvertOptions, DupMode, OnError};
@@ -40,7 +41,11 @@ fn bad(what: &str) -> PyErr {
 #[derive(FromPyObject)]
 #[pyo3(from_item_all)]
 struct Options {
-    key: String,
+    /// A map file (`prep convert --map`) and the entity type of its this call converts: then
+    /// the keys and shaping come from the map.
+    map: Option<String>,
+    entity: Option<String>,
+    key: Option<String>,
     sort_key: Option<String>,
     gsi: Vec<String>,
     table: Option<String>,
@@ -99,7 +104,7 @@ fn aws(o: &Options) -> prep::aws::AwsOptions {
 /// The shaping the options ask for (key templates, set, select, drop, rename, ttl).
 fn shape(o: &Options) -> PyResult<Shape> {
     let mut key_templates = Vec::new();
-    for k in std::iter::once(&o.key).chain(&o.sort_key) {
+    for k in o.key.iter().chain(&o.sort_key) {
         key_templates.extend(Shape::parse_key(k).map_err(bad_arg)?.1);
     }
     let sets: Vec<String> = o.set.iter().map(|(n, t)| format!("{n}={t}")).collect();
@@ -115,10 +120,51 @@ fn shape(o: &Options) -> PyResult<Shape> {
     .map_err(bad_arg)
 }
 
+/// The conversion of `o`: from its map file (keys, billing, entity types), or from its own key
+/// and shaping options.
 fn convert_options(out: &str, o: &Options) -> PyResult<ConvertOptions> {
+    let Some(path) = &o.map else {
+        return plain_options(out, o);
+    };
+    let given: Vec<&str> = [
+        (o.key.is_some(), "key"),
+        (o.sort_key.is_some(), "sort_key"),
+        (!o.gsi.is_empty(), "gsi"),
+        (!o.set.is_empty(), "set"),
+        (o.select.is_some(), "select"),
+        (!o.drop.is_empty(), "drop"),
+        (!o.rename.is_empty(), "rename"),
+        (o.ttl.is_some(), "ttl"),
+        (!o.types.is_empty(), "types"),
+    ]
+    .into_iter()
+    .filter_map(|(g, n)| g.then_some(n))
+    .collect();
+    if !given.is_empty() {
+        return Err(bad(&format!(
+            "map= takes the keys and shaping from the map file; leave out {}",
+            given.join(", ")
+        )));
+    }
+    let m = TableMap::read(std::path::Path::new(path)).map_err(bad_arg)?;
+    let mut c = settings(
+        embed::default_options(m.keys.clone(), destination(out, o)?),
+        o,
+    )?;
+    c.table_name = o.table.clone().or(m.keys.table_name.clone());
+    c.billing = m.billing;
+    c.entities = m.entities;
+    Ok(c)
+}
+
+fn plain_options(out: &str, o: &Options) -> PyResult<ConvertOptions> {
+    let key = o
+        .key
+        .as_deref()
+        .ok_or_else(|| bad("key is required: the partition key, NAME[:S|N|B] or NAME=TEMPLATE"))?;
     let keys = KeySchema {
         table_name: None,
-        partition: Shape::parse_key(&o.key).map_err(bad_arg)?.0,
+        partition: Shape::parse_key(key).map_err(bad_arg)?.0,
         sort: o
             .sort_key
             .as_deref()
@@ -133,9 +179,21 @@ fn convert_options(out: &str, o: &Options) -> PyResult<ConvertOptions> {
             .map_err(err)?,
         vectors: Default::default(),
     };
-    let mut c = embed::default_options(keys, destination(out, o)?);
-    c.aws = aws(o);
+    let mut c = settings(embed::default_options(keys, destination(out, o)?), o)?;
     c.table_name = o.table.clone();
+    c.overrides = o
+        .types
+        .iter()
+        .map(|(col, ty)| Ok((col.clone(), Target::parse(ty).map_err(err)?)))
+        .collect::<PyResult<_>>()?;
+    c.shape = shape(o)?;
+    Ok(c)
+}
+
+/// The settings every conversion takes (format, compression, parts, nulls, timestamps,
+/// duplicates, errors, AWS) applied to `c`.
+fn settings(mut c: ConvertOptions, o: &Options) -> PyResult<ConvertOptions> {
+    c.aws = aws(o);
     c.syntax = match o.format.as_str() {
         "dynamodb-json" => Syntax::Json,
         "ion" => Syntax::Ion,
@@ -161,11 +219,6 @@ fn convert_options(out: &str, o: &Options) -> PyResult<ConvertOptions> {
             )))
         }
     };
-    c.overrides = o
-        .types
-        .iter()
-        .map(|(col, ty)| Ok((col.clone(), Target::parse(ty).map_err(err)?)))
-        .collect::<PyResult<_>>()?;
     c.duplicates = match o.duplicates.as_str() {
         "warn" => DupMode::Warn,
         "error" => DupMode::Error,
@@ -178,8 +231,33 @@ fn convert_options(out: &str, o: &Options) -> PyResult<ConvertOptions> {
         e => return Err(bad(&format!("on_error {e:?}: reject or fail"))),
     };
     c.force = o.force;
-    c.shape = shape(o)?;
     Ok(c)
+}
+
+/// A map file's entity types, in order, each with the source columns its partition key is
+/// computed from (Spark and Ray keep one key's rows together by them).
+#[pyfunction]
+fn map_entities(path: &str) -> PyResult<Vec<(String, Vec<String>)>> {
+    let m = TableMap::read(std::path::Path::new(path)).map_err(bad_arg)?;
+    let pk = m.keys.partition.name.clone();
+    Ok(m.entities
+        .iter()
+        .map(|e| {
+            let computed = e.shape.source_columns(&pk);
+            let renamed = e
+                .shape
+                .rename
+                .iter()
+                .find(|(_, new)| *new == pk)
+                .map(|(old, _)| old.clone());
+            let columns = match (computed.is_empty(), renamed) {
+                (false, _) => computed,
+                (true, Some(old)) => vec![old],
+                (true, None) => vec![pk.clone()],
+            };
+            (e.name.clone(), columns)
+        })
+        .collect())
 }
 
 /// The source columns the key `spec` is computed from (its own name for a plain key), and the
@@ -213,7 +291,7 @@ fn encode<'py>(
     let opts = convert_options("unused", &options)?;
     let batch = batch.0;
     let e = py
-        .detach(|| embed::encode_batch(&batch, &opts, source, first_row))
+        .detach(|| embed::encode_batch(&batch, &opts, source, first_row, options.entity.as_deref()))
         .map_err(err)?;
     let stats = serde_json::json!({
         "rows": batch.num_rows(),
@@ -246,7 +324,7 @@ impl ShardWriter {
 #[pymethods]
 impl ShardWriter {
     #[new]
-    #[pyo3(signature = (out, index, count, schema, input_names, source, options))]
+    #[pyo3(signature = (out, index, count, schema, input_names, source, options, input_entities=None))]
     #[allow(clippy::too_many_arguments)] // the Python constructor's parameters
     fn new(
         py: Python<'_>,
@@ -257,6 +335,7 @@ impl ShardWriter {
         input_names: Vec<String>,
         source: usize,
         options: Options,
+        input_entities: Option<Vec<String>>,
     ) -> PyResult<ShardWriter> {
         if count == 0 || index >= count {
             return Err(bad(&format!(
@@ -266,8 +345,20 @@ impl ShardWriter {
         let mut opts = convert_options(out, &options)?;
         opts.shard = Some(Shard { index, count });
         let schema = Arc::new(schema.0);
+        let entities = match input_entities {
+            Some(e) if e.len() != input_names.len() => {
+                return Err(bad("input_entities: one entity type per input name"))
+            }
+            Some(e) => e.into_iter().map(Some).collect(),
+            None => vec![None; input_names.len()],
+        };
+        let inputs = input_names
+            .into_iter()
+            .zip(entities)
+            .map(|(name, entity)| embed::Input { name, entity })
+            .collect();
         let inner = py
-            .detach(|| Inner::open(opts, &schema, input_names, source))
+            .detach(|| Inner::open(opts, &schema, inputs, source))
             .map_err(err)?;
         Ok(ShardWriter {
             inner: std::sync::Mutex::new(Some(inner)),
@@ -323,6 +414,7 @@ fn _prep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode, m)?)?;
     m.add_function(wrap_pyfunction!(merge_shards, m)?)?;
     m.add_function(wrap_pyfunction!(key_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(map_entities, m)?)?;
     m.add_class::<ShardWriter>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -187,6 +187,13 @@ def test_single_table_options_are_checked():
         prep.encode(b, key="id", drop="c")
     with pytest.raises(RuntimeError, match="did you mean"):
         prep.encode(b, key="PK=C#{cc}")
+    shop = FIXTURES / "single-table" / "shop.toml"
+    with pytest.raises(ValueError, match="leave out key"):
+        prep.encode(b, map=shop, entity="customer", key="id")
+    with pytest.raises(RuntimeError, match="no entity type"):
+        prep.encode(b, map=shop, entity="nobody")
+    assert prep.map_entities(shop) == [("customer", ["id"]), ("order", ["customer_id"]),
+                                        ("line", ["order_id"])]
 
 
 def test_a_shard_writer_and_merge_write_the_clis_folder(tmp_path):
@@ -305,6 +312,51 @@ def test_spark_writes_a_single_table_design_as_the_cli_does(spark, tmp_path):
     assert r.returncode == 0, r.stdout[-2000:]
     with pytest.raises(RuntimeError, match="did you mean"):
         write_import_files(df, str(tmp_path / "bad"), key="PK=C#{cc}", partitions=2)
+
+
+def test_spark_writes_the_single_table_shop_from_a_map(spark, tmp_path):
+    """fixtures/single-table: one DataFrame per entity type and the map file; the items, the
+    counts per entity, the rejects and the duplicates of `prep convert --map` (timestamps aside:
+    Spark holds microseconds where the Parquet file holds milliseconds)."""
+    from pyspark.sql import functions as F
+
+    from prep.spark import write_import_files
+
+    shop = FIXTURES / "single-table"
+    single = tmp_path / "single"
+    cli("convert", "--map", shop / "shop.toml", "--out", single, "--compress", "gzip", "-q")
+    read_csv = lambda name: spark.read.csv(str(shop / name), header=True, inferSchema=True)
+    frames = {
+        "customer": read_csv("customers.csv").withColumn("signed_up", F.col("signed_up").cast("string")),
+        "order": spark.read.parquet(str(shop / "orders.parquet")),
+        "line": read_csv("order_lines.csv"),
+    }
+    out = tmp_path / "spark"
+    summary = write_import_files(frames, str(out), map=str(shop / "shop.toml"), partitions=2, compress="gzip")
+    want = json.loads(cli("convert", "--map", shop / "shop.toml", "--out", tmp_path / "again",
+                          "--json").stdout)
+    assert summary["entities"] == want["entities"]
+    assert summary["duplicateItems"] == want["duplicateItems"] == 1
+
+    def normal(lines):
+        items = []
+        for l in lines:
+            item = json.loads(l)["Item"]
+            item.pop("created", None)
+            if item["type"] == {"S": "Order"}:
+                item.pop("GSI1SK")
+            items.append(json.dumps(item, sort_keys=True))
+        return sorted(items)
+
+    assert normal(part_lines(out)) == normal(part_lines(single))
+    rejects = jsonl(out / "rejects.jsonl")
+    assert [(r["entity"], r["code"]) for r in rejects] == [("order", "M001")]
+    dups = jsonl(out / "duplicates.jsonl")
+    assert dups[0]["first"]["entity"] == dups[0]["duplicate"]["entity"] == "line"
+    manifest = json.loads((out / "manifest-summary.json").read_text())
+    assert {i["entity"] for i in manifest["inputs"]} == {"customer", "order", "line"}
+    r = cli("validate", out, "--ttl", "expires", "--output-format", "json")
+    assert r.returncode == 0, r.stdout[-2000:]
 
 
 def test_int96_timestamps_from_spark_are_the_same_strings_through_the_cli(spark, tmp_path):

@@ -19,9 +19,11 @@ import os
 from . import _prep
 
 __version__ = _prep.__version__
-__all__ = ["encode", "ShardWriter", "merge", "options"]
+__all__ = ["encode", "ShardWriter", "merge", "options", "key_columns", "map_entities"]
 
 _DEFAULTS = {
+    "map": None,
+    "entity": None,
     "key": None,
     "sort_key": None,
     "gsi": [],
@@ -60,6 +62,9 @@ def options(**given):
     (``reject``, ``fail``), force; for S3: profile, region, endpoint_url, path_style,
     concurrency, chunk_size, max_attempts.
 
+    Several entity types into one table: ``map="shop.toml"`` (a ``prep convert --map`` file:
+    the keys and shaping come from it) with ``entity="order"`` (the entity type of these rows).
+
     Single-table design: ``key="PK=CUSTOMER#{customer_id}"`` (and ``sort_key``) computes the
     key from a template; set (``{"GSI1PK": "EMAIL#{email}", "total:N": "{cents}"}``, in order),
     select and drop (lists of source columns), rename (``{old: new}``), ttl (``"expires"`` to
@@ -69,8 +74,10 @@ def options(**given):
     if unknown:
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
     o = dict(_DEFAULTS, **given)
-    if not o["key"]:
-        raise ValueError("key is required: the partition key, NAME[:S|N|B]")
+    if o["map"] is not None:
+        o["map"] = os.fspath(o["map"])
+    elif not o["key"]:
+        raise ValueError("key is required: the partition key, NAME[:S|N|B] (or map=FILE.toml)")
     o["gsi"] = list(o["gsi"] or [])
     o["types"] = dict(o["types"] or {})
     sets = o["set"] or {}
@@ -92,6 +99,12 @@ def _check_against(schema, settings):
     encode(pa.RecordBatch.from_pylist([], schema=schema), **settings)
 
 
+def map_entities(path):
+    """A map file's entity types in order, each with the source columns its partition key
+    reads: ``[("customer", ["id"]), ("order", ["customer_id"])]``."""
+    return _prep.map_entities(os.fspath(path))
+
+
 def key_columns(spec):
     """The source columns the key ``spec`` reads: its name (``"pk:S"`` → ``["pk"]``), or the
     columns of its template (``"PK=C#{id}#{a.b}"`` → ``["id", "a"]``)."""
@@ -111,12 +124,18 @@ class ShardWriter:
     ``s3://bucket/prefix/``): its parts, rejects, keys and report, as ``prep convert --shard``
     writes them. ``input_names`` names the conversion's inputs (the same in every shard; by
     default one per shard, ``part I``); this shard's batches come from ``input_names[source]``
-    (default: its own)."""
+    (default: its own). In a map's run (``map=``), ``input_entities`` gives each input's entity
+    type (default: ``entity`` for all)."""
 
-    def __init__(self, out, index, count, schema, input_names=None, source=None, **opts):
+    def __init__(self, out, index, count, schema, input_names=None, source=None,
+                 input_entities=None, **opts):
         names = list(input_names) if input_names is not None else [f"part {i}" for i in range(count)]
         src = index if source is None else source
-        self._w = _prep.ShardWriter(os.fspath(out), index, count, schema, names, src, options(**opts))
+        entities = None if input_entities is None else list(input_entities)
+        if entities is None and opts.get("entity") is not None:
+            entities = [opts["entity"]] * len(names)
+        self._w = _prep.ShardWriter(os.fspath(out), index, count, schema, names, src,
+                                    options(**opts), entities)
 
     def write(self, batch):
         self._w.write(batch)

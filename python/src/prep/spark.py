@@ -24,10 +24,16 @@ def _key_columns(spec):
     return prep.key_columns(spec) if spec else []
 
 
-def write_import_files(df, out, key, sort_key=None, partitions=None, **opts):
+def write_import_files(df, out, key=None, sort_key=None, partitions=None, map=None, **opts):
     """Convert ``df`` into an import folder at ``out``; the merged summary (a dict, as ``prep
     convert --json`` prints it). ``partitions``: the number of tasks (shards; default: the
-    DataFrame's partitions). Other options as :func:`prep.options`."""
+    DataFrame's partitions). Other options as :func:`prep.options`.
+
+    Several entity types into one table: ``map="shop.toml"`` (a ``prep convert --map`` file)
+    and ``df`` a dict of one DataFrame per entity type (``{"customer": customers, "order":
+    orders}``); the map's keys and shaping apply, its ``inputs`` are not read."""
+    if map is not None:
+        return _write_map(df, out, map, partitions, **opts)
     from pyspark.sql.pandas.types import to_arrow_schema
 
     settings = dict(opts, key=key, sort_key=sort_key)
@@ -64,5 +70,64 @@ def write_import_files(df, out, key, sort_key=None, partitions=None, **opts):
     done = shaped.mapInArrow(task, "shard int, rows long, items long").collect()
     if len(done) != n:
         raise RuntimeError(f"{len(done)} of {n} shards reported back")
+    aws = {k: opts[k] for k in ("profile", "region", "endpoint_url", "path_style", "max_attempts") if k in opts}
+    return prep.merge(out, force=True, **aws)
+
+
+def _write_map(frames, out, map_file, partitions, **opts):
+    """Every entity type's DataFrame as shards of one conversion: entity after entity, each
+    repartitioned by the source columns of its partition key; then the merge."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    entities = prep.map_entities(map_file)
+    names = [e for e, _ in entities]
+    if not isinstance(frames, dict):
+        raise ValueError(f"with map=, pass one DataFrame per entity type: {{{', '.join(repr(n) for n in names)}}}")
+    unknown = sorted(set(frames) - set(names))
+    if unknown:
+        raise ValueError(f"the map has no entity type {unknown} (it has {names})")
+    jobs = []
+    for entity, columns in entities:
+        df = frames.get(entity)
+        if df is None:
+            continue
+        settings = dict(opts, map=map_file, entity=entity)
+        prep.options(**settings)
+        _check_against(to_arrow_schema(df.schema), settings)
+        n = partitions or max(1, df.rdd.getNumPartitions())
+        jobs.append((entity, df.repartition(n, *[c for c in columns if c in df.columns]), n, settings))
+    count = sum(n for _, _, n, _ in jobs)
+    inputs, input_entities = [], []
+    for entity, _, n, _ in jobs:
+        inputs += [f"{entity} partition {i}" for i in range(n)]
+        input_entities += [entity] * n
+    first = 0
+    for entity, shaped, n, settings in jobs:
+        schema = to_arrow_schema(shaped.schema)
+        offset = first
+
+        def task(batches, schema=schema, offset=offset, settings=settings):
+            import pyarrow as pa
+            from pyspark import TaskContext
+
+            index = offset + TaskContext.get().partitionId()
+            w = prep.ShardWriter(out, index, count, schema, inputs, index, input_entities,
+                                 **dict(settings, force=True))
+            try:
+                for b in batches:
+                    w.write(b)
+                s = w.close()
+            except BaseException:
+                w.abort()
+                raise
+            yield pa.RecordBatch.from_pylist(
+                [{"shard": index, "rows": s["rowsRead"], "items": s["itemsWritten"]}],
+                schema=pa.schema([("shard", pa.int32()), ("rows", pa.int64()), ("items", pa.int64())]),
+            )
+
+        done = shaped.mapInArrow(task, "shard int, rows long, items long").collect()
+        if len(done) != n:
+            raise RuntimeError(f"{len(done)} of {n} shards of {entity} reported back")
+        first += n
     aws = {k: opts[k] for k in ("profile", "region", "endpoint_url", "path_style", "max_attempts") if k in opts}
     return prep.merge(out, force=True, **aws)

@@ -75,22 +75,75 @@ pub struct EncodedBatch {
     pub keys: KeySchema,
 }
 
-/// The encoding of batches of `schema` under `opts`, and its key schema with every type
-/// resolved.
-fn encoding(schema: &SchemaRef, opts: &ConvertOptions) -> Result<(Encoding, KeySchema)> {
+/// The encoding of batches of `schema` under `opts` (for `entity` of a map's entity types, its
+/// shaping), and its key schema with every type resolved.
+fn encoding(
+    schema: &SchemaRef,
+    opts: &ConvertOptions,
+    entity: Option<&str>,
+) -> Result<(Encoding, KeySchema)> {
     opts.keys.check_consistent()?;
-    let group = super::Group {
-        name: None,
-        inputs: &opts.inputs,
-        shape: &opts.shape,
-        overrides: &opts.overrides,
+    let group = match entity {
+        None => super::Group {
+            name: None,
+            inputs: &opts.inputs,
+            shape: &opts.shape,
+            overrides: &opts.overrides,
+        },
+        Some(name) => {
+            let e = opts
+                .entities
+                .iter()
+                .find(|e| e.name == name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = opts.entities.iter().map(|e| e.name.as_str()).collect();
+                    anyhow::anyhow!(
+                        "the map has no entity type {name:?} (it has {})",
+                        known.join(", ")
+                    )
+                })?;
+            super::Group {
+                name: Some(&e.name),
+                inputs: &e.inputs,
+                shape: &e.shape,
+                overrides: &e.overrides,
+            }
+        }
     };
-    let e = column_encoding(schema, opts, &group, None)?;
+    let e = column_encoding(schema, opts, &group, None).map_err(|err| match entity {
+        Some(n) => err.context(format!("[entity.{n}]")),
+        None => err,
+    })?;
     let Encoding::Columns { plan, .. } = &e else {
         unreachable!("column_encoding gives columns")
     };
-    let keys = plan.keys.clone();
+    // Every shard of a map's run records the whole table's keys, whichever entity it converts:
+    // their types must be known without the data.
+    let keys = if opts.entities.is_empty() {
+        plan.keys.clone()
+    } else {
+        if let Some((a, _)) = opts
+            .keys
+            .key_attributes()
+            .iter()
+            .find(|(a, _)| a.ty.is_none())
+        {
+            bail!(
+                "declare the type of key attribute {:?} in the map's [table] (e.g. \"{}:S\"): the shards of a map's run each convert one entity type",
+                a.name,
+                a.name
+            );
+        }
+        opts.keys.clone()
+    };
     Ok((e, keys))
+}
+
+/// One input of a conversion fed batch by batch: its name, and its entity type in a map's run.
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub name: String,
+    pub entity: Option<String>,
 }
 
 /// Encode one batch as `prep convert` encodes its rows (`source` names it in rejects; its
@@ -100,8 +153,9 @@ pub fn encode_batch(
     opts: &ConvertOptions,
     source: &str,
     first_row: u64,
+    entity: Option<&str>,
 ) -> Result<EncodedBatch> {
-    let (encoding, keys) = encoding(&batch.schema(), opts)?;
+    let (encoding, keys) = encoding(&batch.schema(), opts, entity)?;
     let mut w = ItemWriter::new(opts.syntax, opts.nulls);
     let chunk = encode_chunk(
         Batch {
@@ -113,7 +167,7 @@ pub fn encode_batch(
             input_bytes: 0,
         },
         &encoding,
-        (Format::ArrowStream, source, None),
+        (Format::ArrowStream, source, entity),
         opts.syntax,
         opts.nulls,
         &mut w,
@@ -138,39 +192,59 @@ pub struct ShardWriter {
     keys: KeySchema,
     writer: Option<Writer>,
     items: ItemWriter,
-    names: Vec<String>,
+    inputs: Vec<Input>,
     source: usize,
     next_row: u64,
 }
 
 impl ShardWriter {
-    /// Open shard `opts.shard` for batches of `schema`, read from input `source` of
-    /// `input_names`.
+    /// Open shard `opts.shard` for batches of `schema`, read from input `source` of `inputs`
+    /// (in a map's run, its entity type says how the batches are shaped).
     pub fn open(
         opts: ConvertOptions,
         schema: &SchemaRef,
-        input_names: Vec<String>,
+        inputs: Vec<Input>,
         source: usize,
     ) -> Result<ShardWriter> {
         if opts.shard.is_none() {
             bail!("a shard writer needs its shard (I of N)");
         }
-        if source >= input_names.len() {
-            bail!(
-                "input {source} is not among the {} inputs",
-                input_names.len()
-            );
+        if source >= inputs.len() {
+            bail!("input {source} is not among the {} inputs", inputs.len());
         }
-        let (encoding, keys) = encoding(schema, &opts)?;
+        let entity = inputs[source].entity.clone();
+        if entity.is_some() != !opts.entities.is_empty() {
+            bail!("in a map's run every input names its entity type, and only then");
+        }
+        let (encoding, keys) = encoding(schema, &opts, entity.as_deref())?;
         let (store, held) = open_store(&opts)?;
-        let writer = Writer::new(
+        let mut writer = Writer::new(
             &opts,
             &store,
             &keys,
-            input_names.clone(),
+            inputs.iter().map(|i| i.name.clone()).collect(),
             1,
             Recycled::new(4),
         )?;
+        if !opts.entities.is_empty() {
+            writer.entity_names = opts.entities.iter().map(|e| e.name.clone()).collect();
+            writer.source_entities = inputs.iter().map(|i| i.entity.clone()).collect();
+            writer.group_of = inputs
+                .iter()
+                .map(|i| {
+                    opts.entities
+                        .iter()
+                        .position(|e| Some(&e.name) == i.entity.as_ref())
+                        .ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "input {:?}: the map has no entity type {:?}",
+                                i.name,
+                                i.entity.as_deref().unwrap_or("")
+                            )
+                        })
+                })
+                .collect::<Result<_>>()?;
+        }
         let items = ItemWriter {
             keep_keys: opts.duplicates != DupMode::Off,
             ..ItemWriter::new(opts.syntax, opts.nulls)
@@ -183,7 +257,7 @@ impl ShardWriter {
             keys,
             writer: Some(writer),
             items,
-            names: input_names,
+            inputs,
             source,
             next_row: 0,
         })
@@ -205,7 +279,11 @@ impl ShardWriter {
                 input_bytes: 0,
             },
             &self.encoding,
-            (Format::ArrowStream, &self.names[self.source], None),
+            (
+                Format::ArrowStream,
+                &self.inputs[self.source].name,
+                self.inputs[self.source].entity.as_deref(),
+            ),
             self.opts.syntax,
             self.opts.nulls,
             &mut self.items,
@@ -233,18 +311,18 @@ impl ShardWriter {
         let result = (|| {
             let (report, rows) = w.finish()?;
             let inputs: Vec<output::InputRecord> = self
-                .names
+                .inputs
                 .iter()
                 .zip(rows)
-                .map(|(name, rows)| output::InputRecord {
-                    path: name.clone(),
+                .map(|(input, rows)| output::InputRecord {
+                    path: input.name.clone(),
                     format: "arrow".into(),
                     rows,
                     bytes: 0,
                     sha256: None,
                     etag: None,
                     version_id: None,
-                    entity: None,
+                    entity: input.entity.clone(),
                 })
                 .collect();
             let shard: Shard = self.opts.shard.expect("checked at open");
