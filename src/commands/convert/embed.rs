@@ -213,7 +213,7 @@ impl ShardWriter {
             bail!("input {source} is not among the {} inputs", inputs.len());
         }
         let entity = inputs[source].entity.clone();
-        if entity.is_some() != !opts.entities.is_empty() {
+        if entity.is_some() == opts.entities.is_empty() {
             bail!("in a map's run every input names its entity type, and only then");
         }
         let (encoding, keys) = encoding(schema, &opts, entity.as_deref())?;
