@@ -4,6 +4,8 @@
 #   benches/compare.sh --s3-only [--rows N] [--runs N]   (S3 → S3 against the three-step path; needs
 #   scripts/install-test-tools.sh for the local S3 server)
 #   benches/compare.sh --shards-only [--rows N] [--runs N]   (N shard processes + merge against one)
+#   benches/compare.sh --single-table-only [--rows N] [--runs N] [--base-bin OLD_PREP]
+#   (three templates and a TTL against the plain conversion; the plain one against an older build)
 #   benches/compare.sh --spark-only [--rows N] [--runs N]    (prep.spark against mapPartitions + TypeSerializer;
 #   needs the Python test tools and the extension: cd python && maturin develop --release)
 # Builds prep (release), installs duckdb, pyarrow and boto3 into .venv, generates the dataset
@@ -17,6 +19,10 @@ cargo build --release --quiet --bin prep --example serde_baseline --example chec
 if [ "${1:-}" = "--spark-only" ]; then
     shift
     exec .venv/bin/python benches/spark_paths.py "$@"
+fi
+if [ "${1:-}" = "--single-table-only" ]; then
+    shift
+    exec .venv/bin/python benches/single_table.py "$@"
 fi
 if [ "${1:-}" = "--shards-only" ]; then
     shift
