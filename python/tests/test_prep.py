@@ -481,3 +481,22 @@ def test_ray_writes_an_import_folder_that_validates(ray_local, tmp_path):
     assert sorted(part_lines(out)) == sorted(part_lines(single))
     r = cli("validate", out, "--output-format", "json")
     assert r.returncode == 0, r.stdout[-2000:]
+
+
+def test_ray_writes_a_single_table_design_as_the_cli_does(ray_local, tmp_path):
+    """Key templates, set, drop, rename and a computed TTL through Ray: the CLI's items."""
+    import ray.data
+
+    from prep.ray import write_import_files
+
+    t = orders_table()
+    src = tmp_path / "orders.parquet"
+    pq.write_table(t, src)
+    single = tmp_path / "single"
+    cli("convert", src, "--out", single, *SINGLE_TABLE_ARGS, "--compress", "gzip", "-q")
+    out = tmp_path / "ray"
+    summary = write_import_files(ray.data.from_arrow(t).repartition(3), str(out), partitions=3,
+                                 compress="gzip", **SINGLE_TABLE)
+    assert summary["rowsRead"] == 50 and summary["itemsWritten"] == 49
+    assert sorted(part_lines(out)) == sorted(part_lines(single))
+    assert [r["code"] for r in jsonl(out / "rejects.jsonl")] == ["M001"]
