@@ -736,3 +736,44 @@ fn a_map_converts_in_shards_and_merges() {
     let dups = read_jsonl(&out.join("duplicates.jsonl"));
     assert_eq!(dups[0]["duplicate"]["entity"], "line");
 }
+
+/// A map's table with a multi-attribute GSI (ImportTable's 2025 index keys): the index in
+/// import-table.json with every attribute typed, and its attributes checked on the items of the
+/// entity types that have them.
+#[test]
+fn a_map_declares_multi_attribute_index_keys() {
+    let d = tmp();
+    write(d.path(), "shops.csv", "id,country,city,year,month\n1,DE,Berlin,2024,5\n2,FR,,2024,6\n3,US,NYC,x,7\n");
+    write(d.path(), "notes.csv", "id,text\n1,hello\n");
+    let map = write(
+        d.path(),
+        "m.toml",
+        "[table]\nkey = \"PK:S\"\ngsi = [\"byPlace=country:S+city:S,year:N+month:N\"]\n\n[entity.shop]\ninputs = [\"shops.csv\"]\nkey = \"SHOP#{id}\"\n\n[entity.note]\ninputs = [\"notes.csv\"]\nkey = \"NOTE#{id}\"\n",
+    );
+    let out = d.path().join("out");
+    let (code, summary, stderr) = convert(&out, &["--map", &map]);
+    assert_eq!(code, 1, "{stderr}");
+    // An empty city is no attribute (not indexed); a year that is no number is K006.
+    assert_eq!(summary["rejectsByCode"], json!({"K006": 1}), "{summary}");
+    assert_eq!(summary["itemsWritten"], 3);
+    let tcp = &read_json(&out.join("import-table.json"))["TableCreationParameters"];
+    let g = &tcp["GlobalSecondaryIndexes"][0];
+    assert_eq!(
+        g["KeySchema"],
+        json!([
+            {"AttributeName": "country", "KeyType": "HASH"},
+            {"AttributeName": "city", "KeyType": "HASH"},
+            {"AttributeName": "year", "KeyType": "RANGE"},
+            {"AttributeName": "month", "KeyType": "RANGE"},
+        ])
+    );
+    let types: Vec<(String, String)> = tcp["AttributeDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["AttributeName"].as_str().unwrap().into(), a["AttributeType"].as_str().unwrap().into()))
+        .collect();
+    assert!(types.contains(&("year".into(), "N".into())) && types.contains(&("city".into(), "S".into())), "{types:?}");
+    let (code, findings, _) = validate(&[out.to_str().unwrap()]);
+    assert_eq!((code, findings.len()), (0, 0), "{findings:?}");
+}
