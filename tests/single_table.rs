@@ -743,7 +743,11 @@ fn a_map_converts_in_shards_and_merges() {
 #[test]
 fn a_map_declares_multi_attribute_index_keys() {
     let d = tmp();
-    write(d.path(), "shops.csv", "id,country,city,year,month\n1,DE,Berlin,2024,5\n2,FR,,2024,6\n3,US,NYC,x,7\n");
+    write(
+        d.path(),
+        "shops.csv",
+        "id,country,city,year,month\n1,DE,Berlin,2024,5\n2,FR,,2024,6\n3,US,NYC,x,7\n",
+    );
     write(d.path(), "notes.csv", "id,text\n1,hello\n");
     let map = write(
         d.path(),
@@ -771,9 +775,18 @@ fn a_map_declares_multi_attribute_index_keys() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["AttributeName"].as_str().unwrap().into(), a["AttributeType"].as_str().unwrap().into()))
+        .map(|a| {
+            (
+                a["AttributeName"].as_str().unwrap().into(),
+                a["AttributeType"].as_str().unwrap().into(),
+            )
+        })
         .collect();
-    assert!(types.contains(&("year".into(), "N".into())) && types.contains(&("city".into(), "S".into())), "{types:?}");
+    assert!(
+        types.contains(&("year".into(), "N".into()))
+            && types.contains(&("city".into(), "S".into())),
+        "{types:?}"
+    );
     let (code, findings, _) = validate(&[out.to_str().unwrap()]);
     assert_eq!((code, findings.len()), (0, 0), "{findings:?}");
 }
