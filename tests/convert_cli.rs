@@ -8,19 +8,6 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
 
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap()
-}
-
-fn rejects(out: &Path) -> Vec<Value> {
-    let p = out.join("rejects.jsonl");
-    if p.exists() {
-        read_jsonl(&p)
-    } else {
-        vec![]
-    }
-}
-
 fn codes(out: &Path) -> Vec<String> {
     rejects(out)
         .iter()
@@ -693,6 +680,8 @@ fn output_layout_and_manifests() {
     assert_eq!(code, 1, "{err}");
     let files = read_jsonl(&out.join("manifest-files.json"));
     assert!(files.len() > 1, "300-byte parts split the output");
+    // A whole run writes no shard reports, and leaves no empty shards/ folder.
+    assert!(!out.join("shards").exists());
     assert_eq!(files.len() as u64, s["parts"].as_u64().unwrap());
     let mut items = 0;
     for (i, f) in files.iter().enumerate() {

@@ -121,11 +121,17 @@ fn setup(moto: &Moto, dir: &Path, compress: &str, table: &str, prefix: &str) -> 
         ],
     );
     assert_eq!(code, 0, "{err}");
+    upload(moto, &out, &format!("s3://bkt/{prefix}/"));
+    out
+}
+
+/// `prep upload OUT URL` into the moto server's S3.
+fn upload(moto: &Moto, out: &Path, url: &str) {
     let o = prep_aws()
         .args([
             "upload",
             out.to_str().unwrap(),
-            &format!("s3://bkt/{prefix}/"),
+            url,
             "--endpoint-url",
             &moto.url(),
             "--path-style",
@@ -134,7 +140,6 @@ fn setup(moto: &Moto, dir: &Path, compress: &str, table: &str, prefix: &str) -> 
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    out
 }
 
 fn import(moto: &Moto, args: &[&str]) -> (i32, String, String) {
@@ -238,19 +243,7 @@ fn a_bad_item_fails_the_import_with_counts_and_hints() {
         .into();
     line["sha256"] = prep::hashing::hex(&sha2::Sha256::digest(&bytes)).into();
     std::fs::write(&mf, format!("{line}\n")).unwrap();
-    let o = prep_aws()
-        .args([
-            "upload",
-            out.to_str().unwrap(),
-            "s3://bkt/bad/",
-            "--endpoint-url",
-            &moto.url(),
-            "--path-style",
-            "--quiet",
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    upload(&moto, &out, "s3://bkt/bad/");
     let (code, _, err) = import(&moto, &[out.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("ErrorCount 1"), "{err}");
@@ -446,19 +439,7 @@ fn a_single_table_design_imports_and_scans_back() {
     );
     assert_eq!(code, 1, "{err}");
     assert_eq!(summary["itemsWritten"], 400);
-    let o = prep_aws()
-        .args([
-            "upload",
-            out.to_str().unwrap(),
-            "s3://bkt/shop/",
-            "--endpoint-url",
-            &moto.url(),
-            "--path-style",
-            "--quiet",
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    upload(&moto, &out, "s3://bkt/shop/");
     let (code, _, err) = import(&moto, &[out.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let key = |v: &Value| format!("{}|{}", v["PK"], v["SK"]);

@@ -15,19 +15,6 @@ use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::sync::Arc;
 
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap()
-}
-
-fn rejects(out: &Path) -> Vec<Value> {
-    let p = out.join("rejects.jsonl");
-    if p.exists() {
-        read_jsonl(&p)
-    } else {
-        Vec::new()
-    }
-}
-
 fn by(items: &[Map<String, Value>], attr: &str, value: &str) -> Map<String, Value> {
     items
         .iter()

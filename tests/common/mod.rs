@@ -12,6 +12,21 @@ pub fn fixture(name: &str) -> String {
     format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A temporary folder, removed when dropped.
+pub fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// The lines of an output folder's rejects.jsonl (none when there is no such file).
+pub fn rejects(out: &Path) -> Vec<serde_json::Value> {
+    let p = out.join("rejects.jsonl");
+    if p.exists() {
+        read_jsonl(&p)
+    } else {
+        Vec::new()
+    }
+}
+
 pub fn prep() -> Command {
     Command::cargo_bin("prep").unwrap()
 }

@@ -48,13 +48,25 @@ def write_import_files(df, out, key=None, sort_key=None, partitions=None, map=No
     shaped = df.repartition(n, *columns)
     schema = to_arrow_schema(shaped.schema)
     names = [f"partition {i}" for i in range(n)]
+    _run_shards(shaped, _task(out, n, schema, names, None, 0, settings), n)
+    return prep.merge(out, force=True, **_aws(opts))
+
+
+def _aws(opts):
+    return {k: opts[k] for k in ("profile", "region", "endpoint_url", "path_style", "max_attempts") if k in opts}
+
+
+def _task(out, count, schema, names, entities, offset, settings):
+    """The mapInArrow function of a job's tasks: task I writes shard ``offset + I`` of
+    ``count`` (a retried task rewrites it) and yields its counts."""
 
     def task(batches):
         import pyarrow as pa
         from pyspark import TaskContext
 
-        index = TaskContext.get().partitionId()
-        w = prep.ShardWriter(out, index, n, schema, names, index, **dict(settings, force=True))
+        index = offset + TaskContext.get().partitionId()
+        w = prep.ShardWriter(out, index, count, schema, names, index, entities,
+                             **dict(settings, force=True))
         try:
             for b in batches:
                 w.write(b)
@@ -67,11 +79,13 @@ def write_import_files(df, out, key=None, sort_key=None, partitions=None, map=No
             schema=pa.schema([("shard", pa.int32()), ("rows", pa.int64()), ("items", pa.int64())]),
         )
 
-    done = shaped.mapInArrow(task, "shard int, rows long, items long").collect()
+    return task
+
+
+def _run_shards(df, task, n, what="shards"):
+    done = df.mapInArrow(task, "shard int, rows long, items long").collect()
     if len(done) != n:
-        raise RuntimeError(f"{len(done)} of {n} shards reported back")
-    aws = {k: opts[k] for k in ("profile", "region", "endpoint_url", "path_style", "max_attempts") if k in opts}
-    return prep.merge(out, force=True, **aws)
+        raise RuntimeError(f"{len(done)} of {n} {what} reported back")
 
 
 def _write_map(frames, out, map_file, partitions, **opts):
@@ -103,31 +117,7 @@ def _write_map(frames, out, map_file, partitions, **opts):
         input_entities += [entity] * n
     first = 0
     for entity, shaped, n, settings in jobs:
-        schema = to_arrow_schema(shaped.schema)
-        offset = first
-
-        def task(batches, schema=schema, offset=offset, settings=settings):
-            import pyarrow as pa
-            from pyspark import TaskContext
-
-            index = offset + TaskContext.get().partitionId()
-            w = prep.ShardWriter(out, index, count, schema, inputs, index, input_entities,
-                                 **dict(settings, force=True))
-            try:
-                for b in batches:
-                    w.write(b)
-                s = w.close()
-            except BaseException:
-                w.abort()
-                raise
-            yield pa.RecordBatch.from_pylist(
-                [{"shard": index, "rows": s["rowsRead"], "items": s["itemsWritten"]}],
-                schema=pa.schema([("shard", pa.int32()), ("rows", pa.int64()), ("items", pa.int64())]),
-            )
-
-        done = shaped.mapInArrow(task, "shard int, rows long, items long").collect()
-        if len(done) != n:
-            raise RuntimeError(f"{len(done)} of {n} shards of {entity} reported back")
+        task = _task(out, count, to_arrow_schema(shaped.schema), inputs, input_entities, first, settings)
+        _run_shards(shaped, task, n, f"shards of {entity}")
         first += n
-    aws = {k: opts[k] for k in ("profile", "region", "endpoint_url", "path_style", "max_attempts") if k in opts}
-    return prep.merge(out, force=True, **aws)
+    return prep.merge(out, force=True, **_aws(opts))

@@ -388,7 +388,12 @@ fn open_store(opts: &ConvertOptions) -> Result<(Arc<dyn OutputStore>, Held)> {
     Ok(match &opts.out {
         Destination::Folder(out) => {
             let lock = prepare_out(out, opts.force, opts.shard)?;
-            for dir in ["data", shard::SHARDS_DIR] {
+            // shards/ holds a shard's reports and keys: a whole run has none.
+            let dirs: &[&str] = match opts.shard {
+                Some(_) => &["data", shard::SHARDS_DIR],
+                None => &["data"],
+            };
+            for dir in dirs {
                 std::fs::create_dir_all(out.join(dir))
                     .with_context(|| format!("cannot create {}", out.join(dir).display()))?;
             }
