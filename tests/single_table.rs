@@ -12,7 +12,6 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
 use common::*;
 use serde_json::{json, Map, Value};
-use std::path::Path;
 use std::sync::Arc;
 
 fn by(items: &[Map<String, Value>], attr: &str, value: &str) -> Map<String, Value> {
