@@ -689,11 +689,14 @@ fn ref_instant(a: &dyn Array, i: usize) -> Option<(i64, u32, Option<u32>, bool)>
     })
 }
 
-/// ISO-8601 text by chrono: RFC 3339, or a zone-less date-time or date taken as UTC.
+/// ISO-8601 text by chrono: RFC 3339, or a zone-less date-time or date taken as UTC. A leap
+/// second (`:60`, which chrono holds as a second nanosecond count on :59) is the last second
+/// of its minute, as prep documents it (POSIX time has no leap seconds).
 fn ref_parse_iso(s: &str) -> Option<(i64, u32)> {
+    let posix = |secs: i64, nanos: u32| Some((secs, nanos % 1_000_000_000));
     let s = s.trim();
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some((t.timestamp(), t.timestamp_subsec_nanos()));
+        return posix(t.timestamp(), t.timestamp_subsec_nanos());
     }
     for f in [
         "%Y-%m-%dT%H:%M:%S%.f",
@@ -703,7 +706,7 @@ fn ref_parse_iso(s: &str) -> Option<(i64, u32)> {
     ] {
         if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
             let t = t.and_utc();
-            return Some((t.timestamp(), t.timestamp_subsec_nanos()));
+            return posix(t.timestamp(), t.timestamp_subsec_nanos());
         }
     }
     let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
