@@ -335,3 +335,38 @@ fn unsafe_only_in_the_fast_path_modules() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The library never prints: progress and notices go through the observer its caller passes
+/// (`model::observe`); only the binary (`src/main.rs`, `src/cli/`) writes to the terminal. Test
+/// modules (`#[cfg(test)]` to the end of a file) may say why they skip.
+#[test]
+fn the_library_never_prints() {
+    let mut wrong = Vec::new();
+    for (rel, text) in sources() {
+        if rel == "src/main.rs" || rel.starts_with("src/cli/") {
+            continue;
+        }
+        let text = code(&text);
+        let library = match text.find("#[cfg(test)]\nmod tests") {
+            Some(i) => &text[..i],
+            None => &text[..],
+        };
+        for printer in [
+            "println!",
+            "eprintln!",
+            "print!(",
+            "eprint!(",
+            "indicatif",
+            "std::io::stdout",
+            "std::io::stderr",
+            "dbg!(",
+        ] {
+            if library.contains(printer) {
+                wrong.push(format!(
+                    "{rel} uses {printer}: report through the caller's observer instead"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

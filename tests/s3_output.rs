@@ -521,6 +521,7 @@ fn wide_rows(first: u64, rows: u64, out: &mut Vec<u8>) {
 /// chunks as they are made, nothing held whole and no local file. (The same run over 200 MB
 /// and 800 MB objects levels off at the same peak: the bound does not grow with the input.)
 #[test]
+#[ignore = "converts 2.2 GB through the local S3 server (minutes); the README's test command runs it with --include-ignored"]
 fn a_multi_gb_object_converts_s3_to_s3_in_bounded_memory() {
     let Some(bin) = S3sFs::bin() else { return };
     let d = tempfile::tempdir().unwrap();

@@ -299,7 +299,7 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
             max_line: a.max_line_bytes,
         },
         csv_infer: matches!(a.csv_types, CsvTypes::Infer),
-        progress: a.output.progress(),
+        observer: a.output.observer("prep convert", false),
         shard: a
             .shard
             .as_deref()

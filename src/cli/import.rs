@@ -181,8 +181,7 @@ pub fn run(a: ImportArgs) -> Result<i32> {
                 .map(|t| import::parse_tag(t))
                 .collect::<Result<_>>()?,
         },
-        progress: a.output.progress(),
-        quiet: a.output.quiet || a.output.json,
+        observer: a.output.observer("prep import", true),
     };
     let r = import::run(&opts)?;
     if a.dry_run {

@@ -15,6 +15,7 @@ macro_rules! out {
 mod convert;
 mod import;
 mod merge;
+mod observe;
 mod rules;
 mod upload;
 mod validate;
@@ -113,6 +114,19 @@ impl OutputArgs {
     pub fn progress(&self) -> bool {
         use std::io::IsTerminal;
         !self.quiet && !self.json && std::io::stderr().is_terminal()
+    }
+
+    /// The observer of `command`: a bar on a terminal; elsewhere, with `lines`, a line every ten
+    /// seconds (for a long wait in a log), unless quiet or printing JSON; notices always.
+    pub fn observer(&self, command: &'static str, lines: bool) -> prep::model::observe::Observe {
+        let show = if self.progress() {
+            observe::Show::Bar
+        } else if lines && !self.quiet && !self.json {
+            observe::Show::Lines(std::time::Duration::from_secs(10))
+        } else {
+            observe::Show::Nothing
+        };
+        observe::Cli::observe(command, show)
     }
 }
 

@@ -46,7 +46,7 @@ pub fn run(a: UploadArgs) -> Result<i32> {
         multipart_chunksize: a.put.multipart_chunksize,
         force: a.force,
         dry_run: a.dry_run,
-        progress: a.output.progress(),
+        observer: a.output.observer("prep upload", false),
     };
     let r = upload::run(&opts)?;
     if a.output.json {

@@ -6,6 +6,7 @@ pub mod bytes;
 pub mod guard;
 pub mod keys;
 pub mod number;
+pub mod observe;
 pub mod rules;
 pub mod sys;
 pub mod temporal;

@@ -14,6 +14,7 @@
 use super::store::{OutputStore, PartSink};
 use crate::aws::{b64, composite, composite_agrees, describe, list_objects, AwsOptions};
 use crate::aws::{Connection, PutSettings};
+use crate::model::observe::Observe;
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
@@ -60,6 +61,8 @@ struct Inner {
     slots: Arc<Semaphore>,
     /// Keys this run has completed, for [`OutputStore::discard`].
     written: Mutex<Vec<String>>,
+    /// Where cleanups that fail (on drop, with no caller to return an error to) are told.
+    observer: Observe,
 }
 
 impl Inner {
@@ -259,7 +262,7 @@ fn io_err(e: anyhow::Error) -> io::Error {
 
 impl S3Prefix {
     /// Connect, and make sure the bucket can be listed.
-    pub fn connect(aws: &AwsOptions, dest: S3Destination) -> Result<S3Prefix> {
+    pub fn connect(aws: &AwsOptions, dest: S3Destination, observer: Observe) -> Result<S3Prefix> {
         if dest.chunk_size < 5 << 20 {
             bail!("the multipart chunk size must be at least 5 MiB (S3's smallest part)");
         }
@@ -270,6 +273,7 @@ impl S3Prefix {
                 dest,
                 slots,
                 written: Mutex::new(Vec::new()),
+                observer,
             }),
         })
     }
@@ -414,10 +418,10 @@ impl OutputStore for S3Prefix {
         let mut keys = std::mem::take(&mut *inner.written.lock().expect("not poisoned"));
         keys.sort_by_key(|k| !k.ends_with("manifest-summary.json"));
         if let Err(e) = inner.s3.block_on(inner.delete(&keys)) {
-            eprintln!(
-                "prep: could not remove the objects this run wrote under {}: {e:#}; delete them, or run again with --force",
+            inner.observer.notice(&format!(
+                "could not remove the objects this run wrote under {}: {e:#}; delete them, or run again with --force",
                 inner.dest.url()
-            );
+            ));
         }
     }
 }
@@ -443,11 +447,11 @@ impl Drop for S3Lock {
             req = req.expected_bucket_owner(o);
         }
         if let Err(e) = inner.s3.block_on(req.send()) {
-            eprintln!(
-                "prep: cannot remove {}: {}; the next run into this prefix needs --force",
+            inner.observer.notice(&format!(
+                "cannot remove {}: {}; the next run into this prefix needs --force",
                 inner.url(key),
                 describe(&e)
-            );
+            ));
         }
     }
 }
@@ -665,9 +669,9 @@ impl Drop for S3Part {
         }
         if let Some(id) = self.upload_id.take() {
             if let Err(e) = self.store.s3.block_on(self.store.abort(&self.key, &id)) {
-                eprintln!(
-                    "prep: {e:#}; it is incomplete and invisible to an import, but S3 keeps its parts until it is aborted (or a lifecycle rule removes it)"
-                );
+                self.store.observer.notice(&format!(
+                    "{e:#}; it is incomplete and invisible to an import, but S3 keeps its parts until it is aborted (or a lifecycle rule removes it)"
+                ));
             }
         }
     }

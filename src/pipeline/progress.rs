@@ -1,19 +1,5 @@
-//! Progress for people: the progress bar every long command shows, and numbers written for
-//! reading.
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-/// A byte-counting progress bar on stderr (commands show it only on a terminal).
-pub fn progress_bar(total_bytes: u64) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
-        )
-        .expect("valid template"),
-    );
-    bar
-}
+//! Numbers written for people to read (the progress bars themselves are the CLI's: the
+//! library reports progress through `model::observe`).
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {

@@ -55,7 +55,7 @@ pub fn default_options(keys: KeySchema, out: Destination) -> ConvertOptions {
             max_line: crate::input::parse::lines::DEFAULT_MAX_LINE,
         },
         csv_infer: false,
-        progress: false,
+        observer: Default::default(),
         shard: None,
         shape: Default::default(),
         entities: Vec::new(),

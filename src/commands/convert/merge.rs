@@ -224,7 +224,7 @@ pub fn run(opts: &MergeOptions) -> Result<Report> {
             (Arc::new(LocalFolder::new(dir)), super::Held::Folder(lock))
         }
         Destination::S3(d) => {
-            let store = S3Prefix::connect(&opts.aws, d.clone())?;
+            let store = S3Prefix::connect(&opts.aws, d.clone(), Default::default())?;
             let lock = store.lock(opts.force, super::LOCK_FILE)?;
             store
                 .prepare(opts.force, &|name| PREP_FILES.contains(&name))

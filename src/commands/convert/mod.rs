@@ -19,6 +19,7 @@ use crate::encoding::plan::{EncodeOptions, Plan, Target, Timestamps};
 use crate::encoding::{plain, ItemWriter, Nulls, Recycled, Syntax};
 use crate::input::{self, Batch, Format, ReadOptions, Source, Unit};
 use crate::model::keys::KeySchema;
+use crate::model::observe::Observe;
 use crate::output::s3::S3Prefix;
 use crate::output::store::{LocalFolder, OutputStore, PartSink};
 use crate::output::{Compression, Destination, PartInfo, PartWriter};
@@ -71,7 +72,8 @@ pub struct ConvertOptions {
     pub force: bool,
     pub read: ReadOptions,
     pub csv_infer: bool,
-    pub progress: bool,
+    /// Where progress and notices go.
+    pub observer: Observe,
     /// One of N processes that convert the inputs together (`prep merge` joins them).
     pub shard: Option<shard::Shard>,
     /// Computed keys and attributes, selected and renamed columns, the TTL attribute.
@@ -400,7 +402,7 @@ fn open_store(opts: &ConvertOptions) -> Result<(Arc<dyn OutputStore>, Held)> {
             (Arc::new(LocalFolder::new(out)), Held::Folder(lock))
         }
         Destination::S3(d) => {
-            let store = S3Prefix::connect(&opts.aws, d.clone())?;
+            let store = S3Prefix::connect(&opts.aws, d.clone(), opts.observer.clone())?;
             let lock = store.lock(opts.force, &lock_name(opts.shard))?;
             store.prepare(opts.force, &|name| in_the_way(name, opts.shard))?;
             (Arc::new(store), Held::S3(lock))
@@ -1346,7 +1348,7 @@ fn convert(
     writer.entity_names = run.entities.to_vec();
     writer.group_of = run.group_of.to_vec();
     let total_bytes: u64 = sources.iter().map(|s| s.size).sum();
-    let bar = opts.progress.then(|| output::progress_bar(total_bytes));
+    opts.observer.begin(Some(total_bytes), "converting");
 
     // The inputs' SHA-256 (the manifest records them), on a thread beside the conversion:
     // local files read once more (cheap, and in lanes); remote ones from the bytes the
@@ -1483,10 +1485,10 @@ fn convert(
                 }
             };
             rows_done += c.rows;
-            if let Some(b) = &bar {
-                b.inc(c.input_bytes);
-                b.set_message(format!("{} rows", output::thousands(rows_done)));
-            }
+            opts.observer.advance(
+                c.input_bytes,
+                &format!("{} rows", output::thousands(rows_done)),
+            );
             // A failed send means the writer stopped (failed row or I/O error); its result
             // says why.
             tx.send(c).is_ok()
@@ -1495,9 +1497,7 @@ fn convert(
     let read_error = read_error.or(encode_error);
     drop(tx);
     drop(batches);
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    opts.observer.end();
     let (mut report, rows_by_source) = writer_thread
         .join()
         .map_err(|_| anyhow!("the writer thread panicked"))??;

@@ -8,7 +8,7 @@ use crate::model::temporal;
 use crate::output::store::OutputStore;
 use crate::output::Destination;
 use crate::pipeline::progress::human_bytes;
-pub use crate::pipeline::progress::{progress_bar, thousands};
+pub use crate::pipeline::progress::thousands;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

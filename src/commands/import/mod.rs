@@ -42,8 +42,8 @@ pub struct ImportOptions {
     pub poll_initial: Duration,
     pub poll_max: Duration,
     pub follow_ups: FollowUps,
-    pub progress: bool,
-    pub quiet: bool,
+    /// Where the import's state is told while it runs (every poll).
+    pub observer: crate::model::observe::Observe,
 }
 
 /// How an import ended.
@@ -243,13 +243,8 @@ async fn follow(
     report: &mut ImportReport,
     started: Instant,
 ) -> Result<()> {
-    let bar = opts.progress.then(|| {
-        let b = indicatif::ProgressBar::new_spinner();
-        b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        b
-    });
+    opts.observer.begin(None, "importing");
     let mut delay = opts.poll_initial;
-    let mut last_line = Instant::now() - Duration::from_secs(3600);
     loop {
         let r = db
             .describe_import()
@@ -289,24 +284,15 @@ async fn follow(
                 .or_else(|| table_from_arn(&report.import_arn))
                 .unwrap_or_default();
         }
-        let line = progress_line(report, &status, started.elapsed());
-        match &bar {
-            Some(b) => b.set_message(line),
-            None if !opts.quiet && last_line.elapsed() >= Duration::from_secs(10) => {
-                eprintln!("prep import: {line}");
-                last_line = Instant::now();
-            }
-            None => {}
-        }
+        opts.observer
+            .advance(0, &progress_line(report, &status, started.elapsed()));
         if !matches!(status, ImportStatus::InProgress | ImportStatus::Cancelling) {
             break;
         }
         tokio::time::sleep(delay).await;
         delay = (delay.mul_f64(1.5)).min(opts.poll_max);
     }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    opts.observer.end();
     report.elapsed_s = started.elapsed().as_secs_f64();
     reconcile(report);
     if report.status != "COMPLETED" || report.error_count > 0 {

@@ -28,7 +28,8 @@ pub struct UploadOptions {
     pub multipart_chunksize: u64,
     pub force: bool,
     pub dry_run: bool,
-    pub progress: bool,
+    /// Where progress and notices go.
+    pub observer: crate::model::observe::Observe,
 }
 
 /// What happened to one object.

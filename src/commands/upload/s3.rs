@@ -8,7 +8,6 @@ use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
-use indicatif::ProgressBar;
 use md5::Md5;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -75,7 +74,6 @@ struct Ctx {
     client: Client,
     opts: UploadOptions,
     sem: Arc<Semaphore>,
-    bar: Option<ProgressBar>,
 }
 
 impl Ctx {
@@ -83,9 +81,7 @@ impl Ctx {
         format!("{}{rel}", self.opts.prefix)
     }
     fn tick(&self, n: u64) {
-        if let Some(b) = &self.bar {
-            b.inc(n);
-        }
+        self.opts.observer.advance(n, "uploading");
     }
 }
 
@@ -542,18 +538,13 @@ fn shell_quote(s: &str) -> String {
 pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> {
     let started = Instant::now();
     let total: u64 = local.parts.iter().map(|p| p.size).sum();
-    let bar = opts.progress.then(|| {
-        let b = crate::pipeline::progress::progress_bar(total);
-        b.set_message("uploading");
-        b
-    });
+    opts.observer.begin(Some(total), "uploading");
     let client = client(&opts.aws).await?;
     let ctx = Arc::new(Ctx {
         journal: super::journal::Journal::open(&local.dir, &opts.bucket),
         client,
         opts: opts.clone(),
         sem: Arc::new(Semaphore::new(opts.concurrency.max(1))),
-        bar,
     });
     let data_prefix = format!("{}data/", opts.prefix);
     let existing = list_existing(&ctx, &data_prefix).await?;
@@ -683,9 +674,7 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
             }
         }
     }
-    if let Some(b) = &ctx.bar {
-        b.finish_and_clear();
-    }
+    ctx.opts.observer.end();
     if let Some(e) = first_error {
         return Err(e.context("the upload is incomplete; run the same command again to resume (finished objects are skipped)"));
     }

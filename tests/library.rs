@@ -1,0 +1,85 @@
+//! The library as a caller uses it: options in, a report out, and what happens meanwhile told
+//! to the observer the caller passes (the library itself never prints: tests/architecture.rs).
+
+mod common;
+
+use common::*;
+use prep::commands::convert::{self, embed};
+use prep::model::keys::{KeyAttr, KeySchema};
+use prep::model::observe::{Observe, Observer};
+use prep::output::Destination;
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+struct Recorder {
+    events: Mutex<Vec<String>>,
+    advanced: Mutex<u64>,
+}
+
+impl Observer for Recorder {
+    fn notice(&self, text: &str) {
+        self.events.lock().unwrap().push(format!("notice {text}"));
+    }
+    fn begin(&self, total: Option<u64>, message: &str) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("begin {total:?} {message}"));
+    }
+    fn advance(&self, done: u64, message: &str) {
+        *self.advanced.lock().unwrap() += done;
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("advance {message}"));
+    }
+    fn end(&self) {
+        self.events.lock().unwrap().push("end".into());
+    }
+}
+
+/// A conversion tells its observer the bytes it will read, each batch's bytes and rows, and
+/// its end; with a silent observer (the default) it tells no one.
+#[test]
+fn a_conversion_reports_its_progress_to_the_callers_observer() {
+    let d = tmp();
+    let mut body = String::from("id,name\n");
+    for i in 0..20_000 {
+        body.push_str(&format!("{i},name {i}\n"));
+    }
+    let input = write(d.path(), "in.csv", &body);
+    let keys = KeySchema {
+        table_name: None,
+        partition: KeyAttr::parse("id:N").unwrap(),
+        sort: None,
+        gsis: Vec::new(),
+        vectors: Default::default(),
+    };
+    let recorder = Arc::new(Recorder::default());
+    let mut opts = embed::default_options(keys, Destination::Folder(d.path().join("out")));
+    opts.inputs = vec![input.clone()];
+    opts.read.batch_rows = 4096;
+    opts.observer = Observe(recorder.clone());
+    let report = convert::run(&opts).unwrap();
+    assert_eq!(report.items_written, 20_000);
+    let events = recorder.events.lock().unwrap().clone();
+    let size = std::fs::metadata(&input).unwrap().len();
+    assert_eq!(
+        events.first().unwrap(),
+        &format!("begin Some({size}) converting")
+    );
+    assert_eq!(events.last().unwrap(), "end");
+    assert!(
+        events.iter().any(|e| e == "advance 20,000 rows"),
+        "{events:?}"
+    );
+    assert!(events.len() >= 2 + 5, "one advance per batch: {events:?}");
+    assert!(!events.iter().any(|e| e.starts_with("notice")));
+    // The default observer is silent, and the run the same.
+    let mut quiet = embed::default_options(
+        opts.keys.clone(),
+        Destination::Folder(d.path().join("out2")),
+    );
+    quiet.inputs = vec![input];
+    assert_eq!(convert::run(&quiet).unwrap().items_written, 20_000);
+}
