@@ -95,7 +95,14 @@ pub async fn sdk_config(aws: &AwsOptions) -> Result<aws_config::SdkConfig> {
     if let Some(u) = &aws.endpoint_url {
         loader = loader.endpoint_url(u);
     }
-    Ok(loader.load().await)
+    let conf = loader.load().await;
+    if conf.region().is_none() {
+        anyhow::bail!(
+            "no AWS region is set: pass --region (e.g. --region us-east-1), set AWS_REGION, or give your AWS profile a region (aws configure{})",
+            aws.profile.as_ref().map(|p| format!(" --profile {p}")).unwrap_or_default()
+        );
+    }
+    Ok(conf)
 }
 
 /// The AWS files a profile can be in: `AWS_CONFIG_FILE` (`~/.aws/config`) with `[profile NAME]`
@@ -269,12 +276,48 @@ pub fn describe<E: std::error::Error>(e: &E) -> String {
         s.push_str(&x.to_string());
         src = x.source();
     }
+    if no_credentials(&s) {
+        return format!("{NO_CREDENTIALS} (the AWS SDK: {s})");
+    }
     s
+}
+
+/// What to do when the SDK found no credentials, said before its own words.
+const NO_CREDENTIALS: &str = "no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile NAME of a configured profile (aws configure, or aws sso login for SSO), or run where an instance or task role provides them";
+
+/// Whether an SDK error chain says that no credentials could be loaded.
+fn no_credentials(chain: &str) -> bool {
+    [
+        "no providers in chain provided credentials",
+        "failed to load IMDS session token",
+        "credential provider was not enabled",
+        "no credentials found in chain",
+        "CredentialsNotLoaded",
+        "could not load credentials",
+    ]
+    .iter()
+    .any(|p| chain.contains(p))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SDK's words for missing credentials lead with what to set.
+    #[test]
+    fn missing_credentials_say_what_to_set() {
+        let e = std::io::Error::other(
+            "dispatch failure: other: the credential provider was not enabled: no credentials found in chain",
+        );
+        let d = describe(&e);
+        assert!(
+            d.starts_with("no AWS credentials were found: set AWS_ACCESS_KEY_ID"),
+            "{d}"
+        );
+        assert!(d.contains("(the AWS SDK: dispatch failure"), "{d}");
+        let other = std::io::Error::other("NoSuchBucket");
+        assert_eq!(describe(&other), "NoSuchBucket");
+    }
 
     #[test]
     fn s3_urls() {

@@ -653,3 +653,61 @@ fn resumes_after_the_server_is_killed_and_restarted() {
         "the journal is gone once everything is up"
     );
 }
+
+/// With no AWS configuration at all (as on a new user's machine): `prep upload --dry-run`
+/// prints its plan and the import-table.json it would write, and says the prefix could not be
+/// checked and what to set; commands that need AWS say what to set instead of the SDK's words.
+#[test]
+fn without_aws_configuration_a_dry_run_plans_and_errors_say_what_to_set() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    let (code, _, err) = convert(&out, &[&fixture("users.csv"), "--key", "user_id"]);
+    assert_eq!(code, 1, "{err}");
+    let bare = |args: &[&str]| {
+        let o = prep()
+            .args(args)
+            .env("HOME", d.path())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_ENDPOINT_URL")
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap(),
+            String::from_utf8(o.stdout).unwrap(),
+            String::from_utf8(o.stderr).unwrap(),
+        )
+    };
+    let (code, stdout, stderr) = bare(&[
+        "upload",
+        out.to_str().unwrap(),
+        "s3://bucket/x/",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("would upload s3://bucket/x/data/part-00000.json.zst"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\"S3KeyPrefix\": \"x/data/\""), "{stdout}");
+    assert!(
+        stderr.contains("could not be checked") && stderr.contains("--region"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = bare(&["validate", "s3://bucket/x/"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no AWS region is set: pass --region"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = bare(&["validate", "s3://bucket/x/", "--region", "us-east-1"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no AWS credentials were found: set AWS_ACCESS_KEY_ID"),
+        "{stderr}"
+    );
+}

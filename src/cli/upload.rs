@@ -61,6 +61,13 @@ pub fn run(a: UploadArgs) -> Result<i32> {
                 if o.multipart { " (multipart)" } else { "" }
             );
         }
+        if let Some(t) = &r.import_table {
+            outln!("with import-table.json:");
+            outln!("{}", serde_json::to_string_pretty(t)?);
+        }
+        if let Some(why) = &r.unchecked {
+            eprintln!("prep upload: note: {why}");
+        }
     } else if !a.output.quiet {
         let count =
             |f: &dyn Fn(&Outcome) -> bool| r.objects.iter().filter(|o| f(&o.outcome)).count();

@@ -59,6 +59,10 @@ pub struct UploadReport {
     pub bytes_sent: u64,
     pub elapsed_s: f64,
     pub import_command: String,
+    /// A dry run: why the destination could not be checked (no AWS access, foreign objects).
+    pub unchecked: Option<String>,
+    /// A dry run: the import-table.json it would write.
+    pub import_table: Option<Value>,
 }
 
 impl UploadReport {
@@ -67,6 +71,8 @@ impl UploadReport {
             "bucket": self.bucket,
             "prefix": self.prefix,
             "s3KeyPrefix": format!("{}data/", self.prefix),
+            "unchecked": self.unchecked,
+            "importTable": self.import_table,
             "objects": self.objects.iter().map(|o| json!({
                 "key": o.key,
                 "bytes": o.bytes,

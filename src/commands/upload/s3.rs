@@ -535,9 +535,90 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// The import-table.json an upload writes: the folder's, with where the import reads from.
+fn import_table_for(opts: &UploadOptions, local: &Local) -> serde_json::Value {
+    let mut import = local.import_table.clone();
+    let mut source =
+        json!({"S3Bucket": opts.bucket, "S3KeyPrefix": format!("{}data/", opts.prefix)});
+    if let Some(o) = &opts.put.expected_bucket_owner {
+        source["S3BucketOwner"] = json!(o);
+    }
+    import["S3BucketSource"] = source;
+    import
+}
+
+/// A dry run's plan: every object it would send with its size, and the import-table.json it
+/// would write. `unchecked`: why the prefix itself could not be looked at (no AWS access).
+fn plan(opts: &UploadOptions, local: &Local, unchecked: Option<String>) -> UploadReport {
+    let key = |rel: &str| format!("{}{rel}", opts.prefix);
+    let mut report = UploadReport {
+        bucket: opts.bucket.clone(),
+        prefix: opts.prefix.clone(),
+        unchecked,
+        import_table: Some(import_table_for(opts, local)),
+        ..Default::default()
+    };
+    for p in &local.parts {
+        report.objects.push(ObjectReport {
+            key: key(&p.rel_key),
+            bytes: p.size,
+            etag: None,
+            outcome: Outcome::WouldUpload,
+            multipart: p.size > opts.multipart_threshold,
+        });
+    }
+    for m in [
+        "manifest-files.json",
+        "manifest-summary.json",
+        "import-table.json",
+    ] {
+        let size = std::fs::metadata(local.dir.join(m))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        report.objects.push(ObjectReport {
+            key: key(m),
+            bytes: size,
+            etag: None,
+            outcome: Outcome::WouldUpload,
+            multipart: false,
+        });
+    }
+    report
+}
+
 pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> {
     let started = Instant::now();
     let total: u64 = local.parts.iter().map(|p| p.size).sum();
+    // A dry run needs no AWS access for its plan: what it cannot check, it says.
+    if opts.dry_run {
+        let checked = async {
+            let client = client(&opts.aws).await?;
+            let data_prefix = format!("{}data/", opts.prefix);
+            let owner = opts.put.expected_bucket_owner.as_deref();
+            crate::aws::list_objects(&client, &opts.bucket, &data_prefix, owner).await
+        }
+        .await;
+        let unchecked = match checked {
+            Ok(listed) => {
+                let ours: Vec<String> = local
+                    .parts
+                    .iter()
+                    .map(|p| format!("{}{}", opts.prefix, p.rel_key))
+                    .collect();
+                let foreign = listed.iter().filter(|o| !ours.contains(&o.key)).count();
+                (foreign > 0 && !opts.force).then(|| {
+                    format!("s3://{}/{}data/ already holds {foreign} object(s) that are not part of this output: the upload would refuse them (use another prefix, delete them, or pass --force)", opts.bucket, opts.prefix)
+                })
+            }
+            Err(e) => Some(format!(
+                "s3://{}/{} could not be checked: {e:#}",
+                opts.bucket, opts.prefix
+            )),
+        };
+        let mut report = plan(opts, &local, unchecked);
+        report.elapsed_s = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
     opts.observer.begin(Some(total), "uploading");
     let client = client(&opts.aws).await?;
     let ctx = Arc::new(Ctx {
@@ -565,36 +646,6 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
         prefix: opts.prefix.clone(),
         ..Default::default()
     };
-    if opts.dry_run {
-        for p in &local.parts {
-            report.objects.push(ObjectReport {
-                key: ctx.key(&p.rel_key),
-                bytes: p.size,
-                etag: None,
-                outcome: Outcome::WouldUpload,
-                multipart: p.size > opts.multipart_threshold,
-            });
-        }
-        for m in [
-            "manifest-files.json",
-            "manifest-summary.json",
-            "import-table.json",
-        ] {
-            let size = std::fs::metadata(local.dir.join(m))
-                .map(|m| m.len())
-                .unwrap_or(0);
-            report.objects.push(ObjectReport {
-                key: ctx.key(m),
-                bytes: size,
-                etag: None,
-                outcome: Outcome::WouldUpload,
-                multipart: false,
-            });
-        }
-        report.elapsed_s = started.elapsed().as_secs_f64();
-        return Ok(report);
-    }
-
     // Data parts, in parallel (the semaphore bounds requests in flight across and within files).
     let mut tasks = Vec::new();
     for p in local.parts.clone() {
@@ -694,12 +745,7 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
         files.push_str(&v.to_string());
         files.push('\n');
     }
-    let mut import = local.import_table.clone();
-    let mut source = json!({"S3Bucket": opts.bucket, "S3KeyPrefix": data_prefix});
-    if let Some(o) = &opts.put.expected_bucket_owner {
-        source["S3BucketOwner"] = json!(o);
-    }
-    import["S3BucketSource"] = source;
+    let import = import_table_for(opts, &local);
     let import_text = format!("{}\n", serde_json::to_string_pretty(&import)?);
     let summary_text = format!("{}\n", serde_json::to_string_pretty(&local.summary)?);
     put_small_object(
