@@ -24,13 +24,66 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pyo3::create_exception!(
+    _prep,
+    Error,
+    PyRuntimeError,
+    "A conversion, shard or merge could not be done (the message says why and what to do)."
+);
+pyo3::create_exception!(
+    _prep,
+    RowRejected,
+    Error,
+    "A row broke an import rule while on_error=\"fail\": `code` is the rule (prep rules CODE), `reject` the reject line as a dict."
+);
+
+/// The CLI's flags in a message, as this module's keywords (`--sort-key` → `sort_key=`).
+fn pythonic(message: &str) -> String {
+    let mut m = message.to_string();
+    for (flag, keyword) in [
+        ("--sort-key ", "sort_key="),
+        ("--key ", "key="),
+        ("--table-def ", "table_def="),
+        ("--set ", "set="),
+        ("--select ", "select="),
+        ("--drop ", "drop="),
+        ("--rename ", "rename="),
+        ("--ttl ", "ttl="),
+        ("--type ", "types="),
+        ("--gsi ", "gsi="),
+        ("--on-error ", "on_error="),
+        ("--duplicates ", "duplicates="),
+        ("--timestamps ", "timestamps="),
+        ("--nulls ", "nulls="),
+        ("--force", "force=True"),
+    ] {
+        m = m.replace(flag, keyword);
+    }
+    m
+}
+
+/// A failure as a `prep.Error` (a row that failed under on_error="fail": `prep.RowRejected`
+/// with its rule code), its message in Python's words.
 fn err(e: anyhow::Error) -> PyErr {
-    PyRuntimeError::new_err(format!("{e:#}"))
+    if let Some(row) = e.downcast_ref::<embed::RowFailed>() {
+        let pe = RowRejected::new_err(pythonic(&format!("{e:#}")));
+        Python::attach(|py| {
+            let v = pe.value(py);
+            let _ = v.setattr("code", row.code());
+            if let Ok(json) = py.import("json") {
+                if let Ok(parsed) = json.call_method1("loads", (row.line.as_str(),)) {
+                    let _ = v.setattr("reject", parsed);
+                }
+            }
+        });
+        return pe;
+    }
+    Error::new_err(pythonic(&format!("{e:#}")))
 }
 
 /// A bad argument (an option that does not parse): ValueError, as Python's own functions raise.
 fn bad_arg(e: anyhow::Error) -> PyErr {
-    PyValueError::new_err(format!("{e:#}"))
+    PyValueError::new_err(pythonic(&format!("{e:#}")))
 }
 
 fn bad(what: &str) -> PyErr {
@@ -366,6 +419,8 @@ impl ShardWriter {
     }
 
     fn write(&self, py: Python<'_>, batch: PyArrowType<RecordBatch>) -> PyResult<()> {
+        // Ctrl-C in Python (KeyboardInterrupt) stops a writer fed batch by batch between two.
+        py.check_signals()?;
         let batch = batch.0;
         py.detach(|| {
             let mut guard = self
@@ -417,5 +472,7 @@ fn _prep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(map_entities, m)?)?;
     m.add_class::<ShardWriter>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("Error", m.py().get_type::<Error>())?;
+    m.add("RowRejected", m.py().get_type::<RowRejected>())?;
     Ok(())
 }

@@ -175,6 +175,26 @@ def test_single_table_options_give_the_clis_bytes(tmp_path):
     assert prep.key_columns("pk:S") == ["pk"]
 
 
+def test_errors_are_prep_errors_with_rule_codes_in_pythons_words(tmp_path):
+    """Bad arguments raise ValueError naming the problem; failures raise prep.Error (a
+    RuntimeError); a row that fails under on_error="fail" raises prep.RowRejected with its rule
+    code and reject line; messages name this module's keywords, not the CLI's flags."""
+    b = pa.record_batch({"pk": ["a", None], "l": [[1], [2]]})
+    with pytest.raises(ValueError, match='key type "Q" is not S, N or B'):
+        prep.encode(b, key="pk:Q")
+    with pytest.raises(prep.Error) as e:
+        prep.encode(b, key="l")
+    assert isinstance(e.value, RuntimeError)
+    assert "key=l:S" in str(e.value) and "--key" not in str(e.value)
+    w = prep.ShardWriter(tmp_path / "o", 0, 1, b.schema, key="pk", on_error="fail")
+    with pytest.raises(prep.RowRejected) as e:
+        w.write(b)
+    assert e.value.code == "K001"
+    assert e.value.reject["row"] == 2 and e.value.reject["code"] == "K001"
+    assert isinstance(e.value, prep.Error)
+    w.abort()
+
+
 def test_single_table_options_are_checked():
     b = pa.record_batch({"id": [1], "c": ["x"]})
     with pytest.raises(ValueError, match="no closing"):

@@ -19,7 +19,10 @@ import os
 from . import _prep
 
 __version__ = _prep.__version__
-__all__ = ["encode", "ShardWriter", "merge", "options", "key_columns", "map_entities"]
+Error = _prep.Error
+RowRejected = _prep.RowRejected
+__all__ = ["encode", "ShardWriter", "merge", "options", "key_columns", "map_entities", "Error",
+           "RowRejected"]
 
 _DEFAULTS = {
     "map": None,

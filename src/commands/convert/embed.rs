@@ -139,6 +139,33 @@ fn encoding(
     Ok((e, keys))
 }
 
+/// A row broke a rule while failing rows stop the conversion (`--on-error fail`): its reject
+/// line (source, row, code, rule, message, values) says which and why.
+#[derive(Debug)]
+pub struct RowFailed {
+    pub line: String,
+}
+
+impl RowFailed {
+    /// The rule code the row broke.
+    pub fn code(&self) -> Option<String> {
+        let v: serde_json::Value = serde_json::from_str(&self.line).ok()?;
+        v["code"].as_str().map(str::to_string)
+    }
+}
+
+impl std::fmt::Display for RowFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a row failed and failing rows stop the conversion: {}",
+            self.line
+        )
+    }
+}
+
+impl std::error::Error for RowFailed {}
+
 /// One input of a conversion fed batch by batch: its name, and its entity type in a map's run.
 #[derive(Clone, Debug)]
 pub struct Input {
@@ -293,7 +320,8 @@ impl ShardWriter {
             Ok(true) => Ok(()),
             Ok(false) => {
                 w.parts.abandon();
-                bail!("a row failed and --on-error is fail")
+                let line = w.report.failed_row.clone().unwrap_or_default();
+                Err(RowFailed { line }.into())
             }
             Err(e) => {
                 w.parts.abandon();
