@@ -1320,4 +1320,29 @@ fn a_file_that_is_not_data_is_refused() {
     assert_eq!(o.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("a .md file is not data"), "{stderr}");
+    // A name without any extension is read by its content, and the run says what it guessed;
+    // a named one is not remarked on.
+    let plain = write(
+        d.path(),
+        "users",
+        &std::fs::read_to_string(fixture("users.csv")).unwrap(),
+    );
+    let (_, summary, _) = convert(&d.path().join("guessed"), &[&plain, "--key", "user_id"]);
+    let warnings = summary["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("users: its name has no data extension")
+            && w.as_str().unwrap().contains("read as CSV")),
+        "{warnings:?}"
+    );
+    let (_, summary, _) = convert(
+        &d.path().join("named"),
+        &[&fixture("users.csv"), "--key", "user_id"],
+    );
+    assert!(
+        summary["warnings"].as_array().unwrap().is_empty(),
+        "{summary}"
+    );
 }

@@ -82,6 +82,9 @@ pub struct Source {
     /// two GETs fewer per row group).
     pub parquet_footer:
         Arc<std::sync::OnceLock<::parquet::arrow::arrow_reader::ArrowReaderMetadata>>,
+    /// The format was told from the content alone: no magic bytes, and a name without the
+    /// format's extension (a file named `data` read as CSV). The run says so.
+    pub guessed: bool,
 }
 
 impl Source {
@@ -449,6 +452,7 @@ pub fn detect_object(
             .into());
         }
     }
+    let guessed = manifest.is_none() && !named_as(format, &object.name());
     Ok(Source {
         object,
         format,
@@ -456,7 +460,25 @@ pub fn detect_object(
         size,
         manifest,
         parquet_footer: Arc::default(),
+        guessed,
     })
+}
+
+/// Whether `name` (less a compression suffix) carries an extension of `format`; formats known
+/// by their magic bytes always count as named.
+fn named_as(format: Format, name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    let n = [".gz", ".gzip", ".zst", ".zstd"]
+        .iter()
+        .find_map(|c| n.strip_suffix(c))
+        .unwrap_or(&n);
+    let has = |exts: &[&str]| exts.iter().any(|e| n.ends_with(e));
+    match format {
+        Format::Csv => has(&[".csv", ".tsv", ".tab", ".txt"]),
+        Format::Items(LineFormat::DynamodbJson) => has(&[".json", ".jsonl", ".ndjson"]),
+        Format::Items(LineFormat::Ion) => has(&[".ion"]),
+        Format::Parquet | Format::ArrowFile | Format::ArrowStream => true,
+    }
 }
 
 /// A file read as text whose name says it is something else (`README.md`, `notes.docx`): never

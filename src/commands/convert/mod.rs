@@ -17,6 +17,7 @@ use crate::encoding::item_lines::{item_key_checks, LinesEncoder};
 use crate::encoding::plan::KeyCheck;
 use crate::encoding::plan::{EncodeOptions, Plan, Target, Timestamps};
 use crate::encoding::{plain, ItemWriter, Nulls, Recycled, Syntax};
+use crate::input::parse::LineFormat;
 use crate::input::{self, Batch, Format, ReadOptions, Source, Unit};
 use crate::model::keys::KeySchema;
 use crate::model::observe::Observe;
@@ -1297,6 +1298,23 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
 fn input_warnings(sources: &[Source]) -> Vec<String> {
     let mut out = Vec::new();
     for s in sources {
+        if s.guessed {
+            out.push(format!(
+                "{}: its name has no data extension, so its format was told from its content: read as {}{}",
+                s.display(),
+                match s.format {
+                    Format::Csv => "CSV",
+                    Format::Items(LineFormat::DynamodbJson) => "DynamoDB JSON item lines",
+                    Format::Items(LineFormat::Ion) => "Ion item lines",
+                    _ => "its format",
+                },
+                if s.format == Format::Csv {
+                    " (check the columns; a file that is no data is refused when its extension says so)"
+                } else {
+                    ""
+                }
+            ));
+        }
         match s.format {
             Format::ArrowStream => {
                 let tail = s
