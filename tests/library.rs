@@ -83,3 +83,38 @@ fn a_conversion_reports_its_progress_to_the_callers_observer() {
     quiet.inputs = vec![input];
     assert_eq!(convert::run(&quiet).unwrap().items_written, 20_000);
 }
+
+/// A run stops when its caller cancels it (each run has its own token: a long-lived process can
+/// stop one and start the next), leaving nothing behind; the next run converts.
+#[test]
+fn a_cancelled_conversion_stops_and_leaves_nothing() {
+    let d = tmp();
+    let mut body = String::from("id\n");
+    for i in 0..50_000 {
+        body.push_str(&format!("{i}\n"));
+    }
+    let input = write(d.path(), "in.csv", &body);
+    let keys = KeySchema {
+        table_name: None,
+        partition: KeyAttr::parse("id:N").unwrap(),
+        sort: None,
+        gsis: Vec::new(),
+        vectors: Default::default(),
+    };
+    let out = d.path().join("out");
+    let mut opts = embed::default_options(keys, Destination::Folder(out.clone()));
+    opts.inputs = vec![input];
+    opts.read.batch_rows = 1000;
+    opts.cancel.cancel();
+    let e = convert::run(&opts).unwrap_err();
+    assert!(
+        e.downcast_ref::<prep::pipeline::Interrupted>().is_some(),
+        "{e:#}"
+    );
+    assert!(!out.join("manifest-summary.json").exists());
+    let parts = std::fs::read_dir(out.join("data")).map_or(0, |d| d.count());
+    assert_eq!(parts, 0);
+    opts.cancel = Default::default();
+    opts.force = true;
+    assert_eq!(convert::run(&opts).unwrap().items_written, 50_000);
+}

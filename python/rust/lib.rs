@@ -341,6 +341,7 @@ fn encode<'py>(
     source: &str,
     first_row: u64,
 ) -> PyResult<(Bound<'py, PyBytes>, Vec<String>, u64, String)> {
+    py.check_signals()?;
     let opts = convert_options("unused", &options)?;
     let batch = batch.0;
     let e = py
@@ -459,6 +460,7 @@ fn merge_shards(py: Python<'_>, out: &str, options: Options) -> PyResult<String>
         out: destination(out, &options)?,
         aws: aws(&options),
         force: options.force,
+        cancel: Default::default(),
     };
     let report = py.detach(|| merge::run(&opts)).map_err(err)?;
     Ok(report.to_json().to_string())

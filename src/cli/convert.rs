@@ -300,6 +300,7 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
         },
         csv_infer: matches!(a.csv_types, CsvTypes::Infer),
         observer: a.output.observer("prep convert", false),
+        cancel: Default::default(),
         shard: a
             .shard
             .as_deref()
@@ -315,12 +316,13 @@ pub fn run(a: ConvertArgs) -> Result<i32> {
     let opts = options(&a)?;
     // Ctrl-C (or SIGTERM): the first asks the run to stop and remove what it wrote (no
     // `.part-*.tmp` is left), a second ends the process at once.
-    let _ = ctrlc::set_handler(|| {
-        if prep::pipeline::interrupted() {
+    let cancel = opts.cancel.clone();
+    let _ = ctrlc::set_handler(move || {
+        if cancel.is_cancelled() {
             std::process::exit(130);
         }
         eprintln!("prep: stopping (interrupted); press Ctrl-C again to quit at once");
-        prep::pipeline::interrupt();
+        cancel.cancel();
     });
     let report = convert::run(&opts)?;
     if a.output.json {

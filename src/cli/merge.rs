@@ -26,6 +26,7 @@ pub fn run(a: MergeArgs) -> Result<i32> {
         out: a.put.destination(&a.out)?,
         aws: aws_options(&a.aws, a.put.max_attempts),
         force: a.force,
+        cancel: Default::default(),
     };
     let report = merge::run(&opts)?;
     if a.output.json {

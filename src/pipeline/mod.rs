@@ -11,20 +11,26 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::mpsc::channel;
 use std::sync::Mutex;
 
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// A run's stop request, passed in with its options: its caller sets it (the command line's
+/// Ctrl-C / SIGTERM handler; a library caller however it likes) and the run stops at its next
+/// batch and removes what it wrote. Each run has its own, so a long-lived process (Python) can
+/// stop one run and start the next.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(std::sync::Arc<std::sync::atomic::AtomicBool>);
 
-/// Ask running work to stop (the command line's Ctrl-C / SIGTERM handler calls this): the
-/// convert writer stops at its next batch and the run cleans up what it wrote.
-pub fn interrupt() {
-    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+impl Cancel {
+    /// Ask the run to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the run was asked to stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
-/// Whether [`interrupt`] was called.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// The error of a run stopped by [`interrupt`].
+/// The error of a run stopped through its [`Cancel`].
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted")]
 pub struct Interrupted;

@@ -56,6 +56,7 @@ pub fn default_options(keys: KeySchema, out: Destination) -> ConvertOptions {
         },
         csv_infer: false,
         observer: Default::default(),
+        cancel: Default::default(),
         shard: None,
         shape: Default::default(),
         entities: Vec::new(),

@@ -29,6 +29,8 @@ pub struct MergeOptions {
     pub aws: AwsOptions,
     /// Replace a merged output already there.
     pub force: bool,
+    /// Set to stop the merge (it removes what it wrote).
+    pub cancel: crate::pipeline::Cancel,
 }
 
 /// The objects of the output, as listed at the start, by name (relative to the output).
@@ -235,7 +237,7 @@ pub fn run(opts: &MergeOptions) -> Result<Report> {
     let listing = Listing::of(opts)?;
     let reports = reports(&listing, &*store)?;
     check_agree(&reports, &*store)?;
-    let result = merge(&listing, &store, &reports, started);
+    let result = merge(&listing, &store, &reports, started, &opts.cancel);
     if result.is_err() {
         store.discard();
     }
@@ -247,6 +249,7 @@ fn merge(
     store: &Arc<dyn OutputStore>,
     reports: &[ShardReport],
     started: Instant,
+    cancel: &crate::pipeline::Cancel,
 ) -> Result<Report> {
     let settings = &reports[0].settings;
     let keys = KeySchema::from_summary(&serde_json::json!({"keySchema": settings.key_schema}))
@@ -453,7 +456,7 @@ fn merge(
         input.rows = reports.iter().map(|r| r.inputs[k].rows).sum();
         input.sha256 = reports.iter().find_map(|r| r.inputs[k].sha256.clone());
     }
-    if crate::pipeline::interrupted() {
+    if cancel.is_cancelled() {
         return Err(crate::pipeline::Interrupted.into());
     }
     report.elapsed_s = started.elapsed().as_secs_f64();

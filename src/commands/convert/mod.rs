@@ -75,6 +75,8 @@ pub struct ConvertOptions {
     pub csv_infer: bool,
     /// Where progress and notices go.
     pub observer: Observe,
+    /// Set to stop the run (it removes what it wrote).
+    pub cancel: crate::pipeline::Cancel,
     /// One of N processes that convert the inputs together (`prep merge` joins them).
     pub shard: Option<shard::Shard>,
     /// Computed keys and attributes, selected and renamed columns, the TTL attribute.
@@ -652,6 +654,7 @@ struct Writer {
     group_of: Vec<usize>,
     items_by_source: Vec<u64>,
     rejects_by_source: Vec<u64>,
+    cancel: crate::pipeline::Cancel,
 }
 
 impl Writer {
@@ -709,6 +712,7 @@ impl Writer {
                 ..Report::default()
             },
             rows_by_source: vec![0; source_names.len()],
+            cancel: opts.cancel.clone(),
             items_by_source: vec![0; source_names.len()],
             rejects_by_source: vec![0; source_names.len()],
             source_entities: Vec::new(),
@@ -735,7 +739,7 @@ impl Writer {
     }
 
     fn take(&mut self, mut c: Chunk) -> Result<bool> {
-        if crate::pipeline::interrupted() {
+        if self.cancel.is_cancelled() {
             return Err(crate::pipeline::Interrupted.into());
         }
         self.report.rows_read += c.rows;
@@ -818,7 +822,7 @@ impl Writer {
     }
 
     fn finish(mut self) -> Result<(Report, Vec<u64>)> {
-        if crate::pipeline::interrupted() {
+        if self.cancel.is_cancelled() {
             self.parts.abandon();
             return Err(crate::pipeline::Interrupted.into());
         }
@@ -1527,7 +1531,7 @@ fn convert(
         .map_err(|_| anyhow!("the hashing thread panicked"))??;
     report.elapsed_s = started.elapsed().as_secs_f64();
     // Stopped while the last parts were closing: no manifest, and the parts go.
-    if crate::pipeline::interrupted() {
+    if opts.cancel.is_cancelled() {
         return Err(crate::pipeline::Interrupted.into());
     }
     if report.failed_row.is_none() {
