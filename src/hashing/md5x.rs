@@ -1,14 +1,14 @@
-//! MD5 of several streams at once. One MD5 is a single chain of dependent steps (about 4.7
-//! cycles a byte here, whatever the implementation), so a core mostly waits on it; eight
-//! independent streams in the eight 32-bit lanes of a 256-bit register advance together for
-//! about the price of one (0.61 GiB/s for the md-5 crate, 4.5 GiB/s for eight lanes; the
-//! streams themselves: [`super::lanes`]). The part writer keeps eight uncompressed parts open
-//! side by side to use it, and [`super::files_digests`] reads eight files at a time.
+//! MD5 of several streams at once. One MD5 is a single chain of dependent steps, so a core
+//! mostly waits on it; eight independent streams in the eight 32-bit lanes of a 256-bit register
+//! advance together for about the price of one (measurements: BENCHMARKS.md; the streams
+//! themselves: [`super::lanes`]). The part writer keeps eight uncompressed parts open side by
+//! side to use it, and [`super::files_digests`] reads eight files at a time.
 //!
-//! With AVX2 the lanes run in 256-bit registers; with AVX-512 (VL) as well, rotations and the
-//! round functions being one instruction each; with SSE2 alone (every x86-64), four at a time in
-//! 128-bit registers. Elsewhere the lanes run one after the other. Tests compare every path with
-//! the md-5 crate.
+//! With AVX2 the lanes run in 256-bit registers; with SSE2 alone (every x86-64), four at a time
+//! in 128-bit registers. Elsewhere the lanes run one after the other. Tests compare every path
+//! with the md-5 crate. (An AVX-512 variant, with one-instruction rotations and round
+//! functions, was removed: it was never shown to gain the 15 % end to end that a hand-written
+//! fast path must.)
 #![allow(unsafe_code)]
 
 pub use super::lanes::{update, update_one, LANES};
@@ -69,12 +69,7 @@ fn compress_lanes(
         // SAFETY: every live pointer has `blocks` blocks behind it (asserted above); dead
         // lanes do not move.
         unsafe {
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512vl")
-                && std::arch::is_x86_feature_detected!("avx2")
-            {
-                x86::avx512(state, ptr, step, blocks)
-            } else if std::arch::is_x86_feature_detected!("avx2") {
+            if std::arch::is_x86_feature_detected!("avx2") {
                 x86::avx2(state, ptr, step, blocks)
             } else {
                 sse2_halves(state, ptr, step, blocks)
@@ -407,48 +402,6 @@ mod x86 {
     ) {
         body8!(state, ptr, step, blocks, f_avx2, g_avx2, h_avx2, i_avx2, rol_avx2)
     }
-
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512vl")]
-    unsafe fn rol_512(x: __m256i, s: u32) -> __m256i {
-        _mm256_rolv_epi32(x, _mm256_set1_epi32(s as i32))
-    }
-    // vpternlogd truth tables (operands b, c, d): F = b ? c : d, G = d ? b : c, H = b ^ c ^ d,
-    // I = c ^ (b | !d).
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512vl")]
-    unsafe fn f_512(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
-        _mm256_ternarylogic_epi32::<0xCA>(b, c, d)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512vl")]
-    unsafe fn g_512(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
-        _mm256_ternarylogic_epi32::<0xE4>(b, c, d)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512vl")]
-    unsafe fn h_512(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
-        _mm256_ternarylogic_epi32::<0x96>(b, c, d)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512vl")]
-    unsafe fn i_512(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
-        _mm256_ternarylogic_epi32::<0x39>(b, c, d)
-    }
-
-    /// Eight lanes with AVX-512 (VL): rotations and round functions one instruction each.
-    ///
-    /// # Safety
-    /// As [`sse2`], on a CPU with AVX-512F and AVX-512VL.
-    #[target_feature(enable = "avx2,avx512f,avx512vl")]
-    pub(super) unsafe fn avx512(
-        state: &mut [[u32; 4]; LANES],
-        ptr: [*const u8; LANES],
-        step: [usize; LANES],
-        blocks: usize,
-    ) {
-        body8!(state, ptr, step, blocks, f_512, g_512, h_512, i_512, rol_512)
-    }
 }
 
 #[cfg(test)]
@@ -499,14 +452,6 @@ mod tests {
             let mut got = init;
             unsafe { x86::avx2(&mut got, ptr, [64; LANES], 33) };
             assert_eq!(got, want, "avx2");
-        }
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-            && std::arch::is_x86_feature_detected!("avx2")
-        {
-            let mut got = init;
-            unsafe { x86::avx512(&mut got, ptr, [64; LANES], 33) };
-            assert_eq!(got, want, "avx512");
         }
     }
 }
