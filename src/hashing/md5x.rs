@@ -320,27 +320,32 @@ mod x86 {
         }};
     }
 
-    #[inline(always)]
-    unsafe fn rol_sse2(x: __m128i, s: u32) -> __m128i {
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn rol_sse2(x: __m128i, s: u32) -> __m128i {
         _mm_or_si128(
             _mm_sll_epi32(x, _mm_cvtsi32_si128(s as i32)),
             _mm_srl_epi32(x, _mm_cvtsi32_si128(32 - s as i32)),
         )
     }
-    #[inline(always)]
-    unsafe fn f_sse2(b: __m128i, c: __m128i, d: __m128i) -> __m128i {
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn f_sse2(b: __m128i, c: __m128i, d: __m128i) -> __m128i {
         _mm_xor_si128(d, _mm_and_si128(b, _mm_xor_si128(c, d)))
     }
-    #[inline(always)]
-    unsafe fn g_sse2(b: __m128i, c: __m128i, d: __m128i) -> __m128i {
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn g_sse2(b: __m128i, c: __m128i, d: __m128i) -> __m128i {
         _mm_xor_si128(c, _mm_and_si128(d, _mm_xor_si128(b, c)))
     }
-    #[inline(always)]
-    unsafe fn h_sse2(b: __m128i, c: __m128i, d: __m128i) -> __m128i {
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn h_sse2(b: __m128i, c: __m128i, d: __m128i) -> __m128i {
         _mm_xor_si128(_mm_xor_si128(b, c), d)
     }
-    #[inline(always)]
-    unsafe fn i_sse2(b: __m128i, c: __m128i, d: __m128i) -> __m128i {
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn i_sse2(b: __m128i, c: __m128i, d: __m128i) -> __m128i {
         _mm_xor_si128(c, _mm_or_si128(b, _mm_xor_si128(d, _mm_set1_epi32(-1))))
     }
 
@@ -348,6 +353,7 @@ mod x86 {
     ///
     /// # Safety
     /// Each `ptr[l]` must have `blocks * step[l]` readable bytes (plus 64 when `step[l]` is 0).
+    #[target_feature(enable = "sse2")]
     pub(super) unsafe fn sse2(
         state: &mut [[u32; 4]; 4],
         ptr: [*const u8; 4],
@@ -359,7 +365,7 @@ mod x86 {
 
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn rol_avx2(x: __m256i, s: u32) -> __m256i {
+    fn rol_avx2(x: __m256i, s: u32) -> __m256i {
         _mm256_or_si256(
             _mm256_sll_epi32(x, _mm_cvtsi32_si128(s as i32)),
             _mm256_srl_epi32(x, _mm_cvtsi32_si128(32 - s as i32)),
@@ -367,22 +373,22 @@ mod x86 {
     }
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn f_avx2(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
+    fn f_avx2(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
         _mm256_xor_si256(d, _mm256_and_si256(b, _mm256_xor_si256(c, d)))
     }
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn g_avx2(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
+    fn g_avx2(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
         _mm256_xor_si256(c, _mm256_and_si256(d, _mm256_xor_si256(b, c)))
     }
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn h_avx2(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
+    fn h_avx2(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
         _mm256_xor_si256(_mm256_xor_si256(b, c), d)
     }
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn i_avx2(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
+    fn i_avx2(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
         _mm256_xor_si256(
             c,
             _mm256_or_si256(b, _mm256_xor_si256(d, _mm256_set1_epi32(-1))),
