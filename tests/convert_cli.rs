@@ -432,6 +432,37 @@ fn number_rules() {
             json!({"N": "0"}),
         ]
     );
+    // Floats that are no number (NaN, infinities: Parquet and Arrow can hold them) are N005.
+    use arrow_array::{Float64Array, RecordBatch, StringArray};
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("pk", arrow_schema::DataType::Utf8, false),
+        arrow_schema::Field::new("f", arrow_schema::DataType::Float64, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            std::sync::Arc::new(StringArray::from(vec!["a", "b", "c", "d"])),
+            std::sync::Arc::new(Float64Array::from(vec![
+                1.5,
+                f64::NAN,
+                f64::INFINITY,
+                -0.25,
+            ])),
+        ],
+    )
+    .unwrap();
+    let path = d.path().join("f.parquet");
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None)
+            .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let out = d.path().join("floats");
+    let (code, summary, _) = convert(&out, &[path.to_str().unwrap(), "--key", "pk"]);
+    assert_eq!(code, 1);
+    assert_eq!(summary["rejectsByCode"], json!({"N005": 2}), "{summary}");
+    let good: Vec<Value> = lines(&out).iter().map(|l| item(l)["f"].clone()).collect();
+    assert_eq!(good, [json!({"N": "1.5"}), json!({"N": "-0.25"})]);
 }
 
 #[test]

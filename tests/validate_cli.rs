@@ -414,7 +414,203 @@ fn cases() -> Vec<Case> {
         Some(2),
         &["--key", "pk"],
     ));
+    // TTL values DynamoDB's TTL would ignore (--ttl names the attribute).
+    for (code, bad) in [
+        (
+            "E001",
+            r#"{"Item":{"pk":{"S":"a"},"exp":{"S":"2030-01-01"}}}"#,
+        ),
+        (
+            "E002",
+            r#"{"Item":{"pk":{"S":"a"},"exp":{"N":"1893456000000"}}}"#,
+        ),
+        ("E003", r#"{"Item":{"pk":{"S":"a"},"exp":{"N":"-1"}}}"#),
+    ] {
+        v.push(with_args(
+            item_case(
+                code,
+                bad,
+                r#"{"Item":{"pk":{"S":"a"},"exp":{"N":"1893456000"}}}"#,
+            ),
+            &["--key", "pk:S", "--ttl", "exp"],
+        ));
+    }
     v
+}
+
+/// The arguments a printed rule example needs (the rule registry's bad and good examples name
+/// the attributes `pk`, `sk`, `gsi_pk` and `expires`).
+fn example_args(code: &str) -> Vec<&'static str> {
+    match code {
+        "K005" => vec!["--key", "pk:S", "--sort-key", "sk:S"],
+        "K006" | "K007" => vec!["--key", "pk:S", "--gsi", "gsi1=gsi_pk:S"],
+        c if c.starts_with('E') => vec!["--key", "pk:S", "--ttl", "expires"],
+        _ => vec!["--key", "pk:S"],
+    }
+}
+
+/// A printed example as item lines, when it is one (its note in parentheses dropped, `\n`
+/// between lines made a line end).
+fn example_lines(text: &str) -> Option<String> {
+    let text = match text.find("   (") {
+        Some(k) => &text[..k],
+        None => text,
+    };
+    let t = text.trim();
+    if !(t.starts_with("{\"Item\"") || t.starts_with("$ion_1_0")) {
+        return None;
+    }
+    // `<2049 bytes>` (and `<2048 bytes or fewer>`) stands for a value of that length.
+    let mut out = t.replace("\\n", "\n");
+    while let Some(a) = out.find('<') {
+        let b = a + out[a..].find('>')?;
+        let n: usize = out[a + 1..b].split(' ').next()?.parse().ok()?;
+        out.replace_range(a..=b, &"x".repeat(n));
+    }
+    Some(out)
+}
+
+/// The registry's printed examples (`prep rules CODE`) that are item lines are run: the bad one
+/// gives exactly its rule, the good one nothing. (The others describe inputs in words; each of
+/// those rules has a fixture: `every_rule_in_the_registry_is_tested`.)
+#[test]
+fn the_printed_examples_of_every_rule_are_run() {
+    let d = tmp();
+    let mut ran = 0;
+    for r in prep::model::rules::ALL {
+        let (Some(bad), Some(good)) = (example_lines(r.bad), example_lines(r.good)) else {
+            continue;
+        };
+        let name = if bad.starts_with("$ion") {
+            "x.ion"
+        } else {
+            "x.json"
+        };
+        for (which, text) in [("bad", &bad), ("good", &good)] {
+            let path = d.path().join(format!("{}-{which}-{name}", r.code));
+            std::fs::write(&path, format!("{text}\n")).unwrap();
+            let mut args = vec![path.to_str().unwrap()];
+            args.extend(example_args(r.code));
+            let (_, f, _) = validate(&args);
+            let codes: Vec<&str> = f.iter().map(|x| x["code"].as_str().unwrap()).collect();
+            if which == "bad" {
+                assert_eq!(
+                    codes,
+                    [r.code],
+                    "{}'s printed bad example {text:?}: {f:?}",
+                    r.code
+                );
+            } else {
+                assert!(
+                    codes.is_empty(),
+                    "{}'s printed good example {text:?}: {f:?}",
+                    r.code
+                );
+            }
+        }
+        ran += 1;
+    }
+    assert!(ran >= 30, "only {ran} printed examples are item lines");
+}
+
+/// Every rule of the registry has a fixture that makes it fire and a good one that does not:
+/// here (`cases()`, the printed examples above), or in the test named beside it. A new rule
+/// without one fails this test.
+#[test]
+fn every_rule_in_the_registry_is_tested() {
+    let elsewhere: &[(&str, &str, &str)] = &[
+        ("N005", "tests/convert_cli.rs", "fn number_rules"),
+        ("V005", "tests/convert_cli.rs", "fn number_rules"),
+        (
+            "M001",
+            "tests/single_table.rs",
+            "fn csv_rows_become_single_table_items",
+        ),
+        (
+            "M002",
+            "tests/single_table.rs",
+            "fn csv_rows_become_single_table_items",
+        ),
+        (
+            "M003",
+            "tests/single_table.rs",
+            "fn computed_keys_meet_the_key_rules",
+        ),
+        (
+            "E004",
+            "src/shape/ttl.rs",
+            "fn seconds_from_every_kind_of_column",
+        ),
+        ("X001", "tests/validate_cli.rs", "fn folder_rules"),
+        (
+            "X002",
+            "tests/validate_cli.rs",
+            "fn more_than_50_000_objects_is_x002",
+        ),
+        ("X004", "tests/validate_cli.rs", "fn folder_rules"),
+        ("X005", "tests/validate_cli.rs", "fn folder_rules"),
+        (
+            "X006",
+            "tests/validate_cli.rs",
+            "fn prep_outputs_validate_clean_and_tampering_is_found",
+        ),
+        (
+            "X007",
+            "tests/validate_cli.rs",
+            "fn damaged_parts_are_findings_and_the_other_parts_are_checked",
+        ),
+        (
+            "W001",
+            "tests/validate_cli.rs",
+            "fn sorted_input_and_uneven_parts_warn",
+        ),
+        (
+            "W002",
+            "tests/validate_cli.rs",
+            "fn sorted_input_and_uneven_parts_warn",
+        ),
+        (
+            "X003",
+            "src/commands/validate/folder.rs",
+            "fn the_import_quota_depends_on_the_region",
+        ),
+    ];
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut tested: std::collections::BTreeSet<&str> = cases().iter().map(|c| c.code).collect();
+    for r in prep::model::rules::ALL {
+        if example_lines(r.bad).is_some() && example_lines(r.good).is_some() {
+            tested.insert(r.code);
+        }
+    }
+    for (code, file, test) in elsewhere {
+        let text = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
+        assert!(text.contains(test), "{code}: {file} has no {test}");
+        assert!(text.contains(code), "{code}: {file} never names it");
+        tested.insert(code);
+    }
+    let untested: Vec<&str> = prep::model::rules::ALL
+        .iter()
+        .map(|r| r.code)
+        .filter(|c| !tested.contains(c))
+        .collect();
+    assert!(untested.is_empty(), "rules without a fixture: {untested:?}");
+}
+
+/// More objects than one import reads (50,000) is X002; 50,000 is fine.
+#[test]
+fn more_than_50_000_objects_is_x002() {
+    let d = tmp();
+    let dir = d.path().join("many");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..50_000 {
+        std::fs::write(dir.join(format!("p{i:05}.json")), b"").unwrap();
+    }
+    let (code, f, _) = validate(&[dir.to_str().unwrap(), "--key", "pk"]);
+    assert_eq!((code, f.len()), (0, 0), "{f:?}");
+    std::fs::write(dir.join("p50000.json"), b"").unwrap();
+    let (code, f, _) = validate(&[dir.to_str().unwrap(), "--key", "pk"]);
+    assert_eq!(code, 1);
+    assert_eq!(codes_lines(&f), [("X002".to_string(), None)], "{f:?}");
 }
 
 /// The full parser alone gives the same findings and counts as the fast path with it.

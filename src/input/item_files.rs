@@ -122,13 +122,23 @@ fn read_blocks(
     let mut r = open_decompressed_unbuffered(&*src.object)?;
     let schema = schema();
     let block_size = (opts.batch_rows * 320 * 4).max(64 << 10);
+    // A plain file gives no more than its size: its blocks need be no larger (each block is
+    // zeroed before it is read into, and an import may have 50,000 small files).
+    let limit = match src.packing {
+        crate::input::Packing::Plain => usize::try_from(src.size)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1),
+        _ => usize::MAX,
+    };
     let mut first_row = 0u64;
     // The start of a line the previous block cut off.
     let mut carry: Vec<u8> = Vec::new();
     let mut eof = false;
     let mut ends: Vec<usize> = Vec::new();
     while !eof {
-        let size = block_size.max(carry.len() + (64 << 10));
+        let size = block_size
+            .max(carry.len() + (64 << 10))
+            .min(limit.max(carry.len() + 1));
         let mut block = opts.blocks.take(size);
         block[..carry.len()].copy_from_slice(&carry);
         let mut filled = carry.len();

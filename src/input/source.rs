@@ -60,11 +60,11 @@ pub trait InputObject: Send + Sync + std::fmt::Debug {
 pub struct LocalFile {
     path: PathBuf,
     size: u64,
-    /// Opened once, for positioned reads from any thread.
-    file: File,
 }
 
 impl LocalFile {
+    /// The file at `path`, checked to be readable. No descriptor is held between reads: a
+    /// run may list 50,000 inputs (an import's limit), far more than a process may keep open.
     pub fn open(path: &Path) -> io::Result<Self> {
         let file = File::open(path).map_err(|e| named(path, "cannot open", e))?;
         let size = file
@@ -74,7 +74,6 @@ impl LocalFile {
         Ok(LocalFile {
             path: path.to_path_buf(),
             size,
-            file,
         })
     }
 }
@@ -111,8 +110,8 @@ impl InputObject for LocalFile {
     fn read_range(&self, offset: u64, len: usize) -> io::Result<Bytes> {
         let len = len.min(self.size.saturating_sub(offset) as usize);
         let mut buf = vec![0u8; len];
-        read_exact_at(&self.file, &mut buf, offset)
-            .map_err(|e| named(&self.path, "cannot read", e))?;
+        let file = File::open(&self.path).map_err(|e| named(&self.path, "cannot open", e))?;
+        read_exact_at(&file, &mut buf, offset).map_err(|e| named(&self.path, "cannot read", e))?;
         Ok(Bytes::from(buf))
     }
 

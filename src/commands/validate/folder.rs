@@ -323,6 +323,17 @@ pub fn check_folder(
     Ok(out)
 }
 
+const TB: u64 = 1_000_000_000_000;
+
+/// The import's size quota in `region` (X003): 15 TB in us-east-1, us-west-2 and eu-west-1,
+/// 1 TB elsewhere; unknown regions are given the larger one (a note says so).
+fn import_quota(region: Option<&str>) -> u64 {
+    let big_regions = ["us-east-1", "us-west-2", "eu-west-1"];
+    match region {
+        Some(r) if !big_regions.contains(&r) => TB,
+        _ => 15 * TB,
+    }
+}
 /// Rules over all objects of one import: one format and compression, object count, size quota,
 /// even part sizes.
 pub fn check_set(
@@ -357,12 +368,7 @@ pub fn check_set(
     }
     let sizes: Vec<u64> = files.iter().filter_map(DataFile::size).collect();
     let total: u64 = sizes.iter().sum();
-    const TB: u64 = 1_000_000_000_000;
-    let big_regions = ["us-east-1", "us-west-2", "eu-west-1"];
-    let quota = match &opts.region {
-        Some(r) if !big_regions.contains(&r.as_str()) => TB,
-        _ => 15 * TB,
-    };
+    let quota = import_quota(opts.region.as_deref());
     if total > quota {
         report.add(Finding::file(
             &rules::IMPORT_QUOTA,
@@ -390,6 +396,17 @@ pub fn check_set(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// X003's quota: 1 TB outside the three large regions, 15 TB in them and when the region
+    /// is not known.
+    #[test]
+    fn the_import_quota_depends_on_the_region() {
+        assert_eq!(import_quota(Some("ap-south-1")), TB);
+        assert_eq!(import_quota(Some("us-east-1")), 15 * TB);
+        assert_eq!(import_quota(Some("eu-west-1")), 15 * TB);
+        assert_eq!(import_quota(None), 15 * TB);
+        assert_eq!(rules::IMPORT_QUOTA.code, "X003");
+    }
 
     fn opts(region: Option<&str>) -> ValidateOptions {
         ValidateOptions {

@@ -417,6 +417,14 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
                 ));
                 continue;
             }
+            // A file that cannot be opened or read at all is unreadable, not a bad line.
+            Err(e)
+                if e.chain()
+                    .any(|c| c.downcast_ref::<std::io::Error>().is_some()) =>
+            {
+                report.add(unreadable_finding(f.path.display().to_string(), None, &e));
+                continue;
+            }
             Err(e) => {
                 report.add(Finding::file(
                     &rules::LINE_NOT_PARSEABLE,
