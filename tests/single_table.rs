@@ -496,6 +496,16 @@ fn ttl_values_that_dynamodb_would_ignore_are_rejected() {
     assert_eq!(by(&items, "id", "2")["ttl"], "1893499200");
     assert_eq!(by(&items, "id", "3")["ttl"], "43200");
     assert_eq!(by(&items, "id", "1")["t2"], "1893456000");
+    // A number template whose text is no number is rejected as a value that does not fit its
+    // type (V005), as a CSV cell under --type N is.
+    let out = d.path().join("out5");
+    let (code, summary, _) = convert(&out, &[&input, "--key", "id", "--set", "n:N={iso}"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        summary["rejectsByCode"],
+        json!({"M001": 1, "V005": 3}),
+        "{summary}"
+    );
     let out = d.path().join("out4");
     let (_, summary, _) = convert(&out, &[&input, "--key", "id", "--ttl", "ttl=iso-1d"]);
     assert_eq!(summary["rejectsByCode"], json!({"E003": 1}), "{summary}");

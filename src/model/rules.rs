@@ -339,7 +339,7 @@ rules! {
         "--key PK=CUSTOMER#{id} with id 42: PK = CUSTOMER#42" }
     TEMPLATE_VALUE_FORMAT = { "M002", "template-value-format", Error,
         "A value cannot take its placeholder's format",
-        "{id:08} zero-pads integers and {created:%Y-%m-%d} formats dates and timestamps (or ISO-8601 text); a value that is no integer, no date, or not a finite number cannot be rendered, and its row is rejected. A --set NAME:N template whose text is no DynamoDB number is rejected by the number rules (N001-N005).",
+        "{id:08} zero-pads integers and {created:%Y-%m-%d} formats dates and timestamps (or ISO-8601 text); a value that is no integer, no date, or not a finite number cannot be rendered, and its row is rejected. A --set NAME:N template whose text is no number is rejected as V005, one DynamoDB cannot store by N002-N005.",
         "--sort-key SK=ORDER#{created:%Y-%m-%d} with created = \"yesterday\"",
         "--sort-key SK=ORDER#{created:%Y-%m-%d} with created = 2024-05-01T10:00:00Z: SK = ORDER#2024-05-01" }
     SORT_KEY_UNPADDED = { "M003", "sort-key-integer-unpadded", Warning,
