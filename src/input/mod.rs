@@ -177,7 +177,7 @@ pub fn discover(inputs: &[String]) -> Result<Vec<Found>> {
     let mut seen = Seen::default();
     for arg in inputs {
         let p = Path::new(arg);
-        if p.is_dir() && p.join("manifest-files.json").is_file() {
+        if p.is_dir() && p.join(crate::model::files::MANIFEST_FILES).is_file() {
             out.extend(export_files(p)?);
             continue;
         }
@@ -226,7 +226,7 @@ pub fn manifest_lines(mf: &Path, text: &str) -> Result<Vec<(usize, Value)>> {
 /// The data files a DynamoDB export folder (`AWSDynamoDB/<id>/`) or a prep output folder lists in
 /// its manifest-files.json, with the checksum and item count to verify.
 fn export_files(dir: &Path) -> Result<Vec<Found>> {
-    let mf = dir.join("manifest-files.json");
+    let mf = dir.join(crate::model::files::MANIFEST_FILES);
     let text =
         std::fs::read_to_string(&mf).with_context(|| format!("cannot read {}", mf.display()))?;
     let mut out = Vec::new();
@@ -314,7 +314,7 @@ fn walk(dir: &Path, out: &mut Vec<Found>, seen: &mut Seen) -> Result<()> {
         return Ok(());
     }
     // An export or prep output folder inside: its manifest says which files are data.
-    if dir.join("manifest-files.json").is_file() {
+    if dir.join(crate::model::files::MANIFEST_FILES).is_file() {
         out.extend(export_files(dir)?);
         return Ok(());
     }

@@ -3,6 +3,7 @@
 //! decoder panic fence and thread priorities.
 
 pub mod bytes;
+pub mod files;
 pub mod guard;
 pub mod keys;
 pub mod number;

@@ -8,16 +8,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// The names prep writes in an output besides `data/`, in the order a clean-up removes them:
-/// the summary first, so that a half-removed output never looks complete.
-pub const PREP_FILES: &[&str] = &[
-    "manifest-summary.json",
-    "manifest-files.json",
-    "import-table.json",
-    "rejects.jsonl",
-    "duplicates.jsonl",
-];
-
 /// A folder (or prefix) that parts and manifests are written into.
 pub trait OutputStore: Send + Sync + std::fmt::Debug {
     /// How messages name the object `name`: a path, or an `s3://` URI.
@@ -121,7 +111,7 @@ impl OutputStore for LocalFolder {
     /// stays — other shards' files among it.
     fn discard(&self) {
         let mut files = std::mem::take(&mut *self.written.lock().expect("not poisoned"));
-        files.sort_by_key(|p| !p.ends_with("manifest-summary.json"));
+        files.sort_by_key(|p| !p.ends_with(crate::model::files::MANIFEST_SUMMARY));
         for f in files {
             let _ = std::fs::remove_file(f);
         }
@@ -242,10 +232,14 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(left, ["part-00000.json"]);
-        store.put("manifest-summary.json", b"{}").unwrap();
-        store.put("manifest-summary.json", b"{\"a\":1}").unwrap();
+        store
+            .put(crate::model::files::MANIFEST_SUMMARY, b"{}")
+            .unwrap();
+        store
+            .put(crate::model::files::MANIFEST_SUMMARY, b"{\"a\":1}")
+            .unwrap();
         assert_eq!(
-            std::fs::read(dir.path().join("manifest-summary.json")).unwrap(),
+            std::fs::read(dir.path().join(crate::model::files::MANIFEST_SUMMARY)).unwrap(),
             b"{\"a\":1}"
         );
         assert!(store.display("data/x").ends_with("data/x"));

@@ -11,10 +11,11 @@ use super::shard::{KeyRecord, Shard, ShardReport, SHARDS_DIR};
 use super::{key_json, Report, SideFile};
 use crate::aws::AwsOptions;
 use crate::input::source::InputObject;
+use crate::model::files::PREP_FILES;
 use crate::model::keys::KeySchema;
 use crate::model::rules;
 use crate::output::s3::S3Prefix;
-use crate::output::store::{LocalFolder, OutputStore, PREP_FILES};
+use crate::output::store::{LocalFolder, OutputStore};
 use crate::output::Destination;
 use crate::pipeline::duplicates::DupIndex;
 use anyhow::{bail, Context, Result};
@@ -356,7 +357,7 @@ fn merge(
         };
         let shown = store.display(name);
         if rejects.is_none() {
-            rejects = Some(SideFile::create(&**store, "rejects.jsonl")?);
+            rejects = Some(SideFile::create(&**store, crate::model::files::REJECTS)?);
         }
         let f = rejects.as_mut().expect("just made");
         let mut lines = BufReader::new(listing.reader(name, &shown)?);
@@ -430,7 +431,7 @@ fn merge(
                     line["duplicate"]["entity"] = serde_json::json!(b);
                 }
                 if duplicates.is_none() {
-                    duplicates = Some(SideFile::create(&**store, "duplicates.jsonl")?);
+                    duplicates = Some(SideFile::create(&**store, crate::model::files::DUPLICATES)?);
                 }
                 let f = duplicates.as_mut().expect("just made");
                 f.line(line.to_string().as_bytes())?;

@@ -184,11 +184,11 @@ struct Chunk {
 
 /// The names prep writes in OUT; with `--force` they are replaced.
 const OUR_FILES: &[&str] = &[
-    "manifest-files.json",
-    "manifest-summary.json",
-    "import-table.json",
-    "rejects.jsonl",
-    "duplicates.jsonl",
+    crate::model::files::MANIFEST_FILES,
+    crate::model::files::MANIFEST_SUMMARY,
+    crate::model::files::IMPORT_TABLE,
+    crate::model::files::REJECTS,
+    crate::model::files::DUPLICATES,
     ".prep-upload.json",
 ];
 
@@ -343,7 +343,7 @@ fn lock_name(shard: Option<shard::Shard>) -> String {
 /// anything prep writes; for a shard, its own parts and reports, and a merged output's
 /// manifests (which its new parts would make stale).
 fn in_the_way(name: &str, shard: Option<shard::Shard>) -> bool {
-    let manifest = crate::output::store::PREP_FILES.contains(&name);
+    let manifest = crate::model::files::PREP_FILES.contains(&name);
     match shard {
         None => manifest || name.starts_with("data/") || name.starts_with("shards/"),
         Some(s) => manifest || s.owns(name),
@@ -700,7 +700,7 @@ impl Writer {
             },
             rejects_name: match opts.shard {
                 Some(s) => s.rejects_name(),
-                None => "rejects.jsonl".into(),
+                None => crate::model::files::REJECTS.into(),
             },
             rejects: None,
             duplicates: None,
@@ -782,7 +782,10 @@ impl Writer {
                             .push(format!("{key} at {first_at} and {dup_at}"));
                     }
                     if self.duplicates.is_none() {
-                        self.duplicates = Some(SideFile::create(&*self.store, "duplicates.jsonl")?);
+                        self.duplicates = Some(SideFile::create(
+                            &*self.store,
+                            crate::model::files::DUPLICATES,
+                        )?);
                     }
                     let mut line = json!({
                         "key": key,

@@ -177,7 +177,7 @@ pub fn write_manifests(
         }
         writeln!(files, "{line}").expect("string write");
     }
-    put(store, "manifest-files.json", files.as_bytes())?;
+    put(store, crate::model::files::MANIFEST_FILES, files.as_bytes())?;
 
     let table = &facts.table;
     let inputs: Vec<Value> = inputs.iter().map(InputRecord::to_json).collect();
@@ -186,7 +186,7 @@ pub fn write_manifests(
         "tool": "prep",
         "toolVersion": env!("CARGO_PKG_VERSION"),
         "createdAt": created_at(),
-        "manifestFilesS3Key": "manifest-files.json",
+        "manifestFilesS3Key": crate::model::files::MANIFEST_FILES,
         "tableName": table,
         "itemCount": report.items_written,
         "rowsRead": report.rows_read,
@@ -232,12 +232,12 @@ pub fn write_manifests(
     }
     put(
         store,
-        "import-table.json",
+        crate::model::files::IMPORT_TABLE,
         format!("{}\n", serde_json::to_string_pretty(&import)?).as_bytes(),
     )?;
     put(
         store,
-        "manifest-summary.json",
+        crate::model::files::MANIFEST_SUMMARY,
         format!("{}\n", serde_json::to_string_pretty(&summary)?).as_bytes(),
     )?;
     Ok(())

@@ -289,7 +289,7 @@ mod tests {
         assert!(!s.owns("data/part-00012-00000.json.zst"));
         assert!(s.owns("shards/shard-00002-of-00012.json"));
         assert!(!s.owns("shards/shard-00002-of-00013.json"));
-        assert!(!s.owns("manifest-summary.json"));
+        assert!(!s.owns(crate::model::files::MANIFEST_SUMMARY));
     }
 
     #[test]

@@ -59,9 +59,9 @@ impl Request {
                         .with_context(|| format!("cannot read {}", dir.join(n).display()))
                 };
                 (
-                    read("import-table.json")?,
-                    read("manifest-summary.json").ok(),
-                    read("manifest-files.json").ok(),
+                    read(crate::model::files::IMPORT_TABLE)?,
+                    read(crate::model::files::MANIFEST_SUMMARY).ok(),
+                    read(crate::model::files::MANIFEST_FILES).ok(),
                 )
             }
             Source::S3 { bucket, prefix } => (

@@ -47,12 +47,15 @@ fn read_json(path: &Path, what: &str) -> Result<Value> {
 
 /// Load OUT and verify every part against manifest-files.json.
 pub fn load(dir: &Path) -> Result<Local> {
-    let summary = read_json(&dir.join("manifest-summary.json"), "prep writes it last")?;
+    let summary = read_json(
+        &dir.join(crate::model::files::MANIFEST_SUMMARY),
+        "prep writes it last",
+    )?;
     let import_table = read_json(
-        &dir.join("import-table.json"),
+        &dir.join(crate::model::files::IMPORT_TABLE),
         "it holds the import request",
     )?;
-    let mf = dir.join("manifest-files.json");
+    let mf = dir.join(crate::model::files::MANIFEST_FILES);
     let text = std::fs::read_to_string(&mf).with_context(|| {
         format!(
             "{} is missing; the folder is not a complete prep output",
@@ -94,7 +97,7 @@ pub fn load(dir: &Path) -> Result<Local> {
     {
         bail!(
             "{} says {} parts but manifest-files.json lists {}; the folder is incomplete",
-            dir.join("manifest-summary.json").display(),
+            dir.join(crate::model::files::MANIFEST_SUMMARY).display(),
             summary["partCount"],
             parts.len()
         );

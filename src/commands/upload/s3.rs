@@ -568,9 +568,9 @@ fn plan(opts: &UploadOptions, local: &Local, unchecked: Option<String>) -> Uploa
         });
     }
     for m in [
-        "manifest-files.json",
-        "manifest-summary.json",
-        "import-table.json",
+        crate::model::files::MANIFEST_FILES,
+        crate::model::files::MANIFEST_SUMMARY,
+        crate::model::files::IMPORT_TABLE,
     ] {
         let size = std::fs::metadata(local.dir.join(m))
             .map(|m| m.len())
@@ -750,28 +750,31 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
     let summary_text = format!("{}\n", serde_json::to_string_pretty(&local.summary)?);
     put_small_object(
         &ctx,
-        &ctx.key("manifest-files.json"),
+        &ctx.key(crate::model::files::MANIFEST_FILES),
         files.clone().into_bytes(),
         "application/x-ndjson",
     )
     .await?;
     put_small_object(
         &ctx,
-        &ctx.key("manifest-summary.json"),
+        &ctx.key(crate::model::files::MANIFEST_SUMMARY),
         summary_text.into_bytes(),
         "application/json",
     )
     .await?;
     put_small_object(
         &ctx,
-        &ctx.key("import-table.json"),
+        &ctx.key(crate::model::files::IMPORT_TABLE),
         import_text.clone().into_bytes(),
         "application/json",
     )
     .await?;
-    std::fs::write(local.dir.join("manifest-files.json"), files)?;
+    std::fs::write(local.dir.join(crate::model::files::MANIFEST_FILES), files)?;
     ctx.journal.remove();
-    std::fs::write(local.dir.join("import-table.json"), &import_text)?;
+    std::fs::write(
+        local.dir.join(crate::model::files::IMPORT_TABLE),
+        &import_text,
+    )?;
     let mut cmd = String::from("aws dynamodb import-table");
     if let Some(p) = &opts.aws.profile {
         cmd.push_str(&format!(" --profile {}", shell_quote(p)));
@@ -783,7 +786,7 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
         .dir
         .canonicalize()
         .unwrap_or(local.dir.clone())
-        .join("import-table.json");
+        .join(crate::model::files::IMPORT_TABLE);
     cmd.push_str(&format!(
         " --cli-input-json file://{}",
         shell_quote(&path.display().to_string())

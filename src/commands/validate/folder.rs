@@ -24,9 +24,9 @@ fn non_data_name(name: &str) -> bool {
     n.starts_with('_')
         || n.starts_with('.')
         || n.starts_with("manifest")
-        || n == "import-table.json"
-        || n == "rejects.jsonl"
-        || n == "duplicates.jsonl"
+        || n == crate::model::files::IMPORT_TABLE
+        || n == crate::model::files::REJECTS
+        || n == crate::model::files::DUPLICATES
         || [".crc", ".md", ".txt", ".yaml", ".yml", ".tmp"]
             .iter()
             .any(|e| n.ends_with(e))
@@ -178,7 +178,7 @@ pub fn check_folder(
     keys: &mut Option<KeySchema>,
     report: &mut Report,
 ) -> Result<Vec<DataFile>> {
-    let Some(text) = dir.text("manifest-files.json")? else {
+    let Some(text) = dir.text(crate::model::files::MANIFEST_FILES)? else {
         let mut out = Vec::new();
         for (rel, f) in dir.files("")? {
             let name = rel.rsplit('/').next().unwrap_or("");
@@ -195,7 +195,7 @@ pub fn check_folder(
         return Ok(out);
     };
     let summary: Option<Value> = dir
-        .text("manifest-summary.json")?
+        .text(crate::model::files::MANIFEST_SUMMARY)?
         .and_then(|t| serde_json::from_str(&t).ok());
     let is_prep = summary
         .as_ref()
@@ -212,15 +212,15 @@ pub fn check_folder(
         )
     };
     if summary.is_none() {
-        report.add(incomplete("manifest-summary.json"));
-    } else if is_prep && !dir.exists("import-table.json") {
-        report.add(incomplete("import-table.json"));
+        report.add(incomplete(crate::model::files::MANIFEST_SUMMARY));
+    } else if is_prep && !dir.exists(crate::model::files::IMPORT_TABLE) {
+        report.add(incomplete(crate::model::files::IMPORT_TABLE));
     }
     if keys.is_none() {
         if let Some(k) = summary.as_ref().and_then(KeySchema::from_summary) {
             report.notes.push(format!(
                 "key schema from {}: {}{}",
-                dir.shown("manifest-summary.json"),
+                dir.shown(crate::model::files::MANIFEST_SUMMARY),
                 k.partition.name,
                 k.sort
                     .as_ref()
@@ -230,7 +230,7 @@ pub fn check_folder(
             *keys = Some(k);
         }
     }
-    let mf_name = dir.shown("manifest-files.json");
+    let mf_name = dir.shown(crate::model::files::MANIFEST_FILES);
     let mut present: std::collections::BTreeMap<String, DataFile> =
         dir.files("data")?.into_iter().collect();
     let mut out = Vec::new();
@@ -307,7 +307,12 @@ pub fn check_folder(
         let data_prefix = s
             .and_then(|s| s.get("manifestFilesS3Key"))
             .and_then(Value::as_str)
-            .map(|k| format!("{}data/", k.trim_end_matches("manifest-files.json")));
+            .map(|k| {
+                format!(
+                    "{}data/",
+                    k.trim_end_matches(crate::model::files::MANIFEST_FILES)
+                )
+            });
         let bucket = s.and_then(|s| s.get("s3Bucket")).and_then(Value::as_str);
         let prefix =
             data_prefix.unwrap_or_else(|| "<export prefix>/AWSDynamoDB/<ExportId>/data/".into());
