@@ -443,50 +443,7 @@ fn write_shortest<F: ryu::Float>(
         return Some(Ok(1));
     }
     let mut b = ryu::Buffer::new();
-    let text = b.format_finite(v);
-    Some(match plain_shortest(text.as_bytes(), out) {
-        Some(size) => Ok(size),
-        None => canonicalize_or_undo(text, out),
-    })
-}
-
-/// ryu's plain notation (`-?\d+\.\d+`, used for magnitudes from 1e-5 to below 1e16) is already
-/// canonical but for the `.0` of whole numbers, and always inside DynamoDB's range: append it and
-/// size it without a parse. `None` (and nothing appended) for exponent notation.
-fn plain_shortest(text: &[u8], out: &mut Vec<u8>) -> Option<usize> {
-    let neg = text.first() == Some(&b'-');
-    let body = &text[neg as usize..];
-    if body.contains(&b'e') {
-        return None;
-    }
-    let dot = body.iter().position(|&c| c == b'.')?;
-    let (int, frac) = (&body[..dot], &body[dot + 1..]);
-    let whole = frac == b"0";
-    let (sig, lead) = if int != b"0" {
-        let lead = int.len() as i64 - 1;
-        if whole {
-            let zeros = int.iter().rev().take_while(|&&c| c == b'0').count();
-            (int.len() - zeros, lead)
-        } else {
-            (int.len() + frac.len(), lead)
-        }
-    } else {
-        // ryu writes no trailing zeros after a fraction's digits.
-        let zeros = frac.iter().take_while(|&&c| c == b'0').count();
-        (frac.len() - zeros, -(zeros as i64) - 1)
-    };
-    if sig == 0 {
-        return None;
-    }
-    put(
-        out,
-        if whole {
-            &text[..neg as usize + dot]
-        } else {
-            text
-        },
-    );
-    Some(number_size(sig, lead, neg))
+    Some(canonicalize_or_undo(b.format_finite(v), out))
 }
 
 /// Canonicalise float text; on error leave `out` as it was.
@@ -711,48 +668,6 @@ mod tests {
             );
             assert_eq!(fast, slow, "{t}");
         }
-    }
-
-    /// The plain-notation shortcut for floats writes and sizes exactly what the general
-    /// canonicaliser makes of ryu's text, over random bit patterns and every decade around the
-    /// edges of ryu's plain range; exponent notation is left to the general path.
-    #[test]
-    fn plain_float_shortcut_agrees_with_canonicalize() {
-        let mut next = crate::testing::xorshift(0x9E37_79B9_7F4A_7C15);
-        let mut values: Vec<f64> = (0..200_000).map(|_| f64::from_bits(next())).collect();
-        for e in -9..=18 {
-            let p = 10f64.powi(e);
-            for m in [1.0, 1.5, 9.999_999, 0.999_999_999_999_999_9, 123.456, 7.0] {
-                values.extend([p * m, -p * m, (p * m).next_up(), (p * m).next_down()]);
-            }
-        }
-        values.extend((0..20_000).map(|i| i as f64 / 100.0));
-        values.extend((0..20_000).map(|_| (next() % 1_000_000_000) as f64 * 1000.0));
-        let mut plain = 0;
-        for v in values.into_iter().filter(|v| v.is_finite() && *v != 0.0) {
-            for text in [
-                ryu::Buffer::new().format_finite(v).to_owned(),
-                ryu::Buffer::new().format_finite(v as f32).to_owned(),
-            ] {
-                if text.trim_start_matches('-') == "0.0" {
-                    continue; // zero never reaches the shortcut (write_shortest writes `0`)
-                }
-                let mut fast = b"prefix".to_vec();
-                match plain_shortest(text.as_bytes(), &mut fast) {
-                    Some(size) => {
-                        plain += 1;
-                        let mut slow = b"prefix".to_vec();
-                        assert_eq!(Ok(size), canonicalize(text.as_bytes(), &mut slow), "{text}");
-                        assert_eq!(fast, slow, "{text}");
-                    }
-                    None => {
-                        assert!(text.contains('e'), "{text}");
-                        assert_eq!(fast, b"prefix", "nothing appended for {text}");
-                    }
-                }
-            }
-        }
-        assert!(plain > 50_000, "the shortcut was taken {plain} times");
     }
 
     /// The direct decimal writer agrees with formatting the unscaled integer and parsing it back.
