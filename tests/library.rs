@@ -10,6 +10,17 @@ use prep::model::observe::{Observe, Observer};
 use prep::output::Destination;
 use std::sync::{Arc, Mutex};
 
+/// A table keyed by a number `id`.
+fn id_key() -> KeySchema {
+    KeySchema {
+        table_name: None,
+        partition: KeyAttr::parse("id:N").unwrap(),
+        sort: None,
+        gsis: Vec::new(),
+        vectors: Default::default(),
+    }
+}
+
 #[derive(Default)]
 struct Recorder {
     events: Mutex<Vec<String>>,
@@ -48,13 +59,7 @@ fn a_conversion_reports_its_progress_to_the_callers_observer() {
         body.push_str(&format!("{i},name {i}\n"));
     }
     let input = write(d.path(), "in.csv", &body);
-    let keys = KeySchema {
-        table_name: None,
-        partition: KeyAttr::parse("id:N").unwrap(),
-        sort: None,
-        gsis: Vec::new(),
-        vectors: Default::default(),
-    };
+    let keys = id_key();
     let recorder = Arc::new(Recorder::default());
     let mut opts = embed::default_options(keys, Destination::Folder(d.path().join("out")));
     opts.inputs = vec![input.clone()];
@@ -94,13 +99,7 @@ fn a_cancelled_conversion_stops_and_leaves_nothing() {
         body.push_str(&format!("{i}\n"));
     }
     let input = write(d.path(), "in.csv", &body);
-    let keys = KeySchema {
-        table_name: None,
-        partition: KeyAttr::parse("id:N").unwrap(),
-        sort: None,
-        gsis: Vec::new(),
-        vectors: Default::default(),
-    };
+    let keys = id_key();
     let out = d.path().join("out");
     let mut opts = embed::default_options(keys, Destination::Folder(out.clone()));
     opts.inputs = vec![input];

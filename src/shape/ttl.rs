@@ -3,6 +3,7 @@
 //! and silently ignores anything else (a string, a value in milliseconds), so such values are
 //! reported instead of imported as items that never expire.
 
+use crate::encoding::plan::{build, EncodeOptions, Target, Timestamps};
 use crate::model::rules::{self, Rule};
 use crate::shape::time;
 use arrow_array::cast::AsArray;
@@ -91,6 +92,31 @@ pub fn check_seconds(secs: i64) -> Result<(), (&'static Rule, String)> {
 /// Epoch seconds from `a` (its unit for integer columns), plus `offset`; nulls stay null. Rows
 /// whose value gives no valid TTL are null in the result and listed.
 pub fn compute(a: &ArrayRef, unit: EpochUnit, offset: i64) -> (Int64Array, Vec<Problem>) {
+    // A dictionary's values are computed once, then looked up by each row's key.
+    if let DataType::Dictionary(_, _) = a.data_type() {
+        let d = a.as_any_dictionary();
+        let (values, value_problems) = compute(d.values(), unit, offset);
+        let keys = d.normalized_keys();
+        let bad: std::collections::HashMap<usize, (&'static Rule, String)> = value_problems
+            .into_iter()
+            .map(|(k, rule, m)| (k, (rule, m)))
+            .collect();
+        let mut problems = Vec::new();
+        let out: Int64Array = (0..a.len())
+            .map(|i| {
+                if d.keys().is_null(i) {
+                    return None;
+                }
+                let k = keys[i];
+                if let Some((rule, m)) = bad.get(&k) {
+                    problems.push((i, *rule, m.clone()));
+                    return None;
+                }
+                (!values.is_null(k)).then(|| values.value(k))
+            })
+            .collect();
+        return (out, problems);
+    }
     let mut problems = Vec::new();
     let n = a.len();
     let mut out: Vec<Option<i64>> = Vec::with_capacity(n);
@@ -154,15 +180,6 @@ pub fn compute(a: &ArrayRef, unit: EpochUnit, offset: i64) -> (Int64Array, Vec<P
                     _ => a.as_string_view().value(i),
                 };
                 text_seconds(s, per)?
-            }
-            DataType::Dictionary(_, _) => {
-                let d = a.as_any_dictionary();
-                let k = d.normalized_keys()[i];
-                let (v, p) = compute(&d.values().slice(k, 1), unit, 0);
-                if let Some((_, _, m)) = p.into_iter().next() {
-                    return Err(m);
-                }
-                (!v.is_null(0)).then(|| v.value(0))
             }
             d => return Err(format!("a {d} value is not a time")),
         };
@@ -233,24 +250,42 @@ pub fn check_column(a: &ArrayRef, numeric_text: bool) -> Vec<Problem> {
     let number = dt.is_integer()
         || dt.is_floating()
         || matches!(dt, DataType::Decimal128(..) | DataType::Decimal256(..));
+    if !(text || number) {
+        return (0..a.len())
+            .filter(|&i| !a.is_null(i))
+            .map(|i| {
+                (
+                    i,
+                    &rules::TTL_NOT_NUMBER,
+                    format!("a {dt} value is not a Number; DynamoDB's TTL reads a Number of epoch seconds, so the item would never expire"),
+                )
+            })
+            .collect();
+    }
+    // Each cell's text as prep writes it (numbers canonical), through one encoder for the column.
+    let target = if number { Target::N } else { Target::S };
+    let opts = EncodeOptions {
+        timestamps: Timestamps::Rfc3339,
+    };
+    let Ok(enc) = build(a, &target, &opts) else {
+        return problems;
+    };
+    let mut v = Vec::new();
     for i in 0..a.len() {
-        if a.is_null(i) {
+        if enc.is_null(i) {
             continue;
         }
-        let v = arrow_value_text(a, i);
+        v.clear();
+        if enc.raw(i, &mut v).is_err() {
+            // A value the encoder cannot write (NaN) is its to reject.
+            continue;
+        }
+        let v = String::from_utf8_lossy(&v);
         if text && !numeric_text {
             problems.push((
                 i,
                 &rules::TTL_NOT_NUMBER,
                 format!("{v:?} is a string; DynamoDB's TTL reads a Number of epoch seconds and ignores strings, so the item would never expire. Compute the seconds with --ttl NAME=COLUMN"),
-            ));
-            continue;
-        }
-        if !(text || number) {
-            problems.push((
-                i,
-                &rules::TTL_NOT_NUMBER,
-                format!("a {dt} value is not a Number; DynamoDB's TTL reads a Number of epoch seconds, so the item would never expire"),
             ));
             continue;
         }
@@ -282,33 +317,6 @@ pub fn check_value(v: &crate::input::parse::AttrValue) -> Result<(), (&'static R
                 other.type_name()
             ),
         )),
-    }
-}
-
-/// A scalar cell's text for the checks above.
-fn arrow_value_text(a: &ArrayRef, i: usize) -> String {
-    match a.data_type() {
-        DataType::Utf8 => a.as_string::<i32>().value(i).to_string(),
-        DataType::LargeUtf8 => a.as_string::<i64>().value(i).to_string(),
-        DataType::Utf8View => a.as_string_view().value(i).to_string(),
-        DataType::Dictionary(_, _) => {
-            let d = a.as_any_dictionary();
-            arrow_value_text(d.values(), d.normalized_keys()[i])
-        }
-        _ => {
-            let mut out = Vec::new();
-            let enc = crate::encoding::plan::build(
-                a,
-                &crate::encoding::plan::Target::Auto,
-                &crate::encoding::plan::EncodeOptions {
-                    timestamps: crate::encoding::plan::Timestamps::Rfc3339,
-                },
-            );
-            match enc.map(|e| e.raw(i, &mut out)) {
-                Ok(Ok(_)) => String::from_utf8_lossy(&out).into_owned(),
-                _ => String::new(),
-            }
-        }
     }
 }
 
@@ -347,6 +355,36 @@ mod tests {
         assert_eq!(v.value(0), 1_714_521_600);
         let old: ArrayRef = Arc::new(StringArray::from(vec!["1960-01-01"]));
         assert_eq!(compute(&old, EpochUnit::Seconds, 0).1[0].1.code, "E003");
+    }
+
+    /// Dictionary columns (a category of dates, as Parquet writers encode them) are computed
+    /// and checked through their values.
+    #[test]
+    fn dictionary_columns_are_read_through_their_values() {
+        use arrow_array::types::Int32Type;
+        use arrow_array::DictionaryArray;
+        let dates: DictionaryArray<Int32Type> =
+            vec![Some("2024-05-01"), Some("soon"), None, Some("2024-05-01")]
+                .into_iter()
+                .collect();
+        let dates: ArrayRef = Arc::new(dates);
+        let (v, p) = compute(&dates, EpochUnit::Seconds, 60);
+        assert_eq!((v.value(0), v.value(3)), (1_714_521_660, 1_714_521_660));
+        assert!(v.is_null(1) && v.is_null(2));
+        assert_eq!(
+            p.iter().map(|p| (p.0, p.1.code)).collect::<Vec<_>>(),
+            vec![(1, "E004")]
+        );
+        let ms: DictionaryArray<Int32Type> = vec![Some("1714521600000"), Some("1714521600")]
+            .into_iter()
+            .collect();
+        let ms: ArrayRef = Arc::new(ms);
+        let p = check_column(&ms, true);
+        assert_eq!(
+            p.iter().map(|p| (p.0, p.1.code)).collect::<Vec<_>>(),
+            vec![(0, "E002")]
+        );
+        assert_eq!(check_column(&ms, false).len(), 2);
     }
 
     #[test]

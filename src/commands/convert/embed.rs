@@ -256,7 +256,6 @@ impl ShardWriter {
         )?;
         if !opts.entities.is_empty() {
             writer.entity_names = opts.entities.iter().map(|e| e.name.clone()).collect();
-            writer.source_entities = inputs.iter().map(|i| i.entity.clone()).collect();
             writer.group_of = inputs
                 .iter()
                 .map(|i| {

@@ -647,14 +647,19 @@ struct Writer {
     /// goes back to the encoders once nothing else does.
     in_flight: Vec<Arc<Vec<u8>>>,
     recycled: Recycled,
-    /// A map's runs: each source's entity type, the entity types in order, and each source's
-    /// index among them; empty otherwise.
-    source_entities: Vec<Option<String>>,
+    /// A map's runs: the entity types in order, and each source's index among them (a plain
+    /// run has no entity types).
     entity_names: Vec<String>,
     group_of: Vec<usize>,
     items_by_source: Vec<u64>,
     rejects_by_source: Vec<u64>,
     cancel: crate::pipeline::Cancel,
+}
+
+/// The entity type of source `source` in a map's run (`names` of the entity types, `group_of`
+/// each source's index among them).
+fn entity_of<'a>(names: &'a [String], group_of: &[usize], source: usize) -> Option<&'a str> {
+    names.get(*group_of.get(source)?).map(String::as_str)
 }
 
 impl Writer {
@@ -715,7 +720,6 @@ impl Writer {
             cancel: opts.cancel.clone(),
             items_by_source: vec![0; source_names.len()],
             rejects_by_source: vec![0; source_names.len()],
-            source_entities: Vec::new(),
             entity_names: Vec::new(),
             group_of: Vec::new(),
             source_names,
@@ -770,9 +774,13 @@ impl Writer {
                     d.insert_in_batch(&e.keys.hashes, k, e.keys.get(k), c.source as u32, row)
                 {
                     let key = key_json(&self.key_names, e.keys.get(k));
-                    let at = |source: usize, row: u64| match self.source_entities.get(source) {
-                        Some(Some(e)) => format!("{e} {}:{row}", self.source_names[source]),
-                        _ => format!("{}:{row}", self.source_names[source]),
+                    let at = |source: usize, row: u64| match entity_of(
+                        &self.entity_names,
+                        &self.group_of,
+                        source,
+                    ) {
+                        Some(e) => format!("{e} {}:{row}", self.source_names[source]),
+                        None => format!("{}:{row}", self.source_names[source]),
                     };
                     let first_at = at(first.source as usize, first.row);
                     let dup_at = at(c.source, row);
@@ -793,9 +801,9 @@ impl Writer {
                         "duplicate": {"source": self.source_names[c.source], "row": row},
                         "occurrence": first.seen,
                     });
-                    if let (Some(Some(a)), Some(Some(b))) = (
-                        self.source_entities.get(first.source as usize),
-                        self.source_entities.get(c.source),
+                    if let (Some(a), Some(b)) = (
+                        entity_of(&self.entity_names, &self.group_of, first.source as usize),
+                        entity_of(&self.entity_names, &self.group_of, c.source),
                     ) {
                         line["first"]["entity"] = json!(a);
                         line["duplicate"]["entity"] = json!(b);
@@ -1097,7 +1105,7 @@ struct Run<'a> {
 
 impl Run<'_> {
     fn entity_of(&self, source: usize) -> Option<&str> {
-        self.entities.get(self.group_of[source]).map(String::as_str)
+        entity_of(self.entities, self.group_of, source)
     }
 }
 
@@ -1367,9 +1375,6 @@ fn convert(
     let recycled = Recycled::new(threads * 4 + 2 * crate::hashing::md5x::LANES);
     let names: Vec<String> = sources.iter().map(Source::display).collect();
     let mut writer = Writer::new(opts, store, keys, names, threads, recycled.clone())?;
-    writer.source_entities = (0..sources.len())
-        .map(|i| run.entity_of(i).map(str::to_string))
-        .collect();
     writer.entity_names = run.entities.to_vec();
     writer.group_of = run.group_of.to_vec();
     let total_bytes: u64 = sources.iter().map(|s| s.size).sum();
