@@ -14,6 +14,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("shape", &["shape"]),
     ("output", &["output"]),
     ("pipeline", &["pipeline"]),
+    ("run", &["run"]),
     ("commands", &["commands"]),
 ];
 

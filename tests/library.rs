@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use prep::commands::convert::{self, embed};
+use prep::commands::{convert, embed};
 use prep::model::keys::{KeyAttr, KeySchema};
 use prep::model::observe::{Observe, Observer};
 use prep::output::Destination;

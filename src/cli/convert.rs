@@ -231,7 +231,7 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
     let map = match &a.map {
         Some(path) => {
             refuse_beside_map(a)?;
-            Some(convert::map::TableMap::read(path)?)
+            Some(prep::shape::map::TableMap::read(path)?)
         }
         None => None,
     };
@@ -304,7 +304,7 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
         shard: a
             .shard
             .as_deref()
-            .map(convert::shard::Shard::parse)
+            .map(prep::model::shard::Shard::parse)
             .transpose()?,
         shape: shape(a)?,
         billing: map.as_ref().and_then(|m| m.billing.clone()),
@@ -328,10 +328,7 @@ pub fn run(a: ConvertArgs) -> Result<i32> {
     if a.output.json {
         outln!("{}", report.to_json());
     } else if !a.output.quiet || report.failed_row.is_some() {
-        eprint!(
-            "{}",
-            convert::output::human_summary(&report, "prep convert")
-        );
+        eprint!("{}", prep::run::human_summary(&report, "prep convert"));
     }
     Ok(report.exit_code())
 }

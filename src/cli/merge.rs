@@ -3,7 +3,7 @@
 use super::{aws_options, AwsArgs, OutputArgs, PutArgs};
 use anyhow::Result;
 use clap::Args;
-use prep::commands::convert::merge::{self, MergeOptions};
+use prep::commands::merge::{self, MergeOptions};
 
 #[derive(Args, Debug)]
 pub struct MergeArgs {
@@ -32,10 +32,7 @@ pub fn run(a: MergeArgs) -> Result<i32> {
     if a.output.json {
         outln!("{}", report.to_json());
     } else if !a.output.quiet {
-        eprint!(
-            "{}",
-            prep::commands::convert::output::human_summary(&report, "prep merge")
-        );
+        eprint!("{}", prep::run::human_summary(&report, "prep merge"));
     }
     Ok(report.exit_code())
 }

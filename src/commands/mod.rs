@@ -2,6 +2,8 @@
 //! command line renders (src/cli/).
 
 pub mod convert;
+pub mod embed;
 pub mod import;
+pub mod merge;
 pub mod upload;
 pub mod validate;

@@ -408,3 +408,18 @@ pub fn split_key(mut k: &[u8]) -> Vec<(u8, &[u8])> {
     }
     out
 }
+/// A primary key from the arena as plain JSON: `{"pk":"a","sk":"1"}` (B as base64).
+pub fn key_json(names: &[String], key: &[u8]) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for (name, (ty, bytes)) in names.iter().zip(split_key(key)) {
+        let v = if ty == b'B' {
+            let mut o = Vec::new();
+            crate::encoding::base64_into(bytes, &mut o);
+            String::from_utf8_lossy(&o).into_owned()
+        } else {
+            String::from_utf8_lossy(bytes).into_owned()
+        };
+        m.insert(name.clone(), serde_json::Value::String(v));
+    }
+    serde_json::Value::Object(m)
+}

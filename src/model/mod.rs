@@ -3,12 +3,13 @@
 //! decoder panic fence and thread priorities.
 
 pub mod bytes;
-pub mod files;
 pub mod guard;
 pub mod keys;
+pub mod manifest;
 pub mod number;
 pub mod observe;
 pub mod rules;
+pub mod shard;
 pub mod sys;
 pub mod temporal;
 pub mod threads;

@@ -17,10 +17,17 @@ use std::thread::JoinHandle;
 use crate::model::rules;
 
 mod disk;
+pub mod folder;
+pub mod manifest;
 pub mod s3;
+pub mod side;
 pub mod store;
 use crate::hashing::{hex, md5x, sha256x};
-use store::{LocalFolder, OutputStore, PartSink};
+use crate::model::manifest::PartInfo;
+use crate::model::observe::Observe;
+use crate::model::shard::Shard;
+use folder::LocalFolder;
+use store::{OutputStore, PartSink};
 
 /// Where an output goes: a local folder, or an S3 prefix written without a local copy.
 #[derive(Clone, Debug)]
@@ -325,19 +332,6 @@ struct OpenPart {
     packer: Packer,
     items: u64,
     uncompressed: u64,
-}
-
-/// A finished part, as listed in manifest-files.json.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct PartInfo {
-    pub key: String,
-    pub items: u64,
-    pub uncompressed: u64,
-    pub stored: u64,
-    pub md5_base64: String,
-    pub sha256_hex: String,
-    /// The object's ETag, where the store gives one (S3).
-    pub etag: Option<String>,
 }
 
 /// An open part's digests in the lanes and the bytes waiting for them.
@@ -671,6 +665,39 @@ pub fn parse_size(s: &str) -> Result<u64> {
         bail!("{s:?}: a size must be at least 1 byte");
     }
     Ok(bytes as u64)
+}
+
+/// What a run holds on its output until its end, so that a second run into it is refused.
+#[derive(Debug)]
+pub enum Lock {
+    Folder(folder::FolderLock),
+    S3(s3::S3Lock),
+}
+
+/// The store a run (`shard`: one shard of one) writes into, made ready — locked for the run,
+/// then checked for what it would overwrite (refused, or with `force` removed) — and the lock
+/// it holds until its end.
+pub fn open(
+    out: &Destination,
+    aws: &crate::aws::AwsOptions,
+    force: bool,
+    shard: Option<Shard>,
+    observer: Observe,
+) -> Result<(Arc<dyn OutputStore>, Lock)> {
+    Ok(match out {
+        Destination::Folder(dir) => {
+            let store = folder::LocalFolder::new(dir);
+            let lock = store.lock(&folder::lock_name(shard))?;
+            store.prepare(force, shard)?;
+            (Arc::new(store), Lock::Folder(lock))
+        }
+        Destination::S3(d) => {
+            let store = s3::S3Prefix::connect(aws, d.clone(), observer)?;
+            let lock = store.lock(force, &folder::lock_name(shard))?;
+            store.prepare(force, &|name| folder::in_the_way(name, shard))?;
+            (Arc::new(store), Lock::S3(lock))
+        }
+    })
 }
 
 #[cfg(test)]

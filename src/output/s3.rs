@@ -247,7 +247,7 @@ impl Inner {
 }
 
 fn content_type(key: &str) -> &'static str {
-    if key.ends_with(".jsonl") || key.ends_with(crate::model::files::MANIFEST_FILES) {
+    if key.ends_with(".jsonl") || key.ends_with(crate::model::manifest::MANIFEST_FILES) {
         "application/x-ndjson"
     } else if key.ends_with(".json") {
         "application/json"
@@ -339,7 +339,7 @@ impl S3Prefix {
             .filter(|k| in_the_way(&k[inner.dest.prefix.len()..]))
             .collect();
         if !ours.is_empty() && !force {
-            let complete = ours.contains(&inner.key(crate::model::files::MANIFEST_SUMMARY));
+            let complete = ours.contains(&inner.key(crate::model::manifest::MANIFEST_SUMMARY));
             let mut e: Vec<&str> = ours.iter().map(String::as_str).take(3).collect();
             if ours.len() > 3 {
                 e.push("…");
@@ -359,7 +359,7 @@ impl S3Prefix {
         if force {
             inner.s3.block_on(async {
                 // The summary alone first: without it the rest is an unfinished output.
-                let summary = inner.key(crate::model::files::MANIFEST_SUMMARY);
+                let summary = inner.key(crate::model::manifest::MANIFEST_SUMMARY);
                 if ours.contains(&summary) {
                     inner.delete(std::slice::from_ref(&summary)).await?;
                 }
@@ -416,7 +416,7 @@ impl OutputStore for S3Prefix {
     fn discard(&self) {
         let inner = &self.inner;
         let mut keys = std::mem::take(&mut *inner.written.lock().expect("not poisoned"));
-        keys.sort_by_key(|k| !k.ends_with(crate::model::files::MANIFEST_SUMMARY));
+        keys.sort_by_key(|k| !k.ends_with(crate::model::manifest::MANIFEST_SUMMARY));
         if let Err(e) = inner.s3.block_on(inner.delete(&keys)) {
             inner.observer.notice(&format!(
                 "could not remove the objects this run wrote under {}: {e:#}; delete them, or run again with --force",

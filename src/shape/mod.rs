@@ -5,6 +5,7 @@
 //! types and sizes, numbers, duplicates) apply to them unchanged. One step for the CLI, the
 //! Python module and Spark.
 
+pub mod map;
 pub mod template;
 pub mod time;
 pub mod ttl;

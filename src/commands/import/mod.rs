@@ -176,7 +176,7 @@ async fn run_async(opts: &ImportOptions) -> Result<ImportReport> {
         expected_items: req.expected_items,
         duplicates: req.duplicates,
         uncompressed_bytes: req.uncompressed_bytes,
-        request: Some(req.document.clone()),
+        request: Some(serde_json::to_value(&req.document)?),
         ..Default::default()
     };
     // Pre-flight: ImportTable only ever creates a new table.

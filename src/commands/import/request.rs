@@ -4,6 +4,7 @@
 use super::Source;
 use crate::aws::describe;
 use crate::model::keys::KeySchema;
+use crate::model::manifest::{ImportTable, KeyElement, PartEntry, Summary, Throughput};
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, InputCompressionType, InputFormat,
@@ -29,7 +30,7 @@ pub struct Overrides {
 
 pub struct Request {
     /// The `--cli-input-json` document.
-    pub document: Value,
+    pub document: ImportTable,
     pub expected_items: Option<u64>,
     pub duplicates: Option<u64>,
     /// The data's uncompressed size, which the import processes and bills.
@@ -59,9 +60,9 @@ impl Request {
                         .with_context(|| format!("cannot read {}", dir.join(n).display()))
                 };
                 (
-                    read(crate::model::files::IMPORT_TABLE)?,
-                    read(crate::model::files::MANIFEST_SUMMARY).ok(),
-                    read(crate::model::files::MANIFEST_FILES).ok(),
+                    read(crate::model::manifest::IMPORT_TABLE)?,
+                    read(crate::model::manifest::MANIFEST_SUMMARY).ok(),
+                    read(crate::model::manifest::MANIFEST_FILES).ok(),
                 )
             }
             Source::S3 { bucket, prefix } => (
@@ -75,95 +76,77 @@ impl Request {
             ),
             Source::Status(_) => unreachable!("no request when reattaching"),
         };
-        let mut document: Value =
-            serde_json::from_str(&import).context("import-table.json is not JSON")?;
-        if document.get("S3BucketSource").is_none() {
+        let mut document: ImportTable = serde_json::from_str(&import)
+            .map_err(|e| anyhow!("import-table.json is not an import request: {e}"))?;
+        if document.s3_bucket_source.is_none() {
             bail!("import-table.json has no S3BucketSource: upload the folder first (prep upload OUT s3://bucket/prefix/)");
         }
-        let summary: Option<Value> = summary.and_then(|s| serde_json::from_str(&s).ok());
+        let summary: Option<Summary> = summary.and_then(|s| serde_json::from_str(&s).ok());
         let objects = files
             .map(|f| {
-                f.lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                    .map(|v| {
+                PartEntry::lines(&f)
+                    .filter_map(|(_, p)| p.ok())
+                    .map(|p| {
                         (
-                            v["s3Key"].as_str().unwrap_or("").to_string(),
-                            v["storedBytes"].as_u64().unwrap_or(0),
-                            v["etag"]
-                                .as_str()
-                                .filter(|e| !e.is_empty())
-                                .map(str::to_string),
+                            p.s3_key.unwrap_or_default(),
+                            p.stored_bytes.unwrap_or(0),
+                            p.etag.filter(|e| !e.is_empty()),
                         )
                     })
                     .collect()
             })
             .unwrap_or_default();
-        let tcp = &mut document["TableCreationParameters"];
+        let tcp = &mut document.table_creation_parameters;
         if let Some(t) = &o.table {
-            tcp["TableName"] = json!(t);
+            tcp.table_name = t.clone();
         }
         if let Some(k) = &o.keys {
-            let name = tcp["TableName"].as_str().unwrap_or("").to_string();
-            let mut fresh = k.table_creation_parameters(&name);
-            for keep in ["BillingMode", "ProvisionedThroughput", "SSESpecification"] {
-                if let Some(v) = tcp.get(keep) {
-                    fresh[keep] = v.clone();
-                }
-            }
+            let mut fresh = k.table_creation_parameters(&tcp.table_name);
+            fresh.billing_mode = tcp.billing_mode.take();
+            fresh.provisioned_throughput = tcp.provisioned_throughput.take();
+            fresh.sse_specification = tcp.sse_specification.take();
             *tcp = fresh;
         }
         if let Some(b) = &o.billing_mode {
-            tcp["BillingMode"] = json!(b);
+            tcp.billing_mode = Some(b.clone());
         }
-        if tcp["BillingMode"] == "PROVISIONED" {
+        if tcp.billing_mode.as_deref() == Some("PROVISIONED") {
             // The file's own throughput (a map file's billing) unless the command line says.
-            let given = |k: &str| tcp["ProvisionedThroughput"][k].as_i64();
-            let (r, w) = (
-                o.rcu.or(given("ReadCapacityUnits")).unwrap_or(5),
-                o.wcu.or(given("WriteCapacityUnits")).unwrap_or(5),
-            );
-            tcp["ProvisionedThroughput"] = json!({"ReadCapacityUnits": r, "WriteCapacityUnits": w});
-            if let Some(g) = tcp
-                .get_mut("GlobalSecondaryIndexes")
-                .and_then(Value::as_array_mut)
-            {
-                for i in g {
-                    i["ProvisionedThroughput"] =
-                        json!({"ReadCapacityUnits": r, "WriteCapacityUnits": w});
-                }
+            let given = tcp.provisioned_throughput;
+            let throughput = Throughput {
+                read_capacity_units: o.rcu.or(given.map(|t| t.read_capacity_units)).unwrap_or(5),
+                write_capacity_units: o.wcu.or(given.map(|t| t.write_capacity_units)).unwrap_or(5),
+            };
+            tcp.provisioned_throughput = Some(throughput);
+            for g in &mut tcp.global_secondary_indexes {
+                g.provisioned_throughput = Some(throughput);
             }
-        } else if let Some(m) = tcp.as_object_mut() {
-            m.remove("ProvisionedThroughput");
+        } else {
+            tcp.provisioned_throughput = None;
         }
         if let Some(k) = &o.sse_kms_key {
             let mut sse = json!({"Enabled": true, "SSEType": "KMS"});
             if !k.is_empty() {
                 sse["KMSMasterKeyId"] = json!(k);
             }
-            tcp["SSESpecification"] = sse;
+            tcp.sse_specification = Some(sse);
         }
         if let Some(t) = &o.client_token {
-            document["ClientToken"] = json!(t);
+            document.client_token = Some(t.clone());
         }
         Ok(Request {
+            expected_items: summary.as_ref().and_then(|s| s.item_count),
+            duplicates: summary.as_ref().and_then(|s| s.duplicate_count),
+            uncompressed_bytes: summary
+                .as_ref()
+                .and_then(|s| s.uncompressed_bytes.or(s.billed_size_bytes)),
             document,
-            expected_items: summary.as_ref().and_then(|s| s["itemCount"].as_u64()),
-            duplicates: summary.as_ref().and_then(|s| s["duplicateCount"].as_u64()),
-            uncompressed_bytes: summary.as_ref().and_then(|s| {
-                s["uncompressedBytes"]
-                    .as_u64()
-                    .or_else(|| s["billedSizeBytes"].as_u64())
-            }),
             objects,
         })
     }
 
     pub fn table_name(&self) -> Result<String> {
-        let t = self.document["TableCreationParameters"]["TableName"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
+        let t = self.document.table_creation_parameters.table_name.clone();
         crate::model::keys::check_table_or_index_name(&t)
             .context("the table name (set it with --table)")?;
         Ok(t)
@@ -178,10 +161,10 @@ impl Request {
         d: &aws_sdk_dynamodb::types::ImportTableDescription,
     ) -> Option<String> {
         let doc = &self.document;
-        doc["ClientToken"].as_str()?;
+        doc.client_token.as_ref()?;
         let (bucket, prefix, _) = self.bucket_source();
-        let want_format = doc["InputFormat"].as_str().unwrap_or("DYNAMODB_JSON");
-        let want_compression = doc["InputCompressionType"].as_str().unwrap_or("NONE");
+        let want_format = doc.input_format.as_str();
+        let want_compression = doc.input_compression_type.as_str();
         let mut diffs = Vec::new();
         if let Some(src) = d.s3_bucket_source() {
             let got_prefix = src.s3_key_prefix().unwrap_or("");
@@ -210,12 +193,14 @@ impl Request {
     }
 
     fn bucket_source(&self) -> (String, String, Option<String>) {
-        let s = &self.document["S3BucketSource"];
-        (
-            s["S3Bucket"].as_str().unwrap_or("").to_string(),
-            s["S3KeyPrefix"].as_str().unwrap_or("").to_string(),
-            s["S3BucketOwner"].as_str().map(str::to_string),
-        )
+        match &self.document.s3_bucket_source {
+            Some(s) => (
+                s.s3_bucket.clone(),
+                s.s3_key_prefix.clone(),
+                s.s3_bucket_owner.clone(),
+            ),
+            None => Default::default(),
+        }
     }
 
     /// The S3 prefix must hold exactly the manifest's data objects, with their sizes and ETags.
@@ -271,39 +256,35 @@ impl Request {
             .s3_key_prefix(prefix)
             .set_s3_bucket_owner(owner)
             .build()?;
-        let t = &d["TableCreationParameters"];
+        let t = &d.table_creation_parameters;
         let str_of = |v: &Value, k: &str| v[k].as_str().unwrap_or("").to_string();
-        let keys = |v: &Value| -> Result<Vec<KeySchemaElement>> {
-            v.as_array()
-                .ok_or_else(|| anyhow!("KeySchema is not a list"))?
-                .iter()
+        let keys = |ks: &[KeyElement]| -> Result<Vec<KeySchemaElement>> {
+            ks.iter()
                 .map(|k| {
                     Ok(KeySchemaElement::builder()
-                        .attribute_name(str_of(k, "AttributeName"))
-                        .key_type(KeyType::from(str_of(k, "KeyType").as_str()))
+                        .attribute_name(&k.attribute_name)
+                        .key_type(KeyType::from(k.key_type.as_str()))
                         .build()?)
                 })
                 .collect()
         };
-        let throughput = |v: &Value| -> Result<Option<ProvisionedThroughput>> {
-            if v.is_null() {
+        let throughput = |v: &Option<Throughput>| -> Result<Option<ProvisionedThroughput>> {
+            let Some(v) = v else {
                 return Ok(None);
-            }
+            };
             Ok(Some(
                 ProvisionedThroughput::builder()
-                    .read_capacity_units(v["ReadCapacityUnits"].as_i64().unwrap_or(5))
-                    .write_capacity_units(v["WriteCapacityUnits"].as_i64().unwrap_or(5))
+                    .read_capacity_units(v.read_capacity_units)
+                    .write_capacity_units(v.write_capacity_units)
                     .build()?,
             ))
         };
         let mut defs = Vec::new();
-        for a in t["AttributeDefinitions"].as_array().into_iter().flatten() {
+        for a in &t.attribute_definitions {
             defs.push(
                 AttributeDefinition::builder()
-                    .attribute_name(str_of(a, "AttributeName"))
-                    .attribute_type(ScalarAttributeType::from(
-                        str_of(a, "AttributeType").as_str(),
-                    ))
+                    .attribute_name(&a.attribute_name)
+                    .attribute_type(ScalarAttributeType::from(a.attribute_type.as_str()))
                     .build()?,
             );
         }
@@ -321,18 +302,18 @@ impl Request {
                 .build()
         };
         let mut gsis = Vec::new();
-        for g in t["GlobalSecondaryIndexes"].as_array().into_iter().flatten() {
+        for g in &t.global_secondary_indexes {
             gsis.push(
                 GlobalSecondaryIndex::builder()
-                    .index_name(str_of(g, "IndexName"))
-                    .set_key_schema(Some(keys(&g["KeySchema"])?))
-                    .projection(projection(&g["Projection"]))
-                    .set_provisioned_throughput(throughput(&g["ProvisionedThroughput"])?)
+                    .index_name(&g.index_name)
+                    .set_key_schema(Some(keys(&g.key_schema)?))
+                    .projection(projection(g.projection.as_ref().unwrap_or(&Value::Null)))
+                    .set_provisioned_throughput(throughput(&g.provisioned_throughput)?)
                     .build()?,
             );
         }
         let mut vectors = Vec::new();
-        for v in t["VectorIndexes"].as_array().into_iter().flatten() {
+        for v in &t.vector_indexes {
             let search = v["SearchSchema"]
                 .as_array()
                 .into_iter()
@@ -367,26 +348,21 @@ impl Request {
                     .build()?,
             );
         }
-        let sse = if t["SSESpecification"].is_null() {
-            None
-        } else {
-            let s = &t["SSESpecification"];
-            Some(
-                SseSpecification::builder()
-                    .enabled(s["Enabled"].as_bool().unwrap_or(true))
-                    .sse_type(SseType::from(s["SSEType"].as_str().unwrap_or("KMS")))
-                    .set_kms_master_key_id(s["KMSMasterKeyId"].as_str().map(str::to_string))
-                    .build(),
-            )
-        };
+        let sse = t.sse_specification.as_ref().map(|s| {
+            SseSpecification::builder()
+                .enabled(s["Enabled"].as_bool().unwrap_or(true))
+                .sse_type(SseType::from(s["SSEType"].as_str().unwrap_or("KMS")))
+                .set_kms_master_key_id(s["KMSMasterKeyId"].as_str().map(str::to_string))
+                .build()
+        });
         let tcp = TableCreationParameters::builder()
-            .table_name(str_of(t, "TableName"))
+            .table_name(&t.table_name)
             .set_attribute_definitions(Some(defs))
-            .set_key_schema(Some(keys(&t["KeySchema"])?))
+            .set_key_schema(Some(keys(&t.key_schema)?))
             .billing_mode(BillingMode::from(
-                t["BillingMode"].as_str().unwrap_or("PAY_PER_REQUEST"),
+                t.billing_mode.as_deref().unwrap_or("PAY_PER_REQUEST"),
             ))
-            .set_provisioned_throughput(throughput(&t["ProvisionedThroughput"])?)
+            .set_provisioned_throughput(throughput(&t.provisioned_throughput)?)
             .set_global_secondary_indexes((!gsis.is_empty()).then_some(gsis))
             .set_vector_indexes((!vectors.is_empty()).then_some(vectors))
             .set_sse_specification(sse)
@@ -394,14 +370,12 @@ impl Request {
         Ok(db
             .import_table()
             .s3_bucket_source(src)
-            .input_format(InputFormat::from(
-                d["InputFormat"].as_str().unwrap_or("DYNAMODB_JSON"),
-            ))
+            .input_format(InputFormat::from(d.input_format.as_str()))
             .input_compression_type(InputCompressionType::from(
-                d["InputCompressionType"].as_str().unwrap_or("NONE"),
+                d.input_compression_type.as_str(),
             ))
             .table_creation_parameters(tcp)
-            .set_client_token(d["ClientToken"].as_str().map(str::to_string)))
+            .set_client_token(d.client_token.clone()))
     }
 }
 
@@ -412,12 +386,16 @@ mod tests {
 
     fn request() -> Request {
         Request {
-            document: json!({
+            document: serde_json::from_value(json!({
                 "S3BucketSource": {"S3Bucket": "bkt", "S3KeyPrefix": "users/v2/data/"},
                 "InputFormat": "ION",
                 "InputCompressionType": "ZSTD",
                 "ClientToken": "nightly",
-            }),
+                "TableCreationParameters": {"TableName": "users",
+                    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]},
+            }))
+            .unwrap(),
             expected_items: None,
             duplicates: None,
             uncompressed_bytes: None,
@@ -489,11 +467,7 @@ mod tests {
             .build();
         assert_eq!(r.differs_from(&bare), None);
         let mut untokened = request();
-        untokened
-            .document
-            .as_object_mut()
-            .unwrap()
-            .remove("ClientToken");
+        untokened.document.client_token = None;
         assert_eq!(untokened.differs_from(&other), None);
     }
 }

@@ -62,7 +62,7 @@ pub struct UploadReport {
     /// A dry run: why the destination could not be checked (no AWS access, foreign objects).
     pub unchecked: Option<String>,
     /// A dry run: the import-table.json it would write.
-    pub import_table: Option<Value>,
+    pub import_table: Option<crate::model::manifest::ImportTable>,
 }
 
 impl UploadReport {

@@ -1,9 +1,9 @@
 //! The local side of an upload: the output folder's manifests, and every part checked against
 //! them (size, SHA-256) before anything is sent.
 
+use crate::model::manifest::{ImportTable, PartEntry, Summary};
 use anyhow::{bail, Context, Result};
 use base64::Engine;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug)]
@@ -30,32 +30,33 @@ pub struct Local {
     pub dir: PathBuf,
     pub parts: Vec<LocalPart>,
     /// manifest-files.json lines, in order.
-    pub manifest_lines: Vec<Value>,
-    pub import_table: Value,
-    pub summary: Value,
+    pub manifest_lines: Vec<PartEntry>,
+    pub import_table: ImportTable,
+    pub summary: Summary,
 }
 
-fn read_json(path: &Path, what: &str) -> Result<Value> {
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
     let text = std::fs::read_to_string(path).with_context(|| {
         format!(
             "{} is missing: {what}; the folder is not a complete prep output (was the convert interrupted?)",
             path.display()
         )
     })?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not what prep writes there", path.display()))
 }
 
 /// Load OUT and verify every part against manifest-files.json.
 pub fn load(dir: &Path) -> Result<Local> {
-    let summary = read_json(
-        &dir.join(crate::model::files::MANIFEST_SUMMARY),
+    let summary: Summary = read_json(
+        &dir.join(crate::model::manifest::MANIFEST_SUMMARY),
         "prep writes it last",
     )?;
-    let import_table = read_json(
-        &dir.join(crate::model::files::IMPORT_TABLE),
+    let import_table: ImportTable = read_json(
+        &dir.join(crate::model::manifest::IMPORT_TABLE),
         "it holds the import request",
     )?;
-    let mf = dir.join(crate::model::files::MANIFEST_FILES);
+    let mf = dir.join(crate::model::manifest::MANIFEST_FILES);
     let text = std::fs::read_to_string(&mf).with_context(|| {
         format!(
             "{} is missing; the folder is not a complete prep output",
@@ -64,41 +65,32 @@ pub fn load(dir: &Path) -> Result<Local> {
     })?;
     let mut parts = Vec::new();
     let mut manifest_lines = Vec::new();
-    for (line, v) in crate::input::manifest_lines(&mf, &text)? {
-        let rel_key = v["dataFileS3Key"]
-            .as_str()
-            .with_context(|| format!("{}:{line}: no dataFileS3Key", mf.display()))?
-            .to_string();
+    for (line, entry) in PartEntry::lines(&text) {
+        let entry = entry.map_err(|e| anyhow::anyhow!("{}:{line}: {e}", mf.display()))?;
+        let rel_key = entry.data_file_s3_key.clone();
         if !rel_key.starts_with("data/") || rel_key.contains("..") {
             bail!(
                 "{}:{line}: unexpected dataFileS3Key {rel_key:?}",
                 mf.display()
             );
         }
-        let path = dir.join(&rel_key);
-        let size = v["storedBytes"].as_u64().unwrap_or(0);
-        let sha = v["sha256"].as_str().unwrap_or("").to_string();
-        let md5 = v["md5Checksum"].as_str().unwrap_or("").to_string();
         parts.push(LocalPart {
-            path,
+            path: dir.join(&rel_key),
             rel_key,
-            size,
-            sha256_hex: sha,
-            md5_base64: md5,
+            size: entry.stored_bytes.unwrap_or(0),
+            sha256_hex: entry.sha256.clone().unwrap_or_default(),
+            md5_base64: entry.md5_checksum.clone(),
         });
-        manifest_lines.push(v);
+        manifest_lines.push(entry);
     }
     if parts.is_empty() {
         bail!("{} lists no parts; nothing to upload", mf.display());
     }
-    if summary["partCount"]
-        .as_u64()
-        .is_some_and(|n| n != parts.len() as u64)
-    {
+    if let Some(n) = summary.part_count.filter(|&n| n != parts.len() as u64) {
         bail!(
             "{} says {} parts but manifest-files.json lists {}; the folder is incomplete",
-            dir.join(crate::model::files::MANIFEST_SUMMARY).display(),
-            summary["partCount"],
+            dir.join(crate::model::manifest::MANIFEST_SUMMARY).display(),
+            n,
             parts.len()
         );
     }

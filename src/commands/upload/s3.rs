@@ -4,12 +4,12 @@
 use super::plan::{Local, LocalPart};
 use super::{ObjectReport, Outcome, UploadOptions, UploadReport};
 use crate::aws::{b64, client, composite, describe};
+use crate::model::manifest::{ImportTable, S3BucketSource};
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
 use md5::Md5;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -536,14 +536,13 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// The import-table.json an upload writes: the folder's, with where the import reads from.
-fn import_table_for(opts: &UploadOptions, local: &Local) -> serde_json::Value {
+fn import_table_for(opts: &UploadOptions, local: &Local) -> ImportTable {
     let mut import = local.import_table.clone();
-    let mut source =
-        json!({"S3Bucket": opts.bucket, "S3KeyPrefix": format!("{}data/", opts.prefix)});
-    if let Some(o) = &opts.put.expected_bucket_owner {
-        source["S3BucketOwner"] = json!(o);
-    }
-    import["S3BucketSource"] = source;
+    import.s3_bucket_source = Some(S3BucketSource {
+        s3_bucket: opts.bucket.clone(),
+        s3_key_prefix: format!("{}data/", opts.prefix),
+        s3_bucket_owner: opts.put.expected_bucket_owner.clone(),
+    });
     import
 }
 
@@ -568,9 +567,9 @@ fn plan(opts: &UploadOptions, local: &Local, unchecked: Option<String>) -> Uploa
         });
     }
     for m in [
-        crate::model::files::MANIFEST_FILES,
-        crate::model::files::MANIFEST_SUMMARY,
-        crate::model::files::IMPORT_TABLE,
+        crate::model::manifest::MANIFEST_FILES,
+        crate::model::manifest::MANIFEST_SUMMARY,
+        crate::model::manifest::IMPORT_TABLE,
     ] {
         let size = std::fs::metadata(local.dir.join(m))
             .map(|m| m.len())
@@ -740,39 +739,42 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
     for (line, p) in local.manifest_lines.iter().zip(&local.parts) {
         let mut v = line.clone();
         let key = ctx.key(&p.rel_key);
-        v["s3Key"] = json!(key);
-        v["etag"] = json!(etags.get(key.as_str()).copied().unwrap_or(""));
-        files.push_str(&v.to_string());
+        v.etag = Some(etags.get(key.as_str()).copied().unwrap_or("").to_string());
+        v.s3_key = Some(key);
+        files.push_str(&v.to_line());
         files.push('\n');
     }
     let import = import_table_for(opts, &local);
-    let import_text = format!("{}\n", serde_json::to_string_pretty(&import)?);
-    let summary_text = format!("{}\n", serde_json::to_string_pretty(&local.summary)?);
+    let import_text = crate::model::manifest::pretty(&import);
+    let summary_text = crate::model::manifest::pretty(&local.summary);
     put_small_object(
         &ctx,
-        &ctx.key(crate::model::files::MANIFEST_FILES),
+        &ctx.key(crate::model::manifest::MANIFEST_FILES),
         files.clone().into_bytes(),
         "application/x-ndjson",
     )
     .await?;
     put_small_object(
         &ctx,
-        &ctx.key(crate::model::files::MANIFEST_SUMMARY),
+        &ctx.key(crate::model::manifest::MANIFEST_SUMMARY),
         summary_text.into_bytes(),
         "application/json",
     )
     .await?;
     put_small_object(
         &ctx,
-        &ctx.key(crate::model::files::IMPORT_TABLE),
+        &ctx.key(crate::model::manifest::IMPORT_TABLE),
         import_text.clone().into_bytes(),
         "application/json",
     )
     .await?;
-    std::fs::write(local.dir.join(crate::model::files::MANIFEST_FILES), files)?;
+    std::fs::write(
+        local.dir.join(crate::model::manifest::MANIFEST_FILES),
+        files,
+    )?;
     ctx.journal.remove();
     std::fs::write(
-        local.dir.join(crate::model::files::IMPORT_TABLE),
+        local.dir.join(crate::model::manifest::IMPORT_TABLE),
         &import_text,
     )?;
     let mut cmd = String::from("aws dynamodb import-table");
@@ -786,7 +788,7 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
         .dir
         .canonicalize()
         .unwrap_or(local.dir.clone())
-        .join(crate::model::files::IMPORT_TABLE);
+        .join(crate::model::manifest::IMPORT_TABLE);
     cmd.push_str(&format!(
         " --cli-input-json file://{}",
         shell_quote(&path.display().to_string())

@@ -4,9 +4,9 @@
 use super::{DataFile, Declared, Finding, Report, ValidateOptions};
 use crate::input::Packing;
 use crate::model::keys::KeySchema;
+use crate::model::manifest::{PartEntry, Summary};
 use crate::model::rules;
 use anyhow::{Context, Result};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// What a manifest says a data file holds.
@@ -24,9 +24,9 @@ fn non_data_name(name: &str) -> bool {
     n.starts_with('_')
         || n.starts_with('.')
         || n.starts_with("manifest")
-        || n == crate::model::files::IMPORT_TABLE
-        || n == crate::model::files::REJECTS
-        || n == crate::model::files::DUPLICATES
+        || n == crate::model::manifest::IMPORT_TABLE
+        || n == crate::model::manifest::REJECTS
+        || n == crate::model::manifest::DUPLICATES
         || [".crc", ".md", ".txt", ".yaml", ".yml", ".tmp"]
             .iter()
             .any(|e| n.ends_with(e))
@@ -178,7 +178,7 @@ pub fn check_folder(
     keys: &mut Option<KeySchema>,
     report: &mut Report,
 ) -> Result<Vec<DataFile>> {
-    let Some(text) = dir.text(crate::model::files::MANIFEST_FILES)? else {
+    let Some(text) = dir.text(crate::model::manifest::MANIFEST_FILES)? else {
         let mut out = Vec::new();
         for (rel, f) in dir.files("")? {
             let name = rel.rsplit('/').next().unwrap_or("");
@@ -194,14 +194,10 @@ pub fn check_folder(
         }
         return Ok(out);
     };
-    let summary: Option<Value> = dir
-        .text(crate::model::files::MANIFEST_SUMMARY)?
+    let summary: Option<Summary> = dir
+        .text(crate::model::manifest::MANIFEST_SUMMARY)?
         .and_then(|t| serde_json::from_str(&t).ok());
-    let is_prep = summary
-        .as_ref()
-        .and_then(|s| s.get("tool"))
-        .and_then(Value::as_str)
-        == Some("prep");
+    let is_prep = summary.as_ref().is_some_and(Summary::is_prep);
     // A prep output is complete once manifest-summary.json is there (written last, after
     // import-table.json); `prep upload` refuses a folder without them, and so does this check.
     let incomplete = |what: &str| {
@@ -212,15 +208,18 @@ pub fn check_folder(
         )
     };
     if summary.is_none() {
-        report.add(incomplete(crate::model::files::MANIFEST_SUMMARY));
-    } else if is_prep && !dir.exists(crate::model::files::IMPORT_TABLE) {
-        report.add(incomplete(crate::model::files::IMPORT_TABLE));
+        report.add(incomplete(crate::model::manifest::MANIFEST_SUMMARY));
+    } else if is_prep && !dir.exists(crate::model::manifest::IMPORT_TABLE) {
+        report.add(incomplete(crate::model::manifest::IMPORT_TABLE));
     }
     if keys.is_none() {
-        if let Some(k) = summary.as_ref().and_then(KeySchema::from_summary) {
+        let recorded = summary.as_ref().and_then(|s| {
+            KeySchema::from_manifest(s.key_schema.as_ref()?, s.table_name.as_deref())
+        });
+        if let Some(k) = recorded {
             report.notes.push(format!(
                 "key schema from {}: {}{}",
-                dir.shown(crate::model::files::MANIFEST_SUMMARY),
+                dir.shown(crate::model::manifest::MANIFEST_SUMMARY),
                 k.partition.name,
                 k.sort
                     .as_ref()
@@ -230,7 +229,7 @@ pub fn check_folder(
             *keys = Some(k);
         }
     }
-    let mf_name = dir.shown(crate::model::files::MANIFEST_FILES);
+    let mf_name = dir.shown(crate::model::manifest::MANIFEST_FILES);
     let mut present: std::collections::BTreeMap<String, DataFile> =
         dir.files("data")?.into_iter().collect();
     let mut out = Vec::new();
@@ -240,28 +239,15 @@ pub fn check_folder(
             continue;
         }
         let at = (i + 1) as u64;
-        let Ok(v) = serde_json::from_str::<Value>(line) else {
-            report.add(
-                Finding::file(
-                    &rules::MANIFEST_MISMATCH,
-                    &mf_name,
-                    "the manifest line is not JSON",
-                )
-                .at(at),
-            );
-            continue;
+        let p = match PartEntry::parse(line) {
+            Ok(p) => p,
+            Err(e) => {
+                report
+                    .add(Finding::file(&rules::MANIFEST_MISMATCH, &mf_name, e.to_string()).at(at));
+                continue;
+            }
         };
-        let Some(key) = v.get("dataFileS3Key").and_then(Value::as_str) else {
-            report.add(
-                Finding::file(
-                    &rules::MANIFEST_MISMATCH,
-                    &mf_name,
-                    "the manifest line has no dataFileS3Key",
-                )
-                .at(at),
-            );
-            continue;
-        };
+        let key = p.data_file_s3_key.as_str();
         let name = format!("data/{}", key.rsplit('/').next().unwrap_or(key));
         let Some(file) = present.remove(&name) else {
             let shown = dir.shown(&name);
@@ -283,13 +269,10 @@ pub fn check_folder(
         listed.push(name);
         out.push(DataFile {
             expect: Some(Expect {
-                items: v.get("itemCount").and_then(Value::as_u64),
-                md5: v
-                    .get("md5Checksum")
-                    .and_then(Value::as_str)
-                    .map(String::from),
-                sha256: v.get("sha256").and_then(Value::as_str).map(String::from),
-                stored_bytes: v.get("storedBytes").and_then(Value::as_u64),
+                items: p.item_count,
+                md5: Some(p.md5_checksum.clone()).filter(|m| !m.is_empty()),
+                sha256: p.sha256.clone(),
+                stored_bytes: p.stored_bytes,
             }),
             ..file
         });
@@ -305,15 +288,15 @@ pub fn check_folder(
     if !is_prep {
         let s = summary.as_ref();
         let data_prefix = s
-            .and_then(|s| s.get("manifestFilesS3Key"))
-            .and_then(Value::as_str)
+            .map(|s| s.manifest_files_s3_key.as_str())
+            .filter(|k| !k.is_empty())
             .map(|k| {
                 format!(
                     "{}data/",
-                    k.trim_end_matches(crate::model::files::MANIFEST_FILES)
+                    k.trim_end_matches(crate::model::manifest::MANIFEST_FILES)
                 )
             });
-        let bucket = s.and_then(|s| s.get("s3Bucket")).and_then(Value::as_str);
+        let bucket = s.and_then(|s| s.s3_bucket.as_deref());
         let prefix =
             data_prefix.unwrap_or_else(|| "<export prefix>/AWSDynamoDB/<ExportId>/data/".into());
         report.notes.push(match bucket {

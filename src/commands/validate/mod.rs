@@ -321,7 +321,9 @@ fn s3_files(
         let manifest = |n: &str| format!("{prefix}{n}");
         let listed = inputs.list_all(bucket, &prefix)?;
         let has = |n: &str| listed.iter().any(|o| o.key() == manifest(n));
-        if has(crate::model::files::MANIFEST_FILES) || has(crate::model::files::MANIFEST_SUMMARY) {
+        if has(crate::model::manifest::MANIFEST_FILES)
+            || has(crate::model::manifest::MANIFEST_SUMMARY)
+        {
             let view = S3View {
                 bucket: bucket.to_string(),
                 prefix: prefix.clone(),
@@ -331,7 +333,8 @@ fn s3_files(
                     .map(|o| (o.key()[prefix.len()..].to_string(), o))
                     .collect(),
             };
-            let summary = folder::FolderView::text(&view, crate::model::files::MANIFEST_SUMMARY)?;
+            let summary =
+                folder::FolderView::text(&view, crate::model::manifest::MANIFEST_SUMMARY)?;
             let view = S3View {
                 prep: summary
                     .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())

@@ -6,18 +6,23 @@
 //! `manifest-files.json`, `import-table.json` and, last, `manifest-summary.json` — the same
 //! content a single run over the same inputs writes, apart from part names and sizes.
 
-use super::output::{write_manifests, InputRecord, OutputFacts};
-use super::shard::{KeyRecord, Shard, ShardReport, SHARDS_DIR};
-use super::{key_json, Report, SideFile};
 use crate::aws::AwsOptions;
+use crate::encoding::arrow_rows::key_json;
 use crate::input::source::InputObject;
-use crate::model::files::PREP_FILES;
 use crate::model::keys::KeySchema;
+use crate::model::manifest::PREP_FILES;
+use crate::model::manifest::{InputRecord, OutputFacts};
 use crate::model::rules;
+use crate::model::shard::{KeyRecord, Shard, ShardReport, SHARDS_DIR};
+use crate::output::folder::{LocalFolder, LOCK_FILE};
+use crate::output::manifest::write_manifests;
 use crate::output::s3::S3Prefix;
-use crate::output::store::{LocalFolder, OutputStore};
+use crate::output::side::SideFile;
+use crate::output::store::OutputStore;
 use crate::output::Destination;
+use crate::output::Lock;
 use crate::pipeline::duplicates::DupIndex;
+pub use crate::run::Report;
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -197,12 +202,13 @@ fn check_agree(reports: &[ShardReport], store: &dyn OutputStore) -> Result<()> {
 pub fn run(opts: &MergeOptions) -> Result<Report> {
     let started = Instant::now();
     // Held to the end: no convert or other merge into the output meanwhile.
-    let (store, _lock): (Arc<dyn OutputStore>, super::Held) = match &opts.out {
+    let (store, _lock): (Arc<dyn OutputStore>, Lock) = match &opts.out {
         Destination::Folder(dir) => {
             if !dir.is_dir() {
                 bail!("{} is not a folder", dir.display());
             }
-            let lock = super::lock_folder(dir, super::LOCK_FILE)?;
+            let folder = LocalFolder::new(dir);
+            let lock = folder.lock(LOCK_FILE)?;
             let listing = Listing::of(opts)?;
             if listing
                 .objects
@@ -224,15 +230,15 @@ pub fn run(opts: &MergeOptions) -> Result<Report> {
                     }
                 }
             }
-            (Arc::new(LocalFolder::new(dir)), super::Held::Folder(lock))
+            (Arc::new(folder), Lock::Folder(lock))
         }
         Destination::S3(d) => {
             let store = S3Prefix::connect(&opts.aws, d.clone(), Default::default())?;
-            let lock = store.lock(opts.force, super::LOCK_FILE)?;
+            let lock = store.lock(opts.force, LOCK_FILE)?;
             store
                 .prepare(opts.force, &|name| PREP_FILES.contains(&name))
                 .map_err(|e| anyhow::anyhow!("{e:#}").context("the prefix is merged already"))?;
-            (Arc::new(store), super::Held::S3(lock))
+            (Arc::new(store), Lock::S3(lock))
         }
     };
     let listing = Listing::of(opts)?;
@@ -253,7 +259,7 @@ fn merge(
     cancel: &crate::pipeline::Cancel,
 ) -> Result<Report> {
     let settings = &reports[0].settings;
-    let keys = KeySchema::from_summary(&serde_json::json!({"keySchema": settings.key_schema}))
+    let keys = KeySchema::from_manifest(&settings.key_schema, None)
         .context("the shard reports hold no key schema")?;
 
     // The parts: every listed one in data/ with its size (and ETag in S3), nothing else there.
@@ -357,7 +363,7 @@ fn merge(
         };
         let shown = store.display(name);
         if rejects.is_none() {
-            rejects = Some(SideFile::create(&**store, crate::model::files::REJECTS)?);
+            rejects = Some(SideFile::create(&**store, crate::model::manifest::REJECTS)?);
         }
         let f = rejects.as_mut().expect("just made");
         let mut lines = BufReader::new(listing.reader(name, &shown)?);
@@ -431,7 +437,10 @@ fn merge(
                     line["duplicate"]["entity"] = serde_json::json!(b);
                 }
                 if duplicates.is_none() {
-                    duplicates = Some(SideFile::create(&**store, crate::model::files::DUPLICATES)?);
+                    duplicates = Some(SideFile::create(
+                        &**store,
+                        crate::model::manifest::DUPLICATES,
+                    )?);
                 }
                 let f = duplicates.as_mut().expect("just made");
                 f.line(line.to_string().as_bytes())?;
@@ -462,6 +471,13 @@ fn merge(
     }
     report.elapsed_s = started.elapsed().as_secs_f64();
     let facts: &OutputFacts = &settings.facts;
-    write_manifests(&**store, facts, &inputs, &keys, &report)?;
+    write_manifests(
+        &**store,
+        facts,
+        &inputs,
+        &keys,
+        &report.parts,
+        &report.counts(),
+    )?;
     Ok(report)
 }

@@ -1,16 +1,8 @@
-//! `prep convert --shard I/N`: one of N independent processes (an AWS Batch array job, a
-//! Kubernetes Indexed Job, a Step Functions Map) that together convert every work unit exactly
-//! once, into one folder or S3 prefix; and the report each leaves for `prep merge`.
-//!
-//! Units (files, Parquet row groups) are dealt in input order, in contiguous runs of about
-//! equal input bytes: shard `I` takes the units whose middle byte falls in the `I`-th N-th of
-//! all input bytes. Every shard lists the same inputs (sorted), so the split is the same in
-//! every process; shard 0 takes the first run, so the shards' outputs in shard order are the
-//! items of a single run in the same order.
+//! A shard of a conversion (`prep convert --shard I/N`, one of N independent processes that
+//! together convert every work unit once, into one folder or S3 prefix): its names in the
+//! output, and what it leaves there for `prep merge` — its report and its key file.
 
-use super::output::{InputRecord, OutputFacts};
-use crate::input::Unit;
-use crate::output::PartInfo;
+use crate::model::manifest::{EntityCounts, InputRecord, KeysRecord, OutputFacts, PartInfo};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -95,35 +87,14 @@ impl Shard {
                 .strip_prefix(&format!("{SHARDS_DIR}/"))
                 .is_some_and(|n| n.starts_with(&format!("{}.", self.tag())))
     }
-
-    /// Which of `units` (in input order) are this shard's.
-    pub fn selects(&self, units: &[Unit]) -> Vec<bool> {
-        let n = self.count as u128;
-        let total: u128 = units.iter().map(|u| u.weight as u128).sum();
-        let mut before = 0u128;
-        units
-            .iter()
-            .enumerate()
-            .map(|(k, u)| {
-                let w = u.weight as u128;
-                let owner = if total == 0 {
-                    k as u128 * n / units.len() as u128
-                } else {
-                    ((2 * before + w) * n / (2 * total)).min(n - 1)
-                };
-                before += w;
-                owner == self.index as u128
-            })
-            .collect()
-    }
 }
 
 /// What every shard of one conversion must agree on; `prep merge` refuses shards that differ.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Settings {
+pub struct ShardSettings {
     pub facts: OutputFacts,
     /// The key schema, resolved, as the summary records it.
-    pub key_schema: serde_json::Value,
+    pub key_schema: KeysRecord,
     /// `warn`, `error` or `off`.
     pub duplicates: String,
     pub part_size: u64,
@@ -142,7 +113,7 @@ pub struct ShardReport {
     pub tool: String,
     pub tool_version: String,
     pub shard: Shard,
-    pub settings: Settings,
+    pub settings: ShardSettings,
     /// Every input of the conversion (all shards list the same), with the rows this shard read
     /// from each and, for the inputs whose first unit is this shard's, their SHA-256.
     pub inputs: Vec<InputRecord>,
@@ -159,7 +130,7 @@ pub struct ShardReport {
     pub keys_file: Option<String>,
     /// A map's run: this shard's rows, items and rejects per entity type.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub entities: Vec<super::EntityCounts>,
+    pub entities: Vec<EntityCounts>,
 }
 
 /// One item's key in a shard's key file: its hash, where it came from, its bytes.
@@ -222,57 +193,6 @@ impl KeyRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::UnitPart;
-
-    fn units(weights: &[u64]) -> Vec<Unit> {
-        weights
-            .iter()
-            .map(|&w| Unit {
-                source: 0,
-                part: UnitPart::Whole,
-                first_row: 0,
-                weight: w,
-            })
-            .collect()
-    }
-
-    /// Every unit goes to exactly one shard, in contiguous runs in shard order, of about equal
-    /// bytes.
-    #[test]
-    fn units_are_dealt_once_in_order_and_evenly() {
-        for weights in [
-            vec![10u64; 20],
-            vec![1, 100, 1, 1, 50, 50, 3, 0, 0, 7],
-            vec![0; 5],
-            vec![5],
-            vec![],
-        ] {
-            let u = units(&weights);
-            for n in 1..=6u32 {
-                let owners: Vec<u32> = (0..u.len())
-                    .map(|k| {
-                        let mut who =
-                            (0..n).filter(|&i| Shard { index: i, count: n }.selects(&u)[k]);
-                        let first = who.next().expect("an owner");
-                        assert!(who.next().is_none(), "one owner");
-                        first
-                    })
-                    .collect();
-                assert!(owners.windows(2).all(|w| w[0] <= w[1]), "{owners:?}");
-            }
-        }
-        let u = units(&[10; 30]);
-        let counts: Vec<usize> = (0..3)
-            .map(|i| {
-                Shard { index: i, count: 3 }
-                    .selects(&u)
-                    .iter()
-                    .filter(|&&s| s)
-                    .count()
-            })
-            .collect();
-        assert_eq!(counts, [10, 10, 10]);
-    }
 
     #[test]
     fn shard_specs_and_names() {
@@ -289,7 +209,7 @@ mod tests {
         assert!(!s.owns("data/part-00012-00000.json.zst"));
         assert!(s.owns("shards/shard-00002-of-00012.json"));
         assert!(!s.owns("shards/shard-00002-of-00013.json"));
-        assert!(!s.owns(crate::model::files::MANIFEST_SUMMARY));
+        assert!(!s.owns(crate::model::manifest::MANIFEST_SUMMARY));
     }
 
     #[test]

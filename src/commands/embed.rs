@@ -7,62 +7,21 @@
 //! folder or S3 prefix, its rejects and keys, and its report; `prep merge` (or
 //! [`super::merge::run`]) joins the N shards into one import folder.
 
-use super::shard::Shard;
-use super::{
-    column_encoding, encode_chunk, open_store, output, write_shard_report, ConvertOptions, DupMode,
-    Encoding, Held, OnError, Report, Writer,
-};
-use crate::encoding::plan::Timestamps;
-use crate::encoding::{ItemWriter, Nulls, Recycled, Syntax};
-use crate::input::{Batch, Format, ReadOptions};
+use crate::encoding::{ItemWriter, Recycled};
+use crate::input::{Batch, Format};
 use crate::model::keys::KeySchema;
+use crate::model::manifest::InputRecord;
+use crate::model::shard::Shard;
 use crate::output::store::OutputStore;
-use crate::output::{Compression, Destination};
+use crate::output::Lock;
+use crate::run::{
+    column_encoding, encode_chunk, output_facts, write_shard_report, Encoding, Group, Writer,
+};
+pub use crate::run::{default_options, ConvertOptions, DupMode, OnError, Report};
 use anyhow::{bail, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use std::sync::Arc;
-
-/// The options of a conversion with prep convert's defaults: DynamoDB JSON, zstd, 512 MiB
-/// parts, nulls left out, RFC 3339 timestamps, failing rows rejected, duplicates warned of.
-pub fn default_options(keys: KeySchema, out: Destination) -> ConvertOptions {
-    ConvertOptions {
-        inputs: Vec::new(),
-        aws: Default::default(),
-        out,
-        keys,
-        table_name: None,
-        syntax: Syntax::Json,
-        compression: Compression::Zstd,
-        level: None,
-        part_size: 512 << 20,
-        nulls: Nulls::Omit,
-        overrides: Vec::new(),
-        timestamps: Timestamps::Rfc3339,
-        on_error: OnError::Reject,
-        duplicates: DupMode::Warn,
-        threads: 1,
-        force: false,
-        read: ReadOptions {
-            batch_rows: 8192,
-            keep_blank: false,
-            blocks: Default::default(),
-            csv: crate::input::csv::CsvOptions {
-                delimiter: None,
-                columns: None,
-                sample_rows: 1000,
-            },
-            max_line: crate::input::parse::lines::DEFAULT_MAX_LINE,
-        },
-        csv_infer: false,
-        observer: Default::default(),
-        cancel: Default::default(),
-        shard: None,
-        shape: Default::default(),
-        entities: Vec::new(),
-        billing: None,
-    }
-}
 
 /// One batch, encoded.
 pub struct EncodedBatch {
@@ -85,7 +44,7 @@ fn encoding(
 ) -> Result<(Encoding, KeySchema)> {
     opts.keys.check_consistent()?;
     let group = match entity {
-        None => super::Group {
+        None => Group {
             name: None,
             inputs: &opts.inputs,
             shape: &opts.shape,
@@ -103,7 +62,7 @@ fn encoding(
                         known.join(", ")
                     )
                 })?;
-            super::Group {
+            Group {
                 name: Some(&e.name),
                 inputs: &e.inputs,
                 shape: &e.shape,
@@ -215,7 +174,7 @@ pub fn encode_batch(
 pub struct ShardWriter {
     opts: ConvertOptions,
     store: Arc<dyn OutputStore>,
-    _held: Held,
+    _held: Lock,
     encoding: Encoding,
     keys: KeySchema,
     writer: Option<Writer>,
@@ -245,7 +204,13 @@ impl ShardWriter {
             bail!("in a map's run every input names its entity type, and only then");
         }
         let (encoding, keys) = encoding(schema, &opts, entity.as_deref())?;
-        let (store, held) = open_store(&opts)?;
+        let (store, held) = crate::output::open(
+            &opts.out,
+            &opts.aws,
+            opts.force,
+            opts.shard,
+            opts.observer.clone(),
+        )?;
         let mut writer = Writer::new(
             &opts,
             &store,
@@ -338,11 +303,11 @@ impl ShardWriter {
             .ok_or_else(|| anyhow::anyhow!("the shard writer is closed"))?;
         let result = (|| {
             let (report, rows) = w.finish()?;
-            let inputs: Vec<output::InputRecord> = self
+            let inputs: Vec<InputRecord> = self
                 .inputs
                 .iter()
                 .zip(rows)
-                .map(|(input, rows)| output::InputRecord {
+                .map(|(input, rows)| InputRecord {
                     path: input.name.clone(),
                     format: "arrow".into(),
                     rows,
@@ -354,7 +319,7 @@ impl ShardWriter {
                 })
                 .collect();
             let shard: Shard = self.opts.shard.expect("checked at open");
-            let facts = output::OutputFacts::of(&self.opts, &self.keys);
+            let facts = output_facts(&self.opts, &self.keys);
             write_shard_report(
                 &*self.store,
                 &self.opts,

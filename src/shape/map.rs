@@ -28,10 +28,11 @@
 
 use crate::encoding::plan::Target;
 use crate::model::keys::{Gsi, KeyAttr, KeySchema};
+use crate::model::manifest::Billing;
 use crate::shape::{Derived, DerivedValue, Shape};
 use anyhow::{anyhow, bail, Context, Result};
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// One entity type of a map: its inputs and the shaping of its rows.
@@ -41,16 +42,6 @@ pub struct Entity {
     pub inputs: Vec<String>,
     pub shape: Shape,
     pub overrides: Vec<(String, Target)>,
-}
-
-/// The billing of the table an import creates, for import-table.json.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Billing {
-    pub mode: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_capacity: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub write_capacity: Option<u64>,
 }
 
 /// A map file, read.

@@ -1,0 +1,252 @@
+//! Telling an input's format: by its name where it says, else by its first bytes; a name that
+//! says the file is no data (README.md) is refused.
+
+use super::*;
+
+fn lower_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+pub(super) fn known_extension(p: &Path) -> bool {
+    let n = lower_name(p);
+    [
+        ".csv",
+        ".tsv",
+        ".csv.gz",
+        ".csv.zst",
+        ".tsv.gz",
+        ".tsv.zst",
+        ".parquet",
+        ".pq",
+        ".arrow",
+        ".feather",
+        ".arrows",
+        ".ipc",
+        ".json",
+        ".json.gz",
+        ".json.zst",
+        ".jsonl",
+        ".ion",
+        ".ion.gz",
+        ".ion.zst",
+    ]
+    .iter()
+    .any(|e| n.ends_with(e))
+}
+
+/// [`sniff`] for a local file that may not be readable (then: not recognised).
+pub(super) fn sniff_path(p: &Path) -> Option<(Format, Packing)> {
+    sniff(&LocalFile::open(p).ok()?).ok().flatten()
+}
+
+/// Binary formats recognised by their first bytes.
+fn sniff(obj: &dyn InputObject) -> Result<Option<(Format, Packing)>> {
+    let h = obj
+        .read_range(0, 8)
+        .with_context(|| format!("cannot read {}", obj.display()))?;
+    Ok(if h.starts_with(b"PAR1") {
+        Some((Format::Parquet, Packing::Plain))
+    } else if h.starts_with(b"ARROW1") {
+        Some((Format::ArrowFile, Packing::Plain))
+    } else if h.starts_with(&[0xff, 0xff, 0xff, 0xff]) {
+        Some((Format::ArrowStream, Packing::Plain))
+    } else if h.starts_with(&[0x1f, 0x8b]) {
+        Some((Format::Csv, Packing::Gzip))
+    } else if h.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some((Format::Csv, Packing::Zstd))
+    } else {
+        None
+    })
+}
+
+fn read_up_to(f: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Tell a local file's format: see [`detect_object`].
+pub fn detect(found: &Found) -> Result<Source> {
+    let object: Arc<dyn InputObject> = Arc::new(LocalFile::open(&found.path)?);
+    detect_object(object, found.manifest.clone())
+}
+
+/// Tell an input's format: magic bytes first, then the name; anything else is read as CSV.
+pub fn detect_object(
+    object: Arc<dyn InputObject>,
+    manifest: Option<ManifestEntry>,
+) -> Result<Source> {
+    if let Some(m) = &manifest {
+        item_files::verify_md5(&*object, m)?;
+    }
+    let size = object.size();
+    let (format, packing) = match sniff(&*object)? {
+        Some(x) => x,
+        None => {
+            let n = object.name().to_ascii_lowercase();
+            if n.ends_with(".parquet") || n.ends_with(".pq") {
+                bail!("{}: not a Parquet file (no PAR1 magic)", object.display());
+            } else if n.ends_with(".arrow") || n.ends_with(".feather") {
+                bail!(
+                    "{}: not an Arrow IPC file (no ARROW1 magic)",
+                    object.display()
+                );
+            } else if n.ends_with(".arrows") {
+                (Format::ArrowStream, Packing::Plain)
+            } else {
+                (Format::Csv, Packing::Plain)
+            }
+        }
+    };
+    let format = match format {
+        Format::Csv => text_format(&*object)?,
+        f => f,
+    };
+    if format == Format::Csv {
+        if let Some(ext) = foreign_extension(&object.name()) {
+            return Err(NotData {
+                file: object.display(),
+                extension: ext,
+            }
+            .into());
+        }
+    }
+    let guessed = manifest.is_none() && !named_as(format, &object.name());
+    Ok(Source {
+        object,
+        format,
+        packing,
+        size,
+        manifest,
+        parquet_footer: Arc::default(),
+        guessed,
+    })
+}
+
+/// Whether `name` (less a compression suffix) carries an extension of `format`; formats known
+/// by their magic bytes always count as named.
+fn named_as(format: Format, name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    let n = [".gz", ".gzip", ".zst", ".zstd"]
+        .iter()
+        .find_map(|c| n.strip_suffix(c))
+        .unwrap_or(&n);
+    let has = |exts: &[&str]| exts.iter().any(|e| n.ends_with(e));
+    match format {
+        Format::Csv => has(&[".csv", ".tsv", ".tab", ".txt"]),
+        Format::Items(LineFormat::DynamodbJson) => has(&[".json", ".jsonl", ".ndjson"]),
+        Format::Items(LineFormat::Ion) => has(&[".ion"]),
+        Format::Parquet | Format::ArrowFile | Format::ArrowStream => true,
+    }
+}
+
+/// A file read as text whose name says it is something else (`README.md`, `notes.docx`): never
+/// guessed to be CSV, which would make items of its lines.
+#[derive(Debug)]
+pub struct NotData {
+    pub file: String,
+    pub extension: String,
+}
+
+impl std::fmt::Display for NotData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: a .{} file is not data; prep reads CSV/TSV (.csv, .tsv, .txt, .dat), Parquet, Arrow IPC, DynamoDB JSON (.json, .jsonl) and Ion (.ion), plain or .gz/.zst. Leave it out, or rename it if it is CSV",
+            self.file, self.extension
+        )
+    }
+}
+
+impl std::error::Error for NotData {}
+
+/// The extension of a name (less .gz/.zst) that no text data file has, if it has one; a name
+/// without an extension (`000000_0`, an S3 key) is read by its content.
+fn foreign_extension(name: &str) -> Option<String> {
+    let n = name.to_ascii_lowercase();
+    let n = n.trim_end_matches(".gz").trim_end_matches(".zst");
+    let base = n.rsplit('/').next().unwrap_or(n);
+    let (stem, ext) = base.rsplit_once('.')?;
+    if stem.is_empty()
+        || ext.is_empty()
+        || ext.len() > 8
+        || !ext.bytes().all(|c| c.is_ascii_alphanumeric())
+    {
+        return None;
+    }
+    const TEXT_DATA: [&str; 9] = [
+        "csv", "tsv", "txt", "dat", "json", "jsonl", "ndjson", "ion", "arrows",
+    ];
+    (!TEXT_DATA.contains(&ext) && !ext.bytes().all(|c| c.is_ascii_digit())).then(|| ext.to_string())
+}
+
+/// CSV, DynamoDB JSON or Ion, from the first (decompressed) bytes and the name.
+fn text_format(obj: &dyn InputObject) -> Result<Format> {
+    let mut r = crate::input::parse::lines::open_decompressed(obj)?;
+    let mut head = [0u8; 256];
+    let n =
+        read_up_to(&mut r, &mut head).with_context(|| format!("cannot read {}", obj.display()))?;
+    let head = &head[..n];
+    if head.starts_with(&[0xe0, 0x01, 0x00, 0xea]) {
+        bail!(
+            "{}: binary Ion is not supported (DynamoDB imports text Ion)",
+            obj.display()
+        );
+    }
+    let trimmed: Vec<u8> = head
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(head)
+        .iter()
+        .copied()
+        .skip_while(|c| c.is_ascii_whitespace())
+        .collect();
+    let n = obj.name().to_ascii_lowercase();
+    let n = n
+        .trim_end_matches(".gz")
+        .trim_end_matches(".zst")
+        .to_string();
+    Ok(
+        if trimmed.starts_with(b"$ion_1_0") || trimmed.starts_with(b"{Item:") || n.ends_with(".ion")
+        {
+            Format::Items(LineFormat::Ion)
+        } else if trimmed.starts_with(b"{\"Item\"") || n.ends_with(".json") || n.ends_with(".jsonl")
+        {
+            Format::Items(LineFormat::DynamodbJson)
+        } else {
+            Format::Csv
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_say_a_file_is_not_data() {
+        for (name, want) in [
+            ("README.md", Some("md")),
+            ("docs/notes.docx.gz", Some("docx")),
+            ("s3://b/x/report.html", Some("html")),
+            ("users.csv", None),
+            ("users.CSV.gz", None),
+            ("export.txt", None),
+            ("items.json.zst", None),
+            ("events.jsonl", None),
+            ("000000_0", None),
+            ("data/2024-01-01", None),
+            ("dump.2024", None),
+            (".hidden", None),
+        ] {
+            assert_eq!(foreign_extension(name).as_deref(), want, "{name}");
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! A batch made items: shaped (computed keys and attributes, selected and renamed columns),
+//! encoded by the column plan or re-read as item lines, its rejects made into lines.
+
+use super::ConvertOptions;
+use crate::encoding::arrow_rows::{Encoded, ItemEncoder};
+use crate::encoding::item_lines::LinesEncoder;
+use crate::encoding::plan::{EncodeOptions, KeyCheck, Plan, Target};
+use crate::encoding::{plain, ItemWriter, Nulls, Syntax};
+use crate::input::{self, Batch, Format};
+use crate::model::keys::KeySchema;
+use crate::shape::{Shape, Shaper};
+use anyhow::{bail, Context, Result};
+use arrow_array::cast::AsArray;
+use serde_json::{json, Value};
+
+/// A batch after encoding, ready for the writer.
+pub(crate) struct Chunk {
+    pub(crate) source: usize,
+    pub(crate) first_row: u64,
+    pub(crate) rows: u64,
+    pub(crate) input_bytes: u64,
+    pub(crate) encoded: Encoded,
+    /// Reject lines (JSON) in row order, with their rule codes.
+    pub(crate) rejects: Vec<(&'static str, String)>,
+}
+
+/// How batches become items: Arrow columns through the plan (shaped first when the run
+/// computes or selects attributes), or item lines re-parsed.
+pub enum Encoding {
+    Columns {
+        plan: Plan,
+        shaper: Option<Box<Shaper>>,
+    },
+    Lines(Vec<(String, KeyCheck)>),
+}
+
+/// Inputs converted alike: all of a plain run's, or one entity type's of a map.
+pub(crate) struct Group<'a> {
+    pub(crate) name: Option<&'a str>,
+    pub(crate) inputs: &'a [String],
+    pub(crate) shape: &'a Shape,
+    pub(crate) overrides: &'a [(String, Target)],
+}
+
+pub(crate) fn groups(opts: &ConvertOptions) -> Vec<Group<'_>> {
+    if opts.entities.is_empty() {
+        return vec![Group {
+            name: None,
+            inputs: &opts.inputs,
+            shape: &opts.shape,
+            overrides: &opts.overrides,
+        }];
+    }
+    opts.entities
+        .iter()
+        .map(|e| Group {
+            name: Some(&e.name),
+            inputs: &e.inputs,
+            shape: &e.shape,
+            overrides: &e.overrides,
+        })
+        .collect()
+}
+
+/// The encoding of table inputs with columns `schema` under `opts`: the shaping step (if the
+/// options ask for one) and the plan of its output. `inferred`: CSV inference per source column.
+pub(crate) fn column_encoding(
+    schema: &arrow_schema::Schema,
+    opts: &ConvertOptions,
+    g: &Group,
+    inferred: Option<&[Target]>,
+) -> Result<Encoding> {
+    let (shape, user_overrides) = (g.shape, g.overrides);
+    let eo = EncodeOptions {
+        timestamps: opts.timestamps,
+    };
+    // An entity type of a map whose items lack a GSI's key attributes is not in that index (a
+    // sparse index, as single-table designs use them): its plan leaves the index out.
+    let keys_for = |columns: &arrow_schema::Schema| -> KeySchema {
+        let mut keys = opts.keys.clone();
+        if g.name.is_some() {
+            keys.gsis
+                .retain(|x| x.attributes().all(|a| columns.index_of(&a.name).is_ok()));
+        }
+        keys
+    };
+    if shape.is_empty() {
+        let plan = Plan::new(schema, user_overrides, inferred, &keys_for(schema), eo)?;
+        return Ok(Encoding::Columns { plan, shaper: None });
+    }
+    let numeric = |c: &str| match user_overrides.iter().rev().find(|(n, _)| n == c) {
+        Some((_, t)) => *t == Target::N,
+        None => schema
+            .index_of(c)
+            .ok()
+            .and_then(|i| inferred.and_then(|inf| inf.get(i)))
+            .is_some_and(|t| *t == Target::N),
+    };
+    let shaper = Shaper::new(shape, schema, &opts.keys, &numeric)?;
+    let out = shaper.schema();
+    let inferred: Option<Vec<Target>> = inferred.map(|inf| {
+        (0..out.fields().len())
+            .map(|k| match shaper.source_of(k) {
+                Some(i) => inf.get(i).cloned().unwrap_or(Target::Auto),
+                None => Target::Auto,
+            })
+            .collect()
+    });
+    let mut overrides: Vec<(String, Target)> = shaper
+        .number_attributes
+        .iter()
+        .map(|n| (n.clone(), Target::N))
+        .collect();
+    overrides.extend(user_overrides.iter().cloned());
+    let plan = Plan::new(out, &overrides, inferred.as_deref(), &keys_for(out), eo)?;
+    Ok(Encoding::Columns {
+        plan,
+        shaper: Some(Box::new(shaper)),
+    })
+}
+
+/// Shape batch `b` (computed attributes, selected and renamed columns): rows shaping rejects
+/// join the reader's rejects, with the values they were read with.
+fn shape_batch(mut b: Batch, shaper: &Shaper) -> Result<Batch> {
+    let (rows, problems) = shaper.apply(&b.rows)?;
+    if !problems.is_empty() {
+        let already: std::collections::HashSet<usize> =
+            b.pre_rejects.iter().map(|r| r.index).collect();
+        for p in problems {
+            if already.contains(&p.index) {
+                continue;
+            }
+            b.pre_rejects.push(input::PreReject {
+                index: p.index,
+                rule: p.rule,
+                message: p.message,
+                values: plain::row(&b.rows, p.index),
+            });
+        }
+        b.pre_rejects.sort_by_key(|r| r.index);
+    }
+    b.rows = rows;
+    Ok(b)
+}
+
+pub(crate) fn encode_chunk(
+    b: Batch,
+    encoding: &Encoding,
+    (format, source, entity): (Format, &str, Option<&str>),
+    syn: Syntax,
+    nulls: Nulls,
+    w: &mut ItemWriter,
+) -> Result<Chunk> {
+    let b = match encoding {
+        Encoding::Columns {
+            shaper: Some(s), ..
+        } => shape_batch(b, s).with_context(|| source.to_string())?,
+        _ => b,
+    };
+    let mut lines_enc = None;
+    let encoded = match (encoding, format) {
+        (Encoding::Lines(keys), Format::Items(format)) => {
+            let enc = LinesEncoder {
+                format,
+                keys: keys.clone(),
+                syn,
+            };
+            let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
+            let e = enc.encode(b.rows.column(0).as_binary::<i32>(), &skip, w);
+            lines_enc = Some(enc);
+            e
+        }
+        (Encoding::Columns { plan, .. }, _) => {
+            let enc =
+                ItemEncoder::new(plan, &b.rows, syn, nulls).with_context(|| source.to_string())?;
+            let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
+            enc.encode(b.rows.num_rows(), &skip, w)
+        }
+        _ => bail!("{source}: mixed item and table inputs"),
+    };
+    let row_values = |i: usize| match &lines_enc {
+        Some(enc) => enc.reject_values(b.rows.column(0).as_binary::<i32>().value(i)),
+        None => plain::row(&b.rows, i),
+    };
+    // Merge the reader's rejects and the encoder's, in row order.
+    let mut all: Vec<(
+        usize,
+        &'static crate::model::rules::Rule,
+        String,
+        Option<Value>,
+    )> = b
+        .pre_rejects
+        .into_iter()
+        .map(|r| (r.index, r.rule, r.message, Some(r.values)))
+        .collect();
+    all.extend(
+        encoded
+            .rejects
+            .iter()
+            .map(|r| (r.index, r.rule, r.message.clone(), None)),
+    );
+    all.sort_by_key(|r| r.0);
+    let rejects = all
+        .into_iter()
+        .map(|(i, rule, message, values)| {
+            let mut line = serde_json::Map::new();
+            line.insert("source".into(), json!(source));
+            if let Some(e) = entity {
+                line.insert("entity".into(), json!(e));
+            }
+            line.insert("row".into(), json!(b.first_row + i as u64 + 1));
+            if let Some(lines) = &b.lines {
+                line.insert("line".into(), json!(lines[i]));
+            }
+            line.insert("code".into(), json!(rule.code));
+            line.insert("rule".into(), json!(rule.name));
+            line.insert("message".into(), json!(message));
+            line.insert("values".into(), values.unwrap_or_else(|| row_values(i)));
+            (rule.code, Value::Object(line).to_string())
+        })
+        .collect();
+    Ok(Chunk {
+        source: b.source,
+        first_row: b.first_row,
+        rows: b.rows.num_rows() as u64,
+        input_bytes: b.input_bytes,
+        encoded,
+        rejects,
+    })
+}

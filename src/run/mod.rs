@@ -1,0 +1,14 @@
+//! A conversion run, shared by `prep convert`, `prep merge` and the embedding API (the Python
+//! package's encoder and shard writer): its options, the encoding of a batch, the writer
+//! thread's state and the report.
+
+mod encode;
+mod options;
+mod report;
+mod writer;
+
+pub(crate) use encode::column_encoding;
+pub(crate) use encode::{encode_chunk, groups, Chunk, Encoding, Group};
+pub use options::{default_options, output_facts, table_name, ConvertOptions, DupMode, OnError};
+pub use report::{human_summary, Report};
+pub(crate) use writer::{entity_of, write_shard_report, Writer};

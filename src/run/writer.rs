@@ -1,0 +1,328 @@
+//! The writer thread's state: it takes encoded batches in input order, finds duplicate keys
+//! (or records them, in a shard), writes parts, rejects and duplicates, and counts.
+
+use super::encode::Chunk;
+use super::{output_facts, ConvertOptions, DupMode, OnError, Report};
+use crate::encoding::arrow_rows::key_json;
+use crate::encoding::Recycled;
+use crate::model::keys::KeySchema;
+use crate::model::manifest::{EntityCounts, InputRecord, OutputFacts};
+use crate::model::shard::{KeyRecord, Shard, ShardReport, ShardSettings};
+use crate::output::side::SideFile;
+use crate::output::store::OutputStore;
+use crate::output::{Compression, PartWriter};
+use crate::pipeline::duplicates::DupIndex;
+use anyhow::Result;
+use serde_json::json;
+use std::sync::Arc;
+
+/// The writer thread's state.
+pub(crate) struct Writer {
+    store: Arc<dyn OutputStore>,
+    pub(crate) parts: PartWriter,
+    dups: Option<DupIndex>,
+    rejects: Option<SideFile>,
+    /// Where rejects go: `rejects.jsonl`, or a shard's own file.
+    rejects_name: String,
+    duplicates: Option<SideFile>,
+    /// A shard's record of its items' keys (hash, source, row, key), for `prep merge`.
+    key_file: Option<SideFile>,
+    pub(crate) report: Report,
+    rows_by_source: Vec<u64>,
+    source_names: Vec<String>,
+    key_names: Vec<String>,
+    on_error: OnError,
+    /// Written batches whose bytes a part's SHA-256 thread or MD5 lane may still hold; each
+    /// goes back to the encoders once nothing else does.
+    in_flight: Vec<Arc<Vec<u8>>>,
+    recycled: Recycled,
+    /// A map's runs: the entity types in order, and each source's index among them (a plain
+    /// run has no entity types).
+    pub(crate) entity_names: Vec<String>,
+    pub(crate) group_of: Vec<usize>,
+    items_by_source: Vec<u64>,
+    rejects_by_source: Vec<u64>,
+    cancel: crate::pipeline::Cancel,
+}
+
+/// The entity type of source `source` in a map's run (`names` of the entity types, `group_of`
+/// each source's index among them).
+pub(crate) fn entity_of<'a>(
+    names: &'a [String],
+    group_of: &[usize],
+    source: usize,
+) -> Option<&'a str> {
+    names.get(*group_of.get(source)?).map(String::as_str)
+}
+
+impl Writer {
+    /// The writer of a run into `store`, over inputs named `source_names`.
+    pub(crate) fn new(
+        opts: &ConvertOptions,
+        store: &Arc<dyn OutputStore>,
+        keys: &KeySchema,
+        source_names: Vec<String>,
+        threads: usize,
+        recycled: Recycled,
+    ) -> Result<Writer> {
+        let level = opts.level.unwrap_or(match opts.compression {
+            Compression::Zstd => 1,
+            Compression::Gzip => 6,
+            Compression::None => 0,
+        });
+        let mut parts = PartWriter::to_store(
+            store.clone(),
+            opts.syntax.extension(),
+            opts.compression,
+            level,
+            opts.part_size,
+        )?;
+        parts.zstd_workers = threads.clamp(1, 8) as u32;
+        if let Some(s) = opts.shard {
+            parts.name_prefix = s.part_prefix();
+        }
+        let mut key_names = vec![keys.partition.name.clone()];
+        key_names.extend(keys.sort.as_ref().map(|s| s.name.clone()));
+        Ok(Writer {
+            in_flight: Vec::new(),
+            recycled,
+            store: store.clone(),
+            parts,
+            // A shard leaves duplicate detection to `prep merge`: it records its keys instead.
+            dups: (opts.duplicates != DupMode::Off && opts.shard.is_none()).then(DupIndex::new),
+            key_file: match opts.shard {
+                Some(s) if opts.duplicates != DupMode::Off => {
+                    Some(SideFile::create(&**store, &s.keys_name())?)
+                }
+                _ => None,
+            },
+            rejects_name: match opts.shard {
+                Some(s) => s.rejects_name(),
+                None => crate::model::manifest::REJECTS.into(),
+            },
+            rejects: None,
+            duplicates: None,
+            report: Report {
+                out: opts.out.display(),
+                facts: Some(output_facts(opts, keys)),
+                shard: opts.shard,
+                dup_mode_error: opts.duplicates == DupMode::Error,
+                ..Report::default()
+            },
+            rows_by_source: vec![0; source_names.len()],
+            cancel: opts.cancel.clone(),
+            items_by_source: vec![0; source_names.len()],
+            rejects_by_source: vec![0; source_names.len()],
+            entity_names: Vec::new(),
+            group_of: Vec::new(),
+            source_names,
+            key_names,
+            on_error: opts.on_error,
+        })
+    }
+
+    /// Give back the batches that the parts have finished with.
+    fn recycle(&mut self) {
+        let mut k = 0;
+        while k < self.in_flight.len() {
+            if Arc::strong_count(&self.in_flight[k]) == 1 {
+                if let Ok(buf) = Arc::try_unwrap(self.in_flight.swap_remove(k)) {
+                    self.recycled.give(buf);
+                }
+            } else {
+                k += 1;
+            }
+        }
+    }
+
+    pub(crate) fn take(&mut self, mut c: Chunk) -> Result<bool> {
+        if self.cancel.is_cancelled() {
+            return Err(crate::pipeline::Interrupted.into());
+        }
+        self.report.rows_read += c.rows;
+        self.rows_by_source[c.source] += c.rows;
+        self.report.empty_sets_omitted += c.encoded.empty_sets;
+        if !c.rejects.is_empty() {
+            if self.on_error == OnError::Fail {
+                self.report.failed_row = Some(c.rejects[0].1.clone());
+                self.report.rows_rejected += 1;
+                return Ok(false);
+            }
+            if self.rejects.is_none() {
+                self.rejects = Some(SideFile::create(&*self.store, &self.rejects_name)?);
+            }
+            let f = self.rejects.as_mut().expect("opened");
+            for (code, line) in &c.rejects {
+                f.line(line.as_bytes())?;
+                *self.report.rejects_by_code.entry(code).or_default() += 1;
+            }
+            self.report.rows_rejected += c.rejects.len() as u64;
+            self.rejects_by_source[c.source] += c.rejects.len() as u64;
+        }
+        let e = &c.encoded;
+        if let Some(d) = self.dups.as_mut() {
+            for k in 0..e.rows.len() {
+                let row = c.first_row + e.rows[k] as u64 + 1;
+                if let Some(first) =
+                    d.insert_in_batch(&e.keys.hashes, k, e.keys.get(k), c.source as u32, row)
+                {
+                    let key = key_json(&self.key_names, e.keys.get(k));
+                    let at = |source: usize, row: u64| match entity_of(
+                        &self.entity_names,
+                        &self.group_of,
+                        source,
+                    ) {
+                        Some(e) => format!("{e} {}:{row}", self.source_names[source]),
+                        None => format!("{}:{row}", self.source_names[source]),
+                    };
+                    let first_at = at(first.source as usize, first.row);
+                    let dup_at = at(c.source, row);
+                    if self.report.duplicate_examples.len() < 5 {
+                        self.report
+                            .duplicate_examples
+                            .push(format!("{key} at {first_at} and {dup_at}"));
+                    }
+                    if self.duplicates.is_none() {
+                        self.duplicates = Some(SideFile::create(
+                            &*self.store,
+                            crate::model::manifest::DUPLICATES,
+                        )?);
+                    }
+                    let mut line = json!({
+                        "key": key,
+                        "first": {"source": self.source_names[first.source as usize], "row": first.row},
+                        "duplicate": {"source": self.source_names[c.source], "row": row},
+                        "occurrence": first.seen,
+                    });
+                    if let (Some(a), Some(b)) = (
+                        entity_of(&self.entity_names, &self.group_of, first.source as usize),
+                        entity_of(&self.entity_names, &self.group_of, c.source),
+                    ) {
+                        line["first"]["entity"] = json!(a);
+                        line["duplicate"]["entity"] = json!(b);
+                    }
+                    let f = self.duplicates.as_mut().expect("opened");
+                    f.line(line.to_string().as_bytes())?;
+                }
+            }
+        }
+        if let Some(f) = self.key_file.as_mut() {
+            let mut buf = Vec::with_capacity(e.rows.len() * 48);
+            for k in 0..e.rows.len() {
+                let row = c.first_row + e.rows[k] as u64 + 1;
+                let key = e.keys.get(k);
+                KeyRecord::write(e.keys.hashes[k], c.source as u32, row, key, &mut buf);
+            }
+            f.bytes(&buf)?;
+        }
+        // The part's SHA-256 thread keeps the batch until it has caught up; no copy is made.
+        let buf = Arc::new(std::mem::take(&mut c.encoded.buf));
+        self.parts.write_shared_items(&buf, &c.encoded.ends)?;
+        self.in_flight.push(buf);
+        self.recycle();
+        self.report.items_written += c.encoded.ends.len() as u64;
+        self.items_by_source[c.source] += c.encoded.ends.len() as u64;
+        Ok(true)
+    }
+
+    pub(crate) fn finish(mut self) -> Result<(Report, Vec<u64>)> {
+        if self.cancel.is_cancelled() {
+            self.parts.abandon();
+            return Err(crate::pipeline::Interrupted.into());
+        }
+        self.parts.close()?;
+        for f in [
+            self.rejects.take(),
+            self.duplicates.take(),
+            self.key_file.take(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            f.commit()?;
+        }
+        if let Some(d) = &self.dups {
+            self.report.duplicate_keys = d.keys_with_duplicates;
+            self.report.duplicate_items = d.extra_items;
+        }
+        self.report.entities = self
+            .entity_names
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let mut e = EntityCounts {
+                    name: name.clone(),
+                    ..EntityCounts::default()
+                };
+                for i in (0..self.group_of.len()).filter(|&i| self.group_of[i] == k) {
+                    e.rows_read += self.rows_by_source[i];
+                    e.items_written += self.items_by_source[i];
+                    e.rows_rejected += self.rejects_by_source[i];
+                }
+                e
+            })
+            .collect();
+        self.report.parts = std::mem::take(&mut self.parts.parts);
+        self.report.uncompressed_bytes = self.report.parts.iter().map(|p| p.uncompressed).sum();
+        self.report.stored_bytes = self.report.parts.iter().map(|p| p.stored).sum();
+        Ok((self.report, self.rows_by_source))
+    }
+}
+
+/// A shard's report, last: what `prep merge` needs to write the manifests of the whole run.
+pub(crate) fn write_shard_report(
+    store: &dyn OutputStore,
+    opts: &ConvertOptions,
+    s: Shard,
+    facts: OutputFacts,
+    inputs: Vec<InputRecord>,
+    keys: &KeySchema,
+    report: &Report,
+) -> Result<()> {
+    let r = ShardReport {
+        tool: "prep".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        shard: s,
+        settings: ShardSettings {
+            facts,
+            key_schema: keys.to_manifest(),
+            duplicates: format!("{:?}", opts.duplicates).to_ascii_lowercase(),
+            part_size: opts.part_size,
+            nulls: format!("{:?}", opts.nulls),
+            timestamps: format!("{:?}", opts.timestamps),
+            shaping: shaping_text(opts),
+        },
+        inputs,
+        parts: report.parts.clone(),
+        rows_read: report.rows_read,
+        items_written: report.items_written,
+        rows_rejected: report.rows_rejected,
+        rejects_by_code: report
+            .rejects_by_code
+            .iter()
+            .map(|(c, n)| (c.to_string(), *n))
+            .collect(),
+        empty_sets_omitted: report.empty_sets_omitted,
+        warnings: report.warnings.clone(),
+        rejects_file: (report.rows_rejected > 0).then(|| s.rejects_name()),
+        keys_file: (opts.duplicates != DupMode::Off).then(|| s.keys_name()),
+        entities: report.entities.clone(),
+    };
+    let body = serde_json::to_vec_pretty(&r)?;
+    Ok(store.put(&s.report_name(), &body)?)
+}
+
+/// The run's shaping as text for a shard's settings (empty when rows are not shaped).
+fn shaping_text(opts: &ConvertOptions) -> String {
+    let mut parts = Vec::new();
+    if !opts.shape.is_empty() {
+        parts.push(format!("{:?}", opts.shape));
+    }
+    for e in &opts.entities {
+        parts.push(format!(
+            "{}: {:?} {:?} {:?}",
+            e.name, e.inputs, e.shape, e.overrides
+        ));
+    }
+    parts.join("; ")
+}
