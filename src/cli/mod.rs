@@ -20,7 +20,7 @@ mod rules;
 mod upload;
 mod validate;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use prep::model::keys::{Gsi, KeyAttr, KeySchema};
 use std::path::PathBuf;
@@ -318,12 +318,12 @@ pub fn default_threads() -> usize {
 
 /// A size such as `512MiB`, `64MB`, `1GB` or `1048576` (a clap value parser).
 pub fn size(s: &str) -> Result<u64> {
-    prep::output::parse_size(s)
+    parse_size(s)
 }
 
 /// `--max-line-bytes`: at least 1 MiB (a valid item's line can be over 400 KB with escapes).
 pub fn max_line(s: &str) -> Result<usize> {
-    let n = prep::output::parse_size(s)?;
+    let n = parse_size(s)?;
     if n < 1 << 20 {
         bail!("at least 1MiB (a valid item's line can reach a few MB)");
     }
@@ -375,5 +375,51 @@ pub fn out(s: &str) -> Result<()> {
             Ok(())
         }
         r => Ok(r.map_err(|e| anyhow!("cannot write to standard output: {e}"))?),
+    }
+}
+
+/// Parse sizes like `512MiB`, `64MB`, `1GB`, `1048576`.
+fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let v: f64 = num
+        .parse()
+        .with_context(|| format!("{s:?} is not a size (e.g. 512MiB, 64MB, 1GB)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        "t" | "tb" => 1_000_000_000_000,
+        "tib" => 1 << 40,
+        u => bail!("{s:?}: unknown size unit {u:?} (use B, KB, KiB, MB, MiB, GB, GiB)"),
+    };
+    let bytes = (v * mult as f64).round();
+    if bytes < 1.0 {
+        bail!("{s:?}: a size must be at least 1 byte");
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512MiB").unwrap(), 512 << 20);
+        assert_eq!(parse_size("64MB").unwrap(), 64_000_000);
+        assert_eq!(parse_size("1GB").unwrap(), 1_000_000_000);
+        assert_eq!(parse_size("1.5KiB").unwrap(), 1536);
+        assert_eq!(parse_size("100").unwrap(), 100);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12XB").is_err());
+        assert!(parse_size("MB").is_err());
     }
 }
