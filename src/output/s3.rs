@@ -12,15 +12,13 @@
 //! commit aborts its multipart upload, so a failed or interrupted run leaves none behind.
 
 use super::store::{OutputStore, PartSink};
-use crate::aws::{b64, composite, composite_agrees, describe, list_objects, AwsOptions};
+use crate::aws::object::{content_type, Body, Bucket};
+use crate::aws::{describe, list_objects, AwsOptions};
 use crate::aws::{Connection, PutSettings};
 use crate::model::observe::Observe;
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, Delete,
-    ObjectIdentifier,
-};
+use aws_sdk_s3::types::{CompletedPart, Delete, ObjectIdentifier};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
@@ -78,93 +76,20 @@ impl Inner {
         self.dest.put.expected_bucket_owner.as_deref()
     }
 
-    /// HeadObject after an upload: S3 must hold `size` bytes; its ETag.
-    async fn confirm(&self, key: &str, size: u64) -> Result<String> {
-        let mut req = self
-            .s3
-            .client
-            .head_object()
-            .bucket(&self.dest.bucket)
-            .key(key)
-            .checksum_mode(ChecksumMode::Enabled);
-        if let Some(o) = self.owner() {
-            req = req.expected_bucket_owner(o);
+    /// The bucket as the object writer writes into it.
+    fn bucket(&self) -> Bucket<'_> {
+        Bucket {
+            client: &self.s3.client,
+            name: &self.dest.bucket,
+            put: &self.dest.put,
         }
-        let h = req.send().await.map_err(|e| {
-            anyhow!(
-                "{}: HeadObject after the upload failed: {}",
-                self.url(key),
-                describe(&e)
-            )
-        })?;
-        if h.content_length() != Some(size as i64) {
-            bail!(
-                "{}: S3 holds {:?} bytes, {size} were sent",
-                self.url(key),
-                h.content_length()
-            );
-        }
-        Ok(h.e_tag().unwrap_or("").to_string())
     }
 
     /// One whole object in one PutObject, its SHA-256 checked by S3; its ETag.
     async fn put_whole(&self, key: &str, body: Bytes) -> Result<String> {
         let _slot = self.slots.acquire().await?;
-        let sha = b64(&Sha256::digest(&body));
-        let len = body.len() as u64;
-        let req = self
-            .s3
-            .client
-            .put_object()
-            .bucket(&self.dest.bucket)
-            .key(key)
-            .content_type(content_type(key))
-            .content_length(len as i64)
-            .checksum_algorithm(ChecksumAlgorithm::Sha256)
-            .checksum_sha256(&sha)
-            .body(ByteStream::from(body));
-        let r = crate::aws::put_settings!(&self.dest.put, req)
-            .customize()
-            .disable_payload_signing()
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "uploading {} failed (after retries): {}",
-                    self.url(key),
-                    describe(&e)
-                )
-            })?;
-        if let Some(got) = r.checksum_sha256() {
-            if got != sha {
-                bail!(
-                    "{}: S3 computed SHA-256 {got}, we sent {sha}",
-                    self.url(key)
-                );
-            }
-        }
-        self.confirm(key, len).await
-    }
-
-    async fn abort(&self, key: &str, upload_id: &str) -> Result<()> {
-        let mut req = self
-            .s3
-            .client
-            .abort_multipart_upload()
-            .bucket(&self.dest.bucket)
-            .key(key)
-            .upload_id(upload_id);
-        if let Some(o) = self.owner() {
-            req = req.expected_bucket_owner(o);
-        }
-        req.send().await.map_err(|e| {
-            anyhow!(
-                "cannot abort the multipart upload of {}: {}",
-                self.url(key),
-                describe(&e)
-            )
-        })?;
-        Ok(())
+        let body = Body::bytes(body, content_type(key), false);
+        self.bucket().put(key, body).await
     }
 
     /// Delete `keys` (DeleteObjects, a thousand at a time).
@@ -230,7 +155,7 @@ impl Inner {
             for u in page.uploads() {
                 if let (Some(k), Some(id)) = (u.key(), u.upload_id()) {
                     if in_the_way(&k[self.dest.prefix.len()..]) {
-                        self.abort(k, id).await?;
+                        self.bucket().abort(k, id).await?;
                         aborted += 1;
                     }
                 }
@@ -243,16 +168,6 @@ impl Inner {
                 page.next_upload_id_marker().map(String::from),
             );
         }
-    }
-}
-
-fn content_type(key: &str) -> &'static str {
-    if key.ends_with(".jsonl") || key.ends_with(crate::model::manifest::MANIFEST_FILES) {
-        "application/x-ndjson"
-    } else if key.ends_with(".json") {
-        "application/json"
-    } else {
-        "application/octet-stream"
     }
 }
 
@@ -494,26 +409,9 @@ impl S3Part {
     fn send(&mut self, chunk: Vec<u8>) -> Result<()> {
         let store = self.store.clone();
         if self.upload_id.is_none() {
-            let req = store
-                .s3
-                .client
-                .create_multipart_upload()
-                .bucket(&store.dest.bucket)
-                .key(&self.key)
-                .content_type(content_type(&self.key))
-                .checksum_algorithm(ChecksumAlgorithm::Sha256);
-            let req = crate::aws::put_settings!(&store.dest.put, req);
-            let r = store.s3.block_on(req.send()).map_err(|e| {
-                anyhow!(
-                    "cannot start the multipart upload of {}: {}",
-                    store.url(&self.key),
-                    describe(&e)
-                )
-            })?;
-            let id = r
-                .upload_id()
-                .ok_or_else(|| anyhow!("S3 returned no upload id for {}", store.url(&self.key)))?;
-            self.upload_id = Some(id.to_string());
+            let bucket = store.bucket();
+            let start = bucket.start_multipart(&self.key, content_type(&self.key), None);
+            self.upload_id = Some(store.s3.block_on(start)?);
         }
         let sha: [u8; 32] = Sha256::digest(&chunk).into();
         let slot = store.s3.block_on(store.slots.clone().acquire_owned())?;
@@ -524,44 +422,10 @@ impl S3Part {
             let store = store.clone();
             async move {
                 let _slot = slot;
-                let len = body.len();
-                let sha = b64(&sha);
-                let r = store
-                    .s3
-                    .client
-                    .upload_part()
-                    .bucket(&store.dest.bucket)
-                    .key(&key)
-                    .upload_id(&id)
-                    .part_number(number)
-                    .content_length(len as i64)
-                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                    .checksum_sha256(&sha)
-                    .body(ByteStream::from(body))
-                    .customize()
-                    .disable_payload_signing()
-                    .send()
+                store
+                    .bucket()
+                    .upload_part(&key, &id, number, body, &sha, false)
                     .await
-                    .map_err(|e| {
-                        anyhow!(
-                            "uploading part {number} of {} failed (after retries): {}",
-                            store.url(&key),
-                            describe(&e)
-                        )
-                    })?;
-                if let Some(got) = r.checksum_sha256() {
-                    if got != sha {
-                        bail!(
-                            "part {number} of {}: S3 computed SHA-256 {got}, we sent {sha}",
-                            store.url(&key)
-                        );
-                    }
-                }
-                Ok(CompletedPart::builder()
-                    .part_number(number)
-                    .e_tag(r.e_tag().unwrap_or(""))
-                    .checksum_sha256(sha)
-                    .build())
             }
         });
         self.pending.push_back(task);
@@ -608,35 +472,10 @@ impl S3Part {
             for task in pending {
                 parts.push(task.await??);
             }
-            let mut req = store
-                .s3
-                .client
-                .complete_multipart_upload()
-                .bucket(&store.dest.bucket)
-                .key(&key)
-                .upload_id(&id)
-                .multipart_upload(
-                    CompletedMultipartUpload::builder()
-                        .set_parts(Some(parts))
-                        .build(),
-                );
-            if let Some(o) = store.owner() {
-                req = req.expected_bucket_owner(o);
-            }
-            let r = req
-                .send()
+            store
+                .bucket()
+                .complete(&key, &id, parts, digests, bytes)
                 .await
-                .map_err(|e| anyhow!("completing {} failed: {}", store.url(&key), describe(&e)))?;
-            let want = composite(digests);
-            if let Some(got) = r.checksum_sha256() {
-                if !composite_agrees(got, &want) {
-                    bail!(
-                        "{}: S3 reports SHA-256 {got}, the parts give {want}",
-                        store.url(&key)
-                    );
-                }
-            }
-            store.confirm(&key, bytes).await
         })?;
         self.upload_id = None;
         Ok(etag)
@@ -668,7 +507,11 @@ impl Drop for S3Part {
             task.abort();
         }
         if let Some(id) = self.upload_id.take() {
-            if let Err(e) = self.store.s3.block_on(self.store.abort(&self.key, &id)) {
+            if let Err(e) = self
+                .store
+                .s3
+                .block_on(self.store.bucket().abort(&self.key, &id))
+            {
                 self.store.observer.notice(&format!(
                     "{e:#}; it is incomplete and invisible to an import, but S3 keeps its parts until it is aborted (or a lifecycle rule removes it)"
                 ));

@@ -3,26 +3,19 @@
 
 use super::plan::{Local, LocalPart};
 use super::{ObjectReport, Outcome, UploadOptions, UploadReport};
-use crate::aws::{b64, client, composite, describe};
+use crate::aws::object::{content_type, Body, Bucket};
+use crate::aws::{b64, client};
 use crate::model::manifest::{ImportTable, S3BucketSource};
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{ChecksumMode, CompletedPart};
 use aws_sdk_s3::Client;
-use md5::Md5;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Semaphore;
-
-/// The settings every object we create carries.
-macro_rules! object_options {
-    ($ctx:expr, $req:expr) => {
-        $crate::aws::put_settings!(&$ctx.opts.put, $req)
-    };
-}
 
 /// Metadata key holding the whole object's SHA-256 (hex), so a re-run can tell our objects.
 const META_SHA: &str = "prep-sha256";
@@ -77,6 +70,14 @@ struct Ctx {
 }
 
 impl Ctx {
+    fn bucket(&self) -> Bucket<'_> {
+        Bucket {
+            client: &self.client,
+            name: &self.opts.bucket,
+            put: &self.opts.put,
+        }
+    }
+
     fn key(&self, rel: &str) -> String {
         format!("{}{rel}", self.opts.prefix)
     }
@@ -85,11 +86,31 @@ impl Ctx {
     }
 }
 
-/// What S3 already holds under the prefix: key → size.
-async fn list_existing(ctx: &Ctx, prefix: &str) -> Result<HashMap<String, u64>> {
-    let owner = ctx.opts.put.expected_bucket_owner.as_deref();
-    let listed = crate::aws::list_objects(&ctx.client, &ctx.opts.bucket, prefix, owner).await?;
-    Ok(listed.into_iter().map(|o| (o.key, o.size)).collect())
+/// What S3 already holds under the prefix's `data/` (key → size), and which of those objects
+/// are not this output's parts (sorted): the dry run and the upload both go by it.
+async fn existing(
+    client: &Client,
+    opts: &UploadOptions,
+    local: &Local,
+) -> Result<(HashMap<String, u64>, Vec<String>)> {
+    let data_prefix = format!("{}data/", opts.prefix);
+    let owner = opts.put.expected_bucket_owner.as_deref();
+    let listed = crate::aws::list_objects(client, &opts.bucket, &data_prefix, owner).await?;
+    let ours: std::collections::HashSet<String> = local
+        .parts
+        .iter()
+        .map(|p| format!("{}{}", opts.prefix, p.rel_key))
+        .collect();
+    let mut foreign: Vec<String> = listed
+        .iter()
+        .filter(|o| !ours.contains(&o.key))
+        .map(|o| o.key.clone())
+        .collect();
+    foreign.sort();
+    Ok((
+        listed.into_iter().map(|o| (o.key, o.size)).collect(),
+        foreign,
+    ))
 }
 
 /// HeadObject with checksums, as the bucket owner check requires.
@@ -125,69 +146,22 @@ async fn already_there(ctx: &Ctx, key: &str, p: &LocalPart) -> Result<Option<Str
     Ok((same_size && same_sha).then(|| h.e_tag().unwrap_or("").to_string()))
 }
 
-/// HeadObject after an upload: size and checksum must be what we sent.
-async fn confirm(ctx: &Ctx, key: &str, size: u64, checksum: &str) -> Result<String> {
-    let h = head(ctx, key).await.map_err(|e| {
-        anyhow!(
-            "s3://{}/{key}: HeadObject after upload failed: {}",
-            ctx.opts.bucket,
-            describe(&e)
-        )
-    })?;
-    if h.content_length() != Some(size as i64) {
-        bail!(
-            "s3://{}/{key}: S3 holds {:?} bytes, {size} were sent",
-            ctx.opts.bucket,
-            h.content_length()
-        );
-    }
-    if let Some(got) = h.checksum_sha256() {
-        if got != checksum {
-            bail!(
-                "s3://{}/{key}: S3 reports SHA-256 {got}, the local file has {checksum}",
-                ctx.opts.bucket
-            );
-        }
-    }
-    Ok(h.e_tag().unwrap_or("").to_string())
-}
-
 async fn put_single(ctx: &Ctx, key: &str, p: &LocalPart) -> Result<String> {
     let _permit = ctx.sem.acquire().await?;
-    let body = ByteStream::from_path(&p.path)
+    let data = ByteStream::from_path(&p.path)
         .await
         .with_context(|| format!("cannot read {}", p.path.display()))?;
-    let sha = p.sha256_base64();
-    let req = ctx
-        .client
-        .put_object()
-        .bucket(&ctx.opts.bucket)
-        .key(key)
-        .body(body)
-        .content_length(p.size as i64)
-        .content_md5(&p.md5_base64)
-        .checksum_algorithm(ChecksumAlgorithm::Sha256)
-        .checksum_sha256(&sha)
-        .metadata(META_SHA, &p.sha256_hex);
-    let req = object_options!(ctx, req);
-    let r = req.send().await.map_err(|e| {
-        anyhow!(
-            "uploading {} to s3://{}/{key} failed (after retries): {}",
-            p.path.display(),
-            ctx.opts.bucket,
-            describe(&e)
-        )
-    })?;
-    if let Some(got) = r.checksum_sha256() {
-        if got != sha {
-            bail!(
-                "s3://{}/{key}: S3 computed SHA-256 {got}, we sent {sha}",
-                ctx.opts.bucket
-            );
-        }
-    }
+    let body = Body {
+        data,
+        len: p.size,
+        sha256: p.sha256_base64(),
+        md5: Some(p.md5_base64.clone()),
+        content_type: content_type(key),
+        metadata: Some((META_SHA, &p.sha256_hex)),
+    };
+    let etag = ctx.bucket().put(key, body).await?;
     ctx.tick(p.size);
-    confirm(ctx, key, p.size, &sha).await
+    Ok(etag)
 }
 
 /// Resume from the journal: the upload it names for `key`, with the parts that S3 still lists with
@@ -323,15 +297,7 @@ async fn resumable(
 }
 
 async fn abort(ctx: &Ctx, key: &str, id: &str) -> Result<()> {
-    ctx.client
-        .abort_multipart_upload()
-        .bucket(&ctx.opts.bucket)
-        .key(key)
-        .upload_id(id)
-        .send()
-        .await
-        .map_err(|e| anyhow!("cannot abort the stale upload of {key}: {}", describe(&e)))?;
-    Ok(())
+    ctx.bucket().abort(key, id).await
 }
 
 async fn put_multipart(
@@ -353,26 +319,10 @@ async fn put_multipart(
     let (upload_id, mut done) = match found {
         Some(x) => x,
         None => {
-            let req = object_options!(
-                ctx,
-                ctx.client
-                    .create_multipart_upload()
-                    .bucket(&ctx.opts.bucket)
-                    .key(&key)
-                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                    .metadata(META_SHA, &p.sha256_hex)
-            );
-            let r = req.send().await.map_err(|e| {
-                anyhow!(
-                    "cannot start the multipart upload of s3://{}/{key}: {}",
-                    ctx.opts.bucket,
-                    describe(&e)
-                )
-            })?;
-            let id = r
-                .upload_id()
-                .ok_or_else(|| anyhow!("S3 returned no upload id for {key}"))?
-                .to_string();
+            let id = ctx
+                .bucket()
+                .start_multipart(&key, content_type(&key), Some((META_SHA, &p.sha256_hex)))
+                .await?;
             ctx.journal.start(
                 &key,
                 super::journal::Upload {
@@ -399,56 +349,25 @@ async fn put_multipart(
         }
         let ctx = ctx.clone();
         let (key, id, path) = (key.clone(), upload_id.clone(), p.path.clone());
-        let sha = b64(&digests[i]);
+        let sha = digests[i].clone();
         tasks.push(tokio::spawn(async move {
             let _permit = ctx.sem.acquire().await?;
             let buf = tokio::task::spawn_blocking(move || read_range(&path, off, len)).await??;
-            let md5 = b64(&Md5::digest(&buf));
-            let r = ctx
-                .client
-                .upload_part()
-                .bucket(&ctx.opts.bucket)
-                .key(&key)
-                .upload_id(&id)
-                .part_number(n)
-                .content_md5(md5)
-                .content_length(len as i64)
-                .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                .checksum_sha256(&sha)
-                .body(ByteStream::from(buf))
-                .customize()
-                .disable_payload_signing()
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow!(
-                        "uploading part {n} of s3://{}/{key} failed (after retries): {}",
-                        ctx.opts.bucket,
-                        describe(&e)
-                    )
-                })?;
-            if let Some(got) = r.checksum_sha256() {
-                if got != sha {
-                    bail!("part {n} of {key}: S3 computed SHA-256 {got}, we sent {sha}");
-                }
-            }
+            let part = ctx
+                .bucket()
+                .upload_part(&key, &id, n, buf.into(), &sha, true)
+                .await?;
             ctx.tick(len);
             ctx.journal.part(
                 &key,
                 n,
                 super::journal::PartDone {
-                    etag: r.e_tag().unwrap_or("").to_string(),
-                    sha256: sha.clone(),
+                    etag: part.e_tag().unwrap_or("").to_string(),
+                    sha256: b64(&sha),
                     size: len,
                 },
             );
-            Ok::<_, anyhow::Error>(
-                CompletedPart::builder()
-                    .part_number(n)
-                    .e_tag(r.e_tag().unwrap_or(""))
-                    .checksum_sha256(sha)
-                    .build(),
-            )
+            Ok::<_, anyhow::Error>(part)
         }));
     }
     for t in tasks {
@@ -457,71 +376,18 @@ async fn put_multipart(
     }
     let mut parts: Vec<CompletedPart> = done.into_values().collect();
     parts.sort_by_key(|p| p.part_number());
-    let r = ctx
-        .client
-        .complete_multipart_upload()
-        .bucket(&ctx.opts.bucket)
-        .key(&key)
-        .upload_id(&upload_id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "completing s3://{}/{key} failed: {}",
-                ctx.opts.bucket,
-                describe(&e)
-            )
-        })?;
+    let etag = ctx
+        .bucket()
+        .complete(&key, &upload_id, parts, &digests, p.size)
+        .await?;
     ctx.journal.finish(&key);
-    let want = composite(&digests);
-    if let Some(got) = r.checksum_sha256() {
-        if got != want && got.split('-').next() != want.split('-').next() {
-            bail!(
-                "s3://{}/{key}: S3 reports SHA-256 {got}, the parts give {want}",
-                ctx.opts.bucket
-            );
-        }
-    }
-    let etag = confirm(&ctx, &key, p.size, &want).await.or_else(|e| {
-        // Some servers report the full-object digest instead of the composite one.
-        if e.to_string().contains("reports SHA-256") {
-            Ok(r.e_tag().unwrap_or("").to_string())
-        } else {
-            Err(e)
-        }
-    })?;
     Ok((etag, reused))
 }
 
 async fn put_small_object(ctx: &Ctx, key: &str, body: Vec<u8>, content_type: &str) -> Result<()> {
-    let md5 = b64(&Md5::digest(&body));
-    let sha = b64(&Sha256::digest(&body));
-    let len = body.len() as i64;
-    let req = ctx
-        .client
-        .put_object()
-        .bucket(&ctx.opts.bucket)
-        .key(key)
-        .content_type(content_type)
-        .content_md5(md5)
-        .content_length(len)
-        .checksum_algorithm(ChecksumAlgorithm::Sha256)
-        .checksum_sha256(&sha)
-        .body(ByteStream::from(body));
-    let req = object_options!(ctx, req);
-    req.send().await.map_err(|e| {
-        anyhow!(
-            "uploading s3://{}/{key} failed: {}",
-            ctx.opts.bucket,
-            describe(&e)
-        )
-    })?;
-    confirm(ctx, key, len as u64, &sha).await?;
+    ctx.bucket()
+        .put(key, Body::bytes(body, content_type, true))
+        .await?;
     Ok(())
 }
 
@@ -590,21 +456,10 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
     let total: u64 = local.parts.iter().map(|p| p.size).sum();
     // A dry run needs no AWS access for its plan: what it cannot check, it says.
     if opts.dry_run {
-        let checked = async {
-            let client = client(&opts.aws).await?;
-            let data_prefix = format!("{}data/", opts.prefix);
-            let owner = opts.put.expected_bucket_owner.as_deref();
-            crate::aws::list_objects(&client, &opts.bucket, &data_prefix, owner).await
-        }
-        .await;
+        let checked = async { existing(&client(&opts.aws).await?, opts, &local).await }.await;
         let unchecked = match checked {
-            Ok(listed) => {
-                let ours: Vec<String> = local
-                    .parts
-                    .iter()
-                    .map(|p| format!("{}{}", opts.prefix, p.rel_key))
-                    .collect();
-                let foreign = listed.iter().filter(|o| !ours.contains(&o.key)).count();
+            Ok((_, foreign)) => {
+                let foreign = foreign.len();
                 (foreign > 0 && !opts.force).then(|| {
                     format!("s3://{}/{}data/ already holds {foreign} object(s) that are not part of this output: the upload would refuse them (use another prefix, delete them, or pass --force)", opts.bucket, opts.prefix)
                 })
@@ -626,18 +481,14 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
         opts: opts.clone(),
         sem: Arc::new(Semaphore::new(opts.concurrency.max(1))),
     });
-    let data_prefix = format!("{}data/", opts.prefix);
-    let existing = list_existing(&ctx, &data_prefix).await?;
-    let ours: Vec<String> = local.parts.iter().map(|p| ctx.key(&p.rel_key)).collect();
-    let foreign: Vec<&String> = existing.keys().filter(|k| !ours.contains(k)).collect();
+    let (existing, foreign) = existing(&ctx.client, opts, &local).await?;
     if !foreign.is_empty() && !opts.force {
-        let mut f: Vec<&String> = foreign.clone();
-        f.sort();
         bail!(
-            "s3://{}/{data_prefix} already holds {} object(s) that are not part of this output (e.g. {}); the import would read them too. Use another prefix, delete them, or pass --force",
+            "s3://{}/{}data/ already holds {} object(s) that are not part of this output (e.g. {}); the import would read them too. Use another prefix, delete them, or pass --force",
             opts.bucket,
-            f.len(),
-            f.iter().take(3).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            opts.prefix,
+            foreign.len(),
+            foreign.iter().take(3).map(String::as_str).collect::<Vec<_>>().join(", ")
         );
     }
     let mut report = UploadReport {
@@ -801,6 +652,7 @@ pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::composite;
 
     #[test]
     fn chunking_and_composite() {

@@ -2,6 +2,8 @@
 //! configuration from the standard credential chain (with errors that say what to do), the S3
 //! client, `s3://` URLs, and error text without request details.
 
+pub mod object;
+
 use anyhow::{bail, Result};
 use aws_sdk_s3::Client;
 
