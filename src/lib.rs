@@ -6,6 +6,7 @@
 //! part/manifest writer. See README.md for the command-line view.
 
 #![deny(unsafe_code)]
+#![warn(unreachable_pub)]
 
 pub mod aws;
 pub mod commands;

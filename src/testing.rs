@@ -1,7 +1,7 @@
 //! Helpers shared by the unit tests.
 
 /// A deterministic xorshift64 generator (never seeded with 0), so random-input tests reproduce.
-pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+pub(crate) fn xorshift(seed: u64) -> impl FnMut() -> u64 {
     let mut x = seed;
     move || {
         x ^= x << 13;

@@ -371,3 +371,142 @@ fn the_library_never_prints() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The `pub` items (functions, types, constants, methods) a library file declares outside its
+/// tests: (line number, name).
+fn pub_items(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if t.starts_with("mod tests") || t.starts_with("pub(crate) mod tests") {
+            break;
+        }
+        let Some(rest) = t.strip_prefix("pub ") else {
+            continue;
+        };
+        let rest = rest
+            .trim_start_matches("async ")
+            .trim_start_matches("unsafe ");
+        for kw in [
+            "fn ", "struct ", "enum ", "trait ", "const ", "static ", "type ",
+        ] {
+            if let Some(name) = rest.strip_prefix(kw) {
+                let name = ident(name);
+                if !name.is_empty() && name != "_" {
+                    out.push((i + 1, name));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether `name` occurs in `text` as a whole identifier.
+fn names(text: &str, name: &str) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+/// `pub` is for what another layer (or the binary, the tests, benches, fuzz targets, the Python
+/// package) uses; everything else is `pub(crate)` or narrower, so each layer's API is what it
+/// offers the others. A name found anywhere outside the item's layer counts as a use (common
+/// names pass unchecked; the check catches the items nobody outside reaches).
+#[test]
+fn pub_items_are_used_outside_their_layer() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib: Vec<(String, String)> = sources()
+        .into_iter()
+        .filter(|(rel, _)| !rel.starts_with("src/cli/") && rel != "src/main.rs")
+        .collect();
+    let mut callers = String::new();
+    for (rel, text) in sources() {
+        if rel.starts_with("src/cli/") || rel == "src/main.rs" {
+            callers.push_str(&code(&text));
+        }
+    }
+    for dir in ["tests", "benches", "fuzz/fuzz_targets", "python/rust"] {
+        let mut files = Vec::new();
+        if root.join(dir).is_dir() {
+            rust_files(&root.join(dir), &mut files);
+        }
+        for f in files {
+            callers.push_str(&code(&std::fs::read_to_string(f).unwrap()));
+        }
+    }
+    let layer = |rel: &str| {
+        let top = rel
+            .trim_start_matches("src/")
+            .split(['/', '.'])
+            .next()
+            .unwrap_or("")
+            .to_string();
+        layer_of(&top)
+    };
+    // A type named in a public signature or field, a public enum's variants or a public
+    // trait's methods is part of that item's API.
+    let mut signatures = String::new();
+    for (_, text) in &lib {
+        let text = code(text);
+        let mut lines = text.lines();
+        while let Some(l) = lines.next() {
+            let t = l.trim_start();
+            if t.starts_with("pub enum") || t.starts_with("pub trait") {
+                let indent = l.len() - t.len();
+                for body in lines.by_ref() {
+                    signatures.push_str(body);
+                    signatures.push('\n');
+                    if body.len() - body.trim_start().len() == indent && body.trim() == "}" {
+                        break;
+                    }
+                }
+            } else if t.starts_with("pub ") && !t.starts_with("pub struct") {
+                let mut part = t.to_string();
+                let done = |p: &str| {
+                    let open = p.matches('(').count() == p.matches(')').count();
+                    p.contains('{')
+                        || p.trim_end().ends_with(';')
+                        || (open && p.trim_end().ends_with(','))
+                };
+                while !done(&part) {
+                    match lines.next() {
+                        Some(next) => part.push_str(next),
+                        None => break,
+                    }
+                }
+                signatures.push_str(&part);
+                signatures.push('\n');
+            }
+        }
+    }
+    let mut unused = Vec::new();
+    for (rel, text) in &lib {
+        let Some(own) = layer(rel) else {
+            continue;
+        };
+        let elsewhere: Vec<String> = lib
+            .iter()
+            .filter(|(r, _)| layer(r) != Some(own))
+            .map(|(_, t)| code(t))
+            .collect();
+        for (line, name) in pub_items(&code(text)) {
+            let in_api = ["struct", "enum", "trait", "type"].iter().any(|kw| {
+                code(text)
+                    .lines()
+                    .nth(line - 1)
+                    .is_some_and(|l| l.trim_start().starts_with(&format!("pub {kw}")))
+            }) && names(&signatures, &name);
+            if !in_api && !names(&callers, &name) && !elsewhere.iter().any(|t| names(t, &name)) {
+                unused.push(format!("{rel}:{line}: pub {name}"));
+            }
+        }
+    }
+    assert!(
+        unused.is_empty(),
+        "pub items that no other layer, test, bench, fuzz target or the Python package uses (make them pub(crate) or narrower):\n{}",
+        unused.join("\n")
+    );
+}

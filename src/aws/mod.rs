@@ -2,7 +2,7 @@
 //! configuration from the standard credential chain (with errors that say what to do), the S3
 //! client, `s3://` URLs, and error text without request details.
 
-pub mod object;
+pub(crate) mod object;
 
 use anyhow::{bail, Result};
 use aws_sdk_s3::Client;
@@ -265,7 +265,7 @@ pub fn composite<D: AsRef<[u8]>>(part_digests: &[D]) -> String {
 /// Whether S3's answer for a multipart object's SHA-256 agrees with the parts' composite. Some
 /// servers answer with a digest of the whole object instead (no `-N`); that one cannot be
 /// compared with a composite, and every part's own digest was already checked on its upload.
-pub fn composite_agrees(got: &str, want: &str) -> bool {
+pub(crate) fn composite_agrees(got: &str, want: &str) -> bool {
     !got.contains('-') || got.split('-').next() == want.split('-').next()
 }
 

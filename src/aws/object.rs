@@ -16,14 +16,14 @@ use sha2::{Digest, Sha256};
 
 /// A bucket objects are written into, with the settings every object gets.
 #[derive(Clone, Copy)]
-pub struct Bucket<'a> {
+pub(crate) struct Bucket<'a> {
     pub client: &'a Client,
     pub name: &'a str,
     pub put: &'a PutSettings,
 }
 
 /// A whole object's body and what goes with it.
-pub struct Body<'a> {
+pub(crate) struct Body<'a> {
     pub data: ByteStream,
     pub len: u64,
     /// Base64 SHA-256 of the body.
@@ -37,7 +37,7 @@ pub struct Body<'a> {
 
 impl<'a> Body<'a> {
     /// A body in memory, its SHA-256 (and with `with_md5`, its MD5) computed here.
-    pub fn bytes(data: impl Into<Bytes>, content_type: &'a str, with_md5: bool) -> Body<'a> {
+    pub(crate) fn bytes(data: impl Into<Bytes>, content_type: &'a str, with_md5: bool) -> Body<'a> {
         let data: Bytes = data.into();
         Body {
             len: data.len() as u64,
@@ -51,12 +51,12 @@ impl<'a> Body<'a> {
 }
 
 impl Bucket<'_> {
-    pub fn url(&self, key: &str) -> String {
+    pub(crate) fn url(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.name)
     }
 
     /// One whole object in one PutObject; its ETag once a HeadObject confirms it.
-    pub async fn put(&self, key: &str, body: Body<'_>) -> Result<String> {
+    pub(crate) async fn put(&self, key: &str, body: Body<'_>) -> Result<String> {
         let mut req = self
             .client
             .put_object()
@@ -96,7 +96,7 @@ impl Bucket<'_> {
     }
 
     /// Start a multipart upload of `key`; its upload id.
-    pub async fn start_multipart(
+    pub(crate) async fn start_multipart(
         &self,
         key: &str,
         content_type: &str,
@@ -129,7 +129,7 @@ impl Bucket<'_> {
 
     /// Chunk `number` (from 1) of upload `id`, with its SHA-256 `sha` and, when asked, its
     /// Content-MD5; what CompleteMultipartUpload needs of it.
-    pub async fn upload_part(
+    pub(crate) async fn upload_part(
         &self,
         key: &str,
         id: &str,
@@ -182,7 +182,7 @@ impl Bucket<'_> {
     /// Complete upload `id` from `parts` (in order), whose chunks have SHA-256 `digests`: S3's
     /// checksum of the whole is compared with theirs, and a HeadObject confirms `size` bytes;
     /// the object's ETag.
-    pub async fn complete<D: AsRef<[u8]>>(
+    pub(crate) async fn complete<D: AsRef<[u8]>>(
         &self,
         key: &str,
         id: &str,
@@ -218,7 +218,7 @@ impl Bucket<'_> {
     }
 
     /// Abort upload `id` of `key`: S3 drops (and stops billing) its parts.
-    pub async fn abort(&self, key: &str, id: &str) -> Result<()> {
+    pub(crate) async fn abort(&self, key: &str, id: &str) -> Result<()> {
         self.client
             .abort_multipart_upload()
             .bucket(self.name)
@@ -240,7 +240,12 @@ impl Bucket<'_> {
     /// HeadObject after a write: S3 must hold `size` bytes, and the checksum it reports (if
     /// any) must agree with `checksum` (a whole object's SHA-256, or a multipart object's
     /// composite); the object's ETag.
-    pub async fn confirm(&self, key: &str, size: u64, checksum: Option<&str>) -> Result<String> {
+    pub(crate) async fn confirm(
+        &self,
+        key: &str,
+        size: u64,
+        checksum: Option<&str>,
+    ) -> Result<String> {
         let h = self
             .client
             .head_object()
@@ -280,7 +285,7 @@ impl Bucket<'_> {
     }
 }
 
-pub fn content_type(key: &str) -> &'static str {
+pub(crate) fn content_type(key: &str) -> &'static str {
     if key.ends_with(".jsonl") || key.ends_with(crate::model::manifest::MANIFEST_FILES) {
         "application/x-ndjson"
     } else if key.ends_with(".json") {

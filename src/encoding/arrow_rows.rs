@@ -312,7 +312,7 @@ pub fn encode_rows(
 /// Check a key attribute's value (type, emptiness, length), write it (after its name, which the
 /// caller wrote), and add table keys to the key arena for duplicate detection. Returns the size
 /// it adds to the item, name included.
-pub fn write_key(
+pub(crate) fn write_key(
     name: &str,
     k: KeyCheck,
     actual: AttrType,
@@ -390,7 +390,7 @@ pub fn write_key(
 }
 
 /// The message for a key whose value is null or absent.
-pub fn missing_key(name: &str) -> (&'static Rule, String) {
+pub(crate) fn missing_key(name: &str) -> (&'static Rule, String) {
     (
         &rules::KEY_MISSING,
         format!("Missing the key {name} in the item (the value is null or empty)"),

@@ -62,7 +62,7 @@ fn number_raw(n: &str, buf: &mut Vec<u8>) -> Result<usize, RuleFailure> {
 }
 
 /// Write one attribute value with every check; sets that are empty are left out.
-pub fn write_attr(v: &AttrValue, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
+pub(crate) fn write_attr(v: &AttrValue, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
     let written = |ty, size| Ok(WriteOutcome::Written { ty, size });
     match v {
         AttrValue::S(s) => written(AttrType::S, w.s(s)),

@@ -7,15 +7,21 @@
 
 pub use crate::model::bytes::{base64_into, put};
 pub use escape::{escape_into, find_escape, find_special, special_in_word};
+#[doc(hidden)]
 pub mod arrow_rows;
+#[doc(hidden)]
 pub mod escape;
+#[doc(hidden)]
 pub mod item_lines;
+#[doc(hidden)]
 pub mod nested;
+#[doc(hidden)]
 pub mod plain;
+#[doc(hidden)]
 pub mod plan;
-pub mod scalar;
-pub mod sets;
-pub mod text;
+pub(crate) mod scalar;
+pub(crate) mod sets;
+pub(crate) mod text;
 mod writer;
 
 pub use writer::{ItemWriter, Recycled};
@@ -114,13 +120,13 @@ pub enum WriteOutcome {
 }
 
 /// The heads of JSON values whose type is fixed by their column (see [`ColumnEncoder::json_head`]).
-pub const HEAD_S: &[u8] = b"{\"S\":\"";
-pub const HEAD_N: &[u8] = b"{\"N\":\"";
-pub const HEAD_BOOL: &[u8] = b"{\"BOOL\":";
+pub(crate) const HEAD_S: &[u8] = b"{\"S\":\"";
+pub(crate) const HEAD_N: &[u8] = b"{\"N\":\"";
+pub(crate) const HEAD_BOOL: &[u8] = b"{\"BOOL\":";
 
 /// `,"name":` with the name escaped, for [`ItemWriter::quoted_name`]. The escapes are the same in JSON
 /// and Ion.
-pub fn quoted_name(name: &str) -> Vec<u8> {
+pub(crate) fn quoted_name(name: &str) -> Vec<u8> {
     let mut v = Vec::with_capacity(name.len() + 4);
     v.extend_from_slice(b",\"");
     escape_into(name.as_bytes(), &mut v);
@@ -129,7 +135,7 @@ pub fn quoted_name(name: &str) -> Vec<u8> {
 }
 
 /// Map keys become attribute names: 1 to 65,535 bytes.
-pub fn check_name(name: &str) -> Result<(), RuleFailure> {
+pub(crate) fn check_name(name: &str) -> Result<(), RuleFailure> {
     if name.is_empty() {
         return Err(RuleFailure::new(
             &rules::ATTRIBUTE_NAME_EMPTY,

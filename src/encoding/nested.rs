@@ -27,7 +27,7 @@ impl Offsets {
 }
 
 /// List, LargeList, FixedSizeList → L; a null element becomes NULL.
-pub struct ListEnc {
+pub(crate) struct ListEnc {
     pub nulls: Option<NullBuffer>,
     pub offsets: Offsets,
     pub child: Box<dyn ColumnEncoder>,
@@ -67,7 +67,7 @@ impl ColumnEncoder for ListEnc {
 }
 
 /// A list column written as SS, NS or BS.
-pub struct SetEnc {
+pub(crate) struct SetEnc {
     pub nulls: Option<NullBuffer>,
     pub offsets: Offsets,
     pub child: Box<dyn ColumnEncoder>,
@@ -117,7 +117,7 @@ impl ColumnEncoder for SetEnc {
 }
 
 /// Struct → M. Null fields follow `--nulls` (left out, or NULL).
-pub struct StructEnc {
+pub(crate) struct StructEnc {
     pub nulls: Option<NullBuffer>,
     pub fields: Vec<(String, Box<dyn ColumnEncoder>)>,
 }
@@ -161,7 +161,7 @@ impl ColumnEncoder for StructEnc {
 }
 
 /// Map with string keys → M.
-pub struct MapEnc {
+pub(crate) struct MapEnc {
     pub nulls: Option<NullBuffer>,
     pub offsets: Offsets,
     pub keys: Box<dyn TextArr>,
@@ -210,7 +210,7 @@ impl ColumnEncoder for MapEnc {
 }
 
 /// Dictionary → its value type.
-pub struct DictEnc {
+pub(crate) struct DictEnc {
     pub key_nulls: Option<NullBuffer>,
     pub keys: Vec<usize>,
     pub values: Box<dyn ColumnEncoder>,
@@ -232,7 +232,7 @@ impl ColumnEncoder for DictEnc {
 }
 
 /// A column whose every value is null (Arrow Null type, or a dictionary with no values).
-pub struct NullEnc;
+pub(crate) struct NullEnc;
 
 impl ColumnEncoder for NullEnc {
     fn is_null(&self, _: usize) -> bool {

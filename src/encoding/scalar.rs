@@ -14,7 +14,7 @@ use arrow_array::{
 use arrow_buffer::i256;
 
 /// Integers as N (or as their text, S).
-pub struct IntEnc<T: ArrowPrimitiveType> {
+pub(crate) struct IntEnc<T: ArrowPrimitiveType> {
     pub a: PrimitiveArray<T>,
     pub as_text: bool,
 }
@@ -82,7 +82,7 @@ where
 }
 
 /// Floating-point values that can be written as shortest round-trip text.
-pub trait FloatValue: Copy + Send + Sync + std::fmt::Display {
+pub(crate) trait FloatValue: Copy + Send + Sync + std::fmt::Display {
     fn write(self, out: &mut Vec<u8>) -> Option<Result<usize, number::NumError>>;
 }
 impl FloatValue for f64 {
@@ -102,7 +102,7 @@ impl FloatValue for half::f16 {
 }
 
 /// Floats as N (NaN/±Inf reject the row) or as text (S).
-pub struct FloatEnc<T: ArrowPrimitiveType> {
+pub(crate) struct FloatEnc<T: ArrowPrimitiveType> {
     pub a: PrimitiveArray<T>,
     pub as_text: bool,
 }
@@ -190,7 +190,7 @@ where
 }
 
 /// Unscaled decimal integers as text without going through floating point.
-pub trait DecimalText {
+pub(crate) trait DecimalText {
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R;
     /// Sign and magnitude, when the magnitude fits in 64 bits.
     fn small(&self) -> Option<(bool, u64)>;
@@ -216,7 +216,7 @@ impl DecimalText for i256 {
 }
 
 /// Decimal128/256 as N, exact from the unscaled integer and scale (or as that text, S).
-pub struct DecimalEnc<T: DecimalType> {
+pub(crate) struct DecimalEnc<T: DecimalType> {
     pub a: PrimitiveArray<T>,
     pub scale: i8,
     pub as_text: bool,
@@ -298,7 +298,7 @@ where
 }
 
 /// Booleans as BOOL, or as `true`/`false` text (S), or 1/0 (N).
-pub struct BoolEnc {
+pub(crate) struct BoolEnc {
     pub a: BooleanArray,
     pub ty: AttrType,
 }
@@ -352,7 +352,7 @@ impl ColumnEncoder for BoolEnc {
 }
 
 /// Arrays of byte strings.
-pub trait BytesArr: Send + Sync {
+pub(crate) trait BytesArr: Send + Sync {
     fn null(&self, i: usize) -> bool;
     fn bytes(&self, i: usize) -> &[u8];
 }
@@ -372,7 +372,7 @@ bytes_arr!(
 );
 
 /// Binaries as B (or, when every value is UTF-8 text, as S).
-pub struct BytesEnc<A: BytesArr> {
+pub(crate) struct BytesEnc<A: BytesArr> {
     pub a: A,
     pub as_text: bool,
 }
@@ -423,7 +423,7 @@ impl<A: BytesArr> ColumnEncoder for BytesEnc<A> {
 
 /// How a temporal column is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TemporalKind {
+pub(crate) enum TemporalKind {
     /// Days since the epoch → `YYYY-MM-DD`.
     Date32,
     /// Milliseconds since the epoch → `YYYY-MM-DD`.
@@ -438,7 +438,7 @@ pub enum TemporalKind {
     },
 }
 
-pub struct TemporalEnc<T: ArrowPrimitiveType> {
+pub(crate) struct TemporalEnc<T: ArrowPrimitiveType> {
     pub a: PrimitiveArray<T>,
     pub kind: TemporalKind,
 }

@@ -7,7 +7,7 @@ use crate::model::number;
 use crate::model::rules;
 
 /// The type of a set's members.
-pub fn member_ty(set: AttrType) -> AttrType {
+pub(crate) fn member_ty(set: AttrType) -> AttrType {
     match set {
         AttrType::SS => AttrType::S,
         AttrType::NS => AttrType::N,
@@ -17,7 +17,7 @@ pub fn member_ty(set: AttrType) -> AttrType {
 
 /// Write the set collected in `w.members`/`w.spans`: empty sets are left out (and counted),
 /// duplicates fail. NS members are canonical, so equal numbers have equal text.
-pub fn finish_set(w: &mut ItemWriter, kind: AttrType) -> Result<WriteOutcome, RuleFailure> {
+pub(crate) fn finish_set(w: &mut ItemWriter, kind: AttrType) -> Result<WriteOutcome, RuleFailure> {
     if w.spans.is_empty() {
         if w.strict {
             return Err(RuleFailure::new(

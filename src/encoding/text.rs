@@ -11,7 +11,7 @@ use base64::Engine;
 use serde_json::Value;
 
 /// Arrays of UTF-8 strings.
-pub trait TextArr: Send + Sync {
+pub(crate) trait TextArr: Send + Sync {
     fn null(&self, i: usize) -> bool;
     fn nulls(&self) -> Option<&arrow_buffer::NullBuffer>;
     fn text(&self, i: usize) -> &str;
@@ -32,7 +32,7 @@ text_arr!(StringArray, LargeStringArray, StringViewArray);
 
 /// What a text cell becomes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TextMode {
+pub(crate) enum TextMode {
     S,
     N,
     /// Base64 text decoded to bytes.
@@ -49,7 +49,7 @@ pub enum TextMode {
     },
 }
 
-pub struct TextEnc<A: TextArr> {
+pub(crate) struct TextEnc<A: TextArr> {
     pub a: A,
     pub mode: TextMode,
 }
@@ -63,7 +63,7 @@ fn short(s: &str) -> String {
 }
 
 /// Parse text as a DynamoDB number into canonical form.
-pub fn text_number(s: &str, buf: &mut Vec<u8>) -> Result<usize, RuleFailure> {
+pub(crate) fn text_number(s: &str, buf: &mut Vec<u8>) -> Result<usize, RuleFailure> {
     number::canonicalize(s.as_bytes(), buf).map_err(|e| {
         let rule = match e {
             number::NumError::Syntax => &rules::VALUE_CONVERSION,
@@ -73,7 +73,7 @@ pub fn text_number(s: &str, buf: &mut Vec<u8>) -> Result<usize, RuleFailure> {
     })
 }
 
-pub fn text_bool(s: &str) -> Result<bool, RuleFailure> {
+pub(crate) fn text_bool(s: &str) -> Result<bool, RuleFailure> {
     if s.eq_ignore_ascii_case("true") {
         Ok(true)
     } else if s.eq_ignore_ascii_case("false") {
@@ -274,7 +274,7 @@ fn json_ty(v: &Value) -> AttrType {
 }
 
 /// Write a parsed JSON document as DynamoDB values; numbers keep their exact text.
-pub fn write_json(v: &Value, w: &mut ItemWriter) -> Result<usize, RuleFailure> {
+pub(crate) fn write_json(v: &Value, w: &mut ItemWriter) -> Result<usize, RuleFailure> {
     Ok(match v {
         Value::Null => w.null(),
         Value::Bool(b) => w.bool(*b),

@@ -82,7 +82,7 @@ impl ItemWriter {
         }
     }
 
-    pub fn item_end(&mut self) {
+    pub(crate) fn item_end(&mut self) {
         self.out.extend_from_slice(b"}}\n");
     }
 
@@ -99,7 +99,7 @@ impl ItemWriter {
     /// A name already quoted and escaped by [`quoted_name`], comma first (column names: once
     /// per run, not once per value); the comma is left out for the first attribute.
     #[inline]
-    pub fn quoted_name(&mut self, quoted: &[u8], first: bool) {
+    pub(crate) fn quoted_name(&mut self, quoted: &[u8], first: bool) {
         put(&mut self.out, &quoted[usize::from(first)..]);
     }
 
@@ -126,7 +126,7 @@ impl ItemWriter {
     /// JSON straight into the item, with no copy through a scratch buffer; nothing is left of it
     /// when `canonical` fails.
     #[inline]
-    pub fn n_with<E>(
+    pub(crate) fn n_with<E>(
         &mut self,
         canonical: impl FnOnce(&mut Vec<u8>) -> Result<usize, E>,
     ) -> Result<usize, E> {
@@ -155,7 +155,7 @@ impl ItemWriter {
     /// string ends. A failure may leave part of the text behind (the caller drops the item, or
     /// the head with it).
     #[inline]
-    pub fn n_rest<E>(
+    pub(crate) fn n_rest<E>(
         &mut self,
         canonical: impl FnOnce(&mut Vec<u8>) -> Result<usize, E>,
     ) -> Result<usize, E> {
@@ -166,7 +166,7 @@ impl ItemWriter {
 
     /// The end of a JSON string value (S, or N's text).
     #[inline]
-    pub fn close_string(&mut self) {
+    pub(crate) fn close_string(&mut self) {
         self.out.extend_from_slice(b"\"}");
     }
 
@@ -249,7 +249,7 @@ impl ItemWriter {
         self.out.extend_from_slice(t);
     }
 
-    pub fn set_open(&mut self, ty: AttrType) {
+    pub(crate) fn set_open(&mut self, ty: AttrType) {
         let t: &[u8] = match (self.syn, ty) {
             (Syntax::Json, AttrType::SS) => b"{\"SS\":[",
             (Syntax::Json, AttrType::NS) => b"{\"NS\":[",
@@ -262,7 +262,7 @@ impl ItemWriter {
         self.out.extend_from_slice(t);
     }
 
-    pub fn set_close(&mut self) {
+    pub(crate) fn set_close(&mut self) {
         match self.syn {
             Syntax::Json => self.out.extend_from_slice(b"]}"),
             Syntax::Ion => self.out.push(b']'),
@@ -270,7 +270,7 @@ impl ItemWriter {
     }
 
     /// A set member (no type descriptor), from its raw scalar bytes.
-    pub fn set_member(&mut self, ty: AttrType, raw: &[u8]) {
+    pub(crate) fn set_member(&mut self, ty: AttrType, raw: &[u8]) {
         match (self.syn, ty) {
             (_, AttrType::S) => self.bare_s(raw),
             (Syntax::Json, AttrType::N) => {

@@ -179,11 +179,11 @@ fn run<B: Blocks>(st: &mut [Option<&mut Stream<B>>; LANES], mut blocks: [&[u8]; 
 
 /// What the lane tests of every block function share.
 #[cfg(test)]
-pub mod testing {
+pub(crate) mod testing {
     use super::*;
 
     /// Deterministic bytes (xorshift), so failures reproduce.
-    pub fn bytes(n: usize, seed: u64) -> Vec<u8> {
+    pub(crate) fn bytes(n: usize, seed: u64) -> Vec<u8> {
         let mut next = crate::testing::xorshift(seed | 1);
         (0..n).map(|_| next() as u8).collect()
     }
@@ -191,7 +191,7 @@ pub mod testing {
     /// Streams fed in pieces of uneven, unaligned lengths, with lanes sitting out at times (so
     /// every count of live lanes runs), give `reference`'s digests at every length around the
     /// block and padding edges.
-    pub fn lanes_match_at_every_split<B: Blocks>(reference: fn(&[u8]) -> B::Digest)
+    pub(crate) fn lanes_match_at_every_split<B: Blocks>(reference: fn(&[u8]) -> B::Digest)
     where
         B::Digest: PartialEq + std::fmt::Debug,
     {

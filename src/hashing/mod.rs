@@ -9,7 +9,9 @@ use std::fs::File;
 use std::path::Path;
 
 mod lanes;
+#[doc(hidden)]
 pub mod md5x;
+#[doc(hidden)]
 pub mod sha256x;
 
 pub fn hex(b: &[u8]) -> String {

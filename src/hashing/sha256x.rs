@@ -89,9 +89,9 @@ mod x86 {
     use std::arch::x86_64::*;
 
     /// Streams interleaved at most: four were as fast as three, and faster than two or one.
-    pub const WIDTH: usize = 4;
+    pub(super) const WIDTH: usize = 4;
 
-    pub fn available() -> bool {
+    pub(super) fn available() -> bool {
         std::arch::is_x86_feature_detected!("sha")
             && std::arch::is_x86_feature_detected!("ssse3")
             && std::arch::is_x86_feature_detected!("sse4.1")
@@ -118,7 +118,7 @@ mod x86 {
     /// The CPU has SHA-NI, SSSE3 and SSE4.1; `ptr[s]` has `blocks * 64` readable bytes for
     /// every `s < N`.
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-    pub unsafe fn compress<const N: usize>(
+    pub(super) unsafe fn compress<const N: usize>(
         state: &mut [[u32; 8]; WIDTH],
         mut ptr: [*const u8; WIDTH],
         blocks: usize,

@@ -24,7 +24,12 @@ fn decoder_failed(src: &Source, why: &str) -> anyhow::Error {
 }
 
 /// Read one unit, sending its batches in order; stops early when the receiver hangs up.
-pub fn run_unit(src: &Source, unit: &Unit, opts: &ReadOptions, tx: &SyncSender<Result<Batch>>) {
+pub(crate) fn run_unit(
+    src: &Source,
+    unit: &Unit,
+    opts: &ReadOptions,
+    tx: &SyncSender<Result<Batch>>,
+) {
     let r = crate::model::guard::decoding(|| match src.format {
         Format::Csv => csv::read(src, unit, opts, tx),
         Format::Parquet => parquet::read(src, unit, opts, tx),
@@ -50,7 +55,7 @@ pub fn read_ahead(sources: &[Source], threads: usize) -> usize {
 
 /// At most this many bytes of units fetched whole (remote Parquet row groups) are in memory at
 /// once; one such unit is always read, whatever its size.
-pub const HELD_AHEAD: u64 = 256 << 20;
+pub(crate) const HELD_AHEAD: u64 = 256 << 20;
 
 /// The bytes a unit holds in memory from its start to its end.
 fn held_while_read(src: &Source, unit: &Unit) -> u64 {

@@ -8,7 +8,7 @@ use arrow_schema::ArrowError;
 use std::io::BufReader;
 use std::sync::mpsc::SyncSender;
 
-pub fn open(src: &Source, index: usize) -> Result<Opened> {
+pub(crate) fn open(src: &Source, index: usize) -> Result<Opened> {
     let schema = match src.format {
         Format::ArrowFile => file_reader(src)?.schema(),
         _ => StreamReader::try_new(BufReader::new(src.object.read_from(0)?), None)
@@ -18,7 +18,7 @@ pub fn open(src: &Source, index: usize) -> Result<Opened> {
     Ok(Opened::whole(schema, src, index))
 }
 
-pub fn read(
+pub(crate) fn read(
     src: &Source,
     unit: &Unit,
     opts: &ReadOptions,

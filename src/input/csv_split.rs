@@ -25,7 +25,7 @@ const READ: usize = 256 << 10;
 /// quote that is never closed, which turns the rest of the file into one cell. Far above
 /// DynamoDB's 400 KB item, so that rows a little too large are still read whole and rejected with
 /// their size.
-pub const MAX_RECORD: usize = crate::input::parse::lines::DEFAULT_MAX_LINE;
+pub(crate) const MAX_RECORD: usize = crate::input::parse::lines::DEFAULT_MAX_LINE;
 
 /// A cell: a range of [`Splitter::bytes`].
 pub type Cell = (usize, usize);

@@ -21,9 +21,9 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
 /// The one column item batches have.
-pub const LINE_COLUMN: &str = "line";
+pub(crate) const LINE_COLUMN: &str = "line";
 
-pub fn schema() -> SchemaRef {
+pub(crate) fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![Field::new(
         LINE_COLUMN,
         DataType::Binary,
@@ -32,7 +32,7 @@ pub fn schema() -> SchemaRef {
 }
 
 /// Check a data file against the md5Checksum its manifest lists.
-pub fn verify_md5(obj: &dyn InputObject, m: &ManifestEntry) -> Result<()> {
+pub(crate) fn verify_md5(obj: &dyn InputObject, m: &ManifestEntry) -> Result<()> {
     let got = crate::input::source::digests(obj, true, false)?
         .md5_base64
         .expect("asked for");
@@ -46,11 +46,11 @@ pub fn verify_md5(obj: &dyn InputObject, m: &ManifestEntry) -> Result<()> {
     Ok(())
 }
 
-pub fn open(src: &Source, index: usize) -> Result<Opened> {
+pub(crate) fn open(src: &Source, index: usize) -> Result<Opened> {
     Ok(Opened::whole(schema(), src, index))
 }
 
-pub fn read(
+pub(crate) fn read(
     src: &Source,
     unit: &Unit,
     opts: &ReadOptions,
@@ -338,7 +338,7 @@ fn check_item_count(src: &Source, first_row: u64) -> Result<()> {
 
 /// The type of key attribute `name` in the first item of `sources` that has it (looking at the
 /// first 10,000 lines of each item file): the key type to check when none is declared.
-pub fn key_type_in_items(sources: &[Source], name: &str) -> Result<ScalarType> {
+pub(crate) fn key_type_in_items(sources: &[Source], name: &str) -> Result<ScalarType> {
     for s in sources {
         let Format::Items(format) = s.format else {
             continue;

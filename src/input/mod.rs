@@ -2,16 +2,22 @@
 //! units (a Parquet row group, a whole CSV or Arrow file) that can run in parallel.
 
 mod ahead;
-pub mod arrow_ipc;
+pub(crate) mod arrow_ipc;
+#[doc(hidden)]
 pub mod csv;
+#[doc(hidden)]
 pub mod csv_split;
 mod detect;
 mod discover;
-pub mod item_files;
-pub mod parquet;
+pub(crate) mod item_files;
+pub(crate) mod parquet;
+#[doc(hidden)]
 pub mod parse;
+#[doc(hidden)]
 pub mod read_digest;
+#[doc(hidden)]
 pub mod s3;
+#[doc(hidden)]
 pub mod source;
 
 use crate::input::parse::LineFormat;
@@ -175,7 +181,7 @@ pub struct ReadOptions {
 }
 
 pub(crate) use ahead::send_sliced;
-pub use ahead::{open, read_ahead, run_unit, Ahead, ReaderPanicked, HELD_AHEAD};
+pub use ahead::{open, read_ahead, Ahead, ReaderPanicked};
 pub use detect::{detect, detect_object, NotData};
 pub use discover::{discover, sorted_entries, Seen};
 

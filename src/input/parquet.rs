@@ -23,7 +23,7 @@ const MAX_ROW_GROUP_FETCH: u64 = 128 << 20;
 /// is fetched apart.
 const FOOTER_PREFETCH: u64 = 64 << 10;
 
-pub fn open(src: &Source, index: usize) -> Result<Opened> {
+pub(crate) fn open(src: &Source, index: usize) -> Result<Opened> {
     let file = Chunks(src.object.clone());
     let footer = match src.local_path() {
         Some(_) => ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?,
@@ -135,7 +135,7 @@ fn int96_field(f: &Field, t: &ParquetType) -> Field {
 
 /// The bytes of `unit` fetched in one GET and held while it is decoded: a remote row group's
 /// column chunks, up to [`MAX_ROW_GROUP_FETCH`] (a larger one is read chunk by chunk).
-pub fn fetched_whole(src: &Source, unit: &Unit) -> u64 {
+pub(crate) fn fetched_whole(src: &Source, unit: &Unit) -> u64 {
     match src.local_path() {
         Some(_) => 0,
         None if unit.weight > MAX_ROW_GROUP_FETCH => 0,
@@ -143,7 +143,7 @@ pub fn fetched_whole(src: &Source, unit: &Unit) -> u64 {
     }
 }
 
-pub fn read(
+pub(crate) fn read(
     src: &Source,
     unit: &Unit,
     opts: &ReadOptions,

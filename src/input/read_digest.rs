@@ -15,10 +15,10 @@ use std::time::Duration;
 
 /// At most this many bytes of ranges wait for the bytes before them; a range that would pass
 /// it is left for the gap reads at the end (correct, only slower).
-pub const HELD_CAP: usize = 64 << 20;
+pub(crate) const HELD_CAP: usize = 64 << 20;
 
 /// Once the hashing is handed off to a pumping thread, at most this many bytes wait for it.
-pub const HANDED_OFF_HELD: usize = 8 << 20;
+pub(crate) const HANDED_OFF_HELD: usize = 8 << 20;
 
 /// The in-order digest of one object.
 #[derive(Debug)]
@@ -240,7 +240,8 @@ impl ReadDigest {
     }
 
     /// Bytes held for later, ahead of the digest.
-    pub fn held_bytes(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn held_bytes(&self) -> usize {
         self.state.lock().map(|s| s.held_bytes).unwrap_or(0)
     }
 }

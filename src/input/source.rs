@@ -140,7 +140,7 @@ fn read_exact_at(f: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
 
 /// An input as Parquet's random-access reader wants it.
 #[derive(Clone, Debug)]
-pub struct Chunks(pub Arc<dyn InputObject>);
+pub(crate) struct Chunks(pub Arc<dyn InputObject>);
 
 impl parquet::file::reader::Length for Chunks {
     fn len(&self) -> u64 {

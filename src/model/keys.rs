@@ -88,7 +88,7 @@ impl KeyAttr {
 }
 
 /// Most attributes one side (partition or sort) of a GSI key may combine.
-pub const MAX_GSI_KEY_ATTRIBUTES: usize = 4;
+pub(crate) const MAX_GSI_KEY_ATTRIBUTES: usize = 4;
 
 /// A global secondary index. Its partition key combines 1 to 4 attributes and its sort key 0
 /// to 4 (DynamoDB's multi-attribute index keys); most indexes have one of each at most.
@@ -307,7 +307,7 @@ impl KeySchema {
 
     /// Keys from a table definition document: bare `TableCreationParameters`, inside an
     /// import-table `--cli-input-json` document, or describe-table output (`Table`).
-    pub fn from_table_def_value(doc: &Value) -> Result<Self> {
+    pub(crate) fn from_table_def_value(doc: &Value) -> Result<Self> {
         let t = doc
             .get("TableCreationParameters")
             .or_else(|| doc.get("Table"))
@@ -317,7 +317,7 @@ impl KeySchema {
         Self::from_definition(&def)
     }
 
-    pub fn from_definition(t: &TableDefinition) -> Result<Self> {
+    pub(crate) fn from_definition(t: &TableDefinition) -> Result<Self> {
         let defs = &t.attribute_definitions;
         if defs.is_empty() {
             bail!("no AttributeDefinitions");

@@ -2,14 +2,16 @@
 //! numbers, key schemas and key hashing, time formatting, the rule registry, byte appending, the
 //! decoder panic fence and thread priorities.
 
-pub mod bytes;
+pub(crate) mod bytes;
+#[doc(hidden)]
 pub mod guard;
 pub mod keys;
 pub mod manifest;
+#[doc(hidden)]
 pub mod number;
 pub mod observe;
 pub mod rules;
 pub mod shard;
-pub mod sys;
-pub mod temporal;
-pub mod threads;
+pub(crate) mod sys;
+pub(crate) mod temporal;
+pub(crate) mod threads;

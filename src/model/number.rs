@@ -339,7 +339,7 @@ fn write_canonical(neg: bool, digits: &[u8], lead: i64, out: &mut Vec<u8>) {
 
 /// DynamoDB's size of a non-zero number: 1 + ceil(d/2), one more when the digit count and the
 /// leading digit's exponent are both even (the base-100 digit pairs straddle), one more if negative.
-pub fn number_size(sig_digits: usize, lead_exp: i64, neg: bool) -> usize {
+pub(crate) fn number_size(sig_digits: usize, lead_exp: i64, neg: bool) -> usize {
     let d = sig_digits;
     let mut size = 1 + d.div_ceil(2);
     if d.is_multiple_of(2) && lead_exp.rem_euclid(2) == 0 {

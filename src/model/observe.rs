@@ -29,7 +29,7 @@ pub trait Observer: Send + Sync {
 }
 
 /// The observer that takes no notice.
-pub struct Silent;
+pub(crate) struct Silent;
 
 impl Observer for Silent {}
 

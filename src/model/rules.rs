@@ -382,8 +382,8 @@ pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
 pub const MAX_SORT_KEY_BYTES: usize = 1024;
 pub const MAX_NESTING: u32 = 32;
 pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 65_535;
-pub const MAX_KEY_NAME_BYTES: usize = 255;
-pub const MAX_NUMBER_DIGITS: usize = 38;
+pub(crate) const MAX_KEY_NAME_BYTES: usize = 255;
+pub(crate) const MAX_NUMBER_DIGITS: usize = 38;
 pub const MAX_IMPORT_OBJECTS: usize = 50_000;
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub struct Shard {
 
 /// The variables an orchestrator sets to a job's index in an array: AWS Batch array jobs,
 /// Kubernetes Indexed Jobs.
-pub const INDEX_VARIABLES: &[&str] = &["AWS_BATCH_JOB_ARRAY_INDEX", "JOB_COMPLETION_INDEX"];
+pub(crate) const INDEX_VARIABLES: &[&str] = &["AWS_BATCH_JOB_ARRAY_INDEX", "JOB_COMPLETION_INDEX"];
 
 impl Shard {
     /// `I/N`, or `N` with `I` from [`INDEX_VARIABLES`].

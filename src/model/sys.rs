@@ -7,7 +7,7 @@
 use std::fs::File;
 
 /// The size of an x86-64 / AArch64 transparent huge page.
-pub const HUGE_PAGE: usize = 2 << 20;
+pub(crate) const HUGE_PAGE: usize = 2 << 20;
 
 /// Lowers the calling thread's scheduling priority to `nice` (Linux; elsewhere nothing).
 #[cfg(target_os = "linux")]
@@ -20,11 +20,11 @@ pub fn lower_priority(nice: i32) {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn lower_priority(_nice: i32) {}
+pub(crate) fn lower_priority(_nice: i32) {}
 
-/// The calling thread's nice value (Linux).
-#[cfg(target_os = "linux")]
-pub fn current_nice() -> i32 {
+/// The calling thread's nice value (Linux; the tests check priorities with it).
+#[cfg(all(test, target_os = "linux"))]
+pub(crate) fn current_nice() -> i32 {
     // SAFETY: plain system calls about the calling thread.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
@@ -34,7 +34,7 @@ pub fn current_nice() -> i32 {
 
 /// Ask for the whole huge pages inside `mem` to be backed by huge pages (Linux's transparent
 /// huge pages in `madvise` mode; elsewhere, or when refused, nothing changes).
-pub fn advise_huge_pages<T>(mem: &[T]) {
+pub(crate) fn advise_huge_pages<T>(mem: &[T]) {
     #[cfg(not(target_os = "linux"))]
     let _ = mem;
     #[cfg(target_os = "linux")]
@@ -59,7 +59,7 @@ pub fn advise_huge_pages<T>(mem: &[T]) {
 
 /// Turn direct writes off on an open file.
 #[cfg(target_os = "linux")]
-pub fn clear_direct(file: &File) -> std::io::Result<()> {
+pub(crate) fn clear_direct(file: &File) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let fd = file.as_raw_fd();
     // SAFETY: fcntl on a descriptor this File owns; F_SETFL may clear O_DIRECT on Linux.
@@ -75,13 +75,13 @@ pub fn clear_direct(file: &File) -> std::io::Result<()> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn clear_direct(_: &File) -> std::io::Result<()> {
+pub(crate) fn clear_direct(_: &File) -> std::io::Result<()> {
     Ok(())
 }
 
 /// Ask the kernel to start writing `len` bytes at `offset` to disk, without waiting for it.
 #[cfg(target_os = "linux")]
-pub fn start_writeback(file: &File, offset: u64, len: u64) {
+pub(crate) fn start_writeback(file: &File, offset: u64, len: u64) {
     use std::os::fd::AsRawFd;
     // SAFETY: a plain system call on an open descriptor; failure only means the final fsync
     // does all the work, as it would without this call.
@@ -96,11 +96,11 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn start_writeback(_: &File, _: u64, _: u64) {}
+pub(crate) fn start_writeback(_: &File, _: u64, _: u64) {}
 
 /// Start loading `slots[i]` into the cache (a hint: no effect on memory or on results).
 #[inline]
-pub fn prefetch<T>(slots: &[T], i: usize) {
+pub(crate) fn prefetch<T>(slots: &[T], i: usize) {
     let Some(p) = slots.get(i) else { return };
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching is a hint with no effect on memory; the address is that of an element.

@@ -5,7 +5,7 @@
 /// `civil_from_days`). A second, 32-bit form of the same arithmetic (Neri and Schneider's) was
 /// removed: a date is one attribute of a row, and it never gained the 15 % end to end that a
 /// hand-written fast path must.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -102,7 +102,7 @@ fn split_seconds(value: i64, digits: u32) -> (i64, u64) {
 }
 
 /// `YYYY-MM-DD`; years outside 0000–9999 keep their sign and digits (`-0001`, `+10000`).
-pub fn write_date(days: i64, out: &mut Vec<u8>) {
+pub(crate) fn write_date(days: i64, out: &mut Vec<u8>) {
     let mut t = Text::new();
     if t.date(days) {
         t.append_to(out);
@@ -115,7 +115,7 @@ pub fn write_date(days: i64, out: &mut Vec<u8>) {
 /// `HH:MM:SS[.fraction]` for `value` units of 10^-`digits` seconds since midnight; the fraction
 /// has exactly `digits` digits. A value outside the day (a Parquet or Arrow file can hold one)
 /// keeps its sign and all of its hours (`-00:00:01`, `25:00:00`) rather than wrapping.
-pub fn write_time_of_day(value: i64, digits: u32, out: &mut Vec<u8>) {
+pub(crate) fn write_time_of_day(value: i64, digits: u32, out: &mut Vec<u8>) {
     let (secs, frac) = split_seconds(value, digits);
     let mut t = Text::new();
     if (0..86_400).contains(&secs) {
@@ -140,7 +140,7 @@ pub fn write_time_of_day(value: i64, digits: u32, out: &mut Vec<u8>) {
 
 /// RFC 3339 timestamp for `value` units of 10^-`digits` seconds since the epoch; `utc` appends
 /// `Z` (columns with a time zone), otherwise the time is naive and has no suffix.
-pub fn write_timestamp(value: i64, digits: u32, utc: bool, out: &mut Vec<u8>) {
+pub(crate) fn write_timestamp(value: i64, digits: u32, utc: bool, out: &mut Vec<u8>) {
     let (secs, frac) = split_seconds(value, digits);
     let days = secs.div_euclid(86_400);
     let mut t = Text::new();

@@ -140,7 +140,7 @@ enum Mode {
     },
 }
 
-pub struct Disk {
+pub(super) struct Disk {
     file: std::sync::Arc<File>,
     mode: Mode,
     /// Bytes handed on so far (those of the stage being filled not included).
@@ -149,7 +149,7 @@ pub struct Disk {
 
 impl Disk {
     /// Create (or truncate) `path`, for direct writes where the file system takes them.
-    pub fn create(path: &Path) -> std::io::Result<Disk> {
+    pub(super) fn create(path: &Path) -> std::io::Result<Disk> {
         if let Some(file) = open_direct(path) {
             let file = std::sync::Arc::new(file);
             let (jobs, inbox) = std::sync::mpsc::sync_channel::<Job>(SLACK);
@@ -196,7 +196,7 @@ impl Disk {
         matches!(self.mode, Mode::Direct { .. })
     }
 
-    pub fn write_all(&mut self, mut data: &[u8]) -> std::io::Result<()> {
+    pub(super) fn write_all(&mut self, mut data: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::FileExt;
         while !data.is_empty() {
             match &mut self.mode {
@@ -255,7 +255,7 @@ impl Disk {
     }
 
     /// Write what is staged, wait for the writer, cut the file to its length and sync it.
-    pub fn finish(&mut self) -> std::io::Result<()> {
+    pub(super) fn finish(&mut self) -> std::io::Result<()> {
         if let Mode::Direct {
             stage,
             jobs,

@@ -13,14 +13,14 @@ use std::sync::{Arc, Mutex};
 /// A local folder: parts are written (directly to the device where the file system takes it)
 /// under a hidden temporary name in their folder and renamed when complete.
 #[derive(Debug)]
-pub struct LocalFolder {
+pub(crate) struct LocalFolder {
     root: PathBuf,
     /// The files this run has completed, for [`OutputStore::discard`].
     written: Arc<Mutex<Vec<PathBuf>>>,
 }
 
 impl LocalFolder {
-    pub fn new(root: &Path) -> Self {
+    pub(crate) fn new(root: &Path) -> Self {
         LocalFolder {
             root: root.to_path_buf(),
             written: Arc::default(),
@@ -185,7 +185,7 @@ const OUR_FILES: &[&str] = &[
 ];
 
 /// The advisory lock file a run holds in OUT from start to end (it stays, empty, afterwards).
-pub const LOCK_FILE: &str = ".prep-lock";
+pub(crate) const LOCK_FILE: &str = ".prep-lock";
 
 /// Lock `name` in the folder `out` for this run (an advisory lock, released when the file is
 /// closed): a second run into the same folder is refused while this one holds it.
@@ -213,7 +213,7 @@ fn lock_folder(out: &Path, name: &str) -> Result<std::fs::File> {
 
 /// The lock file a run holds in its output: one per shard, so that the shards of one
 /// conversion can write into one folder at once.
-pub fn lock_name(shard: Option<Shard>) -> String {
+pub(crate) fn lock_name(shard: Option<Shard>) -> String {
     match shard {
         None => LOCK_FILE.to_string(),
         Some(s) => format!("{LOCK_FILE}.{}", s.tag()),
@@ -223,7 +223,7 @@ pub fn lock_name(shard: Option<Shard>) -> String {
 /// Whether `name` (relative to the output's root) is in the way of this run: for a whole run
 /// anything prep writes; for a shard, its own parts and reports, and a merged output's
 /// manifests (which its new parts would make stale).
-pub fn in_the_way(name: &str, shard: Option<Shard>) -> bool {
+pub(crate) fn in_the_way(name: &str, shard: Option<Shard>) -> bool {
     let manifest = crate::model::manifest::PREP_FILES.contains(&name);
     match shard {
         None => manifest || name.starts_with("data/") || name.starts_with("shards/"),
@@ -235,7 +235,7 @@ impl LocalFolder {
     /// Lock the folder (made if missing) for this run under `name`: a second run into it is
     /// refused while this one holds the lock, so neither can clear or overwrite the other's
     /// files. Taken before [`Self::prepare`] looks at what is there.
-    pub fn lock(&self, name: &str) -> Result<FolderLock> {
+    pub(crate) fn lock(&self, name: &str) -> Result<FolderLock> {
         let out = &self.root;
         if out.exists() && !out.is_dir() {
             bail!("--out {} exists and is not a directory", out.display());
@@ -246,7 +246,7 @@ impl LocalFolder {
 
     /// Make the folder ready for a run (`shard`: one shard's): what the run would overwrite is
     /// refused, or with `force` removed; then `data/` (and a shard's `shards/`) made.
-    pub fn prepare(&self, force: bool, shard: Option<Shard>) -> Result<()> {
+    pub(crate) fn prepare(&self, force: bool, shard: Option<Shard>) -> Result<()> {
         let out = &self.root;
         match shard {
             Some(s) => claim_for_shard(out, force, s)?,

@@ -44,7 +44,7 @@ fn put(store: &dyn OutputStore, name: &str, body: &[u8]) -> Result<()> {
 
 /// The import request for an output: its format, the table (with the billing a map file
 /// gives) and, for an output in S3, where the import reads from.
-pub fn import_table(
+pub(crate) fn import_table(
     facts: &OutputFacts,
     keys: &KeySchema,
     location: Option<(String, String, Option<String>)>,
@@ -79,7 +79,7 @@ pub fn import_table(
 
 /// manifest-files.json, import-table.json and, last, manifest-summary.json: a folder with the
 /// summary is complete (`prep upload` and `prep validate` both go by it).
-pub fn write_manifests(
+pub(crate) fn write_manifests(
     store: &dyn OutputStore,
     facts: &OutputFacts,
     inputs: &[InputRecord],

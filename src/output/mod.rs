@@ -7,16 +7,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod disk;
-pub mod folder;
-pub mod manifest;
+pub(crate) mod folder;
+pub(crate) mod manifest;
 mod parts;
 pub mod s3;
-pub mod side;
+pub(crate) mod side;
 mod sink;
-pub mod store;
+pub(crate) mod store;
 use crate::model::observe::Observe;
 use crate::model::shard::Shard;
-pub use parts::{PartWriter, SIDE_BY_SIDE, SPREAD_AFTER};
+pub use parts::PartWriter;
 use store::OutputStore;
 
 /// Where an output goes: a local folder, or an S3 prefix written without a local copy.
@@ -67,7 +67,7 @@ impl Compression {
             Compression::Zstd => "ZSTD",
         }
     }
-    pub fn suffix(self) -> &'static str {
+    pub(crate) fn suffix(self) -> &'static str {
         match self {
             Compression::None => "",
             Compression::Gzip => ".gz",

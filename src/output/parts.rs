@@ -54,7 +54,7 @@ type Lane<'a> = (
 );
 
 /// Uncompressed output up to this size goes to one part, as compressed output always does.
-pub const SPREAD_AFTER: u64 = 16 << 20;
+pub(crate) const SPREAD_AFTER: u64 = 16 << 20;
 /// Past it, the open parts take turns of this many item bytes (about one 8192-row batch of
 /// typical items, so a batch waits in few parts' queues for the lanes to run).
 const TURN: u64 = 2 << 20;
@@ -62,7 +62,7 @@ const TURN: u64 = 2 << 20;
 /// (which item lands in which part depends on it), fixed here so that the output stays the same
 /// if the hashing changes. Eight, so that every MD5 lane has a part; the hash lanes must be at
 /// least as many.
-pub const SIDE_BY_SIDE: usize = 8;
+pub(crate) const SIDE_BY_SIDE: usize = 8;
 const _: () = assert!(SIDE_BY_SIDE <= md5x::LANES);
 
 /// Writes items into `OUT/data/part-NNNNN.<ext>[.gz|.zst]`.
@@ -188,7 +188,8 @@ impl PartWriter {
     }
 
     /// Append items: `buf` holds them back to back, `ends[k]` is where item k ends.
-    pub fn write_items(&mut self, buf: &[u8], ends: &[usize]) -> Result<()> {
+    #[cfg(test)]
+    pub(crate) fn write_items(&mut self, buf: &[u8], ends: &[usize]) -> Result<()> {
         self.write_shared_items(&Arc::new(buf.to_vec()), ends)
     }
 

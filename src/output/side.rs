@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use std::io::{BufWriter, Write};
 
 /// A side file being written.
-pub struct SideFile {
+pub(crate) struct SideFile {
     out: BufWriter<SinkWriter>,
     name: String,
 }
@@ -25,7 +25,7 @@ impl Write for SinkWriter {
 }
 
 impl SideFile {
-    pub fn create(store: &dyn OutputStore, name: &str) -> Result<SideFile> {
+    pub(crate) fn create(store: &dyn OutputStore, name: &str) -> Result<SideFile> {
         let sink = store.create_file(name)?;
         Ok(SideFile {
             out: BufWriter::with_capacity(256 << 10, SinkWriter(sink)),
@@ -33,20 +33,20 @@ impl SideFile {
         })
     }
 
-    pub fn bytes(&mut self, b: &[u8]) -> Result<()> {
+    pub(crate) fn bytes(&mut self, b: &[u8]) -> Result<()> {
         self.out
             .write_all(b)
             .with_context(|| format!("cannot write {}", self.name))
     }
 
-    pub fn line(&mut self, line: &[u8]) -> Result<()> {
+    pub(crate) fn line(&mut self, line: &[u8]) -> Result<()> {
         self.out
             .write_all(line)
             .and_then(|()| self.out.write_all(b"\n"))
             .with_context(|| format!("cannot write {}", self.name))
     }
 
-    pub fn commit(self) -> Result<()> {
+    pub(crate) fn commit(self) -> Result<()> {
         let name = self.name;
         let sink = self
             .out

@@ -17,7 +17,7 @@ struct Entry {
 
 /// Where a key was first seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct First {
+pub(crate) struct First {
     pub source: u32,
     pub row: u64,
     /// How many times the key has been seen, this one included.
@@ -25,7 +25,7 @@ pub struct First {
 }
 
 #[derive(Default)]
-pub struct DupIndex {
+pub(crate) struct DupIndex {
     /// 0 = empty, else `h32 << 32 | (entry index + 1)`. The length is a power of two.
     slots: Vec<u64>,
     entries: Vec<Entry>,
@@ -39,8 +39,6 @@ pub struct DupIndex {
 /// How far ahead [`DupIndex::insert_in_batch`] prefetches, in keys.
 const PREFETCH_AHEAD: usize = 8;
 
-pub use crate::model::keys::key_hash;
-
 #[inline]
 fn h32(hash: u64) -> u32 {
     (hash ^ (hash >> 32)) as u32
@@ -53,7 +51,7 @@ fn home(h: u32, mask: usize) -> usize {
 }
 
 impl DupIndex {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -69,7 +67,7 @@ impl DupIndex {
 
     /// [`insert`](Self::insert) the key whose hash is `hashes[k]`, walking a batch of keys in
     /// order: the slots of the keys a few places ahead are prefetched meanwhile.
-    pub fn insert_in_batch(
+    pub(crate) fn insert_in_batch(
         &mut self,
         hashes: &[u64],
         k: usize,
@@ -110,7 +108,7 @@ impl DupIndex {
     }
 
     /// Record `key`; returns where it was first seen if it is a duplicate.
-    pub fn insert(&mut self, hash: u64, key: &[u8], source: u32, row: u64) -> Option<First> {
+    pub(crate) fn insert(&mut self, hash: u64, key: &[u8], source: u32, row: u64) -> Option<First> {
         // Keep the load under 0.7: probe runs stay short.
         if (self.entries.len() + 1) * 10 > self.slots.len() * 7 {
             self.grow();
@@ -155,12 +153,14 @@ impl DupIndex {
         None
     }
 
-    pub fn distinct_keys(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn distinct_keys(&self) -> usize {
         self.entries.len()
     }
 
     /// Approximate heap bytes in use.
-    pub fn memory_bytes(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn memory_bytes(&self) -> usize {
         self.arena.capacity()
             + self.entries.capacity() * std::mem::size_of::<Entry>()
             + self.slots.capacity() * std::mem::size_of::<u64>()

@@ -2,8 +2,8 @@
 //! results come back in input order. Unlike windows of `par_iter` (every window waits for its
 //! slowest item), no worker idles while one item of a window is still being worked on.
 
-pub mod duplicates;
-pub mod progress;
+pub(crate) mod duplicates;
+pub(crate) mod progress;
 pub use crate::model::threads::{lower_priority, BACKGROUND_NICE, CSV_READER_NICE, PRODUCER_NICE};
 
 use std::collections::BTreeMap;

@@ -26,7 +26,7 @@ pub(crate) struct Chunk {
 
 /// How batches become items: Arrow columns through the plan (shaped first when the run
 /// computes or selects attributes), or item lines re-parsed.
-pub enum Encoding {
+pub(crate) enum Encoding {
     Columns {
         plan: Plan,
         shaper: Option<Box<Shaper>>,

@@ -6,9 +6,11 @@
 //! Python module and Spark.
 
 pub mod map;
+#[doc(hidden)]
 pub mod template;
+#[doc(hidden)]
 pub mod time;
-pub mod ttl;
+pub(crate) mod ttl;
 
 use crate::model::keys::{KeyAttr, KeySchema, ScalarType};
 use crate::model::rules::{self, Rule};
@@ -62,7 +64,7 @@ impl Shape {
     }
 
     /// `NAME=TEMPLATE` (S) or `NAME:N=TEMPLATE` / `NAME:S=TEMPLATE` (`--set`).
-    pub fn parse_set(s: &str) -> Result<Derived> {
+    pub(crate) fn parse_set(s: &str) -> Result<Derived> {
         let (lhs, text) = s
             .split_once('=')
             .ok_or_else(|| anyhow!("--set {s:?}: expected NAME=TEMPLATE or NAME:N=TEMPLATE, e.g. --set type=Order or --set GSI1PK=EMAIL#{{email}}"))?;
@@ -103,7 +105,7 @@ impl Shape {
 
     /// `--ttl NAME` (declare) or `--ttl NAME=COLUMN[:UNIT][+DURATION]` (compute): the TTL
     /// attribute's name, and what computes it.
-    pub fn parse_ttl(s: &str) -> Result<(String, Option<Derived>)> {
+    pub(crate) fn parse_ttl(s: &str) -> Result<(String, Option<Derived>)> {
         let Some((name, rest)) = s.split_once('=') else {
             check_attribute_name(s, s)?;
             return Ok((s.to_string(), None));
@@ -217,7 +219,7 @@ impl Shape {
     }
 
     /// `OLD=NEW` (`--rename`).
-    pub fn parse_rename(s: &str) -> Result<(String, String)> {
+    pub(crate) fn parse_rename(s: &str) -> Result<(String, String)> {
         match s.split_once('=') {
             Some((a, b)) if !a.is_empty() && !b.is_empty() => {
                 check_attribute_name(b, s)?;
@@ -245,7 +247,7 @@ fn check_attribute_name(name: &str, arg: &str) -> Result<()> {
 }
 
 /// Up to three names of `names` close to `wanted`, for "did you mean" messages.
-pub fn closest<'a>(wanted: &str, names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+pub(crate) fn closest<'a>(wanted: &str, names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let mut scored: Vec<(f64, &str)> = names
         .into_iter()
         .map(|n| {

@@ -19,7 +19,7 @@ use arrow_buffer::{NullBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Fields, Schema, TimeUnit};
 
 /// The widest zero padding a placeholder may ask for.
-pub const MAX_PAD: usize = 64;
+pub(crate) const MAX_PAD: usize = 64;
 
 /// One parsed template.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,7 +116,8 @@ impl Template {
     }
 
     /// A template with no placeholder: a constant.
-    pub fn is_constant(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_constant(&self) -> bool {
         self.placeholders().next().is_none()
     }
 }
@@ -292,7 +293,7 @@ impl Cells {
 
 /// `text` (an integer: optional sign, then digits) zero-padded to `width`, the sign counted in
 /// the width and written before the zeros; wider values are written whole.
-pub fn pad_integer(text: &[u8], width: usize, out: &mut Vec<u8>) -> Result<(), Miss> {
+pub(crate) fn pad_integer(text: &[u8], width: usize, out: &mut Vec<u8>) -> Result<(), Miss> {
     let (sign, digits) = match text.first() {
         Some(b'-') => (&text[..1], &text[1..]),
         Some(b'+') => (&b""[..], &text[1..]),

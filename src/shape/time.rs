@@ -25,10 +25,10 @@ pub enum TimeItem {
 }
 
 /// The directives, for messages.
-pub const STRFTIME_SUBSET: &str = "%Y %m %d %H %M %S %j %s %3f %6f %9f %F %T %%";
+pub(crate) const STRFTIME_SUBSET: &str = "%Y %m %d %H %M %S %j %s %3f %6f %9f %F %T %%";
 
 /// Parse a strftime format of the subset above.
-pub fn parse_strftime(s: &str) -> Result<Vec<TimeItem>, String> {
+pub(crate) fn parse_strftime(s: &str) -> Result<Vec<TimeItem>, String> {
     let mut items = Vec::new();
     let mut lit = String::new();
     let mut chars = s.chars();
@@ -149,7 +149,7 @@ pub fn format(secs: i64, nanos: u32, items: &[TimeItem], out: &mut Vec<u8>) {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);
@@ -250,7 +250,7 @@ pub fn parse_iso8601(s: &str) -> Option<(i64, u32)> {
 }
 
 /// A duration such as `90d`, `12h`, `1d12h`, `30m`, `45s` or `2w`, in seconds.
-pub fn parse_duration(s: &str) -> Result<i64, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<i64, String> {
     let bad = || {
         format!(
             "{s:?} is not a duration; write a number and a unit (s, m, h, d, w), e.g. 90d or 1d12h"

@@ -13,7 +13,7 @@ use arrow_schema::{DataType, TimeUnit};
 
 /// 5000-01-01T00:00:00Z in seconds: a TTL beyond it is a value in milliseconds or
 /// microseconds (the present in milliseconds is about year 56000 read as seconds).
-pub const MAX_TTL_SECONDS: i64 = 95_617_584_000;
+pub(crate) const MAX_TTL_SECONDS: i64 = 95_617_584_000;
 
 /// The unit of an integer epoch column (`COLUMN:ms`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl EpochUnit {
 }
 
 /// Whether a column of type `dt` can give TTL seconds.
-pub fn check_source_type(dt: &DataType) -> Result<(), String> {
+pub(crate) fn check_source_type(dt: &DataType) -> Result<(), String> {
     match dt {
         DataType::Timestamp(_, _)
         | DataType::Date32
@@ -63,10 +63,10 @@ pub fn check_source_type(dt: &DataType) -> Result<(), String> {
 }
 
 /// A problem with one row's TTL.
-pub type Problem = (usize, &'static Rule, String);
+pub(crate) type Problem = (usize, &'static Rule, String);
 
 /// Whether `secs` works as a TTL, and if not, what to say.
-pub fn check_seconds(secs: i64) -> Result<(), (&'static Rule, String)> {
+pub(crate) fn check_seconds(secs: i64) -> Result<(), (&'static Rule, String)> {
     if secs < 0 {
         return Err((
             &rules::TTL_NEGATIVE,
@@ -91,7 +91,7 @@ pub fn check_seconds(secs: i64) -> Result<(), (&'static Rule, String)> {
 
 /// Epoch seconds from `a` (its unit for integer columns), plus `offset`; nulls stay null. Rows
 /// whose value gives no valid TTL are null in the result and listed.
-pub fn compute(a: &ArrayRef, unit: EpochUnit, offset: i64) -> (Int64Array, Vec<Problem>) {
+pub(crate) fn compute(a: &ArrayRef, unit: EpochUnit, offset: i64) -> (Int64Array, Vec<Problem>) {
     // A dictionary's values are computed once, then looked up by each row's key.
     if let DataType::Dictionary(_, _) = a.data_type() {
         let d = a.as_any_dictionary();
@@ -237,7 +237,7 @@ fn text_seconds(s: &str, per: i64) -> Result<Option<i64>, String> {
 /// The rows of a declared TTL attribute's column `a` whose values DynamoDB's TTL would ignore.
 /// `numeric_text`: a text column written as N (CSV with inferred or declared N): its numbers
 /// are read; otherwise text is a string, which TTL ignores.
-pub fn check_column(a: &ArrayRef, numeric_text: bool) -> Vec<Problem> {
+pub(crate) fn check_column(a: &ArrayRef, numeric_text: bool) -> Vec<Problem> {
     let mut problems = Vec::new();
     let dt = match a.data_type() {
         DataType::Dictionary(_, v) => v.as_ref().clone(),
@@ -302,7 +302,9 @@ pub fn check_column(a: &ArrayRef, numeric_text: bool) -> Vec<Problem> {
 }
 
 /// Whether an item's TTL attribute value works as a TTL (`prep validate --ttl`).
-pub fn check_value(v: &crate::input::parse::AttrValue) -> Result<(), (&'static Rule, String)> {
+pub(crate) fn check_value(
+    v: &crate::input::parse::AttrValue,
+) -> Result<(), (&'static Rule, String)> {
     use crate::input::parse::AttrValue;
     match v {
         AttrValue::N(text) => match text.trim().parse::<f64>() {

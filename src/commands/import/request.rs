@@ -156,7 +156,7 @@ impl Request {
     /// ImportTable answers a `ClientToken` it has seen with the original import, whatever the
     /// rest of the request says (measured). Only a request with a token can get another import
     /// back, and only what the answer states is compared.
-    pub fn differs_from(
+    pub(crate) fn differs_from(
         &self,
         d: &aws_sdk_dynamodb::types::ImportTableDescription,
     ) -> Option<String> {
@@ -204,7 +204,7 @@ impl Request {
     }
 
     /// The S3 prefix must hold exactly the manifest's data objects, with their sizes and ETags.
-    pub async fn check_s3(&self, s3: &aws_sdk_s3::Client) -> Result<()> {
+    pub(crate) async fn check_s3(&self, s3: &aws_sdk_s3::Client) -> Result<()> {
         let (bucket, prefix, owner) = self.bucket_source();
         let mut found: HashMap<String, (u64, Option<String>)> =
             crate::aws::list_objects(s3, &bucket, &prefix, owner.as_deref())
@@ -245,7 +245,7 @@ impl Request {
     }
 
     /// The ImportTable call.
-    pub fn to_sdk(
+    pub(crate) fn to_sdk(
         &self,
         db: &aws_sdk_dynamodb::Client,
     ) -> Result<aws_sdk_dynamodb::operation::import_table::builders::ImportTableFluentBuilder> {

@@ -7,17 +7,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-pub const FILE: &str = ".prep-upload.json";
+pub(crate) const FILE: &str = ".prep-upload.json";
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct PartDone {
+pub(crate) struct PartDone {
     pub etag: String,
     pub sha256: String,
     pub size: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Upload {
+pub(crate) struct Upload {
     pub upload_id: String,
     pub chunk: u64,
     pub sha256_hex: String,
@@ -25,20 +25,20 @@ pub struct Upload {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct State {
+pub(crate) struct State {
     pub bucket: String,
     pub uploads: BTreeMap<String, Upload>,
 }
 
 /// The journal, shared by the upload tasks; every change is written through.
-pub struct Journal {
+pub(crate) struct Journal {
     path: PathBuf,
     state: Mutex<State>,
 }
 
 impl Journal {
     /// Load the journal of OUT for `bucket` (a journal for another bucket is ignored).
-    pub fn open(out: &Path, bucket: &str) -> Journal {
+    pub(crate) fn open(out: &Path, bucket: &str) -> Journal {
         let path = out.join(FILE);
         let state = std::fs::read_to_string(&path)
             .ok()
@@ -64,18 +64,18 @@ impl Journal {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<Upload> {
+    pub(crate) fn get(&self, key: &str) -> Option<Upload> {
         self.state.lock().ok()?.uploads.get(key).cloned()
     }
 
-    pub fn start(&self, key: &str, upload: Upload) {
+    pub(crate) fn start(&self, key: &str, upload: Upload) {
         if let Ok(mut s) = self.state.lock() {
             s.uploads.insert(key.to_string(), upload);
             self.save(&s);
         }
     }
 
-    pub fn part(&self, key: &str, n: i32, done: PartDone) {
+    pub(crate) fn part(&self, key: &str, n: i32, done: PartDone) {
         if let Ok(mut s) = self.state.lock() {
             if let Some(u) = s.uploads.get_mut(key) {
                 u.parts.insert(n, done);
@@ -84,7 +84,7 @@ impl Journal {
         }
     }
 
-    pub fn finish(&self, key: &str) {
+    pub(crate) fn finish(&self, key: &str) {
         if let Ok(mut s) = self.state.lock() {
             s.uploads.remove(key);
             self.save(&s);
@@ -92,7 +92,7 @@ impl Journal {
     }
 
     /// Everything is up: no journal left behind.
-    pub fn remove(&self) {
+    pub(crate) fn remove(&self) {
         let _ = std::fs::remove_file(&self.path);
     }
 }

@@ -5,9 +5,9 @@
 //! same size and SHA-256 are skipped, our stale multipart uploads are resumed (parts whose
 //! checksums match) or aborted, so a re-run after an interruption finishes the job.
 
-pub mod journal;
-pub mod plan;
-pub mod s3;
+pub(crate) mod journal;
+pub(crate) mod plan;
+pub(crate) mod s3;
 
 pub use crate::aws::{parse_s3_url, AwsOptions};
 

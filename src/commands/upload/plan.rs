@@ -7,7 +7,7 @@ use base64::Engine;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug)]
-pub struct LocalPart {
+pub(crate) struct LocalPart {
     pub path: PathBuf,
     /// `data/part-00000.json.zst`: the key relative to the upload prefix.
     pub rel_key: String,
@@ -17,7 +17,7 @@ pub struct LocalPart {
 }
 
 impl LocalPart {
-    pub fn sha256_base64(&self) -> String {
+    pub(crate) fn sha256_base64(&self) -> String {
         let bytes: Vec<u8> = (0..self.sha256_hex.len() / 2)
             .map(|i| u8::from_str_radix(&self.sha256_hex[2 * i..2 * i + 2], 16).unwrap_or(0))
             .collect();
@@ -26,7 +26,7 @@ impl LocalPart {
 }
 
 #[derive(Clone, Debug)]
-pub struct Local {
+pub(crate) struct Local {
     pub dir: PathBuf,
     pub parts: Vec<LocalPart>,
     /// manifest-files.json lines, in order.
@@ -47,7 +47,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<
 }
 
 /// Load OUT and verify every part against manifest-files.json.
-pub fn load(dir: &Path) -> Result<Local> {
+pub(crate) fn load(dir: &Path) -> Result<Local> {
     let summary: Summary = read_json(
         &dir.join(crate::model::manifest::MANIFEST_SUMMARY),
         "prep writes it last",

@@ -451,7 +451,7 @@ fn plan(opts: &UploadOptions, local: &Local, unchecked: Option<String>) -> Uploa
     report
 }
 
-pub async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> {
+pub(crate) async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadReport> {
     let started = Instant::now();
     let total: u64 = local.parts.iter().map(|p| p.size).sum();
     // A dry run needs no AWS access for its plan: what it cannot check, it says.

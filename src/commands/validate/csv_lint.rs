@@ -64,7 +64,7 @@ fn looks_bool(f: &[u8]) -> bool {
 }
 
 /// Lint one CSV file. `first_header` carries the first file's header to the next files.
-pub fn lint(
+pub(crate) fn lint(
     src: &Source,
     opts: &ValidateOptions,
     keys: Option<&KeySchema>,

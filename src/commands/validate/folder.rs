@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// What a manifest says a data file holds.
 #[derive(Clone, Debug, Default)]
-pub struct Expect {
+pub(crate) struct Expect {
     pub items: Option<u64>,
     pub md5: Option<String>,
     pub sha256: Option<String>,
@@ -53,7 +53,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 /// Compare data files' checksums and sizes with their manifest entries (X006 findings). Local
 /// files are hashed together (see [`crate::hashing::files_digests`]); S3 objects are read for it
 /// one after the other, beside the line checks' own read.
-pub fn verify_files(files: &[(DataFile, Expect)]) -> Result<Vec<Finding>> {
+pub(crate) fn verify_files(files: &[(DataFile, Expect)]) -> Result<Vec<Finding>> {
     let files: Vec<&(DataFile, Expect)> = files
         .iter()
         .filter(|(_, e)| e.md5.is_some() || e.sha256.is_some() || e.stored_bytes.is_some())
@@ -76,7 +76,7 @@ pub fn verify_files(files: &[(DataFile, Expect)]) -> Result<Vec<Finding>> {
 
 /// Where a folder's manifests and data are: a local folder or an S3 prefix. Names are relative
 /// to its root, `/` between levels.
-pub trait FolderView {
+pub(crate) trait FolderView {
     /// How findings name `name` (a path or an `s3://` URI).
     fn shown(&self, name: &str) -> String;
     /// The text of a small object (a manifest); `None` when there is none.
@@ -91,7 +91,7 @@ pub trait FolderView {
 }
 
 /// A local folder.
-pub struct LocalView<'a>(pub &'a Path);
+pub(crate) struct LocalView<'a>(pub &'a Path);
 
 impl FolderView for LocalView<'_> {
     fn shown(&self, name: &str) -> String {
@@ -173,7 +173,7 @@ fn compare(path: &Path, e: &Expect, d: crate::hashing::FileDigests) -> Vec<Findi
 }
 
 /// Check a folder; returns the data files to validate item by item.
-pub fn check_folder(
+pub(crate) fn check_folder(
     dir: &dyn FolderView,
     keys: &mut Option<KeySchema>,
     report: &mut Report,
@@ -324,7 +324,7 @@ fn import_quota(region: Option<&str>) -> u64 {
 }
 /// Rules over all objects of one import: one format and compression, object count, size quota,
 /// even part sizes.
-pub fn check_set(
+pub(crate) fn check_set(
     kinds: &[(Declared, Packing, String)],
     files: &[DataFile],
     opts: &ValidateOptions,

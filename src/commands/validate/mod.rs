@@ -1,9 +1,10 @@
 //! `prep validate`: lint DynamoDB JSON / Ion / CSV import files, prep output folders and DynamoDB
 //! export folders against the import rules, in parallel, with the converter's rule registry.
 
-pub mod csv_lint;
-pub mod folder;
+pub(crate) mod csv_lint;
+pub(crate) mod folder;
 pub mod report;
+#[doc(hidden)]
 pub mod scan;
 
 use crate::encoding::arrow_rows::{encode_rows, split_key, KeyArena};
@@ -205,7 +206,7 @@ impl Report {
 /// Excerpts are cut to this many characters.
 const EXCERPT: usize = 160;
 
-pub fn excerpt(line: &[u8]) -> String {
+pub(crate) fn excerpt(line: &[u8]) -> String {
     let s = String::from_utf8_lossy(line);
     if s.chars().count() > EXCERPT {
         format!("{}…", s.chars().take(EXCERPT).collect::<String>())
@@ -216,7 +217,7 @@ pub fn excerpt(line: &[u8]) -> String {
 
 /// A data file to check, with what its manifest says of it (if any).
 #[derive(Clone, Debug)]
-pub struct DataFile {
+pub(crate) struct DataFile {
     /// Its path, or its `s3://` URI.
     pub path: PathBuf,
     pub expect: Option<folder::Expect>,
@@ -226,7 +227,7 @@ pub struct DataFile {
 
 impl DataFile {
     /// Its size, if it can be told.
-    pub fn size(&self) -> Option<u64> {
+    pub(crate) fn size(&self) -> Option<u64> {
         match &self.object {
             Some(o) => Some(o.size()),
             None => std::fs::metadata(&self.path).ok().map(|m| m.len()),
@@ -918,7 +919,7 @@ fn check_items(
 }
 
 /// X007 for a data file whose reading failed after `lines` lines were checked.
-pub fn unreadable_finding(file: String, lines: Option<u64>, e: &anyhow::Error) -> Finding {
+pub(crate) fn unreadable_finding(file: String, lines: Option<u64>, e: &anyhow::Error) -> Finding {
     let what = match crate::input::parse::lines::DamagedStream::find(e) {
         Some(d) => d.to_string(),
         None => format!("{e:#}"),

@@ -17,7 +17,7 @@ pub enum OutputFormat {
 
 /// Text from the data made safe for a terminal or a CI log: control characters (C0, DEL, C1:
 /// escape sequences could retitle or clear the terminal) are written as `\u{1b}`, visibly.
-pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn visible(s: &str) -> std::borrow::Cow<'_, str> {
     let control = |c: char| c.is_control();
     if !s.chars().any(control) {
         return std::borrow::Cow::Borrowed(s);
@@ -72,7 +72,7 @@ fn plural(n: u64) -> &'static str {
     }
 }
 
-pub fn summary_line(r: &Report) -> String {
+pub(crate) fn summary_line(r: &Report) -> String {
     let mut s = format!(
         "{} error{}, {} warning{} in {} file{} ({} lines, {} items checked)",
         r.errors,
@@ -181,7 +181,7 @@ fn finding_json(f: &Finding) -> Value {
     })
 }
 
-pub fn summary_json(r: &Report) -> Value {
+pub(crate) fn summary_json(r: &Report) -> Value {
     json!({
         "errors": r.errors,
         "warnings": r.warnings,

@@ -9,7 +9,7 @@ use ion_rs::{Element, IonType, Value};
 /// elements recursively, so a line of a few KB nested thousands deep would overflow the stack.
 /// Far above what an item can hold (the line's struct, `Item`, then 32 levels of L/M), so any
 /// line that could be valid is read and its nesting checked by the item rules (V001).
-pub const MAX_LINE_DEPTH: usize = 64;
+pub(crate) const MAX_LINE_DEPTH: usize = 64;
 
 /// Parse one line (without its newline).
 pub fn parse_line(line: &str) -> Result<Item, ParseError> {
@@ -148,7 +148,8 @@ pub enum Scan {
 }
 
 /// Whether Ion text opens more than `max` containers (`{`, `[`, `(`) inside each other.
-pub fn nesting_exceeds(text: &[u8], max: usize) -> bool {
+#[cfg(test)]
+pub(crate) fn nesting_exceeds(text: &[u8], max: usize) -> bool {
     scan(text, max) == Scan::TooDeep
 }
 

@@ -5,7 +5,7 @@ use crate::model::rules;
 use base64::Engine;
 use serde_json::Value;
 
-pub fn decode_b64(s: &str) -> Result<Vec<u8>, ParseError> {
+pub(crate) fn decode_b64(s: &str) -> Result<Vec<u8>, ParseError> {
     base64::engine::general_purpose::STANDARD
         .decode(s)
         .map_err(|e| {
@@ -17,7 +17,7 @@ pub fn decode_b64(s: &str) -> Result<Vec<u8>, ParseError> {
 }
 
 /// Parse one line (without its newline).
-pub fn parse_line(line: &str) -> Result<Item, ParseError> {
+pub(crate) fn parse_line(line: &str) -> Result<Item, ParseError> {
     if line.trim() == "{" {
         return Err(ParseError::new(
             &rules::PRETTY_PRINTED,
@@ -110,7 +110,7 @@ fn json_kind(v: &Value) -> &'static str {
 }
 
 /// One attribute value object.
-pub fn value(v: &Value) -> Result<AttrValue, ParseError> {
+pub(crate) fn value(v: &Value) -> Result<AttrValue, ParseError> {
     let obj = v.as_object().ok_or_else(|| {
         ParseError::new(
             &rules::MULTIPLE_DESCRIPTORS,

@@ -9,7 +9,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use std::fmt;
 
 /// Parse a line, or `None` when the full parser must look at it.
-pub fn parse_line(line: &str) -> Option<Item> {
+pub(super) fn parse_line(line: &str) -> Option<Item> {
     let mut de = serde_json::Deserializer::from_str(line);
     let item = de.deserialize_map(LineVisitor).ok()?;
     de.end().ok()?;

@@ -44,7 +44,7 @@ fn decompressed(f: Box<dyn Read + Send>, packing: Packing) -> Result<Box<dyn Buf
 }
 
 /// A gzip decoder (members one after another) whose errors are [`DamagedStream`]s.
-pub fn located_gzip<R: BufRead + Send + 'static>(r: R) -> Box<dyn Read + Send> {
+pub(crate) fn located_gzip<R: BufRead + Send + 'static>(r: R) -> Box<dyn Read + Send> {
     let at = Arc::new(AtomicU64::new(0));
     Box::new(Located {
         r: flate2::bufread::MultiGzDecoder::new(Consumed { r, at: at.clone() }),
@@ -55,7 +55,7 @@ pub fn located_gzip<R: BufRead + Send + 'static>(r: R) -> Box<dyn Read + Send> {
 }
 
 /// A zstd decoder whose errors are [`DamagedStream`]s.
-pub fn located_zstd<R: BufRead + Send + 'static>(r: R) -> Result<Box<dyn Read + Send>> {
+pub(crate) fn located_zstd<R: BufRead + Send + 'static>(r: R) -> Result<Box<dyn Read + Send>> {
     let at = Arc::new(AtomicU64::new(0));
     Ok(Box::new(Located {
         r: zstd::stream::read::Decoder::with_buffer(Consumed { r, at: at.clone() })?,
@@ -143,7 +143,7 @@ impl<D: Read> Read for Located<D> {
 
 /// Like [`open_decompressed`], for callers that read in large blocks of their own: a plain file
 /// comes without a buffer in front of it, so its bytes are not copied twice.
-pub fn open_decompressed_unbuffered(obj: &dyn InputObject) -> Result<Box<dyn Read + Send>> {
+pub(crate) fn open_decompressed_unbuffered(obj: &dyn InputObject) -> Result<Box<dyn Read + Send>> {
     let packing = sniff(obj)?;
     let f = obj.read_from(0)?;
     Ok(match packing {
@@ -154,7 +154,7 @@ pub fn open_decompressed_unbuffered(obj: &dyn InputObject) -> Result<Box<dyn Rea
 
 /// Lines of a byte stream: 1-based line number, byte offset of the line start (in the
 /// uncompressed stream), the line without `\n` (a `\r` before it is kept for the caller).
-pub struct LineReader<R: BufRead> {
+pub(crate) struct LineReader<R: BufRead> {
     r: R,
     line: u64,
     offset: u64,
@@ -175,17 +175,17 @@ pub struct LineReader<R: BufRead> {
 pub const DEFAULT_MAX_LINE: usize = 8 << 20;
 
 /// The start of an over-long line kept to show in a reject or finding.
-pub const LONG_LINE_KEPT: usize = 256;
+pub(crate) const LONG_LINE_KEPT: usize = 256;
 
 /// The reject of a line longer than the limit.
-pub fn too_long_message(line: u64, len: u64, max: usize) -> String {
+pub(crate) fn too_long_message(line: u64, len: u64, max: usize) -> String {
     format!(
         "line {line} is {len} bytes, over the {max}-byte limit for one line (--max-line-bytes); no item within DynamoDB's 400 KB needs that much, so it was skipped unread"
     )
 }
 
 impl<R: BufRead> LineReader<R> {
-    pub fn new(r: R) -> Self {
+    pub(crate) fn new(r: R) -> Self {
         LineReader {
             r,
             line: 0,
@@ -228,7 +228,7 @@ impl<R: BufRead> LineReader<R> {
 
     /// The next line (line number, bytes without `\n`), or None at the end. A line that lies
     /// whole in the reader's buffer is lent from there rather than copied.
-    pub fn next_line_ref(&mut self) -> std::io::Result<Option<(u64, &[u8])>> {
+    pub(crate) fn next_line_ref(&mut self) -> std::io::Result<Option<(u64, &[u8])>> {
         self.r.consume(std::mem::take(&mut self.lent));
         self.buf.clear();
         self.too_long = None;
@@ -271,7 +271,7 @@ impl<R: BufRead> LineReader<R> {
     }
 
     /// Read the next line into `self.buf`; returns (line, offset), or None at the end.
-    pub fn next_line(&mut self) -> std::io::Result<Option<(u64, u64)>> {
+    pub(crate) fn next_line(&mut self) -> std::io::Result<Option<(u64, u64)>> {
         let start = self.offset;
         let Some((line, _)) = self.next_line_ref()? else {
             return Ok(None);
@@ -287,34 +287,27 @@ impl<R: BufRead> LineReader<R> {
 
 /// One line read back: where it is and what it holds.
 #[derive(Debug)]
-pub struct ReadItem {
+pub(crate) struct ReadItem {
     pub line: u64,
+    /// Where the line starts (the tests check the reader's offsets through it).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub offset: u64,
     pub item: Result<Item, ParseError>,
 }
 
 /// Items of a DynamoDB JSON or Ion file, one per line; malformed lines come as errors and
 /// reading goes on.
-pub struct ItemReader<R: BufRead> {
+pub(crate) struct ItemReader<R: BufRead> {
     lines: LineReader<R>,
     format: LineFormat,
 }
 
 impl ItemReader<Box<dyn BufRead + Send>> {
-    pub fn open(obj: &dyn InputObject, format: LineFormat) -> Result<Self> {
+    pub(crate) fn open(obj: &dyn InputObject, format: LineFormat) -> Result<Self> {
         Ok(ItemReader {
             lines: LineReader::new(open_decompressed(obj)?),
             format,
         })
-    }
-}
-
-impl<R: BufRead> ItemReader<R> {
-    pub fn new(r: R, format: LineFormat) -> Self {
-        ItemReader {
-            lines: LineReader::new(r),
-            format,
-        }
     }
 }
 
@@ -347,6 +340,16 @@ impl<R: BufRead> Iterator for ItemReader<R> {
 pub fn strip_cr(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+#[cfg(test)]
+impl<R: BufRead> ItemReader<R> {
+    pub(crate) fn new(r: R, format: LineFormat) -> Self {
+        ItemReader {
+            lines: LineReader::new(r),
+            format,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! Reading DynamoDB JSON and Ion item lines back: the attribute-value model, line parsers with
 //! precise errors, and a streaming reader that reports a bad line and goes on with the next.
 
+#[doc(hidden)]
 pub mod ion;
-pub mod json;
+pub(crate) mod json;
 mod json_fast;
+#[doc(hidden)]
 pub mod lines;
 
 use crate::model::rules::Rule;
@@ -106,7 +108,7 @@ impl ParseError {
     }
 
     /// `Item.tags.SS[2]`.
-    pub fn path_text(&self) -> String {
+    pub(crate) fn path_text(&self) -> String {
         let mut s = String::new();
         for seg in &self.path {
             if seg.starts_with('[') || s.is_empty() {
