@@ -16,7 +16,7 @@ pub mod input;
 pub mod model;
 pub mod output;
 pub mod pipeline;
-pub mod run;
+pub(crate) mod run;
 pub mod shape;
 #[cfg(test)]
 pub(crate) mod testing;

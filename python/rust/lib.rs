@@ -6,8 +6,8 @@
 use arrow_array::RecordBatch;
 use arrow_pyarrow::PyArrowType;
 use arrow_schema::Schema;
+use prep::commands::convert::{ConvertOptions, DupMode, OnError};
 use prep::commands::embed::{self, ShardWriter as Inner};
-use prep::commands::embed::{ConvertOptions, DupMode, OnError};
 use prep::commands::merge::{self, MergeOptions};
 use prep::encoding::plan::{Target, Timestamps};
 use prep::encoding::{Nulls, Syntax};

@@ -328,7 +328,10 @@ pub fn run(a: ConvertArgs) -> Result<i32> {
     if a.output.json {
         outln!("{}", report.to_json());
     } else if !a.output.quiet || report.failed_row.is_some() {
-        eprint!("{}", prep::run::human_summary(&report, "prep convert"));
+        eprint!(
+            "{}",
+            prep::commands::convert::human_summary(&report, "prep convert")
+        );
     }
     Ok(report.exit_code())
 }

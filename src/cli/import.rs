@@ -110,7 +110,7 @@ pub fn run(a: ImportArgs) -> Result<i32> {
     let source = match (&a.status, &a.source) {
         (Some(arn), _) => Source::Status(arn.clone()),
         (None, Some(s)) if s.starts_with("s3://") => {
-            let (bucket, prefix) = prep::commands::upload::parse_s3_url(s)?;
+            let (bucket, prefix) = prep::aws::parse_s3_url(s)?;
             Source::S3 { bucket, prefix }
         }
         (None, Some(s)) => Source::Folder(s.into()),

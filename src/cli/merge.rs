@@ -32,7 +32,10 @@ pub fn run(a: MergeArgs) -> Result<i32> {
     if a.output.json {
         outln!("{}", report.to_json());
     } else if !a.output.quiet {
-        eprint!("{}", prep::run::human_summary(&report, "prep merge"));
+        eprint!(
+            "{}",
+            prep::commands::convert::human_summary(&report, "prep merge")
+        );
     }
     Ok(report.exit_code())
 }

@@ -33,7 +33,7 @@ pub struct UploadArgs {
 
 pub fn run(a: UploadArgs) -> Result<i32> {
     use prep::commands::upload::{self, Outcome, UploadOptions};
-    let (bucket, prefix) = upload::parse_s3_url(&a.dest)?;
+    let (bucket, prefix) = prep::aws::parse_s3_url(&a.dest)?;
     let put = a.put.settings()?;
     let opts = UploadOptions {
         out: a.out.clone(),

@@ -20,7 +20,7 @@ use crate::run::{
     column_encoding, encode_chunk, entity_of, groups, output_facts, write_shard_report, Chunk,
     Encoding, Writer,
 };
-pub use crate::run::{ConvertOptions, DupMode, OnError, Report};
+pub use crate::run::{human_summary, ConvertOptions, DupMode, OnError, Report};
 use anyhow::{anyhow, bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, RecvTimeoutError, TryRecvError};

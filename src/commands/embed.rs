@@ -14,10 +14,11 @@ use crate::model::manifest::InputRecord;
 use crate::model::shard::Shard;
 use crate::output::store::OutputStore;
 use crate::output::Lock;
+pub use crate::run::default_options;
 use crate::run::{
     column_encoding, encode_chunk, output_facts, write_shard_report, Encoding, Group, Writer,
 };
-pub use crate::run::{default_options, ConvertOptions, DupMode, OnError, Report};
+use crate::run::{ConvertOptions, DupMode, Report};
 use anyhow::{bail, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;

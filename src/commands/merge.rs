@@ -22,7 +22,7 @@ use crate::output::store::OutputStore;
 use crate::output::Destination;
 use crate::output::Lock;
 use crate::pipeline::duplicates::DupIndex;
-pub use crate::run::Report;
+use crate::run::Report;
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};

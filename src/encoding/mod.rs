@@ -9,8 +9,7 @@ pub use crate::model::bytes::{base64_into, put};
 pub use escape::{escape_into, find_escape, find_special, special_in_word};
 #[doc(hidden)]
 pub mod arrow_rows;
-#[doc(hidden)]
-pub mod escape;
+pub(crate) mod escape;
 #[doc(hidden)]
 pub mod item_lines;
 #[doc(hidden)]

@@ -9,6 +9,7 @@ mod writer;
 
 pub(crate) use encode::column_encoding;
 pub(crate) use encode::{encode_chunk, groups, Chunk, Encoding, Group};
-pub use options::{default_options, output_facts, table_name, ConvertOptions, DupMode, OnError};
+pub(crate) use options::output_facts;
+pub use options::{default_options, ConvertOptions, DupMode, OnError};
 pub use report::{human_summary, Report};
 pub(crate) use writer::{entity_of, write_shard_report, Writer};

@@ -108,7 +108,7 @@ pub fn default_options(keys: KeySchema, out: Destination) -> ConvertOptions {
 /// The table name for import-table.json: `--table`, the table definition's, or the output
 /// folder's name (an S3 prefix's last level, or its bucket's name) made valid (3–255 of
 /// `[a-zA-Z0-9_.-]`).
-pub fn table_name(opts: &ConvertOptions, keys: &KeySchema) -> String {
+pub(crate) fn table_name(opts: &ConvertOptions, keys: &KeySchema) -> String {
     if let Some(t) = opts.table_name.clone().or_else(|| keys.table_name.clone()) {
         return t;
     }
@@ -146,7 +146,7 @@ pub fn table_name(opts: &ConvertOptions, keys: &KeySchema) -> String {
 }
 
 /// What the manifests say of the output as a whole under `opts`.
-pub fn output_facts(opts: &ConvertOptions, keys: &KeySchema) -> OutputFacts {
+pub(crate) fn output_facts(opts: &ConvertOptions, keys: &KeySchema) -> OutputFacts {
     OutputFacts {
         table: table_name(opts, keys),
         format: opts.syntax.import_format().to_string(),

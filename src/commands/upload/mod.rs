@@ -9,7 +9,7 @@ pub(crate) mod journal;
 pub(crate) mod plan;
 pub(crate) mod s3;
 
-pub use crate::aws::{parse_s3_url, AwsOptions};
+use crate::aws::AwsOptions;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
