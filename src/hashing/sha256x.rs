@@ -48,17 +48,15 @@ impl Blocks for Sha256Blocks {
             for group in idx[..n].chunks(x86::WIDTH) {
                 let mut st: [[u32; 8]; x86::WIDTH] =
                     std::array::from_fn(|k| group.get(k).map_or([0; 8], |&l| state[l]));
-                let ptr: [*const u8; x86::WIDTH] = std::array::from_fn(|k| {
-                    group.get(k).map_or(std::ptr::null(), |&l| data[l].as_ptr())
-                });
-                // SAFETY: SHA-NI and SSE4.1 are present (checked above); the first
-                // `group.len()` pointers each have `blocks` blocks behind them (asserted above).
+                let lanes: [&[u8]; x86::WIDTH] =
+                    std::array::from_fn(|k| group.get(k).map_or(&[][..], |&l| data[l]));
+                // SAFETY: SHA-NI, SSSE3 and SSE4.1 are present (checked above).
                 unsafe {
                     match group.len() {
-                        1 => x86::compress::<1>(&mut st, ptr, blocks),
-                        2 => x86::compress::<2>(&mut st, ptr, blocks),
-                        3 => x86::compress::<3>(&mut st, ptr, blocks),
-                        _ => x86::compress::<4>(&mut st, ptr, blocks),
+                        1 => x86::compress::<1>(&mut st, lanes, blocks),
+                        2 => x86::compress::<2>(&mut st, lanes, blocks),
+                        3 => x86::compress::<3>(&mut st, lanes, blocks),
+                        _ => x86::compress::<4>(&mut st, lanes, blocks),
                     }
                 }
                 for (k, &l) in group.iter().enumerate() {
@@ -110,19 +108,45 @@ mod x86 {
         0xc67178f2,
     ];
 
-    /// `blocks` blocks of each of the first `N` streams. The streams' instructions are
-    /// interleaved round by round (the rounds are written out, the streams looped over, which
-    /// the compiler unrolls), so the core works on one stream while another's round waits.
-    ///
-    /// # Safety
-    /// The CPU has SHA-NI, SSSE3 and SSE4.1; `ptr[s]` has `blocks * 64` readable bytes for
-    /// every `s < N`.
+    /// 16 bytes of `b` from `at` (bounds-checked: only the load itself is unsafe).
+    #[target_feature(enable = "sse2")]
+    fn load(b: &[u8], at: usize) -> __m128i {
+        let bytes: &[u8; 16] = b[at..at + 16].try_into().expect("16 bytes");
+        // SAFETY: `bytes` is 16 readable bytes; the load is unaligned.
+        unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) }
+    }
+
+    /// Four words as one vector.
+    #[target_feature(enable = "sse2")]
+    fn load_words(w: &[u32]) -> __m128i {
+        let w: &[u32; 4] = w[..4].try_into().expect("4 words");
+        // SAFETY: `w` is 16 readable bytes; the load is unaligned.
+        unsafe { _mm_loadu_si128(w.as_ptr().cast()) }
+    }
+
+    /// A vector as four words.
+    #[target_feature(enable = "sse2")]
+    fn store_words(v: __m128i, w: &mut [u32]) {
+        let mut out = [0u32; 4];
+        // SAFETY: `out` is 16 writable bytes; the store is unaligned.
+        unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), v) };
+        w[..4].copy_from_slice(&out);
+    }
+
+    /// `blocks` blocks of each of the first `N` streams (`data[s]` holds at least
+    /// `blocks * 64` bytes; checked). The streams' instructions are interleaved round by round
+    /// (the rounds are written out, the streams looped over, which the compiler unrolls), so
+    /// the core works on one stream while another's round waits. Callers check the CPU
+    /// features first ([`available`]).
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-    pub(super) unsafe fn compress<const N: usize>(
+    pub(super) fn compress<const N: usize>(
         state: &mut [[u32; 8]; WIDTH],
-        mut ptr: [*const u8; WIDTH],
+        data: [&[u8]; WIDTH],
         blocks: usize,
     ) {
+        for d in &data[..N] {
+            assert!(d.len() >= blocks * 64, "a stream shorter than its blocks");
+        }
         // Big-endian words.
         let swap = _mm_set_epi64x(
             0x0C0D_0E0F_0809_0A0Bu64 as i64,
@@ -132,21 +156,19 @@ mod x86 {
         let mut abef = [_mm_setzero_si128(); N];
         let mut cdgh = [_mm_setzero_si128(); N];
         for s in 0..N {
-            let p: *const __m128i = state[s].as_ptr().cast();
-            let dcba = _mm_loadu_si128(p);
-            let hgfe = _mm_loadu_si128(p.add(1));
+            let dcba = load_words(&state[s][..4]);
+            let hgfe = load_words(&state[s][4..]);
             let cdab = _mm_shuffle_epi32(dcba, 0xB1);
             let efgh = _mm_shuffle_epi32(hgfe, 0x1B);
             abef[s] = _mm_alignr_epi8(cdab, efgh, 8);
             cdgh[s] = _mm_blend_epi16(efgh, cdab, 0xF0);
         }
-        for _ in 0..blocks {
+        for b in 0..blocks {
             let (abef0, cdgh0) = (abef, cdgh);
             let mut w = [[_mm_setzero_si128(); 4]; N];
             for s in 0..N {
-                let p: *const __m128i = ptr[s].cast();
                 for (i, w) in w[s].iter_mut().enumerate() {
-                    *w = _mm_shuffle_epi8(_mm_loadu_si128(p.add(i)), swap);
+                    *w = _mm_shuffle_epi8(load(data[s], b * 64 + 16 * i), swap);
                 }
             }
             // Four rounds on message words w[i] (after extending the schedule into it, from
@@ -160,7 +182,7 @@ mod x86 {
                             let t2 = _mm_alignr_epi8(w[($i + 3) % 4], w[($i + 2) % 4], 4);
                             w[$i] = _mm_sha256msg2_epu32(_mm_add_epi32(t1, t2), w[($i + 3) % 4]);
                         }
-                        let k = _mm_loadu_si128(K.as_ptr().add(4 * $r) as *const __m128i);
+                        let k = load_words(&K[4 * $r..]);
                         let t1 = _mm_add_epi32(w[$i], k);
                         cdgh[s] = _mm_sha256rnds2_epu32(cdgh[s], abef[s], t1);
                         let t2 = _mm_shuffle_epi32(t1, 0x0E);
@@ -187,7 +209,6 @@ mod x86 {
             for s in 0..N {
                 abef[s] = _mm_add_epi32(abef[s], abef0[s]);
                 cdgh[s] = _mm_add_epi32(cdgh[s], cdgh0[s]);
-                ptr[s] = ptr[s].add(64);
             }
         }
         for s in 0..N {
@@ -195,9 +216,8 @@ mod x86 {
             let dchg = _mm_shuffle_epi32(cdgh[s], 0xB1);
             let dcba = _mm_blend_epi16(feba, dchg, 0xF0);
             let hgef = _mm_alignr_epi8(dchg, feba, 8);
-            let p: *mut __m128i = state[s].as_mut_ptr().cast();
-            _mm_storeu_si128(p, dcba);
-            _mm_storeu_si128(p.add(1), hgef);
+            store_words(dcba, &mut state[s][..4]);
+            store_words(hgef, &mut state[s][4..]);
         }
     }
 }
@@ -248,12 +268,13 @@ mod tests {
             *s = [l as u32 + 1; 8];
             sha2::block_api::compress256(s, data[l].as_chunks::<64>().0);
         }
-        let ptr: [*const u8; x86::WIDTH] = std::array::from_fn(|l| data[l].as_ptr());
+        let lanes: [&[u8]; x86::WIDTH] = std::array::from_fn(|l| &data[l][..]);
         let init: [[u32; 8]; x86::WIDTH] = std::array::from_fn(|l| [l as u32 + 1; 8]);
         macro_rules! width {
             ($n:literal) => {{
                 let mut st = init;
-                unsafe { x86::compress::<$n>(&mut st, ptr, 33) };
+                // SAFETY: the CPU has the features (checked above).
+                unsafe { x86::compress::<$n>(&mut st, lanes, 33) };
                 assert_eq!(st[..$n], want[..$n], "width {}", $n);
                 assert_eq!(st[$n..], init[$n..], "width {}", $n);
             }};
