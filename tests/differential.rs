@@ -323,6 +323,8 @@ fn validate_findings_are_the_same_with_and_without_the_scanner() {
                 threads: 2,
                 batch_rows: 64,
                 duplicates: true,
+                dup_memory: 256 << 20,
+                tmp_dir: None,
                 region: None,
                 fast,
                 max_line: prep::input::parse::lines::DEFAULT_MAX_LINE,

@@ -461,6 +461,8 @@ fn merge_shards(py: Python<'_>, out: &str, options: Options) -> PyResult<String>
         aws: aws(&options),
         force: options.force,
         cancel: Default::default(),
+        dup_memory: prep::commands::convert::DEFAULT_DUP_MEMORY,
+        tmp_dir: None,
     };
     let report = py.detach(|| merge::run(&opts)).map_err(err)?;
     Ok(report.to_json().to_string())

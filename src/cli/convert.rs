@@ -40,7 +40,7 @@ pub enum DuplicatesArg {
     Warn,
     /// Report them and exit 1
     Error,
-    /// Do not look for duplicates (saves the memory of the key index)
+    /// Do not look for duplicates
     Off,
 }
 
@@ -119,6 +119,8 @@ pub struct ConvertArgs {
     /// What duplicate primary keys mean for the exit code
     #[arg(long, value_enum, default_value = "warn")]
     pub duplicates: DuplicatesArg,
+    #[command(flatten)]
+    pub dup: super::DupArgs,
     /// Worker threads (default: the number of cores)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -285,6 +287,8 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
             DuplicatesArg::Error => DupMode::Error,
             DuplicatesArg::Off => DupMode::Off,
         },
+        dup_memory: a.dup.memory(),
+        tmp_dir: a.dup.tmp_dir.clone(),
         threads: a.threads.unwrap_or_else(default_threads),
         force: a.force,
         read: ReadOptions {

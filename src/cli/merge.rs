@@ -18,6 +18,8 @@ pub struct MergeArgs {
     #[command(flatten)]
     pub put: PutArgs,
     #[command(flatten)]
+    pub dup: super::DupArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -27,6 +29,8 @@ pub fn run(a: MergeArgs) -> Result<i32> {
         aws: aws_options(&a.aws, a.put.max_attempts),
         force: a.force,
         cancel: Default::default(),
+        dup_memory: a.dup.memory(),
+        tmp_dir: a.dup.tmp_dir.clone(),
     };
     let report = merge::run(&opts)?;
     if a.output.json {

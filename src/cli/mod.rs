@@ -316,6 +316,25 @@ pub fn default_threads() -> usize {
         .unwrap_or(1)
 }
 
+/// Where the duplicate-key index spills, and how much it holds first.
+#[derive(Args, Debug, Clone)]
+pub struct DupArgs {
+    /// Memory the duplicate-key index holds before it spills sorted runs to disk (e.g. 1GiB)
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = size)]
+    pub dup_memory: u64,
+    /// Folder for the duplicate-key index's spill (default: inside a local --out, else the
+    /// system's temporary folder); it needs about 40 bytes per item plus the key bytes, and
+    /// is removed at the end
+    #[arg(long, value_name = "DIR")]
+    pub tmp_dir: Option<std::path::PathBuf>,
+}
+
+impl DupArgs {
+    pub fn memory(&self) -> usize {
+        usize::try_from(self.dup_memory).unwrap_or(usize::MAX)
+    }
+}
+
 /// A size such as `512MiB`, `64MB`, `1GB` or `1048576` (a clap value parser).
 pub fn size(s: &str) -> Result<u64> {
     parse_size(s)

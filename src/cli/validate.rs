@@ -73,9 +73,11 @@ pub struct ValidateArgs {
     /// Exit 1 on errors only, or on warnings too
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
-    /// Do not look for duplicate primary keys (saves the memory of the key index)
+    /// Do not look for duplicate primary keys
     #[arg(long)]
     pub no_duplicates: bool,
+    #[command(flatten)]
+    pub dup: super::DupArgs,
     /// The table's TTL attribute: report values DynamoDB's TTL silently ignores (strings,
     /// milliseconds or microseconds, negative numbers: E001-E003)
     #[arg(long, value_name = "NAME")]
@@ -114,6 +116,8 @@ pub fn run(a: ValidateArgs) -> Result<i32> {
         threads: a.threads.unwrap_or_else(default_threads),
         batch_rows: a.batch_rows as usize,
         duplicates: !a.no_duplicates,
+        dup_memory: a.dup.memory(),
+        tmp_dir: a.dup.tmp_dir.clone(),
         region: a.region.clone(),
         fast: !a.no_fast_path,
         max_line: a.max_line_bytes,

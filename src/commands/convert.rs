@@ -16,6 +16,7 @@ use crate::model::manifest::InputRecord;
 use crate::output::manifest::write_manifests;
 use crate::output::store::OutputStore;
 use crate::output::Destination;
+pub use crate::pipeline::duplicates::DEFAULT_DUP_MEMORY;
 use crate::run::{
     column_encoding, encode_chunk, entity_of, groups, output_facts, write_shard_report, Chunk,
     Encoding, Writer,

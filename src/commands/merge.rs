@@ -7,7 +7,6 @@
 //! content a single run over the same inputs writes, apart from part names and sizes.
 
 use crate::aws::AwsOptions;
-use crate::encoding::arrow_rows::key_json;
 use crate::input::source::InputObject;
 use crate::model::keys::KeySchema;
 use crate::model::manifest::PREP_FILES;
@@ -21,7 +20,8 @@ use crate::output::side::SideFile;
 use crate::output::store::OutputStore;
 use crate::output::Destination;
 use crate::output::Lock;
-use crate::pipeline::duplicates::DupIndex;
+use crate::pipeline::duplicates::{DupFinder, Spill};
+use crate::run::write_duplicates;
 use crate::run::Report;
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
@@ -37,6 +37,17 @@ pub struct MergeOptions {
     pub force: bool,
     /// Set to stop the merge (it removes what it wrote).
     pub cancel: crate::pipeline::Cancel,
+    /// Memory the duplicate-key index holds before it spills to disk.
+    pub dup_memory: usize,
+    /// Where it spills (default: inside the output folder, or the system's temporary folder
+    /// for an S3 output).
+    pub tmp_dir: Option<std::path::PathBuf>,
+}
+
+impl MergeOptions {
+    fn spill(&self) -> Spill {
+        Spill::for_output(&self.out, self.tmp_dir.as_deref(), self.dup_memory)
+    }
 }
 
 /// The objects of the output, as listed at the start, by name (relative to the output).
@@ -244,7 +255,14 @@ pub fn run(opts: &MergeOptions) -> Result<Report> {
     let listing = Listing::of(opts)?;
     let reports = reports(&listing, &*store)?;
     check_agree(&reports, &*store)?;
-    let result = merge(&listing, &store, &reports, started, &opts.cancel);
+    let result = merge(
+        &listing,
+        &store,
+        &reports,
+        started,
+        &opts.cancel,
+        &opts.spill(),
+    );
     if result.is_err() {
         store.discard();
     }
@@ -257,6 +275,7 @@ fn merge(
     reports: &[ShardReport],
     started: Instant,
     cancel: &crate::pipeline::Cancel,
+    spill: &Spill,
 ) -> Result<Report> {
     let settings = &reports[0].settings;
     let keys = KeySchema::from_manifest(&settings.key_schema, None)
@@ -384,12 +403,10 @@ fn merge(
     }
 
     // Duplicate keys across all shards, found in shard order as a single run finds them.
-    let names: Vec<String> = reports[0].inputs.iter().map(|i| i.path.clone()).collect();
     let mut key_names = vec![keys.partition.name.clone()];
     key_names.extend(keys.sort.as_ref().map(|s| s.name.clone()));
     if settings.duplicates != "off" {
-        let mut index = DupIndex::new();
-        let mut duplicates: Option<SideFile> = None;
+        let mut index = DupFinder::new(Some(spill.clone()));
         for r in reports {
             let Some(name) = &r.keys_file else {
                 bail!(
@@ -404,46 +421,7 @@ fn merge(
                 KeyRecord::read(&mut keys_in).with_context(|| format!("cannot read {shown}"))?
             {
                 items += 1;
-                let Some(first) = index.insert(k.hash, &k.key, k.source, k.row) else {
-                    continue;
-                };
-                let source = |i: u32| names.get(i as usize).cloned().unwrap_or_default();
-                let entity = |i: u32| {
-                    reports[0]
-                        .inputs
-                        .get(i as usize)
-                        .and_then(|r| r.entity.clone())
-                };
-                let at = |i: u32, row: u64| match entity(i) {
-                    Some(e) => format!("{e} {}:{row}", source(i)),
-                    None => format!("{}:{row}", source(i)),
-                };
-                let key = key_json(&key_names, &k.key);
-                if report.duplicate_examples.len() < 5 {
-                    report.duplicate_examples.push(format!(
-                        "{key} at {} and {}",
-                        at(first.source, first.row),
-                        at(k.source, k.row)
-                    ));
-                }
-                let mut line = serde_json::json!({
-                    "key": key,
-                    "first": {"source": source(first.source), "row": first.row},
-                    "duplicate": {"source": source(k.source), "row": k.row},
-                    "occurrence": first.seen,
-                });
-                if let (Some(a), Some(b)) = (entity(first.source), entity(k.source)) {
-                    line["first"]["entity"] = serde_json::json!(a);
-                    line["duplicate"]["entity"] = serde_json::json!(b);
-                }
-                if duplicates.is_none() {
-                    duplicates = Some(SideFile::create(
-                        &**store,
-                        crate::model::manifest::DUPLICATES,
-                    )?);
-                }
-                let f = duplicates.as_mut().expect("just made");
-                f.line(line.to_string().as_bytes())?;
+                index.insert(k.hash, &k.key, k.source, k.row)?;
             }
             if items != r.items_written {
                 bail!(
@@ -453,11 +431,12 @@ fn merge(
                 );
             }
         }
-        if let Some(f) = duplicates {
-            f.commit()?;
-        }
-        report.duplicate_keys = index.keys_with_duplicates;
-        report.duplicate_items = index.extra_items;
+        let sources: Vec<(String, Option<String>)> = reports[0]
+            .inputs
+            .iter()
+            .map(|i| (i.path.clone(), i.entity.clone()))
+            .collect();
+        write_duplicates(index, &**store, &key_names, &sources, cancel, &mut report)?;
     }
 
     // The inputs: rows summed over the shards, each SHA-256 from the shard that hashed it.

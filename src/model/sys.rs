@@ -1,5 +1,5 @@
 //! The system calls and CPU hints prep makes, each a small safe function: thread priority,
-//! memory advice, direct-write and write-back control, cache prefetch. One of the few modules
+//! memory advice, direct-write and write-back control. One of the few modules
 //! allowed `unsafe` (ARCHITECTURE.md lists them); everything here is a hint or a flag whose
 //! failure leaves behaviour correct, only slower.
 #![allow(unsafe_code)]
@@ -97,17 +97,3 @@ pub(crate) fn start_writeback(file: &File, offset: u64, len: u64) {
 
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn start_writeback(_: &File, _: u64, _: u64) {}
-
-/// Start loading `slots[i]` into the cache (a hint: no effect on memory or on results).
-#[inline]
-pub(crate) fn prefetch<T>(slots: &[T], i: usize) {
-    let Some(p) = slots.get(i) else { return };
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is a hint with no effect on memory; the address is that of an element.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch(p as *const T as *const i8, _MM_HINT_T0);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}

@@ -271,6 +271,7 @@ pub struct FolderLock(#[allow(dead_code)] std::fs::File);
 
 /// A whole run's folder must be empty, or with `force` lose prep's files.
 fn clear(out: &Path, force: bool) -> Result<()> {
+    remove_stale_spills(out)?;
     let non_empty = std::fs::read_dir(out)
         .with_context(|| format!("cannot read {}", out.display()))?
         .filter_map(|e| e.ok())
@@ -295,6 +296,24 @@ fn clear(out: &Path, force: bool) -> Result<()> {
                 std::fs::remove_file(&p)
                     .with_context(|| format!("cannot remove {}", p.display()))?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// The duplicate-key index's spill folders that a killed run left (a run removes its own):
+/// whoever holds the folder's lock may remove them.
+fn remove_stale_spills(out: &Path) -> Result<()> {
+    let entries =
+        std::fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))?;
+    for e in entries.filter_map(|e| e.ok()) {
+        if e.file_name()
+            .to_string_lossy()
+            .starts_with(".prep-duplicates-")
+            && e.path().is_dir()
+        {
+            std::fs::remove_dir_all(e.path())
+                .with_context(|| format!("cannot remove {}", e.path().display()))?;
         }
     }
     Ok(())

@@ -1,21 +1,27 @@
-//! Exact duplicate primary key detection across all inputs.
+//! Exact duplicate primary key detection, for any number of keys in bounded memory.
 //!
-//! Keys are stored once in an arena; an open-addressing table of (32 hash bits, entry index)
-//! finds candidates, and every candidate is confirmed by comparing the key bytes, so a hash
-//! collision can never report a false duplicate. The table is probed linearly (a probe is one
-//! cache line) and callers prefetch the slot of a key a few keys ahead, so the memory latency of
-//! a multi-million-key table is mostly hidden. Cost: about 60 bytes per distinct key plus the key
-//! bytes themselves.
+//! As items go by, each is recorded with sequential appends only: its key's 64-bit hash and
+//! ordinal (a record to sort), where it came from (source, row) and its key bytes. Nothing is
+//! looked up on the way. At the end the records are sorted by (hash, ordinal); only records
+//! whose hash repeats are candidates, and each candidate's key bytes are compared exactly, so a
+//! hash collision never reports a false duplicate and an equal key is never missed.
+//!
+//! Memory is bounded by a budget, not by the number of keys: when the records, origins and
+//! keys held reach it, the records are sorted and written to a temporary folder as one sorted
+//! run, origins and keys are appended to files there, and the runs are merged at the end. The
+//! duplicates found are themselves ordered by the ordinal of the duplicate item (spilled the
+//! same way when there are many), so they come out in input order: the order in which a hash
+//! table walked in input order would have found them.
+//!
+//! Disk, once spilled: 16 bytes per item for its record, 24 for its origin, and the key bytes.
 
-struct Entry {
-    start: u64,
-    len: u32,
-    source: u32,
-    row: u64,
-    seen: u32,
-}
+use anyhow::{Context, Result};
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 
-/// Where a key was first seen.
+/// What an item's key duplicates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct First {
     pub source: u32,
@@ -24,146 +30,512 @@ pub(crate) struct First {
     pub seen: u32,
 }
 
-#[derive(Default)]
-pub(crate) struct DupIndex {
-    /// 0 = empty, else `h32 << 32 | (entry index + 1)`. The length is a power of two.
-    slots: Vec<u64>,
-    entries: Vec<Entry>,
-    arena: Vec<u8>,
-    /// Keys seen more than once.
-    pub keys_with_duplicates: u64,
-    /// Items beyond the first of their key.
-    pub extra_items: u64,
+/// One item whose key was seen before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Duplicate {
+    pub key: Vec<u8>,
+    pub source: u32,
+    pub row: u64,
+    pub first: First,
 }
 
-/// How far ahead [`DupIndex::insert_in_batch`] prefetches, in keys.
-const PREFETCH_AHEAD: usize = 8;
-
-#[inline]
-fn h32(hash: u64) -> u32 {
-    (hash ^ (hash >> 32)) as u32
+/// Where the index may spill, and how much memory it may hold before it does.
+#[derive(Clone, Debug)]
+pub(crate) struct Spill {
+    pub dir: PathBuf,
+    pub memory: usize,
 }
 
-/// The home slot of 32 hash bits, spread over the whole table.
-#[inline]
-fn home(h: u32, mask: usize) -> usize {
-    ((h as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 20) as usize & mask
+impl Spill {
+    /// The spill of a run into `out`: into `tmp_dir` if given, else inside the output folder
+    /// (its lock keeps other runs out), or the system's temporary folder for an S3 output.
+    pub(crate) fn for_output(
+        out: &crate::output::Destination,
+        tmp_dir: Option<&Path>,
+        memory: usize,
+    ) -> Spill {
+        let dir = match (tmp_dir, out) {
+            (Some(d), _) => d.to_path_buf(),
+            (None, crate::output::Destination::Folder(out)) => out.clone(),
+            (None, crate::output::Destination::S3(_)) => std::env::temp_dir(),
+        };
+        Spill {
+            dir,
+            memory: memory.max(1 << 20),
+        }
+    }
 }
 
-impl DupIndex {
-    pub(crate) fn new() -> Self {
-        Self::default()
+/// Default memory for the duplicate-key index before it spills to disk.
+pub const DEFAULT_DUP_MEMORY: usize = 256 << 20;
+
+/// An item's origin: its source and row, and where its key is among the keys.
+#[derive(Clone, Copy)]
+struct Origin {
+    source: u32,
+    row: u64,
+    key_at: u64,
+    key_len: u32,
+}
+
+const ORIGIN_BYTES: usize = 24;
+
+impl Origin {
+    fn to_bytes(self) -> [u8; ORIGIN_BYTES] {
+        let mut b = [0u8; ORIGIN_BYTES];
+        b[0..4].copy_from_slice(&self.source.to_le_bytes());
+        b[4..8].copy_from_slice(&self.key_len.to_le_bytes());
+        b[8..16].copy_from_slice(&self.row.to_le_bytes());
+        b[16..24].copy_from_slice(&self.key_at.to_le_bytes());
+        b
     }
 
-    /// Start loading the slot `hash` will probe first.
-    #[inline]
-    fn prefetch(&self, hash: u64) {
-        if self.slots.is_empty() {
-            return;
+    fn from_bytes(b: &[u8; ORIGIN_BYTES]) -> Origin {
+        let w = |a: usize| u64::from_le_bytes(b[a..a + 8].try_into().expect("8 bytes"));
+        Origin {
+            source: u32::from_le_bytes(b[0..4].try_into().expect("4 bytes")),
+            key_len: u32::from_le_bytes(b[4..8].try_into().expect("4 bytes")),
+            row: w(8),
+            key_at: w(16),
         }
-        let i = home(h32(hash), self.slots.len() - 1);
-        crate::model::sys::prefetch(&self.slots, i);
+    }
+}
+
+/// Records of `N` words sorted in memory and, past the budget, in sorted runs on disk, merged
+/// when read back.
+struct Sorter<const N: usize> {
+    held: Vec<[u64; N]>,
+    runs: Vec<PathBuf>,
+}
+
+impl<const N: usize> Sorter<N> {
+    fn new() -> Self {
+        Sorter {
+            held: Vec::new(),
+            runs: Vec::new(),
+        }
     }
 
-    /// [`insert`](Self::insert) the key whose hash is `hashes[k]`, walking a batch of keys in
-    /// order: the slots of the keys a few places ahead are prefetched meanwhile.
-    pub(crate) fn insert_in_batch(
-        &mut self,
-        hashes: &[u64],
-        k: usize,
-        key: &[u8],
-        source: u32,
-        row: u64,
-    ) -> Option<First> {
-        if k == 0 {
-            hashes
-                .iter()
-                .take(PREFETCH_AHEAD)
-                .for_each(|&h| self.prefetch(h));
-        }
-        if let Some(&h) = hashes.get(k + PREFETCH_AHEAD) {
-            self.prefetch(h);
-        }
-        self.insert(hashes[k], key, source, row)
+    fn held_bytes(&self) -> usize {
+        self.held.len() * N * 8
     }
 
-    /// Double the table (or make the first one) and re-place every slot from its stored bits.
-    fn grow(&mut self) {
-        let size = (self.slots.len() * 2).max(1024);
-        let mut slots = vec![0u64; size];
-        // Its probes land anywhere in it, and with 4 KiB pages nearly each one also missed the
-        // TLB: a table of two huge pages or more asks for them.
-        if std::mem::size_of_val(slots.as_slice()) >= 2 * crate::model::sys::HUGE_PAGE {
-            crate::model::sys::advise_huge_pages(&slots);
-        }
-        let mask = size - 1;
-        for &s in self.slots.iter().filter(|&&s| s != 0) {
-            let mut i = home((s >> 32) as u32, mask);
-            while slots[i] != 0 {
-                i = (i + 1) & mask;
+    /// Sort what is held and write it as one run into `dir`.
+    fn spill(&mut self, dir: &TempFolder) -> Result<()> {
+        use rayon::slice::ParallelSliceMut;
+        self.held.par_sort_unstable();
+        let path = dir.file(&format!("run-{}-{}", N, self.runs.len()));
+        let mut w = dir.create(&path)?;
+        for r in &self.held {
+            for x in r {
+                dir.write(&mut w, &x.to_le_bytes())?;
             }
-            slots[i] = s;
         }
-        self.slots = slots;
+        dir.finish(w)?;
+        self.runs.push(path);
+        self.held.clear();
+        Ok(())
     }
 
-    /// Record `key`; returns where it was first seen if it is a duplicate.
-    pub(crate) fn insert(&mut self, hash: u64, key: &[u8], source: u32, row: u64) -> Option<First> {
-        // Keep the load under 0.7: probe runs stay short.
-        if (self.entries.len() + 1) * 10 > self.slots.len() * 7 {
-            self.grow();
+    /// Every record, in order.
+    fn sorted(mut self, dir: Option<&TempFolder>) -> Result<Merged<N>> {
+        use rayon::slice::ParallelSliceMut;
+        self.held.par_sort_unstable();
+        let mut sources: Vec<RunReader<N>> = Vec::with_capacity(self.runs.len());
+        for path in &self.runs {
+            let f = File::open(path).with_context(|| {
+                let dir = dir.map_or_else(|| path.clone(), |d| d.path.clone());
+                format!(
+                    "cannot read the duplicate-key index's spill in {}",
+                    dir.display()
+                )
+            })?;
+            sources.push(RunReader {
+                r: BufReader::with_capacity(1 << 20, f),
+            });
         }
-        let h = h32(hash);
-        let mask = self.slots.len() - 1;
-        let mut i = home(h, mask);
-        loop {
-            let s = self.slots[i];
-            if s == 0 {
-                break;
+        let mut m = Merged {
+            heap: BinaryHeap::new(),
+            runs: sources,
+            held: self.held.into_iter(),
+            next_held: None,
+        };
+        m.next_held = m.held.next();
+        for k in 0..m.runs.len() {
+            if let Some(r) = m.runs[k].next()? {
+                m.heap.push(std::cmp::Reverse((r, k)));
             }
-            if (s >> 32) as u32 == h {
-                let idx = (s as u32 - 1) as usize;
-                let e = &self.entries[idx];
-                let start = e.start as usize;
-                if e.len as usize == key.len() && &self.arena[start..start + key.len()] == key {
-                    let e = &mut self.entries[idx];
-                    e.seen += 1;
-                    if e.seen == 2 {
-                        self.keys_with_duplicates += 1;
-                    }
-                    self.extra_items += 1;
-                    return Some(First {
-                        source: e.source,
-                        row: e.row,
-                        seen: e.seen,
-                    });
+        }
+        Ok(m)
+    }
+}
+
+struct RunReader<const N: usize> {
+    r: BufReader<File>,
+}
+
+impl<const N: usize> RunReader<N> {
+    fn next(&mut self) -> Result<Option<[u64; N]>> {
+        let mut rec = [0u64; N];
+        let mut b = [0u8; 8];
+        for (i, x) in rec.iter_mut().enumerate() {
+            match self.r.read_exact(&mut b) {
+                Ok(()) => *x = u64::from_le_bytes(b),
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && i == 0 => {
+                    return Ok(None)
                 }
+                Err(e) => return Err(e).context("the duplicate-key index's spill is damaged"),
             }
-            i = (i + 1) & mask;
         }
-        self.slots[i] = (h as u64) << 32 | (self.entries.len() as u64 + 1);
-        self.entries.push(Entry {
-            start: self.arena.len() as u64,
-            len: key.len() as u32,
+        Ok(Some(rec))
+    }
+}
+
+/// The runs and the records held in memory, merged in order.
+struct Merged<const N: usize> {
+    heap: BinaryHeap<std::cmp::Reverse<([u64; N], usize)>>,
+    runs: Vec<RunReader<N>>,
+    held: std::vec::IntoIter<[u64; N]>,
+    next_held: Option<[u64; N]>,
+}
+
+impl<const N: usize> Merged<N> {
+    fn next(&mut self) -> Result<Option<[u64; N]>> {
+        let from_runs = self.heap.peek().map(|r| r.0 .0);
+        match (from_runs, self.next_held) {
+            (None, None) => Ok(None),
+            (Some(r), Some(h)) if h < r => {
+                self.next_held = self.held.next();
+                Ok(Some(h))
+            }
+            (None, Some(h)) => {
+                self.next_held = self.held.next();
+                Ok(Some(h))
+            }
+            (Some(_), _) => {
+                let std::cmp::Reverse((r, k)) = self.heap.pop().expect("peeked");
+                if let Some(n) = self.runs[k].next()? {
+                    self.heap.push(std::cmp::Reverse((n, k)));
+                }
+                Ok(Some(r))
+            }
+        }
+    }
+}
+
+/// The index's temporary folder, removed when dropped; every write error names it.
+struct TempFolder {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TempFolder {
+    fn new(parent: &Path) -> Result<TempFolder> {
+        let dir = tempfile::Builder::new()
+            .prefix(".prep-duplicates-")
+            .tempdir_in(parent)
+            .with_context(|| {
+                format!(
+                    "cannot make the duplicate-key index's spill folder in {}; choose another with --tmp-dir",
+                    parent.display()
+                )
+            })?;
+        Ok(TempFolder {
+            path: dir.path().to_path_buf(),
+            _dir: dir,
+        })
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    fn create(&self, path: &Path) -> Result<BufWriter<File>> {
+        let f = File::create(path).map_err(|e| self.full(e))?;
+        Ok(BufWriter::with_capacity(1 << 20, f))
+    }
+
+    fn write(&self, w: &mut BufWriter<File>, b: &[u8]) -> Result<()> {
+        w.write_all(b).map_err(|e| self.full(e))
+    }
+
+    fn finish(&self, mut w: BufWriter<File>) -> Result<()> {
+        w.flush().map_err(|e| self.full(e))
+    }
+
+    fn full(&self, e: std::io::Error) -> anyhow::Error {
+        anyhow::Error::new(e).context(format!(
+            "cannot write the duplicate-key index's spill in {} (it needs about 40 bytes per item plus the key bytes); free space there, choose another folder with --tmp-dir, or give the index more memory with --dup-memory",
+            self.path.display()
+        ))
+    }
+}
+
+/// Origins and keys on disk once spilled: appended in order, read back by position.
+struct Appended {
+    origins: BufWriter<File>,
+    origins_path: PathBuf,
+    keys: BufWriter<File>,
+    keys_path: PathBuf,
+    /// Origins and key bytes on disk (the rest are in memory).
+    origins_on_disk: u64,
+    keys_on_disk: u64,
+}
+
+/// The duplicate-key index of a run: [`insert`](Self::insert) every item's key in input order,
+/// then [`finish`](Self::finish).
+pub(crate) struct DupFinder {
+    spill: Option<Spill>,
+    folder: Option<TempFolder>,
+    disk: Option<Appended>,
+    records: Sorter<2>,
+    origins: Vec<Origin>,
+    keys: Vec<u8>,
+    items: u64,
+    key_bytes: u64,
+}
+
+impl DupFinder {
+    /// An index that holds up to `spill.memory` bytes before it writes into `spill.dir`; with
+    /// no spill, everything stays in memory.
+    pub(crate) fn new(spill: Option<Spill>) -> DupFinder {
+        DupFinder {
+            spill,
+            folder: None,
+            disk: None,
+            records: Sorter::new(),
+            origins: Vec::new(),
+            keys: Vec::new(),
+            items: 0,
+            key_bytes: 0,
+        }
+    }
+
+    fn held_bytes(&self) -> usize {
+        self.records.held_bytes() + self.origins.len() * ORIGIN_BYTES + self.keys.len()
+    }
+
+    /// Record the next item's key (`hash` is its [`crate::model::keys::key_hash`]).
+    pub(crate) fn insert(&mut self, hash: u64, key: &[u8], source: u32, row: u64) -> Result<()> {
+        self.records.held.push([hash, self.items]);
+        self.origins.push(Origin {
             source,
             row,
-            seen: 1,
+            key_at: self.key_bytes,
+            key_len: key.len() as u32,
         });
-        self.arena.extend_from_slice(key);
-        None
+        self.keys.extend_from_slice(key);
+        self.items += 1;
+        self.key_bytes += key.len() as u64;
+        if let Some(s) = &self.spill {
+            if self.held_bytes() >= s.memory {
+                self.spill_now()?;
+            }
+        }
+        Ok(())
     }
 
-    #[cfg(test)]
-    pub(crate) fn distinct_keys(&self) -> usize {
-        self.entries.len()
+    /// Write the records held as a sorted run, and the origins and keys held to their files.
+    fn spill_now(&mut self) -> Result<()> {
+        let s = self.spill.as_ref().expect("spilling");
+        if self.folder.is_none() {
+            self.folder = Some(TempFolder::new(&s.dir)?);
+        }
+        let folder = self.folder.as_ref().expect("made");
+        self.records.spill(folder)?;
+        if self.disk.is_none() {
+            let (origins_path, keys_path) = (folder.file("origins"), folder.file("keys"));
+            self.disk = Some(Appended {
+                origins: folder.create(&origins_path)?,
+                origins_path,
+                keys: folder.create(&keys_path)?,
+                keys_path,
+                origins_on_disk: 0,
+                keys_on_disk: 0,
+            });
+        }
+        let d = self.disk.as_mut().expect("made");
+        for o in &self.origins {
+            folder.write(&mut d.origins, &o.to_bytes())?;
+        }
+        folder.write(&mut d.keys, &self.keys)?;
+        d.origins_on_disk += self.origins.len() as u64;
+        d.keys_on_disk += self.keys.len() as u64;
+        self.origins.clear();
+        self.keys.clear();
+        Ok(())
     }
 
-    /// Approximate heap bytes in use.
-    #[cfg(test)]
-    pub(crate) fn memory_bytes(&self) -> usize {
-        self.arena.capacity()
-            + self.entries.capacity() * std::mem::size_of::<Entry>()
-            + self.slots.capacity() * std::mem::size_of::<u64>()
+    /// Every duplicate item, in input order, with the key's first item and its count so far;
+    /// and the counts: keys seen more than once, items beyond the first of their key.
+    pub(crate) fn finish(mut self) -> Result<Found> {
+        let mut lookup = Lookup::new(&mut self)?;
+        let records = std::mem::replace(&mut self.records, Sorter::new());
+        let mut merged = records.sorted(self.folder.as_ref())?;
+        let mut found: Sorter<3> = Sorter::new();
+        let (mut keys_with_duplicates, mut extra_items) = (0u64, 0u64);
+        let mut group: Vec<u64> = Vec::new();
+        let mut group_hash = None;
+        let mut flush_group =
+            |group: &mut Vec<u64>, found: &mut Sorter<3>, lookup: &mut Lookup| -> Result<()> {
+                if group.len() < 2 {
+                    group.clear();
+                    return Ok(());
+                }
+                // Ordinals ascend within the group; each distinct key's first item is its first.
+                let mut distinct: Vec<(Vec<u8>, u64, u32)> = Vec::new();
+                for &ord in group.iter() {
+                    let key = lookup.key(ord)?;
+                    match distinct.iter_mut().find(|(k, _, _)| *k == key) {
+                        Some((_, first, seen)) => {
+                            *seen += 1;
+                            if *seen == 2 {
+                                keys_with_duplicates += 1;
+                            }
+                            extra_items += 1;
+                            found.held.push([ord, *first, *seen as u64]);
+                        }
+                        None => distinct.push((key, ord, 1)),
+                    }
+                }
+                group.clear();
+                Ok(())
+            };
+        while let Some([hash, ord]) = merged.next()? {
+            if group_hash != Some(hash) {
+                flush_group(&mut group, &mut found, &mut lookup)?;
+                group_hash = Some(hash);
+            }
+            group.push(ord);
+            if let (Some(s), Some(f)) = (&self.spill, &self.folder) {
+                if found.held_bytes() >= s.memory / 2 {
+                    found.spill(f)?;
+                }
+            } else if let Some(s) = &self.spill {
+                if found.held_bytes() >= s.memory / 2 {
+                    self.folder = Some(TempFolder::new(&s.dir)?);
+                    found.spill(self.folder.as_ref().expect("made"))?;
+                }
+            }
+        }
+        flush_group(&mut group, &mut found, &mut lookup)?;
+        let order = found.sorted(self.folder.as_ref())?;
+        Ok(Found {
+            keys_with_duplicates,
+            extra_items,
+            order,
+            lookup,
+            _folder: self.folder.take(),
+        })
+    }
+}
+
+/// Reads origins and keys back by ordinal, from memory or from the spill files.
+struct Lookup {
+    origins: Vec<Origin>,
+    keys: Vec<u8>,
+    disk: Option<(File, File, u64, u64)>,
+}
+
+impl Lookup {
+    fn new(f: &mut DupFinder) -> Result<Lookup> {
+        let disk = match f.disk.take() {
+            None => None,
+            Some(mut d) => {
+                let folder = f.folder.as_ref().expect("spilled");
+                d.origins.flush().map_err(|e| folder.full(e))?;
+                d.keys.flush().map_err(|e| folder.full(e))?;
+                let open = |p: &Path| {
+                    File::open(p).with_context(|| {
+                        format!(
+                            "cannot read the duplicate-key index's spill in {}",
+                            folder.path.display()
+                        )
+                    })
+                };
+                Some((
+                    open(&d.origins_path)?,
+                    open(&d.keys_path)?,
+                    d.origins_on_disk,
+                    d.keys_on_disk,
+                ))
+            }
+        };
+        Ok(Lookup {
+            origins: std::mem::take(&mut f.origins),
+            keys: std::mem::take(&mut f.keys),
+            disk,
+        })
+    }
+
+    fn origin(&self, ord: u64) -> Result<Origin> {
+        let on_disk = self.disk.as_ref().map_or(0, |d| d.2);
+        if ord >= on_disk {
+            return Ok(self.origins[(ord - on_disk) as usize]);
+        }
+        let (f, ..) = self.disk.as_ref().expect("on disk");
+        let mut b = [0u8; ORIGIN_BYTES];
+        read_at(f, &mut b, ord * ORIGIN_BYTES as u64)?;
+        Ok(Origin::from_bytes(&b))
+    }
+
+    fn key(&self, ord: u64) -> Result<Vec<u8>> {
+        let o = self.origin(ord)?;
+        let on_disk = self.disk.as_ref().map_or(0, |d| d.3);
+        if o.key_at >= on_disk {
+            let at = (o.key_at - on_disk) as usize;
+            return Ok(self.keys[at..at + o.key_len as usize].to_vec());
+        }
+        let (_, f, ..) = self.disk.as_ref().expect("on disk");
+        let mut b = vec![0u8; o.key_len as usize];
+        read_at(f, &mut b, o.key_at)?;
+        Ok(b)
+    }
+}
+
+fn read_at(f: &File, buf: &mut [u8], at: u64) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        f.read_exact_at(buf, at)
+            .context("cannot read the duplicate-key index's spill")
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Seek, SeekFrom};
+        let mut f = f;
+        f.seek(SeekFrom::Start(at))?;
+        f.read_exact(buf)
+            .context("cannot read the duplicate-key index's spill")
+    }
+}
+
+/// The duplicates an index found, read in input order.
+pub(crate) struct Found {
+    pub keys_with_duplicates: u64,
+    pub extra_items: u64,
+    order: Merged<3>,
+    lookup: Lookup,
+    _folder: Option<TempFolder>,
+}
+
+impl Found {
+    /// The next duplicate item, in input order.
+    pub(crate) fn next_duplicate(&mut self) -> Result<Option<Duplicate>> {
+        let Some([ord, first, seen]) = self.order.next()? else {
+            return Ok(None);
+        };
+        let (o, f) = (self.lookup.origin(ord)?, self.lookup.origin(first)?);
+        Ok(Some(Duplicate {
+            key: self.lookup.key(ord)?,
+            source: o.source,
+            row: o.row,
+            first: First {
+                source: f.source,
+                row: f.row,
+                seen: seen as u32,
+            },
+        }))
     }
 }
 
@@ -171,76 +543,134 @@ impl DupIndex {
 mod tests {
     use super::*;
 
-    #[test]
-    fn finds_exact_duplicates_even_with_colliding_hashes() {
-        let mut d = DupIndex::new();
-        assert_eq!(d.insert(1, b"a", 0, 1), None);
-        // Same hash, different key: not a duplicate.
-        assert_eq!(d.insert(1, b"b", 0, 2), None);
-        assert_eq!(
-            d.insert(1, b"a", 1, 7),
-            Some(First {
-                source: 0,
-                row: 1,
-                seen: 2
-            })
-        );
-        assert_eq!(d.insert(1, b"a", 1, 8).unwrap().seen, 3);
-        assert_eq!(d.keys_with_duplicates, 1);
-        assert_eq!(d.extra_items, 2);
-        assert_eq!(d.distinct_keys(), 2);
-        for i in 0..10_000u64 {
-            d.insert(i.wrapping_mul(0x9e3779b97f4a7c15), &i.to_le_bytes(), 2, i);
+    fn all(f: DupFinder) -> (Vec<Duplicate>, u64, u64) {
+        let mut found = f.finish().unwrap();
+        let mut out = Vec::new();
+        while let Some(d) = found.next_duplicate().unwrap() {
+            out.push(d);
         }
-        assert_eq!(d.distinct_keys(), 10_002);
-        assert_eq!(
-            d.insert(1, b"b", 3, 3).unwrap().row,
-            2,
-            "found again after growing"
-        );
-        assert!(d.memory_bytes() > 10_000 * 8);
+        (out, found.keys_with_duplicates, found.extra_items)
     }
 
-    /// Against a HashMap, over several table growths, with many repeats and shared hash bits.
     #[test]
-    fn agrees_with_a_hash_map() {
-        let mut d = DupIndex::new();
-        let mut want: std::collections::HashMap<Vec<u8>, (u64, u32)> = Default::default();
-        let mut next = crate::testing::xorshift(12345);
-        let keys: Vec<Vec<u8>> = (0..60_000u64)
-            .map(|_| format!("k{}", next() % 40_000).into_bytes())
-            .collect();
-        // A weak hash (few distinct values) forces long probe runs and bit collisions.
-        let hashes: Vec<u64> = keys
-            .iter()
-            .map(|k| (k.len() as u64) << 40 | (k[k.len() - 1] as u64) << 33 | k[1] as u64)
-            .collect();
+    fn finds_exact_duplicates_even_with_colliding_hashes() {
+        let mut d = DupFinder::new(None);
+        d.insert(1, b"a", 0, 1).unwrap();
+        // Same hash, different key: not a duplicate.
+        d.insert(1, b"b", 0, 2).unwrap();
+        d.insert(1, b"a", 1, 7).unwrap();
+        d.insert(1, b"a", 1, 8).unwrap();
+        for i in 0..10_000u64 {
+            d.insert(i.wrapping_mul(0x9e3779b97f4a7c15), &i.to_le_bytes(), 2, i)
+                .unwrap();
+        }
+        d.insert(1, b"b", 3, 3).unwrap();
+        let (dups, keys, extra) = all(d);
+        let first = |source, row, seen| First { source, row, seen };
+        assert_eq!(
+            dups,
+            vec![
+                Duplicate {
+                    key: b"a".to_vec(),
+                    source: 1,
+                    row: 7,
+                    first: first(0, 1, 2)
+                },
+                Duplicate {
+                    key: b"a".to_vec(),
+                    source: 1,
+                    row: 8,
+                    first: first(0, 1, 3)
+                },
+                Duplicate {
+                    key: b"b".to_vec(),
+                    source: 3,
+                    row: 3,
+                    first: first(0, 2, 2)
+                },
+            ]
+        );
+        assert_eq!((keys, extra), (2, 3));
+    }
+
+    /// The reference: a HashMap walked in input order.
+    fn reference(keys: &[Vec<u8>]) -> (Vec<Duplicate>, u64, u64) {
+        let mut seen: std::collections::HashMap<&[u8], (u64, u32)> = Default::default();
+        let mut out = Vec::new();
         for (k, key) in keys.iter().enumerate() {
-            let got = d.insert_in_batch(&hashes, k, key, 0, k as u64);
-            match want.get_mut(key) {
-                Some((row, seen)) => {
-                    *seen += 1;
-                    assert_eq!(
-                        got,
-                        Some(First {
-                            source: 0,
+            match seen.get_mut(key.as_slice()) {
+                Some((row, n)) => {
+                    *n += 1;
+                    out.push(Duplicate {
+                        key: key.clone(),
+                        source: (k % 3) as u32,
+                        row: k as u64,
+                        first: First {
+                            source: (*row % 3) as u32,
                             row: *row,
-                            seen: *seen
-                        })
-                    );
+                            seen: *n,
+                        },
+                    });
                 }
                 None => {
-                    assert_eq!(got, None);
-                    want.insert(key.clone(), (k as u64, 1));
+                    seen.insert(key, (k as u64, 1));
                 }
             }
         }
-        assert_eq!(d.distinct_keys(), want.len());
-        let extra: u64 = want.values().map(|&(_, s)| s as u64 - 1).sum();
-        assert_eq!(d.extra_items, extra);
-        assert_eq!(
-            d.keys_with_duplicates,
-            want.values().filter(|v| v.1 > 1).count() as u64
+        let with = seen.values().filter(|v| v.1 > 1).count() as u64;
+        let extra = out.len() as u64;
+        (out, with, extra)
+    }
+
+    /// In memory and spilled (runs of a few hundred records, the findings spilled too), with
+    /// a weak hash that collides often: the same findings as the reference, in the same order.
+    #[test]
+    fn agrees_with_a_hash_map_in_memory_and_spilled() {
+        let mut next = crate::testing::xorshift(12345);
+        let keys: Vec<Vec<u8>> = (0..20_000u64)
+            .map(|_| format!("k{}", next() % 12_000).into_bytes())
+            .collect();
+        let weak = |k: &[u8]| (k.len() as u64) << 40 | (k[k.len() - 1] as u64) << 33 | k[1] as u64;
+        let want = reference(&keys);
+        let dir = tempfile::tempdir().unwrap();
+        for spill in [
+            None,
+            Some(Spill {
+                dir: dir.path().to_path_buf(),
+                memory: 8 << 10,
+            }),
+        ] {
+            for hash in [weak as fn(&[u8]) -> u64, crate::model::keys::key_hash] {
+                let mut d = DupFinder::new(spill.clone());
+                for (k, key) in keys.iter().enumerate() {
+                    d.insert(hash(key), key, (k % 3) as u32, k as u64).unwrap();
+                }
+                assert_eq!(all(d), want, "spill {spill:?}");
+            }
+        }
+        // Nothing is left behind in the spill folder.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// A spill folder that cannot be written is an error that names it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_spill_that_cannot_be_written_names_its_folder() {
+        let mut d = DupFinder::new(Some(Spill {
+            dir: PathBuf::from("/proc/no-such-folder"),
+            memory: 64,
+        }));
+        let mut err = None;
+        for i in 0..100u64 {
+            if let Err(e) = d.insert(i, &i.to_le_bytes(), 0, i) {
+                err = Some(e);
+                break;
+            }
+        }
+        let e = format!("{:#}", err.expect("the spill fails"));
+        assert!(
+            e.contains("/proc/no-such-folder") && e.contains("--tmp-dir"),
+            "{e}"
         );
     }
 }

@@ -12,4 +12,4 @@ pub(crate) use encode::{encode_chunk, groups, Chunk, Encoding, Group};
 pub(crate) use options::output_facts;
 pub use options::{default_options, ConvertOptions, DupMode, OnError};
 pub use report::{human_summary, Report};
-pub(crate) use writer::{entity_of, write_shard_report, Writer};
+pub(crate) use writer::{entity_of, write_duplicates, write_shard_report, Writer};

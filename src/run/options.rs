@@ -45,6 +45,11 @@ pub struct ConvertOptions {
     pub timestamps: Timestamps,
     pub on_error: OnError,
     pub duplicates: DupMode,
+    /// Memory the duplicate-key index holds before it spills sorted runs to disk.
+    pub dup_memory: usize,
+    /// Where it spills (default: inside the output folder, or the system's temporary folder
+    /// for an S3 output).
+    pub tmp_dir: Option<std::path::PathBuf>,
     pub threads: usize,
     pub force: bool,
     pub read: ReadOptions,
@@ -102,6 +107,8 @@ pub fn default_options(keys: KeySchema, out: Destination) -> ConvertOptions {
         shape: Default::default(),
         entities: Vec::new(),
         billing: None,
+        dup_memory: crate::pipeline::duplicates::DEFAULT_DUP_MEMORY,
+        tmp_dir: None,
     }
 }
 
@@ -152,5 +159,16 @@ pub(crate) fn output_facts(opts: &ConvertOptions, keys: &KeySchema) -> OutputFac
         format: opts.syntax.import_format().to_string(),
         compression: opts.compression.import_name().to_string(),
         billing: opts.billing.clone(),
+    }
+}
+
+impl ConvertOptions {
+    /// Where the duplicate-key index spills and how much it holds first.
+    pub(crate) fn dup_spill(&self) -> crate::pipeline::duplicates::Spill {
+        crate::pipeline::duplicates::Spill::for_output(
+            &self.out,
+            self.tmp_dir.as_deref(),
+            self.dup_memory,
+        )
     }
 }

@@ -11,7 +11,7 @@ use crate::model::shard::{KeyRecord, Shard, ShardReport, ShardSettings};
 use crate::output::side::SideFile;
 use crate::output::store::OutputStore;
 use crate::output::{Compression, PartWriter};
-use crate::pipeline::duplicates::DupIndex;
+use crate::pipeline::duplicates::DupFinder;
 use anyhow::Result;
 use serde_json::json;
 use std::sync::Arc;
@@ -20,11 +20,10 @@ use std::sync::Arc;
 pub(crate) struct Writer {
     store: Arc<dyn OutputStore>,
     pub(crate) parts: PartWriter,
-    dups: Option<DupIndex>,
+    dups: Option<DupFinder>,
     rejects: Option<SideFile>,
     /// Where rejects go: `rejects.jsonl`, or a shard's own file.
     rejects_name: String,
-    duplicates: Option<SideFile>,
     /// A shard's record of its items' keys (hash, source, row, key), for `prep merge`.
     key_file: Option<SideFile>,
     pub(crate) report: Report,
@@ -89,7 +88,8 @@ impl Writer {
             store: store.clone(),
             parts,
             // A shard leaves duplicate detection to `prep merge`: it records its keys instead.
-            dups: (opts.duplicates != DupMode::Off && opts.shard.is_none()).then(DupIndex::new),
+            dups: (opts.duplicates != DupMode::Off && opts.shard.is_none())
+                .then(|| DupFinder::new(Some(opts.dup_spill()))),
             key_file: match opts.shard {
                 Some(s) if opts.duplicates != DupMode::Off => {
                     Some(SideFile::create(&**store, &s.keys_name())?)
@@ -101,7 +101,6 @@ impl Writer {
                 None => crate::model::manifest::REJECTS.into(),
             },
             rejects: None,
-            duplicates: None,
             report: Report {
                 out: opts.out.display(),
                 facts: Some(output_facts(opts, keys)),
@@ -163,47 +162,7 @@ impl Writer {
         if let Some(d) = self.dups.as_mut() {
             for k in 0..e.rows.len() {
                 let row = c.first_row + e.rows[k] as u64 + 1;
-                if let Some(first) =
-                    d.insert_in_batch(&e.keys.hashes, k, e.keys.get(k), c.source as u32, row)
-                {
-                    let key = key_json(&self.key_names, e.keys.get(k));
-                    let at = |source: usize, row: u64| match entity_of(
-                        &self.entity_names,
-                        &self.group_of,
-                        source,
-                    ) {
-                        Some(e) => format!("{e} {}:{row}", self.source_names[source]),
-                        None => format!("{}:{row}", self.source_names[source]),
-                    };
-                    let first_at = at(first.source as usize, first.row);
-                    let dup_at = at(c.source, row);
-                    if self.report.duplicate_examples.len() < 5 {
-                        self.report
-                            .duplicate_examples
-                            .push(format!("{key} at {first_at} and {dup_at}"));
-                    }
-                    if self.duplicates.is_none() {
-                        self.duplicates = Some(SideFile::create(
-                            &*self.store,
-                            crate::model::manifest::DUPLICATES,
-                        )?);
-                    }
-                    let mut line = json!({
-                        "key": key,
-                        "first": {"source": self.source_names[first.source as usize], "row": first.row},
-                        "duplicate": {"source": self.source_names[c.source], "row": row},
-                        "occurrence": first.seen,
-                    });
-                    if let (Some(a), Some(b)) = (
-                        entity_of(&self.entity_names, &self.group_of, first.source as usize),
-                        entity_of(&self.entity_names, &self.group_of, c.source),
-                    ) {
-                        line["first"]["entity"] = json!(a);
-                        line["duplicate"]["entity"] = json!(b);
-                    }
-                    let f = self.duplicates.as_mut().expect("opened");
-                    f.line(line.to_string().as_bytes())?;
-                }
+                d.insert(e.keys.hashes[k], e.keys.get(k), c.source as u32, row)?;
             }
         }
         if let Some(f) = self.key_file.as_mut() {
@@ -231,19 +190,27 @@ impl Writer {
             return Err(crate::pipeline::Interrupted.into());
         }
         self.parts.close()?;
-        for f in [
-            self.rejects.take(),
-            self.duplicates.take(),
-            self.key_file.take(),
-        ]
-        .into_iter()
-        .flatten()
+        if let Some(d) = self.dups.take() {
+            let sources: Vec<(String, Option<String>)> = (0..self.source_names.len())
+                .map(|i| {
+                    let entity = entity_of(&self.entity_names, &self.group_of, i);
+                    (self.source_names[i].clone(), entity.map(str::to_string))
+                })
+                .collect();
+            write_duplicates(
+                d,
+                &*self.store,
+                &self.key_names,
+                &sources,
+                &self.cancel,
+                &mut self.report,
+            )?;
+        }
+        for f in [self.rejects.take(), self.key_file.take()]
+            .into_iter()
+            .flatten()
         {
             f.commit()?;
-        }
-        if let Some(d) = &self.dups {
-            self.report.duplicate_keys = d.keys_with_duplicates;
-            self.report.duplicate_items = d.extra_items;
         }
         self.report.entities = self
             .entity_names
@@ -325,4 +292,64 @@ fn shaping_text(opts: &ConvertOptions) -> String {
         ));
     }
     parts.join("; ")
+}
+
+/// Find the duplicates among the keys `index` recorded and write them into duplicates.jsonl,
+/// in input order, each naming its key, the item it repeats and how many times the key has
+/// been seen (`sources`: each source's name and entity type); the counts and the first few go
+/// into `report`.
+pub(crate) fn write_duplicates(
+    index: DupFinder,
+    store: &dyn OutputStore,
+    key_names: &[String],
+    sources: &[(String, Option<String>)],
+    cancel: &crate::pipeline::Cancel,
+    report: &mut Report,
+) -> Result<()> {
+    let mut found = index.finish()?;
+    report.duplicate_keys = found.keys_with_duplicates;
+    report.duplicate_items = found.extra_items;
+    let mut file: Option<SideFile> = None;
+    let name = |i: u32| sources.get(i as usize).map_or("", |s| s.0.as_str());
+    let entity = |i: u32| sources.get(i as usize).and_then(|s| s.1.as_deref());
+    let at = |i: u32, row: u64| match entity(i) {
+        Some(e) => format!("{e} {}:{row}", name(i)),
+        None => format!("{}:{row}", name(i)),
+    };
+    let mut n = 0u64;
+    while let Some(d) = found.next_duplicate()? {
+        n += 1;
+        if n.is_multiple_of(4096) && cancel.is_cancelled() {
+            return Err(crate::pipeline::Interrupted.into());
+        }
+        let key = key_json(key_names, &d.key);
+        let first = d.first;
+        if report.duplicate_examples.len() < 5 {
+            report.duplicate_examples.push(format!(
+                "{key} at {} and {}",
+                at(first.source, first.row),
+                at(d.source, d.row)
+            ));
+        }
+        let mut line = json!({
+            "key": key,
+            "first": {"source": name(first.source), "row": first.row},
+            "duplicate": {"source": name(d.source), "row": d.row},
+            "occurrence": first.seen,
+        });
+        if let (Some(a), Some(b)) = (entity(first.source), entity(d.source)) {
+            line["first"]["entity"] = json!(a);
+            line["duplicate"]["entity"] = json!(b);
+        }
+        if file.is_none() {
+            file = Some(SideFile::create(store, crate::model::manifest::DUPLICATES)?);
+        }
+        file.as_mut()
+            .expect("opened")
+            .line(line.to_string().as_bytes())?;
+    }
+    if let Some(f) = file {
+        f.commit()?;
+    }
+    Ok(())
 }

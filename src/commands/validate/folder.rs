@@ -407,6 +407,8 @@ mod tests {
             threads: 1,
             batch_rows: 10,
             duplicates: false,
+            dup_memory: 256 << 20,
+            tmp_dir: None,
             region: region.map(str::to_string),
             fast: true,
             max_line: crate::input::parse::lines::DEFAULT_MAX_LINE,

@@ -18,7 +18,7 @@ use crate::input::{self, Batch, Format, Found, Packing, ReadOptions, Source};
 use crate::model::keys::{KeySchema, ScalarType};
 use crate::model::rules::{self, Rule, Severity};
 use crate::output::Compression;
-use crate::pipeline::duplicates::DupIndex;
+use crate::pipeline::duplicates::{DupFinder, Spill};
 use anyhow::{bail, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::Array;
@@ -63,6 +63,10 @@ pub struct ValidateOptions {
     pub threads: usize,
     pub batch_rows: usize,
     pub duplicates: bool,
+    /// Memory the duplicate-key index holds before it spills sorted runs to disk.
+    pub dup_memory: usize,
+    /// Where it spills (default: the system's temporary folder).
+    pub tmp_dir: Option<std::path::PathBuf>,
     pub region: Option<String>,
     /// Take the allocation-free fast path for clean DynamoDB JSON lines (off only to compare).
     pub fast: bool,
@@ -753,7 +757,14 @@ fn check_items(
         input::read_ahead(&sources, threads),
     )
     .at_nice(crate::pipeline::PRODUCER_NICE);
-    let mut dups = (opts.duplicates && !checks.is_empty()).then(DupIndex::new);
+    let mut dups = (opts.duplicates && !checks.is_empty()).then(|| {
+        let dir = opts.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
+        DupFinder::new(Some(Spill {
+            dir,
+            memory: opts.dup_memory.max(1 << 20),
+        }))
+    });
+    let mut dup_error = None;
     let mut lines_by_source = vec![0u64; sources.len()];
     // Per file: its non-blank lines, and where (if anywhere) the import gives it up.
     let mut items_by_source = vec![0u64; sources.len()];
@@ -823,34 +834,42 @@ fn check_items(
                 o.last.clear();
                 o.last.extend_from_slice(pk);
                 if let Some(d) = dups.as_mut() {
-                    if let Some(first) =
-                        d.insert_in_batch(&c.keys.hashes, k, key, c.source as u32, *line)
-                    {
-                        let shown: Vec<String> = key_names
-                            .iter()
-                            .zip(split_key(key))
-                            .map(|(n, (_, v))| format!("{n}={}", String::from_utf8_lossy(v)))
-                            .collect();
-                        report.add(Finding {
-                            rule: &rules::DUPLICATE_KEY,
-                            file: names[c.source].clone(),
-                            line: Some(*line),
-                            column: None,
-                            message: format!(
-                                "primary key {} was first seen at {}:{}; the import keeps one of them at random",
-                                shown.join(", "),
-                                names[first.source as usize],
-                                first.row
-                            ),
-                            excerpt: None,
-                            unread: None,
-                        });
+                    if let Err(e) = d.insert(c.keys.hashes[k], key, c.source as u32, *line) {
+                        dup_error = Some(e);
+                        return false;
                     }
                 }
             }
             true
         },
     );
+    if let Some(e) = dup_error {
+        return Err(e);
+    }
+    if let Some(d) = dups {
+        let mut found = d.finish()?;
+        while let Some(d) = found.next_duplicate()? {
+            let shown: Vec<String> = key_names
+                .iter()
+                .zip(split_key(&d.key))
+                .map(|(n, (_, v))| format!("{n}={}", String::from_utf8_lossy(v)))
+                .collect();
+            report.add(Finding {
+                rule: &rules::DUPLICATE_KEY,
+                file: names[d.source as usize].clone(),
+                line: Some(d.row),
+                column: None,
+                message: format!(
+                    "primary key {} was first seen at {}:{}; the import keeps one of them at random",
+                    shown.join(", "),
+                    names[d.first.source as usize],
+                    d.first.row
+                ),
+                excerpt: None,
+                unread: None,
+            });
+        }
+    }
     for (source, lost) in abandoned.iter().enumerate() {
         let Some((line, unread)) = *lost else {
             continue;
