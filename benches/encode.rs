@@ -219,13 +219,14 @@ fn validate_lines(c: &mut Criterion) {
 /// A part's MD5 and SHA-256: the crates one part after the other, against the parts in lanes.
 fn part_digests(c: &mut Criterion) {
     use md5::Digest;
+    use prep::hashing::lanes::{self, LANES};
     use prep::hashing::{md5x, sha256x};
     const PART: usize = 4 << 20;
-    let parts: Vec<Vec<u8>> = (0..md5x::LANES)
+    let parts: Vec<Vec<u8>> = (0..LANES)
         .map(|l| (0..PART).map(|i| (i * 31 + l * 7) as u8).collect())
         .collect();
     let mut g = c.benchmark_group("part_digests");
-    g.throughput(Throughput::Bytes((PART * md5x::LANES) as u64));
+    g.throughput(Throughput::Bytes((PART * LANES) as u64));
     g.bench_function("md5_crate_one_by_one", |bench| {
         bench.iter(|| {
             for p in &parts {
@@ -235,9 +236,9 @@ fn part_digests(c: &mut Criterion) {
     });
     g.bench_function("md5x_lanes", |bench| {
         bench.iter(|| {
-            let mut ms: Vec<md5x::Md5> = vec![md5x::Md5::default(); md5x::LANES];
+            let mut ms: Vec<md5x::Md5> = vec![md5x::Md5::default(); LANES];
             let mut it = ms.iter_mut();
-            md5x::update(std::array::from_fn(|l| {
+            lanes::update(std::array::from_fn(|l| {
                 Some((it.next().expect("one per lane"), &parts[l][..]))
             }));
             ms.into_iter().map(md5x::Md5::finish).for_each(|d| {
@@ -254,9 +255,9 @@ fn part_digests(c: &mut Criterion) {
     });
     g.bench_function("sha256x_lanes", |bench| {
         bench.iter(|| {
-            let mut ms: Vec<sha256x::Sha256> = vec![sha256x::Sha256::default(); md5x::LANES];
+            let mut ms: Vec<sha256x::Sha256> = vec![sha256x::Sha256::default(); LANES];
             let mut it = ms.iter_mut();
-            sha256x::update(std::array::from_fn(|l| {
+            lanes::update(std::array::from_fn(|l| {
                 Some((it.next().expect("one per lane"), &parts[l][..]))
             }));
             ms.into_iter().map(sha256x::Sha256::finish).for_each(|d| {

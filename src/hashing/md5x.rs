@@ -11,7 +11,7 @@
 //! fast path must.)
 #![allow(unsafe_code)]
 
-pub use super::lanes::{update, update_one, LANES};
+pub(crate) use super::lanes::{update, update_one, LANES};
 use super::lanes::{Blocks, Stream};
 
 /// One MD5 stream.

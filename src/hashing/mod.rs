@@ -8,7 +8,8 @@ use base64::Engine;
 use std::fs::File;
 use std::path::Path;
 
-mod lanes;
+#[doc(hidden)]
+pub mod lanes;
 #[doc(hidden)]
 pub mod md5x;
 #[doc(hidden)]

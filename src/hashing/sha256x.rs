@@ -8,7 +8,7 @@
 //! compare every path with the sha2 crate.
 #![allow(unsafe_code)]
 
-pub use super::lanes::{update, update_one, LANES};
+pub(crate) use super::lanes::{update, update_one, LANES};
 use super::lanes::{Blocks, Stream};
 
 /// One SHA-256 stream.
