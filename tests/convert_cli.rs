@@ -648,6 +648,111 @@ fn duplicates_across_inputs() {
     assert_eq!(lines(&out), lines(&warned));
 }
 
+/// Past `--dup-memory` the duplicate-key index spills sorted runs into `--tmp-dir` and finds
+/// exactly what it finds in memory, in the same order; the spill is gone afterwards, and
+/// `prep validate` (D001) counts the same duplicates spilled or not.
+#[test]
+fn a_spilled_duplicate_index_finds_the_same_duplicates() {
+    let d = tmp();
+    let mut csv = String::from("pk,sk,v\n");
+    for i in 0..150_000u64 {
+        // Every key below 30,000 comes back twice more, in scattered order.
+        let k = if i < 90_000 { i % 30_000 } else { i };
+        csv.push_str(&format!("user-{k},{},{i}\n", k % 7));
+    }
+    let input = write(d.path(), "users.csv", &csv);
+    let spill = d.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    let (code, s, err) = convert(
+        &d.path().join("memory"),
+        &[&input, "--key", "pk", "--sort-key", "sk:N"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, t, err) = convert(
+        &d.path().join("spilled"),
+        &[
+            &input,
+            "--key",
+            "pk",
+            "--sort-key",
+            "sk:N",
+            "--dup-memory",
+            "1MiB",
+            "--tmp-dir",
+            spill.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["duplicateItems"], 60_000);
+    assert_eq!(s["duplicateKeys"], 30_000);
+    for k in ["duplicateItems", "duplicateKeys", "duplicateExamples"] {
+        assert_eq!(s[k], t[k], "{k}");
+    }
+    let read = |o: &str| std::fs::read(d.path().join(o).join("duplicates.jsonl")).unwrap();
+    assert_eq!(read("memory"), read("spilled"), "byte for byte");
+    let first = &read_jsonl(&d.path().join("spilled").join("duplicates.jsonl"))[0];
+    assert_eq!(first["first"]["row"], 1);
+    assert_eq!(first["duplicate"]["row"], 30_001);
+    assert_eq!(first["occurrence"], 2);
+    assert_eq!(
+        std::fs::read_dir(&spill).unwrap().count(),
+        0,
+        "the spill is removed"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(d.path().join("memory"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".prep-duplicates")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "nothing left in the output");
+
+    // validate: the same count, in memory and spilled.
+    let validate = |extra: &[&str]| {
+        let o = prep()
+            .args(["validate", d.path().join("memory").to_str().unwrap()])
+            .args(["--output-format", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(o.stdout).unwrap();
+        validate_json(&stdout, "validate")
+    };
+    let (a, sa) = validate(&[]);
+    let (b, sb) = validate(&["--dup-memory", "1MiB", "--tmp-dir", spill.to_str().unwrap()]);
+    let d001 = a.iter().filter(|f| f["code"] == "D001").count();
+    assert_eq!(d001, 60_000, "{sa}");
+    assert_eq!(a, b);
+    assert_eq!(sa["errors"], sb["errors"]);
+
+    // A spill folder that does not exist: exit 2, naming it, and nothing complete.
+    let out = d.path().join("nowhere");
+    let missing = d.path().join("no-such-folder");
+    let (code, _, err) = convert(
+        &out,
+        &[
+            &input,
+            "--key",
+            "pk",
+            "--sort-key",
+            "sk:N",
+            "--dup-memory",
+            "1MiB",
+            "--tmp-dir",
+            missing.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no-such-folder") && err.contains("--tmp-dir"),
+        "{err}"
+    );
+    assert!(!out.join("manifest-summary.json").exists());
+}
+
 #[test]
 fn on_error_fail_leaves_nothing_complete() {
     let d = tmp();

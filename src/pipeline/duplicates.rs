@@ -6,14 +6,16 @@
 //! whose hash repeats are candidates, and each candidate's key bytes are compared exactly, so a
 //! hash collision never reports a false duplicate and an equal key is never missed.
 //!
-//! Memory is bounded by a budget, not by the number of keys: when the records, origins and
-//! keys held reach it, the records are sorted and written to a temporary folder as one sorted
-//! run, origins and keys are appended to files there, and the runs are merged at the end. The
+//! Memory is bounded by a budget, not by the number of keys: origins and keys are appended to
+//! files in a temporary folder as they come (only the items whose hash repeats are read back),
+//! so memory holds the 16-byte records; when they reach the budget, they are sorted and
+//! written there as one sorted run, and the runs are merged at the end. The
 //! duplicates found are themselves ordered by the ordinal of the duplicate item (spilled the
 //! same way when there are many), so they come out in input order: the order in which a hash
 //! table walked in input order would have found them.
 //!
-//! Disk, once spilled: 16 bytes per item for its record, 24 for its origin, and the key bytes.
+//! Disk: 24 bytes per item for its origin and the key bytes; past the budget, 16 more for its
+//! record.
 
 use anyhow::{Context, Result};
 use std::collections::BinaryHeap;
@@ -66,6 +68,10 @@ impl Spill {
     }
 }
 
+/// Origins and keys held in memory at most before they are appended to their files (in large
+/// sequential writes); only candidates are read back.
+const SIDE_HELD: usize = 8 << 20;
+
 /// Default memory for the duplicate-key index before it spills to disk.
 pub const DEFAULT_DUP_MEMORY: usize = 256 << 20;
 
@@ -101,11 +107,16 @@ impl Origin {
     }
 }
 
+/// Runs merged at once.
+const FAN_IN: usize = 32;
+
 /// Records of `N` words sorted in memory and, past the budget, in sorted runs on disk, merged
 /// when read back.
 struct Sorter<const N: usize> {
     held: Vec<[u64; N]>,
     runs: Vec<PathBuf>,
+    /// Runs written so far (their files' names).
+    written: usize,
 }
 
 impl<const N: usize> Sorter<N> {
@@ -113,18 +124,26 @@ impl<const N: usize> Sorter<N> {
         Sorter {
             held: Vec::new(),
             runs: Vec::new(),
+            written: 0,
         }
     }
 
+    /// What the records held may take: a vector that grows by doubling holds up to twice
+    /// its length.
     fn held_bytes(&self) -> usize {
-        self.held.len() * N * 8
+        2 * self.held.len() * N * 8
+    }
+
+    fn next_run(&mut self, dir: &TempFolder) -> PathBuf {
+        self.written += 1;
+        dir.file(&format!("run-{N}-{}", self.written))
     }
 
     /// Sort what is held and write it as one run into `dir`.
     fn spill(&mut self, dir: &TempFolder) -> Result<()> {
         use rayon::slice::ParallelSliceMut;
         self.held.par_sort_unstable();
-        let path = dir.file(&format!("run-{}-{}", N, self.runs.len()));
+        let path = self.next_run(dir);
         let mut w = dir.create(&path)?;
         for r in &self.held {
             for x in r {
@@ -134,6 +153,35 @@ impl<const N: usize> Sorter<N> {
         dir.finish(w)?;
         self.runs.push(path);
         self.held.clear();
+        if self.runs.len() >= 2 * FAN_IN {
+            self.compact(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Merge the first runs into one, so that a merge never opens more than `2 * FAN_IN`
+    /// files at once whatever the number of runs.
+    fn compact(&mut self, dir: &TempFolder) -> Result<()> {
+        let first: Vec<PathBuf> = self.runs.drain(..FAN_IN).collect();
+        let path = self.next_run(dir);
+        let mut merged = Sorter::<N> {
+            held: Vec::new(),
+            runs: first.clone(),
+            written: 0,
+        }
+        .sorted(Some(dir))?;
+        let mut w = dir.create(&path)?;
+        while let Some(r) = merged.next()? {
+            for x in r {
+                dir.write(&mut w, &x.to_le_bytes())?;
+            }
+        }
+        dir.finish(w)?;
+        drop(merged);
+        for f in first {
+            let _ = std::fs::remove_file(f);
+        }
+        self.runs.insert(0, path);
         Ok(())
     }
 
@@ -311,8 +359,10 @@ impl DupFinder {
         }
     }
 
-    fn held_bytes(&self) -> usize {
-        self.records.held_bytes() + self.origins.len() * ORIGIN_BYTES + self.keys.len()
+    /// Origins and keys held before they are appended to their files: the records, 16
+    /// bytes an item, are what the budget holds.
+    fn side_bytes(&self) -> usize {
+        self.origins.capacity() * std::mem::size_of::<Origin>() + self.keys.capacity()
     }
 
     /// Record the next item's key (`hash` is its [`crate::model::keys::key_hash`]).
@@ -327,22 +377,26 @@ impl DupFinder {
         self.keys.extend_from_slice(key);
         self.items += 1;
         self.key_bytes += key.len() as u64;
-        if let Some(s) = &self.spill {
-            if self.held_bytes() >= s.memory {
-                self.spill_now()?;
+        if let Some(memory) = self.spill.as_ref().map(|s| s.memory) {
+            if self.side_bytes() >= SIDE_HELD.min(memory / 4) {
+                self.append_side()?;
+            }
+            if self.records.held_bytes() + self.side_bytes() >= memory {
+                self.append_side()?;
+                let folder = self.folder.as_ref().expect("made by append_side");
+                self.records.spill(folder)?;
             }
         }
         Ok(())
     }
 
-    /// Write the records held as a sorted run, and the origins and keys held to their files.
-    fn spill_now(&mut self) -> Result<()> {
+    /// Append the origins and keys held to their files.
+    fn append_side(&mut self) -> Result<()> {
         let s = self.spill.as_ref().expect("spilling");
         if self.folder.is_none() {
             self.folder = Some(TempFolder::new(&s.dir)?);
         }
         let folder = self.folder.as_ref().expect("made");
-        self.records.spill(folder)?;
         if self.disk.is_none() {
             let (origins_path, keys_path) = (folder.file("origins"), folder.file("keys"));
             self.disk = Some(Appended {
