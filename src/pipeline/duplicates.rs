@@ -20,7 +20,7 @@
 use anyhow::{Context, Result};
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// What an item's key duplicates.
@@ -110,6 +110,52 @@ impl Origin {
 /// Runs merged at once.
 const FAN_IN: usize = 32;
 
+/// The widest record sorted (words).
+const MAX_WORDS: usize = 3;
+
+/// Sort records by their words in order. The first word is a hash, spread evenly: one
+/// counting pass deals the records into buckets by its top bits (stable, so equal hashes keep
+/// their order), and the buckets, small enough for the cache, are sorted in parallel.
+fn sort<const N: usize>(v: &mut Vec<[u64; N]>) {
+    use rayon::prelude::*;
+    let by_words = |a: &[u64; N], b: &[u64; N]| a[0].cmp(&b[0]).then_with(|| a[1..].cmp(&b[1..]));
+    if v.len() < 1 << 16 {
+        v.sort_unstable_by(by_words);
+        return;
+    }
+    // About a thousand records a bucket.
+    let bits = (usize::BITS - (v.len() >> 10).leading_zeros()).clamp(1, 16);
+    let bucket = |r: &[u64; N]| (r[0] >> (64 - bits)) as usize;
+    let mut counts = vec![0usize; 1 << bits];
+    for r in v.iter() {
+        counts[bucket(r)] += 1;
+    }
+    let mut starts = Vec::with_capacity(counts.len());
+    let mut at = 0;
+    for c in &counts {
+        starts.push(at);
+        at += c;
+    }
+    let mut dealt = vec![[0u64; N]; v.len()];
+    let mut next = starts.clone();
+    for r in v.iter() {
+        let b = bucket(r);
+        dealt[next[b]] = *r;
+        next[b] += 1;
+    }
+    let mut slices = Vec::with_capacity(counts.len());
+    let mut rest = dealt.as_mut_slice();
+    for &c in &counts {
+        let (head, tail) = rest.split_at_mut(c);
+        slices.push(head);
+        rest = tail;
+    }
+    slices
+        .into_par_iter()
+        .for_each(|s| s.sort_unstable_by(by_words));
+    *v = dealt;
+}
+
 /// Records of `N` words sorted in memory and, past the budget, in sorted runs on disk, merged
 /// when read back.
 struct Sorter<const N: usize> {
@@ -141,14 +187,16 @@ impl<const N: usize> Sorter<N> {
 
     /// Sort what is held and write it as one run into `dir`.
     fn spill(&mut self, dir: &TempFolder) -> Result<()> {
-        use rayon::slice::ParallelSliceMut;
-        self.held.par_sort_unstable();
+        sort(&mut self.held);
         let path = self.next_run(dir);
         let mut w = dir.create(&path)?;
-        for r in &self.held {
-            for x in r {
-                dir.write(&mut w, &x.to_le_bytes())?;
+        let mut bytes = Vec::with_capacity(1 << 20);
+        for chunk in self.held.chunks((1 << 20) / (8 * N)) {
+            bytes.clear();
+            for x in chunk.iter().flatten() {
+                bytes.extend_from_slice(&x.to_le_bytes());
             }
+            dir.write(&mut w, &bytes)?;
         }
         dir.finish(w)?;
         self.runs.push(path);
@@ -187,8 +235,7 @@ impl<const N: usize> Sorter<N> {
 
     /// Every record, in order.
     fn sorted(mut self, dir: Option<&TempFolder>) -> Result<Merged<N>> {
-        use rayon::slice::ParallelSliceMut;
-        self.held.par_sort_unstable();
+        sort(&mut self.held);
         let mut sources: Vec<RunReader<N>> = Vec::with_capacity(self.runs.len());
         for path in &self.runs {
             let f = File::open(path).with_context(|| {
@@ -224,18 +271,23 @@ struct RunReader<const N: usize> {
 
 impl<const N: usize> RunReader<N> {
     fn next(&mut self) -> Result<Option<[u64; N]>> {
-        let mut rec = [0u64; N];
-        let mut b = [0u8; 8];
-        for (i, x) in rec.iter_mut().enumerate() {
-            match self.r.read_exact(&mut b) {
-                Ok(()) => *x = u64::from_le_bytes(b),
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && i == 0 => {
-                    return Ok(None)
-                }
-                Err(e) => return Err(e).context("the duplicate-key index's spill is damaged"),
-            }
+        let mut b = [0u8; 8 * MAX_WORDS];
+        let b = &mut b[..8 * N];
+        let at_end = self
+            .r
+            .fill_buf()
+            .context("cannot read the duplicate-key index's spill")?
+            .is_empty();
+        if at_end {
+            return Ok(None);
         }
-        Ok(Some(rec))
+        // A run ends on a record boundary: a record cut short is damage.
+        self.r
+            .read_exact(b)
+            .context("the duplicate-key index's spill is damaged")?;
+        Ok(Some(std::array::from_fn(|i| {
+            u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().expect("8 bytes"))
+        })))
     }
 }
 
@@ -337,7 +389,8 @@ pub(crate) struct DupFinder {
     folder: Option<TempFolder>,
     disk: Option<Appended>,
     records: Sorter<2>,
-    origins: Vec<Origin>,
+    /// Origins held, [`ORIGIN_BYTES`] each.
+    origins: Vec<u8>,
     keys: Vec<u8>,
     items: u64,
     key_bytes: u64,
@@ -362,18 +415,19 @@ impl DupFinder {
     /// Origins and keys held before they are appended to their files: the records, 16
     /// bytes an item, are what the budget holds.
     fn side_bytes(&self) -> usize {
-        self.origins.capacity() * std::mem::size_of::<Origin>() + self.keys.capacity()
+        self.origins.capacity() + self.keys.capacity()
     }
 
     /// Record the next item's key (`hash` is its [`crate::model::keys::key_hash`]).
     pub(crate) fn insert(&mut self, hash: u64, key: &[u8], source: u32, row: u64) -> Result<()> {
         self.records.held.push([hash, self.items]);
-        self.origins.push(Origin {
+        let origin = Origin {
             source,
             row,
             key_at: self.key_bytes,
             key_len: key.len() as u32,
-        });
+        };
+        self.origins.extend_from_slice(&origin.to_bytes());
         self.keys.extend_from_slice(key);
         self.items += 1;
         self.key_bytes += key.len() as u64;
@@ -409,11 +463,9 @@ impl DupFinder {
             });
         }
         let d = self.disk.as_mut().expect("made");
-        for o in &self.origins {
-            folder.write(&mut d.origins, &o.to_bytes())?;
-        }
+        folder.write(&mut d.origins, &self.origins)?;
         folder.write(&mut d.keys, &self.keys)?;
-        d.origins_on_disk += self.origins.len() as u64;
+        d.origins_on_disk += (self.origins.len() / ORIGIN_BYTES) as u64;
         d.keys_on_disk += self.keys.len() as u64;
         self.origins.clear();
         self.keys.clear();
@@ -486,7 +538,7 @@ impl DupFinder {
 
 /// Reads origins and keys back by ordinal, from memory or from the spill files.
 struct Lookup {
-    origins: Vec<Origin>,
+    origins: Vec<u8>,
     keys: Vec<u8>,
     disk: Option<(File, File, u64, u64)>,
 }
@@ -525,7 +577,9 @@ impl Lookup {
     fn origin(&self, ord: u64) -> Result<Origin> {
         let on_disk = self.disk.as_ref().map_or(0, |d| d.2);
         if ord >= on_disk {
-            return Ok(self.origins[(ord - on_disk) as usize]);
+            let at = (ord - on_disk) as usize * ORIGIN_BYTES;
+            let b = self.origins[at..at + ORIGIN_BYTES].try_into().expect("one origin");
+            return Ok(Origin::from_bytes(b));
         }
         let (f, ..) = self.disk.as_ref().expect("on disk");
         let mut b = [0u8; ORIGIN_BYTES];
@@ -704,6 +758,30 @@ mod tests {
         }
         // Nothing is left behind in the spill folder.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// The bucketed sort orders exactly as a plain sort, equal hashes by their other words.
+    #[test]
+    fn the_bucketed_sort_is_a_sort() {
+        let mut next = crate::testing::xorshift(99);
+        for n in [0usize, 1, 1000, 70_000, 300_000] {
+            let mut v: Vec<[u64; 2]> = (0..n as u64)
+                .map(|i| {
+                    let h = next();
+                    // Some hashes repeat, some sit at the extremes.
+                    let h = match i % 7 {
+                        0 => h % 5,
+                        1 => u64::MAX - h % 3,
+                        _ => h,
+                    };
+                    [h, next() % 1000]
+                })
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            sort(&mut v);
+            assert_eq!(v, want, "{n} records");
+        }
     }
 
     /// A spill folder that cannot be written is an error that names it.
