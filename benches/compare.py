@@ -114,7 +114,7 @@ def interleaved(f, g, runs):
 def prep_convert(inp, out, extra=()):
     shutil.rmtree(out, ignore_errors=True)
     return ["prep_convert", [PREP, "convert", inp, "--out", out, "--key", "pk", "--sort-key", "sk",
-                             "--quiet", "--force", "--duplicates", "off", *extra]]
+                             "--quiet", "--force", *extra]]
 
 
 DUCK_SELECT = """

@@ -407,6 +407,22 @@ proptest! {
     fn read_digests_match_sha2(v in proptest::collection::vec(any::<u8>(), 0..4000)) {
         check_read_digest(&v);
     }
+
+    /// The duplicate-key index against a HashMap: keys from a small alphabet (many repeats),
+    /// hashed by a weak hash (many collisions), in memory and spilled.
+    #[test]
+    fn duplicates_match_a_hash_map(
+        keys in proptest::collection::vec(proptest::collection::vec(0u8..4, 0..4), 0..400),
+        weak in 0u64..4,
+    ) {
+        let hash: fn(&[u8]) -> u64 = match weak {
+            0 => |_| 7,
+            1 => |k| k.len() as u64,
+            2 => |k| k.iter().map(|&b| b as u64).sum(),
+            _ => prep::model::keys::key_hash,
+        };
+        check_duplicates(&keys, hash);
+    }
 }
 
 /// Every input kept by the fuzz campaigns (fuzz/corpus/TARGET, crashes included) through the
@@ -415,7 +431,7 @@ proptest! {
 fn fuzz_corpora_replay() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     type Check = fn(&[u8]);
-    let targets: [(&str, Check); 7] = [
+    let targets: [(&str, Check); 8] = [
         ("escape", check_escape),
         ("number", check_number),
         ("csv_split", |d| check_csv(d, b',')),
@@ -423,6 +439,7 @@ fn fuzz_corpora_replay() {
         ("ion_line", check_ion_line),
         ("read_digest", check_read_digest),
         ("template", check_template_bytes),
+        ("duplicates", check_duplicates_bytes),
     ];
     let mut replayed = 0;
     for (name, check) in targets {

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 /// What an item's key duplicates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct First {
+pub struct First {
     pub source: u32,
     pub row: u64,
     /// How many times the key has been seen, this one included.
@@ -34,7 +34,7 @@ pub(crate) struct First {
 
 /// One item whose key was seen before.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Duplicate {
+pub struct Duplicate {
     pub key: Vec<u8>,
     pub source: u32,
     pub row: u64,
@@ -43,7 +43,7 @@ pub(crate) struct Duplicate {
 
 /// Where the index may spill, and how much memory it may hold before it does.
 #[derive(Clone, Debug)]
-pub(crate) struct Spill {
+pub struct Spill {
     pub dir: PathBuf,
     pub memory: usize,
 }
@@ -384,7 +384,7 @@ struct Appended {
 
 /// The duplicate-key index of a run: [`insert`](Self::insert) every item's key in input order,
 /// then [`finish`](Self::finish).
-pub(crate) struct DupFinder {
+pub struct DupFinder {
     spill: Option<Spill>,
     folder: Option<TempFolder>,
     disk: Option<Appended>,
@@ -399,7 +399,7 @@ pub(crate) struct DupFinder {
 impl DupFinder {
     /// An index that holds up to `spill.memory` bytes before it writes into `spill.dir`; with
     /// no spill, everything stays in memory.
-    pub(crate) fn new(spill: Option<Spill>) -> DupFinder {
+    pub fn new(spill: Option<Spill>) -> DupFinder {
         DupFinder {
             spill,
             folder: None,
@@ -419,7 +419,7 @@ impl DupFinder {
     }
 
     /// Record the next item's key (`hash` is its [`crate::model::keys::key_hash`]).
-    pub(crate) fn insert(&mut self, hash: u64, key: &[u8], source: u32, row: u64) -> Result<()> {
+    pub fn insert(&mut self, hash: u64, key: &[u8], source: u32, row: u64) -> Result<()> {
         self.records.held.push([hash, self.items]);
         let origin = Origin {
             source,
@@ -474,7 +474,7 @@ impl DupFinder {
 
     /// Every duplicate item, in input order, with the key's first item and its count so far;
     /// and the counts: keys seen more than once, items beyond the first of their key.
-    pub(crate) fn finish(mut self) -> Result<Found> {
+    pub fn finish(mut self) -> Result<Found> {
         let mut lookup = Lookup::new(&mut self)?;
         let records = std::mem::replace(&mut self.records, Sorter::new());
         let mut merged = records.sorted(self.folder.as_ref())?;
@@ -578,7 +578,9 @@ impl Lookup {
         let on_disk = self.disk.as_ref().map_or(0, |d| d.2);
         if ord >= on_disk {
             let at = (ord - on_disk) as usize * ORIGIN_BYTES;
-            let b = self.origins[at..at + ORIGIN_BYTES].try_into().expect("one origin");
+            let b = self.origins[at..at + ORIGIN_BYTES]
+                .try_into()
+                .expect("one origin");
             return Ok(Origin::from_bytes(b));
         }
         let (f, ..) = self.disk.as_ref().expect("on disk");
@@ -619,7 +621,7 @@ fn read_at(f: &File, buf: &mut [u8], at: u64) -> Result<()> {
 }
 
 /// The duplicates an index found, read in input order.
-pub(crate) struct Found {
+pub struct Found {
     pub keys_with_duplicates: u64,
     pub extra_items: u64,
     order: Merged<3>,
@@ -629,7 +631,7 @@ pub(crate) struct Found {
 
 impl Found {
     /// The next duplicate item, in input order.
-    pub(crate) fn next_duplicate(&mut self) -> Result<Option<Duplicate>> {
+    pub fn next_duplicate(&mut self) -> Result<Option<Duplicate>> {
         let Some([ord, first, seen]) = self.order.next()? else {
             return Ok(None);
         };

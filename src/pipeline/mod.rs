@@ -2,7 +2,8 @@
 //! results come back in input order. Unlike windows of `par_iter` (every window waits for its
 //! slowest item), no worker idles while one item of a window is still being worked on.
 
-pub(crate) mod duplicates;
+#[doc(hidden)]
+pub mod duplicates;
 pub(crate) mod progress;
 pub use crate::model::threads::{lower_priority, BACKGROUND_NICE, CSV_READER_NICE, PRODUCER_NICE};
 

@@ -1070,3 +1070,62 @@ pub fn check_template_bytes(data: &[u8]) {
     ZOO.with(|zoo| check_template(&text, zoo));
     check_iso8601(&text);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The duplicate-key index
+
+/// Duplicates by a HashMap walked in input order: (key, item index, first item index, count).
+pub fn duplicates_reference(keys: &[Vec<u8>]) -> Vec<(Vec<u8>, u64, u64, u32)> {
+    let mut seen: std::collections::HashMap<&[u8], (u64, u32)> = Default::default();
+    let mut out = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        match seen.get_mut(k.as_slice()) {
+            Some((first, n)) => {
+                *n += 1;
+                out.push((k.clone(), i as u64, *first, *n));
+            }
+            None => {
+                seen.insert(k, (i as u64, 1));
+            }
+        }
+    }
+    out
+}
+
+/// The index finds exactly the reference's duplicates, in the same order, in memory and
+/// spilled past a tiny budget, with `hash` (weak hashes force collisions).
+pub fn check_duplicates(keys: &[Vec<u8>], hash: fn(&[u8]) -> u64) {
+    use prep::pipeline::duplicates::{DupFinder, Spill};
+    let want = duplicates_reference(keys);
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    for spill in [
+        None,
+        Some(Spill {
+            dir: dir.path().to_path_buf(),
+            memory: 1 << 10,
+        }),
+    ] {
+        let mut index = DupFinder::new(spill.clone());
+        for (i, k) in keys.iter().enumerate() {
+            index.insert(hash(k), k, 0, i as u64).expect("insert");
+        }
+        let mut found = index.finish().expect("finish");
+        let mut got = Vec::new();
+        while let Some(d) = found.next_duplicate().expect("next") {
+            got.push((d.key, d.row, d.first.row, d.first.seen));
+        }
+        assert_eq!(got, want, "spilled: {}", spill.is_some());
+        let extra = want.len() as u64;
+        assert_eq!(found.extra_items, extra);
+        let keys_with = want.iter().filter(|d| d.3 == 2).count() as u64;
+        assert_eq!(found.keys_with_duplicates, keys_with);
+    }
+}
+
+/// Fuzz input: keys separated by 0xff, each hashed by its first byte only (collisions galore)
+/// and by prep's own hash.
+pub fn check_duplicates_bytes(data: &[u8]) {
+    let keys: Vec<Vec<u8>> = data.split(|&b| b == 0xff).map(<[u8]>::to_vec).collect();
+    check_duplicates(&keys, |k| k.first().copied().unwrap_or(0) as u64);
+    check_duplicates(&keys, prep::model::keys::key_hash);
+}
