@@ -312,6 +312,31 @@ def test_spark_writes_an_import_folder_that_validates(spark, tmp_path):
     assert r.returncode == 0, r.stdout[-2000:]
 
 
+def test_spark_encodes_partitions_where_they_are(spark, tmp_path):
+    """No shuffle: each partition is one shard with exactly its rows, and the merge finds the
+    keys repeated across partitions — the single run's duplicates, key for key."""
+    from prep.spark import write_import_files
+
+    data = rows()
+    df = spark.createDataFrame(data, SCHEMA).coalesce(3)
+    sizes = df.rdd.glom().map(len).collect()
+    out = tmp_path / "spark"
+    summary = write_import_files(df, str(out), key="pk:S", compress="gzip")
+    shards = sorted((out / "shards").glob("shard-*-of-*.json"))
+    assert [json.loads(p.read_text())["rowsRead"] for p in shards] == sizes
+    single = single_run(tmp_path, data)
+    want = jsonl(single / "duplicates.jsonl")
+    got = jsonl(out / "duplicates.jsonl")
+    assert summary["duplicateItems"] == len(want) > 0
+    count = lambda ds: sorted((json.dumps(d["key"]), d["occurrence"]) for d in ds)
+    assert count(got) == count(want)
+    assert sorted(part_lines(out)) == sorted(part_lines(single))
+    # In partition order, as a single run over the partitions one after the other finds them.
+    firsts = [(d["duplicate"]["source"], d["duplicate"]["row"]) for d in got]
+    order = [(int(s.split()[-1]), r) for s, r in firsts]
+    assert order == sorted(order)
+
+
 def test_spark_writes_a_single_table_design_as_the_cli_does(spark, tmp_path):
     """The same templates, set, rename and TTL through Spark (keys computed in the tasks):
     the items of one `prep convert` run, and a folder that validates with the TTL checked."""

@@ -4,12 +4,12 @@
     summary = write_import_files(df, "s3://bucket/prefix/", key="pk:S", sort_key="sk:N",
                                  format="dynamodb-json", compress="zstd")
 
-The DataFrame is repartitioned by the primary key, so every copy of a key lands in one task;
-each task runs prep's encoder over its Arrow batches (``mapInArrow``) and writes its parts
-straight into the output (a folder every executor sees, or an S3 prefix, through prep's own S3
-client) as one shard of the conversion; the driver then merges the shards: the manifests,
-``rejects.jsonl`` and ``duplicates.jsonl`` — the same folder layout and manifests as ``prep
-convert``, ready for ``prep validate`` and ``prep import``.
+Each partition of the DataFrame, as it is (no shuffle), is one shard of the conversion: its task
+runs prep's encoder over its Arrow batches (``mapInArrow``), writes its parts straight into the
+output (a folder every executor sees, or an S3 prefix, through prep's own S3 client) and records
+its items' keys; the driver then merges the shards, which finds duplicate keys across all of
+them, and writes the manifests, ``rejects.jsonl`` and ``duplicates.jsonl`` — the same folder
+layout and manifests as ``prep convert``, ready for ``prep validate`` and ``prep import``.
 
 Task retries rewrite their shard (``force``); turn speculative execution off
 (``spark.speculation=false``, the default), since two attempts of one task would write the
@@ -26,8 +26,9 @@ def _key_columns(spec):
 
 def write_import_files(df, out, key=None, sort_key=None, partitions=None, map=None, **opts):
     """Convert ``df`` into an import folder at ``out``; the merged summary (a dict, as ``prep
-    convert --json`` prints it). ``partitions``: the number of tasks (shards; default: the
-    DataFrame's partitions). Other options as :func:`prep.options`.
+    convert --json`` prints it). Each partition is one shard, encoded where it is; with
+    ``partitions=N`` the DataFrame is first repartitioned into N (a shuffle: only to even out
+    skewed partitions). Other options as :func:`prep.options`.
 
     Several entity types into one table: ``map="shop.toml"`` (a ``prep convert --map`` file)
     and ``df`` a dict of one DataFrame per entity type (``{"customer": customers, "order":
@@ -44,8 +45,8 @@ def write_import_files(df, out, key=None, sort_key=None, partitions=None, map=No
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"key column(s) {missing} are not in the DataFrame ({df.columns})")
-    n = partitions or max(1, df.rdd.getNumPartitions())
-    shaped = df.repartition(n, *columns)
+    shaped = df.repartition(partitions) if partitions else df
+    n = max(1, shaped.rdd.getNumPartitions())
     schema = to_arrow_schema(shaped.schema)
     names = [f"partition {i}" for i in range(n)]
     _run_shards(shaped, _task(out, n, schema, names, None, 0, settings), n)
@@ -89,8 +90,8 @@ def _run_shards(df, task, n, what="shards"):
 
 
 def _write_map(frames, out, map_file, partitions, **opts):
-    """Every entity type's DataFrame as shards of one conversion: entity after entity, each
-    repartitioned by the source columns of its partition key; then the merge."""
+    """Every entity type's DataFrame as shards of one conversion: entity after entity, a shard
+    per partition as it is; then the merge."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
     entities = prep.map_entities(map_file)
@@ -101,15 +102,15 @@ def _write_map(frames, out, map_file, partitions, **opts):
     if unknown:
         raise ValueError(f"the map has no entity type {unknown} (it has {names})")
     jobs = []
-    for entity, columns in entities:
+    for entity, _ in entities:
         df = frames.get(entity)
         if df is None:
             continue
         settings = dict(opts, map=map_file, entity=entity)
         prep.options(**settings)
         _check_against(to_arrow_schema(df.schema), settings)
-        n = partitions or max(1, df.rdd.getNumPartitions())
-        jobs.append((entity, df.repartition(n, *[c for c in columns if c in df.columns]), n, settings))
+        shaped = df.repartition(partitions) if partitions else df
+        jobs.append((entity, shaped, max(1, shaped.rdd.getNumPartitions()), settings))
     count = sum(n for _, _, n, _ in jobs)
     inputs, input_entities = [], []
     for entity, _, n, _ in jobs:
