@@ -2,8 +2,10 @@
 """The Spark path against the usual PySpark job, in one run, on the same DataFrame (PySpark in
 local mode on this machine's cores):
 
-- prep: `prep.spark.write_import_files` (repartition by key, prep's encoder in mapInArrow,
-  parts written by the tasks, manifests, rejects and duplicates by the driver);
+- prep: `prep.spark.write_import_files` (each partition one shard where it is, prep's encoder
+  in mapInArrow, parts written by the tasks, duplicates across shards found by the merge on the
+  driver, manifests and rejects); and, to measure what the shuffle cost, the same after the
+  full-row repartition by key that it did before;
 - the usual job: `df.rdd.mapPartitions` with boto3's `TypeSerializer` and `json.dumps` per row,
   each partition written as a gzip part (no key checks, no duplicates, no manifests).
 
@@ -78,7 +80,14 @@ def main():
     def prep_path():
         shutil.rmtree(out_p, ignore_errors=True)
         t = time.perf_counter()
-        s = write_import_files(df, out_p, key="pk:S", sort_key="sk:N", compress="gzip", partitions=cores)
+        s = write_import_files(df, out_p, key="pk:S", sort_key="sk:N", compress="gzip")
+        return time.perf_counter() - t, s["itemsWritten"]
+
+    def shuffled_path():
+        shutil.rmtree(out_p, ignore_errors=True)
+        t = time.perf_counter()
+        s = write_import_files(df.repartition(cores, "pk", "sk"), out_p, key="pk:S", sort_key="sk:N",
+                               compress="gzip")
         return time.perf_counter() - t, s["itemsWritten"]
 
     def usual_path():
@@ -87,19 +96,21 @@ def main():
         n = usual(df, out_u)
         return time.perf_counter() - t, n
 
-    a, b = prep_path(), usual_path()
-    assert a[1] == b[1] == args.rows, (a, b)
-    print(f"checked: both paths write {args.rows:,} items", flush=True)
-    pa_, ua = [], []
+    a, b, c = prep_path(), usual_path(), shuffled_path()
+    assert a[1] == b[1] == c[1] == args.rows, (a, b, c)
+    print(f"checked: the paths write {args.rows:,} items", flush=True)
+    pa_, ua, sa = [], [], []
+    paths = [(prep_path, pa_), (usual_path, ua), (shuffled_path, sa)]
     for i in range(args.runs):
-        for f, into in ([(prep_path, pa_), (usual_path, ua)] if i % 2 == 0 else [(usual_path, ua), (prep_path, pa_)]):
+        for f, into in (paths if i % 2 == 0 else paths[::-1]):
             into.append(f()[0])
-    tp, tu = statistics.median(pa_), statistics.median(ua)
+    tp, tu, ts = statistics.median(pa_), statistics.median(ua), statistics.median(sa)
     per_core = lambda t: args.rows / t / cores
     print(f"Spark local[{cores}], {args.rows:,} rows, gzip DynamoDB JSON, median of {args.runs}:")
     print(f"  prep.spark.write_import_files     {tp:7.2f} s   {per_core(tp):10,.0f} rows/s per core")
+    print(f"  the same after a repartition by key {ts:7.2f} s   {per_core(ts):10,.0f} rows/s per core")
     print(f"  mapPartitions + TypeSerializer    {tu:7.2f} s   {per_core(tu):10,.0f} rows/s per core")
-    print(f"  ratio: {tu / tp:.2f}x", flush=True)
+    print(f"  ratio: {tu / tp:.2f}x (with the shuffle: {tu / ts:.2f}x)", flush=True)
     spark.stop()
 
 
