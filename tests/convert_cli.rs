@@ -668,9 +668,8 @@ fn a_spilled_duplicate_index_finds_the_same_duplicates() {
         &[&input, "--key", "pk", "--sort-key", "sk:N"],
     );
     assert_eq!(code, 0, "{err}");
-    let (code, t, err) = convert(
-        &d.path().join("spilled"),
-        &[
+    let spilled = |out: &Path, dir: &Path| {
+        let args = [
             &input,
             "--key",
             "pk",
@@ -678,10 +677,13 @@ fn a_spilled_duplicate_index_finds_the_same_duplicates() {
             "sk:N",
             "--dup-memory",
             "1MiB",
-            "--tmp-dir",
-            spill.to_str().unwrap(),
-        ],
-    );
+        ];
+        convert(
+            out,
+            &[&args[..], &["--tmp-dir", dir.to_str().unwrap()]].concat(),
+        )
+    };
+    let (code, t, err) = spilled(&d.path().join("spilled"), &spill);
     assert_eq!(code, 0, "{err}");
     assert_eq!(s["duplicateItems"], 60_000);
     assert_eq!(s["duplicateKeys"], 30_000);
@@ -731,20 +733,7 @@ fn a_spilled_duplicate_index_finds_the_same_duplicates() {
     // A spill folder that does not exist: exit 2, naming it, and nothing complete.
     let out = d.path().join("nowhere");
     let missing = d.path().join("no-such-folder");
-    let (code, _, err) = convert(
-        &out,
-        &[
-            &input,
-            "--key",
-            "pk",
-            "--sort-key",
-            "sk:N",
-            "--dup-memory",
-            "1MiB",
-            "--tmp-dir",
-            missing.to_str().unwrap(),
-        ],
-    );
+    let (code, _, err) = spilled(&out, &missing);
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("no-such-folder") && err.contains("--tmp-dir"),

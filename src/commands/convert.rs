@@ -355,13 +355,7 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
         let (checks, keys) = item_key_checks(&sources, &opts.keys, None)?;
         (vec![Encoding::Lines(checks)], keys)
     };
-    let (store, _lock) = crate::output::open(
-        &opts.out,
-        &opts.aws,
-        opts.force,
-        opts.shard,
-        opts.observer.clone(),
-    )?;
+    let (store, _lock) = opts.open_output()?;
     let entities: Vec<String> = groups
         .iter()
         .filter_map(|g| g.name.map(str::to_string))

@@ -205,13 +205,7 @@ impl ShardWriter {
             bail!("in a map's run every input names its entity type, and only then");
         }
         let (encoding, keys) = encoding(schema, &opts, entity.as_deref())?;
-        let (store, held) = crate::output::open(
-            &opts.out,
-            &opts.aws,
-            opts.force,
-            opts.shard,
-            opts.observer.clone(),
-        )?;
+        let (store, held) = opts.open_output()?;
         let mut writer = Writer::new(
             &opts,
             &store,

@@ -163,6 +163,22 @@ pub(crate) fn output_facts(opts: &ConvertOptions, keys: &KeySchema) -> OutputFac
 }
 
 impl ConvertOptions {
+    /// The output store, made ready and locked for the run (one shard's, for a shard).
+    pub(crate) fn open_output(
+        &self,
+    ) -> anyhow::Result<(
+        std::sync::Arc<dyn crate::output::store::OutputStore>,
+        crate::output::Lock,
+    )> {
+        crate::output::open(
+            &self.out,
+            &self.aws,
+            self.force,
+            self.shard,
+            self.observer.clone(),
+        )
+    }
+
     /// Where the duplicate-key index spills and how much it holds first.
     pub(crate) fn dup_spill(&self) -> crate::pipeline::duplicates::Spill {
         crate::pipeline::duplicates::Spill::for_output(
