@@ -55,25 +55,17 @@ fn compress_lanes(
     {
         // Dead lanes read a block of zeros again and again; their state is thrown away.
         static ZERO: [u8; 64] = [0; 64];
-        let ptr: [*const u8; LANES] = std::array::from_fn(|l| {
-            if live[l] {
-                data[l].as_ptr()
-            } else {
-                ZERO.as_ptr()
-            }
-        });
+        let lanes: [&[u8]; LANES] =
+            std::array::from_fn(|l| if live[l] { data[l] } else { &ZERO[..] });
         let step: [usize; LANES] = std::array::from_fn(|l| if live[l] { 64 } else { 0 });
         for l in 0..LANES {
             assert!(!live[l] || data[l].len() >= blocks * 64);
         }
-        // SAFETY: every live pointer has `blocks` blocks behind it (asserted above); dead
-        // lanes do not move.
-        unsafe {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                x86::avx2(state, ptr, step, blocks)
-            } else {
-                sse2_halves(state, ptr, step, blocks)
-            }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { x86::avx2(state, lanes, step, blocks) }
+        } else {
+            sse2_halves(state, lanes, step, blocks)
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -86,25 +78,25 @@ fn compress_lanes(
     }
 }
 
-/// The lanes four at a time in 128-bit vectors.
-///
-/// # Safety
-/// As `x86::sse2`, for every lane.
+/// The lanes four at a time in 128-bit vectors (SSE2: every x86-64 has it).
 #[cfg(target_arch = "x86_64")]
-unsafe fn sse2_halves(
+fn sse2_halves(
     state: &mut [[u32; 4]; LANES],
-    ptr: [*const u8; LANES],
+    data: [&[u8]; LANES],
     step: [usize; LANES],
     blocks: usize,
 ) {
     for h in 0..LANES / 4 {
         let mut st: [[u32; 4]; 4] = std::array::from_fn(|l| state[4 * h + l]);
-        x86::sse2(
-            &mut st,
-            std::array::from_fn(|l| ptr[4 * h + l]),
-            std::array::from_fn(|l| step[4 * h + l]),
-            blocks,
-        );
+        // SAFETY: every x86-64 CPU has SSE2.
+        unsafe {
+            x86::sse2(
+                &mut st,
+                std::array::from_fn(|l| data[4 * h + l]),
+                std::array::from_fn(|l| step[4 * h + l]),
+                blocks,
+            )
+        };
         state[4 * h..4 * h + 4].copy_from_slice(&st);
     }
 }
@@ -212,14 +204,60 @@ mod x86 {
         }};
     }
 
-    /// Row `q` (bytes 16q..16q+16) of the blocks at `p[0..4]`, transposed: word 4q+k of the four
-    /// lanes in element k.
-    #[inline(always)]
-    unsafe fn rows4(p: &[*const u8], q: usize) -> [__m128i; 4] {
-        let r0 = _mm_loadu_si128(p[0].add(16 * q) as *const __m128i);
-        let r1 = _mm_loadu_si128(p[1].add(16 * q) as *const __m128i);
-        let r2 = _mm_loadu_si128(p[2].add(16 * q) as *const __m128i);
-        let r3 = _mm_loadu_si128(p[3].add(16 * q) as *const __m128i);
+    /// 16 bytes of `b` from `at` (bounds-checked: only the load itself is unsafe).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn load16(b: &[u8], at: usize) -> __m128i {
+        let bytes: &[u8; 16] = b[at..at + 16].try_into().expect("16 bytes");
+        // SAFETY: `bytes` is 16 readable bytes; the load is unaligned.
+        unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) }
+    }
+
+    /// Four words as one vector.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn words4(v: &[u32; 4]) -> __m128i {
+        // SAFETY: `v` is 16 readable bytes; the load is unaligned.
+        unsafe { _mm_loadu_si128(v.as_ptr().cast()) }
+    }
+
+    /// Eight words as one vector.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn words8(v: &[u32; 8]) -> __m256i {
+        // SAFETY: `v` is 32 readable bytes; the load is unaligned.
+        unsafe { _mm256_loadu_si256(v.as_ptr().cast()) }
+    }
+
+    /// A vector as four words.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn store4(v: __m128i) -> [u32; 4] {
+        let mut out = [0u32; 4];
+        // SAFETY: `out` is 16 writable bytes; the store is unaligned.
+        unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), v) };
+        out
+    }
+
+    /// A vector as eight words.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn store8(v: __m256i) -> [u32; 8] {
+        let mut out = [0u32; 8];
+        // SAFETY: `out` is 32 writable bytes; the store is unaligned.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), v) };
+        out
+    }
+
+    /// Row `q` (bytes 16q..16q+16) of the blocks at `at[0..4]` of `d[0..4]`, transposed: word
+    /// 4q+k of the four lanes in element k.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn rows4(d: &[&[u8]], at: &[usize], q: usize) -> [__m128i; 4] {
+        let r0 = load16(d[0], at[0] + 16 * q);
+        let r1 = load16(d[1], at[1] + 16 * q);
+        let r2 = load16(d[2], at[2] + 16 * q);
+        let r3 = load16(d[3], at[3] + 16 * q);
         let t0 = _mm_unpacklo_epi32(r0, r1);
         let t1 = _mm_unpacklo_epi32(r2, r3);
         let t2 = _mm_unpackhi_epi32(r0, r1);
@@ -234,17 +272,14 @@ mod x86 {
 
     /// Four lanes in 128-bit vectors.
     macro_rules! body4 {
-        ($state:ident, $ptr:ident, $step:ident, $blocks:ident, $f:ident, $g:ident, $h:ident, $i:ident, $rol:ident) => {{
-            let load = |w: usize| {
-                let v: [u32; 4] = std::array::from_fn(|l| $state[l][w]);
-                _mm_loadu_si128(v.as_ptr() as *const __m128i)
-            };
+        ($state:ident, $data:ident, $step:ident, $blocks:ident, $f:ident, $g:ident, $h:ident, $i:ident, $rol:ident) => {{
+            let load = |w: usize| words4(&std::array::from_fn(|l| $state[l][w]));
             let (mut a, mut b, mut c, mut d) = (load(0), load(1), load(2), load(3));
-            let mut p = $ptr;
+            let mut at = [0usize; 4];
             for _ in 0..$blocks {
                 let mut m = [_mm_setzero_si128(); 16];
                 for q in 0..4 {
-                    m[4 * q..4 * q + 4].copy_from_slice(&rows4(&p, q));
+                    m[4 * q..4 * q + 4].copy_from_slice(&rows4(&$data, &at, q));
                 }
                 block!(
                     _mm_add_epi32,
@@ -261,12 +296,11 @@ mod x86 {
                     d
                 );
                 for l in 0..4 {
-                    p[l] = p[l].add($step[l]);
+                    at[l] += $step[l];
                 }
             }
             for (w, v) in [a, b, c, d].into_iter().enumerate() {
-                let mut lanes = [0u32; 4];
-                _mm_storeu_si128(lanes.as_mut_ptr() as *mut __m128i, v);
+                let lanes = store4(v);
                 for l in 0..4 {
                     $state[l][w] = lanes[l];
                 }
@@ -276,18 +310,15 @@ mod x86 {
 
     /// Eight lanes in 256-bit vectors.
     macro_rules! body8 {
-        ($state:ident, $ptr:ident, $step:ident, $blocks:ident, $f:ident, $g:ident, $h:ident, $i:ident, $rol:ident) => {{
-            let load = |w: usize| {
-                let v: [u32; 8] = std::array::from_fn(|l| $state[l][w]);
-                _mm256_loadu_si256(v.as_ptr() as *const __m256i)
-            };
+        ($state:ident, $data:ident, $step:ident, $blocks:ident, $f:ident, $g:ident, $h:ident, $i:ident, $rol:ident) => {{
+            let load = |w: usize| words8(&std::array::from_fn(|l| $state[l][w]));
             let (mut a, mut b, mut c, mut d) = (load(0), load(1), load(2), load(3));
-            let mut p = $ptr;
+            let mut at = [0usize; LANES];
             for _ in 0..$blocks {
                 let mut m = [_mm256_setzero_si256(); 16];
                 for q in 0..4 {
-                    let lo = rows4(&p[..4], q);
-                    let hi = rows4(&p[4..], q);
+                    let lo = rows4(&$data[..4], &at[..4], q);
+                    let hi = rows4(&$data[4..], &at[4..], q);
                     for k in 0..4 {
                         m[4 * q + k] = _mm256_set_m128i(hi[k], lo[k]);
                     }
@@ -307,12 +338,11 @@ mod x86 {
                     d
                 );
                 for l in 0..LANES {
-                    p[l] = p[l].add($step[l]);
+                    at[l] += $step[l];
                 }
             }
             for (w, v) in [a, b, c, d].into_iter().enumerate() {
-                let mut lanes = [0u32; 8];
-                _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, v);
+                let lanes = store8(v);
                 for l in 0..LANES {
                     $state[l][w] = lanes[l];
                 }
@@ -349,18 +379,16 @@ mod x86 {
         _mm_xor_si128(c, _mm_or_si128(b, _mm_xor_si128(d, _mm_set1_epi32(-1))))
     }
 
-    /// Four lanes, with what every x86-64 has.
-    ///
-    /// # Safety
-    /// Each `ptr[l]` must have `blocks * step[l]` readable bytes (plus 64 when `step[l]` is 0).
+    /// Four lanes, with what every x86-64 has: `blocks` blocks of each `data[l]`, `step[l]`
+    /// bytes apart (0: the same block again; the loads are bounds-checked).
     #[target_feature(enable = "sse2")]
-    pub(super) unsafe fn sse2(
+    pub(super) fn sse2(
         state: &mut [[u32; 4]; 4],
-        ptr: [*const u8; 4],
+        data: [&[u8]; 4],
         step: [usize; 4],
         blocks: usize,
     ) {
-        body4!(state, ptr, step, blocks, f_sse2, g_sse2, h_sse2, i_sse2, rol_sse2)
+        body4!(state, data, step, blocks, f_sse2, g_sse2, h_sse2, i_sse2, rol_sse2)
     }
 
     #[inline]
@@ -395,18 +423,15 @@ mod x86 {
         )
     }
 
-    /// Eight lanes with AVX2.
-    ///
-    /// # Safety
-    /// As [`sse2`], on a CPU with AVX2.
+    /// Eight lanes with AVX2, as [`sse2`]; callers check that the CPU has AVX2.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn avx2(
+    pub(super) fn avx2(
         state: &mut [[u32; 4]; LANES],
-        ptr: [*const u8; LANES],
+        data: [&[u8]; LANES],
         step: [usize; LANES],
         blocks: usize,
     ) {
-        body8!(state, ptr, step, blocks, f_avx2, g_avx2, h_avx2, i_avx2, rol_avx2)
+        body8!(state, data, step, blocks, f_avx2, g_avx2, h_avx2, i_avx2, rol_avx2)
     }
 }
 
@@ -443,7 +468,7 @@ mod tests {
     #[test]
     fn every_flavour_matches_the_plain_function() {
         let data: Vec<Vec<u8>> = (0..LANES).map(|l| bytes(64 * 33, l as u64 + 9)).collect();
-        let ptr: [*const u8; LANES] = std::array::from_fn(|l| data[l].as_ptr());
+        let lanes: [&[u8]; LANES] = std::array::from_fn(|l| &data[l][..]);
         let init: [[u32; 4]; LANES] = std::array::from_fn(|l| [1, 2, 3, l as u32]);
         let mut want = init;
         for (l, s) in want.iter_mut().enumerate() {
@@ -452,11 +477,12 @@ mod tests {
             }
         }
         let mut got = init;
-        unsafe { sse2_halves(&mut got, ptr, [64; LANES], 33) };
+        sse2_halves(&mut got, lanes, [64; LANES], 33);
         assert_eq!(got, want, "sse2");
         if std::arch::is_x86_feature_detected!("avx2") {
             let mut got = init;
-            unsafe { x86::avx2(&mut got, ptr, [64; LANES], 33) };
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { x86::avx2(&mut got, lanes, [64; LANES], 33) };
             assert_eq!(got, want, "avx2");
         }
     }
