@@ -475,56 +475,49 @@ impl DupFinder {
     /// Every duplicate item, in input order, with the key's first item and its count so far;
     /// and the counts: keys seen more than once, items beyond the first of their key.
     pub fn finish(mut self) -> Result<Found> {
-        let mut lookup = Lookup::new(&mut self)?;
+        let lookup = Lookup::new(&mut self)?;
         let records = std::mem::replace(&mut self.records, Sorter::new());
         let mut merged = records.sorted(self.folder.as_ref())?;
         let mut found: Sorter<3> = Sorter::new();
         let (mut keys_with_duplicates, mut extra_items) = (0u64, 0u64);
-        let mut group: Vec<u64> = Vec::new();
-        let mut group_hash = None;
-        let mut flush_group =
-            |group: &mut Vec<u64>, found: &mut Sorter<3>, lookup: &mut Lookup| -> Result<()> {
-                if group.len() < 2 {
-                    group.clear();
-                    return Ok(());
-                }
-                // Ordinals ascend within the group; each distinct key's first item is its first.
-                let mut distinct: Vec<(Vec<u8>, u64, u32)> = Vec::new();
-                for &ord in group.iter() {
-                    let key = lookup.key(ord)?;
-                    match distinct.iter_mut().find(|(k, _, _)| *k == key) {
-                        Some((_, first, seen)) => {
-                            *seen += 1;
-                            if *seen == 2 {
-                                keys_with_duplicates += 1;
-                            }
-                            extra_items += 1;
-                            found.held.push([ord, *first, *seen as u64]);
-                        }
-                        None => distinct.push((key, ord, 1)),
-                    }
-                }
-                group.clear();
-                Ok(())
-            };
+        // The records of one hash come together, ordinals ascending. Its first item's key is
+        // read only when a second item has the hash; then each item's key is compared with
+        // the distinct keys of the hash so far (one, but for a collision): memory holds those,
+        // never the group, however often a key repeats.
+        let mut hash_now = None;
+        let mut first_of_hash = 0u64;
+        let mut distinct: Vec<(Vec<u8>, u64, u32)> = Vec::new();
         while let Some([hash, ord]) = merged.next()? {
-            if group_hash != Some(hash) {
-                flush_group(&mut group, &mut found, &mut lookup)?;
-                group_hash = Some(hash);
+            if hash_now != Some(hash) {
+                hash_now = Some(hash);
+                first_of_hash = ord;
+                distinct.clear();
+                continue;
             }
-            group.push(ord);
-            if let (Some(s), Some(f)) = (&self.spill, &self.folder) {
-                if found.held_bytes() >= s.memory / 2 {
-                    found.spill(f)?;
+            if distinct.is_empty() {
+                distinct.push((lookup.key(first_of_hash)?, first_of_hash, 1));
+            }
+            let key = lookup.key(ord)?;
+            match distinct.iter_mut().find(|(k, _, _)| *k == key) {
+                Some((_, first, seen)) => {
+                    *seen += 1;
+                    if *seen == 2 {
+                        keys_with_duplicates += 1;
+                    }
+                    extra_items += 1;
+                    found.held.push([ord, *first, *seen as u64]);
                 }
-            } else if let Some(s) = &self.spill {
+                None => distinct.push((key, ord, 1)),
+            }
+            if let Some(s) = &self.spill {
                 if found.held_bytes() >= s.memory / 2 {
-                    self.folder = Some(TempFolder::new(&s.dir)?);
+                    if self.folder.is_none() {
+                        self.folder = Some(TempFolder::new(&s.dir)?);
+                    }
                     found.spill(self.folder.as_ref().expect("made"))?;
                 }
             }
         }
-        flush_group(&mut group, &mut found, &mut lookup)?;
         let order = found.sorted(self.folder.as_ref())?;
         Ok(Found {
             keys_with_duplicates,
@@ -760,6 +753,26 @@ mod tests {
         }
         // Nothing is left behind in the spill folder.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// One key over and over, spilled: every repeat is found, counted in order, and the index
+    /// holds the key once at the end, not the run of its items.
+    #[test]
+    fn one_key_repeated_many_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = DupFinder::new(Some(Spill {
+            dir: dir.path().to_path_buf(),
+            memory: 64 << 10,
+        }));
+        for i in 0..100_000u64 {
+            d.insert(42, b"same", 0, i).unwrap();
+        }
+        let (dups, keys, extra) = all(d);
+        assert_eq!((keys, extra), (1, 99_999));
+        assert_eq!(dups.len(), 99_999);
+        assert!(dups.iter().enumerate().all(|(k, x)| x.row == k as u64 + 1
+            && x.first.row == 0
+            && x.first.seen == k as u32 + 2));
     }
 
     /// The bucketed sort orders exactly as a plain sort, equal hashes by their other words.
