@@ -16,12 +16,11 @@ use crate::model::manifest::InputRecord;
 use crate::output::manifest::write_manifests;
 use crate::output::store::OutputStore;
 use crate::output::Destination;
-pub use crate::pipeline::duplicates::DEFAULT_DUP_MEMORY;
 use crate::run::{
     column_encoding, encode_chunk, entity_of, groups, output_facts, write_shard_report, Chunk,
     Encoding, Writer,
 };
-pub use crate::run::{human_summary, ConvertOptions, DupMode, OnError, Report};
+pub use crate::run::{human_summary, ConvertOptions, DupMode, OnError, Report, DEFAULT_DUP_MEMORY};
 use anyhow::{anyhow, bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, RecvTimeoutError, TryRecvError};

@@ -72,9 +72,6 @@ impl Spill {
 /// sequential writes); only candidates are read back.
 const SIDE_HELD: usize = 8 << 20;
 
-/// Default memory for the duplicate-key index before it spills to disk.
-pub const DEFAULT_DUP_MEMORY: usize = 256 << 20;
-
 /// An item's origin: its source and row, and where its key is among the keys.
 #[derive(Clone, Copy)]
 struct Origin {

@@ -10,6 +10,6 @@ mod writer;
 pub(crate) use encode::column_encoding;
 pub(crate) use encode::{encode_chunk, groups, Chunk, Encoding, Group};
 pub(crate) use options::output_facts;
-pub use options::{default_options, ConvertOptions, DupMode, OnError};
+pub use options::{default_options, ConvertOptions, DupMode, OnError, DEFAULT_DUP_MEMORY};
 pub use report::{human_summary, Report};
 pub(crate) use writer::{entity_of, write_duplicates, write_shard_report, Writer};

@@ -69,6 +69,10 @@ pub struct ConvertOptions {
     pub billing: Option<Billing>,
 }
 
+/// Memory the duplicate-key index holds by default before it spills to disk (as the CLI's
+/// `--dup-memory 256MiB`).
+pub const DEFAULT_DUP_MEMORY: usize = 256 << 20;
+
 /// The options of a conversion with prep convert's defaults: DynamoDB JSON, zstd, 512 MiB
 /// parts, nulls left out, RFC 3339 timestamps, failing rows rejected, duplicates warned of.
 pub fn default_options(keys: KeySchema, out: Destination) -> ConvertOptions {
@@ -107,7 +111,7 @@ pub fn default_options(keys: KeySchema, out: Destination) -> ConvertOptions {
         shape: Default::default(),
         entities: Vec::new(),
         billing: None,
-        dup_memory: crate::pipeline::duplicates::DEFAULT_DUP_MEMORY,
+        dup_memory: DEFAULT_DUP_MEMORY,
         tmp_dir: None,
     }
 }
