@@ -10,3 +10,9 @@ pub(crate) fn xorshift(seed: u64) -> impl FnMut() -> u64 {
         x
     }
 }
+
+/// The plain CRC64-NVME the integration tests use too.
+#[path = "../tests/reference/crc.rs"]
+#[allow(unreachable_pub)]
+mod crc;
+pub(crate) use crc::crc64nvme;

@@ -346,10 +346,11 @@ fn validate_findings_are_the_same_with_and_without_the_scanner() {
     }
 }
 
-/// Part digests (MD5 and SHA-256 in SIMD lanes) against the md-5 and sha2 crates, for files
-/// of every length around the block and padding edges, hashed together in lanes.
+/// Part digests (MD5 in SIMD lanes, CRC64-NVME, SHA-256 for manifests of earlier versions)
+/// against the md-5 crate, a bitwise CRC and the sha2 crate, for files of every length around
+/// the block and padding edges, hashed together in lanes.
 #[test]
-fn lane_hashes_match_md5_and_sha2() {
+fn lane_hashes_match_md5_crc64_and_sha2() {
     use md5::Digest;
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
@@ -363,6 +364,11 @@ fn lane_hashes_match_md5_and_sha2() {
         ],
         1..11,
     );
+    let all = prep::hashing::Wanted {
+        md5: true,
+        crc64: true,
+        sha256: true,
+    };
     for round in 0..5 {
         let lens = lens.new_tree(&mut runner).unwrap().current();
         let mut files = Vec::new();
@@ -373,7 +379,7 @@ fn lane_hashes_match_md5_and_sha2() {
             files.push((p, data));
         }
         let paths: Vec<&std::path::Path> = files.iter().map(|(p, _)| p.as_path()).collect();
-        let got = prep::hashing::files_digests(&paths, true, true).unwrap();
+        let got = prep::hashing::files_digests(&paths, all).unwrap();
         for ((_, data), d) in files.iter().zip(got) {
             use base64::Engine;
             let md5 = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(data));
@@ -381,19 +387,11 @@ fn lane_hashes_match_md5_and_sha2() {
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect();
-            assert_eq!(
-                d.md5_base64.as_deref(),
-                Some(md5.as_str()),
-                "{} bytes",
-                data.len()
-            );
-            assert_eq!(
-                d.sha256_hex.as_deref(),
-                Some(sha.as_str()),
-                "{} bytes",
-                data.len()
-            );
-            assert_eq!(d.bytes, data.len() as u64);
+            let n = data.len();
+            assert_eq!(d.md5_base64.as_deref(), Some(md5.as_str()), "{n} bytes");
+            assert_eq!(d.sha256_hex.as_deref(), Some(sha.as_str()), "{n} bytes");
+            assert_eq!(d.crc64nvme, Some(reference::crc64nvme(data)), "{n} bytes");
+            assert_eq!(d.bytes, n as u64);
         }
     }
 }
@@ -401,10 +399,11 @@ fn lane_hashes_match_md5_and_sha2() {
 proptest! {
     #![proptest_config(config(600))]
 
-    /// The SHA-256 an S3 input takes from its readers' ranges (any order, overlapping,
-    /// repeated, missing, from several threads, under any cap) is sha2's of the whole object.
+    /// The CRC64-NVME an S3 input takes from its readers' ranges (any order, overlapping,
+    /// repeated, missing, from several threads) is the plain CRC of the whole object, and the
+    /// gaps it reports are exactly the bytes no range covered.
     #[test]
-    fn read_digests_match_sha2(v in proptest::collection::vec(any::<u8>(), 0..4000)) {
+    fn read_digests_match_a_plain_crc(v in proptest::collection::vec(any::<u8>(), 0..4000)) {
         check_read_digest(&v);
     }
 

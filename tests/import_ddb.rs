@@ -241,7 +241,7 @@ fn a_bad_item_fails_the_import_with_counts_and_hints() {
     line["md5Checksum"] = base64::engine::general_purpose::STANDARD
         .encode(md5::Md5::digest(&bytes))
         .into();
-    line["sha256"] = prep::hashing::hex(&sha2::Sha256::digest(&bytes)).into();
+    line["crc64nvme"] = crc64nvme(&bytes).into();
     std::fs::write(&mf, format!("{line}\n")).unwrap();
     upload(&moto, &out, "s3://bkt/bad/");
     let (code, _, err) = import(&moto, &[out.to_str().unwrap()]);

@@ -137,8 +137,8 @@ fn s3_objects_prefixes_and_globs_convert_as_local_files_do() {
             serde_json::from_slice(&std::fs::read(a.join("manifest-summary.json")).unwrap())
                 .unwrap();
         assert_eq!(
-            summary["inputs"][0]["sha256"], local_summary["inputs"][0]["sha256"],
-            "{key}: the input's SHA-256"
+            summary["inputs"][0]["crc64nvme"], local_summary["inputs"][0]["crc64nvme"],
+            "{key}: the input's CRC64-NVME"
         );
     }
 
@@ -347,8 +347,8 @@ fn dropped_connections_during_gets_resume_where_they_stopped() {
     let local_summary: Value =
         serde_json::from_slice(&std::fs::read(a.join("manifest-summary.json")).unwrap()).unwrap();
     assert_eq!(
-        summary["inputs"][0]["sha256"],
-        local_summary["inputs"][0]["sha256"]
+        summary["inputs"][0]["crc64nvme"],
+        local_summary["inputs"][0]["crc64nvme"]
     );
 }
 
@@ -395,8 +395,8 @@ fn a_parquet_object_is_read_once_for_its_rows_and_its_digest() {
     let a = d.path().join("local");
     let (code, _, err) = convert_s3(&moto.url(), &a, &[local.to_str().unwrap(), "--key", "id"]);
     assert_eq!(code, 0, "{err}");
-    let local_sha = summary_of(&a)["inputs"][0]["sha256"].clone();
-    assert!(local_sha.is_string(), "{local_sha}");
+    let local_crc = summary_of(&a)["inputs"][0]["crc64nvme"].clone();
+    assert!(local_crc.is_string(), "{local_crc}");
 
     let proxy = CuttingProxy::start(moto.port, usize::MAX, 0);
     let purl = format!("http://127.0.0.1:{}", proxy.port);
@@ -405,7 +405,7 @@ fn a_parquet_object_is_read_once_for_its_rows_and_its_digest() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(s["rowsRead"], n, "{s}");
     assert_eq!(parts_of(&a), parts_of(&b));
-    assert_eq!(summary_of(&b)["inputs"][0]["sha256"], local_sha);
+    assert_eq!(summary_of(&b)["inputs"][0]["crc64nvme"], local_crc);
     let carried = proxy.carried.load(std::sync::atomic::Ordering::SeqCst) as usize;
     assert!(
         carried > size && carried < size + size / 5,
@@ -413,7 +413,7 @@ fn a_parquet_object_is_read_once_for_its_rows_and_its_digest() {
     );
 
     // Two shards: the first owns the first row group and records the digest.
-    for (i, want) in [(0, local_sha.clone()), (1, Value::Null)] {
+    for (i, want) in [(0, local_crc.clone()), (1, Value::Null)] {
         let c = d.path().join(format!("shard{i}"));
         let shard = format!("{i}/2");
         let (code, _, err) = convert_s3(
@@ -426,7 +426,10 @@ fn a_parquet_object_is_read_once_for_its_rows_and_its_digest() {
             &std::fs::read(c.join("shards").join(format!("shard-{i:05}-of-00002.json"))).unwrap(),
         )
         .unwrap();
-        assert_eq!(report["inputs"][0]["sha256"], want, "shard {i}: {report}");
+        assert_eq!(
+            report["inputs"][0]["crc64nvme"], want,
+            "shard {i}: {report}"
+        );
         assert!(report["rowsRead"].as_u64().unwrap() < n as u64, "{report}");
     }
 
@@ -472,8 +475,8 @@ fn a_parquet_object_is_read_once_for_its_rows_and_its_digest() {
     assert_eq!(s["rowsRead"], 80, "{s}");
     assert_eq!(parts_of(&a), parts_of(&b));
     assert_eq!(
-        summary_of(&b)["inputs"][0]["sha256"],
-        summary_of(&a)["inputs"][0]["sha256"]
+        summary_of(&b)["inputs"][0]["crc64nvme"],
+        summary_of(&a)["inputs"][0]["crc64nvme"]
     );
 }
 

@@ -153,6 +153,8 @@ fn assert_same_output(client: &aws_sdk_s3::Client, prefix: &str, local: &Path) {
     assert_eq!(s3_files.len(), local_files.len());
     for (s, l) in s3_files.iter().zip(&local_files) {
         let key = format!("{prefix}{}", l["dataFileS3Key"].as_str().unwrap());
+        let data = get(l["dataFileS3Key"].as_str().unwrap());
+        assert_eq!(l["crc64nvme"], crc64nvme(data), "{key}");
         let mut expected = l.clone();
         expected["s3Key"] = Value::from(key.clone());
         expected["etag"] = Value::from(etag(&key));
@@ -252,6 +254,26 @@ fn the_s3_output_is_the_local_output_and_imports_as_it_is() {
     .unwrap()
     .to_string();
     assert!(manifest.contains("-3\\\""), "three chunks: {manifest}");
+    // S3 checked the whole part's CRC64-NVME (a full-object checksum), and keeps it.
+    let line = read_jsonl(&local.join("manifest-files.json"))[0].clone();
+    let h = rt
+        .block_on(
+            client
+                .head_object()
+                .bucket("bkt")
+                .key(format!(
+                    "exports/run1/{}",
+                    line["dataFileS3Key"].as_str().unwrap()
+                ))
+                .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(h.checksum_crc64_nvme(), line["crc64nvme"].as_str());
+    assert_eq!(
+        h.checksum_type(),
+        Some(&aws_sdk_s3::types::ChecksumType::FullObject)
+    );
     // The table name defaults to the prefix's last level.
     let import = &files
         .iter()

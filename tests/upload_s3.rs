@@ -260,6 +260,33 @@ fn multipart_round_trip_layout_and_resume_skip() {
             "{k}"
         );
     }
+    // Each object carries the full-object CRC64-NVME the manifest records (multipart objects
+    // included: S3 checked the whole against the parts it assembled), the plain CRC's.
+    let files = read_jsonl(&out.join("manifest-files.json"));
+    for f in &files {
+        let key = f["dataFileS3Key"].as_str().unwrap();
+        let bytes = &local.iter().find(|(k, _)| k == key).unwrap().1;
+        assert_eq!(f["crc64nvme"], crc64nvme(bytes), "{key}");
+        let h = rt
+            .block_on(
+                s3(&moto.url())
+                    .head_object()
+                    .bucket("bkt")
+                    .key(format!("imports/run1/{key}"))
+                    .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+                    .send(),
+            )
+            .unwrap();
+        assert_eq!(h.checksum_crc64_nvme(), f["crc64nvme"].as_str(), "{key}");
+        if bytes.len() > 5 << 20 {
+            // Sent in parts (a single PUT's type the server may leave out).
+            assert_eq!(
+                h.checksum_type(),
+                Some(&aws_sdk_s3::types::ChecksumType::FullObject),
+                "{key}"
+            );
+        }
+    }
     // The manifests name the objects; import-table.json gets the bucket source, locally and in S3.
     let files = read_jsonl(&out.join("manifest-files.json"));
     assert!(files.iter().all(|f| f["s3Key"]
@@ -301,6 +328,76 @@ fn multipart_round_trip_layout_and_resume_skip() {
         .unwrap()
         .iter()
         .all(|o| o["outcome"].as_str().unwrap().starts_with("skipped")));
+}
+
+/// A folder written by an earlier version (SHA-256 in its manifest, no CRC64-NVME) still
+/// validates and uploads, its parts checked against their SHA-256; a part that no longer
+/// matches it is refused by both, naming the digest.
+#[test]
+fn a_folder_of_an_earlier_version_with_sha256_still_checks_and_uploads() {
+    let Some((moto, rt, d)) = moto_with_bucket() else {
+        return;
+    };
+    use sha2::Digest;
+    let out = converted(d.path(), 20_000, "256KiB", "gzip");
+    let local = local_parts(&out);
+    assert!(local.len() >= 2, "several parts");
+    let mf = out.join("manifest-files.json");
+    let earlier = |corrupt: bool| {
+        let mut text = String::new();
+        for (i, mut line) in read_jsonl(&mf).into_iter().enumerate() {
+            let key = line["dataFileS3Key"].as_str().unwrap().to_string();
+            let bytes = &local.iter().find(|(k, _)| *k == key).unwrap().1;
+            let mut sha: String = sha2::Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            if corrupt && i == 1 {
+                sha = sha.replace(&sha[..1], if &sha[..1] == "0" { "1" } else { "0" });
+            }
+            let o = line.as_object_mut().unwrap();
+            o.remove("crc64nvme");
+            o.insert("sha256".into(), sha.into());
+            text.push_str(&format!("{line}\n"));
+        }
+        std::fs::write(&mf, text).unwrap();
+    };
+    earlier(false);
+    let validate = |out: &Path| {
+        let o = prep()
+            .args(["validate", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap(),
+            String::from_utf8(o.stdout).unwrap(),
+        )
+    };
+    let (code, report) = validate(&out);
+    assert_eq!(code, 0, "{report}");
+    let (code, _, err) = upload(&out, "s3://bkt/old/", &moto.url(), &[]);
+    assert_eq!(code, 0, "{err}");
+    for (k, bytes) in &local {
+        assert_eq!(
+            &get(&rt, &moto.url(), "bkt", &format!("old/{k}")),
+            bytes,
+            "{k}"
+        );
+    }
+    earlier(true);
+    let (code, report) = validate(&out);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        report.contains("X006") && report.contains("sha256 mismatch"),
+        "{report}"
+    );
+    let (code, _, err) = upload(&out, "s3://bkt/old2/", &moto.url(), &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("sha256") && err.contains("convert again"),
+        "{err}"
+    );
+    assert!(keys(&rt, &moto.url(), "bkt", "old2/").is_empty());
 }
 
 #[test]
@@ -349,7 +446,7 @@ fn refusals_before_anything_is_sent_and_dry_run() {
     let (code, _, err) = upload(&out, "s3://bkt/q/", &moto.url(), &[]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("part-00001.json.gz") && err.contains("sha256"),
+        err.contains("part-00001.json.gz") && err.contains("crc64nvme"),
         "{err}"
     );
     assert!(keys(&rt, &moto.url(), "bkt", "q/").is_empty());

@@ -252,23 +252,6 @@ pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// A multipart object's checksum as S3 reports it: SHA-256 of the part digests, then `-N`.
-pub fn composite<D: AsRef<[u8]>>(part_digests: &[D]) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    for d in part_digests {
-        h.update(d.as_ref());
-    }
-    format!("{}-{}", b64(&h.finalize()), part_digests.len())
-}
-
-/// Whether S3's answer for a multipart object's SHA-256 agrees with the parts' composite. Some
-/// servers answer with a digest of the whole object instead (no `-N`); that one cannot be
-/// compared with a composite, and every part's own digest was already checked on its upload.
-pub(crate) fn composite_agrees(got: &str, want: &str) -> bool {
-    !got.contains('-') || got.split('-').next() == want.split('-').next()
-}
-
 /// The error chain of an SDK error, without request details (no credentials ever).
 pub fn describe<E: std::error::Error>(e: &E) -> String {
     let mut s = e.to_string();

@@ -1,18 +1,21 @@
 //! One S3 object writer, for `prep upload` and for outputs written straight to S3 (`--out
 //! s3://`): a whole object in one PutObject, or a multipart upload chunk by chunk. Every body
-//! goes with its SHA-256 (and, where the caller has it, its Content-MD5), which S3 checks; the
-//! checksum S3 answers is compared with what was sent, and a HeadObject after the write
-//! confirms the size (and the checksum) of what S3 holds. Callers own the lifecycle around it:
+//! goes with its CRC64-NVME (and, where the caller has it, its Content-MD5), which S3 checks; a
+//! multipart upload is a full-object CRC64-NVME one, so S3 checks the whole object's checksum
+//! too, not only each part's. The checksum S3 answers is compared with what was sent, and a
+//! HeadObject after the write confirms the size (and the checksum) of what S3 holds. Callers own the lifecycle around it:
 //! the output aborts a part dropped before its commit, the upload resumes from its journal.
 
-use super::{b64, composite, composite_agrees, describe, PutSettings};
+use super::{b64, describe, PutSettings};
+use crate::hashing::Crc64;
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_s3::primitives::{ByteStream, SdkBody};
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart,
+};
 use aws_sdk_s3::Client;
 use bytes::Bytes;
-use md5::Md5;
-use sha2::{Digest, Sha256};
+use md5::{Digest, Md5};
 
 /// A bucket objects are written into, with the settings every object gets.
 #[derive(Clone, Copy)]
@@ -26,22 +29,22 @@ pub(crate) struct Bucket<'a> {
 pub(crate) struct Body<'a> {
     pub data: ByteStream,
     pub len: u64,
-    /// Base64 SHA-256 of the body.
-    pub sha256: String,
+    /// Base64 CRC64-NVME of the body.
+    pub crc64nvme: String,
     /// Base64 MD5 of the body, where the caller has it (S3 then checks it too).
     pub md5: Option<String>,
     pub content_type: &'a str,
-    /// One metadata entry (`prep upload` marks its objects with their SHA-256).
+    /// One metadata entry (`prep upload` marks its objects with their CRC64-NVME).
     pub metadata: Option<(&'a str, &'a str)>,
 }
 
 impl<'a> Body<'a> {
-    /// A body in memory, its SHA-256 (and with `with_md5`, its MD5) computed here.
+    /// A body in memory, its CRC64-NVME (and with `with_md5`, its MD5) computed here.
     pub(crate) fn bytes(data: impl Into<Bytes>, content_type: &'a str, with_md5: bool) -> Body<'a> {
         let data: Bytes = data.into();
         Body {
             len: data.len() as u64,
-            sha256: b64(&Sha256::digest(&data)),
+            crc64nvme: Crc64::of(&data).base64(),
             md5: with_md5.then(|| b64(&Md5::digest(&data))),
             data: ByteStream::new(SdkBody::from(data)),
             content_type,
@@ -65,8 +68,8 @@ impl Bucket<'_> {
             .content_type(body.content_type)
             .content_length(body.len as i64)
             .set_content_md5(body.md5)
-            .checksum_algorithm(ChecksumAlgorithm::Sha256)
-            .checksum_sha256(&body.sha256)
+            .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+            .checksum_crc64_nvme(&body.crc64nvme)
             .body(body.data);
         if let Some((k, v)) = body.metadata {
             req = req.metadata(k, v);
@@ -83,19 +86,20 @@ impl Bucket<'_> {
                     describe(&e)
                 )
             })?;
-        if let Some(got) = r.checksum_sha256() {
-            if got != body.sha256 {
+        if let Some(got) = r.checksum_crc64_nvme() {
+            if got != body.crc64nvme {
                 bail!(
-                    "{}: S3 computed SHA-256 {got}, we sent {}",
+                    "{}: S3 computed CRC64-NVME {got}, we sent {}",
                     self.url(key),
-                    body.sha256
+                    body.crc64nvme
                 );
             }
         }
-        self.confirm(key, body.len, Some(&body.sha256)).await
+        self.confirm(key, body.len, &body.crc64nvme).await
     }
 
-    /// Start a multipart upload of `key`; its upload id.
+    /// Start a multipart upload of `key` whose checksum is the whole object's CRC64-NVME; its
+    /// upload id.
     pub(crate) async fn start_multipart(
         &self,
         key: &str,
@@ -108,7 +112,8 @@ impl Bucket<'_> {
             .bucket(self.name)
             .key(key)
             .content_type(content_type)
-            .checksum_algorithm(ChecksumAlgorithm::Sha256);
+            .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+            .checksum_type(ChecksumType::FullObject);
         if let Some((k, v)) = metadata {
             req = req.metadata(k, v);
         }
@@ -127,7 +132,7 @@ impl Bucket<'_> {
             .ok_or_else(|| anyhow!("S3 returned no upload id for {}", self.url(key)))
     }
 
-    /// Chunk `number` (from 1) of upload `id`, with its SHA-256 `sha` and, when asked, its
+    /// Chunk `number` (from 1) of upload `id`, with its CRC64-NVME `crc` and, when asked, its
     /// Content-MD5; what CompleteMultipartUpload needs of it.
     pub(crate) async fn upload_part(
         &self,
@@ -135,10 +140,10 @@ impl Bucket<'_> {
         id: &str,
         number: i32,
         chunk: Bytes,
-        sha: &[u8],
+        crc: &Crc64,
         with_md5: bool,
     ) -> Result<CompletedPart> {
-        let sha = b64(sha);
+        let crc = crc.base64();
         let md5 = with_md5.then(|| b64(&Md5::digest(&chunk)));
         let r = self
             .client
@@ -149,8 +154,8 @@ impl Bucket<'_> {
             .part_number(number)
             .set_content_md5(md5)
             .content_length(chunk.len() as i64)
-            .checksum_algorithm(ChecksumAlgorithm::Sha256)
-            .checksum_sha256(&sha)
+            .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+            .checksum_crc64_nvme(&crc)
             .set_expected_bucket_owner(self.put.expected_bucket_owner.clone())
             .body(ByteStream::from(chunk))
             .customize()
@@ -164,10 +169,10 @@ impl Bucket<'_> {
                     describe(&e)
                 )
             })?;
-        if let Some(got) = r.checksum_sha256() {
-            if got != sha {
+        if let Some(got) = r.checksum_crc64_nvme() {
+            if got != crc {
                 bail!(
-                    "part {number} of {}: S3 computed SHA-256 {got}, we sent {sha}",
+                    "part {number} of {}: S3 computed CRC64-NVME {got}, we sent {crc}",
                     self.url(key)
                 );
             }
@@ -175,19 +180,19 @@ impl Bucket<'_> {
         Ok(CompletedPart::builder()
             .part_number(number)
             .e_tag(r.e_tag().unwrap_or(""))
-            .checksum_sha256(sha)
+            .checksum_crc64_nvme(crc)
             .build())
     }
 
-    /// Complete upload `id` from `parts` (in order), whose chunks have SHA-256 `digests`: S3's
-    /// checksum of the whole is compared with theirs, and a HeadObject confirms `size` bytes;
-    /// the object's ETag.
-    pub(crate) async fn complete<D: AsRef<[u8]>>(
+    /// Complete upload `id` from `parts` (in order), with the whole object's CRC64-NVME
+    /// `whole`, which S3 checks against the parts it holds; S3's answer is compared with it,
+    /// and a HeadObject confirms `size` bytes; the object's ETag.
+    pub(crate) async fn complete(
         &self,
         key: &str,
         id: &str,
         parts: Vec<CompletedPart>,
-        digests: &[D],
+        whole: &str,
         size: u64,
     ) -> Result<String> {
         let r = self
@@ -197,6 +202,8 @@ impl Bucket<'_> {
             .key(key)
             .upload_id(id)
             .set_expected_bucket_owner(self.put.expected_bucket_owner.clone())
+            .checksum_type(ChecksumType::FullObject)
+            .checksum_crc64_nvme(whole)
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(parts))
@@ -205,16 +212,15 @@ impl Bucket<'_> {
             .send()
             .await
             .map_err(|e| anyhow!("completing {} failed: {}", self.url(key), describe(&e)))?;
-        let want = composite(digests);
-        if let Some(got) = r.checksum_sha256() {
-            if !composite_agrees(got, &want) {
+        if let Some(got) = r.checksum_crc64_nvme() {
+            if got != whole {
                 bail!(
-                    "{}: S3 reports SHA-256 {got}, the parts give {want}",
+                    "{}: S3 reports CRC64-NVME {got}, we sent {whole}",
                     self.url(key)
                 );
             }
         }
-        self.confirm(key, size, Some(&want)).await
+        self.confirm(key, size, whole).await
     }
 
     /// Abort upload `id` of `key`: S3 drops (and stops billing) its parts.
@@ -237,15 +243,9 @@ impl Bucket<'_> {
         Ok(())
     }
 
-    /// HeadObject after a write: S3 must hold `size` bytes, and the checksum it reports (if
-    /// any) must agree with `checksum` (a whole object's SHA-256, or a multipart object's
-    /// composite); the object's ETag.
-    pub(crate) async fn confirm(
-        &self,
-        key: &str,
-        size: u64,
-        checksum: Option<&str>,
-    ) -> Result<String> {
+    /// HeadObject after a write: S3 must hold `size` bytes, and the CRC64-NVME it reports (if
+    /// any) must be `crc`; the object's ETag.
+    pub(crate) async fn confirm(&self, key: &str, size: u64, crc: &str) -> Result<String> {
         let h = self
             .client
             .head_object()
@@ -269,14 +269,10 @@ impl Bucket<'_> {
                 h.content_length()
             );
         }
-        if let (Some(got), Some(want)) = (h.checksum_sha256(), checksum) {
-            let agrees = match want.contains('-') {
-                true => composite_agrees(got, want),
-                false => got == want,
-            };
-            if !agrees {
+        if let Some(got) = h.checksum_crc64_nvme() {
+            if got != crc {
                 bail!(
-                    "{}: S3 reports SHA-256 {got}, we sent {want}",
+                    "{}: S3 reports CRC64-NVME {got}, we sent {crc}",
                     self.url(key)
                 );
             }

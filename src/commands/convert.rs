@@ -23,7 +23,7 @@ use crate::run::{
 pub use crate::run::{human_summary, ConvertOptions, DupMode, OnError, Report, DEFAULT_DUP_MEMORY};
 use anyhow::{anyhow, bail, Context, Result};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -158,7 +158,7 @@ fn discover_sources(inputs: &[String], aws: &crate::aws::AwsOptions) -> Result<V
     Ok(sources)
 }
 
-/// How an input's SHA-256 for the manifest is taken.
+/// How an input's CRC64-NVME for the manifest is taken.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum InputDigest {
     /// Not here (a shard that does not own the input's first unit).
@@ -166,7 +166,7 @@ enum InputDigest {
     /// Read whole once more beside the conversion (local files; a remote input a shard reads
     /// part of).
     Whole,
-    /// From the bytes the conversion reads ([`crate::input::source::InputObject::sha256_of_reads`]).
+    /// From the bytes the conversion reads ([`crate::input::source::InputObject::crc64_of_reads`]).
     Reads,
 }
 
@@ -265,11 +265,8 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
                 (true, false, true) => InputDigest::Reads,
                 (true, false, false) => InputDigest::Whole,
             };
-            if let Some(d) = s.object.read_digest() {
-                match how {
-                    InputDigest::Reads => d.hand_off(),
-                    _ => d.stop(),
-                }
+            if let Some(d) = s.object.read_digest().filter(|_| how != InputDigest::Reads) {
+                d.stop();
             }
             how
         })
@@ -473,24 +470,25 @@ fn convert(
     let total_bytes: u64 = sources.iter().map(|s| s.size).sum();
     opts.observer.begin(Some(total_bytes), "converting");
 
-    // The inputs' SHA-256 (the manifest records them), on a thread beside the conversion:
-    // local files read once more (cheap, and in lanes); remote ones from the bytes the
-    // conversion reads, each taken as soon as its last unit is read (its gaps filled, the ranges
-    // it held let go), or, for a shard that reads only part of one, by reading it whole.
+    // The inputs' CRC64-NVME (the manifest records them), on a thread beside the conversion:
+    // local files read once more (cheap); remote ones from the bytes the conversion reads, each
+    // taken as soon as its last unit is read (its gaps filled), or, for a shard that reads only
+    // part of one, by reading it whole.
     let (done_tx, done_rx) = std::sync::mpsc::channel::<usize>();
     let jobs: Vec<_> = sources
         .iter()
         .zip(digests)
         .map(|(s, &d)| (s.object.clone(), d))
         .collect();
-    let whole_sha256 = |o: &dyn crate::input::source::InputObject| -> Result<String> {
-        Ok(crate::input::source::digests(o, false, true)?
-            .sha256_hex
-            .expect("asked for"))
+    let whole_crc64 = |o: &dyn crate::input::source::InputObject| -> Result<String> {
+        Ok(
+            crate::input::source::digests(o, crate::hashing::Wanted::CRC64)?
+                .crc64nvme
+                .expect("asked for"),
+        )
     };
     let hasher = std::thread::spawn(move || {
-        // Reading a local file whole again yields to the conversion; pumping a remote input's
-        // digest does not (the readers wait for it once it is 8 MiB behind).
+        // Reading an input whole again yields to the conversion.
         let mut lowered = false;
         let mut done = vec![false; jobs.len()];
         let mut out = Vec::with_capacity(jobs.len());
@@ -501,35 +499,21 @@ fn convert(
                     if !std::mem::replace(&mut lowered, true) {
                         crate::pipeline::lower_priority(crate::pipeline::BACKGROUND_NICE);
                     }
-                    Some(whole_sha256(&**o)?)
+                    Some(whole_crc64(&**o)?)
                 }
                 InputDigest::Reads => {
-                    // Hash its ranges as they come (off the readers' threads) until its last
-                    // unit is read.
-                    let digest = o.read_digest();
-                    let wait = std::time::Duration::from_millis(20);
+                    // Its ranges were hashed as they were read; its gaps are read as soon as
+                    // its last unit is.
                     while !done[i] {
-                        let told = match &digest {
-                            Some(d) => {
-                                d.pump(wait);
-                                done_rx
-                                    .try_recv()
-                                    .map_err(|e| e == TryRecvError::Disconnected)
-                            }
-                            None => done_rx
-                                .recv_timeout(wait)
-                                .map_err(|e| e == RecvTimeoutError::Disconnected),
-                        };
-                        match told {
+                        match done_rx.recv() {
                             Ok(d) => done[d] = true,
-                            Err(false) => {}
                             // The conversion stopped before reading it all: taken (if needed)
                             // after the run.
-                            Err(true) => break,
+                            Err(_) => break,
                         }
                     }
                     match done[i] {
-                        true => o.sha256_of_reads()?,
+                        true => o.crc64_of_reads()?,
                         false => None,
                     }
                 }
@@ -641,7 +625,7 @@ fn convert(
         {
             let sha = match (sha, how) {
                 // A remote input with no units (no row groups): its gaps are all of it.
-                (None, InputDigest::Reads) => s.object.sha256_of_reads()?,
+                (None, InputDigest::Reads) => s.object.crc64_of_reads()?,
                 (sha, _) => sha,
             };
             let mut record = input_record(s, *rows, sha);
@@ -666,13 +650,14 @@ fn convert(
 
 /// Input `s` as the summary records it, with the rows read from it and its SHA-256 (where
 /// known).
-fn input_record(s: &Source, rows: u64, sha256: Option<String>) -> InputRecord {
+fn input_record(s: &Source, rows: u64, crc64nvme: Option<String>) -> InputRecord {
     InputRecord {
         path: s.display(),
         format: s.format.as_str().to_string(),
         rows,
         bytes: s.size,
-        sha256,
+        crc64nvme,
+        sha256: None,
         etag: s.object.etag(),
         version_id: s.object.version(),
         entity: None,

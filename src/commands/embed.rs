@@ -307,6 +307,7 @@ impl ShardWriter {
                     format: "arrow".into(),
                     rows,
                     bytes: 0,
+                    crc64nvme: None,
                     sha256: None,
                     etag: None,
                     version_id: None,

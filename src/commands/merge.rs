@@ -439,10 +439,11 @@ fn merge(
         write_duplicates(index, &**store, &key_names, &sources, cancel, &mut report)?;
     }
 
-    // The inputs: rows summed over the shards, each SHA-256 from the shard that hashed it.
+    // The inputs: rows summed over the shards, each digest from the shard that hashed it.
     let mut inputs = reports[0].inputs.clone();
     for (k, input) in inputs.iter_mut().enumerate() {
         input.rows = reports.iter().map(|r| r.inputs[k].rows).sum();
+        input.crc64nvme = reports.iter().find_map(|r| r.inputs[k].crc64nvme.clone());
         input.sha256 = reports.iter().find_map(|r| r.inputs[k].sha256.clone());
     }
     if cancel.is_cancelled() {

@@ -1,9 +1,8 @@
-//! Several independent hash streams advanced together. A Merkle–Damgård hash (MD5, SHA-256) is
-//! one chain of dependent block steps, so one stream leaves most of a core's execution units
-//! idle; [`md5x`](super::md5x) runs eight MD5 streams in the lanes of a SIMD register and
-//! [`sha256x`](super::sha256x) interleaves four SHA-256 streams' SHA-NI instructions at a time,
-//! each for about the price of one stream. This module holds what both share: the streams'
-//! unfinished blocks, their lengths and the padding.
+//! Several independent hash streams advanced together. A Merkle–Damgård hash (MD5) is one
+//! chain of dependent block steps, so one stream leaves most of a core's execution units idle;
+//! [`md5x`](super::md5x) runs eight MD5 streams in the lanes of a SIMD register for about the
+//! price of one. This module holds the streams' unfinished blocks, their lengths and the
+//! padding, apart from the block function.
 
 /// Streams hashed together: eight MD5s fill a 256-bit register. (Sixteen would fill AVX-512's,
 /// but gained little on CPUs that run 512-bit operations as two halves, and would need sixteen

@@ -1,19 +1,21 @@
-//! File digests (MD5 as manifests carry it, SHA-256) and the hashes in lanes behind them: MD5
-//! eight streams at a time ([`md5x`]) and SHA-256 four at a time ([`sha256x`]), each with the
-//! `md-5` / `sha2` crates as the plain reference its tests compare against. Below the readers and
-//! the part writer, which both hash what they read or write.
+//! File digests — MD5 as manifests carry it, CRC64-NVME as S3 verifies it ([`crc64`]), and
+//! SHA-256 only to check what earlier versions recorded — and MD5 in lanes ([`md5x`]: eight
+//! streams at a time, with the `md-5` crate as the plain reference its tests compare
+//! against). Below the readers and the part writer, which both hash what they read or write.
 
 use anyhow::{Context, Result};
 use base64::Engine;
+use sha2::Digest;
 use std::fs::File;
 use std::path::Path;
 
+pub mod crc64;
 #[doc(hidden)]
 pub mod lanes;
 #[doc(hidden)]
 pub mod md5x;
-#[doc(hidden)]
-pub mod sha256x;
+
+pub use crc64::Crc64;
 
 pub fn hex(b: &[u8]) -> String {
     const H: &[u8; 16] = b"0123456789abcdef";
@@ -25,19 +27,43 @@ pub fn hex(b: &[u8]) -> String {
     s
 }
 
+/// Which digests of a file to compute.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wanted {
+    pub md5: bool,
+    pub crc64: bool,
+    /// Only to check a digest an earlier version of prep recorded.
+    pub sha256: bool,
+}
+
+impl Wanted {
+    pub const MD5: Wanted = Wanted {
+        md5: true,
+        crc64: false,
+        sha256: false,
+    };
+    pub const CRC64: Wanted = Wanted {
+        md5: false,
+        crc64: true,
+        sha256: false,
+    };
+}
+
 /// Digests of a file's bytes, each only when asked for.
 #[derive(Debug)]
 pub struct FileDigests {
     /// MD5, base64 (as manifests' md5Checksum).
     pub md5_base64: Option<String>,
+    /// CRC64-NVME, base64 (as S3 reports it).
+    pub crc64nvme: Option<String>,
     /// SHA-256, hex.
     pub sha256_hex: Option<String>,
     pub bytes: u64,
 }
 
-/// The MD5 and/or SHA-256 of a file; see [`files_digests`].
-pub fn file_digests(path: &Path, md5: bool, sha256: bool) -> Result<FileDigests> {
-    let mut d = files_digests(&[path], md5, sha256)?;
+/// The digests of a file; see [`files_digests`].
+pub fn file_digests(path: &Path, wanted: Wanted) -> Result<FileDigests> {
+    let mut d = files_digests(&[path], wanted)?;
     Ok(d.pop().expect("one file, one result"))
 }
 
@@ -50,20 +76,17 @@ struct Reading {
     index: usize,
     file: File,
     md5: Option<md5x::Md5>,
-    sha: Option<sha256x::Sha256>,
+    crc: Option<Crc64>,
+    sha: Option<sha2::Sha256>,
     bytes: u64,
     buf: Vec<u8>,
     len: usize,
 }
 
-/// The MD5 and/or SHA-256 of each file (in the order given). Up to eight files are read at a
-/// time, a chunk of each in turn, so that their digests advance together in [`md5x`]'s and
-/// [`sha256x`]'s lanes; a lane whose file ends takes the next file.
-pub fn files_digests<P: AsRef<Path>>(
-    paths: &[P],
-    md5: bool,
-    sha256: bool,
-) -> Result<Vec<FileDigests>> {
+/// The digests of each file (in the order given). Up to eight files are read at a time, a chunk
+/// of each in turn, so that their MD5s advance together in [`md5x`]'s lanes; a lane whose file
+/// ends takes the next file.
+pub fn files_digests<P: AsRef<Path>>(paths: &[P], wanted: Wanted) -> Result<Vec<FileDigests>> {
     let mut done: Vec<Option<FileDigests>> = (0..paths.len()).map(|_| None).collect();
     let mut next = 0;
     let mut lanes: [Option<Reading>; lanes::LANES] = Default::default();
@@ -77,8 +100,9 @@ pub fn files_digests<P: AsRef<Path>>(
             *lane = Some(Reading {
                 index: next,
                 file,
-                md5: md5.then(md5x::Md5::default),
-                sha: sha256.then(sha256x::Sha256::default),
+                md5: wanted.md5.then(md5x::Md5::default),
+                crc: wanted.crc64.then(Crc64::default),
+                sha: wanted.sha256.then(sha2::Sha256::new),
                 bytes: 0,
                 buf: spare.pop().unwrap_or_else(|| vec![0u8; READ_CHUNK]),
                 len: 0,
@@ -92,16 +116,17 @@ pub fn files_digests<P: AsRef<Path>>(
             r.len = read_full(&mut r.file, &mut r.buf)
                 .with_context(|| format!("cannot read {}", paths[r.index].as_ref().display()))?;
             r.bytes += r.len as u64;
+            if let Some(c) = &mut r.crc {
+                c.update(&r.buf[..r.len]);
+            }
+            if let Some(s) = &mut r.sha {
+                s.update(&r.buf[..r.len]);
+            }
         }
         let mut it = lanes.iter_mut();
         md5x::update(std::array::from_fn(|_| {
             let r = it.next()?.as_mut()?;
             Some((r.md5.as_mut()?, &r.buf[..r.len]))
-        }));
-        let mut it = lanes.iter_mut();
-        sha256x::update(std::array::from_fn(|_| {
-            let r = it.next()?.as_mut()?;
-            Some((r.sha.as_mut()?, &r.buf[..r.len]))
         }));
         for lane in lanes.iter_mut() {
             let Some(r) = lane else { continue };
@@ -112,7 +137,8 @@ pub fn files_digests<P: AsRef<Path>>(
                     md5_base64: r
                         .md5
                         .map(|m| base64::engine::general_purpose::STANDARD.encode(m.finish())),
-                    sha256_hex: r.sha.map(|h| hex(&h.finish())),
+                    crc64nvme: r.crc.map(|c| c.base64()),
+                    sha256_hex: r.sha.map(|h| hex(&h.finalize())),
                     bytes: r.bytes,
                 });
                 spare.push(r.buf);
@@ -139,17 +165,10 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// SHA-256 of a file, hex.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    Ok(file_digests(path, false, true)?
-        .sha256_hex
-        .expect("asked for"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use md5::{Digest, Md5};
+    use md5::Md5;
     use sha2::Sha256;
 
     /// Many files at once (more than the lanes, of different lengths, so lanes take new files
@@ -177,17 +196,24 @@ mod tests {
             want.push((
                 base64::engine::general_purpose::STANDARD.encode(Md5::digest(&data)),
                 hex(&Sha256::digest(&data)),
+                Crc64::of(&data).base64(),
                 len as u64,
             ));
         }
-        let got = files_digests(&paths, true, true).unwrap();
+        let all = Wanted {
+            md5: true,
+            crc64: true,
+            sha256: true,
+        };
+        let got = files_digests(&paths, all).unwrap();
         assert_eq!(got.len(), want.len());
-        for (g, (m, s, n)) in got.iter().zip(&want) {
+        for (g, (m, s, c, n)) in got.iter().zip(&want) {
             assert_eq!(g.md5_base64.as_ref(), Some(m));
             assert_eq!(g.sha256_hex.as_ref(), Some(s));
+            assert_eq!(g.crc64nvme.as_ref(), Some(c));
             assert_eq!(g.bytes, *n);
         }
-        let err = files_digests(&[dir.path().join("missing")], true, true).unwrap_err();
+        let err = files_digests(&[dir.path().join("missing")], all).unwrap_err();
         assert!(format!("{err:#}").contains("missing"), "{err:#}");
     }
 
@@ -201,13 +227,19 @@ mod tests {
             std::fs::write(&path, &data).unwrap();
             let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(&data));
             let sha = hex(&Sha256::digest(&data));
-            for (m, h) in [(true, true), (true, false), (false, true)] {
-                let d = file_digests(&path, m, h).unwrap();
-                assert_eq!(d.md5_base64, m.then(|| md5.clone()), "{len}");
-                assert_eq!(d.sha256_hex, h.then(|| sha.clone()), "{len}");
+            let crc = Crc64::of(&data).base64();
+            for k in 1..8u8 {
+                let w = Wanted {
+                    md5: k & 1 != 0,
+                    crc64: k & 2 != 0,
+                    sha256: k & 4 != 0,
+                };
+                let d = file_digests(&path, w).unwrap();
+                assert_eq!(d.md5_base64, w.md5.then(|| md5.clone()), "{len}");
+                assert_eq!(d.crc64nvme, w.crc64.then(|| crc.clone()), "{len}");
+                assert_eq!(d.sha256_hex, w.sha256.then(|| sha.clone()), "{len}");
                 assert_eq!(d.bytes, len as u64);
             }
-            assert_eq!(sha256_file(&path).unwrap(), sha);
         }
     }
 }

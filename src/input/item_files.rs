@@ -33,7 +33,7 @@ pub(crate) fn schema() -> SchemaRef {
 
 /// Check a data file against the md5Checksum its manifest lists.
 pub(crate) fn verify_md5(obj: &dyn InputObject, m: &ManifestEntry) -> Result<()> {
-    let got = crate::input::source::digests(obj, true, false)?
+    let got = crate::input::source::digests(obj, crate::hashing::Wanted::MD5)?
         .md5_base64
         .expect("asked for");
     if got != m.md5_base64 {

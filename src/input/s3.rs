@@ -31,7 +31,7 @@ const SEND_AHEAD_FROM: u64 = 1 << 20;
 #[derive(Clone, Debug)]
 pub struct S3Inputs {
     s3: Connection,
-    /// Whether the objects take their SHA-256 from the reads ([`S3Inputs::digesting_reads`]).
+    /// Whether the objects take their CRC64-NVME from the reads ([`S3Inputs::digesting_reads`]).
     digests: bool,
 }
 
@@ -43,7 +43,7 @@ pub struct S3Object {
     key: String,
     size: u64,
     etag: Option<String>,
-    /// Its SHA-256 as the reads go (shared by the copies the readers take), when asked for.
+    /// Its CRC64-NVME as the reads go (shared by the copies the readers take), when asked for.
     digest: Option<Arc<ReadDigest>>,
     /// The digest taken from the reads, once the gaps were filled.
     digested: Arc<std::sync::OnceLock<String>>,
@@ -71,8 +71,8 @@ impl S3Inputs {
         })
     }
 
-    /// The objects found from now on take their SHA-256 from the bytes the run reads
-    /// ([`InputObject::sha256_of_reads`]) instead of a second download.
+    /// The objects found from now on take their CRC64-NVME from the bytes the run reads
+    /// ([`InputObject::crc64_of_reads`]) instead of a second download.
     pub fn digesting_reads(mut self) -> S3Inputs {
         self.digests = true;
         self
@@ -260,34 +260,28 @@ impl InputObject for S3Object {
         self.version.get().cloned()
     }
 
-    fn sha256_of_reads(&self) -> io::Result<Option<String>> {
+    fn crc64_of_reads(&self) -> io::Result<Option<String>> {
         let Some(d) = &self.digest else {
             return Ok(None);
         };
         if let Some(h) = self.digested.get() {
             return Ok(Some(h.clone()));
         }
-        // The bytes no read fetched; a stream hands what it reads to the digest. Twice at
-        // most: a range dropped at the cap while the first gaps were read is read the second
-        // time.
-        for _ in 0..3 {
-            if let Some(h) = d.finish() {
-                return Ok(Some(self.digested.get_or_init(|| h).clone()));
-            }
-            let gaps = d.gaps();
-            if gaps.is_empty() {
-                // Stopped ([`ReadDigest::stop`]).
-                return Ok(None);
-            }
-            for (from, to) in gaps {
-                let mut s = Stream::new(self, from, to, (to - from).min(MAX_WINDOW));
-                io::copy(&mut s, &mut io::sink())?;
-            }
+        // The bytes no read fetched; a stream hands what it reads to the digest.
+        let gaps = d.gaps();
+        for &(from, to) in &gaps {
+            let mut s = Stream::new(self, from, to, (to - from).min(MAX_WINDOW));
+            io::copy(&mut s, &mut io::sink())?;
         }
-        Err(io::Error::other(format!(
-            "cannot take the SHA-256 of {}: its reads left gaps",
-            self.url()
-        )))
+        match d.finish() {
+            Some(h) => Ok(Some(self.digested.get_or_init(|| h).clone())),
+            // Stopped ([`ReadDigest::stop`]).
+            None if gaps.is_empty() => Ok(None),
+            None => Err(io::Error::other(format!(
+                "cannot take the CRC64-NVME of {}: its reads left gaps",
+                self.url()
+            ))),
+        }
     }
 
     fn read_digest(&self) -> Option<Arc<ReadDigest>> {

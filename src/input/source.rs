@@ -4,7 +4,7 @@
 //! offset (CSV and item lines, Arrow IPC streams), byte ranges (Parquet footers and row groups,
 //! magic bytes) and a seekable reader (Arrow IPC files).
 
-use crate::hashing::FileDigests;
+use crate::hashing::{FileDigests, Wanted};
 use base64::Engine;
 use bytes::Bytes;
 use std::fs::File;
@@ -43,10 +43,10 @@ pub trait InputObject: Send + Sync + std::fmt::Debug {
     fn version(&self) -> Option<String> {
         None
     }
-    /// Its SHA-256 (hex) from the bytes the run's reads fetched (the bytes no read fetched are
-    /// read now), so a remote input need not be downloaded twice; `None` for an object that
-    /// does not take its digest from its reads.
-    fn sha256_of_reads(&self) -> io::Result<Option<String>> {
+    /// Its CRC64-NVME (base64) from the bytes the run's reads fetched (the bytes no read
+    /// fetched are read now), so a remote input need not be downloaded twice; `None` for an
+    /// object that does not take its digest from its reads.
+    fn crc64_of_reads(&self) -> io::Result<Option<String>> {
         Ok(None)
     }
     /// The digest its reads feed, where it takes one ([`crate::input::s3::S3Inputs::digesting_reads`]).
@@ -174,15 +174,17 @@ impl parquet::file::reader::ChunkReader for Chunks {
     }
 }
 
-/// The digests of an input: [`crate::hashing::file_digests`] for a local file, else streamed through the plain
-/// `md-5` / `sha2` hashers.
-pub fn digests(obj: &dyn InputObject, md5: bool, sha256: bool) -> anyhow::Result<FileDigests> {
+/// The digests of an input: [`crate::hashing::file_digests`] for a local file, else streamed
+/// through the plain hashers.
+pub fn digests(obj: &dyn InputObject, wanted: Wanted) -> anyhow::Result<FileDigests> {
     if let Some(p) = obj.local_path() {
-        return crate::hashing::file_digests(p, md5, sha256);
+        return crate::hashing::file_digests(p, wanted);
     }
     use md5::Digest;
     let mut r = obj.read_from(0)?;
-    let (mut m, mut s) = (md5.then(md5::Md5::new), sha256.then(sha2::Sha256::new));
+    let mut m = wanted.md5.then(md5::Md5::new);
+    let mut c = wanted.crc64.then(crate::hashing::Crc64::default);
+    let mut s = wanted.sha256.then(sha2::Sha256::new);
     let mut buf = vec![0u8; crate::hashing::READ_CHUNK];
     let mut bytes = 0u64;
     loop {
@@ -198,12 +200,16 @@ pub fn digests(obj: &dyn InputObject, md5: bool, sha256: bool) -> anyhow::Result
         if let Some(m) = &mut m {
             m.update(&buf[..n]);
         }
+        if let Some(c) = &mut c {
+            c.update(&buf[..n]);
+        }
         if let Some(s) = &mut s {
             s.update(&buf[..n]);
         }
     }
     Ok(FileDigests {
         md5_base64: m.map(|m| base64::engine::general_purpose::STANDARD.encode(m.finalize())),
+        crc64nvme: c.map(|c| c.base64()),
         sha256_hex: s.map(|s| crate::hashing::hex(&s.finalize())),
         bytes,
     })

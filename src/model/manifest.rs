@@ -38,7 +38,11 @@ pub struct PartEntry {
     /// Base64 MD5 of the stored bytes (DynamoDB's exports carry it too).
     #[serde(default)]
     pub md5_checksum: String,
-    /// Hex SHA-256 of the stored bytes (prep's outputs).
+    /// Base64 CRC64-NVME of the stored bytes, as S3 reports a full-object checksum (prep's
+    /// outputs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc64nvme: Option<String>,
+    /// Hex SHA-256 of the stored bytes (outputs of prep before CRC64-NVME; still checked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,8 +167,11 @@ pub struct InputRecord {
     pub format: String,
     pub rows: u64,
     pub bytes: u64,
-    /// Hex SHA-256 of the input (null where a shard did not read it).
+    /// Base64 CRC64-NVME of the input (null where a shard did not read it).
     #[serde(default)]
+    pub crc64nvme: Option<String>,
+    /// Hex SHA-256 of the input, as earlier versions recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
@@ -315,7 +322,8 @@ pub struct PartInfo {
     pub uncompressed: u64,
     pub stored: u64,
     pub md5_base64: String,
-    pub sha256_hex: String,
+    /// Base64 CRC64-NVME.
+    pub crc64nvme: String,
     /// The object's ETag, where the store gives one (S3).
     pub etag: Option<String>,
 }
@@ -370,11 +378,18 @@ mod tests {
         let p = PartEntry::parse(export).unwrap();
         assert_eq!(p.item_count, Some(3));
         assert_eq!(p.etag.as_deref(), Some("e-1"));
-        assert_eq!(p.sha256, None);
+        assert_eq!((p.sha256, p.crc64nvme), (None, None));
+        let earlier =
+            r#"{"itemCount":2,"md5Checksum":"m","sha256":"s","dataFileS3Key":"data/part-0.json"}"#;
+        assert_eq!(
+            PartEntry::parse(earlier).unwrap().sha256.as_deref(),
+            Some("s")
+        );
         let ours = PartEntry {
             item_count: Some(2),
             md5_checksum: "m".into(),
-            sha256: Some("s".into()),
+            crc64nvme: Some("c".into()),
+            sha256: None,
             uncompressed_bytes: Some(10),
             stored_bytes: Some(5),
             data_file_s3_key: "data/part-0.json.zst".into(),
@@ -383,7 +398,7 @@ mod tests {
         };
         assert_eq!(
             ours.to_line(),
-            r#"{"itemCount":2,"md5Checksum":"m","sha256":"s","uncompressedBytes":10,"storedBytes":5,"dataFileS3Key":"data/part-0.json.zst"}"#
+            r#"{"itemCount":2,"md5Checksum":"m","crc64nvme":"c","uncompressedBytes":10,"storedBytes":5,"dataFileS3Key":"data/part-0.json.zst"}"#
         );
         assert_eq!(PartEntry::parse(&ours.to_line()).unwrap(), ours);
         assert_eq!(PartEntry::parse("{"), Err(BadLine::NotJson));

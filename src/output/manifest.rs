@@ -93,7 +93,8 @@ pub(crate) fn write_manifests(
         let mut line = PartEntry {
             item_count: Some(p.items),
             md5_checksum: p.md5_base64.clone(),
-            sha256: Some(p.sha256_hex.clone()),
+            crc64nvme: Some(p.crc64nvme.clone()),
+            sha256: None,
             uncompressed_bytes: Some(p.uncompressed),
             stored_bytes: Some(p.stored),
             data_file_s3_key: p.key.clone(),

@@ -5,7 +5,7 @@ use super::folder::LocalFolder;
 use super::sink::{Chains, Hashed, Hashing, Piece};
 use super::store::OutputStore;
 use super::Compression;
-use crate::hashing::{hex, md5x, sha256x};
+use crate::hashing::{md5x, Crc64};
 use crate::model::manifest::PartInfo;
 use crate::model::rules;
 use anyhow::{bail, Context, Result};
@@ -47,11 +47,7 @@ struct OpenPart {
 }
 
 /// An open part's digests in the lanes and the bytes waiting for them.
-type Lane<'a> = (
-    &'a mut md5x::Md5,
-    &'a mut sha256x::Sha256,
-    &'a mut VecDeque<Piece>,
-);
+type Lane<'a> = (&'a mut md5x::Md5, &'a mut Crc64, &'a mut VecDeque<Piece>);
 
 /// Uncompressed output up to this size goes to one part, as compressed output always does.
 pub(crate) const SPREAD_AFTER: u64 = 16 << 20;
@@ -69,8 +65,8 @@ const _: () = assert!(SIDE_BY_SIDE <= md5x::LANES);
 ///
 /// Compressed output fills one part after the other. Uncompressed output past `SPREAD_AFTER`
 /// is dealt to [`SIDE_BY_SIDE`] parts open side by side, in turns of `TURN` bytes, so that
-/// their MD5s advance together in one SIMD lane each and their SHA-256s interleave: each is one
-/// sequential chain, and together they were the longest step of an uncompressed conversion.
+/// their MD5s advance together in one SIMD lane each: each is one sequential chain, and together
+/// they were the longest step of an uncompressed conversion.
 /// Which item goes to which part depends only on the items' sizes in order, so the output is
 /// the same whatever the number of threads.
 pub struct PartWriter {
@@ -257,9 +253,9 @@ impl PartWriter {
             .flatten()
             .filter_map(|p| match &mut p.packer {
                 Packer::Plain(Hashing {
-                    chains: Chains::Lane { md5, sha, queue },
+                    chains: Chains::Lane { md5, crc, queue },
                     ..
-                }) => Some((md5, sha, queue)),
+                }) => Some((md5, &mut **crc, queue)),
                 _ => None,
             })
             .collect();
@@ -285,11 +281,11 @@ impl PartWriter {
                 let (md5, _, _) = it.next()?;
                 Some((&mut **md5, bytes[l]?))
             }));
-            let mut it = open.iter_mut();
-            sha256x::update(std::array::from_fn(|l| {
-                let (_, sha, _) = it.next()?;
-                Some((&mut **sha, bytes[l]?))
-            }));
+            for ((_, crc, _), b) in open.iter_mut().zip(bytes) {
+                if let Some(b) = b {
+                    crc.update(b);
+                }
+            }
             for (_, _, queue) in open.iter_mut() {
                 if let Some(p) = queue.front_mut() {
                     p.range.start += n;
@@ -327,7 +323,7 @@ impl PartWriter {
             uncompressed: cur.uncompressed,
             stored: h.bytes,
             md5_base64: base64::engine::general_purpose::STANDARD.encode(h.md5),
-            sha256_hex: hex(&h.sha),
+            crc64nvme: h.crc.base64(),
             etag,
         });
         Ok(())
@@ -355,7 +351,6 @@ impl PartWriter {
 mod tests {
     use super::*;
     use md5::{Digest, Md5};
-    use sha2::Sha256;
 
     #[test]
     fn parts_split_on_item_boundaries() {
@@ -421,7 +416,7 @@ mod tests {
         for (p, f) in parts.iter().zip(&files) {
             let b64 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(f));
             assert_eq!(p.md5_base64, b64, "{}", p.key);
-            assert_eq!(p.sha256_hex, hex(&Sha256::digest(f)), "{}", p.key);
+            assert_eq!(p.crc64nvme, Crc64::of(f).base64(), "{}", p.key);
             assert!(p.uncompressed <= part_size && p.stored == f.len() as u64);
             let lines: Vec<&[u8]> = f.split_inclusive(|&c| c == b'\n').collect();
             assert_eq!(lines.len() as u64, p.items);
@@ -481,8 +476,8 @@ mod tests {
             let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
             assert_eq!(p.md5_base64, b64(&Md5::digest(&stored)), "{compression:?}");
             assert_eq!(
-                p.sha256_hex,
-                hex(&Sha256::digest(&stored)),
+                p.crc64nvme,
+                crate::testing::crc64nvme(&stored),
                 "{compression:?}"
             );
             let plain = match compression {

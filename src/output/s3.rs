@@ -3,10 +3,11 @@
 //! copy of anything.
 //!
 //! A part's bytes are cut into chunks as they come; the first full chunk starts a multipart
-//! upload and each chunk goes up as one UploadPart (with its SHA-256, which S3 checks and
-//! answers), while the next chunk fills. A part smaller than one chunk is one PutObject. The
-//! SHA-256 header is signed, so the body needs no signature of its own (no second SHA-256
-//! pass over it), and an MD5 (Content-MD5) would check the same bytes again.
+//! upload and each chunk goes up as one UploadPart (with its CRC64-NVME, which S3 checks and
+//! answers), while the next chunk fills; the completion carries the whole part's CRC64-NVME
+//! (the chunks' combined), which S3 checks against what it assembled. A part smaller than one
+//! chunk is one PutObject. The checksum header is signed, so the body needs no signature of its
+//! own (no SHA-256 pass over it), and an MD5 (Content-MD5) would check the same bytes again.
 //! Memory: one filling chunk per open part, plus at most `concurrency` chunks in flight across
 //! the run — a writer waits for a free slot before it sends another. A part dropped before its
 //! commit aborts its multipart upload, so a failed or interrupted run leaves none behind.
@@ -15,12 +16,12 @@ use super::store::{OutputStore, PartSink};
 use crate::aws::object::{content_type, Body, Bucket};
 use crate::aws::{describe, list_objects, AwsOptions};
 use crate::aws::{Connection, PutSettings};
+use crate::hashing::Crc64;
 use crate::model::observe::Observe;
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedPart, Delete, ObjectIdentifier};
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -85,7 +86,7 @@ impl Inner {
         }
     }
 
-    /// One whole object in one PutObject, its SHA-256 checked by S3; its ETag.
+    /// One whole object in one PutObject, its CRC64-NVME checked by S3; its ETag.
     async fn put_whole(&self, key: &str, body: Bytes) -> Result<String> {
         let _slot = self.slots.acquire().await?;
         let body = Body::bytes(body, content_type(key), false);
@@ -300,7 +301,8 @@ impl OutputStore for S3Prefix {
             upload_id: None,
             pending: VecDeque::new(),
             done: Vec::new(),
-            digests: Vec::new(),
+            chunks: 0,
+            crc: Crc64::default(),
             bytes: 0,
             committed: false,
         }))
@@ -383,8 +385,10 @@ struct S3Part {
     pending: VecDeque<JoinHandle<Result<CompletedPart>>>,
     /// Chunks S3 has taken.
     done: Vec<CompletedPart>,
-    /// Every chunk's SHA-256, in order.
-    digests: Vec<[u8; 32]>,
+    /// Chunks sent so far.
+    chunks: i32,
+    /// The CRC64-NVME of the chunks sent so far, the whole object's once the last is.
+    crc: Crc64,
     bytes: u64,
     committed: bool,
 }
@@ -413,9 +417,10 @@ impl S3Part {
             let start = bucket.start_multipart(&self.key, content_type(&self.key), None);
             self.upload_id = Some(store.s3.block_on(start)?);
         }
-        let sha: [u8; 32] = Sha256::digest(&chunk).into();
+        let crc = Crc64::of(&chunk);
         let slot = store.s3.block_on(store.slots.clone().acquire_owned())?;
-        let number = self.digests.len() as i32 + 1;
+        self.chunks += 1;
+        let number = self.chunks;
         let (key, id) = (self.key.clone(), self.upload_id.clone().expect("started"));
         let body = Bytes::from(chunk);
         let task = store.s3.rt.spawn({
@@ -424,12 +429,12 @@ impl S3Part {
                 let _slot = slot;
                 store
                     .bucket()
-                    .upload_part(&key, &id, number, body, &sha, false)
+                    .upload_part(&key, &id, number, body, &crc, false)
                     .await
             }
         });
         self.pending.push_back(task);
-        self.digests.push(sha);
+        self.crc.append(&crc);
         Ok(())
     }
 
@@ -464,7 +469,7 @@ impl S3Part {
         }
         let pending = std::mem::take(&mut self.pending);
         let mut parts = std::mem::take(&mut self.done);
-        let digests = &self.digests;
+        let whole = self.crc.base64();
         let id = self.upload_id.clone().expect("started");
         let key = self.key.clone();
         let bytes = self.bytes;
@@ -474,7 +479,7 @@ impl S3Part {
             }
             store
                 .bucket()
-                .complete(&key, &id, parts, digests, bytes)
+                .complete(&key, &id, parts, &whole, bytes)
                 .await
         })?;
         self.upload_id = None;

@@ -1,11 +1,10 @@
 //! The hashing sink a part's bytes go through: it counts them, computes their MD5 (for
-//! DynamoDB's manifest) and SHA-256 (ours) inline or in the part writer's lanes, and hands them
-//! to the store's sink on a thread of their own.
+//! DynamoDB's manifest) and CRC64-NVME (S3's full-object checksum) inline or in the part
+//! writer's lanes, and hands them to the store's sink on a thread of their own.
 
 use super::store::PartSink;
-use crate::hashing::{md5x, sha256x};
+use crate::hashing::{md5x, Crc64};
 use md5::{Digest, Md5};
-use sha2::Sha256;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::ops::Range;
@@ -14,7 +13,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// A file writer that hashes and counts what goes through it.
-/// Either MD5 runs on the writing thread and SHA-256 beside the staging for the disk (see
+/// Either MD5 runs on the writing thread and the CRC beside the staging for the disk (see
 /// [`disk`]) on a thread of their own that follows up to `BEHIND` pieces behind, so neither
 /// waits for the other chunk by chunk; or both run in the part writer's lanes and that thread
 /// only stages. Small writes (a compressor's output) are gathered into pieces first; encoded
@@ -28,25 +27,25 @@ pub(super) struct Hashing {
     pub(super) helper: Option<JoinHandle<std::io::Result<Staged>>>,
 }
 
-/// What the staging thread hands back: the SHA-256 it computed (inline chains only) and the part
-/// it wrote into.
-pub(super) type Staged = (Option<Sha256>, Box<dyn PartSink>);
+/// What the staging thread hands back: the CRC it computed (inline chains only) and the part it
+/// wrote into.
+pub(super) type Staged = (Option<Crc64>, Box<dyn PartSink>);
 
 /// Where a part's digests are computed.
 pub(super) enum Chains {
-    /// MD5 as the bytes are written, SHA-256 on the staging thread.
+    /// MD5 as the bytes are written, the CRC on the staging thread.
     Inline(Md5),
-    /// Both in lanes ([`md5x`], [`sha256x`]), beside the other open parts' digests: the pieces
-    /// wait in the queue until the part writer runs the lanes together ([`PartWriter::pump`]).
+    /// MD5 in lanes ([`md5x`]) beside the other open parts' (the CRC with it): the pieces wait
+    /// in the queue until the part writer runs the lanes together ([`PartWriter::pump`]).
     Lane {
         md5: md5x::Md5,
-        sha: sha256x::Sha256,
+        crc: Box<Crc64>,
         queue: VecDeque<Piece>,
     },
 }
 
 /// A range of bytes handed on: a gathered buffer or part of an encoded batch, shared by the
-/// writer, the MD5 lanes' queue and the SHA-256 thread without a copy.
+/// writer, the MD5 lanes' queue and the staging thread without a copy.
 #[derive(Clone)]
 pub(super) struct Piece {
     pub(super) data: Arc<Vec<u8>>,
@@ -62,7 +61,7 @@ impl Piece {
 /// A part's bytes, hashed and on the device.
 pub(super) struct Hashed {
     pub(super) md5: [u8; 16],
-    pub(super) sha: [u8; 32],
+    pub(super) crc: Crc64,
     pub(super) sink: Box<dyn PartSink>,
     pub(super) bytes: u64,
 }
@@ -71,7 +70,7 @@ pub(super) const HASH_CHUNK: usize = 4 << 20;
 /// Writes at least this large skip the gathering buffer.
 pub(super) const UNGATHERED: usize = 512 << 10;
 /// How many pieces the staging thread may lag behind (memory: this many batches or gathered
-/// chunks) while it computes the SHA-256 too; one when it only stages (a part in the lanes: eight
+/// chunks) while it computes the CRC too; one when it only stages (a part in the lanes: eight
 /// of them at once, and staging is a copy).
 pub(super) const BEHIND: usize = 3;
 
@@ -82,20 +81,20 @@ impl Hashing {
         let helper = std::thread::Builder::new()
             .name("prep-stage".into())
             .spawn(move || {
-                let mut sha = (!lane).then(Sha256::new);
+                let mut crc = (!lane).then(Crc64::default);
                 for piece in rx {
-                    if let Some(sha) = &mut sha {
-                        sha.update(piece.bytes());
+                    if let Some(crc) = &mut crc {
+                        crc.update(piece.bytes());
                     }
                     sink.write_all(piece.bytes())?;
                 }
-                Ok((sha, sink))
+                Ok((crc, sink))
             })?;
         Ok(Hashing {
             chains: if lane {
                 Chains::Lane {
                     md5: md5x::Md5::default(),
-                    sha: sha256x::Sha256::default(),
+                    crc: Box::default(),
                     queue: VecDeque::new(),
                 }
             } else {
@@ -169,32 +168,29 @@ impl Hashing {
     /// Everything written, hashed and handed to the disk.
     pub(super) fn finish(mut self) -> std::io::Result<Hashed> {
         self.drain()?;
-        let (inline_sha, sink) = self.join()?;
-        let (md5, sha) = match std::mem::replace(&mut self.chains, Chains::Inline(Md5::new())) {
+        let (inline_crc, sink) = self.join()?;
+        let (md5, crc) = match std::mem::replace(&mut self.chains, Chains::Inline(Md5::new())) {
             Chains::Inline(m) => (
                 m.finalize().into(),
-                inline_sha
-                    .expect("hashed on the staging thread")
-                    .finalize()
-                    .into(),
+                inline_crc.expect("hashed on the staging thread"),
             ),
             Chains::Lane {
                 mut md5,
-                mut sha,
+                mut crc,
                 queue,
             } => {
                 // Whatever the lanes have not reached yet (normally nothing: the writer runs
                 // them before it closes a part).
                 for p in queue {
                     md5x::update_one(&mut md5, p.bytes());
-                    sha256x::update_one(&mut sha, p.bytes());
+                    crc.update(p.bytes());
                 }
-                (md5.finish(), sha.finish())
+                (md5.finish(), *crc)
             }
         };
         Ok(Hashed {
             md5,
-            sha,
+            crc,
             sink,
             bytes: self.bytes,
         })
@@ -241,7 +237,7 @@ mod tests {
     use crate::output::disk;
     use std::path::Path;
 
-    /// A write that fails on the SHA-256 + disk thread surfaces as the write's (or the finish's)
+    /// A write that fails on the staging thread surfaces as the write's (or the finish's)
     /// error, whichever comes first: it is never lost because that thread runs behind MD5.
     #[cfg(target_os = "linux")]
     #[test]
@@ -250,7 +246,7 @@ mod tests {
         if !full.exists() {
             return;
         }
-        // MD5 inline or left to the lanes: the SHA-256 thread's failure surfaces either way.
+        // MD5 inline or left to the lanes: the staging thread's failure surfaces either way.
         for lane in [false, true] {
             let mut h = Hashing::new(Box::new(disk::Disk::create(full).unwrap()), lane).unwrap();
             let batch = Arc::new(vec![b'x'; UNGATHERED]);
@@ -304,11 +300,12 @@ mod tests {
             }
         }
         let done = h.finish().unwrap();
-        let (bytes, md5, sha) = (done.bytes, done.md5, done.sha);
+        let (bytes, md5, crc) = (done.bytes, done.md5, done.crc);
         done.sink.commit().unwrap();
         assert_eq!(bytes, want.len() as u64);
         assert_eq!(std::fs::read(&path).unwrap(), want);
         assert_eq!(md5[..], Md5::digest(&want)[..]);
-        assert_eq!(sha[..], Sha256::digest(&want)[..]);
+        assert_eq!(crc.base64(), crate::testing::crc64nvme(&want));
+        assert_eq!(crc.len(), want.len() as u64);
     }
 }

@@ -3,6 +3,13 @@
 
 pub mod servers;
 
+// Also loaded by tests/reference, which the fuzz targets include on its own.
+#[path = "../reference/crc.rs"]
+#[allow(clippy::duplicate_mod)]
+mod crc;
+#[allow(unused_imports)]
+pub use crc::crc64nvme;
+
 use assert_cmd::Command;
 use serde_json::{Map, Value};
 use std::io::Read;

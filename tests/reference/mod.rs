@@ -4,6 +4,10 @@
 //! this file by path. Each check panics with what differed.
 #![allow(dead_code)]
 
+/// The plain CRC64-NVME, shared with the CLI tests (tests/common).
+pub mod crc;
+pub use crc::crc64nvme;
+
 use prep::encoding::item_lines::LinesEncoder;
 use prep::encoding::plan::KeyCheck;
 use prep::encoding::{ItemWriter, Nulls, Syntax};
@@ -419,21 +423,16 @@ pub fn check_ion_line(line: &[u8]) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The SHA-256 of an S3 input taken from the ranges its readers fetch
+// The CRC64-NVME of an S3 input taken from the ranges its readers fetch
 
-/// `data` is the object; its first bytes also say how it is read: `data[0]` picks the cap on
-/// held ranges (none, 16 bytes, 500 bytes, unlimited), `data[1]` the reader threads (1–3) and
-/// whether a pumping thread hashes (bit 2),
-/// `data[2]` how many ranges, and each range's start and length come from the bytes after
-/// that (wrapping). The ranges are offered from the threads in turn, then the gaps are filled
-/// in 7-byte pieces as a stream would hand them over, again until none is left; the digest
-/// must be sha2's of the whole object, and the ranges held ahead of the digest never past the
-/// cap.
+/// `data` is the object; its first bytes also say how it is read: `data[1]` picks the reader
+/// threads (1–3), `data[2]` how many ranges, and each range's start and length come from the
+/// bytes after that (wrapping). The ranges are offered from the threads in turn; the gaps left
+/// must be exactly the bytes no range covered; they are then filled in 7-byte pieces as a stream
+/// would hand them over, and the digest must be the plain CRC64-NVME of the whole object.
 pub fn check_read_digest(data: &[u8]) {
     use prep::input::read_digest::ReadDigest;
-    use sha2::Digest;
     let byte = |i: usize| data.get(i % data.len().max(1)).copied().unwrap_or(0) as usize;
-    let cap = [0, 16, 500, usize::MAX][byte(0) % 4];
     let threads = 1 + byte(1) % 3;
     let len = data.len();
     let ranges: Vec<(usize, usize)> = (0..byte(2) % 24)
@@ -445,67 +444,51 @@ pub fn check_read_digest(data: &[u8]) {
         })
         .collect();
     let obj = bytes::Bytes::copy_from_slice(data);
-    let d = ReadDigest::with_cap(len as u64, cap);
-    // Half the time the hashing is handed off to a pumping thread.
-    let handed_off = byte(1) & 4 != 0;
-    if handed_off {
-        d.hand_off();
-    }
-    let offered = std::sync::atomic::AtomicBool::new(false);
+    let d = ReadDigest::new(len as u64);
     std::thread::scope(|s| {
-        let readers: Vec<_> = (0..threads)
-            .map(|t| {
-                let (d, obj, ranges) = (&d, &obj, &ranges);
-                s.spawn(move || {
-                    for &(a, b) in ranges.iter().skip(t).step_by(threads) {
-                        d.offer(a as u64, &obj.slice(a..b));
-                        assert!(d.held_ahead() <= cap);
-                    }
-                })
-            })
-            .collect();
-        if handed_off {
-            let (d, offered) = (&d, &offered);
+        for t in 0..threads {
+            let (d, obj, ranges) = (&d, &obj, &ranges);
             s.spawn(move || {
-                while !offered.load(std::sync::atomic::Ordering::SeqCst) {
-                    d.pump(std::time::Duration::from_millis(1));
+                for &(a, b) in ranges.iter().skip(t).step_by(threads) {
+                    d.offer(a as u64, &obj.slice(a..b));
                 }
             });
         }
-        let joined: Vec<_> = readers.into_iter().map(|r| r.join()).collect();
-        // The pumping thread stops even when a reader failed its check.
-        offered.store(true, std::sync::atomic::Ordering::SeqCst);
-        for r in joined {
-            if let Err(e) = r {
-                std::panic::resume_unwind(e);
-            }
-        }
     });
-    let mut rounds = 0;
-    let got = loop {
-        if let Some(h) = d.finish() {
-            break h;
+    let mut covered = vec![false; len];
+    for &(a, b) in &ranges {
+        covered[a..b].iter_mut().for_each(|c| *c = true);
+    }
+    let mut want_gaps = Vec::new();
+    let mut i = 0;
+    while i < len {
+        if covered[i] {
+            i += 1;
+            continue;
         }
-        rounds += 1;
-        assert!(rounds <= 3, "gaps left after {rounds} rounds of gap reads");
-        let gaps = d.gaps();
-        assert!(!gaps.is_empty(), "no gap left but no digest");
-        for (a, b) in gaps {
-            let mut p = a as usize;
-            while p < b as usize {
-                let q = (p + 7).min(b as usize);
-                d.offer(p as u64, &obj.slice(p..q));
-                p = q;
-            }
+        let from = i;
+        while i < len && !covered[i] {
+            i += 1;
         }
-    };
-    let want: String = sha2::Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+        want_gaps.push((from as u64, i as u64));
+    }
+    let gaps = d.gaps();
+    assert_eq!(gaps, want_gaps, "ranges {ranges:?}, threads {threads}");
+    if !gaps.is_empty() {
+        assert_eq!(d.finish(), None, "a digest with gaps left");
+    }
+    for (a, b) in gaps {
+        let mut p = a as usize;
+        while p < b as usize {
+            let q = (p + 7).min(b as usize);
+            d.offer(p as u64, &obj.slice(p..q));
+            p = q;
+        }
+    }
     assert_eq!(
-        got, want,
-        "ranges {ranges:?}, cap {cap}, threads {threads}, handed off {handed_off}"
+        d.finish(),
+        Some(crc64nvme(data)),
+        "ranges {ranges:?}, threads {threads}"
     );
 }
 

@@ -12,7 +12,8 @@ pub(crate) const FILE: &str = ".prep-upload.json";
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub(crate) struct PartDone {
     pub etag: String,
-    pub sha256: String,
+    /// The chunk's CRC64-NVME, base64.
+    pub crc64nvme: String,
     pub size: u64,
 }
 
@@ -20,7 +21,8 @@ pub(crate) struct PartDone {
 pub(crate) struct Upload {
     pub upload_id: String,
     pub chunk: u64,
-    pub sha256_hex: String,
+    /// The whole part's CRC64-NVME, base64.
+    pub crc64nvme: String,
     pub parts: BTreeMap<i32, PartDone>,
 }
 

@@ -1,9 +1,9 @@
 //! The local side of an upload: the output folder's manifests, and every part checked against
-//! them (size, SHA-256) before anything is sent.
+//! them (size, CRC64-NVME — or the SHA-256 an earlier version recorded) before anything is
+//! sent.
 
 use crate::model::manifest::{ImportTable, PartEntry, Summary};
 use anyhow::{bail, Context, Result};
-use base64::Engine;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug)]
@@ -12,17 +12,10 @@ pub(crate) struct LocalPart {
     /// `data/part-00000.json.zst`: the key relative to the upload prefix.
     pub rel_key: String,
     pub size: u64,
-    pub sha256_hex: String,
+    /// Base64 CRC64-NVME of the part: the manifest's (computed here for a manifest of an
+    /// earlier version, once its SHA-256 is checked).
+    pub crc64nvme: String,
     pub md5_base64: String,
-}
-
-impl LocalPart {
-    pub(crate) fn sha256_base64(&self) -> String {
-        let bytes: Vec<u8> = (0..self.sha256_hex.len() / 2)
-            .map(|i| u8::from_str_radix(&self.sha256_hex[2 * i..2 * i + 2], 16).unwrap_or(0))
-            .collect();
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -78,7 +71,7 @@ pub(crate) fn load(dir: &Path) -> Result<Local> {
             path: dir.join(&rel_key),
             rel_key,
             size: entry.stored_bytes.unwrap_or(0),
-            sha256_hex: entry.sha256.clone().unwrap_or_default(),
+            crc64nvme: String::new(),
             md5_base64: entry.md5_checksum.clone(),
         });
         manifest_lines.push(entry);
@@ -106,14 +99,37 @@ pub(crate) fn load(dir: &Path) -> Result<Local> {
                 p.size
             );
         }
-        let got = crate::hashing::sha256_file(&p.path)?;
-        if got != p.sha256_hex {
+    }
+    let paths: Vec<&Path> = parts.iter().map(|p| p.path.as_path()).collect();
+    let wanted = crate::hashing::Wanted {
+        md5: false,
+        crc64: true,
+        sha256: manifest_lines.iter().any(|e| e.sha256.is_some()),
+    };
+    let digests = crate::hashing::files_digests(&paths, wanted)?;
+    for ((p, entry), d) in parts.iter_mut().zip(&manifest_lines).zip(digests) {
+        let crc = d.crc64nvme.expect("asked for");
+        for (what, want, got) in [
+            ("crc64nvme", &entry.crc64nvme, Some(&crc)),
+            ("sha256", &entry.sha256, d.sha256_hex.as_ref()),
+        ] {
+            if let (Some(want), Some(got)) = (want, got) {
+                if want != got {
+                    bail!(
+                        "{}: {what} {got} differs from the manifest's {want}; the part was changed — convert again",
+                        p.path.display(),
+                    );
+                }
+            }
+        }
+        if entry.crc64nvme.is_none() && entry.sha256.is_none() {
             bail!(
-                "{}: sha256 {got} differs from the manifest's {}; the part was changed — convert again",
-                p.path.display(),
-                p.sha256_hex
+                "{}: the manifest lists {} without a checksum (crc64nvme); convert again",
+                mf.display(),
+                p.rel_key
             );
         }
+        p.crc64nvme = crc;
     }
     // Nothing else may sit in data/: the import would read it.
     let mut listed: Vec<&Path> = parts.iter().map(|p| p.path.as_path()).collect();

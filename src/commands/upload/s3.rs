@@ -1,24 +1,26 @@
 //! The S3 side of an upload: client from the standard AWS configuration chain, listing what is
-//! there, single and multipart PUTs with MD5 and SHA-256 checksums, verification, manifests last.
+//! there, single and multipart PUTs with MD5 and CRC64-NVME checksums (a multipart object's
+//! whole CRC64-NVME checked by S3), verification, manifests last.
 
 use super::plan::{Local, LocalPart};
 use super::{ObjectReport, Outcome, UploadOptions, UploadReport};
+use crate::aws::client;
 use crate::aws::object::{content_type, Body, Bucket};
-use crate::aws::{b64, client};
+use crate::hashing::Crc64;
 use crate::model::manifest::{ImportTable, S3BucketSource};
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumMode, CompletedPart};
 use aws_sdk_s3::Client;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Semaphore;
 
-/// Metadata key holding the whole object's SHA-256 (hex), so a re-run can tell our objects.
-const META_SHA: &str = "prep-sha256";
+/// Metadata key holding the whole object's CRC64-NVME (base64), so a re-run can tell our
+/// objects on servers that do not keep the checksum itself.
+const META_CRC: &str = "prep-crc64nvme";
 
 /// Byte ranges of the chunks of a part.
 fn chunks(size: u64, chunk: u64) -> Vec<(u64, u64)> {
@@ -52,12 +54,24 @@ fn read_range(path: &std::path::Path, off: u64, len: u64) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// Per-chunk SHA-256 digests, computed from disk (only for multipart objects).
-fn chunk_digests(p: &LocalPart, chunk: u64) -> Result<Vec<Vec<u8>>> {
+/// Per-chunk CRC64-NVME digests, computed from disk (only for multipart objects); together
+/// they must give the part's, which the manifest holds and S3 checks the whole object against.
+fn chunk_digests(p: &LocalPart, chunk: u64) -> Result<Vec<Crc64>> {
     let mut out = Vec::new();
+    let mut whole = Crc64::default();
     for (off, len) in chunks(p.size, chunk) {
         let buf = read_range(&p.path, off, len)?;
-        out.push(Sha256::digest(&buf).to_vec());
+        let crc = Crc64::of(&buf);
+        whole.append(&crc);
+        out.push(crc);
+    }
+    if whole.base64() != p.crc64nvme {
+        bail!(
+            "{}: its CRC64-NVME is now {}, not the manifest's {}; the part changed after it was checked: convert again",
+            p.path.display(),
+            whole.base64(),
+            p.crc64nvme
+        );
     }
     Ok(out)
 }
@@ -133,17 +147,18 @@ async fn head(
     req.send().await
 }
 
-/// Is the object at `key` already exactly this part (size and our SHA-256)?
+/// Is the object at `key` already exactly this part (size and CRC64-NVME, as S3 keeps it or as
+/// our metadata records it)?
 async fn already_there(ctx: &Ctx, key: &str, p: &LocalPart) -> Result<Option<String>> {
     let Ok(h) = head(ctx, key).await else {
         return Ok(None);
     };
     let same_size = h.content_length() == Some(p.size as i64);
-    let same_sha = h
-        .metadata()
-        .and_then(|m| m.get(META_SHA))
-        .is_some_and(|s| *s == p.sha256_hex);
-    Ok((same_size && same_sha).then(|| h.e_tag().unwrap_or("").to_string()))
+    let same_crc = h.checksum_crc64_nvme() == Some(p.crc64nvme.as_str())
+        || h.metadata()
+            .and_then(|m| m.get(META_CRC))
+            .is_some_and(|s| *s == p.crc64nvme);
+    Ok((same_size && same_crc).then(|| h.e_tag().unwrap_or("").to_string()))
 }
 
 async fn put_single(ctx: &Ctx, key: &str, p: &LocalPart) -> Result<String> {
@@ -154,10 +169,10 @@ async fn put_single(ctx: &Ctx, key: &str, p: &LocalPart) -> Result<String> {
     let body = Body {
         data,
         len: p.size,
-        sha256: p.sha256_base64(),
+        crc64nvme: p.crc64nvme.clone(),
         md5: Some(p.md5_base64.clone()),
         content_type: content_type(key),
-        metadata: Some((META_SHA, &p.sha256_hex)),
+        metadata: Some((META_CRC, &p.crc64nvme)),
     };
     let etag = ctx.bucket().put(key, body).await?;
     ctx.tick(p.size);
@@ -171,11 +186,11 @@ async fn journaled(
     key: &str,
     p: &LocalPart,
     chunk: u64,
-    digests: &[Vec<u8>],
+    digests: &[Crc64],
     stale: &mut Vec<String>,
 ) -> Option<(String, HashMap<i32, CompletedPart>)> {
     let j = ctx.journal.get(key)?;
-    if j.chunk != chunk || j.sha256_hex != p.sha256_hex {
+    if j.chunk != chunk || j.crc64nvme != p.crc64nvme {
         let _ = abort(ctx, key, &j.upload_id).await;
         ctx.journal.finish(key);
         stale.push(key.to_string());
@@ -203,15 +218,15 @@ async fn journaled(
         };
         let same_size = part.size() == Some(done.size as i64);
         // Servers that list parts without ETags are trusted on size: the journal only holds
-        // parts S3 acknowledged after checking their SHA-256.
+        // parts S3 acknowledged after checking their CRC64-NVME.
         let same_etag = part.e_tag().is_none_or(|e| e == done.etag);
-        if same_size && same_etag && done.sha256 == b64(d) {
+        if same_size && same_etag && done.crc64nvme == d.base64() {
             good.insert(
                 n,
                 CompletedPart::builder()
                     .part_number(n)
                     .e_tag(&done.etag)
-                    .checksum_sha256(&done.sha256)
+                    .checksum_crc64_nvme(&done.crc64nvme)
                     .build(),
             );
         }
@@ -223,7 +238,7 @@ async fn journaled(
 async fn resumable(
     ctx: &Ctx,
     key: &str,
-    digests: &[Vec<u8>],
+    digests: &[Crc64],
     stale: &mut Vec<String>,
 ) -> Result<Option<(String, HashMap<i32, CompletedPart>)>> {
     let mut req = ctx
@@ -271,15 +286,15 @@ async fn resumable(
         let mut fits = true;
         for part in parts.parts() {
             let n = part.part_number().unwrap_or(0);
-            let want = digests.get((n - 1).max(0) as usize).map(|d| b64(d));
-            match (part.checksum_sha256(), want) {
+            let want = digests.get((n - 1).max(0) as usize).map(Crc64::base64);
+            match (part.checksum_crc64_nvme(), want) {
                 (Some(got), Some(want)) if got == want => {
                     good.insert(
                         n,
                         CompletedPart::builder()
                             .part_number(n)
                             .e_tag(part.e_tag().unwrap_or(""))
-                            .checksum_sha256(got)
+                            .checksum_crc64_nvme(got)
                             .build(),
                     );
                 }
@@ -321,14 +336,14 @@ async fn put_multipart(
         None => {
             let id = ctx
                 .bucket()
-                .start_multipart(&key, content_type(&key), Some((META_SHA, &p.sha256_hex)))
+                .start_multipart(&key, content_type(&key), Some((META_CRC, &p.crc64nvme)))
                 .await?;
             ctx.journal.start(
                 &key,
                 super::journal::Upload {
                     upload_id: id.clone(),
                     chunk,
-                    sha256_hex: p.sha256_hex.clone(),
+                    crc64nvme: p.crc64nvme.clone(),
                     parts: Default::default(),
                 },
             );
@@ -349,13 +364,13 @@ async fn put_multipart(
         }
         let ctx = ctx.clone();
         let (key, id, path) = (key.clone(), upload_id.clone(), p.path.clone());
-        let sha = digests[i].clone();
+        let crc = digests[i];
         tasks.push(tokio::spawn(async move {
             let _permit = ctx.sem.acquire().await?;
             let buf = tokio::task::spawn_blocking(move || read_range(&path, off, len)).await??;
             let part = ctx
                 .bucket()
-                .upload_part(&key, &id, n, buf.into(), &sha, true)
+                .upload_part(&key, &id, n, buf.into(), &crc, true)
                 .await?;
             ctx.tick(len);
             ctx.journal.part(
@@ -363,7 +378,7 @@ async fn put_multipart(
                 n,
                 super::journal::PartDone {
                     etag: part.e_tag().unwrap_or("").to_string(),
-                    sha256: b64(&sha),
+                    crc64nvme: crc.base64(),
                     size: len,
                 },
             );
@@ -378,7 +393,7 @@ async fn put_multipart(
     parts.sort_by_key(|p| p.part_number());
     let etag = ctx
         .bucket()
-        .complete(&key, &upload_id, parts, &digests, p.size)
+        .complete(&key, &upload_id, parts, &p.crc64nvme, p.size)
         .await?;
     ctx.journal.finish(&key);
     Ok((etag, reused))
@@ -652,16 +667,12 @@ pub(crate) async fn upload(opts: &UploadOptions, local: Local) -> Result<UploadR
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::composite;
 
     #[test]
-    fn chunking_and_composite() {
+    fn chunking_and_quoting() {
         assert_eq!(chunks(10, 4), vec![(0, 4), (4, 4), (8, 2)]);
         assert_eq!(chunks(8, 4), vec![(0, 4), (4, 4)]);
         assert_eq!(chunks(0, 4), vec![(0, 0)]);
-        let d = vec![Sha256::digest(b"a").to_vec(), Sha256::digest(b"b").to_vec()];
-        let c = composite(&d);
-        assert!(c.ends_with("-2"));
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("/tmp/x.json"), "/tmp/x.json");
     }

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 pub(crate) struct Expect {
     pub items: Option<u64>,
     pub md5: Option<String>,
+    pub crc64nvme: Option<String>,
+    /// What earlier versions of prep recorded instead of the CRC.
     pub sha256: Option<String>,
     pub stored_bytes: Option<u64>,
 }
@@ -56,19 +58,31 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 pub(crate) fn verify_files(files: &[(DataFile, Expect)]) -> Result<Vec<Finding>> {
     let files: Vec<&(DataFile, Expect)> = files
         .iter()
-        .filter(|(_, e)| e.md5.is_some() || e.sha256.is_some() || e.stored_bytes.is_some())
+        .filter(|(_, e)| {
+            e.md5.is_some()
+                || e.crc64nvme.is_some()
+                || e.sha256.is_some()
+                || e.stored_bytes.is_some()
+        })
         .collect();
+    // SHA-256 (slow) only for manifests of earlier versions that carry it.
+    let wanted = |files: &[&(DataFile, Expect)]| crate::hashing::Wanted {
+        md5: files.iter().any(|(_, e)| e.md5.is_some()),
+        crc64: files.iter().any(|(_, e)| e.crc64nvme.is_some()),
+        sha256: files.iter().any(|(_, e)| e.sha256.is_some()),
+    };
     let (remote, local): (Vec<_>, Vec<_>) =
         files.into_iter().partition(|(f, _)| f.object.is_some());
     let paths: Vec<&Path> = local.iter().map(|(f, _)| f.path.as_path()).collect();
-    let digests = crate::hashing::files_digests(&paths, true, true)?;
+    let digests = crate::hashing::files_digests(&paths, wanted(&local))?;
     let mut out = Vec::new();
     for ((f, e), d) in local.into_iter().zip(digests) {
         out.extend(compare(&f.path, e, d));
     }
-    for (f, e) in remote {
+    for f_e in remote {
+        let (f, e) = f_e;
         let o = f.object.as_ref().expect("partitioned");
-        let d = crate::input::source::digests(&**o, true, true)?;
+        let d = crate::input::source::digests(&**o, wanted(&[f_e]))?;
         out.extend(compare(&f.path, e, d));
     }
     Ok(out)
@@ -142,11 +156,7 @@ impl FolderView for LocalView<'_> {
 }
 
 fn compare(path: &Path, e: &Expect, d: crate::hashing::FileDigests) -> Vec<Finding> {
-    let (md5, sha, size) = (
-        d.md5_base64.expect("asked for"),
-        d.sha256_hex.expect("asked for"),
-        d.bytes,
-    );
+    let size = d.bytes;
     let shown = path.display().to_string();
     let mismatch = |what: &str, want: &str, got: &str| {
         Finding::file(
@@ -156,11 +166,16 @@ fn compare(path: &Path, e: &Expect, d: crate::hashing::FileDigests) -> Vec<Findi
         )
     };
     let mut out = Vec::new();
-    if let Some(want) = e.md5.as_deref().filter(|w| *w != md5) {
-        out.push(mismatch("md5Checksum", want, &md5));
-    }
-    if let Some(want) = e.sha256.as_deref().filter(|w| *w != sha) {
-        out.push(mismatch("sha256", want, &sha));
+    for (what, want, got) in [
+        ("md5Checksum", &e.md5, &d.md5_base64),
+        ("crc64nvme", &e.crc64nvme, &d.crc64nvme),
+        ("sha256", &e.sha256, &d.sha256_hex),
+    ] {
+        if let (Some(want), Some(got)) = (want, got) {
+            if want != got {
+                out.push(mismatch(what, want, got));
+            }
+        }
     }
     if let Some(want) = e.stored_bytes.filter(|w| *w != size) {
         out.push(mismatch(
@@ -271,6 +286,7 @@ pub(crate) fn check_folder(
             expect: Some(Expect {
                 items: p.item_count,
                 md5: Some(p.md5_checksum.clone()).filter(|m| !m.is_empty()),
+                crc64nvme: p.crc64nvme.clone(),
                 sha256: p.sha256.clone(),
                 stored_bytes: p.stored_bytes,
             }),
