@@ -150,9 +150,12 @@ fn discover_sources(inputs: &[String], aws: &crate::aws::AwsOptions) -> Result<V
         if s3.is_none() {
             s3 = Some(input::s3::S3Inputs::new(aws)?.digesting_reads());
         }
-        for o in s3.as_ref().expect("just set").discover(arg)? {
-            sources.push(input::detect_object(Arc::new(o), None)?);
-        }
+        let objects = s3.as_ref().expect("just set").discover(arg)?;
+        let objects = objects
+            .into_iter()
+            .map(|o| Arc::new(o) as Arc<dyn input::source::InputObject>)
+            .collect();
+        sources.extend(input::detect_objects(objects, input::SMALL_IN_FLIGHT)?);
     }
     flush(&mut local, &mut sources)?;
     Ok(sources)
@@ -554,8 +557,14 @@ fn convert(
         input::read_ahead(sources, threads),
     )
     .at_nice(reader_nice)
-    .on_source_done(move |i| {
-        let _ = done_tx.send(i);
+    .on_source_done({
+        let objects: Vec<_> = sources.iter().map(|s| s.object.clone()).collect();
+        move |i| {
+            // Its digest was taken from its reads as they came (a small object's in its one
+            // GET), so a copy held for its reads can go.
+            objects[i].release();
+            let _ = done_tx.send(i);
+        }
     });
     let mut read_error = None;
     let mut rows_done = 0u64;

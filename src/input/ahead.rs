@@ -44,14 +44,26 @@ pub(crate) fn run_unit(
 
 /// How many units to read at once: a local file is read as fast as it is decoded, so a unit
 /// per worker thread; remote ones wait on the network at every request, so twice that, at
-/// least four, to keep several GETs in flight (the memory they hold is capped apart, by
-/// [`HELD_AHEAD`]).
+/// least four, to keep several GETs in flight; small remote objects (each one GET, most of its
+/// time the request's latency) [`SMALL_IN_FLIGHT`]. The memory they hold is capped apart, by
+/// [`HELD_AHEAD`].
 pub fn read_ahead(sources: &[Source], threads: usize) -> usize {
-    match sources.iter().any(|s| s.local_path().is_none()) {
-        true => (threads * 2).max(4),
-        false => threads.max(2),
+    let remote: Vec<&Source> = sources
+        .iter()
+        .filter(|s| s.local_path().is_none())
+        .collect();
+    if remote.is_empty() {
+        return threads.max(2);
+    }
+    let mean = remote.iter().map(|s| s.size).sum::<u64>() / remote.len() as u64;
+    match mean <= super::s3::SMALL_OBJECT {
+        true => SMALL_IN_FLIGHT.max(threads * 2),
+        false => (threads * 2).max(4),
     }
 }
+
+/// Small remote objects read at once.
+pub(crate) const SMALL_IN_FLIGHT: usize = 32;
 
 /// At most this many bytes of units fetched whole (remote Parquet row groups) are in memory at
 /// once; one such unit is always read, whatever its size.
@@ -60,6 +72,7 @@ pub(crate) const HELD_AHEAD: u64 = 256 << 20;
 /// The bytes a unit holds in memory from its start to its end.
 fn held_while_read(src: &Source, unit: &Unit) -> u64 {
     match (src.format, src.local_path()) {
+        (_, None) if src.size <= super::s3::SMALL_OBJECT => src.size,
         (Format::Parquet, None) => parquet::fetched_whole(src, unit),
         _ => 0,
     }

@@ -131,6 +131,45 @@ pub fn detect_object(
     })
 }
 
+/// [`detect_object`] for many objects, `in_flight` at a time: a remote object costs a request
+/// or two, so thousands of small ones told apart one after the other would take as long as
+/// their requests in a row. The sources in the order given; the first error (in that order)
+/// stops the rest.
+pub fn detect_objects(objects: Vec<Arc<dyn InputObject>>, in_flight: usize) -> Result<Vec<Source>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let n = objects.len();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Vec<std::sync::Mutex<Option<Result<Source>>>> =
+        (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..in_flight.clamp(1, n.max(1)) {
+            s.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(o) = objects.get(i) else { break };
+                    let r = detect_object(o.clone(), None);
+                    if r.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    // Every object before a failed one was taken before it, so it has its result.
+    let mut out = Vec::with_capacity(n);
+    for r in results {
+        match r.into_inner().ok().flatten() {
+            Some(r) => out.push(r?),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
 /// Whether `name` (less a compression suffix) carries an extension of `format`; formats known
 /// by their magic bytes always count as named.
 fn named_as(format: Format, name: &str) -> bool {

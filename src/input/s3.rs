@@ -4,6 +4,11 @@
 //! streamed GET for CSV and item lines that resumes with a ranged GET from where a dropped
 //! connection stopped. Every GET carries `If-Match` with the ETag listed at the start, so an
 //! object that changes during the run is an error, never a mix of two versions.
+//!
+//! A small object (Spark's, Glue's and Athena's part files) is fetched whole by its first read,
+//! in one GET, and its later reads — format detection, the CSV header, its rows — are served
+//! from that copy until the conversion is done with it ([`InputObject::release`]); the copies
+//! held at once are bounded by [`HELD_SMALL`].
 
 use super::read_digest::ReadDigest;
 use super::source::{InputObject, ReadSeek};
@@ -12,7 +17,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::{Buf, Bytes};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// How many times a streamed GET is resumed after its connection drops, in a row.
 const RESUMES: u32 = 5;
@@ -26,6 +32,11 @@ const MAX_WINDOW: u64 = 16 << 20;
 /// window's transfer); a reader that stops within the first windows (format detection, type
 /// inference) sends none ahead.
 const SEND_AHEAD_FROM: u64 = 1 << 20;
+/// Objects up to this size are fetched whole by their first read.
+pub(crate) const SMALL_OBJECT: u64 = 4 << 20;
+/// At most this many bytes of small objects' copies are held at once (across a run's
+/// objects); an object that finds no room is read by ranges instead.
+pub(crate) const HELD_SMALL: u64 = 128 << 20;
 
 /// The S3 client and the runtime its calls run on, shared by every S3 input of a run.
 #[derive(Clone, Debug)]
@@ -33,6 +44,19 @@ pub struct S3Inputs {
     s3: Connection,
     /// Whether the objects take their CRC64-NVME from the reads ([`S3Inputs::digesting_reads`]).
     digests: bool,
+    /// Bytes of small objects' copies held now.
+    held: Arc<AtomicU64>,
+}
+
+/// A small object's copy.
+#[derive(Debug, Default)]
+enum Whole {
+    /// Not fetched (yet; or no room was left when it was first read).
+    #[default]
+    NotRead,
+    Held(Bytes),
+    /// Released: later reads go by ranges.
+    Gone,
 }
 
 /// One object, as listed at the start of the run.
@@ -49,6 +73,8 @@ pub struct S3Object {
     digested: Arc<std::sync::OnceLock<String>>,
     /// Its version id, as the first GET's answer gives it (versioned buckets only).
     version: Arc<std::sync::OnceLock<String>>,
+    /// Its bytes, for a small object once read.
+    whole: Arc<Mutex<Whole>>,
 }
 
 /// `s3://bucket/rest` → (bucket, rest); `None` for other text.
@@ -68,6 +94,7 @@ impl S3Inputs {
         Ok(S3Inputs {
             s3: Connection::new(aws)?,
             digests: false,
+            held: Arc::default(),
         })
     }
 
@@ -168,6 +195,7 @@ impl S3Inputs {
             digest: self.digests.then(|| Arc::new(ReadDigest::new(size))),
             digested: Arc::default(),
             version: Arc::default(),
+            whole: Arc::default(),
         }
     }
 
@@ -190,6 +218,42 @@ impl S3Object {
 
     fn url(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.key)
+    }
+
+    /// A small object's bytes, fetched whole (one GET) by the first read that finds room for
+    /// them under [`HELD_SMALL`]; `None` for a large object, a released one, or when there is
+    /// no room (the caller reads by ranges).
+    fn whole(&self) -> io::Result<Option<Bytes>> {
+        if self.size == 0 || self.size > SMALL_OBJECT {
+            return Ok(None);
+        }
+        let mut w = self
+            .whole
+            .lock()
+            .map_err(|_| io::Error::other("poisoned"))?;
+        match &*w {
+            Whole::Held(b) => return Ok(Some(b.clone())),
+            Whole::Gone => return Ok(None),
+            Whole::NotRead => {}
+        }
+        let held = &self.s3.held;
+        let reserved = held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |h| {
+                (h + self.size <= HELD_SMALL).then_some(h + self.size)
+            })
+            .is_ok();
+        if !reserved {
+            return Ok(None);
+        }
+        // One GET; the stream hands the bytes to the digest.
+        let mut v = Vec::with_capacity(self.size as usize);
+        if let Err(e) = Stream::new(self, 0, self.size, self.size).read_to_end(&mut v) {
+            held.fetch_sub(self.size, Ordering::AcqRel);
+            return Err(e);
+        }
+        let b = Bytes::from(v);
+        *w = Whole::Held(b.clone());
+        Ok(Some(b))
     }
 
     /// A GET of bytes `from..to` (`to` exclusive; `None`: to the end), with the listed ETag.
@@ -253,7 +317,18 @@ impl InputObject for S3Object {
     }
 
     fn read_from(&self, offset: u64) -> io::Result<Box<dyn Read + Send>> {
+        if let Some(b) = self.whole()? {
+            return Ok(Box::new(b.slice((offset as usize).min(b.len())..).reader()));
+        }
         Ok(Box::new(Stream::new(self, offset, self.size, FIRST_WINDOW)))
+    }
+
+    fn release(&self) {
+        if let Ok(mut w) = self.whole.lock() {
+            if let Whole::Held(b) = std::mem::replace(&mut *w, Whole::Gone) {
+                self.s3.held.fetch_sub(b.len() as u64, Ordering::AcqRel);
+            }
+        }
     }
 
     fn version(&self) -> Option<String> {
@@ -293,6 +368,9 @@ impl InputObject for S3Object {
         if offset >= end {
             return Ok(Bytes::new());
         }
+        if let Some(b) = self.whole()? {
+            return Ok(b.slice(offset as usize..end as usize));
+        }
         let mut out = Vec::with_capacity((end - offset) as usize);
         // One GET of exactly the range, handed to the digest whole (not piece by piece).
         let mut s = Stream::new(self, offset, end, end - offset);
@@ -310,6 +388,9 @@ impl InputObject for S3Object {
     }
 
     fn seekable(&self) -> io::Result<Box<dyn ReadSeek>> {
+        if let Some(b) = self.whole()? {
+            return Ok(Box::new(io::Cursor::new(b)));
+        }
         Ok(Box::new(Seekable {
             object: self.clone(),
             pos: 0,

@@ -49,6 +49,8 @@ pub trait InputObject: Send + Sync + std::fmt::Debug {
     fn crc64_of_reads(&self) -> io::Result<Option<String>> {
         Ok(None)
     }
+    /// The run is done with it: a copy held for its reads (a small S3 object's) is let go.
+    fn release(&self) {}
     /// The digest its reads feed, where it takes one ([`crate::input::s3::S3Inputs::digesting_reads`]).
     fn read_digest(&self) -> Option<Arc<crate::input::read_digest::ReadDigest>> {
         None
