@@ -3,7 +3,7 @@
 #   benches/compare.sh [--rows 2000000] [--runs 3] [--python-rows 100000] [--big-gb 2] [--hostile-only]
 #   benches/compare.sh --s3-only [--rows N] [--runs N]   (S3 → S3 against the three-step path; needs
 #   scripts/install-test-tools.sh for the local S3 server)
-#   benches/compare.sh --small-objects-only [--objects N] [--rows N] [--runs N] [--delay-ms MS]   (many
+#   benches/compare.sh --small-objects-only [--objects N] [--rows N] [--runs N] [--delay-ms MS] [--threads 1,8,32]   (many
 #   small S3 objects: prep against boto3 downloads, directly and through a proxy adding latency)
 #   benches/compare.sh --shards-only [--rows N] [--runs N]   (N shard processes + merge against one)
 #   benches/compare.sh --single-table-only [--rows N] [--runs N] [--base-bin OLD_PREP]

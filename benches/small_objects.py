@@ -108,6 +108,8 @@ def main():
     ap.add_argument("--rows", type=int, default=50)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--delay-ms", type=float, default=20)
+    ap.add_argument("--threads", default="1,8,32",
+                    help="the boto3 downloads' thread counts (1: one object after the other)")
     ap.add_argument("--work", default=os.path.join(ROOT, "target", "bench"))
     args = ap.parse_args()
     if not os.path.exists(S3S_FS):
@@ -163,7 +165,7 @@ def main():
                 shutil.rmtree(dest, ignore_errors=True)
 
         paths = [("prep convert", lambda e: prep(e))]
-        for t in (1, 8, 32):
+        for t in (int(x) for x in args.threads.split(",")):
             paths.append((f"boto3 download, {t} thread{'s' if t > 1 else ''}", lambda e, t=t: boto(e, t)))
         for label, endpoint in (("local S3 server", url), (f"+{args.delay_ms:g} ms per request", proxy.url)):
             times = {name: [] for name, _ in paths}
@@ -177,12 +179,12 @@ def main():
                     if name == "prep convert" and endpoint == proxy.url:
                         requests = proxy.requests - before
             print(f"{args.objects:,} CSV objects of {args.rows} rows ({total / 1e6:.1f} MB), {label}, "
-                  f"median of {args.runs}:")
+                  f"median of {args.runs}:", flush=True)
             for name, _ in paths:
                 ts = times[name]
-                print(f"  {name:<28} {statistics.median(ts):7.2f} s   ({min(ts):.2f}–{max(ts):.2f})")
+                print(f"  {name:<28} {statistics.median(ts):7.2f} s   ({min(ts):.2f}–{max(ts):.2f})", flush=True)
             if requests is not None:
-                print(f"  prep's requests: {requests:,} ({requests / args.objects:.2f} per object)")
+                print(f"  prep's requests: {requests:,} ({requests / args.objects:.2f} per object)", flush=True)
     finally:
         if proxy:
             proxy.close()

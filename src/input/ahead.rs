@@ -63,7 +63,7 @@ pub fn read_ahead(sources: &[Source], threads: usize) -> usize {
 }
 
 /// Small remote objects read at once.
-pub(crate) const SMALL_IN_FLIGHT: usize = 32;
+pub(crate) const SMALL_IN_FLIGHT: usize = 64;
 
 /// At most this many bytes of units fetched whole (remote Parquet row groups) are in memory at
 /// once; one such unit is always read, whatever its size.

@@ -136,6 +136,31 @@ pub fn detect_object(
 /// their requests in a row. The sources in the order given; the first error (in that order)
 /// stops the rest.
 pub fn detect_objects(objects: Vec<Arc<dyn InputObject>>, in_flight: usize) -> Result<Vec<Source>> {
+    let mut out = Vec::with_capacity(objects.len());
+    // Every object before a failed one was taken before it, so it has its result.
+    for r in detect_in_parallel(objects, in_flight, true) {
+        match r {
+            Some(r) => out.push(r?),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+/// [`detect_objects`] that goes on past errors: each object's result, in the order given.
+pub fn detect_each(objects: Vec<Arc<dyn InputObject>>, in_flight: usize) -> Vec<Result<Source>> {
+    detect_in_parallel(objects, in_flight, false)
+        .into_iter()
+        .map(|r| r.expect("every object is told apart"))
+        .collect()
+}
+
+/// Each object's result (`None` for those not reached once `stop_on_error` stopped the rest).
+fn detect_in_parallel(
+    objects: Vec<Arc<dyn InputObject>>,
+    in_flight: usize,
+    stop_on_error: bool,
+) -> Vec<Option<Result<Source>>> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let n = objects.len();
     let next = AtomicUsize::new(0);
@@ -149,7 +174,7 @@ pub fn detect_objects(objects: Vec<Arc<dyn InputObject>>, in_flight: usize) -> R
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(o) = objects.get(i) else { break };
                     let r = detect_object(o.clone(), None);
-                    if r.is_err() {
+                    if r.is_err() && stop_on_error {
                         failed.store(true, Ordering::Relaxed);
                     }
                     if let Ok(mut slot) = results[i].lock() {
@@ -159,15 +184,10 @@ pub fn detect_objects(objects: Vec<Arc<dyn InputObject>>, in_flight: usize) -> R
             });
         }
     });
-    // Every object before a failed one was taken before it, so it has its result.
-    let mut out = Vec::with_capacity(n);
-    for r in results {
-        match r.into_inner().ok().flatten() {
-            Some(r) => out.push(r?),
-            None => break,
-        }
-    }
-    Ok(out)
+    results
+        .into_iter()
+        .map(|r| r.into_inner().ok().flatten())
+        .collect()
 }
 
 /// Whether `name` (less a compression suffix) carries an extension of `format`; formats known

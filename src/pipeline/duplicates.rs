@@ -110,47 +110,11 @@ const FAN_IN: usize = 32;
 /// The widest record sorted (words).
 const MAX_WORDS: usize = 3;
 
-/// Sort records by their words in order. The first word is a hash, spread evenly: one
-/// counting pass deals the records into buckets by its top bits (stable, so equal hashes keep
-/// their order), and the buckets, small enough for the cache, are sorted in parallel.
-fn sort<const N: usize>(v: &mut Vec<[u64; N]>) {
+/// Sort records by their words in order, in place (so sorting needs no second copy of what
+/// the budget holds), on the run's threads.
+fn sort<const N: usize>(v: &mut [[u64; N]]) {
     use rayon::prelude::*;
-    let by_words = |a: &[u64; N], b: &[u64; N]| a[0].cmp(&b[0]).then_with(|| a[1..].cmp(&b[1..]));
-    if v.len() < 1 << 16 {
-        v.sort_unstable_by(by_words);
-        return;
-    }
-    // About a thousand records a bucket.
-    let bits = (usize::BITS - (v.len() >> 10).leading_zeros()).clamp(1, 16);
-    let bucket = |r: &[u64; N]| (r[0] >> (64 - bits)) as usize;
-    let mut counts = vec![0usize; 1 << bits];
-    for r in v.iter() {
-        counts[bucket(r)] += 1;
-    }
-    let mut starts = Vec::with_capacity(counts.len());
-    let mut at = 0;
-    for c in &counts {
-        starts.push(at);
-        at += c;
-    }
-    let mut dealt = vec![[0u64; N]; v.len()];
-    let mut next = starts.clone();
-    for r in v.iter() {
-        let b = bucket(r);
-        dealt[next[b]] = *r;
-        next[b] += 1;
-    }
-    let mut slices = Vec::with_capacity(counts.len());
-    let mut rest = dealt.as_mut_slice();
-    for &c in &counts {
-        let (head, tail) = rest.split_at_mut(c);
-        slices.push(head);
-        rest = tail;
-    }
-    slices
-        .into_par_iter()
-        .for_each(|s| s.sort_unstable_by(by_words));
-    *v = dealt;
+    v.par_sort_unstable();
 }
 
 /// Records of `N` words sorted in memory and, past the budget, in sorted runs on disk, merged
@@ -171,10 +135,21 @@ impl<const N: usize> Sorter<N> {
         }
     }
 
-    /// What the records held may take: a vector that grows by doubling holds up to twice
-    /// its length.
+    /// Hold one more record. The vector grows by an eighth, not by doubling, so it never
+    /// holds much more than its records (growing a large allocation moves its pages, not its
+    /// bytes).
+    fn push(&mut self, r: [u64; N]) {
+        if self.held.len() == self.held.capacity() {
+            self.held
+                .reserve_exact((self.held.capacity() / 8).max(1 << 16));
+        }
+        self.held.push(r);
+    }
+
+    /// What the records held take (the vector's spare room, at most an eighth more, is kept
+    /// for the next run after a spill).
     fn held_bytes(&self) -> usize {
-        2 * self.held.len() * N * 8
+        self.held.len() * N * 8
     }
 
     fn next_run(&mut self, dir: &TempFolder) -> PathBuf {
@@ -417,7 +392,7 @@ impl DupFinder {
 
     /// Record the next item's key (`hash` is its [`crate::model::keys::key_hash`]).
     pub fn insert(&mut self, hash: u64, key: &[u8], source: u32, row: u64) -> Result<()> {
-        self.records.held.push([hash, self.items]);
+        self.records.push([hash, self.items]);
         let origin = Origin {
             source,
             row,
@@ -502,7 +477,7 @@ impl DupFinder {
                         keys_with_duplicates += 1;
                     }
                     extra_items += 1;
-                    found.held.push([ord, *first, *seen as u64]);
+                    found.push([ord, *first, *seen as u64]);
                 }
                 None => distinct.push((key, ord, 1)),
             }
@@ -772,9 +747,9 @@ mod tests {
             && x.first.seen == k as u32 + 2));
     }
 
-    /// The bucketed sort orders exactly as a plain sort, equal hashes by their other words.
+    /// The sort orders records by hash, then equal hashes by their other words.
     #[test]
-    fn the_bucketed_sort_is_a_sort() {
+    fn records_sort_by_hash_then_ordinal() {
         let mut next = crate::testing::xorshift(99);
         for n in [0usize, 1, 1000, 70_000, 300_000] {
             let mut v: Vec<[u64; 2]> = (0..n as u64)

@@ -400,12 +400,15 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
         .collect();
     let hashing = std::thread::spawn(move || folder::verify_files(&to_hash));
 
-    // What each file really is.
+    // What each file really is; objects in S3 told apart many at a time (each costs a request
+    // or two), local files as they come.
+    let remote: Vec<_> = files.iter().filter_map(|f| f.object.clone()).collect();
+    let mut detected = input::detect_each(remote, input::SMALL_IN_FLIGHT).into_iter();
     let mut sources = Vec::new();
     let mut kinds: Vec<(Declared, Packing, String)> = Vec::new();
     for f in &files {
         let src = match &f.object {
-            Some(o) => input::detect_object(o.clone(), None),
+            Some(_) => detected.next().expect("one result per object"),
             None => input::detect(&Found {
                 path: f.path.clone(),
                 manifest: None,
