@@ -80,7 +80,7 @@ pub fn detect(found: &Found) -> Result<Source> {
 }
 
 /// Tell an input's format: magic bytes first, then the name; anything else is read as CSV.
-pub fn detect_object(
+pub(crate) fn detect_object(
     object: Arc<dyn InputObject>,
     manifest: Option<ManifestEntry>,
 ) -> Result<Source> {

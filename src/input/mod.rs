@@ -182,7 +182,7 @@ pub struct ReadOptions {
 
 pub use ahead::{open, read_ahead, Ahead, ReaderPanicked};
 pub(crate) use ahead::{send_sliced, SMALL_IN_FLIGHT};
-pub use detect::{detect, detect_each, detect_object, detect_objects, NotData};
+pub use detect::{detect, detect_each, detect_objects, NotData};
 pub use discover::{discover, sorted_entries, Seen};
 
 /// Which of `units` (in input order) are shard `shard`'s: they are dealt in input order, in
