@@ -14,7 +14,7 @@ python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check 'pre-commit==4.7.0' 'jsonschema==4.26.0' \
   'moto[server]==5.2.5' 'awscrt==0.38.1' 'crc32c==2.9.post0' \
   'maturin==1.9.6' 'pytest==8.4.2' 'pyarrow==21.0.0' 'pandas==2.3.3' 'pyspark==4.0.1' 'boto3' \
-  'ray[data]==2.50.1'
+  'ray[data]==2.50.1' 'fastavro==1.12.1' 'cramjam==2.11.0' 'zstandard==0.25.0'
 mkdir -p target/test-tools
 if [ ! -s target/test-tools/sarif-schema-2.1.0.json ]; then
   tmp=$(mktemp -d)

@@ -9,6 +9,7 @@ pub fn open(src: &Source, index: usize, opts: &ReadOptions) -> Result<Opened> {
         Format::Csv => csv::open(src, index, &opts.csv),
         Format::Parquet => parquet::open(src, index),
         Format::ArrowFile | Format::ArrowStream => arrow_ipc::open(src, index),
+        Format::Avro => avro::open(src, index),
         Format::Items(_) => item_files::open(src, index),
     })
     .unwrap_or_else(|why| Err(decoder_failed(src, &why)));
@@ -34,6 +35,7 @@ pub(crate) fn run_unit(
         Format::Csv => csv::read(src, unit, opts, tx),
         Format::Parquet => parquet::read(src, unit, opts, tx),
         Format::ArrowFile | Format::ArrowStream => arrow_ipc::read(src, unit, opts, tx),
+        Format::Avro => avro::read(src, unit, opts, tx),
         Format::Items(_) => item_files::read(src, unit, opts, tx),
     })
     .unwrap_or_else(|why| Err(decoder_failed(src, &why)));

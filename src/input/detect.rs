@@ -51,6 +51,8 @@ fn sniff(obj: &dyn InputObject) -> Result<Option<(Format, Packing)>> {
         Some((Format::Parquet, Packing::Plain))
     } else if h.starts_with(b"ARROW1") {
         Some((Format::ArrowFile, Packing::Plain))
+    } else if h.starts_with(b"Obj\x01") {
+        Some((Format::Avro, Packing::Plain))
     } else if h.starts_with(&[0xff, 0xff, 0xff, 0xff]) {
         Some((Format::ArrowStream, Packing::Plain))
     } else if h.starts_with(&[0x1f, 0x8b]) {
@@ -203,7 +205,7 @@ fn named_as(format: Format, name: &str) -> bool {
         Format::Csv => has(&[".csv", ".tsv", ".tab", ".txt"]),
         Format::Items(LineFormat::DynamodbJson) => has(&[".json", ".jsonl", ".ndjson"]),
         Format::Items(LineFormat::Ion) => has(&[".ion"]),
-        Format::Parquet | Format::ArrowFile | Format::ArrowStream => true,
+        Format::Parquet | Format::ArrowFile | Format::ArrowStream | Format::Avro => true,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod ahead;
 pub(crate) mod arrow_ipc;
+mod avro;
 #[doc(hidden)]
 pub mod csv;
 #[doc(hidden)]
@@ -41,6 +42,8 @@ pub enum Format {
     Parquet,
     ArrowFile,
     ArrowStream,
+    /// Avro object container files.
+    Avro,
     /// DynamoDB JSON or Ion item lines (exports, earlier outputs).
     Items(LineFormat),
 }
@@ -52,6 +55,7 @@ impl Format {
             Format::Parquet => "parquet",
             Format::ArrowFile => "arrow",
             Format::ArrowStream => "arrow-stream",
+            Format::Avro => "avro",
             Format::Items(LineFormat::DynamodbJson) => "dynamodb-json",
             Format::Items(LineFormat::Ion) => "ion",
         }
