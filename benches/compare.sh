@@ -5,6 +5,7 @@
 #   scripts/install-test-tools.sh for the local S3 server)
 #   benches/compare.sh --small-objects-only [--objects N] [--rows N] [--runs N] [--delay-ms MS] [--threads 1,8,32]   (many
 #   small S3 objects: prep against boto3 downloads, directly and through a proxy adding latency)
+#   benches/compare.sh --avro-only [--rows N] [--runs N]   (an Avro file against the same rows in Parquet)
 #   benches/compare.sh --merge-scale-only [--keys 50000000] [--shards 20]   (prep merge of many shards' keys)
 #   benches/compare.sh --shards-only [--rows N] [--runs N]   (N shard processes + merge against one)
 #   benches/compare.sh --single-table-only [--rows N] [--runs N] [--base-bin OLD_PREP]
@@ -30,6 +31,10 @@ fi
 if [ "${1:-}" = "--shards-only" ]; then
     shift
     exec .venv/bin/python benches/shards.py "$@"
+fi
+if [ "${1:-}" = "--avro-only" ]; then
+    shift
+    exec .venv/bin/python benches/avro_input.py "$@"
 fi
 if [ "${1:-}" = "--merge-scale-only" ]; then
     shift
