@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::servers::venv_bin;
+use common::servers::{moto_with_bucket, prep_aws, s3, venv_bin};
 use common::*;
 use serde_json::Value;
 use std::path::Path;
@@ -135,4 +135,55 @@ fn unions_beyond_null_and_damaged_files_are_refused_naming_what() {
             .any(|f| f["message"].as_str().unwrap_or("").contains("avro")),
         "{findings:?}"
     );
+}
+
+/// Avro objects in S3 (uncompressed and zstandard blocks) convert to the same items as the
+/// local files, with the files' CRC64-NVME.
+#[test]
+fn avro_objects_in_s3_convert_as_local_files_do() {
+    let d = tmp();
+    if written(d.path()).is_none() {
+        return;
+    }
+    let Some((moto, rt, _)) = moto_with_bucket() else {
+        return;
+    };
+    let url = moto.url();
+    for name in ["null.avro", "zstandard.avro"] {
+        let local = d.path().join(name);
+        let body = std::fs::read(&local).unwrap();
+        rt.block_on(
+            s3(&url)
+                .put_object()
+                .bucket("bkt")
+                .key(format!("in/{name}"))
+                .body(body.clone().into())
+                .send(),
+        )
+        .unwrap();
+        let a = d.path().join(format!("local-{name}"));
+        let want = items(&a, &local);
+        let b = d.path().join(format!("s3-{name}"));
+        let o = prep_aws()
+            .args(["convert", &format!("s3://bkt/in/{name}"), "--key", "id"])
+            .args(["--endpoint-url", &url, "--path-style", "--out"])
+            .arg(&b)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let got: Vec<_> = lines(&b).iter().map(|l| item(l)).collect();
+        assert_eq!(got, want, "{name}");
+        let summary = read_json(&b.join("manifest-summary.json"));
+        assert_eq!(
+            summary["inputs"][0]["crc64nvme"],
+            crc64nvme(&body),
+            "{name}"
+        );
+        assert_eq!(summary["inputs"][0]["format"], "avro", "{name}");
+    }
 }
