@@ -32,6 +32,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+def start_s3s_fs(root):
+    """An s3s-fs server over `root` on a free port, once it accepts connections: (process, port)."""
+    port = free_port()
+    server = subprocess.Popen([S3S_FS, "--host", "127.0.0.1", "--port", str(port), "--access-key", "test",
+                               "--secret-key", SECRET, root], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return server, port
+
+
 def du(path):
     total = 0
     for dirpath, _, files in os.walk(path):
@@ -91,17 +105,9 @@ def main():
     root = os.path.join(args.work, "s3root")
     shutil.rmtree(root, ignore_errors=True)
     os.makedirs(root)
-    port = free_port()
-    server = subprocess.Popen([S3S_FS, "--host", "127.0.0.1", "--port", str(port), "--access-key", "test",
-                               "--secret-key", SECRET, root], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port = start_s3s_fs(root)
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port)).close()
-                break
-            except OSError:
-                time.sleep(0.05)
         env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY=SECRET, AWS_REGION="us-east-1")
         env.pop("AWS_PROFILE", None)
         s3 = boto3.client("s3", endpoint_url=url, aws_access_key_id="test", aws_secret_access_key=SECRET,

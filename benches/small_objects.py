@@ -24,7 +24,7 @@ import boto3
 from botocore.config import Config
 
 from compare import PREP, ROOT
-from s3_paths import S3S_FS, SECRET, free_port
+from s3_paths import S3S_FS, SECRET, start_s3s_fs
 
 METHODS = (b"GET ", b"HEAD ", b"PUT ", b"POST ", b"DELETE ")
 
@@ -117,19 +117,10 @@ def main():
     root = os.path.join(args.work, "s3root-small")
     shutil.rmtree(root, ignore_errors=True)
     os.makedirs(root)
-    port = free_port()
-    server = subprocess.Popen([S3S_FS, "--host", "127.0.0.1", "--port", str(port), "--access-key", "test",
-                               "--secret-key", SECRET, root], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server, port = start_s3s_fs(root)
     proxy = None
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port)).close()
-                break
-            except OSError:
-                time.sleep(0.05)
         s3 = client(url)
         s3.create_bucket(Bucket="bkt")
         keys = [f"small/part-{i:05d}.csv" for i in range(args.objects)]
