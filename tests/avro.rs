@@ -41,11 +41,16 @@ fn written(dir: &Path) -> Option<()> {
     Some(())
 }
 
-fn items(out: &Path, input: &Path) -> Vec<serde_json::Map<String, Value>> {
+/// The items of `input` and the rows and rules of its rejects (row 257's empty key).
+fn items(out: &Path, input: &Path) -> (Vec<serde_json::Map<String, Value>>, Vec<Value>) {
     let (code, summary, err) = convert(out, &[input.to_str().unwrap(), "--key", "id"]);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(summary["itemsWritten"], 300, "{summary}");
-    lines(out).iter().map(|l| item(l)).collect()
+    assert_eq!(code, 1, "one row is rejected: {err}");
+    assert_eq!(summary["itemsWritten"], 299, "{summary}");
+    let rejected = rejects(out)
+        .iter()
+        .map(|r| serde_json::json!([r["row"], r["code"]]))
+        .collect();
+    (lines(out).iter().map(|l| item(l)).collect(), rejected)
 }
 
 #[test]
@@ -54,12 +59,14 @@ fn avro_files_in_every_codec_convert_as_the_same_values_in_parquet_do() {
     if written(d.path()).is_none() {
         return;
     }
-    let want = items(
+    let (want, want_rejects) = items(
         &d.path().join("from-parquet"),
         &d.path().join("null.parquet"),
     );
+    assert_eq!(want_rejects.len(), 1, "{want_rejects:?}");
     for codec in ["null", "deflate", "snappy", "zstandard"] {
-        let got = items(
+        // Every file is read in several units (split at its blocks), in order.
+        let (got, got_rejects) = items(
             &d.path().join(format!("from-{codec}")),
             &d.path().join(format!("{codec}.avro")),
         );
@@ -67,6 +74,10 @@ fn avro_files_in_every_codec_convert_as_the_same_values_in_parquet_do() {
         for (k, (g, w)) in got.iter().zip(&want).enumerate() {
             assert_eq!(g, w, "{codec}: item {k}");
         }
+        assert_eq!(
+            got_rejects, want_rejects,
+            "{codec}: the rejected row's number"
+        );
     }
     // The values themselves, as DynamoDB types: exact decimals, uuids as text (nested too),
     // timestamps in UTC with a Z, local ones without, enums as strings, records as maps.
@@ -124,8 +135,8 @@ fn unions_beyond_null_and_damaged_files_are_refused_naming_what() {
         &d.path().join("o3"),
         &[unnamed.to_str().unwrap(), "--key", "id"],
     );
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(summary["itemsWritten"], 300, "{summary}");
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(summary["itemsWritten"], 299, "{summary}");
     // Not a format the import reads: validate says so.
     let (code, findings, _) = validate(&[d.path().join("null.avro").to_str().unwrap()]);
     assert_ne!(code, 0);
@@ -162,7 +173,7 @@ fn avro_objects_in_s3_convert_as_local_files_do() {
         )
         .unwrap();
         let a = d.path().join(format!("local-{name}"));
-        let want = items(&a, &local);
+        let (want, _) = items(&a, &local);
         let b = d.path().join(format!("s3-{name}"));
         let o = prep_aws()
             .args(["convert", &format!("s3://bkt/in/{name}"), "--key", "id"])
@@ -172,7 +183,7 @@ fn avro_objects_in_s3_convert_as_local_files_do() {
             .unwrap();
         assert_eq!(
             o.status.code(),
-            Some(0),
+            Some(1),
             "{}",
             String::from_utf8_lossy(&o.stderr)
         );

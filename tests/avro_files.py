@@ -42,7 +42,8 @@ utc = datetime.timezone.utc
 rows = []
 for i in range(300):
     rows.append({
-        "id": f"k{i:04d}", "n_int": -i * 7, "n_long": 2**53 + i, "f": 1.5 * i, "d": 0.1 * i,
+        # One empty key, late in the file (in a later work unit): rejected with its row.
+        "id": "" if i == 257 else f"k{i:04d}", "n_int": -i * 7, "n_long": 2**53 + i, "f": 1.5 * i, "d": 0.1 * i,
         "ok": i % 2 == 0, "raw": bytes([i % 256, 0, 255]), "fx": bytes([1, 2, 3, i % 256]),
         "color": "GREEN" if i % 3 else "RED", "opt": None if i % 4 == 0 else f"o{i}",
         "dec": decimal.Decimal(f"{'-' if i % 5 == 0 else ''}{i}12345678901234567890.0123456789"),

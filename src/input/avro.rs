@@ -2,16 +2,18 @@
 //! `arrow-avro` into Arrow batches, so every rule of the other columnar inputs applies: records
 //! become maps (M), arrays lists (L), maps M, a `[T, "null"]` union a nullable T; decimals,
 //! dates, times and timestamps (UTC and local) keep their Arrow types; a `uuid` becomes its text
-//! (S), as a UUID is written. A file is one work unit, streamed from its start.
+//! (S), as a UUID is written. A local file (or a small object held whole) is split at its
+//! blocks into work units (a 32nd of the file, 16 KiB to 8 MiB), decoded in parallel, each read as the header
+//! followed by its blocks; a large remote object is one unit, streamed from its start.
 
-use super::{send_sliced, Batch, Opened, ReadOptions, Source, Unit};
+use super::{send_sliced, Batch, Opened, ReadOptions, Source, Unit, UnitPart};
 use anyhow::{Context, Result};
 use arrow_array::{
     Array, ArrayRef, FixedSizeBinaryArray, ListArray, MapArray, RecordBatch, StringArray,
     StructArray,
 };
 use arrow_schema::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
@@ -27,14 +29,113 @@ pub(crate) fn open(src: &Source, index: usize) -> Result<Opened> {
         );
     }
     let schema = r.schema();
-    Ok(Opened::whole(
-        Arc::new(Schema::new_with_metadata(
-            schema.fields().iter().map(text_uuids).collect::<Fields>(),
-            schema.metadata().clone(),
-        )),
-        src,
-        index,
-    ))
+    let schema = Arc::new(Schema::new_with_metadata(
+        schema.fields().iter().map(text_uuids).collect::<Fields>(),
+        schema.metadata().clone(),
+    ));
+    // Walking the blocks costs a read per block: only where reads are cheap.
+    let cheap = src.local_path().is_some() || src.size <= super::s3::SMALL_OBJECT;
+    if !cheap {
+        return Ok(Opened::whole(schema, src, index));
+    }
+    let header = header_len(src)?;
+    let mut units = Vec::new();
+    let unit_bytes = (src.size / 32).clamp(UNIT_MIN, UNIT_MAX);
+    let (mut from, mut rows_before, mut rows) = (header, 0u64, 0u64);
+    let mut pos = header;
+    while pos < src.size {
+        let (count, len) = block_at(src, pos)?;
+        pos += len;
+        rows += count;
+        if pos - from >= unit_bytes || pos >= src.size {
+            units.push(Unit {
+                source: index,
+                part: UnitPart::Blocks { from, to: pos },
+                first_row: rows_before,
+                weight: pos - from,
+            });
+            (from, rows_before) = (pos, rows);
+        }
+    }
+    if units.is_empty() {
+        return Ok(Opened::whole(schema, src, index));
+    }
+    Ok(Opened { schema, units })
+}
+
+/// Blocks are gathered into work units of a 32nd of the file, within these bounds (so that even
+/// a small file is read in a few units, and a unit's batches stay within the read-ahead).
+const UNIT_MIN: u64 = 16 << 10;
+const UNIT_MAX: u64 = 8 << 20;
+
+/// A zigzag varint long at `b[*at..]`, moving `at` past it.
+fn long(b: &[u8], at: &mut usize) -> Option<i64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *b.get(*at)?;
+        *at += 1;
+        v |= ((byte & 0x7f) as u64) << shift;
+        if byte & 0x80 == 0 {
+            return Some((v >> 1) as i64 ^ -((v & 1) as i64));
+        }
+    }
+    None
+}
+
+/// Where the header ends: magic, the metadata map (blocks of entries, a block count of zero at
+/// the end), the 16-byte sync marker.
+fn header_len(src: &Source) -> Result<u64> {
+    let mut want = 64usize << 10;
+    loop {
+        let b = src.object.read_range(0, want)?;
+        let parse = || -> Option<usize> {
+            let mut at = 4;
+            loop {
+                let mut n = long(&b, &mut at)?;
+                if n == 0 {
+                    break;
+                }
+                if n < 0 {
+                    n = -n;
+                    long(&b, &mut at)?;
+                }
+                for _ in 0..n {
+                    for _ in 0..2 {
+                        let len = usize::try_from(long(&b, &mut at)?).ok()?;
+                        at = at.checked_add(len)?;
+                    }
+                }
+            }
+            let end = at.checked_add(16)?;
+            (end <= b.len()).then_some(end)
+        };
+        if let Some(end) = parse() {
+            return Ok(end as u64);
+        }
+        if b.len() < want || want >= 64 << 20 {
+            anyhow::bail!("the Avro header cannot be read to its end: the file is damaged");
+        }
+        want *= 4;
+    }
+}
+
+/// The block at `pos`: its record count and its length (counts, data and sync marker).
+fn block_at(src: &Source, pos: u64) -> Result<(u64, u64)> {
+    let b = src.object.read_range(pos, 20)?;
+    let mut at = 0;
+    let parsed = long(&b, &mut at).zip(long(&b, &mut at));
+    match parsed {
+        Some((count, size)) if count >= 0 && size >= 0 => {
+            let len = at as u64 + size as u64 + 16;
+            if pos + len > src.size {
+                anyhow::bail!(
+                    "the Avro block at byte {pos} runs past the end of the file: it was cut short; write or fetch it again"
+                );
+            }
+            Ok((count as u64, len))
+        }
+        _ => anyhow::bail!("the Avro block at byte {pos} is damaged (its counts cannot be read)"),
+    }
 }
 
 pub(crate) fn read(
@@ -43,8 +144,17 @@ pub(crate) fn read(
     opts: &ReadOptions,
     tx: &SyncSender<Result<Batch>>,
 ) -> Result<()> {
-    let r = reader(src, opts.batch_rows)?;
-    let mut first_row = 0u64;
+    let r = match unit.part {
+        UnitPart::Blocks { from, to } => {
+            let header = src.object.read_range(0, header_len(src)? as usize)?;
+            let blocks = src.object.read_from(from)?.take(to - from);
+            let bytes: Box<dyn std::io::Read + Send> =
+                Box::new(std::io::Cursor::new(header).chain(blocks));
+            build(bytes, opts.batch_rows)?
+        }
+        _ => reader(src, opts.batch_rows)?,
+    };
+    let mut first_row = unit.first_row;
     for (k, rb) in r.enumerate() {
         let rb = rb.map_err(|e| {
             anyhow::anyhow!(
@@ -61,13 +171,17 @@ pub(crate) fn read(
     Ok(())
 }
 
-fn reader(
-    src: &Source,
-    batch_rows: usize,
-) -> Result<arrow_avro::reader::Reader<BufReader<Box<dyn std::io::Read + Send>>>> {
+type AvroReader = arrow_avro::reader::Reader<BufReader<Box<dyn std::io::Read + Send>>>;
+
+/// The file from its start.
+fn reader(src: &Source, batch_rows: usize) -> Result<AvroReader> {
+    build(src.object.read_from(0)?, batch_rows)
+}
+
+fn build(bytes: Box<dyn std::io::Read + Send>, batch_rows: usize) -> Result<AvroReader> {
     arrow_avro::reader::ReaderBuilder::new()
         .with_batch_size(batch_rows.max(1))
-        .build(BufReader::with_capacity(1 << 20, src.object.read_from(0)?))
+        .build(BufReader::with_capacity(1 << 20, bytes))
         .context("not a readable Avro object container file (its header or schema is missing or damaged)")
 }
 

@@ -148,6 +148,11 @@ pub struct Unit {
 pub enum UnitPart {
     Whole,
     RowGroup(usize),
+    /// Bytes `from..to` of a file made of blocks (an Avro file's, after its header).
+    Blocks {
+        from: u64,
+        to: u64,
+    },
 }
 
 /// What opening a source tells: its schema and its units.
