@@ -305,3 +305,41 @@ fn uuid_text(b: &[u8]) -> String {
         &h[20..32]
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Avro's longs: zigzag varints, as the specification's examples give them; a varint cut
+    /// short or running past ten bytes is no long.
+    #[test]
+    fn longs_are_zigzag_varints() {
+        for (bytes, want) in [
+            (&[0x00][..], 0i64),
+            (&[0x01], -1),
+            (&[0x02], 1),
+            (&[0x7f], -64),
+            (&[0x80, 0x01], 64),
+            (
+                &[0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+                i64::MAX,
+            ),
+            (
+                &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+                i64::MIN,
+            ),
+        ] {
+            let mut at = 0;
+            assert_eq!(long(bytes, &mut at), Some(want), "{bytes:x?}");
+            assert_eq!(at, bytes.len());
+        }
+        assert_eq!(long(&[0x80], &mut 0), None, "cut short");
+        assert_eq!(long(&[0xff; 11], &mut 0), None, "too long");
+    }
+
+    #[test]
+    fn uuids_are_written_as_text() {
+        let b: Vec<u8> = (0..16).collect();
+        assert_eq!(uuid_text(&b), "00010203-0405-0607-0809-0a0b0c0d0e0f");
+    }
+}
