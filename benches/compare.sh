@@ -20,32 +20,16 @@ cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin prep --example serde_baseline --example checksum_baseline
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check 'duckdb==2.0.0' 'pyarrow' 'boto3'
-if [ "${1:-}" = "--spark-only" ]; then
-    shift
-    exec .venv/bin/python benches/spark_paths.py "$@"
-fi
-if [ "${1:-}" = "--single-table-only" ]; then
-    shift
-    exec .venv/bin/python benches/single_table.py "$@"
-fi
-if [ "${1:-}" = "--shards-only" ]; then
-    shift
-    exec .venv/bin/python benches/shards.py "$@"
-fi
-if [ "${1:-}" = "--avro-only" ]; then
-    shift
-    exec .venv/bin/python benches/avro_input.py "$@"
-fi
-if [ "${1:-}" = "--merge-scale-only" ]; then
-    shift
-    exec .venv/bin/python benches/merge_scale.py "$@"
-fi
-if [ "${1:-}" = "--small-objects-only" ]; then
-    shift
-    exec .venv/bin/python benches/small_objects.py "$@"
-fi
-if [ "${1:-}" = "--s3-only" ]; then
-    shift
-    exec .venv/bin/python benches/s3_paths.py "$@"
-fi
-exec .venv/bin/python benches/compare.py "$@"
+# One benchmark alone, by its option; otherwise the comparison against DuckDB and the script.
+case "${1:-}" in
+    --spark-only) script=spark_paths ;;
+    --single-table-only) script=single_table ;;
+    --shards-only) script=shards ;;
+    --avro-only) script=avro_input ;;
+    --merge-scale-only) script=merge_scale ;;
+    --small-objects-only) script=small_objects ;;
+    --s3-only) script=s3_paths ;;
+    *) exec .venv/bin/python benches/compare.py "$@" ;;
+esac
+shift
+exec .venv/bin/python "benches/$script.py" "$@"

@@ -3,8 +3,9 @@
 //! become maps (M), arrays lists (L), maps M, a `[T, "null"]` union a nullable T; decimals,
 //! dates, times and timestamps (UTC and local) keep their Arrow types; a `uuid` becomes its text
 //! (S), as a UUID is written. A local file (or a small object held whole) is split at its
-//! blocks into work units (a 32nd of the file, 16 KiB to 8 MiB), decoded in parallel, each read as the header
-//! followed by its blocks; a large remote object is one unit, streamed from its start.
+//! blocks into work units (a 32nd of the file, 16 KiB to 8 MiB), decoded in parallel, each read
+//! as the header followed by its blocks; a large remote object is one unit, streamed from its
+//! start.
 
 use super::{send_sliced, Batch, Opened, ReadOptions, Source, Unit, UnitPart};
 use anyhow::{Context, Result};
