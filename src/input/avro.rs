@@ -51,7 +51,11 @@ pub(crate) fn open(src: &Source, index: usize) -> Result<Opened> {
         if pos - from >= unit_bytes || pos >= src.size {
             units.push(Unit {
                 source: index,
-                part: UnitPart::Blocks { from, to: pos },
+                part: UnitPart::Blocks {
+                    header,
+                    from,
+                    to: pos,
+                },
                 first_row: rows_before,
                 weight: pos - from,
             });
@@ -146,8 +150,9 @@ pub(crate) fn read(
     tx: &SyncSender<Result<Batch>>,
 ) -> Result<()> {
     let r = match unit.part {
-        UnitPart::Blocks { from, to } => {
-            let header = src.object.read_range(0, header_len(src)? as usize)?;
+        UnitPart::Blocks { header, from, to } => {
+            // The header's length was found once, when the file was opened.
+            let header = src.object.read_range(0, header as usize)?;
             let blocks = src.object.read_from(from)?.take(to - from);
             let bytes: Box<dyn std::io::Read + Send> =
                 Box::new(std::io::Cursor::new(header).chain(blocks));

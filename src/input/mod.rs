@@ -148,8 +148,10 @@ pub struct Unit {
 pub enum UnitPart {
     Whole,
     RowGroup(usize),
-    /// Bytes `from..to` of a file made of blocks (an Avro file's, after its header).
+    /// Bytes `from..to` of a file made of blocks (an Avro file's), read after its first
+    /// `header` bytes.
     Blocks {
+        header: u64,
         from: u64,
         to: u64,
     },
