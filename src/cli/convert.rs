@@ -186,9 +186,22 @@ pub struct ConvertArgs {
     /// (E001-E004)
     #[arg(long, value_name = "NAME[=COLUMN[+DURATION]]")]
     pub ttl: Option<String>,
+    /// Plain JSON inputs: MongoDB Extended JSON ({"$oid": …}, {"$date": …}, {"$numberLong": …})
+    /// read as S, timestamps, N and B, or plain JSON where those are maps. Default: mongodb
+    /// where the first documents have $oid/$date/$numberLong/$numberDecimal, else plain
+    #[arg(long, value_enum, value_name = "DIALECT")]
+    pub json_dialect: Option<JsonDialect>,
     /// Rows per batch (memory is about batch × threads × row size)
     #[arg(long, default_value = "8192", value_name = "N", hide = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_rows: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum JsonDialect {
+    /// MongoDB Extended JSON (mongoexport, relaxed or canonical)
+    Mongodb,
+    /// JSON as it is: objects with $ names stay maps
+    Plain,
 }
 
 /// The shaping the arguments ask for: key templates first, then --set in order, then --ttl.
@@ -312,6 +325,7 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
             .transpose()?,
         shape: shape(a)?,
         billing: map.as_ref().and_then(|m| m.billing.clone()),
+        json_mongodb: a.json_dialect.map(|d| d == JsonDialect::Mongodb),
         entities: map.map(|m| m.entities).unwrap_or_default(),
     })
 }

@@ -9,8 +9,9 @@
 use crate::encoding::item_lines::item_key_checks;
 use crate::encoding::plan::Target;
 use crate::encoding::{ItemWriter, Recycled};
+use crate::input::json_docs::{Layout, Named};
 use crate::input::parse::LineFormat;
-use crate::input::{self, Format, Source, Unit};
+use crate::input::{self, Format, JsonKind, Source, Unit};
 use crate::model::keys::KeySchema;
 use crate::model::manifest::InputRecord;
 use crate::output::manifest::write_manifests;
@@ -18,9 +19,10 @@ use crate::output::store::OutputStore;
 use crate::output::Destination;
 use crate::run::{
     column_encoding, encode_chunk, entity_of, groups, output_facts, write_shard_report, Chunk,
-    Encoding, Writer,
+    Encoding, Group, Writer,
 };
 pub use crate::run::{human_summary, ConvertOptions, DupMode, OnError, Report, DEFAULT_DUP_MEMORY};
+use crate::shape::{DerivedValue, Shape};
 use anyhow::{anyhow, bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
@@ -173,6 +175,94 @@ enum InputDigest {
     Reads,
 }
 
+/// How a group's plain JSON inputs become columns (see [`json_docs`]): the fields its options
+/// name, and its shaping with the fields read only by templates and TTLs left out of the
+/// items; `None` for a group of other inputs.
+fn json_layout(
+    sources: &[Source],
+    opts: &ConvertOptions,
+    g: &Group,
+) -> Result<Option<(Layout, Shape)>> {
+    let json = |s: &&Source| matches!(s.format, Format::Json(_));
+    let Some(first) = sources.iter().find(json) else {
+        return Ok(None);
+    };
+    if let Some(other) = sources.iter().find(|s| !json(s)) {
+        bail!(
+            "cannot convert plain JSON documents ({}) together with {} input ({}) in one run; convert them apart, or as two entity types of a map file",
+            first.display(),
+            other.format.as_str(),
+            other.display()
+        );
+    }
+    let mongo = opts.json_mongodb.unwrap_or_else(|| {
+        sources
+            .iter()
+            .any(|s| matches!(s.format, Format::Json(JsonKind { mongo: true, .. })))
+    });
+    let shape = g.shape;
+    let mut named: Vec<String> = Vec::new();
+    let add = |n: &str, named: &mut Vec<String>| {
+        if !named.iter().any(|x| x == n) {
+            named.push(n.to_string());
+        }
+    };
+    for (a, _) in opts.keys.key_attributes() {
+        add(&a.name, &mut named);
+    }
+    for d in &shape.derived {
+        add(&d.name, &mut named);
+    }
+    for n in shape
+        .ttl
+        .iter()
+        .chain(shape.select.iter().flatten())
+        .chain(&shape.drop)
+        .chain(shape.rename.iter().map(|(old, _)| old))
+        .chain(g.overrides.iter().map(|(c, _)| c))
+    {
+        add(n, &mut named);
+    }
+    // What templates and TTLs read: a top-level field is taken like any other; a nested one
+    // (`a.b`) is read beside its object, which stays in the item as it is.
+    let mut hidden: Vec<String> = Vec::new();
+    for d in &shape.derived {
+        let read: Vec<&str> = match &d.value {
+            DerivedValue::Template { template, .. } => {
+                template.placeholders().map(|p| p.path.as_str()).collect()
+            }
+            DerivedValue::Ttl { column, .. } => vec![column.as_str()],
+        };
+        for r in read {
+            if named.iter().any(|x| x == r) || hidden.iter().any(|x| x == r) {
+                continue;
+            }
+            if r.contains('.') {
+                hidden.push(r.to_string());
+            } else {
+                named.push(r.to_string());
+            }
+        }
+    }
+    let mut shape = shape.clone();
+    if shape.select.is_none() {
+        shape.drop.extend(hidden.iter().cloned());
+    }
+    let layout = Layout {
+        named: named
+            .into_iter()
+            .map(|name| Named {
+                name,
+                hidden: false,
+            })
+            .chain(hidden.into_iter().map(|name| Named { name, hidden: true }))
+            .collect(),
+        rest: shape.select.is_none(),
+        mongo,
+    };
+    Ok(Some((layout, shape)))
+}
+
 /// CSV type inference over the first of `sources` (when every one is CSV and inference is on).
 fn csv_inference(sources: &[Source], opts: &ConvertOptions) -> Result<Option<Vec<Target>>> {
     Ok(match sources.first() {
@@ -290,10 +380,27 @@ pub fn run(opts: &ConvertOptions) -> Result<Report> {
                 Some(n) => e.context(format!("[entity.{n}]")),
                 None => e,
             };
+            let (documents, json_shape) = match json_layout(&srcs, opts, g).map_err(in_entity)? {
+                Some((layout, shape)) => (Some(layout), Some(shape)),
+                None => (None, None),
+            };
+            let scms = match &documents {
+                Some(layout) => vec![layout.schema(); srcs.len()],
+                None => scms,
+            };
             check_schemas(&srcs, &scms).map_err(in_entity)?;
             let inferred = csv_inference(&srcs, opts).map_err(in_entity)?;
-            let encoding =
-                column_encoding(&scms[0], opts, g, inferred.as_deref()).map_err(in_entity)?;
+            let shaped = Group {
+                name: g.name,
+                inputs: g.inputs,
+                shape: json_shape.as_ref().unwrap_or(g.shape),
+                overrides: g.overrides,
+            };
+            let mut encoding =
+                column_encoding(&scms[0], opts, &shaped, inferred.as_deref()).map_err(in_entity)?;
+            if let Encoding::Columns { documents: d, .. } = &mut encoding {
+                *d = documents.map(Box::new);
+            }
             let Encoding::Columns { plan, .. } = &encoding else {
                 unreachable!("column_encoding gives columns")
             };
@@ -414,6 +521,8 @@ fn input_warnings(sources: &[Source]) -> Vec<String> {
                     Format::Csv => "CSV",
                     Format::Items(LineFormat::DynamodbJson) => "DynamoDB JSON item lines",
                     Format::Items(LineFormat::Ion) => "Ion item lines",
+                    Format::Json(JsonKind { array: false, .. }) => "JSON Lines documents",
+                    Format::Json(JsonKind { array: true, .. }) => "a JSON array of documents",
                     _ => "its format",
                 },
                 if s.format == Format::Csv {
@@ -439,7 +548,7 @@ fn input_warnings(sources: &[Source]) -> Vec<String> {
                     ));
                 }
             }
-            Format::Items(_) if s.size == 0 => {
+            Format::Items(_) | Format::Json(_) if s.size == 0 => {
                 out.push(format!("{}: the file is empty (no items)", s.display()));
             }
             _ => {}

@@ -5,7 +5,7 @@ use super::{
     AttrType, ColumnEncoder, ItemWriter, NullMask, Nulls, Recycled, RuleFailure, Syntax,
     WriteOutcome,
 };
-use crate::encoding::plan::{build, KeyCheck, Plan, Target};
+use crate::encoding::plan::{build_field, KeyCheck, Plan, Target};
 use crate::model::keys::{KeyRole, ScalarType};
 use crate::model::rules::{self, Rule};
 use arrow_array::RecordBatch;
@@ -55,6 +55,8 @@ struct Col {
     nulls: NullMask,
     key: Option<KeyCheck>,
     converted: bool,
+    /// Several attributes ([`ColumnEncoder::spreads`]).
+    spread: bool,
 }
 
 /// Encodes the rows of batches that share the plan's schema.
@@ -92,7 +94,7 @@ impl ItemEncoder {
                     .index_of(&c.name)
                     .map_err(|_| anyhow::anyhow!("column {:?} is missing", c.name))?,
             };
-            let enc = build(batch.column(idx), &c.target, &plan.opts)
+            let enc = build_field(schema.field(idx), batch.column(idx), &c.target, &plan.opts)
                 .map_err(|e| anyhow::anyhow!("column {:?}: {e}", c.name))?;
             let quoted = super::quoted_name(&c.name);
             let head = match (syn, enc.json_head()) {
@@ -100,6 +102,7 @@ impl ItemEncoder {
                 _ => None,
             };
             cols.push(Col {
+                spread: enc.spreads(),
                 name: c.name.clone(),
                 quoted,
                 head,
@@ -150,7 +153,7 @@ impl ItemEncoder {
                         return Err(missing_key(&col.name));
                     }
                 }
-                if w.nulls == Nulls::Null {
+                if w.nulls == Nulls::Null && !col.spread {
                     w.quoted_name(&col.quoted, first);
                     first = false;
                     size += col.name.len() + w.null();
@@ -185,6 +188,13 @@ impl ItemEncoder {
                 w.quoted_name(&col.quoted, first);
                 size += write_key(&col.name, k, actual, key_buf, w, keys)?;
                 first = false;
+                continue;
+            }
+            if col.spread {
+                size += col
+                    .enc
+                    .write_spread(i, w, &mut first)
+                    .map_err(|f| (f.rule, f.message))?;
                 continue;
             }
             let mark = w.out.len();

@@ -9,9 +9,11 @@ pub use crate::model::bytes::{base64_into, put};
 pub use escape::{escape_into, find_escape, find_special, special_in_word};
 #[doc(hidden)]
 pub mod arrow_rows;
+pub(crate) mod attrs;
 pub(crate) mod escape;
 #[doc(hidden)]
 pub mod item_lines;
+pub mod json_values;
 #[doc(hidden)]
 pub mod nested;
 #[doc(hidden)]
@@ -212,6 +214,25 @@ pub trait ColumnEncoder: Send + Sync {
     fn write_rest(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
         let _ = (i, w);
         unreachable!("write_rest is only called where json_head is Some")
+    }
+
+    /// Whether value `i` is several top-level attributes (the fields of JSON documents that no
+    /// option names) rather than one: the item loop then calls [`ColumnEncoder::write_spread`].
+    fn spreads(&self) -> bool {
+        false
+    }
+
+    /// Write value `i` (not null) as top-level attributes, each with its name (the first one
+    /// of the item with none before it, as `first` says; set false once one is written).
+    /// Returns their size, names included.
+    fn write_spread(
+        &self,
+        i: usize,
+        w: &mut ItemWriter,
+        first: &mut bool,
+    ) -> Result<usize, RuleFailure> {
+        let _ = (i, w, first);
+        unreachable!("write_spread is only called where spreads is true")
     }
 
     /// Write value `i` (not null) in the output syntax.

@@ -196,7 +196,7 @@ impl Plan {
                 // its values keep their own type and every row is rejected with a type mismatch.
                 (None, Some(kt)) => {
                     let t = Target::from_key(kt);
-                    if build(&empty, &t, &opts).is_ok() {
+                    if build_field(field, &empty, &t, &opts).is_ok() {
                         t
                     } else {
                         Target::Auto
@@ -206,19 +206,28 @@ impl Plan {
                     .and_then(|i| i.get(idx).cloned())
                     .unwrap_or(Target::Auto),
             };
-            if let Err(e) = build(&empty, &target, &opts) {
+            if let Err(e) = build_field(field, &empty, &target, &opts) {
                 if explicit.is_some() {
                     bail!("column {name:?}: {e}");
                 }
                 target = Target::Auto;
-                build(&empty, &target, &opts).map_err(|e| anyhow!("column {name:?}: {e}"))?;
+                build_field(field, &empty, &target, &opts)
+                    .map_err(|e| anyhow!("column {name:?}: {e}"))?;
             }
             let key = match key {
                 Some((attr, role)) => {
                     let ty = match attr.ty {
                         Some(t) => t,
                         None => {
-                            let enc = build(&empty, &target, &opts).expect("checked above");
+                            let enc =
+                                build_field(field, &empty, &target, &opts).expect("checked above");
+                            if enc.ty().is_none()
+                                && crate::encoding::json_values::cell_of(field).is_some()
+                            {
+                                bail!(
+                                    "key {name:?} is a field of JSON documents, whose type each document decides: declare the key type (e.g. --key {name}:S)"
+                                );
+                            }
                             let t = match enc.ty() {
                                 Some(AttrType::S) => ScalarType::S,
                                 Some(AttrType::N) => ScalarType::N,
@@ -297,6 +306,46 @@ fn text_enc<A: TextArr + 'static>(a: A, target: &Target) -> Result<Box<dyn Colum
         Target::Json => TextMode::Json { expect: None },
     };
     Ok(Box::new(TextEnc { a, mode }))
+}
+
+/// [`build`] for a column of `field`: a column of JSON cells (plain JSON inputs) gets the
+/// JSON encoders.
+pub(crate) fn build_field(
+    field: &arrow_schema::Field,
+    array: &ArrayRef,
+    target: &Target,
+    opts: &EncodeOptions,
+) -> Result<Box<dyn ColumnEncoder>, String> {
+    use crate::encoding::json_values::{self as jv, cell_of, Cell, JsonCellEnc, JsonRestEnc};
+    let Some((cell, mongo)) = cell_of(field) else {
+        return build(array, target, opts);
+    };
+    let mongo = mongo.then_some(match opts.timestamps {
+        Timestamps::Rfc3339 => jv::Timestamps::Rfc3339,
+        Timestamps::Epoch(d) => jv::Timestamps::Epoch(d),
+    });
+    let want = match target {
+        Target::Auto | Target::Json => jv::Want::Auto,
+        Target::S => jv::Want::S,
+        Target::N => jv::Want::N,
+        Target::B => jv::Want::B,
+        Target::Bool => jv::Want::Bool,
+        Target::Set { kind, delim } => jv::Want::Set {
+            kind: *kind,
+            delim: delim.clone(),
+        },
+        Target::L => jv::Want::L,
+        Target::M => jv::Want::M,
+    };
+    Ok(match cell {
+        Cell::Value => Box::new(JsonCellEnc::new(array.as_ref(), &want, mongo)?),
+        Cell::Rest if want == jv::Want::Auto => Box::new(JsonRestEnc::new(array.as_ref(), mongo)?),
+        Cell::Rest => {
+            return Err(format!(
+                "the documents' other fields cannot be written as {target}"
+            ))
+        }
+    })
 }
 
 /// Build the encoder that writes `array` as `target`.

@@ -54,7 +54,7 @@ pub(crate) struct TextEnc<A: TextArr> {
     pub mode: TextMode,
 }
 
-fn short(s: &str) -> String {
+pub(crate) fn short(s: &str) -> String {
     if s.chars().count() > 40 {
         format!("{:?}…", s.chars().take(40).collect::<String>())
     } else {
@@ -86,7 +86,7 @@ pub(crate) fn text_bool(s: &str) -> Result<bool, RuleFailure> {
     }
 }
 
-fn text_base64(s: &str, buf: &mut Vec<u8>) -> Result<(), RuleFailure> {
+pub(crate) fn text_base64(s: &str, buf: &mut Vec<u8>) -> Result<(), RuleFailure> {
     base64::engine::general_purpose::STANDARD
         .decode_vec(s.trim_end_matches(['\r', '\n']), buf)
         .map_err(|e| {

@@ -10,7 +10,7 @@ pub fn open(src: &Source, index: usize, opts: &ReadOptions) -> Result<Opened> {
         Format::Parquet => parquet::open(src, index),
         Format::ArrowFile | Format::ArrowStream => arrow_ipc::open(src, index),
         Format::Avro => avro::open(src, index),
-        Format::Items(_) => item_files::open(src, index),
+        Format::Items(_) | Format::Json(_) => item_files::open(src, index),
     })
     .unwrap_or_else(|why| Err(decoder_failed(src, &why)));
     r.with_context(|| format!("cannot read {} as {}", src.display(), src.format.as_str()))
@@ -36,7 +36,10 @@ pub(crate) fn run_unit(
         Format::Parquet => parquet::read(src, unit, opts, tx),
         Format::ArrowFile | Format::ArrowStream => arrow_ipc::read(src, unit, opts, tx),
         Format::Avro => avro::read(src, unit, opts, tx),
-        Format::Items(_) => item_files::read(src, unit, opts, tx),
+        Format::Items(_) | Format::Json(JsonKind { array: false, .. }) => {
+            item_files::read(src, unit, opts, tx)
+        }
+        Format::Json(JsonKind { array: true, .. }) => json_array::read(src, unit, opts, tx),
     })
     .unwrap_or_else(|why| Err(decoder_failed(src, &why)));
     if let Err(e) = r {

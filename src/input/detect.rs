@@ -29,6 +29,11 @@ pub(super) fn known_extension(p: &Path) -> bool {
         ".json.gz",
         ".json.zst",
         ".jsonl",
+        ".jsonl.gz",
+        ".jsonl.zst",
+        ".ndjson",
+        ".ndjson.gz",
+        ".ndjson.zst",
         ".ion",
         ".ion.gz",
         ".ion.zst",
@@ -203,7 +208,9 @@ fn named_as(format: Format, name: &str) -> bool {
     let has = |exts: &[&str]| exts.iter().any(|e| n.ends_with(e));
     match format {
         Format::Csv => has(&[".csv", ".tsv", ".tab", ".txt"]),
-        Format::Items(LineFormat::DynamodbJson) => has(&[".json", ".jsonl", ".ndjson"]),
+        Format::Items(LineFormat::DynamodbJson) | Format::Json(_) => {
+            has(&[".json", ".jsonl", ".ndjson"])
+        }
         Format::Items(LineFormat::Ion) => has(&[".ion"]),
         Format::Parquet | Format::ArrowFile | Format::ArrowStream | Format::Avro => true,
     }
@@ -221,7 +228,7 @@ impl std::fmt::Display for NotData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}: a .{} file is not data; prep reads CSV/TSV (.csv, .tsv, .txt, .dat), Parquet, Arrow IPC, DynamoDB JSON (.json, .jsonl) and Ion (.ion), plain or .gz/.zst. Leave it out, or rename it if it is CSV",
+            "{}: a .{} file is not data; prep reads CSV/TSV (.csv, .tsv, .txt, .dat), Parquet, Arrow IPC, DynamoDB JSON and plain JSON (.json, .jsonl, .ndjson), Avro and Ion (.ion), plain or .gz/.zst. Leave it out, or rename it if it is CSV",
             self.file, self.extension
         )
     }
@@ -249,10 +256,10 @@ fn foreign_extension(name: &str) -> Option<String> {
     (!TEXT_DATA.contains(&ext) && !ext.bytes().all(|c| c.is_ascii_digit())).then(|| ext.to_string())
 }
 
-/// CSV, DynamoDB JSON or Ion, from the first (decompressed) bytes and the name.
+/// CSV, DynamoDB JSON, Ion or plain JSON, from the first (decompressed) bytes and the name.
 fn text_format(obj: &dyn InputObject) -> Result<Format> {
     let mut r = crate::input::parse::lines::open_decompressed(obj)?;
-    let mut head = [0u8; 256];
+    let mut head = vec![0u8; HEAD];
     let n =
         read_up_to(&mut r, &mut head).with_context(|| format!("cannot read {}", obj.display()))?;
     let head = &head[..n];
@@ -262,29 +269,73 @@ fn text_format(obj: &dyn InputObject) -> Result<Format> {
             obj.display()
         );
     }
-    let trimmed: Vec<u8> = head
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(head)
-        .iter()
-        .copied()
-        .skip_while(|c| c.is_ascii_whitespace())
-        .collect();
     let n = obj.name().to_ascii_lowercase();
     let n = n
         .trim_end_matches(".gz")
         .trim_end_matches(".zst")
         .to_string();
-    Ok(
-        if trimmed.starts_with(b"$ion_1_0") || trimmed.starts_with(b"{Item:") || n.ends_with(".ion")
-        {
-            Format::Items(LineFormat::Ion)
-        } else if trimmed.starts_with(b"{\"Item\"") || n.ends_with(".json") || n.ends_with(".jsonl")
-        {
-            Format::Items(LineFormat::DynamodbJson)
-        } else {
-            Format::Csv
+    Ok(text_format_of(head, &n))
+}
+
+/// How much of a text file [`text_format`] looks at: enough for the first document of a JSON
+/// input to show MongoDB's `$oid` or `$date`.
+const HEAD: usize = 4096;
+
+/// [`text_format`] from the first bytes `head` and the lower-case name `n` (less .gz/.zst).
+fn text_format_of(head: &[u8], n: &str) -> Format {
+    let trimmed: &[u8] = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = trimmed
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(trimmed.len());
+    let trimmed = &trimmed[start..];
+    let json_named = n.ends_with(".json") || n.ends_with(".jsonl") || n.ends_with(".ndjson");
+    if trimmed.starts_with(b"$ion_1_0") || trimmed.starts_with(b"{Item:") || n.ends_with(".ion") {
+        return Format::Items(LineFormat::Ion);
+    }
+    let mongo = [
+        &b"\"$oid\""[..],
+        b"\"$date\"",
+        b"\"$numberLong\"",
+        b"\"$numberDecimal\"",
+    ]
+    .iter()
+    .any(|m| memchr::memmem::find(trimmed, m).is_some());
+    match trimmed.first() {
+        Some(b'{') => match first_name(&trimmed[1..]) {
+            // DynamoDB JSON's wrapper: an export's or an earlier output's lines.
+            Some(b"Item") => Format::Items(LineFormat::DynamodbJson),
+            Some(_) => Format::Json(JsonKind {
+                array: false,
+                mongo,
+            }),
+            // `{}`, `{` then a line break (pretty-printed), or no name in the head.
+            None if json_named => Format::Items(LineFormat::DynamodbJson),
+            None => Format::Csv,
         },
-    )
+        Some(b'[')
+            if json_named
+                || trimmed[1..]
+                    .iter()
+                    .find(|c| !c.is_ascii_whitespace())
+                    .is_some_and(|c| matches!(c, b'{' | b']')) =>
+        {
+            Format::Json(JsonKind { array: true, mongo })
+        }
+        _ if json_named => Format::Items(LineFormat::DynamodbJson),
+        _ => Format::Csv,
+    }
+}
+
+/// The first name of a JSON object whose `{` came just before `rest`, if the object's first
+/// line has one (a plain string without escapes).
+fn first_name(rest: &[u8]) -> Option<&[u8]> {
+    let start = rest.iter().position(|c| !matches!(c, b' ' | b'\t'))?;
+    let rest = rest[start..].strip_prefix(b"\"")?;
+    let end = rest
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c == b'\n')?;
+    (rest[end] == b'"').then_some(&rest[..end])
 }
 
 #[cfg(test)]

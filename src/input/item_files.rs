@@ -231,7 +231,7 @@ fn read_blocks(
 }
 
 /// The reject of an over-long line at `index` of its batch.
-fn long_line_reject(index: usize, line: u64, len: u64, opts: &ReadOptions) -> PreReject {
+pub(crate) fn long_line_reject(index: usize, line: u64, len: u64, opts: &ReadOptions) -> PreReject {
     let message = too_long_message(line, len, opts.max_line);
     PreReject {
         index,

@@ -11,6 +11,8 @@ pub mod csv_split;
 mod detect;
 mod discover;
 pub(crate) mod item_files;
+pub(crate) mod json_array;
+pub(crate) mod json_docs;
 pub(crate) mod parquet;
 #[doc(hidden)]
 pub mod parse;
@@ -46,6 +48,17 @@ pub enum Format {
     Avro,
     /// DynamoDB JSON or Ion item lines (exports, earlier outputs).
     Items(LineFormat),
+    /// Plain JSON documents (JSON Lines, or one array of objects), each an item.
+    Json(JsonKind),
+}
+
+/// How a plain JSON input holds its documents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct JsonKind {
+    /// One top-level array of documents (else one document per line).
+    pub array: bool,
+    /// MongoDB Extended JSON (`{"$oid": …}`, `{"$date": …}`, …).
+    pub mongo: bool,
 }
 
 impl Format {
@@ -58,6 +71,8 @@ impl Format {
             Format::Avro => "avro",
             Format::Items(LineFormat::DynamodbJson) => "dynamodb-json",
             Format::Items(LineFormat::Ion) => "ion",
+            Format::Json(JsonKind { array: false, .. }) => "json-lines",
+            Format::Json(JsonKind { array: true, .. }) => "json-array",
         }
     }
 }

@@ -272,6 +272,16 @@ rules! {
         "Each column name may appear once in the header.",
         "pk,n,n",
         "pk,n,m" }
+    JSON_NOT_PARSEABLE = { "J001", "json-document-not-parseable", Error,
+        "A plain JSON input's line (or array element) is not valid JSON",
+        "prep convert reads plain JSON (JSON Lines, or one array of objects) as one item per document. A line that is not JSON, or not UTF-8, cannot become an item: it is rejected with its line number and the rest of the file is read.",
+        r#"{"id": 1, "name": "Ann"#,
+        r#"{"id": 1, "name": "Ann"}"# }
+    JSON_NOT_OBJECT = { "J002", "json-document-not-object", Error,
+        "A plain JSON input's document is not an object",
+        "Each document of a plain JSON input becomes one item, and an item is a set of named attributes: a document that is a number, a string, an array or null has no attribute names. It is rejected with its line number.",
+        r#"[1, 2, 3]"#,
+        r#"{"id": 1, "tags": [1, 2, 3]}"# }
     MIXED_OBJECTS = { "X001", "mixed-format-or-compression", Error,
         "Files under one import prefix differ in format or compression",
         "Every object under the import's S3 prefix must share one InputFormat and one InputCompressionType.",

@@ -156,6 +156,107 @@ pub(crate) fn write_timestamp(value: i64, digits: u32, utc: bool, out: &mut Vec<
     t.append_to(out);
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
+    let s = b.get(at..at + n)?;
+    s.iter().try_fold(0u32, |acc, c| {
+        c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32)
+    })
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// An ISO-8601 / RFC 3339 date or timestamp as (seconds, nanoseconds) since the epoch, UTC:
+/// `YYYY-MM-DD`, then optionally `T` (or a space) `HH:MM[:SS[.fraction]]` and a zone (`Z`,
+/// `±HH:MM`, `±HHMM`, `±HH`). Text without a zone is taken as UTC. `None` when it is not one.
+pub fn parse_iso8601(s: &str) -> Option<(i64, u32)> {
+    let b = s.trim().as_bytes();
+    let y = digits(b, 0, 4)? as i64;
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let (m, d) = (digits(b, 5, 2)?, digits(b, 8, 2)?);
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    let mut secs = days_from_civil(y, m, d) * 86_400;
+    let mut nanos = 0u32;
+    let mut at = 10;
+    if at == b.len() {
+        return Some((secs, 0));
+    }
+    if !matches!(b[at], b'T' | b't' | b' ') {
+        return None;
+    }
+    let (h, mi) = (digits(b, at + 1, 2)?, digits(b, at + 4, 2)?);
+    if b.get(at + 3) != Some(&b':') || h > 23 || mi > 59 {
+        return None;
+    }
+    secs += (h * 3600 + mi * 60) as i64;
+    at += 6;
+    if b.get(at) == Some(&b':') {
+        let sec = digits(b, at + 1, 2)?;
+        if sec > 60 {
+            return None;
+        }
+        // A leap second is the last second of its minute, as most systems read it.
+        secs += sec.min(59) as i64;
+        at += 3;
+        if matches!(b.get(at), Some(b'.' | b',')) {
+            at += 1;
+            let start = at;
+            while b.get(at).is_some_and(u8::is_ascii_digit) {
+                if at - start < 9 {
+                    nanos = nanos * 10 + (b[at] - b'0') as u32;
+                }
+                at += 1;
+            }
+            if at == start {
+                return None;
+            }
+            let n = (at - start).min(9);
+            nanos *= 10u32.pow(9 - n as u32);
+        }
+    }
+    match b.get(at) {
+        None => {}
+        Some(b'Z' | b'z') if at + 1 == b.len() => {}
+        Some(&sign @ (b'+' | b'-')) => {
+            let oh = digits(b, at + 1, 2)?;
+            let om = match b.len() - at {
+                3 => 0,
+                5 => digits(b, at + 3, 2)?,
+                6 if b[at + 3] == b':' => digits(b, at + 4, 2)?,
+                _ => return None,
+            };
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let offset = (oh * 3600 + om * 60) as i64;
+            secs -= if sign == b'+' { offset } else { -offset };
+        }
+        _ => return None,
+    }
+    Some((secs, nanos))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,11 +6,13 @@ use crate::encoding::arrow_rows::{Encoded, ItemEncoder};
 use crate::encoding::item_lines::LinesEncoder;
 use crate::encoding::plan::{EncodeOptions, KeyCheck, Plan, Target};
 use crate::encoding::{plain, ItemWriter, Nulls, Syntax};
+use crate::input::json_docs::{self, Layout};
 use crate::input::{self, Batch, Format};
 use crate::model::keys::KeySchema;
 use crate::shape::{Shape, Shaper};
 use anyhow::{bail, Context, Result};
 use arrow_array::cast::AsArray;
+use arrow_array::RecordBatch;
 use serde_json::{json, Value};
 
 /// A batch after encoding, ready for the writer.
@@ -30,6 +32,8 @@ pub(crate) enum Encoding {
     Columns {
         plan: Plan,
         shaper: Option<Box<Shaper>>,
+        /// Plain JSON inputs: how their documents become the plan's columns.
+        documents: Option<Box<Layout>>,
     },
     Lines(Vec<(String, KeyCheck)>),
 }
@@ -86,7 +90,11 @@ pub(crate) fn column_encoding(
     };
     if shape.is_empty() {
         let plan = Plan::new(schema, user_overrides, inferred, &keys_for(schema), eo)?;
-        return Ok(Encoding::Columns { plan, shaper: None });
+        return Ok(Encoding::Columns {
+            plan,
+            shaper: None,
+            documents: None,
+        });
     }
     let numeric = |c: &str| match user_overrides.iter().rev().find(|(n, _)| n == c) {
         Some((_, t)) => *t == Target::N,
@@ -116,12 +124,17 @@ pub(crate) fn column_encoding(
     Ok(Encoding::Columns {
         plan,
         shaper: Some(Box::new(shaper)),
+        documents: None,
     })
 }
 
 /// Shape batch `b` (computed attributes, selected and renamed columns): rows shaping rejects
 /// join the reader's rejects, with the values they were read with.
-fn shape_batch(mut b: Batch, shaper: &Shaper) -> Result<Batch> {
+fn shape_batch(
+    mut b: Batch,
+    shaper: &Shaper,
+    values: &dyn Fn(&RecordBatch, usize) -> Value,
+) -> Result<Batch> {
     let (rows, problems) = shaper.apply(&b.rows)?;
     if !problems.is_empty() {
         let already: std::collections::HashSet<usize> =
@@ -134,7 +147,7 @@ fn shape_batch(mut b: Batch, shaper: &Shaper) -> Result<Batch> {
                 index: p.index,
                 rule: p.rule,
                 message: p.message,
-                values: plain::row(&b.rows, p.index),
+                values: values(&b.rows, p.index),
             });
         }
         b.pre_rejects.sort_by_key(|r| r.index);
@@ -151,10 +164,28 @@ pub(crate) fn encode_chunk(
     nulls: Nulls,
     w: &mut ItemWriter,
 ) -> Result<Chunk> {
+    // The documents of plain JSON inputs: their reject lines show each document as read.
+    let documents = match encoding {
+        Encoding::Columns {
+            documents: Some(_), ..
+        } => Some(b.rows.column(0).as_binary::<i32>().clone()),
+        _ => None,
+    };
+    let values_of = |rows: &RecordBatch, i: usize| match &documents {
+        Some(d) => json_docs::reject_values(d.value(i)),
+        None => plain::row(rows, i),
+    };
+    let b = match encoding {
+        Encoding::Columns {
+            documents: Some(layout),
+            ..
+        } => json_docs::to_columns(b, layout).with_context(|| source.to_string())?,
+        _ => b,
+    };
     let b = match encoding {
         Encoding::Columns {
             shaper: Some(s), ..
-        } => shape_batch(b, s).with_context(|| source.to_string())?,
+        } => shape_batch(b, s, &values_of).with_context(|| source.to_string())?,
         _ => b,
     };
     let mut lines_enc = None;
@@ -180,7 +211,7 @@ pub(crate) fn encode_chunk(
     };
     let row_values = |i: usize| match &lines_enc {
         Some(enc) => enc.reject_values(b.rows.column(0).as_binary::<i32>().value(i)),
-        None => plain::row(&b.rows, i),
+        None => values_of(&b.rows, i),
     };
     // Merge the reader's rejects and the encoder's, in row order.
     let mut all: Vec<(

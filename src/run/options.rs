@@ -67,6 +67,9 @@ pub struct ConvertOptions {
     pub entities: Vec<Entity>,
     /// The billing of the table the import creates (import-table.json), from a map file.
     pub billing: Option<Billing>,
+    /// Plain JSON inputs' dialect: `Some(true)` MongoDB Extended JSON, `Some(false)` plain,
+    /// `None` told from each group's first documents (`$oid`, `$date`, …).
+    pub json_mongodb: Option<bool>,
 }
 
 /// Memory the duplicate-key index holds by default before it spills to disk (as the CLI's
@@ -111,6 +114,7 @@ pub fn default_options(keys: KeySchema, out: Destination) -> ConvertOptions {
         shape: Default::default(),
         entities: Vec::new(),
         billing: None,
+        json_mongodb: None,
         dup_memory: DEFAULT_DUP_MEMORY,
         tmp_dir: None,
     }

@@ -331,6 +331,11 @@ pub struct Shaper {
     schema: SchemaRef,
     /// The output column of the TTL attribute to check, and whether its text is read as N.
     ttl_check: Option<(usize, bool)>,
+    /// The TTL attribute to check is a field of JSON documents (MongoDB's, when true).
+    ttl_json: Option<bool>,
+    /// Source columns of JSON cells that templates and TTLs read (MongoDB's, when true): they
+    /// read the cells' text.
+    json_inputs: Vec<(usize, bool)>,
     /// Computed attributes written as N: the plan's `--type NAME=N` for them.
     pub number_attributes: Vec<String>,
     /// Things the design may get wrong but that convert (M003: an unpadded integer in a sort key).
@@ -499,11 +504,38 @@ impl Shaper {
             },
         };
         let warnings = unpadded_sort_keys(keys, &derived, schema, numeric);
+        let json_cell = |i: usize| {
+            crate::encoding::json_values::cell_of(schema.field(i))
+                .filter(|(c, _)| *c == crate::encoding::json_values::Cell::Value)
+                .map(|(_, mongo)| mongo)
+        };
+        let ttl_json = ttl_check.and_then(|(k, _)| match names[k].1 {
+            Source::Column(i) => json_cell(i),
+            Source::Derived(_) => None,
+        });
+        let mut json_inputs: Vec<(usize, bool)> = Vec::new();
+        for (_, c) in &derived {
+            let used: Vec<usize> = match c {
+                Compiled::Template { bound, .. } => {
+                    bound.columns.iter().map(|r| r.indexes[0]).collect()
+                }
+                Compiled::Ttl { column, .. } => vec![*column],
+            };
+            for i in used {
+                if let Some(mongo) = json_cell(i) {
+                    if !json_inputs.iter().any(|(j, _)| *j == i) {
+                        json_inputs.push((i, mongo));
+                    }
+                }
+            }
+        }
         Ok(Shaper {
             outputs: names.into_iter().map(|n| n.1).collect(),
             derived,
             schema: out_schema,
             ttl_check,
+            ttl_json,
+            json_inputs,
             number_attributes,
             warnings,
         })
@@ -527,6 +559,8 @@ impl Shaper {
     /// first problem; its computed values are null and it is not to be written).
     pub fn apply(&self, batch: &RecordBatch) -> Result<(RecordBatch, Vec<RowProblem>)> {
         let mut problems: Vec<RowProblem> = Vec::new();
+        let read = self.json_as_text(batch)?;
+        let read = read.as_ref().unwrap_or(batch);
         let mut computed: Vec<ArrayRef> = Vec::with_capacity(self.derived.len());
         for (name, c) in &self.derived {
             match c {
@@ -535,7 +569,7 @@ impl Shaper {
                         values,
                         ends,
                         misses,
-                    } = bound.render(batch);
+                    } = bound.render(read);
                     let mut valid = vec![true; ends.len()];
                     for (i, path, miss) in misses {
                         valid[i] = false;
@@ -558,7 +592,7 @@ impl Shaper {
                     unit,
                     offset,
                 } => {
-                    let (a, p) = ttl::compute(batch.column(*column), *unit, *offset);
+                    let (a, p) = ttl::compute(read.column(*column), *unit, *offset);
                     for (i, rule, m) in p {
                         problems.push(RowProblem {
                             index: i,
@@ -580,7 +614,11 @@ impl Shaper {
             .collect();
         if let Some((k, numeric_text)) = self.ttl_check {
             let name = self.schema.field(k).name();
-            for (i, rule, m) in ttl::check_column(&columns[k], numeric_text) {
+            let found = match self.ttl_json {
+                Some(mongo) => ttl::check_json_column(&columns[k], mongo),
+                None => ttl::check_column(&columns[k], numeric_text),
+            };
+            for (i, rule, m) in found {
                 problems.push(RowProblem {
                     index: i,
                     rule,
@@ -615,6 +653,34 @@ impl Shaper {
             &arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
         )?;
         Ok((shaped, problems))
+    }
+}
+
+impl Shaper {
+    /// `batch` with the columns of JSON cells that templates and TTLs read made plain text (a
+    /// string's text, a number's, a MongoDB date's RFC 3339), or `None` when it has none.
+    fn json_as_text(&self, batch: &RecordBatch) -> Result<Option<RecordBatch>> {
+        if self.json_inputs.is_empty() {
+            return Ok(None);
+        }
+        let mut columns = batch.columns().to_vec();
+        let mut fields: Vec<Field> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        for &(i, mongo) in &self.json_inputs {
+            let text = crate::encoding::json_values::text_view(columns[i].as_ref(), mongo)
+                .map_err(|e| anyhow!("column {:?}: {e}", fields[i].name()))?;
+            columns[i] = Arc::new(text);
+            fields[i] = Field::new(fields[i].name(), DataType::Utf8, true);
+        }
+        Ok(Some(RecordBatch::try_new_with_options(
+            Arc::new(Schema::new(fields)),
+            columns,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+        )?))
     }
 }
 

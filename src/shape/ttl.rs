@@ -301,6 +301,35 @@ pub(crate) fn check_column(a: &ArrayRef, numeric_text: bool) -> Vec<Problem> {
     problems
 }
 
+/// [`check_column`] for a field of JSON documents: a number is read as epoch seconds; a
+/// string (a MongoDB date too, unless written as epoch numbers), a boolean, an array or an
+/// object is no Number, which TTL ignores.
+pub(crate) fn check_json_column(a: &ArrayRef, mongo: bool) -> Vec<Problem> {
+    let Some(cells) = a.as_any().downcast_ref::<arrow_array::StringArray>() else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let Some(cell) = cell else { continue };
+        match crate::encoding::json_values::scalar_text(cell, mongo) {
+            Some((n, true)) => {
+                if let Ok(x) = n.trim().parse::<f64>() {
+                    let secs = x.floor().clamp(i64::MIN as f64, i64::MAX as f64) as i64;
+                    if let Err((rule, m)) = check_seconds(secs) {
+                        problems.push((i, rule, m));
+                    }
+                }
+            }
+            _ => problems.push((
+                i,
+                &rules::TTL_NOT_NUMBER,
+                format!("{} is not a number; DynamoDB's TTL reads a Number of epoch seconds and ignores any other type, so the item would never expire. Compute the seconds with --ttl NAME=FIELD", crate::encoding::text::short(cell)),
+            )),
+        }
+    }
+    problems
+}
+
 /// Whether an item's TTL attribute value works as a TTL (`prep validate --ttl`).
 pub(crate) fn check_value(
     v: &crate::input::parse::AttrValue,

@@ -445,6 +445,12 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
                 continue;
             }
         };
+        // What the import is given: a .json file is DYNAMODB_JSON to it, whatever prep convert
+        // could make of it, and each line not an {"Item":…} is an error.
+        let mut src = src;
+        if let Format::Json(_) = src.format {
+            src.format = Format::Items(LineFormat::DynamodbJson);
+        }
         report.bytes += src.size;
         let Some(actual) = Declared::of(src.format) else {
             report.add(Finding::file(
