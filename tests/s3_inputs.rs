@@ -73,7 +73,30 @@ fn s3_objects_prefixes_and_globs_convert_as_local_files_do() {
         "{\"Item\":{\"pk\":{\"S\":\"a\"},\"n\":{\"N\":\"1.50\"}}}\n{\"Item\":{\"pk\":{\"S\":\"b\"},\"l\":{\"L\":[{\"BOOL\":true}]}}}\n",
     )
     .unwrap();
+    // Plain JSON documents: JSON Lines in zstd, and one array over several lines.
+    let docs = d.path().join("docs.jsonl.zst");
+    std::fs::write(
+        &docs,
+        zstd::encode_all(
+            &b"{\"id\":1,\"n\":1.50,\"m\":{\"a\":[1,\"x\"]}}\n{\"id\":2,\"s\":\"\xc3\xa9\"}\n"[..],
+            3,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let array = d.path().join("docs.json");
+    std::fs::write(&array, "[\n  {\"id\": 1},\n  {\"id\": 2, \"x\": null}\n]\n").unwrap();
     let cases: Vec<(String, &str, Vec<&str>)> = vec![
+        (
+            docs.display().to_string(),
+            "in/docs.jsonl.zst",
+            vec!["--key", "id:N"],
+        ),
+        (
+            array.display().to_string(),
+            "in/docs.json",
+            vec!["--key", "id:N"],
+        ),
         (
             fixture("types.parquet"),
             "in/types.parquet",

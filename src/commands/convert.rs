@@ -17,6 +17,8 @@ use crate::model::manifest::InputRecord;
 use crate::output::manifest::write_manifests;
 use crate::output::store::OutputStore;
 use crate::output::Destination;
+#[doc(hidden)]
+pub use crate::run::encode_json_documents;
 use crate::run::{
     column_encoding, encode_chunk, entity_of, groups, output_facts, write_shard_report, Chunk,
     Encoding, Group, Writer,

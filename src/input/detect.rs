@@ -309,7 +309,7 @@ fn text_format_of(head: &[u8], n: &str) -> Format {
                 array: false,
                 mongo,
             }),
-            // `{}`, `{` then a line break (pretty-printed), or no name in the head.
+            // `{}`, or no name in the head.
             None if json_named => Format::Items(LineFormat::DynamodbJson),
             None => Format::Csv,
         },
@@ -327,10 +327,10 @@ fn text_format_of(head: &[u8], n: &str) -> Format {
     }
 }
 
-/// The first name of a JSON object whose `{` came just before `rest`, if the object's first
-/// line has one (a plain string without escapes).
+/// The first name of a JSON object whose `{` came just before `rest`, if the head has it whole
+/// (a plain string without escapes).
 fn first_name(rest: &[u8]) -> Option<&[u8]> {
-    let start = rest.iter().position(|c| !matches!(c, b' ' | b'\t'))?;
+    let start = rest.iter().position(|c| !c.is_ascii_whitespace())?;
     let rest = rest[start..].strip_prefix(b"\"")?;
     let end = rest
         .iter()
@@ -359,6 +359,58 @@ mod tests {
             (".hidden", None),
         ] {
             assert_eq!(foreign_extension(name).as_deref(), want, "{name}");
+        }
+    }
+
+    /// JSON is told apart by its first value: an object whose first name is Item is DynamoDB
+    /// JSON, another object a plain document, an array of objects a JSON array; MongoDB's
+    /// wrappers in the first documents say the dialect; a .json name decides what is left.
+    #[test]
+    fn json_kinds_from_the_first_bytes() {
+        let lines = |mongo| {
+            Format::Json(JsonKind {
+                array: false,
+                mongo,
+            })
+        };
+        let array = |mongo| Format::Json(JsonKind { array: true, mongo });
+        let ddb = Format::Items(LineFormat::DynamodbJson);
+        for (head, name, want) in [
+            (&b"{\"Item\":{\"pk\":{\"S\":\"a\"}}}"[..], "x.json", ddb),
+            (b"\xEF\xBB\xBF  {\"Item\":{}}", "x", ddb),
+            (b"{\"id\":1}\n", "x.jsonl", lines(false)),
+            (b"{\"id\":1}\n", "000000_0", lines(false)),
+            (b" { \"id\": 1}", "events", lines(false)),
+            (b"{\"_id\":{\"$oid\":\"65f1\"}}", "users.json", lines(true)),
+            (
+                b"{\"a\":1,\"t\":{\"$date\":\"2024-01-01\"}}",
+                "x.json",
+                lines(true),
+            ),
+            (b"[{\"id\":1}]", "dump", array(false)),
+            (
+                b"[\n  {\"_id\": {\"$oid\": \"1\"}}]",
+                "dump.json",
+                array(true),
+            ),
+            (b"[]", "x.json", array(false)),
+            (b"[1,2]", "x.json", array(false)),
+            (b"[a],b\n1,2\n", "x.csv", Format::Csv),
+            (b"[a],b\n1,2\n", "data", Format::Csv),
+            (b"{\n  \"Item\": {}\n}", "x.json", ddb),
+            (b"{\n  \"id\": 1\n}", "x", lines(false)),
+            (b"{}\n", "x", Format::Csv),
+            (b"{}\n", "x.jsonl", ddb),
+            (b"", "empty.json", ddb),
+            (b"id,name\n", "x", Format::Csv),
+            (b"$ion_1_0 {Item:{}}", "x", Format::Items(LineFormat::Ion)),
+        ] {
+            assert_eq!(
+                text_format_of(head, name),
+                want,
+                "{:?} named {name}",
+                String::from_utf8_lossy(head)
+            );
         }
     }
 }

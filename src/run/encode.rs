@@ -259,3 +259,70 @@ pub(crate) fn encode_chunk(
         rejects,
     })
 }
+
+/// Each of `lines` (plain JSON documents, one per line) as prep convert makes it an item under
+/// `keys`: the item line, or the rule code of its reject. For the differential checks and the
+/// fuzz target of the document reader.
+#[doc(hidden)]
+pub fn encode_json_documents(
+    lines: &[&[u8]],
+    mongo: bool,
+    keys: &KeySchema,
+) -> Result<Vec<Result<String, &'static str>>> {
+    use arrow_array::builder::BinaryBuilder;
+    let layout = Layout {
+        named: keys
+            .key_attributes()
+            .iter()
+            .map(|(a, _)| json_docs::Named {
+                name: a.name.clone(),
+                hidden: false,
+            })
+            .collect(),
+        rest: true,
+        mongo,
+    };
+    let plan = Plan::new(
+        &layout.schema(),
+        &[],
+        None,
+        keys,
+        EncodeOptions {
+            timestamps: crate::encoding::plan::Timestamps::Rfc3339,
+        },
+    )?;
+    let mut rows = BinaryBuilder::new();
+    for l in lines {
+        rows.append_value(l);
+    }
+    let batch = Batch {
+        source: 0,
+        first_row: 0,
+        rows: RecordBatch::try_new(
+            input::item_files::schema(),
+            vec![std::sync::Arc::new(rows.finish()) as arrow_array::ArrayRef],
+        )?,
+        lines: None,
+        pre_rejects: Vec::new(),
+        input_bytes: 0,
+    };
+    let b = json_docs::to_columns(batch, &layout)?;
+    let enc = ItemEncoder::new(&plan, &b.rows, Syntax::Json, Nulls::Omit)?;
+    let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
+    let mut w = ItemWriter::new(Syntax::Json, Nulls::Omit);
+    let e = enc.encode(lines.len(), &skip, &mut w);
+    let mut out: Vec<Result<String, &'static str>> = vec![Err("?"); lines.len()];
+    for r in &b.pre_rejects {
+        out[r.index] = Err(r.rule.code);
+    }
+    for r in &e.rejects {
+        out[r.index] = Err(r.rule.code);
+    }
+    let mut start = 0;
+    for (k, &row) in e.rows.iter().enumerate() {
+        let end = e.ends[k];
+        out[row as usize] = Ok(String::from_utf8_lossy(&e.buf[start..end]).into_owned());
+        start = end;
+    }
+    Ok(out)
+}

@@ -8,6 +8,8 @@ mod report;
 mod writer;
 
 pub(crate) use encode::column_encoding;
+#[doc(hidden)]
+pub use encode::encode_json_documents;
 pub(crate) use encode::{encode_chunk, groups, Chunk, Encoding, Group};
 pub(crate) use options::output_facts;
 pub use options::{default_options, ConvertOptions, DupMode, OnError, DEFAULT_DUP_MEMORY};

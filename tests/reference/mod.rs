@@ -1112,3 +1112,208 @@ pub fn check_duplicates_bytes(data: &[u8]) {
     check_duplicates(&keys, |k| k.first().copied().unwrap_or(0) as u64);
     check_duplicates(&keys, prep::model::keys::key_hash);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Plain JSON documents
+
+/// Whether a JSON text has an object that repeats a name, at any depth: a visitor of its own
+/// (not prep's), over serde_json's tokens.
+fn repeats_a_name(text: &str) -> bool {
+    struct Any;
+    impl<'de> serde::Deserialize<'de> for Any {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(Any)
+        }
+    }
+    impl<'de> serde::de::Visitor<'de> for Any {
+        type Value = Any;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Any, E> {
+            Ok(Any)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Any, E> {
+            Ok(Any)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Any, E> {
+            Ok(Any)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Any, E> {
+            Ok(Any)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Any, E> {
+            Ok(Any)
+        }
+        fn visit_unit<E>(self) -> Result<Any, E> {
+            Ok(Any)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Any, A::Error> {
+            while s.next_element::<Any>()?.is_some() {}
+            Ok(Any)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Any, A::Error> {
+            let mut seen: Vec<String> = Vec::new();
+            while let Some(k) = m.next_key::<String>()? {
+                if seen.contains(&k) {
+                    return Err(serde::de::Error::custom("repeated"));
+                }
+                seen.push(k);
+                m.next_value::<Any>()?;
+            }
+            Ok(Any)
+        }
+    }
+    serde_json::from_str::<Any>(text).is_err_and(|e| e.to_string().starts_with("repeated"))
+}
+
+/// What a plain JSON document (one line, table key `pk`, a string) must become, worked out from
+/// serde_json's parse and the rules by the book: the item's plain values (numbers canonical,
+/// top-level nulls left out), or the rule codes that may reject it.
+fn document_reference(line: &[u8]) -> Result<serde_json::Map<String, Value>, Vec<&'static str>> {
+    let Ok(text) = std::str::from_utf8(line.strip_suffix(b"\r").unwrap_or(line)) else {
+        return Err(vec!["J001"]);
+    };
+    let v: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) if e.to_string().starts_with("recursion limit") => return Err(vec!["V001"]),
+        Err(_) => return Err(vec!["J001"]),
+    };
+    if repeats_a_name(text) {
+        return Err(vec!["A008"]);
+    }
+    let Value::Object(doc) = v else {
+        return Err(vec!["J002"]);
+    };
+    let mut problems = Vec::new();
+    match doc.get("pk") {
+        Some(Value::String(s)) if s.is_empty() => problems.push("K003"),
+        Some(Value::String(s)) if s.len() > 2048 => problems.push("K004"),
+        Some(Value::String(_)) => {}
+        // A key declared S takes a number's text, as it does from a number column.
+        Some(Value::Number(_)) => {}
+        None | Some(Value::Null) => problems.push("K001"),
+        Some(_) => problems.push("K002"),
+    }
+    // Plain values, checking numbers, names and depth on the way.
+    fn walk(v: &Value, depth: usize, problems: &mut Vec<&'static str>) -> Value {
+        match v {
+            Value::Number(n) => match number_plain(&n.to_string()) {
+                Ok((c, _)) => Value::String(c),
+                Err(e) => {
+                    problems.push(e.rule().code);
+                    Value::Null
+                }
+            },
+            Value::Array(a) => {
+                if depth + 1 > 32 {
+                    problems.push("V001");
+                }
+                Value::Array(a.iter().map(|x| walk(x, depth + 1, problems)).collect())
+            }
+            Value::Object(m) => {
+                if depth + 1 > 32 {
+                    problems.push("V001");
+                }
+                if m.keys().any(|k| k.is_empty()) {
+                    problems.push("V002");
+                }
+                Value::Object(
+                    m.iter()
+                        .map(|(k, x)| (k.clone(), walk(x, depth + 1, problems)))
+                        .collect(),
+                )
+            }
+            other => other.clone(),
+        }
+    }
+    let mut item = serde_json::Map::new();
+    for (k, x) in &doc {
+        if k.is_empty() {
+            problems.push("V002");
+        }
+        match x {
+            Value::Null => {}
+            Value::Number(n) if k == "pk" => {
+                item.insert(k.clone(), Value::String(n.to_string()));
+            }
+            x => {
+                item.insert(k.clone(), walk(x, 0, &mut problems));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(item)
+    } else {
+        Err(problems)
+    }
+}
+
+/// A DynamoDB JSON item's attribute value as plain values (numbers as canonical text), by
+/// serde_json alone.
+fn item_value_plain(v: &Value) -> Value {
+    let (t, x) = v
+        .as_object()
+        .and_then(|o| o.iter().next())
+        .expect("a typed value");
+    match t.as_str() {
+        "S" | "BOOL" => x.clone(),
+        "N" => Value::String(number_plain(x.as_str().unwrap()).unwrap().0),
+        "NULL" => Value::Null,
+        "L" => Value::Array(x.as_array().unwrap().iter().map(item_value_plain).collect()),
+        "M" => Value::Object(
+            x.as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, y)| (k.clone(), item_value_plain(y)))
+                .collect(),
+        ),
+        other => panic!("a plain JSON document gave a {other} value"),
+    }
+}
+
+/// A plain JSON document line: prep never panics on it; where the reference says it is an item,
+/// prep writes that item (read back by serde_json: every name, every value, numbers digit for
+/// digit); where the reference finds a problem, prep rejects the line with one of its codes.
+pub fn check_json_document(line: &[u8]) {
+    let keys = prep::model::keys::KeySchema {
+        table_name: None,
+        partition: prep::model::keys::KeyAttr::parse("pk:S").unwrap(),
+        sort: None,
+        gsis: Vec::new(),
+        vectors: Default::default(),
+    };
+    let got = prep::commands::convert::encode_json_documents(&[line], false, &keys)
+        .unwrap()
+        .remove(0);
+    let doc = String::from_utf8_lossy(line);
+    match (document_reference(line), got) {
+        (Ok(want), Ok(item)) => {
+            let v: Value = serde_json::from_str(&item).unwrap_or_else(|e| {
+                panic!("prep wrote an unreadable item {item:?} ({e}) for {doc:?}")
+            });
+            let attrs = v["Item"].as_object().expect("an Item object");
+            let back: serde_json::Map<String, Value> = attrs
+                .iter()
+                .map(|(k, x)| (k.clone(), item_value_plain(x)))
+                .collect();
+            let sorted = |m: &serde_json::Map<String, Value>| {
+                let mut v: Vec<(String, Value)> = m.clone().into_iter().collect();
+                v.sort_by(|a, b| a.0.cmp(&b.0));
+                v
+            };
+            assert_eq!(sorted(&back), sorted(&want), "{doc:?}");
+        }
+        (Ok(_), Err(code)) => {
+            panic!("prep rejected ({code}) a document the reference takes: {doc:?}")
+        }
+        (Err(codes), Ok(item)) => {
+            // An item of more than 400 KB is the one rule the reference leaves to prep.
+            panic!("prep wrote {item:?} where the reference finds {codes:?}: {doc:?}")
+        }
+        (Err(codes), Err(code)) => assert!(
+            codes.contains(&code) || code == "I001",
+            "prep rejected {doc:?} with {code}, the reference with {codes:?}"
+        ),
+    }
+}
