@@ -520,6 +520,16 @@ fn the_printed_examples_of_every_rule_are_run() {
 fn every_rule_in_the_registry_is_tested() {
     let elsewhere: &[(&str, &str, &str)] = &[
         ("N005", "tests/convert_cli.rs", "fn number_rules"),
+        (
+            "J001",
+            "tests/json_inputs.rs",
+            "fn bad_documents_are_rejects_with_their_lines",
+        ),
+        (
+            "J002",
+            "tests/json_inputs.rs",
+            "fn bad_documents_are_rejects_with_their_lines",
+        ),
         ("V005", "tests/convert_cli.rs", "fn number_rules"),
         (
             "M001",
