@@ -6,6 +6,7 @@
 #   benches/compare.sh --small-objects-only [--objects N] [--rows N] [--runs N] [--delay-ms MS] [--threads 1,8,32]   (many
 #   small S3 objects: prep against boto3 downloads, directly and through a proxy adding latency)
 #   benches/compare.sh --avro-only [--rows N] [--runs N]   (an Avro file against the same rows in Parquet)
+#   benches/compare.sh --json-only [--rows N] [--runs N]   (JSON Lines documents against DuckDB read_json, the Python script, and DynamoDB JSON per byte)
 #   benches/compare.sh --merge-scale-only [--keys 50000000] [--shards 20]   (prep merge of many shards' keys)
 #   benches/compare.sh --shards-only [--rows N] [--runs N]   (N shard processes + merge against one)
 #   benches/compare.sh --single-table-only [--rows N] [--runs N] [--base-bin OLD_PREP]
@@ -26,6 +27,7 @@ case "${1:-}" in
     --single-table-only) script=single_table ;;
     --shards-only) script=shards ;;
     --avro-only) script=avro_input ;;
+    --json-only) script=json_input ;;
     --merge-scale-only) script=merge_scale ;;
     --small-objects-only) script=small_objects ;;
     --s3-only) script=s3_paths ;;

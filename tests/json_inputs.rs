@@ -339,6 +339,25 @@ fn every_column_option_applies_to_documents() {
     let r = rejects(&out);
     assert_eq!((r.len(), r[0]["code"].as_str()), (1, Some("E001")), "{r:?}");
 
+    // --nulls null: a field that is null is NULL, one that is absent stays absent, whether an
+    // option names it (n) or not (m).
+    let nulls = write(
+        d.path(),
+        "nulls.jsonl",
+        "{\"id\":\"a\",\"n\":null,\"m\":null}\n{\"id\":\"b\"}\n",
+    );
+    let out = d.path().join("out-nulls");
+    let (code, _, err) = convert(
+        &out,
+        &[&nulls, "--key", "id:S", "--type", "n=N", "--nulls", "null"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let items: Vec<Value> = check_output(&out).into_iter().map(Value::Object).collect();
+    assert_eq!(
+        items,
+        vec![json!({"id": "a", "n": null, "m": null}), json!({"id": "b"})]
+    );
+
     // A key whose type the documents decide must be declared; plain JSON and CSV do not mix.
     let out = d.path().join("out-undeclared");
     let (code, _, err) = convert(&out, &[&input, "--key", "id"]);

@@ -153,7 +153,7 @@ impl ItemEncoder {
                         return Err(missing_key(&col.name));
                     }
                 }
-                if w.nulls == Nulls::Null && !col.spread {
+                if w.nulls == Nulls::Null && !col.spread && !col.enc.absent(i) {
                     w.quoted_name(&col.quoted, first);
                     first = false;
                     size += col.name.len() + w.null();

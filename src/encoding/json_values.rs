@@ -373,11 +373,15 @@ impl JsonCellEnc {
 }
 
 impl ColumnEncoder for JsonCellEnc {
+    /// Absent (Arrow's null) or JSON's `null`.
     fn is_null(&self, i: usize) -> bool {
+        self.a.is_null(i) || self.a.value(i) == "null"
+    }
+    fn absent(&self, i: usize) -> bool {
         self.a.is_null(i)
     }
     fn null_mask(&self) -> NullMask {
-        NullMask::of(self.a.nulls())
+        NullMask::Ask
     }
     fn ty(&self) -> Option<AttrType> {
         match &self.target {
@@ -487,7 +491,8 @@ pub(crate) fn scalar_text(cell: &str, mongo: bool) -> Option<(String, bool)> {
     }
 }
 
-/// A column of JSON cells as plain text ([`scalar_text`]), for the shaping step.
+/// A column of JSON cells as plain text ([`scalar_text`]), for the shaping step: `null`, like
+/// an absent field, is null there.
 pub fn text_view(a: &dyn Array, mongo: bool) -> Result<StringArray, String> {
     let cells = utf8_cells(a)?;
     Ok(cells

@@ -181,6 +181,13 @@ impl NullMask {
 pub trait ColumnEncoder: Send + Sync {
     fn is_null(&self, i: usize) -> bool;
 
+    /// Whether null value `i` is absent rather than null (a field a JSON document does not
+    /// have, against one that is `null`): `--nulls null` writes NULL for null values only.
+    fn absent(&self, i: usize) -> bool {
+        let _ = i;
+        false
+    }
+
     /// See [`NullMask`]; encoders whose `is_null` reads only their array's validity bitmap say so.
     fn null_mask(&self) -> NullMask {
         NullMask::Ask

@@ -213,7 +213,9 @@ pub(crate) fn to_columns(mut b: Batch, layout: &Layout) -> Result<Batch> {
                 false => doc.get(&named.name),
             };
             match v {
-                None | Some(Value::Null) => col.append_null(),
+                // Absent is Arrow's null; a JSON null is the text `null`, which `--nulls null`
+                // writes as NULL where an absent field stays absent.
+                None => col.append_null(),
                 Some(v) => {
                     out.clear();
                     serde_json::to_writer(&mut out, v).expect("a parsed value serialises");
@@ -294,6 +296,7 @@ mod tests {
                 r#"{"id": 1, "id": 2}"#,
                 r#"{"id": "#,
                 "{\"s\": \"\u{e9}\"}\r\n",
+                r#"{"id": null}"#,
             ]),
             &layout,
         )
@@ -304,6 +307,11 @@ mod tests {
         assert_eq!(ab.value(0), "\"x\"");
         assert_eq!(rest.value(0), r#"{"a":{"b":"x"},"z":null}"#);
         assert!(id.is_null(1) && ab.is_null(1));
+        assert_eq!(
+            (id.is_null(6), id.value(6)),
+            (false, "null"),
+            "null is not absent"
+        );
         assert_eq!(rest.value(1), r#"{"a":1}"#);
         assert_eq!(rest.value(5), "{\"s\":\"\u{e9}\"}");
         let codes: Vec<(usize, &str)> = b

@@ -310,7 +310,9 @@ pub(crate) fn check_json_column(a: &ArrayRef, mongo: bool) -> Vec<Problem> {
     };
     let mut problems = Vec::new();
     for (i, cell) in cells.iter().enumerate() {
-        let Some(cell) = cell else { continue };
+        let Some(cell) = cell.filter(|c| *c != "null") else {
+            continue;
+        };
         match crate::encoding::json_values::scalar_text(cell, mongo) {
             Some((n, true)) => {
                 if let Ok(x) = n.trim().parse::<f64>() {
