@@ -57,9 +57,9 @@ DUCK_SQL = """
 SELECT '{"Item":{"pk":{"S":' || to_json(pk) || '},"sk":{"N":"' || CAST(sk AS VARCHAR) || '"}'
   || ',"name":{"S":' || to_json(name) || '}'
   || ',"price":{"N":"' || CAST(price AS VARCHAR) || '"}'
-  || ',"tags":{"L":[' || array_to_string(list_transform(tags, x -> '{"S":' || to_json(x) || '}'), ',') || ']}'
+  || ',"tags":{"L":[' || array_to_string(list_transform(tags, lambda x: '{"S":' || to_json(x) || '}'), ',') || ']}'
   || ',"addr":{"M":{"city":{"S":' || to_json(addr.city) || '},"zip":{"S":' || to_json(addr.zip) || '}}}'
-  || ',"events":{"L":[' || array_to_string(list_transform(events, e -> '{"M":{"t":{"N":"' || CAST(e.t AS VARCHAR) || '"},"n":{"N":"' || CAST(e.n AS VARCHAR) || '"}}}'), ',') || ']}'
+  || ',"events":{"L":[' || array_to_string(list_transform(events, lambda e: '{"M":{"t":{"N":"' || CAST(e.t AS VARCHAR) || '"},"n":{"N":"' || CAST(e.n AS VARCHAR) || '"}}}'), ',') || ']}'
   || ',"active":{"BOOL":' || CASE WHEN active THEN 'true' ELSE 'false' END || '}'
   || CASE WHEN note IS NULL THEN '' ELSE ',"note":{"S":' || to_json(note) || '}' END
   || '}}' AS line

@@ -316,7 +316,9 @@ pub(crate) fn build_field(
     target: &Target,
     opts: &EncodeOptions,
 ) -> Result<Box<dyn ColumnEncoder>, String> {
-    use crate::encoding::json_values::{self as jv, cell_of, Cell, JsonCellEnc, JsonRestEnc};
+    use crate::encoding::json_values::{
+        self as jv, cell_of, rest_skip, Cell, JsonCellEnc, JsonRestEnc,
+    };
     let Some((cell, mongo)) = cell_of(field) else {
         return build(array, target, opts);
     };
@@ -339,7 +341,9 @@ pub(crate) fn build_field(
     };
     Ok(match cell {
         Cell::Value => Box::new(JsonCellEnc::new(array.as_ref(), &want, mongo)?),
-        Cell::Rest if want == jv::Want::Auto => Box::new(JsonRestEnc::new(array.as_ref(), mongo)?),
+        Cell::Rest if want == jv::Want::Auto => {
+            Box::new(JsonRestEnc::new(array.as_ref(), mongo, rest_skip(field))?)
+        }
         Cell::Rest => {
             return Err(format!(
                 "the documents' other fields cannot be written as {target}"

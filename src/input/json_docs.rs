@@ -1,9 +1,11 @@
 //! Plain JSON documents as columns: each line (or array element) of a plain JSON input is
-//! parsed once, checked (valid JSON, an object, no name twice at any depth), and split into
-//! the fields the run's options name — one text column of JSON each — and the rest, so that
-//! keys, templates, `--type`, `--select` and the rest of the column machinery apply to
-//! documents that differ from each other. A document that fails a check is a reject with its
-//! line; the rest of the file goes on.
+//! checked (UTF-8, valid JSON, an object, no top-level name twice) in one pass that keeps its
+//! top-level values as the text they are, and the fields the run's options name become one
+//! text column of JSON each, so that keys, templates, `--type`, `--select` and the rest of the
+//! column machinery apply to documents that differ from each other. The document itself is
+//! the "rest" column, whose other fields the encoder streams into the item (checking what lies
+//! deeper as it writes). A document that fails a check is a reject with its line; the rest of
+//! the file goes on.
 
 use super::{Batch, PreReject};
 use crate::input::parse::lines::strip_cr;
@@ -13,7 +15,9 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -25,6 +29,9 @@ pub(crate) const REST_COLUMN: &str = "\u{0}rest";
 pub(crate) const JSON_CELL: &str = "prep:json";
 pub(crate) const CELL_VALUE: &str = "value";
 pub(crate) const CELL_REST: &str = "rest";
+/// Field metadata of the rest column: the top-level names its encoder leaves to the named
+/// columns, as a JSON array.
+pub(crate) const JSON_SKIP: &str = "prep:json-skip";
 /// Field metadata naming the documents' dialect: [`DIALECT_MONGODB`] or absent (plain).
 pub(crate) const JSON_DIALECT: &str = "prep:json-dialect";
 pub(crate) const DIALECT_MONGODB: &str = "mongodb";
@@ -50,6 +57,15 @@ pub(crate) fn cell_of(field: &Field) -> Option<(Cell, bool)> {
         cell,
         m.get(JSON_DIALECT).map(String::as_str) == Some(DIALECT_MONGODB),
     ))
+}
+
+/// The top-level names the rest column's encoder leaves out ([`JSON_SKIP`]).
+pub(crate) fn rest_skip(field: &Field) -> Vec<String> {
+    field
+        .metadata()
+        .get(JSON_SKIP)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default()
 }
 
 /// One field the options name.
@@ -86,30 +102,118 @@ impl Layout {
             .map(|n| Field::new(&n.name, DataType::Utf8, true).with_metadata(meta(CELL_VALUE)))
             .collect();
         if self.rest {
-            fields
-                .push(Field::new(REST_COLUMN, DataType::Utf8, true).with_metadata(meta(CELL_REST)));
+            let mut m = meta(CELL_REST);
+            let taken: Vec<&str> = self.taken().collect();
+            m.insert(
+                JSON_SKIP.to_string(),
+                serde_json::to_string(&taken).expect("names serialise"),
+            );
+            fields.push(Field::new(REST_COLUMN, DataType::Utf8, true).with_metadata(m));
         }
         Arc::new(Schema::new(fields))
     }
+
+    /// The top-level fields the named columns take out of the rest.
+    fn taken(&self) -> impl Iterator<Item = &str> {
+        self.named
+            .iter()
+            .filter(|n| !n.hidden)
+            .map(|n| n.name.as_str())
+    }
 }
 
-/// A document, parsed and checked, or why it is no item.
-fn document(line: &[u8]) -> Result<Map<String, Value>, (&'static rules::Rule, String)> {
+/// A document's top-level fields: names as they read, values as the JSON text they are.
+struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+/// serde_json's stand-in for a number (arbitrary precision): a document that is one.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+/// The start of the error a document that is no object gives; its kind follows.
+const NOT_OBJECT: &str = "\u{0}not an object: ";
+const REPEATED: &str = "\u{0}repeated: ";
+
+impl<'de> serde::Deserialize<'de> for Members<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(MembersVisitor)
+    }
+}
+
+struct MembersVisitor;
+
+impl<'de> serde::de::Visitor<'de> for MembersVisitor {
+    type Value = Members<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Members<'de>, A::Error> {
+        let mut out: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
+        // Names seen, hashed once a document has many (a scan is quicker for tens).
+        let mut many: Option<std::collections::HashSet<Cow<'de, str>>> = None;
+        while let Some(k) = m.next_key::<Cow<'de, str>>()? {
+            if out.is_empty() && k == NUMBER_TOKEN {
+                return Err(serde::de::Error::custom(format!("{NOT_OBJECT}a number")));
+            }
+            if out.len() == 32 {
+                many = Some(out.iter().map(|(n, _)| n.clone()).collect());
+            }
+            let seen = match &mut many {
+                Some(set) => !set.insert(k.clone()),
+                None => out.iter().any(|(n, _)| *n == k),
+            };
+            if seen {
+                return Err(serde::de::Error::custom(format!("{REPEATED}{k}")));
+            }
+            out.push((k, m.next_value()?));
+        }
+        Ok(Members(out))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Members<'de>, A::Error> {
+        Err(serde::de::Error::custom(format!("{NOT_OBJECT}an array")))
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Members<'de>, E> {
+        Err(E::custom(format!("{NOT_OBJECT}a string")))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Members<'de>, E> {
+        Err(E::custom(format!("{NOT_OBJECT}a boolean")))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Members<'de>, E> {
+        Err(E::custom(format!("{NOT_OBJECT}null")))
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Members<'de>, E> {
+        Err(E::custom(format!("{NOT_OBJECT}a number")))
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Members<'de>, E> {
+        Err(E::custom(format!("{NOT_OBJECT}a number")))
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Members<'de>, E> {
+        Err(E::custom(format!("{NOT_OBJECT}a number")))
+    }
+}
+
+/// A document's text and top-level fields, checked, or why it is no item.
+fn document(line: &[u8]) -> Result<(&str, Members<'_>), (&'static rules::Rule, String)> {
     let text = std::str::from_utf8(strip_cr(line)).map_err(|e| {
         (
             &rules::JSON_NOT_PARSEABLE,
             format!("the document is not UTF-8 ({e}); JSON text is UTF-8"),
         )
     })?;
-    let v: Value = serde_json::from_str(text).map_err(|e| {
-        // serde_json stops at 128 nested values instead of recursing on.
-        if e.to_string().starts_with("recursion limit exceeded") {
+    let members = serde_json::from_str::<Members>(text).map_err(|e| {
+        let m = e.to_string();
+        if let Some(kind) = m.strip_prefix(NOT_OBJECT) {
+            let kind = kind.split(" at line ").next().unwrap_or(kind);
             (
-                &rules::NESTING_TOO_DEEP,
-                format!(
-                    "the document nests JSON values more than 128 deep; DynamoDB allows {} levels of lists and maps",
-                    rules::MAX_NESTING
-                ),
+                &rules::JSON_NOT_OBJECT,
+                format!("the document is {kind}, not an object; each document becomes one item, whose attributes are an object's fields"),
+            )
+        } else if let (Some(name), true) = (
+            m.strip_prefix(REPEATED),
+            // Found before the end: a document that is no JSON after all is that first.
+            serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok(),
+        ) {
+            let name = name.rsplit_once(" at line ").map_or(name, |(n, _)| n);
+            (
+                &rules::DUPLICATE_NAME,
+                format!("the name {name:?} appears twice in the document; what DynamoDB keeps is not defined, so write it once"),
             )
         } else if text.trim() == "{" {
             (
@@ -120,42 +224,33 @@ fn document(line: &[u8]) -> Result<Map<String, Value>, (&'static rules::Rule, St
             (&rules::JSON_NOT_PARSEABLE, format!("not valid JSON: {e}"))
         }
     })?;
-    if let Some(e) = crate::input::parse::json::repeated_name(text) {
-        return Err((&rules::DUPLICATE_NAME, e.to_string()));
-    }
-    match v {
-        Value::Object(m) => Ok(m),
-        other => Err((
-            &rules::JSON_NOT_OBJECT,
-            format!(
-                "the document is {}, not an object; each document becomes one item, whose attributes are an object's fields",
-                match other {
-                    Value::Null => "null",
-                    Value::Bool(_) => "a boolean",
-                    Value::Number(_) => "a number",
-                    Value::String(_) => "a string",
-                    Value::Array(_) => "an array",
-                    Value::Object(_) => unreachable!(),
-                }
-            ),
-        )),
+    Ok((text, members))
+}
+
+impl<'a> Members<'a> {
+    fn get(&self, name: &str) -> Option<&'a RawValue> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
     }
 }
 
 /// `a.b.c` through nested objects.
-fn nested<'a>(doc: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+fn nested<'a>(doc: &Members<'a>, path: &str) -> Option<&'a RawValue> {
     let mut parts = path.split('.');
     let mut v = doc.get(parts.next()?)?;
     for p in parts {
-        v = v.as_object()?.get(p)?;
+        v = serde_json::from_str::<Members>(v.get()).ok()?.get(p)?;
     }
     Some(v)
 }
 
-/// What a rejected document's reject line shows: the document, or its text.
+/// What a rejected document's reject line shows: the document, or its text where it is no JSON
+/// or repeats a name (parsed, it would show one of the two values).
 pub(crate) fn reject_values(line: &[u8]) -> Value {
     let text = String::from_utf8_lossy(strip_cr(line));
-    serde_json::from_str::<Value>(&text).unwrap_or_else(|_| serde_json::json!({ "line": text }))
+    match serde_json::from_str::<Value>(&text) {
+        Ok(v) if !crate::input::parse::json::repeats_a_name(&text) => v,
+        _ => serde_json::json!({ "line": text }),
+    }
 }
 
 /// Turn a batch of document lines into the layout's columns. Rows the reader rejected stay
@@ -170,13 +265,6 @@ pub(crate) fn to_columns(mut b: Batch, layout: &Layout) -> Result<Batch> {
         .collect();
     let mut rest = StringBuilder::with_capacity(n, lines.value_data().len());
     let skip: std::collections::HashSet<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
-    let taken: std::collections::HashSet<&str> = layout
-        .named
-        .iter()
-        .filter(|n| !n.hidden)
-        .map(|n| n.name.as_str())
-        .collect();
-    let mut out: Vec<u8> = Vec::new();
     for i in 0..n {
         let doc = if skip.contains(&i) {
             None
@@ -184,25 +272,17 @@ pub(crate) fn to_columns(mut b: Batch, layout: &Layout) -> Result<Batch> {
             match document(lines.value(i)) {
                 Ok(d) => Some(d),
                 Err((rule, message)) => {
-                    // A document that repeats a name is shown as written: parsed, it would
-                    // show one of the two values.
-                    let values = match std::ptr::eq(rule, &rules::DUPLICATE_NAME) {
-                        true => serde_json::json!({
-                            "line": String::from_utf8_lossy(strip_cr(lines.value(i)))
-                        }),
-                        false => reject_values(lines.value(i)),
-                    };
                     b.pre_rejects.push(PreReject {
                         index: i,
                         rule,
                         message,
-                        values,
+                        values: reject_values(lines.value(i)),
                     });
                     None
                 }
             }
         };
-        let Some(doc) = doc else {
+        let Some((text, doc)) = doc else {
             cells.iter_mut().for_each(StringBuilder::append_null);
             rest.append_null();
             continue;
@@ -212,24 +292,15 @@ pub(crate) fn to_columns(mut b: Batch, layout: &Layout) -> Result<Batch> {
                 true => nested(&doc, &named.name).or_else(|| doc.get(&named.name)),
                 false => doc.get(&named.name),
             };
+            // Absent is Arrow's null; a JSON null is the text `null`, which `--nulls null`
+            // writes as NULL where an absent field stays absent.
             match v {
-                // Absent is Arrow's null; a JSON null is the text `null`, which `--nulls null`
-                // writes as NULL where an absent field stays absent.
                 None => col.append_null(),
-                Some(v) => {
-                    out.clear();
-                    serde_json::to_writer(&mut out, v).expect("a parsed value serialises");
-                    col.append_value(std::str::from_utf8(&out).expect("serde_json writes UTF-8"));
-                }
+                Some(v) => col.append_value(v.get()),
             }
         }
         if layout.rest {
-            let mut others = doc;
-            others.retain(|k, _| !taken.contains(k.as_str()));
-            out.clear();
-            serde_json::to_writer(&mut out, &Value::Object(others))
-                .expect("a parsed value serialises");
-            rest.append_value(std::str::from_utf8(&out).expect("serde_json writes UTF-8"));
+            rest.append_value(text);
         }
     }
     let mut columns: Vec<ArrayRef> = cells
@@ -274,6 +345,7 @@ mod tests {
 
     #[test]
     fn documents_split_into_named_fields_and_the_rest() {
+        // (Repeated names deeper down are the encoder's to find, as it writes them.)
         let layout = Layout {
             named: vec![
                 Named {
@@ -305,15 +377,20 @@ mod tests {
         let (id, ab, rest) = (col(0), col(1), col(2));
         assert_eq!(id.value(0), "1.50");
         assert_eq!(ab.value(0), "\"x\"");
-        assert_eq!(rest.value(0), r#"{"a":{"b":"x"},"z":null}"#);
+        // The rest is the document; its encoder skips the named fields.
+        assert_eq!(rest.value(0), r#"{"id": 1.50, "a": {"b": "x"}, "z": null}"#);
+        assert_eq!(
+            crate::input::json_docs::rest_skip(b.rows.schema().field(2)),
+            ["id"]
+        );
         assert!(id.is_null(1) && ab.is_null(1));
         assert_eq!(
             (id.is_null(6), id.value(6)),
             (false, "null"),
             "null is not absent"
         );
-        assert_eq!(rest.value(1), r#"{"a":1}"#);
-        assert_eq!(rest.value(5), "{\"s\":\"\u{e9}\"}");
+        assert_eq!(rest.value(1), r#"{"a": 1}"#);
+        assert_eq!(rest.value(5), "{\"s\": \"\u{e9}\"}");
         let codes: Vec<(usize, &str)> = b
             .pre_rejects
             .iter()

@@ -1179,13 +1179,16 @@ fn document_reference(line: &[u8]) -> Result<serde_json::Map<String, Value>, Vec
         Err(e) if e.to_string().starts_with("recursion limit") => return Err(vec!["V001"]),
         Err(_) => return Err(vec!["J001"]),
     };
-    if repeats_a_name(text) {
-        return Err(vec!["A008"]);
-    }
     let Value::Object(doc) = v else {
         return Err(vec!["J002"]);
     };
+    // Each problem the document has: prep names the first it meets as it writes.
     let mut problems = Vec::new();
+    if repeats_a_name(text) {
+        // serde_json keeps one of the two values, so the other's problems are out of sight;
+        // prep may meet one of them before the repeated name.
+        problems.extend(["A008", "N002", "N003", "N004", "V001", "V002"]);
+    }
     match doc.get("pk") {
         Some(Value::String(s)) if s.is_empty() => problems.push("K003"),
         Some(Value::String(s)) if s.len() > 2048 => problems.push("K004"),

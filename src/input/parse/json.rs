@@ -186,10 +186,9 @@ pub(crate) fn value(v: &Value) -> Result<AttrValue, ParseError> {
     Ok(r)
 }
 
-/// Where `text` (valid JSON) has an object that repeats a name, at any depth: the error says
-/// which name and where.
-pub(crate) fn repeated_name(text: &str) -> Option<serde_json::Error> {
-    serde_json::from_str::<NoRepeatedNames>(text).err()
+/// Whether `text` (valid JSON) has an object that repeats a name, at any depth.
+pub(crate) fn repeats_a_name(text: &str) -> bool {
+    serde_json::from_str::<NoRepeatedNames>(text).is_err()
 }
 
 /// A JSON value read only to find an object that repeats a name, at any depth.
