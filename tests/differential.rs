@@ -498,6 +498,17 @@ proptest! {
 
 #[test]
 fn json_documents_at_the_edges() {
+    // Objects past the 32 names that are compared by a scan, with and without a repeat at the end.
+    let wide = |n: usize, repeat: bool| {
+        let mut f: Vec<String> = (0..n).map(|k| format!("\"f{k}\":{k}")).collect();
+        if repeat {
+            f.push("\"f3\":0".to_string());
+        }
+        (
+            format!("{{\"pk\":\"a\",\"m\":{{{}}}}}", f.join(",")),
+            format!("{{\"pk\":\"a\",{}}}", f.join(",")),
+        )
+    };
     let deep = |n: usize| format!("{{\"pk\":\"a\",\"x\":{}1{}}}", "[".repeat(n), "]".repeat(n));
     for doc in [
         r#"{"pk":"a","n":12345678901234567890123456789012345678}"#.to_string(),
@@ -515,6 +526,10 @@ fn json_documents_at_the_edges() {
         r#"{"pk":"\u00e9\ud83d\ude00"}"#.to_string(),
         "{\"pk\":\"a\"}\r".to_string(),
         "{".to_string(),
+        wide(100, false).0,
+        wide(100, false).1,
+        wide(100, true).0,
+        wide(100, true).1,
         deep(31),
         deep(32),
         deep(33),

@@ -577,21 +577,32 @@ impl<'de> serde::de::Visitor<'de> for ValueSeed<'_, '_> {
         }
         let mut size = 3;
         let mut names: Vec<std::borrow::Cow<'de, str>> = Vec::new();
+        // Names seen, hashed once a map has many (a scan is quicker for tens).
+        let mut many: Option<std::collections::HashSet<std::borrow::Cow<'de, str>>> = None;
         let mut key = Some(first);
         while let Some(k) = key {
             if let Err(f) = check_name(&k) {
                 return Err(st.fail(f));
             }
-            if names.iter().any(|n| *n == k) {
+            if names.len() == 32 {
+                many = Some(names.drain(..).collect());
+            }
+            let seen = match &mut many {
+                Some(set) => !set.insert(k.clone()),
+                None => names.contains(&k),
+            };
+            if seen {
                 return Err(st.fail(repeated(&k)));
             }
-            st.w.name(&k, names.is_empty());
+            st.w.name(&k, names.is_empty() && many.is_none());
             size += 1 + k.len();
             size += match map.next_value_seed(ValueSeed(st))? {
                 Streamed::Null => st.w.null(),
                 Streamed::Size(s) => s,
             };
-            names.push(k);
+            if many.is_none() {
+                names.push(k);
+            }
             key = map.next_key::<std::borrow::Cow<'de, str>>()?;
         }
         st.w.close(AttrType::M);
