@@ -370,6 +370,30 @@ impl JsonCellEnc {
     fn value(&self, i: usize) -> Result<AttrValue, RuleFailure> {
         coerce(to_attr(&parse(self.a.value(i))?, self.mongo)?, &self.target)
     }
+
+    /// [`ColumnEncoder::raw`] of a string without escapes or of a number, as S or N, straight
+    /// from its JSON text (the cells are the text of valid JSON values); `None` for anything
+    /// else, which takes the full path.
+    fn raw_plain(&self, text: &str, buf: &mut Vec<u8>) -> Result<Option<AttrType>, RuleFailure> {
+        let b = text.as_bytes();
+        let string = b.len() >= 2 && b[0] == b'"' && !b[1..].contains(&b'\\');
+        let number = matches!(b.first(), Some(b'-' | b'0'..=b'9'));
+        Ok(match (&self.target, string, number) {
+            (Want::Auto | Want::S, true, _) => {
+                buf.extend_from_slice(&b[1..b.len() - 1]);
+                Some(AttrType::S)
+            }
+            (Want::Auto | Want::N, _, true) => {
+                number_raw(text, buf)?;
+                Some(AttrType::N)
+            }
+            (Want::S, _, true) => {
+                buf.extend_from_slice(b);
+                Some(AttrType::S)
+            }
+            _ => None,
+        })
+    }
 }
 
 impl ColumnEncoder for JsonCellEnc {
@@ -396,6 +420,10 @@ impl ColumnEncoder for JsonCellEnc {
         }
     }
     fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<AttrType, RuleFailure> {
+        // Keys are plain strings and numbers: read from their text, without a tree.
+        if let Some(ty) = self.raw_plain(self.a.value(i), buf)? {
+            return Ok(ty);
+        }
         let v = self.value(i)?;
         if let AttrValue::N(n) = &v {
             number_raw(n, buf)?;
