@@ -466,3 +466,68 @@ fn mongoexport_files_in_both_modes() {
         json!({"$numberInt": "7"})
     );
 }
+
+/// A map file whose entity types come from JSON Lines and CSV: each entity's documents or rows
+/// shaped by its own section, in one table.
+#[test]
+fn map_files_take_json_entities() {
+    let d = tmp();
+    write(
+        d.path(),
+        "events.jsonl",
+        concat!(
+            r#"{"user":{"id":7},"at":"2024-05-01T10:00:00Z","kind":"login","meta":{"ip":"10.0.0.1"}}"#,
+            "\n",
+            r#"{"user":{"id":8},"at":"2024-05-02T11:00:00Z","kind":"logout"}"#,
+            "\n",
+        ),
+    );
+    write(d.path(), "users.csv", "id,email\n7,a@x.com\n");
+    let map = write(
+        d.path(),
+        "app.toml",
+        r#"
+[table]
+key = "PK:S"
+sort_key = "SK:S"
+ttl = "expires"
+
+[entity.user]
+inputs = ["users.csv"]
+key = "USER#{id}"
+sort_key = "PROFILE"
+
+[entity.event]
+inputs = ["events.jsonl"]
+key = "USER#{user.id}"
+sort_key = "EVENT#{at:%Y%m%d%H%M%S}"
+set = { type = "Event" }
+ttl = "at+30d"
+"#,
+    );
+    let out = d.path().join("out");
+    let (code, s, err) = convert(&out, &["--map", &map]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["itemsWritten"], 3, "{s}");
+    let items = check_output(&out);
+    let login = items
+        .iter()
+        .find(|i| i["SK"] == "EVENT#20240501100000")
+        .unwrap();
+    assert_eq!(
+        Value::Object(login.clone()),
+        json!({
+            "PK": "USER#7",
+            "SK": "EVENT#20240501100000",
+            "type": "Event",
+            "user": {"id": "7"},
+            "at": "2024-05-01T10:00:00Z",
+            "kind": "login",
+            "meta": {"ip": "10.0.0.1"},
+            "expires": (1_714_557_600 + 30 * 86_400).to_string(),
+        })
+    );
+    assert!(items
+        .iter()
+        .any(|i| i["PK"] == "USER#7" && i["SK"] == "PROFILE"));
+}
