@@ -13,7 +13,7 @@ use crate::model::rules;
 use anyhow::Result;
 use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -263,7 +263,10 @@ pub(crate) fn to_columns(mut b: Batch, layout: &Layout) -> Result<Batch> {
         .iter()
         .map(|_| StringBuilder::with_capacity(n, n * 16))
         .collect();
-    let mut rest = StringBuilder::with_capacity(n, lines.value_data().len());
+    // The rest column is the lines themselves where every one is UTF-8 (the usual case: the
+    // same buffers, no copy), rejected rows null.
+    let mut valid = Vec::with_capacity(n);
+    let mut all_utf8 = true;
     let skip: std::collections::HashSet<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
     for i in 0..n {
         let doc = if skip.contains(&i) {
@@ -282,9 +285,10 @@ pub(crate) fn to_columns(mut b: Batch, layout: &Layout) -> Result<Batch> {
                 }
             }
         };
-        let Some((text, doc)) = doc else {
+        let Some((_, doc)) = doc else {
             cells.iter_mut().for_each(StringBuilder::append_null);
-            rest.append_null();
+            valid.push(false);
+            all_utf8 &= std::str::from_utf8(lines.value(i)).is_ok();
             continue;
         };
         for (named, col) in layout.named.iter().zip(&mut cells) {
@@ -299,16 +303,30 @@ pub(crate) fn to_columns(mut b: Batch, layout: &Layout) -> Result<Batch> {
                 Some(v) => col.append_value(v.get()),
             }
         }
-        if layout.rest {
-            rest.append_value(text);
-        }
+        valid.push(true);
     }
     let mut columns: Vec<ArrayRef> = cells
         .into_iter()
         .map(|mut c| Arc::new(c.finish()) as ArrayRef)
         .collect();
     if layout.rest {
-        columns.push(Arc::new(rest.finish()));
+        let nulls = arrow_buffer::NullBuffer::from(valid.clone());
+        let rest = if all_utf8 {
+            StringArray::try_new(
+                lines.offsets().clone(),
+                lines.values().clone(),
+                Some(nulls).filter(|n| n.null_count() > 0),
+            )?
+        } else {
+            (0..n)
+                .map(|i| {
+                    valid[i]
+                        .then(|| std::str::from_utf8(strip_cr(lines.value(i))).ok())
+                        .flatten()
+                })
+                .collect()
+        };
+        columns.push(Arc::new(rest));
     }
     b.pre_rejects.sort_by_key(|r| r.index);
     b.rows = RecordBatch::try_new_with_options(
@@ -390,7 +408,7 @@ mod tests {
             "null is not absent"
         );
         assert_eq!(rest.value(1), r#"{"a": 1}"#);
-        assert_eq!(rest.value(5), "{\"s\": \"\u{e9}\"}");
+        assert_eq!(rest.value(5), "{\"s\": \"\u{e9}\"}\r\n", "the line as read");
         let codes: Vec<(usize, &str)> = b
             .pre_rejects
             .iter()
@@ -401,6 +419,40 @@ mod tests {
         assert_eq!(
             b.pre_rejects[2].values,
             serde_json::json!({"line": "{\"id\": "})
+        );
+    }
+
+    /// A line that is not UTF-8 is a reject (J001), and the others still become documents
+    /// (their rest column copied, since the lines' buffer as a whole is not UTF-8).
+    #[test]
+    fn a_line_that_is_not_utf8_is_a_reject() {
+        let mut bb = BinaryBuilder::new();
+        for l in [&b"{\"id\":1}"[..], b"{\"id\":\"\xff\"}", b"{\"id\":3}\n"] {
+            bb.append_value(l);
+        }
+        let mut b = batch(&[]);
+        b.rows = RecordBatch::try_new(
+            crate::input::item_files::schema(),
+            vec![Arc::new(bb.finish()) as ArrayRef],
+        )
+        .unwrap();
+        let layout = Layout {
+            named: vec![Named {
+                name: "id".into(),
+                hidden: false,
+            }],
+            rest: true,
+            mongo: false,
+        };
+        let b = to_columns(b, &layout).unwrap();
+        let rest = b.rows.column(1).as_string::<i32>().clone();
+        assert_eq!(rest.value(0), "{\"id\":1}");
+        assert!(rest.is_null(1));
+        assert_eq!(rest.value(2), "{\"id\":3}");
+        assert_eq!(b.pre_rejects.len(), 1);
+        assert_eq!(
+            (b.pre_rejects[0].index, b.pre_rejects[0].rule.code),
+            (1, "J001")
         );
     }
 }
