@@ -199,29 +199,37 @@ fn document(line: &[u8]) -> Result<(&str, Members<'_>), (&'static rules::Rule, S
     })?;
     let members = serde_json::from_str::<Members>(text).map_err(|e| {
         let m = e.to_string();
-        if let Some(kind) = m.strip_prefix(NOT_OBJECT) {
-            let kind = kind.split(" at line ").next().unwrap_or(kind);
-            (
+        // What the reader found before the end (a string, a repeated name) counts only when
+        // the document is JSON to its end; one that is not is that first.
+        let syntax = match m.starts_with(NOT_OBJECT) || m.starts_with(REPEATED) {
+            true => serde_json::from_str::<serde::de::IgnoredAny>(text).err(),
+            false => Some(e),
+        };
+        if let Some(e) = syntax {
+            if text.trim() == "{" {
+                return (
+                    &rules::JSON_NOT_PARSEABLE,
+                    "the line holds only \"{\": the document spans several lines (pretty-printed JSON); write one document per line, or make the file one JSON array".to_string(),
+                );
+            }
+            return (&rules::JSON_NOT_PARSEABLE, format!("not valid JSON: {e}"));
+        }
+        let at = |s: &'_ str| s.rsplit_once(" at line ").map_or(s, |(x, _)| x).to_string();
+        match m.strip_prefix(NOT_OBJECT) {
+            Some(kind) => (
                 &rules::JSON_NOT_OBJECT,
-                format!("the document is {kind}, not an object; each document becomes one item, whose attributes are an object's fields"),
-            )
-        } else if let (Some(name), true) = (
-            m.strip_prefix(REPEATED),
-            // Found before the end: a document that is no JSON after all is that first.
-            serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok(),
-        ) {
-            let name = name.rsplit_once(" at line ").map_or(name, |(n, _)| n);
-            (
+                format!(
+                    "the document is {}, not an object; each document becomes one item, whose attributes are an object's fields",
+                    at(kind)
+                ),
+            ),
+            None => (
                 &rules::DUPLICATE_NAME,
-                format!("the name {name:?} appears twice in the document; what DynamoDB keeps is not defined, so write it once"),
-            )
-        } else if text.trim() == "{" {
-            (
-                &rules::JSON_NOT_PARSEABLE,
-                "the line holds only \"{\": the document spans several lines (pretty-printed JSON); write one document per line, or make the file one JSON array".to_string(),
-            )
-        } else {
-            (&rules::JSON_NOT_PARSEABLE, format!("not valid JSON: {e}"))
+                format!(
+                    "the name {:?} appears twice in the document; what DynamoDB keeps is not defined, so write it once",
+                    at(m.strip_prefix(REPEATED).unwrap_or(&m))
+                ),
+            ),
         }
     })?;
     Ok((text, members))
