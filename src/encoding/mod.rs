@@ -13,6 +13,7 @@ pub(crate) mod attrs;
 pub(crate) mod escape;
 #[doc(hidden)]
 pub mod item_lines;
+pub(crate) mod json_stream;
 pub mod json_values;
 #[doc(hidden)]
 pub mod nested;

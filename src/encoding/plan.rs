@@ -316,9 +316,8 @@ pub(crate) fn build_field(
     target: &Target,
     opts: &EncodeOptions,
 ) -> Result<Box<dyn ColumnEncoder>, String> {
-    use crate::encoding::json_values::{
-        self as jv, cell_of, rest_skip, Cell, JsonCellEnc, JsonRestEnc,
-    };
+    use crate::encoding::json_stream::JsonRestEnc;
+    use crate::encoding::json_values::{self as jv, cell_of, rest_skip, Cell, JsonCellEnc};
     let Some((cell, mongo)) = cell_of(field) else {
         return build(array, target, opts);
     };
