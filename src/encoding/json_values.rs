@@ -431,7 +431,21 @@ impl ColumnEncoder for JsonCellEnc {
         attr_raw(&v, buf)
     }
     fn write(&self, i: usize, w: &mut ItemWriter) -> Result<WriteOutcome, RuleFailure> {
-        write_attr(&self.value(i)?, w)
+        // A plain string or number as its text says (a number made S keeps its text as
+        // written); anything else through the tree.
+        let mut buf = std::mem::take(&mut w.scratch);
+        buf.clear();
+        let plain = self.raw_plain(self.a.value(i), &mut buf);
+        let r = match plain {
+            Ok(Some(ty)) => Ok(WriteOutcome::Written {
+                ty,
+                size: w.scalar(ty, &buf),
+            }),
+            Ok(None) => self.value(i).and_then(|v| write_attr(&v, w)),
+            Err(f) => Err(f),
+        };
+        w.scratch = buf;
+        r
     }
 }
 

@@ -1237,8 +1237,13 @@ fn document_reference(line: &[u8]) -> Result<serde_json::Map<String, Value>, Vec
         }
         match x {
             Value::Null => {}
-            Value::Number(n) if k == "pk" => {
-                item.insert(k.clone(), Value::String(n.to_string()));
+            Value::Number(_) if k == "pk" => {
+                // A key declared S takes the number's text as written.
+                let raw = serde_json::from_str::<
+                    std::collections::HashMap<String, Box<serde_json::value::RawValue>>,
+                >(text)
+                .expect("parsed above");
+                item.insert(k.clone(), Value::String(raw["pk"].get().to_string()));
             }
             x => {
                 item.insert(k.clone(), walk(x, 0, &mut problems));
