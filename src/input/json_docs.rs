@@ -125,6 +125,8 @@ impl Layout {
 /// A document's top-level fields: names as they read, values as the JSON text they are.
 struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
+/// The start of serde_json's private names.
+const RESERVED: &str = "$serde_json::private::";
 /// serde_json's stand-in for a number (arbitrary precision): a document that is one.
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 /// The start of the error a document that is no object gives; its kind follows.
@@ -197,6 +199,14 @@ fn document(line: &[u8]) -> Result<(&str, Members<'_>), (&'static rules::Rule, S
             format!("the document is not UTF-8 ({e}); JSON text is UTF-8"),
         )
     })?;
+    // serde_json hands numbers (arbitrary precision) and raw values to visitors as objects
+    // under these names: an object that has one cannot be told from them.
+    if memchr::memmem::find(text.as_bytes(), RESERVED.as_bytes()).is_some() {
+        return Err((
+            &rules::JSON_NOT_PARSEABLE,
+            format!("the document has a name starting with {RESERVED:?}, which the JSON reader reserves; rename the field"),
+        ));
+    }
     let members = serde_json::from_str::<Members>(text).map_err(|e| {
         let m = e.to_string();
         // What the reader found before the end (a string, a repeated name) counts only when

@@ -1174,6 +1174,11 @@ fn document_reference(line: &[u8]) -> Result<serde_json::Map<String, Value>, Vec
     let Ok(text) = std::str::from_utf8(line.strip_suffix(b"\r").unwrap_or(line)) else {
         return Err(vec!["J001"]);
     };
+    // serde_json's reader takes objects under its private names for numbers and raw values;
+    // prep refuses documents that have them (J001).
+    if text.contains("$serde_json::private::") {
+        return Err(vec!["J001"]);
+    }
     let v: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) if e.to_string().starts_with("recursion limit") => return Err(vec!["V001"]),
