@@ -210,12 +210,23 @@ fn document(line: &[u8]) -> Result<(&str, Members<'_>), (&'static rules::Rule, S
     let members = serde_json::from_str::<Members>(text).map_err(|e| {
         let m = e.to_string();
         // What the reader found before the end (a string, a repeated name) counts only when
-        // the document is JSON to its end; one that is not is that first.
-        let syntax = match m.starts_with(NOT_OBJECT) || m.starts_with(REPEATED) {
-            true => serde_json::from_str::<serde::de::IgnoredAny>(text).err(),
-            false => Some(e),
-        };
+        // the document is JSON to its end; one that is not is that first, and the error is the
+        // one a full read meets first (nesting past 128 before a cut end, say).
+        let syntax = serde_json::from_str::<Value>(text).err();
+        if syntax.is_none() && !(m.starts_with(NOT_OBJECT) || m.starts_with(REPEATED)) {
+            return (&rules::JSON_NOT_PARSEABLE, format!("not valid JSON: {e}"));
+        }
         if let Some(e) = syntax {
+            // serde_json stops at 128 nested values instead of recursing on.
+            if e.to_string().starts_with("recursion limit exceeded") {
+                return (
+                    &rules::NESTING_TOO_DEEP,
+                    format!(
+                        "the document nests JSON values more than 128 deep; DynamoDB allows {} levels of lists and maps",
+                        rules::MAX_NESTING
+                    ),
+                );
+            }
             if text.trim() == "{" {
                 return (
                     &rules::JSON_NOT_PARSEABLE,
