@@ -61,53 +61,96 @@ pub(crate) fn read(
     }
     let mut lines = LineReader::new(open_decompressed(&*src.object)?);
     lines.max_line = opts.max_line;
+    let sent = send_rows(src, unit, opts, tx, |rows| loop {
+        match lines
+            .next_line_ref()
+            .with_context(|| format!("cannot read {}", src.display()))?
+        {
+            None => return Ok(false),
+            // Blank lines are not rows (prep validate reports them).
+            Some((_, text)) if text.iter().all(u8::is_ascii_whitespace) => {}
+            Some((line, text)) => {
+                rows.push(line, text);
+                if let Some(len) = lines.too_long {
+                    rows.too_long(line, len, opts);
+                }
+                return Ok(true);
+            }
+        }
+    })?;
+    match sent {
+        Some(n) => check_item_count(src, n),
+        None => Ok(()),
+    }
+}
+
+/// One batch's rows as a reader adds them: each row's bytes, the line it starts on, the rows
+/// the reader rejects.
+pub(crate) struct Rows {
+    b: BinaryBuilder,
+    numbers: Vec<u64>,
+    pre_rejects: Vec<PreReject>,
+}
+
+impl Rows {
+    pub(crate) fn push(&mut self, line: u64, text: &[u8]) {
+        self.b.append_value(text);
+        self.numbers.push(line);
+    }
+
+    /// The row just pushed was `len` bytes, past the limit: only its start was kept.
+    pub(crate) fn too_long(&mut self, line: u64, len: u64, opts: &ReadOptions) {
+        let index = self.numbers.len() - 1;
+        self.pre_rejects
+            .push(long_line_reject(index, line, len, opts));
+    }
+}
+
+/// Send the rows `next` adds (one a call; false at the end) in batches of `opts.batch_rows`,
+/// numbered from the unit's start. The rows sent, or `None` when the receiver hung up.
+pub(crate) fn send_rows(
+    src: &Source,
+    unit: &Unit,
+    opts: &ReadOptions,
+    tx: &SyncSender<Result<Batch>>,
+    mut next: impl FnMut(&mut Rows) -> Result<bool>,
+) -> Result<Option<u64>> {
     let schema = schema();
     let mut first_row = 0u64;
     let mut done = false;
     while !done {
-        let mut b = BinaryBuilder::with_capacity(opts.batch_rows, opts.batch_rows * 256);
-        let mut numbers = Vec::with_capacity(opts.batch_rows);
-        let mut pre_rejects = Vec::new();
-        while numbers.len() < opts.batch_rows {
-            match lines
-                .next_line_ref()
-                .with_context(|| format!("cannot read {}", src.display()))?
-            {
-                None => {
-                    done = true;
-                    break;
-                }
-                // Blank lines are not rows (prep validate reports them).
-                Some((_, text)) if !opts.keep_blank && text.iter().all(u8::is_ascii_whitespace) => {
-                }
-                Some((line, text)) => {
-                    b.append_value(text);
-                    numbers.push(line);
-                    if let Some(len) = lines.too_long {
-                        pre_rejects.push(long_line_reject(numbers.len() - 1, line, len, opts));
-                    }
-                }
+        let mut rows = Rows {
+            b: BinaryBuilder::with_capacity(opts.batch_rows, opts.batch_rows * 256),
+            numbers: Vec::with_capacity(opts.batch_rows),
+            pre_rejects: Vec::new(),
+        };
+        while rows.numbers.len() < opts.batch_rows {
+            if !next(&mut rows)? {
+                done = true;
+                break;
             }
         }
-        if numbers.is_empty() {
+        if rows.numbers.is_empty() {
             break;
         }
-        let n = numbers.len() as u64;
-        let rows = RecordBatch::try_new(schema.clone(), vec![Arc::new(b.finish()) as ArrayRef])?;
+        let n = rows.numbers.len() as u64;
         let batch = Batch {
             source: unit.source,
             first_row,
-            rows,
-            lines: Some(numbers),
-            pre_rejects,
+            rows: RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(rows.b.finish()) as ArrayRef],
+            )?,
+            lines: Some(rows.numbers),
+            pre_rejects: rows.pre_rejects,
             input_bytes: if done { src.size } else { 0 },
         };
         first_row += n;
         if tx.send(Ok(batch)).is_err() {
-            return Ok(());
+            return Ok(None);
         }
     }
-    check_item_count(src, first_row)
+    Ok(Some(first_row))
 }
 
 /// Every line a row (blank ones too): lines are read in large blocks, and the batches of a
@@ -231,7 +274,7 @@ fn read_blocks(
 }
 
 /// The reject of an over-long line at `index` of its batch.
-pub(crate) fn long_line_reject(index: usize, line: u64, len: u64, opts: &ReadOptions) -> PreReject {
+fn long_line_reject(index: usize, line: u64, len: u64, opts: &ReadOptions) -> PreReject {
     let message = too_long_message(line, len, opts.max_line);
     PreReject {
         index,

@@ -4,14 +4,11 @@
 //! on. The array is never held whole; an element past the line limit is skipped as it streams.
 
 use super::{Batch, ReadOptions, Source, Unit};
-use crate::input::item_files::{long_line_reject, schema};
+use crate::input::item_files::send_rows;
 use crate::input::parse::lines::{open_decompressed, LONG_LINE_KEPT};
 use anyhow::{bail, Context, Result};
-use arrow_array::builder::BinaryBuilder;
-use arrow_array::{ArrayRef, RecordBatch};
 use std::io::BufRead;
 use std::sync::mpsc::SyncSender;
-use std::sync::Arc;
 
 /// One element of the array: the line it starts on, its bytes (the first [`LONG_LINE_KEPT`]
 /// of them when it is too long), and its whole length when that is past the limit.
@@ -222,49 +219,21 @@ pub(crate) fn read(
 ) -> Result<()> {
     let mut r = open_decompressed(&*src.object)?;
     let mut split = Splitter::new(opts.max_line);
-    let schema = schema();
-    let mut first_row = 0u64;
-    let mut done = false;
-    while !done {
-        let mut b = BinaryBuilder::with_capacity(opts.batch_rows, opts.batch_rows * 256);
-        let mut numbers = Vec::with_capacity(opts.batch_rows);
-        let mut pre_rejects = Vec::new();
-        while numbers.len() < opts.batch_rows {
-            match split
-                .next(&mut r)
-                .with_context(|| format!("cannot read {}", src.display()))?
-            {
-                None => {
-                    done = true;
-                    break;
+    send_rows(src, unit, opts, tx, |rows| {
+        match split
+            .next(&mut r)
+            .with_context(|| format!("cannot read {}", src.display()))?
+        {
+            None => Ok(false),
+            Some(e) => {
+                rows.push(e.line, &e.bytes);
+                if let Some(len) = e.too_long {
+                    rows.too_long(e.line, len, opts);
                 }
-                Some(e) => {
-                    b.append_value(&e.bytes);
-                    numbers.push(e.line);
-                    if let Some(len) = e.too_long {
-                        pre_rejects.push(long_line_reject(numbers.len() - 1, e.line, len, opts));
-                    }
-                }
+                Ok(true)
             }
         }
-        if numbers.is_empty() {
-            break;
-        }
-        let n = numbers.len() as u64;
-        let rows = RecordBatch::try_new(schema.clone(), vec![Arc::new(b.finish()) as ArrayRef])?;
-        let batch = Batch {
-            source: unit.source,
-            first_row,
-            rows,
-            lines: Some(numbers),
-            pre_rejects,
-            input_bytes: if done { src.size } else { 0 },
-        };
-        first_row += n;
-        if tx.send(Ok(batch)).is_err() {
-            return Ok(());
-        }
-    }
+    })?;
     Ok(())
 }
 
