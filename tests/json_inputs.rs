@@ -56,6 +56,19 @@ fn documents() -> Vec<String> {
     out
 }
 
+/// Each reject's line and rule code, in order.
+fn lines_and_codes(out: &std::path::Path) -> Vec<(u64, String)> {
+    rejects(out)
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap(),
+                r["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 fn by_id(items: &[Map<String, Value>]) -> std::collections::BTreeMap<String, Map<String, Value>> {
     items
         .iter()
@@ -147,15 +160,7 @@ fn bad_documents_are_rejects_with_their_lines() {
         (Some(12), Some(2)),
         "{s}"
     );
-    let got: Vec<(u64, String)> = rejects(&out)
-        .iter()
-        .map(|r| {
-            (
-                r["line"].as_u64().unwrap(),
-                r["code"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let got = lines_and_codes(&out);
     let want: Vec<(u64, &str)> = vec![
         (2, "J001"),
         (3, "J002"),
@@ -195,15 +200,7 @@ fn bad_documents_are_rejects_with_their_lines() {
     let (code, s, err) = convert(&out, &[&input, "--key", "id:S"]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(s["itemsWritten"], 2, "{s}");
-    let got: Vec<(u64, String)> = rejects(&out)
-        .iter()
-        .map(|r| {
-            (
-                r["line"].as_u64().unwrap(),
-                r["code"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let got = lines_and_codes(&out);
     assert_eq!(got, vec![(3, "J001".to_string()), (4, "J002".to_string())]);
     // A cut-off array is an error that names the line, not a silent end.
     let input = write(d.path(), "cut.json", "[\n{\"id\":\"a\"},\n{\"id\":\"b\"");
@@ -294,15 +291,7 @@ fn every_column_option_applies_to_documents() {
     assert!(!second.contains_key("tags"), "{second:?}");
     assert_eq!(second["GSI1PK"], "EMAIL#b@x.com");
     assert_eq!(second["price"], "5");
-    let got: Vec<(u64, String)> = rejects(&out)
-        .iter()
-        .map(|r| {
-            (
-                r["line"].as_u64().unwrap(),
-                r["code"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let got = lines_and_codes(&out);
     assert_eq!(
         got,
         vec![(3, "M001".into()), (4, "E004".into()), (5, "V005".into())],

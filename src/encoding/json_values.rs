@@ -10,6 +10,7 @@ use super::text::{short, text_base64, text_bool, text_number};
 use super::WriteOutcome;
 use super::{AttrType, ColumnEncoder, ItemWriter, NullMask, RuleFailure};
 pub(crate) use crate::input::json_docs::{cell_of, rest_skip, Cell};
+use crate::input::parse::json::json_kind;
 use crate::input::parse::AttrValue;
 use crate::model::rules;
 use arrow_array::{Array, StringArray};
@@ -64,17 +65,6 @@ fn parse(text: &str) -> Result<Value, RuleFailure> {
             format!("value {} is not valid JSON ({e})", short(text)),
         )
     })
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn conversion(message: String) -> RuleFailure {

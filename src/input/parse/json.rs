@@ -98,7 +98,8 @@ fn strings<'a>(desc: &str, x: &'a Value) -> Result<Vec<&'a str>, ParseError> {
         .collect()
 }
 
-fn json_kind(v: &Value) -> &'static str {
+/// A JSON value's kind, for messages ("a string").
+pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
