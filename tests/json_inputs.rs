@@ -347,6 +347,39 @@ fn every_column_option_applies_to_documents() {
         vec![json!({"id": "a", "n": null, "m": null}), json!({"id": "b"})]
     );
 
+    // A name repeated inside a field an option names is found as in the rest (A008), and
+    // inside a MongoDB map whose first name starts with $.
+    let repeats = write(
+        d.path(),
+        "repeats.jsonl",
+        concat!(
+            r#"{"id":"a","m":{"x":1,"x":2}}"#,
+            "\n",
+            r#"{"id":"b","m":{"x":1}}"#,
+            "\n",
+            r#"{"id":"c","m":{"$timestamp":{"t":1,"t":2}},"_x":{"$oid":"1"}}"#,
+            "\n",
+        ),
+    );
+    for args in [
+        &["--select", "id,m"][..],
+        &["--type", "m=M"],
+        &["--json-dialect", "mongodb"],
+    ] {
+        let out = d.path().join("out-repeats");
+        let _ = std::fs::remove_dir_all(&out);
+        let (code, _, err) = convert(
+            &out,
+            &[&[repeats.as_str(), "--key", "id:S"][..], args].concat(),
+        );
+        assert_eq!(code, 1, "{args:?}: {err}");
+        let items: Vec<Value> = check_output(&out).into_iter().map(Value::Object).collect();
+        assert_eq!(items[0], json!({"id": "b", "m": {"x": "1"}}), "{args:?}");
+        let got = lines_and_codes(&out);
+        let a008 = |line| (line, "A008".to_string());
+        assert_eq!(got, vec![a008(1), a008(3)], "{args:?}");
+    }
+
     // A key whose type the documents decide must be declared; plain JSON and CSV do not mix.
     let out = d.path().join("out-undeclared");
     let (code, _, err) = convert(&out, &[&input, "--key", "id"]);

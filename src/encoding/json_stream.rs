@@ -5,7 +5,7 @@
 //! [`super::json_values`].
 
 use super::attrs::{number_raw, write_attr};
-use super::json_values::{mongo_scalar, to_attr, utf8_cells, Timestamps};
+use super::json_values::{mongo_scalar, parse, to_attr, utf8_cells, Timestamps};
 use super::WriteOutcome;
 use super::{check_name, AttrType, ColumnEncoder, ItemWriter, NullMask, Nulls, RuleFailure};
 use crate::model::rules;
@@ -157,13 +157,20 @@ impl<'de> serde::de::Visitor<'de> for ValueSeed<'_, '_> {
         if let (Some(t), true) = (st.mongo, first.starts_with('$')) {
             // A MongoDB wrapper, or a map whose first name starts with `$`: read whole (they
             // are small), then written as the wrapper's value or as the map it is.
+            // Each value is taken as its text and parsed on its own, so that a name repeated
+            // inside it is found (a tree keeps one of the two).
             let mut m = serde_json::Map::new();
-            m.insert(first.into_owned(), map.next_value::<Value>()?);
-            while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            let mut key = Some(first.into_owned());
+            while let Some(k) = key {
                 if m.contains_key(&k) {
                     return Err(st.fail(repeated(&k)));
                 }
-                m.insert(k, v);
+                let raw = map.next_value::<&'de serde_json::value::RawValue>()?;
+                match parse(raw.get()) {
+                    Ok(v) => m.insert(k, v),
+                    Err(f) => return Err(st.fail(f)),
+                };
+                key = map.next_key::<String>()?;
             }
             let written = match mongo_scalar(&m, t) {
                 Ok(Some(v)) => write_attr(&v, st.w),

@@ -2,8 +2,9 @@
 //! values. A document reaches the encoders as Arrow text columns of JSON: one per field that
 //! the options name (keys, templates, `--type`, `--select`, …), whose type each document
 //! decides, and one "rest" column holding the document, whose other fields are streamed from
-//! its text into the item as top-level attributes, with no tree in between. Numbers keep their text (serde_json's arbitrary precision); MongoDB's wrappers
-//! (`{"$oid": …}`, `{"$date": …}`, `{"$numberLong": …}`, …) become S, N, B and timestamps.
+//! its text into the item as top-level attributes (`json_stream`). Numbers keep their text
+//! (serde_json's arbitrary precision); MongoDB's wrappers (`{"$oid": …}`, `{"$date": …}`,
+//! `{"$numberLong": …}`, …) become S, N, B and timestamps.
 
 use super::attrs::{attr_raw, number_raw, write_attr};
 use super::text::{short, text_base64, text_bool, text_number};
@@ -57,14 +58,24 @@ impl std::fmt::Display for Want {
     }
 }
 
-/// Parse one cell (written by the document reader, so valid JSON without repeated names).
-fn parse(text: &str) -> Result<Value, RuleFailure> {
-    serde_json::from_str(text).map_err(|e| {
+/// Parse one cell (a value of a document the reader checked, so valid JSON), refusing an
+/// object that repeats a name at any depth: a tree keeps only one of the two values.
+pub(crate) fn parse(text: &str) -> Result<Value, RuleFailure> {
+    let v = serde_json::from_str(text).map_err(|e| {
         RuleFailure::new(
             &rules::JSON_NOT_PARSEABLE,
             format!("value {} is not valid JSON ({e})", short(text)),
         )
-    })
+    })?;
+    if matches!(v, Value::Object(_) | Value::Array(_))
+        && crate::input::parse::json::repeats_a_name(text)
+    {
+        return Err(RuleFailure::new(
+            &rules::DUPLICATE_NAME,
+            "an object repeats a name; what DynamoDB keeps is not defined, so write it once",
+        ));
+    }
+    Ok(v)
 }
 
 fn conversion(message: String) -> RuleFailure {
