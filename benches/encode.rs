@@ -5,7 +5,8 @@
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use prep::encoding::arrow_rows::ItemEncoder;
-use prep::encoding::plan::{EncodeOptions, Plan, Timestamps};
+use prep::encoding::plan::Plan;
+use prep::encoding::target::{EncodeOptions, Timestamps};
 use prep::encoding::{ItemWriter, Nulls, Syntax};
 use prep::model::keys::{KeyAttr, KeySchema};
 use prep::model::number;

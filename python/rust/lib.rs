@@ -9,7 +9,7 @@ use arrow_schema::Schema;
 use prep::commands::convert::{ConvertOptions, DupMode, OnError};
 use prep::commands::embed::{self, ShardWriter as Inner};
 use prep::commands::merge::{self, MergeOptions};
-use prep::encoding::plan::{Target, Timestamps};
+use prep::encoding::target::{Target, Timestamps};
 use prep::encoding::{Nulls, Syntax};
 use prep::model::keys::{Gsi, KeySchema};
 use prep::model::shard::Shard;

@@ -6,7 +6,7 @@ use super::{
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
 use prep::commands::convert::{self, ConvertOptions, DupMode, OnError};
-use prep::encoding::plan::{Target, Timestamps};
+use prep::encoding::target::{Target, Timestamps};
 use prep::encoding::{Nulls, Syntax};
 use prep::input::{csv::CsvOptions, ReadOptions};
 use prep::shape::Shape;

@@ -7,7 +7,7 @@
 //! Keeping the order makes the output byte-identical whatever the thread count.
 
 use crate::encoding::item_lines::item_key_checks;
-use crate::encoding::plan::Target;
+use crate::encoding::target::Target;
 use crate::encoding::{ItemWriter, Recycled};
 use crate::input::json_docs::{Layout, Named};
 use crate::input::parse::LineFormat;

@@ -5,7 +5,8 @@ use super::{
     AttrType, ColumnEncoder, ItemWriter, NullMask, Nulls, Recycled, RuleFailure, Syntax,
     WriteOutcome,
 };
-use crate::encoding::plan::{build_field, KeyCheck, Plan, Target};
+use crate::encoding::plan::{build_field, KeyCheck, Plan};
+use crate::encoding::target::Target;
 use crate::model::keys::{KeyRole, ScalarType};
 use crate::model::rules::{self, Rule};
 use arrow_array::RecordBatch;

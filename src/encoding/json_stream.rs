@@ -5,7 +5,8 @@
 //! [`super::json_values`].
 
 use super::attrs::{number_raw, write_attr};
-use super::json_values::{mongo_scalar, parse, to_attr, utf8_cells, Timestamps};
+use super::json_values::{mongo_scalar, parse, to_attr, utf8_cells};
+use super::target::Timestamps;
 use super::WriteOutcome;
 use super::{check_name, AttrType, ColumnEncoder, ItemWriter, NullMask, Nulls, RuleFailure};
 use crate::model::rules;

@@ -7,6 +7,7 @@
 //! `{"$numberLong": …}`, …) become S, N, B and timestamps.
 
 use super::attrs::{attr_raw, number_raw, write_attr};
+use super::target::{Target, Timestamps};
 use super::text::{short, text_base64, text_bool, text_number};
 use super::WriteOutcome;
 use super::{AttrType, ColumnEncoder, ItemWriter, NullMask, RuleFailure};
@@ -16,47 +17,6 @@ use crate::input::parse::AttrValue;
 use crate::model::rules;
 use arrow_array::{Array, StringArray};
 use serde_json::Value;
-
-/// How timestamps are written: RFC 3339, or epoch numbers in 10^-digits seconds (the plan's
-/// `Timestamps`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Timestamps {
-    Rfc3339,
-    Epoch(u32),
-}
-
-/// What a field of JSON documents is asked to become (the plan's `Target`, `--type`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Want {
-    /// Each value's own type.
-    Auto,
-    S,
-    N,
-    B,
-    Bool,
-    /// SS/NS/BS from an array, or from text split on `delim` (default `,`).
-    Set {
-        kind: AttrType,
-        delim: Option<String>,
-    },
-    L,
-    M,
-}
-
-impl std::fmt::Display for Want {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Want::Auto => "its own type",
-            Want::S => "S",
-            Want::N => "N",
-            Want::B => "B",
-            Want::Bool => "BOOL",
-            Want::Set { kind, .. } => kind.as_str(),
-            Want::L => "L",
-            Want::M => "M",
-        })
-    }
-}
 
 /// Parse one cell (a value of a document the reader checked, so valid JSON), refusing an
 /// object that repeats a name at any depth: a tree keeps only one of the two values.
@@ -252,7 +212,7 @@ fn mongo_date(v: &Value, timestamps: Timestamps) -> Result<AttrValue, RuleFailur
 /// A value as `target` asks: `Auto` and `Json` keep its own type; the others convert what
 /// converts (a number to S, numeric text to N, base64 text to B, an array or delimited text to
 /// a set) and refuse the rest.
-fn coerce(v: AttrValue, target: &Want) -> Result<AttrValue, RuleFailure> {
+fn coerce(v: AttrValue, target: &Target) -> Result<AttrValue, RuleFailure> {
     let refuse = |v: &AttrValue| {
         Err(conversion(format!(
             "a JSON {} value cannot be written as {target}",
@@ -260,25 +220,25 @@ fn coerce(v: AttrValue, target: &Want) -> Result<AttrValue, RuleFailure> {
         )))
     };
     Ok(match (target, v) {
-        (Want::Auto, v) => v,
-        (Want::S, v @ AttrValue::S(_)) => v,
-        (Want::S, AttrValue::N(n)) => AttrValue::S(n),
-        (Want::N, v @ AttrValue::N(_)) => v,
-        (Want::N, AttrValue::S(s)) => {
+        (Target::Auto | Target::Json, v) => v,
+        (Target::S, v @ AttrValue::S(_)) => v,
+        (Target::S, AttrValue::N(n)) => AttrValue::S(n),
+        (Target::N, v @ AttrValue::N(_)) => v,
+        (Target::N, AttrValue::S(s)) => {
             text_number(&s, &mut Vec::new())?;
             AttrValue::N(s)
         }
-        (Want::B, v @ AttrValue::B(_)) => v,
-        (Want::B, AttrValue::S(s)) => {
+        (Target::B, v @ AttrValue::B(_)) => v,
+        (Target::B, AttrValue::S(s)) => {
             let mut b = Vec::new();
             text_base64(&s, &mut b)?;
             AttrValue::B(b)
         }
-        (Want::Bool, v @ AttrValue::Bool(_)) => v,
-        (Want::Bool, AttrValue::S(s)) => AttrValue::Bool(text_bool(&s)?),
-        (Want::L, v @ AttrValue::L(_)) => v,
-        (Want::M, v @ AttrValue::M(_)) => v,
-        (Want::Set { kind, delim }, v) => {
+        (Target::Bool, v @ AttrValue::Bool(_)) => v,
+        (Target::Bool, AttrValue::S(s)) => AttrValue::Bool(text_bool(&s)?),
+        (Target::L, v @ AttrValue::L(_)) => v,
+        (Target::M, v @ AttrValue::M(_)) => v,
+        (Target::Set { kind, delim }, v) => {
             let members: Vec<AttrValue> = match v {
                 AttrValue::L(items) => items,
                 AttrValue::S(s) => s
@@ -350,14 +310,14 @@ pub(crate) fn utf8_cells(a: &dyn Array) -> Result<StringArray, String> {
 /// One field of JSON documents, written as `target`.
 pub(crate) struct JsonCellEnc {
     a: StringArray,
-    target: Want,
+    target: Target,
     mongo: Option<Timestamps>,
 }
 
 impl JsonCellEnc {
     pub(crate) fn new(
         a: &dyn Array,
-        target: &Want,
+        target: &Target,
         mongo: Option<Timestamps>,
     ) -> Result<Self, String> {
         Ok(JsonCellEnc {
@@ -379,15 +339,15 @@ impl JsonCellEnc {
         let string = b.len() >= 2 && b[0] == b'"' && !b[1..].contains(&b'\\');
         let number = matches!(b.first(), Some(b'-' | b'0'..=b'9'));
         Ok(match (&self.target, string, number) {
-            (Want::Auto | Want::S, true, _) => {
+            (Target::Auto | Target::Json | Target::S, true, _) => {
                 buf.extend_from_slice(&b[1..b.len() - 1]);
                 Some(AttrType::S)
             }
-            (Want::Auto | Want::N, _, true) => {
+            (Target::Auto | Target::Json | Target::N, _, true) => {
                 number_raw(text, buf)?;
                 Some(AttrType::N)
             }
-            (Want::S, _, true) => {
+            (Target::S, _, true) => {
                 buf.extend_from_slice(b);
                 Some(AttrType::S)
             }
@@ -409,14 +369,14 @@ impl ColumnEncoder for JsonCellEnc {
     }
     fn ty(&self) -> Option<AttrType> {
         match &self.target {
-            Want::Auto => None,
-            Want::S => Some(AttrType::S),
-            Want::N => Some(AttrType::N),
-            Want::B => Some(AttrType::B),
-            Want::Bool => Some(AttrType::Bool),
-            Want::Set { kind, .. } => Some(*kind),
-            Want::L => Some(AttrType::L),
-            Want::M => Some(AttrType::M),
+            Target::Auto | Target::Json => None,
+            Target::S => Some(AttrType::S),
+            Target::N => Some(AttrType::N),
+            Target::B => Some(AttrType::B),
+            Target::Bool => Some(AttrType::Bool),
+            Target::Set { kind, .. } => Some(*kind),
+            Target::L => Some(AttrType::L),
+            Target::M => Some(AttrType::M),
         }
     }
     fn raw(&self, i: usize, buf: &mut Vec<u8>) -> Result<AttrType, RuleFailure> {
@@ -479,7 +439,7 @@ mod tests {
     use super::*;
     use crate::encoding::{Nulls, Syntax};
 
-    fn written(v: &Value, mongo: Option<Timestamps>, target: &Want) -> Result<String, String> {
+    fn written(v: &Value, mongo: Option<Timestamps>, target: &Target) -> Result<String, String> {
         let av = to_attr(v, mongo)
             .and_then(|a| coerce(a, target))
             .map_err(|e| format!("{} {}", e.rule.code, e.message))?;
@@ -514,14 +474,18 @@ mod tests {
             ),
             (r#"{"$oid":"x"}"#, r#"{"M":{"$oid":{"S":"x"}}}"#),
         ] {
-            assert_eq!(written(&j(doc), None, &Want::Auto).unwrap(), want, "{doc}");
+            assert_eq!(
+                written(&j(doc), None, &Target::Auto).unwrap(),
+                want,
+                "{doc}"
+            );
         }
-        let e = written(&j("1e200"), None, &Want::Auto).unwrap_err();
+        let e = written(&j("1e200"), None, &Target::Auto).unwrap_err();
         assert!(e.starts_with("N003"), "{e}");
         assert!(written(
             &j("123456789012345678901234567890123456789"),
             None,
-            &Want::Auto
+            &Target::Auto
         )
         .is_err());
     }
@@ -529,21 +493,21 @@ mod tests {
     #[test]
     fn targets_convert_what_converts() {
         let t = |s: &str| match s {
-            "S" => Want::S,
-            "N" => Want::N,
-            "B" => Want::B,
-            "BOOL" => Want::Bool,
-            "L" => Want::L,
-            "M" => Want::M,
-            "SS" => Want::Set {
+            "S" => Target::S,
+            "N" => Target::N,
+            "B" => Target::B,
+            "BOOL" => Target::Bool,
+            "L" => Target::L,
+            "M" => Target::M,
+            "SS" => Target::Set {
                 kind: AttrType::SS,
                 delim: None,
             },
-            "SS:;" => Want::Set {
+            "SS:;" => Target::Set {
                 kind: AttrType::SS,
                 delim: Some(";".into()),
             },
-            "NS" => Want::Set {
+            "NS" => Target::Set {
                 kind: AttrType::NS,
                 delim: None,
             },
@@ -632,14 +596,14 @@ mod tests {
             ),
             (r#"[{"$numberLong":"1"}]"#, r#"{"L":[{"N":"1"}]}"#),
         ] {
-            assert_eq!(written(&j(doc), m, &Want::Auto).unwrap(), want, "{doc}");
+            assert_eq!(written(&j(doc), m, &Target::Auto).unwrap(), want, "{doc}");
         }
         for (digits, want) in [(0, "-1"), (3, "-1"), (6, "-1000")] {
             assert_eq!(
                 written(
                     &j(r#"{"$date":{"$numberLong":"-1"}}"#),
                     Some(Timestamps::Epoch(digits)),
-                    &Want::Auto
+                    &Target::Auto
                 )
                 .unwrap(),
                 format!(r#"{{"N":"{want}"}}"#)
@@ -651,7 +615,7 @@ mod tests {
             (r#"{"$date":"yesterday"}"#, "V005"),
             (r#"{"$numberLong":"12x"}"#, "N001"),
         ] {
-            let e = written(&j(doc), m, &Want::Auto).unwrap_err();
+            let e = written(&j(doc), m, &Target::Auto).unwrap_err();
             assert!(e.starts_with(code), "{doc}: {e}");
         }
         assert_eq!(

@@ -23,6 +23,7 @@ pub mod plain;
 pub mod plan;
 pub(crate) mod scalar;
 pub(crate) mod sets;
+pub mod target;
 pub(crate) mod text;
 mod writer;
 
@@ -291,7 +292,8 @@ mod tests {
     /// [`ColumnEncoder::write`] writes, with the same type and size, and fail on the same values.
     #[test]
     fn heads_and_rests_write_what_write_writes() {
-        use crate::encoding::plan::{build, EncodeOptions, Target, Timestamps};
+        use crate::encoding::plan::build;
+        use crate::encoding::target::{EncodeOptions, Target, Timestamps};
         use arrow_array::types::TimestampMicrosecondType;
         use arrow_array::*;
         use std::sync::Arc;

@@ -5,6 +5,7 @@ use crate::encoding::nested::{DictEnc, ListEnc, MapEnc, NullEnc, Offsets, SetEnc
 use crate::encoding::scalar::{
     BoolEnc, BytesEnc, DecimalEnc, FloatEnc, IntEnc, TemporalEnc, TemporalKind,
 };
+use crate::encoding::target::{EncodeOptions, Target, Timestamps};
 use crate::encoding::text::{TextArr, TextEnc, TextMode};
 use crate::encoding::{AttrType, ColumnEncoder};
 use crate::model::keys::{KeyRole, KeySchema, ScalarType};
@@ -14,96 +15,6 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef, LargeStringArray, StringArray, StringViewArray};
 use arrow_schema::{DataType, Schema, TimeUnit};
-use std::fmt;
-
-/// What a column is asked to become.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Target {
-    /// The default mapping of its Arrow type.
-    Auto,
-    S,
-    N,
-    B,
-    Bool,
-    /// SS/NS/BS from a list column, or from text split on `delim` (default `,`).
-    Set {
-        kind: AttrType,
-        delim: Option<String>,
-    },
-    L,
-    M,
-    /// Parse a text cell as JSON.
-    Json,
-}
-
-impl Target {
-    /// Parse the TYPE of `--type COLUMN=TYPE`.
-    pub fn parse(s: &str) -> Result<Self> {
-        let (head, delim) = match s.split_once(':') {
-            Some((h, d)) => (h, Some(d.to_string())),
-            None => (s, None),
-        };
-        let t = match head.to_ascii_uppercase().as_str() {
-            "S" => Target::S,
-            "N" => Target::N,
-            "B" => Target::B,
-            "BOOL" => Target::Bool,
-            "SS" => Target::Set { kind: AttrType::SS, delim: delim.clone() },
-            "NS" => Target::Set { kind: AttrType::NS, delim: delim.clone() },
-            "BS" => Target::Set { kind: AttrType::BS, delim: delim.clone() },
-            "L" => Target::L,
-            "M" => Target::M,
-            "JSON" => Target::Json,
-            _ => bail!("unknown type {s:?}: expected S, N, B, BOOL, SS, NS, BS (optionally SS:DELIM), L, M or JSON"),
-        };
-        if delim.is_some() && !matches!(t, Target::Set { .. }) {
-            bail!("{s:?}: only sets take a delimiter (e.g. SS:;)");
-        }
-        if let Target::Set { delim: Some(d), .. } = &t {
-            if d.is_empty() {
-                bail!("{s:?}: empty set delimiter");
-            }
-        }
-        Ok(t)
-    }
-
-    fn from_key(t: ScalarType) -> Self {
-        match t {
-            ScalarType::S => Target::S,
-            ScalarType::N => Target::N,
-            ScalarType::B => Target::B,
-        }
-    }
-}
-
-impl fmt::Display for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Target::Auto => f.write_str("its default type"),
-            Target::S => f.write_str("S"),
-            Target::N => f.write_str("N"),
-            Target::B => f.write_str("B"),
-            Target::Bool => f.write_str("BOOL"),
-            Target::Set { kind, .. } => f.write_str(kind.as_str()),
-            Target::L => f.write_str("L"),
-            Target::M => f.write_str("M"),
-            Target::Json => f.write_str("JSON"),
-        }
-    }
-}
-
-/// How timestamps are written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Timestamps {
-    Rfc3339,
-    /// An epoch number in 10^-digits seconds (0, 3 or 6).
-    Epoch(u32),
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct EncodeOptions {
-    pub timestamps: Timestamps,
-}
 
 /// A key check on a column: its role and resolved type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -317,30 +228,14 @@ pub(crate) fn build_field(
     opts: &EncodeOptions,
 ) -> Result<Box<dyn ColumnEncoder>, String> {
     use crate::encoding::json_stream::JsonRestEnc;
-    use crate::encoding::json_values::{self as jv, cell_of, rest_skip, Cell, JsonCellEnc};
+    use crate::encoding::json_values::{cell_of, rest_skip, Cell, JsonCellEnc};
     let Some((cell, mongo)) = cell_of(field) else {
         return build(array, target, opts);
     };
-    let mongo = mongo.then_some(match opts.timestamps {
-        Timestamps::Rfc3339 => jv::Timestamps::Rfc3339,
-        Timestamps::Epoch(d) => jv::Timestamps::Epoch(d),
-    });
-    let want = match target {
-        Target::Auto | Target::Json => jv::Want::Auto,
-        Target::S => jv::Want::S,
-        Target::N => jv::Want::N,
-        Target::B => jv::Want::B,
-        Target::Bool => jv::Want::Bool,
-        Target::Set { kind, delim } => jv::Want::Set {
-            kind: *kind,
-            delim: delim.clone(),
-        },
-        Target::L => jv::Want::L,
-        Target::M => jv::Want::M,
-    };
+    let mongo = mongo.then_some(opts.timestamps);
     Ok(match cell {
-        Cell::Value => Box::new(JsonCellEnc::new(array.as_ref(), &want, mongo)?),
-        Cell::Rest if want == jv::Want::Auto => {
+        Cell::Value => Box::new(JsonCellEnc::new(array.as_ref(), target, mongo)?),
+        Cell::Rest if matches!(target, Target::Auto | Target::Json) => {
             Box::new(JsonRestEnc::new(array.as_ref(), mongo, rest_skip(field))?)
         }
         Cell::Rest => {

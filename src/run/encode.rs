@@ -4,7 +4,8 @@
 use super::ConvertOptions;
 use crate::encoding::arrow_rows::{Encoded, ItemEncoder};
 use crate::encoding::item_lines::LinesEncoder;
-use crate::encoding::plan::{EncodeOptions, KeyCheck, Plan, Target};
+use crate::encoding::plan::{KeyCheck, Plan};
+use crate::encoding::target::{EncodeOptions, Target};
 use crate::encoding::{plain, ItemWriter, Nulls, Syntax};
 use crate::input::json_docs::{self, Layout};
 use crate::input::{self, Batch, Format};
@@ -288,7 +289,7 @@ pub fn encode_json_documents(
         None,
         keys,
         EncodeOptions {
-            timestamps: crate::encoding::plan::Timestamps::Rfc3339,
+            timestamps: crate::encoding::target::Timestamps::Rfc3339,
         },
     )?;
     let mut rows = BinaryBuilder::new();

@@ -1,7 +1,7 @@
 //! The options of a conversion run, as `prep convert`, `prep.encode` and a shard writer take
 //! them, and what follows from them alone (the table's name, the output's facts).
 
-use crate::encoding::plan::{Target, Timestamps};
+use crate::encoding::target::{Target, Timestamps};
 use crate::encoding::{Nulls, Syntax};
 use crate::input::ReadOptions;
 use crate::model::keys::KeySchema;

@@ -26,7 +26,7 @@
 //!
 //! One run writes every entity's items into one output; duplicates are found across entities.
 
-use crate::encoding::plan::Target;
+use crate::encoding::target::Target;
 use crate::model::keys::{Gsi, KeyAttr, KeySchema};
 use crate::model::manifest::Billing;
 use crate::shape::{Derived, DerivedValue, Shape};

@@ -8,7 +8,8 @@
 //! writes it (numbers canonical and exact, timestamps RFC 3339), and a null or empty value is a
 //! missing value: the row is rejected, never written as `CUSTOMER#`.
 
-use crate::encoding::plan::{build, EncodeOptions, Target, Timestamps};
+use crate::encoding::plan::build;
+use crate::encoding::target::{EncodeOptions, Target, Timestamps};
 use crate::encoding::ColumnEncoder;
 use crate::model::rules::{self, Rule};
 use crate::shape::time::{self, TimeItem};

@@ -3,7 +3,8 @@
 //! and silently ignores anything else (a string, a value in milliseconds), so such values are
 //! reported instead of imported as items that never expire.
 
-use crate::encoding::plan::{build, EncodeOptions, Target, Timestamps};
+use crate::encoding::plan::build;
+use crate::encoding::target::{EncodeOptions, Target, Timestamps};
 use crate::model::rules::{self, Rule};
 use crate::shape::time;
 use arrow_array::cast::AsArray;
