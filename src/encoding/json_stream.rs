@@ -9,6 +9,7 @@ use super::json_values::{mongo_scalar, parse, to_attr, utf8_cells};
 use super::target::Timestamps;
 use super::WriteOutcome;
 use super::{check_name, AttrType, ColumnEncoder, ItemWriter, NullMask, Nulls, RuleFailure};
+use crate::input::json_docs::{repeated_message, too_deep_message, SeenNames, NUMBER_TOKEN};
 use crate::model::rules;
 use arrow_array::{Array, StringArray};
 use serde_json::Value;
@@ -57,9 +58,6 @@ impl ColumnEncoder for JsonRestEnc {
         write_fields(self.a.value(i), &self.skip, self.mongo, w, first)
     }
 }
-
-/// The key under which serde_json (with arbitrary precision) hands a number's text to a visitor.
-const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 /// One document's values streamed from their JSON text into the item, without a tree in
 /// between: the way every document's fields that no option names are written.
@@ -188,33 +186,23 @@ impl<'de> serde::de::Visitor<'de> for ValueSeed<'_, '_> {
             return Err(st.fail(f));
         }
         let mut size = 3;
-        let mut names: Vec<std::borrow::Cow<'de, str>> = Vec::new();
-        // Names seen, hashed once a map has many (a scan is quicker for tens).
-        let mut many: Option<std::collections::HashSet<std::borrow::Cow<'de, str>>> = None;
+        let mut seen = SeenNames::default();
         let mut key = Some(first);
+        let mut first_name = true;
         while let Some(k) = key {
             if let Err(f) = check_name(&k) {
                 return Err(st.fail(f));
             }
-            if names.len() == 32 {
-                many = Some(names.drain(..).collect());
-            }
-            let seen = match &mut many {
-                Some(set) => !set.insert(k.clone()),
-                None => names.contains(&k),
-            };
-            if seen {
+            if !seen.insert(k.clone()) {
                 return Err(st.fail(repeated(&k)));
             }
-            st.w.name(&k, names.is_empty() && many.is_none());
+            st.w.name(&k, first_name);
+            first_name = false;
             size += 1 + k.len();
             size += match map.next_value_seed(ValueSeed(st))? {
                 Streamed::Null => st.w.null(),
                 Streamed::Size(s) => s,
             };
-            if many.is_none() {
-                names.push(k);
-            }
             key = map.next_key::<std::borrow::Cow<'de, str>>()?;
         }
         st.w.close(AttrType::M);
@@ -232,10 +220,7 @@ impl ValueSeed<'_, '_> {
 }
 
 fn repeated(name: &str) -> RuleFailure {
-    RuleFailure::new(
-        &rules::DUPLICATE_NAME,
-        format!("the name {name:?} appears twice in one object; what DynamoDB keeps is not defined, so write it once"),
-    )
+    RuleFailure::new(&rules::DUPLICATE_NAME, repeated_message(name))
 }
 
 /// A document's top-level fields, but those in `skip`, each written as an attribute.
@@ -320,13 +305,9 @@ pub(crate) fn write_fields(
     .and_then(|size| de.end().map(|()| size));
     r.map_err(|e| match st.failed.take() {
         Some(f) => f,
-        None if e.to_string().starts_with("recursion limit exceeded") => RuleFailure::new(
-            &rules::NESTING_TOO_DEEP,
-            format!(
-                "the document nests JSON values more than 128 deep; DynamoDB allows {} levels of lists and maps",
-                rules::MAX_NESTING
-            ),
-        ),
+        None if e.to_string().starts_with("recursion limit exceeded") => {
+            RuleFailure::new(&rules::NESTING_TOO_DEEP, too_deep_message())
+        }
         None => RuleFailure::new(&rules::JSON_NOT_PARSEABLE, format!("not valid JSON: {e}")),
     })
 }

@@ -122,13 +122,51 @@ impl Layout {
     }
 }
 
+/// The names of one object read so far, to find one that repeats: a scan while they are few,
+/// a hash set past that (an object of 100,000 names costs linear time).
+#[derive(Default)]
+pub(crate) struct SeenNames<'a> {
+    few: Vec<Cow<'a, str>>,
+    many: Option<std::collections::HashSet<Cow<'a, str>>>,
+}
+
+impl<'a> SeenNames<'a> {
+    /// Whether `name` is new to the object (and now remembered).
+    pub(crate) fn insert(&mut self, name: Cow<'a, str>) -> bool {
+        if let Some(set) = &mut self.many {
+            return set.insert(name);
+        }
+        if self.few.contains(&name) {
+            return false;
+        }
+        self.few.push(name);
+        if self.few.len() > 32 {
+            self.many = Some(self.few.drain(..).collect());
+        }
+        true
+    }
+}
+
+/// What a reject says of a name an object repeats.
+pub(crate) fn repeated_message(name: &str) -> String {
+    format!("the name {name:?} appears twice in one object; what DynamoDB keeps is not defined, so write it once")
+}
+
+/// What a reject says of a document nested past serde_json's limit.
+pub(crate) fn too_deep_message() -> String {
+    format!(
+        "the document nests JSON values more than 128 deep; DynamoDB allows {} levels of lists and maps",
+        rules::MAX_NESTING
+    )
+}
+
 /// A document's top-level fields: names as they read, values as the JSON text they are.
 struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 /// The start of serde_json's private names.
 const RESERVED: &str = "$serde_json::private::";
-/// serde_json's stand-in for a number (arbitrary precision): a document that is one.
-const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+/// The name under which serde_json (arbitrary precision) hands a number's text to a visitor.
+pub(crate) const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 /// The start of the error a document that is no object gives; its kind follows.
 const NOT_OBJECT: &str = "\u{0}not an object: ";
 const REPEATED: &str = "\u{0}repeated: ";
@@ -148,20 +186,12 @@ impl<'de> serde::de::Visitor<'de> for MembersVisitor {
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Members<'de>, A::Error> {
         let mut out: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
-        // Names seen, hashed once a document has many (a scan is quicker for tens).
-        let mut many: Option<std::collections::HashSet<Cow<'de, str>>> = None;
+        let mut seen = SeenNames::default();
         while let Some(k) = m.next_key::<Cow<'de, str>>()? {
             if out.is_empty() && k == NUMBER_TOKEN {
                 return Err(serde::de::Error::custom(format!("{NOT_OBJECT}a number")));
             }
-            if out.len() == 32 {
-                many = Some(out.iter().map(|(n, _)| n.clone()).collect());
-            }
-            let seen = match &mut many {
-                Some(set) => !set.insert(k.clone()),
-                None => out.iter().any(|(n, _)| *n == k),
-            };
-            if seen {
+            if !seen.insert(k.clone()) {
                 return Err(serde::de::Error::custom(format!("{REPEATED}{k}")));
             }
             out.push((k, m.next_value()?));
@@ -191,8 +221,8 @@ impl<'de> serde::de::Visitor<'de> for MembersVisitor {
     }
 }
 
-/// A document's text and top-level fields, checked, or why it is no item.
-fn document(line: &[u8]) -> Result<(&str, Members<'_>), (&'static rules::Rule, String)> {
+/// A document's top-level fields, checked, or why it is no item.
+fn document(line: &[u8]) -> Result<Members<'_>, (&'static rules::Rule, String)> {
     let text = std::str::from_utf8(strip_cr(line)).map_err(|e| {
         (
             &rules::JSON_NOT_PARSEABLE,
@@ -219,13 +249,7 @@ fn document(line: &[u8]) -> Result<(&str, Members<'_>), (&'static rules::Rule, S
         if let Some(e) = syntax {
             // serde_json stops at 128 nested values instead of recursing on.
             if e.to_string().starts_with("recursion limit exceeded") {
-                return (
-                    &rules::NESTING_TOO_DEEP,
-                    format!(
-                        "the document nests JSON values more than 128 deep; DynamoDB allows {} levels of lists and maps",
-                        rules::MAX_NESTING
-                    ),
-                );
+                return (&rules::NESTING_TOO_DEEP, too_deep_message());
             }
             if text.trim() == "{" {
                 return (
@@ -246,14 +270,11 @@ fn document(line: &[u8]) -> Result<(&str, Members<'_>), (&'static rules::Rule, S
             ),
             None => (
                 &rules::DUPLICATE_NAME,
-                format!(
-                    "the name {:?} appears twice in the document; what DynamoDB keeps is not defined, so write it once",
-                    at(m.strip_prefix(REPEATED).unwrap_or(&m))
-                ),
+                repeated_message(&at(m.strip_prefix(REPEATED).unwrap_or(&m))),
             ),
         }
     })?;
-    Ok((text, members))
+    Ok(members)
 }
 
 impl<'a> Members<'a> {
@@ -314,7 +335,7 @@ pub(crate) fn to_columns(mut b: Batch, layout: &Layout) -> Result<Batch> {
                 }
             }
         };
-        let Some((_, doc)) = doc else {
+        let Some(doc) = doc else {
             cells.iter_mut().for_each(StringBuilder::append_null);
             valid.push(false);
             all_utf8 &= std::str::from_utf8(lines.value(i)).is_ok();
