@@ -186,12 +186,21 @@ impl<'de> serde::de::Visitor<'de> for MembersVisitor {
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Members<'de>, A::Error> {
         let mut out: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
-        let mut seen = SeenNames::default();
+        // The fields' own list is scanned for a repeat while it is short (a second list of
+        // names, as [`SeenNames`] keeps, costs an allocation per document); hashed past that.
+        let mut many: Option<std::collections::HashSet<Cow<'de, str>>> = None;
         while let Some(k) = m.next_key::<Cow<'de, str>>()? {
             if out.is_empty() && k == NUMBER_TOKEN {
                 return Err(serde::de::Error::custom(format!("{NOT_OBJECT}a number")));
             }
-            if !seen.insert(k.clone()) {
+            if out.len() == 32 {
+                many = Some(out.iter().map(|(n, _)| n.clone()).collect());
+            }
+            let seen = match &mut many {
+                Some(set) => !set.insert(k.clone()),
+                None => out.iter().any(|(n, _)| *n == k),
+            };
+            if seen {
                 return Err(serde::de::Error::custom(format!("{REPEATED}{k}")));
             }
             out.push((k, m.next_value()?));
