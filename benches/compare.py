@@ -132,12 +132,17 @@ FROM {source}
 
 
 def duck(inp, out, compression, threads):
-    import duckdb
     source = f"read_parquet('{inp}')" if inp.endswith(".parquet") else f"read_csv('{inp}', header=true, auto_detect=true)"
+    return duck_lines(DUCK_SELECT.replace('{source}', source), out, compression, threads)
+
+
+def duck_lines(select, out, compression, threads):
+    """Time DuckDB writing the one text column of `select` (the item lines) to `out`."""
+    import duckdb
     con = duckdb.connect()
     con.execute(f"SET threads TO {threads}")
     comp = "zstd" if compression == "zstd" else "none"
-    sql = f"COPY ({DUCK_SELECT.replace('{source}', source)}) TO '{out}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f', COMPRESSION '{comp}')"
+    sql = f"COPY ({select}) TO '{out}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f', COMPRESSION '{comp}')"
     settle()
     t = time.perf_counter()
     con.execute(sql)

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from compare import PREP, ROOT, interleaved, run, settle
+from compare import PREP, ROOT, duck_lines, interleaved, run, settle
 
 KEY = ["--key", "pk:S", "--sort-key", "sk:N", "--compress", "none", "--quiet", "--force"]
 
@@ -71,14 +71,7 @@ FROM read_json('{inp}', format='newline_delimited', columns={
 
 
 def duck(inp, out, threads):
-    import duckdb
-    con = duckdb.connect()
-    con.execute(f"SET threads TO {threads}")
-    sql = f"COPY ({DUCK_SQL.replace('{inp}', inp)}) TO '{out}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f')"
-    settle()
-    t = time.perf_counter()
-    con.execute(sql)
-    return time.perf_counter() - t
+    return duck_lines(DUCK_SQL.replace('{inp}', inp), out, "none", threads)
 
 
 def python_script(inp, out, limit):
