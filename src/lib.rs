@@ -24,6 +24,7 @@ pub mod input;
 pub mod model;
 pub mod output;
 pub mod pipeline;
+pub mod profile;
 pub(crate) mod run;
 pub mod shape;
 #[cfg(test)]

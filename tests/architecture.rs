@@ -13,7 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("encoding", &["encoding"]),
     ("shape", &["shape"]),
     ("output", &["output"]),
-    ("pipeline", &["pipeline"]),
+    ("pipeline", &["pipeline", "profile"]),
     ("run", &["run"]),
     ("commands", &["commands"]),
 ];

@@ -14,6 +14,7 @@ macro_rules! out {
 
 mod convert;
 mod import;
+mod inspect;
 mod merge;
 mod observe;
 mod rules;
@@ -36,6 +37,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
         \x20         and Ion → key-checked DynamoDB JSON or Ion parts, manifests, rejects\n\
         validate  check DynamoDB JSON / Ion / CSV files, prep folders and DynamoDB exports\n\
         \x20         against the import rules (text, JSON, GitHub, SARIF, JUnit output)\n\
+        inspect   what an import holds and will cost: sizes, attributes, key design, limits\n\
+        \x20         (text, JSON, a self-contained HTML report)\n\
         merge     join the shards of a conversion (convert --shard I/N) into one import folder\n\
         upload    put a converted folder in S3: multipart, parallel, checksummed, resumable\n\
         import    start the DynamoDB import of an uploaded folder and follow it to the end\n\
@@ -61,6 +64,12 @@ pub enum Cmd {
         mut_arg("key", |a| a.help("Partition key NAME[:S|N|B] (default: from a prep manifest, if any)")),
     )]
     Validate(Box<validate::ValidateArgs>),
+    /// What an import holds and will cost: volume, item sizes, attributes, key design, limits (text, --json, --html)
+    #[command(
+        mut_arg("key", |a| a.help("Partition key NAME[:S|N|B] (default: from a prep manifest, if any)")),
+        mut_arg("region", |a| a.help("Region whose prices and import quota apply, and of the bucket for s3:// paths (default: AWS_REGION, else us-east-1)")),
+    )]
+    Inspect(Box<inspect::InspectArgs>),
     /// Join the shards of a conversion (prep convert --shard I/N) into one import folder: manifests, rejects, duplicates across shards
     Merge(Box<merge::MergeArgs>),
     /// Upload a converted folder to S3 for ImportTable: multipart, parallel, checksummed, resumable
@@ -91,6 +100,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.cmd {
         Cmd::Convert(args) => convert::run(*args),
         Cmd::Validate(args) => validate::run(*args),
+        Cmd::Inspect(args) => inspect::run(*args),
         Cmd::Merge(args) => merge::run(*args),
         Cmd::Upload(args) => upload::run(*args),
         Cmd::Import(args) => import::run(*args),

@@ -122,6 +122,7 @@ pub fn run(a: ValidateArgs) -> Result<i32> {
         fast: !a.no_fast_path,
         max_line: a.max_line_bytes,
         ttl: a.ttl.clone(),
+        profile: None,
         aws: prep::aws::AwsOptions {
             profile: a.profile.clone(),
             region: a.region.clone(),

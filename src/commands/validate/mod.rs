@@ -76,6 +76,8 @@ pub struct ValidateOptions {
     pub aws: crate::aws::AwsOptions,
     /// The table's TTL attribute: values DynamoDB's TTL would ignore are findings.
     pub ttl: Option<String>,
+    /// Also profile the items (`prep inspect`): the report's `profile`.
+    pub profile: Option<crate::profile::ProfileOptions>,
 }
 
 /// One problem found, where it is, and the line it is on.
@@ -181,6 +183,8 @@ pub struct Report {
     pub unread_items: u64,
     /// Files that lose items that way.
     pub unread_files: u64,
+    /// What the items hold, when asked for (`ValidateOptions::profile`).
+    pub profile: Option<crate::profile::Summary>,
 }
 
 impl Report {
@@ -500,6 +504,7 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
     folder::check_set(&kinds, &files, opts, &mut report);
 
     let mut csv_header: Option<Vec<String>> = None;
+    let csv_profiled_not = opts.profile.is_some() && sources.iter().any(|(s, _)| s.format == Format::Csv);
     let mut item_sources = Vec::new();
     for (src, expect) in sources {
         if src.format == Format::Csv {
@@ -514,8 +519,9 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
             item_sources.push((src, expect));
         }
     }
+    let mut profiler = None;
     if !item_sources.is_empty() {
-        check_items(item_sources, opts, keys.as_mut(), &mut report)?;
+        profiler = check_items(item_sources, opts, keys.as_mut(), &mut report)?;
     }
     let hashed = hashing
         .join()
@@ -526,6 +532,28 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
     report.findings.sort_by(|a, b| {
         (a.file.as_str(), a.line.unwrap_or(0)).cmp(&(b.file.as_str(), b.line.unwrap_or(0)))
     });
+    if let Some(popts) = &opts.profile {
+        let profiler = profiler.unwrap_or_else(|| {
+            crate::profile::Profiler::new(keys.as_ref(), popts.clone())
+        });
+        let findings = crate::profile::Findings {
+            errors: report.errors,
+            warnings: report.warnings,
+            by_rule: report
+                .counts
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            rejected_lines: report.lines.saturating_sub(report.items),
+        };
+        let mut summary = profiler.finish(findings);
+        if csv_profiled_not {
+            summary.notes.push(
+                "CSV files are checked but not profiled: convert them (prep convert --report) for their figures".into(),
+            );
+        }
+        report.profile = Some(summary);
+    }
     Ok(report)
 }
 
@@ -559,6 +587,10 @@ struct Checked {
     /// The first line in the batch that makes the import abandon the file, and the non-blank
     /// lines after it in the batch.
     abandons: Option<(u64, Unread)>,
+    /// The bytes of its lines with their newlines (what the import bills).
+    line_bytes: u64,
+    /// What the valid items hold, when profiling.
+    facts: Option<crate::profile::BatchFacts>,
 }
 
 /// The non-blank lines among `rows` (`numbers` gives each row's line).
@@ -581,6 +613,7 @@ fn check_batch(
     w: &mut ItemWriter,
     scanner: Option<&mut scan::LineScanner>,
     ttl: Option<&str>,
+    profile: Option<&[crate::profile::Index]>,
 ) -> Checked {
     let Format::Items(format) = sources[b.source].format else {
         unreachable!("item sources only")
@@ -678,6 +711,20 @@ fn check_batch(
         findings.sort_by_key(|f| f.line);
     }
     let key_lines = encoded.rows.iter().map(|&r| numbers[r as usize]).collect();
+    // Only valid items are profiled; each is read again into its attributes.
+    let facts = profile.map(|indexes| {
+        let mut facts = crate::profile::BatchFacts::new(b.source);
+        for &r in &encoded.rows {
+            let raw = lines.value(r as usize);
+            let text = strip_cr(raw.strip_suffix(b"\n").unwrap_or(raw));
+            if let Ok(item) = format.parse_line(text) {
+                facts.add(indexes, &item, numbers[r as usize]);
+            }
+        }
+        facts
+    });
+    let offsets = lines.value_offsets();
+    let line_bytes = (offsets[lines.len()] - offsets[0]) as u64 + lines.len() as u64;
     let mut blank = vec![false; lines.len()];
     let mut abandon: Option<usize> = None;
     for r in &encoded.rejects {
@@ -694,6 +741,8 @@ fn check_batch(
         keys: encoded.keys,
         key_lines,
         nonblank: nonblank_lines(0..lines.len(), &blank, numbers),
+        line_bytes,
+        facts,
         abandons: abandon.map(|a| {
             (
                 numbers[a],
@@ -725,10 +774,10 @@ fn partition_key(key: &[u8]) -> &[u8] {
 fn check_items(
     sources: Vec<(Source, Option<folder::Expect>)>,
     opts: &ValidateOptions,
-    keys: Option<&mut KeySchema>,
+    mut keys: Option<&mut KeySchema>,
     report: &mut Report,
-) -> Result<()> {
-    let checks = key_checks(keys, &sources)?;
+) -> Result<Option<crate::profile::Profiler>> {
+    let checks = key_checks(keys.as_deref_mut(), &sources)?;
     let key_names: Vec<String> = checks
         .iter()
         .filter(|(_, k)| k.role != crate::model::keys::KeyRole::Index)
@@ -736,6 +785,21 @@ fn check_items(
         .collect();
     let expects: Vec<Option<folder::Expect>> = sources.iter().map(|(_, e)| e.clone()).collect();
     let sources: Vec<Source> = sources.into_iter().map(|(s, _)| s).collect();
+    let mut profiler = opts.profile.clone().map(|p| {
+        let mut profiler = crate::profile::Profiler::new(keys.as_deref(), p);
+        profiler.set_files(
+            sources
+                .iter()
+                .map(|s| crate::profile::FileFigures {
+                    file: s.display(),
+                    stored_bytes: s.size,
+                    ..Default::default()
+                })
+                .collect(),
+        );
+        profiler
+    });
+    let indexes = profiler.as_ref().map(|p| p.indexes());
     let threads = opts.threads.max(1);
     let pool = crate::pipeline::producer_pool(threads)?;
     let ropts = ReadOptions {
@@ -807,9 +871,16 @@ fn check_items(
                 w,
                 opts.fast.then_some(scanner),
                 opts.ttl.as_deref(),
+                indexes.as_deref(),
             )
         },
-        |c| {
+        |mut c| {
+            if let Some(p) = profiler.as_mut() {
+                p.add_lines(c.source, c.rows, c.line_bytes);
+                if let Some(f) = c.facts.take() {
+                    p.add(f);
+                }
+            }
             lines_by_source[c.source] += c.rows;
             items_by_source[c.source] += c.nonblank.items;
             let lost = &mut abandoned[c.source];
@@ -855,6 +926,7 @@ fn check_items(
     if let Some(e) = dup_error {
         return Err(e);
     }
+    let profiled = profiler;
     if let Some(d) = dups {
         let mut found = d.finish()?;
         while let Some(d) = found.next_duplicate()? {
@@ -943,7 +1015,7 @@ fn check_items(
             }
         }
     }
-    Ok(())
+    Ok(profiled)
 }
 
 /// X007 for a data file whose reading failed after `lines` lines were checked.

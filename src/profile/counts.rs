@@ -1,0 +1,265 @@
+//! Counting keys in bounded memory: how many distinct keys, how items and bytes spread over
+//! them, and which keys are hottest, for any number of keys.
+//!
+//! Two small structures, each with a known error:
+//! - a hash-threshold sample: every key whose 64-bit hash falls below a threshold is counted
+//!   exactly (items and bytes); when the sample outgrows its budget the threshold halves and
+//!   the keys above it leave. Until it first halves every key is in it and all figures are
+//!   exact; after that a key is in it with probability `rate`, whole (all its items or none), so
+//!   the distinct count is `len / rate` (relative standard error about `1/sqrt(len)`) and the
+//!   spread of items per key is read off a uniform sample of keys.
+//! - heavy hitters (Misra–Gries, weighted): at most `2 × capacity` counters; when full, the
+//!   median count is taken off every counter and those at zero leave. A key's true weight is
+//!   between its counter and its counter plus everything taken off (`slack`), and that slack is
+//!   at most total / capacity: every key heavier than that is among the counters.
+
+use std::collections::HashMap;
+
+/// One key's counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    pub items: u64,
+    pub bytes: u64,
+}
+
+/// Distinct keys and their spread, exact until the sample first halves.
+#[derive(Debug)]
+pub(crate) struct KeySample {
+    /// Keys whose hash is below `2^64 >> level` are counted.
+    level: u32,
+    max: usize,
+    counted: HashMap<u64, Tally, foldhash::fast::FixedState>,
+}
+
+/// Bytes one sampled key costs in the map (hash, tally, the table's own overhead).
+pub(crate) const SAMPLE_ENTRY_BYTES: usize = 40;
+
+impl KeySample {
+    pub(crate) fn new(memory: usize) -> Self {
+        KeySample {
+            level: 0,
+            max: (memory / SAMPLE_ENTRY_BYTES).max(1024),
+            counted: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(7)),
+        }
+    }
+
+    #[inline]
+    fn kept(level: u32, hash: u64) -> bool {
+        level == 0 || hash >> (64 - level) == 0
+    }
+
+    pub(crate) fn add(&mut self, hash: u64, bytes: u64) {
+        if !Self::kept(self.level, hash) {
+            return;
+        }
+        let t = self.counted.entry(hash).or_default();
+        t.items += 1;
+        t.bytes += bytes;
+        while self.counted.len() > self.max && self.level < 63 {
+            self.level += 1;
+            let level = self.level;
+            self.counted.retain(|&h, _| Self::kept(level, h));
+        }
+    }
+
+    /// The share of keys counted: 1 while exact.
+    pub(crate) fn rate(&self) -> f64 {
+        1.0 / (1u64 << self.level) as f64
+    }
+
+    pub(crate) fn exact(&self) -> bool {
+        self.level == 0
+    }
+
+    /// Distinct keys (estimated once the sample has halved) and the estimate's relative
+    /// standard error (0 when exact).
+    pub(crate) fn distinct(&self) -> (u64, f64) {
+        let n = self.counted.len() as f64;
+        if self.exact() {
+            return (self.counted.len() as u64, 0.0);
+        }
+        ((n / self.rate()).round() as u64, 1.0 / n.max(1.0).sqrt())
+    }
+
+    /// Items per key and bytes per key at the quantiles asked (0..=1), over the counted keys.
+    pub(crate) fn spread(&self, quantiles: &[f64]) -> (Vec<u64>, Vec<u64>) {
+        let mut items: Vec<u64> = self.counted.values().map(|t| t.items).collect();
+        let mut bytes: Vec<u64> = self.counted.values().map(|t| t.bytes).collect();
+        items.sort_unstable();
+        bytes.sort_unstable();
+        (pick(&items, quantiles), pick(&bytes, quantiles))
+    }
+}
+
+/// The value at each quantile of sorted `v` (nearest rank; 0 for none).
+pub(crate) fn pick(v: &[u64], quantiles: &[f64]) -> Vec<u64> {
+    quantiles
+        .iter()
+        .map(|&q| {
+            if v.is_empty() {
+                return 0;
+            }
+            let rank = (q * v.len() as f64).ceil() as usize;
+            v[rank.clamp(1, v.len()) - 1]
+        })
+        .collect()
+}
+
+/// The heaviest keys by a weight (items, or bytes), with a bound on their error.
+#[derive(Debug)]
+pub(crate) struct HeavyHitters {
+    capacity: usize,
+    counters: HashMap<Vec<u8>, u64, foldhash::fast::FixedState>,
+    /// Weight taken off every counter so far: the most any counter is under its true weight.
+    slack: u64,
+    total: u64,
+}
+
+/// A key among the heaviest: its counted weight, which is at most `slack` under the truth.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Hitter {
+    pub key: Vec<u8>,
+    pub weight: u64,
+}
+
+impl HeavyHitters {
+    pub(crate) fn new(capacity: usize) -> Self {
+        HeavyHitters {
+            capacity: capacity.max(1),
+            counters: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(11)),
+            slack: 0,
+            total: 0,
+        }
+    }
+
+    pub(crate) fn add(&mut self, key: &[u8], weight: u64) {
+        self.total += weight;
+        if let Some(c) = self.counters.get_mut(key) {
+            *c += weight;
+            return;
+        }
+        self.counters.insert(key.to_vec(), weight);
+        if self.counters.len() >= 2 * self.capacity {
+            let mut counts: Vec<u64> = self.counters.values().copied().collect();
+            let mid = counts.len() / 2;
+            let (_, &mut cut, _) = counts.select_nth_unstable(mid);
+            self.slack += cut;
+            self.counters.retain(|_, c| {
+                *c = c.saturating_sub(cut);
+                *c > 0
+            });
+        }
+    }
+
+    /// A key's counted weight, if it still has a counter.
+    pub(crate) fn get(&self, key: &[u8]) -> Option<u64> {
+        self.counters.get(key).copied()
+    }
+
+    /// The most any reported weight is under the truth (0: the weights are exact).
+    pub(crate) fn slack(&self) -> u64 {
+        self.slack
+    }
+
+    /// The `n` heaviest counters, heaviest first (ties by key, so the order is reproducible).
+    pub(crate) fn top(&self, n: usize) -> Vec<Hitter> {
+        let mut all: Vec<Hitter> = self
+            .counters
+            .iter()
+            .map(|(k, &w)| Hitter {
+                key: k.clone(),
+                weight: w,
+            })
+            .collect();
+        all.sort_unstable_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.key.cmp(&b.key)));
+        all.truncate(n);
+        all
+    }
+
+    #[cfg(test)]
+    fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_is_exact_until_it_is_full() {
+        let mut s = KeySample::new(0);
+        for k in 0..1000u64 {
+            for _ in 0..=(k % 3) {
+                s.add(crate::model::keys::key_hash(&k.to_le_bytes()), 10);
+            }
+        }
+        assert!(s.exact());
+        assert_eq!(s.distinct(), (1000, 0.0));
+        let (items, bytes) = s.spread(&[0.0, 0.5, 1.0]);
+        assert_eq!(items, vec![1, 2, 3]);
+        assert_eq!(bytes, vec![10, 20, 30]);
+    }
+
+    #[test]
+    fn a_halved_sample_estimates_within_its_error() {
+        let mut s = KeySample::new(0);
+        let n = 200_000u64;
+        for k in 0..n {
+            s.add(crate::model::keys::key_hash(&k.to_le_bytes()), 1);
+        }
+        assert!(!s.exact());
+        assert!(s.counted.len() <= 1024);
+        let (d, err) = s.distinct();
+        // Four standard errors: a fixed hash makes this deterministic, the margin says why it
+        // holds for any seed.
+        let off = (d as f64 - n as f64).abs() / n as f64;
+        assert!(off < 4.0 * err, "{d} against {n}, error {err}");
+    }
+
+    #[test]
+    fn heavy_hitters_find_every_key_above_total_over_capacity() {
+        // Each hot key is 2 % of the total: above total / 64, so it must be found.
+        let mut h = HeavyHitters::new(64);
+        let mut truth: HashMap<Vec<u8>, u64> = HashMap::new();
+        // 5 hot keys among 5,000 cold ones, interleaved.
+        for i in 0..50_000u64 {
+            let key = if i % 10 == 0 {
+                format!("hot{}", i % 50 / 10).into_bytes()
+            } else {
+                format!("cold{}", i % 5000).into_bytes()
+            };
+            h.add(&key, 1);
+            *truth.entry(key).or_default() += 1;
+        }
+        let bound = h.total() / 64;
+        assert!(h.slack() <= bound, "slack {} over {bound}", h.slack());
+        let top = h.top(5);
+        for hit in &top {
+            assert!(hit.key.starts_with(b"hot"), "{:?}", String::from_utf8_lossy(&hit.key));
+            let t = truth[&hit.key];
+            assert!(hit.weight <= t && t <= hit.weight + h.slack());
+        }
+        assert_eq!(top.len(), 5);
+    }
+
+    #[test]
+    fn heavy_hitters_are_exact_below_capacity() {
+        let mut h = HeavyHitters::new(8);
+        for (k, w) in [("a", 5), ("b", 7), ("a", 1), ("c", 2)] {
+            h.add(k.as_bytes(), w);
+        }
+        assert_eq!(h.slack(), 0);
+        let top = h.top(2);
+        assert_eq!(top[0], Hitter { key: b"b".to_vec(), weight: 7 });
+        assert_eq!(top[1], Hitter { key: b"a".to_vec(), weight: 6 });
+    }
+
+    #[test]
+    fn quantiles_by_nearest_rank() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(pick(&v, &[0.5, 0.9, 0.99, 1.0]), vec![50, 90, 99, 100]);
+        assert_eq!(pick(&[], &[0.5]), vec![0]);
+        assert_eq!(pick(&[7], &[0.0, 1.0]), vec![7, 7]);
+    }
+}

@@ -1,0 +1,1101 @@
+//! What an import holds, in one read: volume, item sizes, attributes, key design, limits and
+//! cost (`prep inspect`). Workers turn the items of a batch into [`BatchFacts`] in parallel; the
+//! [`Profiler`] folds them in input order into figures whose memory is bounded whatever the
+//! item count (exact item-size counts, since an item is at most 400 KB; keys through the
+//! sample and heavy hitters of [`counts`]), and [`Profiler::finish`] writes the [`Summary`]:
+//! a documented, stable JSON schema (docs/inspect.md) that the text and HTML views render.
+
+pub(crate) mod counts;
+pub mod cost;
+pub mod html;
+
+use crate::encoding::attrs::{attr_raw, number_raw};
+use crate::input::parse::{AttrValue, Item};
+use crate::model::keys::KeySchema;
+use crate::model::rules::MAX_ITEM_BYTES;
+use counts::{HeavyHitters, KeySample};
+use serde::Serialize;
+use std::collections::{BinaryHeap, HashMap};
+
+/// What `prep inspect` is asked besides its inputs.
+#[derive(Clone, Debug)]
+pub struct ProfileOptions {
+    /// How many of the hottest keys and largest items to name.
+    pub top: usize,
+    /// Memory for the key counts (all indexes together) before they turn to estimates.
+    pub memory: usize,
+    /// The region whose prices apply.
+    pub region: String,
+    /// The import's price per GB, instead of the table's.
+    pub price_per_gb: Option<f64>,
+}
+
+impl Default for ProfileOptions {
+    fn default() -> Self {
+        ProfileOptions {
+            top: 10,
+            memory: 64 << 20,
+            region: "us-east-1".into(),
+            price_per_gb: None,
+        }
+    }
+}
+
+/// The table's key or one GSI's.
+#[derive(Clone, Debug)]
+pub(crate) struct Index {
+    pub name: Option<String>,
+    pub partition: Vec<String>,
+    pub sort: Vec<String>,
+}
+
+impl Index {
+    /// The table's key and then each GSI's, from a key schema.
+    pub(crate) fn all(keys: &KeySchema) -> Vec<Index> {
+        let mut out = vec![Index {
+            name: None,
+            partition: vec![keys.partition.name.clone()],
+            sort: keys.sort.iter().map(|s| s.name.clone()).collect(),
+        }];
+        out.extend(keys.gsis.iter().map(|g| Index {
+            name: Some(g.name.clone()),
+            partition: g.partition.iter().map(|a| a.name.clone()).collect(),
+            sort: g.sort.iter().map(|a| a.name.clone()).collect(),
+        }));
+        out
+    }
+}
+
+/// Items at least this large are "near the limit".
+pub const NEAR_LIMIT: u64 = MAX_ITEM_BYTES as u64 * 9 / 10;
+
+/// Attribute names counted one by one; past this many, the rest are counted together.
+const MAX_NAMES: usize = 10_000;
+
+/// The ten DynamoDB types, in the order reports list them.
+const TYPES: [&str; 10] = ["S", "N", "B", "BOOL", "NULL", "L", "M", "SS", "NS", "BS"];
+
+fn type_index(v: &AttrValue) -> usize {
+    match v {
+        AttrValue::S(_) => 0,
+        AttrValue::N(_) => 1,
+        AttrValue::B(_) => 2,
+        AttrValue::Bool(_) => 3,
+        AttrValue::Null => 4,
+        AttrValue::L(_) => 5,
+        AttrValue::M(_) => 6,
+        AttrValue::SS(_) => 7,
+        AttrValue::NS(_) => 8,
+        AttrValue::BS(_) => 9,
+    }
+}
+
+/// Where an item is: its file (index into the run's sources) and line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct At {
+    pub source: u32,
+    pub line: u64,
+}
+
+/// One attribute name's figures.
+#[derive(Clone, Debug, Default)]
+struct AttrTally {
+    items: u64,
+    types: [u64; 10],
+    /// The first item holding each type.
+    first: [Option<At>; 10],
+    max_depth: u32,
+    set_items: u64,
+    set_members: u64,
+    max_members: u64,
+}
+
+impl AttrTally {
+    fn join(&mut self, o: &AttrTally) {
+        self.items += o.items;
+        for t in 0..TYPES.len() {
+            self.types[t] += o.types[t];
+            if self.first[t].is_none() {
+                self.first[t] = o.first[t];
+            }
+        }
+        self.max_depth = self.max_depth.max(o.max_depth);
+        self.set_items += o.set_items;
+        self.set_members += o.set_members;
+        self.max_members = self.max_members.max(o.max_members);
+    }
+}
+
+/// DynamoDB's size of a value (as the encoders count it: numbers by their canonical form).
+pub(crate) fn value_size(v: &AttrValue) -> usize {
+    match v {
+        AttrValue::S(s) => s.len(),
+        AttrValue::N(n) => number_raw(n, &mut Vec::new()).unwrap_or(n.len()),
+        AttrValue::B(b) => b.len(),
+        AttrValue::Bool(_) | AttrValue::Null => 1,
+        AttrValue::L(l) => 3 + l.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
+        AttrValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, x)| 1 + k.len() + value_size(x))
+                .sum::<usize>()
+        }
+        AttrValue::SS(v) => v.iter().map(String::len).sum(),
+        AttrValue::NS(v) => v
+            .iter()
+            .map(|n| number_raw(n, &mut Vec::new()).unwrap_or(n.len()))
+            .sum(),
+        AttrValue::BS(v) => v.iter().map(Vec::len).sum(),
+    }
+}
+
+/// DynamoDB's size of an item: each attribute's name and value.
+pub(crate) fn item_size(item: &Item) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+/// How deep lists and maps nest inside a value (0 for a scalar or a set).
+fn depth(v: &AttrValue) -> u32 {
+    match v {
+        AttrValue::L(l) => 1 + l.iter().map(depth).max().unwrap_or(0),
+        AttrValue::M(m) => 1 + m.iter().map(|(_, x)| depth(x)).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn set_len(v: &AttrValue) -> Option<usize> {
+    match v {
+        AttrValue::SS(s) => Some(s.len()),
+        AttrValue::NS(s) => Some(s.len()),
+        AttrValue::BS(s) => Some(s.len()),
+        _ => None,
+    }
+}
+
+/// No key: the item lacks an attribute of it (a sparse GSI), or it is not a scalar.
+const ABSENT: (u32, u32) = (u32::MAX, u32::MAX);
+
+/// What the workers found in one batch's items.
+#[derive(Debug, Default)]
+pub(crate) struct BatchFacts {
+    sizes: Vec<u32>,
+    lines: Vec<u64>,
+    /// Per item, one span into `keys` per index (the table's, then each GSI's); [`ABSENT`] where
+    /// the item has no key for it.
+    spans: Vec<(u32, u32)>,
+    /// Keys as the duplicate index holds them: per attribute a type byte, a length, the bytes.
+    keys: Vec<u8>,
+    /// The table's sort key's bytes, per item.
+    sort_bytes: Vec<u32>,
+    names: HashMap<String, AttrTally>,
+    source: u32,
+}
+
+impl BatchFacts {
+    pub(crate) fn new(source: usize) -> Self {
+        BatchFacts {
+            source: source as u32,
+            ..Default::default()
+        }
+    }
+
+    /// Append `item`, read at `line`.
+    pub(crate) fn add(&mut self, indexes: &[Index], item: &Item, line: u64) {
+        let size = item_size(item);
+        self.sizes.push(size.min(u32::MAX as usize) as u32);
+        self.lines.push(line);
+        for ix in indexes {
+            let start = self.keys.len();
+            let mut whole = true;
+            for name in &ix.partition {
+                whole &= self.push_key(item, name);
+            }
+            if whole {
+                self.spans.push((start as u32, self.keys.len() as u32));
+            } else {
+                self.keys.truncate(start);
+                self.spans.push(ABSENT);
+            }
+        }
+        let sort = match indexes.first().and_then(|t| t.sort.first()) {
+            Some(s) => {
+                let mut b = Vec::new();
+                match item.iter().find(|(n, _)| n == s) {
+                    Some((_, v)) if attr_raw(v, &mut b).is_ok() => b.len() as u32,
+                    _ => 0,
+                }
+            }
+            None => 0,
+        };
+        self.sort_bytes.push(sort);
+        let at = At {
+            source: self.source,
+            line,
+        };
+        for (name, v) in item {
+            let t = match self.names.get_mut(name.as_str()) {
+                Some(t) => t,
+                None => self.names.entry(name.clone()).or_default(),
+            };
+            t.items += 1;
+            let ty = type_index(v);
+            t.types[ty] += 1;
+            if t.first[ty].is_none() {
+                t.first[ty] = Some(at);
+            }
+            t.max_depth = t.max_depth.max(depth(v));
+            if let Some(n) = set_len(v) {
+                t.set_items += 1;
+                t.set_members += n as u64;
+                t.max_members = t.max_members.max(n as u64);
+            }
+        }
+    }
+
+    /// Append the value of `name` to `keys`; false when the item has no scalar value for it.
+    fn push_key(&mut self, item: &Item, name: &str) -> bool {
+        let Some((_, v)) = item.iter().find(|(n, _)| n == name) else {
+            return false;
+        };
+        let ty = match v {
+            AttrValue::S(_) => b'S',
+            AttrValue::N(_) => b'N',
+            AttrValue::B(_) => b'B',
+            _ => return false,
+        };
+        let at = self.keys.len();
+        self.keys.push(ty);
+        self.keys.extend_from_slice(&[0; 4]);
+        let mut raw = std::mem::take(&mut self.keys);
+        let ok = attr_raw(v, &mut raw).is_ok();
+        self.keys = raw;
+        if !ok {
+            self.keys.truncate(at);
+            return false;
+        }
+        let len = (self.keys.len() - at - 5) as u32;
+        self.keys[at + 1..at + 5].copy_from_slice(&len.to_le_bytes());
+        true
+    }
+}
+
+/// One index's key counts.
+#[derive(Debug)]
+struct KeyStats {
+    index: Index,
+    sample: KeySample,
+    by_items: HeavyHitters,
+    by_bytes: HeavyHitters,
+    items: u64,
+    bytes: u64,
+    max_key_bytes: u64,
+}
+
+/// Heavy-hitter counters per index and weight: enough that the reported error stays well under
+/// the weights worth naming.
+const HITTERS: usize = 4096;
+
+/// One file's figures.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct FileFigures {
+    pub file: String,
+    /// Its size as stored (compressed, if it is).
+    pub stored_bytes: u64,
+    /// The bytes of its lines, newlines included: what the import bills.
+    pub uncompressed_bytes: u64,
+    pub lines: u64,
+    pub items: u64,
+}
+
+/// Folds the facts of every batch, in input order.
+pub(crate) struct Profiler {
+    opts: ProfileOptions,
+    indexes: Vec<KeyStats>,
+    files: Vec<FileFigures>,
+    /// Items by exact size; the last slot counts items over the limit.
+    by_size: Vec<u64>,
+    item_bytes: u64,
+    items: u64,
+    largest: BinaryHeap<std::cmp::Reverse<(u32, std::cmp::Reverse<At>)>>,
+    names: HashMap<String, AttrTally>,
+    other_names: u64,
+    write_units: u64,
+    stored_bytes: u128,
+    max_sort_bytes: u64,
+}
+
+impl Profiler {
+    pub(crate) fn new(keys: Option<&KeySchema>, opts: ProfileOptions) -> Self {
+        let indexes = keys.map(Index::all).unwrap_or_default();
+        let share = opts.memory / indexes.len().max(1);
+        Profiler {
+            indexes: indexes
+                .into_iter()
+                .map(|index| KeyStats {
+                    index,
+                    sample: KeySample::new(share),
+                    by_items: HeavyHitters::new(HITTERS),
+                    by_bytes: HeavyHitters::new(HITTERS),
+                    items: 0,
+                    bytes: 0,
+                    max_key_bytes: 0,
+                })
+                .collect(),
+            opts,
+            files: Vec::new(),
+            by_size: vec![0; MAX_ITEM_BYTES + 2],
+            item_bytes: 0,
+            items: 0,
+            largest: BinaryHeap::new(),
+            names: HashMap::new(),
+            other_names: 0,
+            write_units: 0,
+            stored_bytes: 0,
+            max_sort_bytes: 0,
+        }
+    }
+
+    /// The indexes whose keys each item's facts carry.
+    pub(crate) fn indexes(&self) -> Vec<Index> {
+        self.indexes.iter().map(|k| k.index.clone()).collect()
+    }
+
+    /// The files, in the order of the sources batches name.
+    pub(crate) fn set_files(&mut self, files: Vec<FileFigures>) {
+        self.files = files;
+    }
+
+    /// A batch's lines and their bytes (every line, items or not: the import bills them all).
+    pub(crate) fn add_lines(&mut self, source: usize, lines: u64, bytes: u64) {
+        if let Some(f) = self.files.get_mut(source) {
+            f.lines += lines;
+            f.uncompressed_bytes += bytes;
+        }
+    }
+
+    pub(crate) fn add(&mut self, facts: BatchFacts) {
+        let n_ix = self.indexes.len();
+        if let Some(f) = self.files.get_mut(facts.source as usize) {
+            f.items += facts.sizes.len() as u64;
+        }
+        for (i, (&size, &line)) in facts.sizes.iter().zip(&facts.lines).enumerate() {
+            let size64 = size as u64;
+            self.items += 1;
+            self.item_bytes += size64;
+            self.by_size[(size as usize).min(MAX_ITEM_BYTES + 1)] += 1;
+            let at = At {
+                source: facts.source,
+                line,
+            };
+            self.largest
+                .push(std::cmp::Reverse((size, std::cmp::Reverse(at))));
+            if self.largest.len() > self.opts.top {
+                self.largest.pop();
+            }
+            let mut copies = 0;
+            for (k, stats) in self.indexes.iter_mut().enumerate() {
+                let (a, b) = facts.spans[i * n_ix + k];
+                if (a, b) == ABSENT {
+                    continue;
+                }
+                copies += 1;
+                let key = &facts.keys[a as usize..b as usize];
+                stats.items += 1;
+                stats.bytes += size64;
+                let key_bytes = crate::encoding::arrow_rows::split_key(key)
+                    .iter()
+                    .map(|(_, v)| v.len() as u64)
+                    .sum::<u64>();
+                stats.max_key_bytes = stats.max_key_bytes.max(key_bytes);
+                stats
+                    .sample
+                    .add(crate::model::keys::key_hash(key), size64);
+                stats.by_items.add(key, 1);
+                stats.by_bytes.add(key, size64);
+            }
+            // Without a key schema the table still stores every item.
+            let copies = copies.max(1);
+            self.write_units += cost::write_units(size64) * copies;
+            self.stored_bytes += (size64 + cost::STORED_ITEM_OVERHEAD) as u128 * copies as u128;
+            self.max_sort_bytes = self.max_sort_bytes.max(facts.sort_bytes[i] as u64);
+        }
+        for (name, t) in facts.names {
+            if let Some(g) = self.names.get_mut(&name) {
+                g.join(&t);
+            } else if self.names.len() < MAX_NAMES {
+                self.names.insert(name, t);
+            } else {
+                self.other_names += t.items;
+            }
+        }
+    }
+
+    /// The figures, with what validation found (`errors` by rule code) and the files' order.
+    pub(crate) fn finish(self, findings: Findings) -> Summary {
+        summarize(self, findings)
+    }
+}
+
+/// What validation found, for the limits section.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Findings {
+    pub errors: u64,
+    pub warnings: u64,
+    /// Rule code → how many.
+    pub by_rule: std::collections::BTreeMap<String, u64>,
+    /// Lines that are no item (rejected by a rule, or blank).
+    pub rejected_lines: u64,
+}
+
+/// The report: every figure `prep inspect` gives, in the shape `--json` writes.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Summary {
+    /// "prep.inspect/1": a new number only when a field changes meaning or goes away.
+    pub schema: &'static str,
+    pub volume: Volume,
+    pub cost: Option<Cost>,
+    pub item_sizes: ItemSizes,
+    pub attributes: Attributes,
+    /// The table's key (first) and each GSI's; empty without a key schema.
+    pub keys: Vec<KeyFigures>,
+    pub limits: Vec<Limit>,
+    pub findings: Findings,
+    pub notes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Spread {
+    pub min: u64,
+    pub p50: u64,
+    pub max: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Volume {
+    pub files: usize,
+    pub lines: u64,
+    pub items: u64,
+    /// What the import bills: the files' bytes uncompressed.
+    pub uncompressed_bytes: u64,
+    pub stored_bytes: u64,
+    /// The items' sizes by DynamoDB's formula, summed.
+    pub item_bytes: u64,
+    pub file_bytes: Spread,
+    pub file_items: Spread,
+    pub per_file: Vec<FileFigures>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CostLine {
+    pub quantity: f64,
+    pub unit: &'static str,
+    pub price: f64,
+    pub usd: f64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Cost {
+    pub region: String,
+    pub source: String,
+    /// The import: uncompressed GB × the price per GB.
+    pub import: CostLine,
+    /// The same items written with BatchWriteItem on demand: one write unit per KB started per
+    /// item, for the table and each GSI that indexes it.
+    pub batch_write: Option<CostLine>,
+    /// The table's storage a month: item bytes + 100 per item, for the table and each GSI
+    /// entry (GSIs assumed to project all attributes).
+    pub storage_monthly: Option<CostLine>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Bucket {
+    /// Sizes from `from` up to, not including, `to`.
+    pub from: u64,
+    pub to: u64,
+    pub items: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Located {
+    pub file: String,
+    pub line: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LargeItem {
+    pub size: u64,
+    pub file: String,
+    pub line: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ItemSizes {
+    pub min: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub max: u64,
+    pub mean: f64,
+    pub histogram: Vec<Bucket>,
+    pub largest: Vec<LargeItem>,
+    /// Items of at least 90 % of the 400 KB limit.
+    pub near_limit: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TypeSeen {
+    #[serde(rename = "type")]
+    pub ty: &'static str,
+    pub items: u64,
+    pub first: Located,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AttributeFigures {
+    pub name: String,
+    pub items: u64,
+    /// Share of all items that have it.
+    pub share: f64,
+    /// Each type seen, most frequent first, with the first item holding it.
+    pub types: Vec<TypeSeen>,
+    /// More than one type: said in the report with examples.
+    pub drift: bool,
+    pub max_depth: u32,
+    pub set_members_max: u64,
+    pub set_members_mean: f64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Attributes {
+    pub names: Vec<AttributeFigures>,
+    /// Occurrences of names past the first 10,000 distinct ones (not told apart).
+    pub other_names: u64,
+}
+
+/// A count that is exact, or estimated with its relative standard error.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Estimate {
+    pub value: u64,
+    pub exact: bool,
+    pub relative_error: f64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct HotKey {
+    /// The key's value (a multi-attribute key's values joined by " + "; B as base64).
+    pub key: String,
+    pub items: u64,
+    pub bytes: u64,
+    /// The most `items` (or `bytes`, for collections) may be under the truth: 0 is exact.
+    pub error_at_most: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct KeyFigures {
+    /// None for the table's own key.
+    pub index: Option<String>,
+    pub partition: Vec<String>,
+    pub sort: Vec<String>,
+    /// Items that have every partition key attribute (all of them for the table; fewer for a
+    /// sparse GSI).
+    pub items: u64,
+    pub bytes: u64,
+    pub distinct_partition_keys: Estimate,
+    /// Items per partition key at p50, p99 and max (estimated from a sample of keys once the
+    /// counts outgrow their memory: `exact` says which).
+    pub items_per_key: Spread3,
+    pub bytes_per_key: Spread3,
+    pub hottest: Vec<HotKey>,
+    /// Partition keys holding the most bytes (an item collection).
+    pub largest_collections: Vec<HotKey>,
+    pub max_key_bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Spread3 {
+    pub p50: u64,
+    pub p99: u64,
+    pub max: u64,
+    pub exact: bool,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Limit {
+    pub check: String,
+    pub value: f64,
+    pub limit: f64,
+    pub ok: bool,
+    pub note: String,
+}
+
+/// Histogram edges: fine where most items are, coarse towards the limit.
+const EDGES: [u64; 12] = [
+    0,
+    128,
+    256,
+    512,
+    1024,
+    4096,
+    16_384,
+    65_536,
+    131_072,
+    262_144,
+    NEAR_LIMIT,
+    MAX_ITEM_BYTES as u64 + 1,
+];
+
+/// A key from the arena as people read it.
+pub(crate) fn key_text(key: &[u8]) -> String {
+    crate::encoding::arrow_rows::split_key(key)
+        .iter()
+        .map(|(ty, v)| {
+            if *ty == b'B' {
+                let mut o = Vec::new();
+                crate::model::bytes::base64_into(v, &mut o);
+                String::from_utf8_lossy(&o).into_owned()
+            } else {
+                String::from_utf8_lossy(v).into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+fn spread_of(v: &mut [u64]) -> Spread {
+    v.sort_unstable();
+    let p = counts::pick(v, &[0.0, 0.5, 1.0]);
+    Spread {
+        min: p[0],
+        p50: p[1],
+        max: p[2],
+    }
+}
+
+/// The size at quantile `q` of the exact counts (nearest rank).
+fn size_at(by_size: &[u64], items: u64, q: f64) -> u64 {
+    if items == 0 {
+        return 0;
+    }
+    let rank = ((q * items as f64).ceil() as u64).clamp(1, items);
+    let mut seen = 0;
+    for (size, &n) in by_size.iter().enumerate() {
+        seen += n;
+        if seen >= rank {
+            return size as u64;
+        }
+    }
+    0
+}
+
+fn summarize(p: Profiler, findings: Findings) -> Summary {
+    let mut notes = Vec::new();
+    let name_of = |at: At| {
+        p.files
+            .get(at.source as usize)
+            .map(|f| f.file.clone())
+            .unwrap_or_default()
+    };
+    let stored: u64 = p.files.iter().map(|f| f.stored_bytes).sum();
+    let uncompressed: u64 = p.files.iter().map(|f| f.uncompressed_bytes).sum();
+    let volume = Volume {
+        files: p.files.len(),
+        lines: p.files.iter().map(|f| f.lines).sum(),
+        items: p.items,
+        uncompressed_bytes: uncompressed,
+        stored_bytes: stored,
+        item_bytes: p.item_bytes,
+        file_bytes: spread_of(&mut p.files.iter().map(|f| f.stored_bytes).collect::<Vec<_>>()),
+        file_items: spread_of(&mut p.files.iter().map(|f| f.items).collect::<Vec<_>>()),
+        per_file: p.files.clone(),
+    };
+
+    let first = p.by_size.iter().position(|&n| n > 0).unwrap_or(0) as u64;
+    let last = p.by_size.iter().rposition(|&n| n > 0).unwrap_or(0) as u64;
+    let histogram = EDGES
+        .windows(2)
+        .map(|w| Bucket {
+            from: w[0],
+            to: w[1],
+            items: p.by_size[w[0] as usize..(w[1] as usize).min(p.by_size.len())]
+                .iter()
+                .sum(),
+        })
+        .collect();
+    let mut largest: Vec<_> = p.largest.clone().into_sorted_vec();
+    largest.truncate(p.opts.top);
+    let item_sizes = ItemSizes {
+        min: first,
+        p50: size_at(&p.by_size, p.items, 0.5),
+        p90: size_at(&p.by_size, p.items, 0.9),
+        p99: size_at(&p.by_size, p.items, 0.99),
+        max: last,
+        mean: if p.items == 0 {
+            0.0
+        } else {
+            p.item_bytes as f64 / p.items as f64
+        },
+        histogram,
+        largest: largest
+            .into_iter()
+            .map(|std::cmp::Reverse((size, std::cmp::Reverse(at)))| LargeItem {
+                size: size as u64,
+                file: name_of(at),
+                line: at.line,
+            })
+            .collect(),
+        near_limit: p.by_size[NEAR_LIMIT as usize..].iter().sum(),
+    };
+
+    let mut names: Vec<AttributeFigures> = p
+        .names
+        .iter()
+        .map(|(name, t)| {
+            let mut types: Vec<TypeSeen> = (0..TYPES.len())
+                .filter(|&i| t.types[i] > 0)
+                .map(|i| TypeSeen {
+                    ty: TYPES[i],
+                    items: t.types[i],
+                    first: Located {
+                        file: t.first[i].map(name_of).unwrap_or_default(),
+                        line: t.first[i].map(|a| a.line).unwrap_or(0),
+                    },
+                })
+                .collect();
+            types.sort_by(|a, b| b.items.cmp(&a.items).then(a.ty.cmp(b.ty)));
+            AttributeFigures {
+                name: name.clone(),
+                items: t.items,
+                share: if p.items == 0 {
+                    0.0
+                } else {
+                    t.items as f64 / p.items as f64
+                },
+                drift: types.len() > 1,
+                types,
+                max_depth: t.max_depth,
+                set_members_max: t.max_members,
+                set_members_mean: if t.set_items == 0 {
+                    0.0
+                } else {
+                    t.set_members as f64 / t.set_items as f64
+                },
+            }
+        })
+        .collect();
+    names.sort_by(|a, b| b.items.cmp(&a.items).then_with(|| a.name.cmp(&b.name)));
+    if p.other_names > 0 {
+        notes.push(format!(
+            "more than {MAX_NAMES} distinct attribute names: {} occurrences of the others are counted together",
+            p.other_names
+        ));
+    }
+
+    let keys: Vec<KeyFigures> = p
+        .indexes
+        .iter()
+        .map(|k| {
+            let (distinct, err) = k.sample.distinct();
+            let (items_q, bytes_q) = k.sample.spread(&[0.5, 0.99, 1.0]);
+            let exact = k.sample.exact();
+            let hot_items = k.by_items.top(p.opts.top);
+            let hot_bytes = k.by_bytes.top(p.opts.top);
+            // A key's other weight, where the other summary still holds it (else 0).
+            let bytes_of = |key: &[u8]| k.by_bytes.get(key).unwrap_or(0);
+            let items_of = |key: &[u8]| k.by_items.get(key).unwrap_or(0);
+            let max_items = hot_items.first().map(|h| h.weight).unwrap_or(0);
+            let max_bytes = hot_bytes.first().map(|h| h.weight).unwrap_or(0);
+            KeyFigures {
+                index: k.index.name.clone(),
+                partition: k.index.partition.clone(),
+                sort: k.index.sort.clone(),
+                items: k.items,
+                bytes: k.bytes,
+                distinct_partition_keys: Estimate {
+                    value: distinct,
+                    exact,
+                    relative_error: err,
+                },
+                items_per_key: Spread3 {
+                    p50: items_q[0],
+                    p99: items_q[1],
+                    max: if exact { items_q[2] } else { max_items },
+                    exact,
+                },
+                bytes_per_key: Spread3 {
+                    p50: bytes_q[0],
+                    p99: bytes_q[1],
+                    max: if exact { bytes_q[2] } else { max_bytes },
+                    exact,
+                },
+                hottest: hot_items
+                    .iter()
+                    .map(|h| HotKey {
+                        key: key_text(&h.key),
+                        items: h.weight,
+                        bytes: bytes_of(&h.key),
+                        error_at_most: k.by_items.slack(),
+                    })
+                    .collect(),
+                largest_collections: hot_bytes
+                    .iter()
+                    .map(|h| HotKey {
+                        key: key_text(&h.key),
+                        items: items_of(&h.key),
+                        bytes: h.weight,
+                        error_at_most: k.by_bytes.slack(),
+                    })
+                    .collect(),
+                max_key_bytes: k.max_key_bytes,
+            }
+        })
+        .collect();
+    if keys.is_empty() {
+        notes.push(
+            "no key schema (--key, --table-def, or a prep manifest): key design figures were skipped"
+                .into(),
+        );
+    }
+
+    let limits = limits(&p, &volume, &keys, &findings);
+    let cost = cost::prices(&p.opts.region, p.opts.price_per_gb).map(|src| {
+        let gb = uncompressed as f64 / cost::GB;
+        let known = |v: f64| (!v.is_nan()).then_some(v);
+        Cost {
+            region: src.region.clone(),
+            source: src.source.clone(),
+            import: CostLine {
+                quantity: gb,
+                unit: "GB",
+                price: src.prices.import_per_gb,
+                usd: gb * src.prices.import_per_gb,
+            },
+            batch_write: known(src.prices.write_per_million).map(|price| CostLine {
+                quantity: p.write_units as f64 / 1e6,
+                unit: "million write request units",
+                price,
+                usd: p.write_units as f64 / 1e6 * price,
+            }),
+            storage_monthly: known(src.prices.storage_per_gb_month).map(|price| {
+                let gb = p.stored_bytes as f64 / cost::GB;
+                CostLine {
+                    quantity: gb,
+                    unit: "GB-month",
+                    price,
+                    usd: gb * price,
+                }
+            }),
+        }
+    });
+    if cost.is_none() {
+        notes.push(format!(
+            "prep's price table has no prices for {} (it has {}): pass --price-per-gb",
+            p.opts.region,
+            cost::regions().join(", ")
+        ));
+    }
+    Summary {
+        schema: "prep.inspect/1",
+        volume,
+        cost,
+        item_sizes,
+        attributes: Attributes {
+            names,
+            other_names: p.other_names,
+        },
+        keys,
+        limits,
+        findings,
+        notes,
+    }
+}
+
+/// Regions where one import may hold 15 TB; elsewhere 1 TB.
+const LARGE_QUOTA_REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
+
+fn limits(p: &Profiler, v: &Volume, keys: &[KeyFigures], f: &Findings) -> Vec<Limit> {
+    let tb = 1e12;
+    let quota = if LARGE_QUOTA_REGIONS.contains(&p.opts.region.as_str()) {
+        15.0 * tb
+    } else {
+        tb
+    };
+    let mut out = vec![
+        Limit {
+            check: "objects in one import".into(),
+            value: v.files as f64,
+            limit: 50_000.0,
+            ok: v.files <= 50_000,
+            note: "split the data into several imports or larger files".into(),
+        },
+        Limit {
+            check: format!("stored size in one import ({})", p.opts.region),
+            value: v.stored_bytes as f64,
+            limit: quota,
+            ok: v.stored_bytes as f64 <= quota,
+            note: "the regional quota on the objects' size (raw, compressed)".into(),
+        },
+        Limit {
+            check: "largest item (bytes)".into(),
+            value: p.by_size.iter().rposition(|&n| n > 0).unwrap_or(0) as f64,
+            limit: MAX_ITEM_BYTES as f64,
+            ok: p.by_size[MAX_ITEM_BYTES + 1] == 0,
+            note: "items over 400 KB fail the import".into(),
+        },
+    ];
+    if let Some(t) = keys.first() {
+        out.push(Limit {
+            check: "largest partition key (bytes)".into(),
+            value: t.max_key_bytes as f64,
+            limit: 2048.0,
+            ok: t.max_key_bytes <= 2048,
+            note: "partition key values are at most 2,048 bytes".into(),
+        });
+        if !t.sort.is_empty() {
+            out.push(Limit {
+                check: "largest sort key (bytes)".into(),
+                value: p.max_sort_bytes as f64,
+                limit: 1024.0,
+                ok: p.max_sort_bytes <= 1024,
+                note: "sort key values are at most 1,024 bytes".into(),
+            });
+        }
+        out.push(Limit {
+            check: "largest item collection (bytes)".into(),
+            value: t.bytes_per_key.max as f64,
+            limit: 10.0 * (1u64 << 30) as f64,
+            ok: t.bytes_per_key.max <= 10 << 30,
+            note: "a partition key's items past 10 GB fail writes once the table has a local secondary index (an imported table has none)".into(),
+        });
+    }
+    out.push(Limit {
+        check: "errors prep validate reports".into(),
+        value: f.errors as f64,
+        limit: 0.0,
+        ok: f.errors == 0,
+        note: "any item error fails the import: run prep validate for the list".into(),
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::parse::LineFormat;
+
+    fn item(line: &str) -> Item {
+        LineFormat::DynamodbJson.parse_line(line.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn item_size_is_the_encoders_size() {
+        use crate::encoding::item_lines::LinesEncoder;
+        use crate::encoding::{ItemWriter, Nulls, Syntax};
+        let enc = LinesEncoder {
+            format: LineFormat::DynamodbJson,
+            keys: Vec::new(),
+            syn: Syntax::Json,
+        };
+        for line in [
+            r#"{"Item":{"a":{"S":"héllo"},"n":{"N":"-12.50"},"b":{"B":"AAEC"}}}"#,
+            r#"{"Item":{"l":{"L":[{"N":"1"},{"BOOL":true},{"NULL":true},{"M":{"x":{"S":""}}}]}}}"#,
+            r#"{"Item":{"ss":{"SS":["a","bb"]},"ns":{"NS":["1E+3","0.001","-7"]},"bs":{"BS":["AA=="]}}}"#,
+            r#"{"Item":{"big":{"N":"123456789012345678901234567890.12345678"},"z":{"N":"0"}}}"#,
+        ] {
+            let mut w = ItemWriter::new(Syntax::Json, Nulls::Omit);
+            w.strict = true;
+            let want = enc
+                .encode_line(line.as_bytes(), &mut w, &mut Vec::new(), &mut Vec::new())
+                .unwrap();
+            assert_eq!(item_size(&item(line)), want, "{line}");
+        }
+    }
+
+    fn schema() -> KeySchema {
+        use crate::model::keys::{Gsi, KeyAttr};
+        KeySchema {
+            table_name: None,
+            partition: KeyAttr::parse("pk:S").unwrap(),
+            sort: Some(KeyAttr::parse("sk:N").unwrap()),
+            gsis: vec![Gsi::parse("byTag=tag:S").unwrap()],
+            vectors: Default::default(),
+        }
+    }
+
+    #[test]
+    fn figures_of_a_known_set_of_items() {
+        let keys = schema();
+        let mut p = Profiler::new(
+            Some(&keys),
+            ProfileOptions {
+                top: 3,
+                ..Default::default()
+            },
+        );
+        p.set_files(vec![FileFigures {
+            file: "f.json".into(),
+            stored_bytes: 100,
+            ..Default::default()
+        }]);
+        let ix = p.indexes();
+        let mut facts = BatchFacts::new(0);
+        // pk a: 3 items, b: 1; tag only on two items; "v" is N once, S once.
+        let lines = [
+            r#"{"Item":{"pk":{"S":"a"},"sk":{"N":"1"},"tag":{"S":"t"},"v":{"N":"5"}}}"#,
+            r#"{"Item":{"pk":{"S":"a"},"sk":{"N":"2"},"v":{"S":"five"}}}"#,
+            r#"{"Item":{"pk":{"S":"a"},"sk":{"N":"3"},"tag":{"S":"t"}}}"#,
+            r#"{"Item":{"pk":{"S":"b"},"sk":{"N":"1"},"m":{"M":{"x":{"L":[{"N":"1"}]}}},"s":{"SS":["x","y","z"]}}}"#,
+        ];
+        for (i, l) in lines.iter().enumerate() {
+            facts.add(&ix, &item(l), i as u64 + 1);
+        }
+        p.add_lines(0, 4, 300);
+        p.add(facts);
+        let s = p.finish(Findings::default());
+        assert_eq!(s.volume.items, 4);
+        assert_eq!(s.volume.uncompressed_bytes, 300);
+        let sizes: Vec<u64> = lines.iter().map(|l| item_size(&item(l)) as u64).collect();
+        assert_eq!(s.volume.item_bytes, sizes.iter().sum::<u64>());
+        assert_eq!(s.item_sizes.max, *sizes.iter().max().unwrap());
+        assert_eq!(s.item_sizes.min, *sizes.iter().min().unwrap());
+        assert_eq!(s.item_sizes.largest.len(), 3);
+        assert_eq!(s.item_sizes.largest[0].line, 4, "the map item is the largest");
+        let table = &s.keys[0];
+        assert_eq!(table.index, None);
+        assert_eq!(table.distinct_partition_keys.value, 2);
+        assert!(table.distinct_partition_keys.exact);
+        assert_eq!(table.items_per_key.max, 3);
+        assert_eq!(table.hottest[0].key, "a");
+        assert_eq!(table.hottest[0].items, 3);
+        assert_eq!(table.hottest[0].error_at_most, 0);
+        let gsi = &s.keys[1];
+        assert_eq!(gsi.index.as_deref(), Some("byTag"));
+        assert_eq!(gsi.items, 2, "sparse: two items have a tag");
+        let v = s.attributes.names.iter().find(|a| a.name == "v").unwrap();
+        assert!(v.drift);
+        assert_eq!(v.types.len(), 2);
+        assert_eq!(v.types.iter().find(|t| t.ty == "S").unwrap().first.line, 2);
+        let m = s.attributes.names.iter().find(|a| a.name == "m").unwrap();
+        assert_eq!(m.max_depth, 2);
+        let set = s.attributes.names.iter().find(|a| a.name == "s").unwrap();
+        assert_eq!(set.set_members_max, 3);
+        let pk = s.attributes.names.iter().find(|a| a.name == "pk").unwrap();
+        assert_eq!(pk.share, 1.0);
+        // Write units: one per item for the table, one more for each of the two tagged items.
+        let c = s.cost.unwrap();
+        assert_eq!(c.batch_write.unwrap().quantity, 6.0 / 1e6);
+        assert!(s.limits.iter().all(|l| l.ok));
+    }
+
+    #[test]
+    fn size_quantiles_by_nearest_rank() {
+        let mut by = vec![0u64; 10];
+        by[1] = 50;
+        by[5] = 49;
+        by[9] = 1;
+        assert_eq!(size_at(&by, 100, 0.5), 1);
+        assert_eq!(size_at(&by, 100, 0.9), 5);
+        assert_eq!(size_at(&by, 100, 0.99), 5);
+        assert_eq!(size_at(&by, 100, 1.0), 9);
+        assert_eq!(size_at(&by, 0, 0.5), 0);
+    }
+}
