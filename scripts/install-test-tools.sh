@@ -7,6 +7,7 @@
 #   target/test-tools/             the official SARIF 2.1.0 JSON schema (shipped in @microsoft/jest-sarif),
 #                                  s3s-fs (an S3 server over a folder that rejects bad digests and keeps
 #                                  its state across restarts: the resume test; ~5 min to build once)
+#   chromium (Debian's, by apt-get)  the browser the HTML report of prep inspect is opened in
 # Without them those checks are skipped locally; under CI=true they fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,4 +26,13 @@ fi
 if [ ! -x target/test-tools/s3s-fs/bin/s3s-fs ]; then
   cargo install s3s-fs@0.14.1 --features binary --locked --root target/test-tools/s3s-fs --quiet
 fi
-echo "test tools ready: .venv/bin/pre-commit, target/test-tools/sarif-schema-2.1.0.json"
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is not installed and cannot be installed here (apt-get as root): the HTML report test is skipped (fails under CI)" >&2
+  fi
+fi
+echo "test tools ready: .venv/bin/pre-commit, target/test-tools/sarif-schema-2.1.0.json, chromium"

@@ -330,6 +330,7 @@ fn validate_findings_are_the_same_with_and_without_the_scanner() {
                 max_line: prep::input::parse::lines::DEFAULT_MAX_LINE,
                 aws: Default::default(),
                 ttl: None,
+                profile: None,
             };
             let r = prep::commands::validate::run(&opts).unwrap();
             let findings: Vec<(String, Option<u64>, String)> = r

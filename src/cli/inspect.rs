@@ -126,12 +126,7 @@ pub fn text(s: &Summary) -> String {
     let mut o = String::new();
     let v = &s.volume;
     let _ = writeln!(o, "Volume");
-    let _ = writeln!(
-        o,
-        "  {:<28}{:>16}",
-        "files",
-        count(v.files as u64)
-    );
+    let _ = writeln!(o, "  {:<28}{:>16}", "files", count(v.files as u64));
     for (what, n) in [("items", v.items), ("lines", v.lines)] {
         let _ = writeln!(o, "  {what:<28}{:>16}", count(n));
     }
@@ -305,7 +300,11 @@ pub fn text(s: &Summary) -> String {
         );
     }
     if s.attributes.names.len() > 30 {
-        let _ = writeln!(o, "  … {} more (--json lists all)", s.attributes.names.len() - 30);
+        let _ = writeln!(
+            o,
+            "  … {} more (--json lists all)",
+            s.attributes.names.len() - 30
+        );
     }
     for a in drifting {
         let _ = writeln!(o, "  ! {} has several types:", a.name);

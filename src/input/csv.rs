@@ -311,6 +311,7 @@ pub fn read(
                     rule,
                     message,
                     values,
+                    unheld: 0,
                 });
             }
             len += 1;
@@ -397,6 +398,7 @@ fn text_columns_without_bad_rows(
                     e.valid_up_to() + 1
                 ),
                 values: raw_values(names, &cells),
+                unheld: 0,
             });
         }
     }
@@ -443,6 +445,7 @@ mod tests {
             rule: &rules::CSV_FIELD_COUNT,
             message: "short".into(),
             values: Value::Null,
+            unheld: 0,
         }];
         let cols = text_columns(&mut builders, &names, &mut pre).unwrap();
         let got: Vec<(usize, &str, &str)> = pre

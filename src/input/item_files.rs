@@ -281,6 +281,8 @@ fn long_line_reject(index: usize, line: u64, len: u64, opts: &ReadOptions) -> Pr
         rule: &crate::model::rules::ITEM_TOO_LARGE,
         values: serde_json::json!({ "line": message }),
         message,
+        // The batch holds the line's first bytes and a newline in its place.
+        unheld: len.saturating_sub(LONG_LINE_KEPT as u64),
     }
 }
 

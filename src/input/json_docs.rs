@@ -339,6 +339,7 @@ pub(crate) fn to_columns(mut b: Batch, layout: &Layout) -> Result<Batch> {
                         rule,
                         message,
                         values: reject_values(lines.value(i)),
+                        unheld: 0,
                     });
                     None
                 }

@@ -134,6 +134,8 @@ pub struct PreReject {
     pub rule: &'static Rule,
     pub message: String,
     pub values: Value,
+    /// Bytes of the row its batch does not hold (the rest of an over-long line).
+    pub unheld: u64,
 }
 
 /// Rows of one source, with where they came from.

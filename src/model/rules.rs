@@ -396,6 +396,18 @@ pub(crate) const MAX_KEY_NAME_BYTES: usize = 255;
 pub(crate) const MAX_NUMBER_DIGITS: usize = 38;
 pub const MAX_IMPORT_OBJECTS: usize = 50_000;
 
+pub(crate) const TB: u64 = 1_000_000_000_000;
+
+/// The import's size quota in `region` (X003): 15 TB in us-east-1, us-west-2 and eu-west-1,
+/// 1 TB elsewhere; unknown regions are given the larger one (a note says so).
+pub(crate) fn import_quota(region: Option<&str>) -> u64 {
+    let big_regions = ["us-east-1", "us-west-2", "eu-west-1"];
+    match region {
+        Some(r) if !big_regions.contains(&r) => TB,
+        _ => 15 * TB,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

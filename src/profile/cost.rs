@@ -71,7 +71,7 @@ pub fn prices(region: &str, import_per_gb: Option<f64>) -> Option<PriceSource> {
 }
 
 /// The regions the table has prices for.
-pub fn regions() -> Vec<String> {
+pub(crate) fn regions() -> Vec<String> {
     table().regions.into_keys().collect()
 }
 
@@ -79,12 +79,12 @@ pub fn regions() -> Vec<String> {
 pub const GB: f64 = (1u64 << 30) as f64;
 
 /// Write request units of one standard write of an item of `size` bytes: one per KB started.
-pub fn write_units(size: u64) -> u64 {
+pub(crate) fn write_units(size: u64) -> u64 {
     size.div_ceil(1024).max(1)
 }
 
 /// Bytes DynamoDB adds to every item it stores (and to every index entry) for its indexing.
-pub const STORED_ITEM_OVERHEAD: u64 = 100;
+pub(crate) const STORED_ITEM_OVERHEAD: u64 = 100;
 
 #[cfg(test)]
 mod tests {

@@ -62,6 +62,11 @@ impl KeySample {
         }
     }
 
+    /// A key's exact counts, if the sample holds it (every key while exact).
+    pub(crate) fn get(&self, hash: u64) -> Option<Tally> {
+        self.counted.get(&hash).copied()
+    }
+
     /// The share of keys counted: 1 while exact.
     pub(crate) fn rate(&self) -> f64 {
         1.0 / (1u64 << self.level) as f64
@@ -236,7 +241,11 @@ mod tests {
         assert!(h.slack() <= bound, "slack {} over {bound}", h.slack());
         let top = h.top(5);
         for hit in &top {
-            assert!(hit.key.starts_with(b"hot"), "{:?}", String::from_utf8_lossy(&hit.key));
+            assert!(
+                hit.key.starts_with(b"hot"),
+                "{:?}",
+                String::from_utf8_lossy(&hit.key)
+            );
             let t = truth[&hit.key];
             assert!(hit.weight <= t && t <= hit.weight + h.slack());
         }
@@ -251,8 +260,20 @@ mod tests {
         }
         assert_eq!(h.slack(), 0);
         let top = h.top(2);
-        assert_eq!(top[0], Hitter { key: b"b".to_vec(), weight: 7 });
-        assert_eq!(top[1], Hitter { key: b"a".to_vec(), weight: 6 });
+        assert_eq!(
+            top[0],
+            Hitter {
+                key: b"b".to_vec(),
+                weight: 7
+            }
+        );
+        assert_eq!(
+            top[1],
+            Hitter {
+                key: b"a".to_vec(),
+                weight: 6
+            }
+        );
     }
 
     #[test]

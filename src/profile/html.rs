@@ -48,7 +48,7 @@ pub fn count(n: u64) -> String {
     let s = n.to_string();
     let mut o = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             o.push(',');
         }
         o.push(c);
@@ -137,7 +137,11 @@ fn hot_rows(hot: &[HotKey]) -> Vec<(String, u64, String)> {
     hot.iter()
         .map(|h| {
             let shown = if h.error_at_most > 0 {
-                format!("{} items (up to +{})", count(h.items), count(h.error_at_most))
+                format!(
+                    "{} items (up to +{})",
+                    count(h.items),
+                    count(h.error_at_most)
+                )
             } else {
                 format!("{} items", count(h.items))
             };
@@ -322,7 +326,11 @@ pub fn render(s: &Summary, title: &str) -> String {
     );
     // The largest files, so that a folder of thousands stays readable.
     let mut files: Vec<_> = v.per_file.iter().collect();
-    files.sort_by(|a, b| b.stored_bytes.cmp(&a.stored_bytes).then(a.file.cmp(&b.file)));
+    files.sort_by(|a, b| {
+        b.stored_bytes
+            .cmp(&a.stored_bytes)
+            .then(a.file.cmp(&b.file))
+    });
     let rows: Vec<(String, u64, String)> = files
         .iter()
         .take(40)
@@ -397,7 +405,10 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
         assert_eq!(esc("a\u{0}b"), "a\u{fffd}b");
     }
 

@@ -5,8 +5,8 @@
 //! sample and heavy hitters of [`counts`]), and [`Profiler::finish`] writes the [`Summary`]:
 //! a documented, stable JSON schema (docs/inspect.md) that the text and HTML views render.
 
-pub(crate) mod counts;
 pub mod cost;
+pub(crate) mod counts;
 pub mod html;
 
 use crate::encoding::attrs::{attr_raw, number_raw};
@@ -67,7 +67,7 @@ impl Index {
 }
 
 /// Items at least this large are "near the limit".
-pub const NEAR_LIMIT: u64 = MAX_ITEM_BYTES as u64 * 9 / 10;
+pub(crate) const NEAR_LIMIT: u64 = MAX_ITEM_BYTES as u64 * 9 / 10;
 
 /// Attribute names counted one by one; past this many, the rest are counted together.
 const MAX_NAMES: usize = 10_000;
@@ -407,9 +407,7 @@ impl Profiler {
                     .map(|(_, v)| v.len() as u64)
                     .sum::<u64>();
                 stats.max_key_bytes = stats.max_key_bytes.max(key_bytes);
-                stats
-                    .sample
-                    .add(crate::model::keys::key_hash(key), size64);
+                stats.sample.add(crate::model::keys::key_hash(key), size64);
                 stats.by_items.add(key, 1);
                 stats.by_bytes.add(key, size64);
             }
@@ -628,6 +626,45 @@ pub struct Limit {
     pub note: String,
 }
 
+/// The `n` keys heaviest by items (or by bytes): the heavy hitters' candidates, with exact
+/// counts wherever the sample holds the key (always, while it is exact).
+fn hot_keys(k: &KeyStats, n: usize, by_bytes: bool) -> Vec<HotKey> {
+    let (hitters, other) = if by_bytes {
+        (&k.by_bytes, &k.by_items)
+    } else {
+        (&k.by_items, &k.by_bytes)
+    };
+    // More candidates than asked: exact counts may reorder them.
+    let mut out: Vec<HotKey> = hitters
+        .top(n.saturating_mul(4).saturating_add(16))
+        .into_iter()
+        .map(|h| {
+            let (items, bytes, error_at_most) =
+                match k.sample.get(crate::model::keys::key_hash(&h.key)) {
+                    Some(t) => (t.items, t.bytes, 0),
+                    None if by_bytes => (other.get(&h.key).unwrap_or(0), h.weight, hitters.slack()),
+                    None => (h.weight, other.get(&h.key).unwrap_or(0), hitters.slack()),
+                };
+            HotKey {
+                key: key_text(&h.key),
+                items,
+                bytes,
+                error_at_most,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        let (wa, wb) = if by_bytes {
+            (a.bytes, b.bytes)
+        } else {
+            (a.items, b.items)
+        };
+        wb.cmp(&wa).then_with(|| a.key.cmp(&b.key))
+    });
+    out.truncate(n);
+    out
+}
+
 /// Histogram edges: fine where most items are, coarse towards the limit.
 const EDGES: [u64; 12] = [
     0,
@@ -737,11 +774,13 @@ fn summarize(p: Profiler, findings: Findings) -> Summary {
         histogram,
         largest: largest
             .into_iter()
-            .map(|std::cmp::Reverse((size, std::cmp::Reverse(at)))| LargeItem {
-                size: size as u64,
-                file: name_of(at),
-                line: at.line,
-            })
+            .map(
+                |std::cmp::Reverse((size, std::cmp::Reverse(at)))| LargeItem {
+                    size: size as u64,
+                    file: name_of(at),
+                    line: at.line,
+                },
+            )
             .collect(),
         near_limit: p.by_size[NEAR_LIMIT as usize..].iter().sum(),
     };
@@ -797,13 +836,10 @@ fn summarize(p: Profiler, findings: Findings) -> Summary {
             let (distinct, err) = k.sample.distinct();
             let (items_q, bytes_q) = k.sample.spread(&[0.5, 0.99, 1.0]);
             let exact = k.sample.exact();
-            let hot_items = k.by_items.top(p.opts.top);
-            let hot_bytes = k.by_bytes.top(p.opts.top);
-            // A key's other weight, where the other summary still holds it (else 0).
-            let bytes_of = |key: &[u8]| k.by_bytes.get(key).unwrap_or(0);
-            let items_of = |key: &[u8]| k.by_items.get(key).unwrap_or(0);
-            let max_items = hot_items.first().map(|h| h.weight).unwrap_or(0);
-            let max_bytes = hot_bytes.first().map(|h| h.weight).unwrap_or(0);
+            let hottest = hot_keys(k, p.opts.top, false);
+            let largest_collections = hot_keys(k, p.opts.top, true);
+            let max_items = hottest.first().map(|h| h.items).unwrap_or(0);
+            let max_bytes = largest_collections.first().map(|h| h.bytes).unwrap_or(0);
             KeyFigures {
                 index: k.index.name.clone(),
                 partition: k.index.partition.clone(),
@@ -827,24 +863,8 @@ fn summarize(p: Profiler, findings: Findings) -> Summary {
                     max: if exact { bytes_q[2] } else { max_bytes },
                     exact,
                 },
-                hottest: hot_items
-                    .iter()
-                    .map(|h| HotKey {
-                        key: key_text(&h.key),
-                        items: h.weight,
-                        bytes: bytes_of(&h.key),
-                        error_at_most: k.by_items.slack(),
-                    })
-                    .collect(),
-                largest_collections: hot_bytes
-                    .iter()
-                    .map(|h| HotKey {
-                        key: key_text(&h.key),
-                        items: items_of(&h.key),
-                        bytes: h.weight,
-                        error_at_most: k.by_bytes.slack(),
-                    })
-                    .collect(),
+                hottest,
+                largest_collections,
                 max_key_bytes: k.max_key_bytes,
             }
         })
@@ -909,16 +929,8 @@ fn summarize(p: Profiler, findings: Findings) -> Summary {
     }
 }
 
-/// Regions where one import may hold 15 TB; elsewhere 1 TB.
-const LARGE_QUOTA_REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
-
 fn limits(p: &Profiler, v: &Volume, keys: &[KeyFigures], f: &Findings) -> Vec<Limit> {
-    let tb = 1e12;
-    let quota = if LARGE_QUOTA_REGIONS.contains(&p.opts.region.as_str()) {
-        15.0 * tb
-    } else {
-        tb
-    };
+    let quota = crate::model::rules::import_quota(Some(&p.opts.region)) as f64;
     let mut out = vec![
         Limit {
             check: "objects in one import".into(),
@@ -983,7 +995,9 @@ mod tests {
     use crate::input::parse::LineFormat;
 
     fn item(line: &str) -> Item {
-        LineFormat::DynamodbJson.parse_line(line.as_bytes()).unwrap()
+        LineFormat::DynamodbJson
+            .parse_line(line.as_bytes())
+            .unwrap()
     }
 
     #[test]
@@ -1058,7 +1072,10 @@ mod tests {
         assert_eq!(s.item_sizes.max, *sizes.iter().max().unwrap());
         assert_eq!(s.item_sizes.min, *sizes.iter().min().unwrap());
         assert_eq!(s.item_sizes.largest.len(), 3);
-        assert_eq!(s.item_sizes.largest[0].line, 4, "the map item is the largest");
+        assert_eq!(
+            s.item_sizes.largest[0].line, 4,
+            "the map item is the largest"
+        );
         let table = &s.keys[0];
         assert_eq!(table.index, None);
         assert_eq!(table.distinct_partition_keys.value, 2);

@@ -149,6 +149,7 @@ fn shape_batch(
                 rule: p.rule,
                 message: p.message,
                 values: values(&b.rows, p.index),
+                unheld: 0,
             });
         }
         b.pre_rejects.sort_by_key(|r| r.index);

@@ -327,17 +327,6 @@ pub(crate) fn check_folder(
     Ok(out)
 }
 
-const TB: u64 = 1_000_000_000_000;
-
-/// The import's size quota in `region` (X003): 15 TB in us-east-1, us-west-2 and eu-west-1,
-/// 1 TB elsewhere; unknown regions are given the larger one (a note says so).
-fn import_quota(region: Option<&str>) -> u64 {
-    let big_regions = ["us-east-1", "us-west-2", "eu-west-1"];
-    match region {
-        Some(r) if !big_regions.contains(&r) => TB,
-        _ => 15 * TB,
-    }
-}
 /// Rules over all objects of one import: one format and compression, object count, size quota,
 /// even part sizes.
 pub(crate) fn check_set(
@@ -372,14 +361,14 @@ pub(crate) fn check_set(
     }
     let sizes: Vec<u64> = files.iter().filter_map(DataFile::size).collect();
     let total: u64 = sizes.iter().sum();
-    let quota = import_quota(opts.region.as_deref());
+    let quota = rules::import_quota(opts.region.as_deref());
     if total > quota {
         report.add(Finding::file(
             &rules::IMPORT_QUOTA,
             files[0].path.display().to_string(),
             format!("{total} bytes in all; the import quota is {quota} bytes in this region"),
         ));
-    } else if total > TB && opts.region.is_none() {
+    } else if total > rules::TB && opts.region.is_none() {
         report.notes.push("more than 1 TB of data: over the import quota outside us-east-1, us-west-2 and eu-west-1 (pass --region to check)".into());
     }
     if sizes.len() >= 2 {
@@ -405,6 +394,7 @@ mod tests {
     /// is not known.
     #[test]
     fn the_import_quota_depends_on_the_region() {
+        use rules::{import_quota, TB};
         assert_eq!(import_quota(Some("ap-south-1")), TB);
         assert_eq!(import_quota(Some("us-east-1")), 15 * TB);
         assert_eq!(import_quota(Some("eu-west-1")), 15 * TB);
@@ -430,6 +420,7 @@ mod tests {
             max_line: crate::input::parse::lines::DEFAULT_MAX_LINE,
             aws: Default::default(),
             ttl: None,
+            profile: None,
         }
     }
 

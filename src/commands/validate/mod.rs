@@ -504,7 +504,8 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
     folder::check_set(&kinds, &files, opts, &mut report);
 
     let mut csv_header: Option<Vec<String>> = None;
-    let csv_profiled_not = opts.profile.is_some() && sources.iter().any(|(s, _)| s.format == Format::Csv);
+    let csv_profiled_not =
+        opts.profile.is_some() && sources.iter().any(|(s, _)| s.format == Format::Csv);
     let mut item_sources = Vec::new();
     for (src, expect) in sources {
         if src.format == Format::Csv {
@@ -533,9 +534,8 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
         (a.file.as_str(), a.line.unwrap_or(0)).cmp(&(b.file.as_str(), b.line.unwrap_or(0)))
     });
     if let Some(popts) = &opts.profile {
-        let profiler = profiler.unwrap_or_else(|| {
-            crate::profile::Profiler::new(keys.as_ref(), popts.clone())
-        });
+        let profiler =
+            profiler.unwrap_or_else(|| crate::profile::Profiler::new(keys.as_ref(), popts.clone()));
         let findings = crate::profile::Findings {
             errors: report.errors,
             warnings: report.warnings,
@@ -723,8 +723,10 @@ fn check_batch(
         }
         facts
     });
+    // Lines keep their newline; an over-long line is held only in part.
     let offsets = lines.value_offsets();
-    let line_bytes = (offsets[lines.len()] - offsets[0]) as u64 + lines.len() as u64;
+    let line_bytes = (offsets[lines.len()] - offsets[0]) as u64
+        + b.pre_rejects.iter().map(|r| r.unheld).sum::<u64>();
     let mut blank = vec![false; lines.len()];
     let mut abandon: Option<usize> = None;
     for r in &encoded.rejects {
