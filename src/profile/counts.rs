@@ -23,23 +23,30 @@ pub(crate) struct Tally {
 }
 
 /// Distinct keys and their spread, exact until the sample first halves.
+///
+/// Counting appends (hash, bytes) to a pending list, with no lookup; a full list is sorted and
+/// merged into the counted keys (sorted by hash), so the cost is sequential work and a sort
+/// rather than a random probe into a large table per item.
 #[derive(Debug)]
 pub(crate) struct KeySample {
     /// Keys whose hash is below `2^64 >> level` are counted.
     level: u32,
     max: usize,
-    counted: HashMap<u64, Tally, foldhash::fast::FixedState>,
+    pending: Vec<(u64, u64)>,
+    /// Sorted by hash, one entry per key.
+    counted: Vec<(u64, Tally)>,
 }
 
-/// Bytes one sampled key costs in the map (hash, tally, the table's own overhead).
-pub(crate) const SAMPLE_ENTRY_BYTES: usize = 40;
+/// Bytes one counted key costs (its entry, and its share of the pending list and the merge).
+pub(crate) const SAMPLE_ENTRY_BYTES: usize = 64;
 
 impl KeySample {
     pub(crate) fn new(memory: usize) -> Self {
         KeySample {
             level: 0,
             max: (memory / SAMPLE_ENTRY_BYTES).max(1024),
-            counted: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(7)),
+            pending: Vec::new(),
+            counted: Vec::new(),
         }
     }
 
@@ -48,23 +55,69 @@ impl KeySample {
         level == 0 || hash >> (64 - level) == 0
     }
 
+    #[inline]
     pub(crate) fn add(&mut self, hash: u64, bytes: u64) {
         if !Self::kept(self.level, hash) {
             return;
         }
-        let t = self.counted.entry(hash).or_default();
-        t.items += 1;
-        t.bytes += bytes;
-        while self.counted.len() > self.max && self.level < 63 {
-            self.level += 1;
-            let level = self.level;
-            self.counted.retain(|&h, _| Self::kept(level, h));
+        self.pending.push((hash, bytes));
+        if self.pending.len() >= (self.max / 2).max(1024) {
+            self.flush();
         }
     }
 
-    /// A key's exact counts, if the sample holds it (every key while exact).
+    /// Fold the pending items into the counted keys; halve the sample while it is over budget.
+    pub(crate) fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        self.pending.sort_unstable_by_key(|&(h, _)| h);
+        let mut merged: Vec<(u64, Tally)> =
+            Vec::with_capacity(self.counted.len() + self.pending.len());
+        let mut old = std::mem::take(&mut self.counted).into_iter().peekable();
+        let mut i = 0;
+        let level = self.level;
+        while i < self.pending.len() || old.peek().is_some() {
+            let next_new = self.pending.get(i).map(|&(h, _)| h);
+            let take_old = match (old.peek(), next_new) {
+                (Some(&(h, _)), Some(n)) => h <= n,
+                (Some(_), None) => true,
+                _ => false,
+            };
+            let (hash, mut tally) = if take_old {
+                old.next().expect("peeked")
+            } else {
+                (next_new.expect("pending left"), Tally::default())
+            };
+            while let Some(&(h, b)) = self.pending.get(i) {
+                if h != hash {
+                    break;
+                }
+                tally.items += 1;
+                tally.bytes += b;
+                i += 1;
+            }
+            if Self::kept(level, hash) {
+                merged.push((hash, tally));
+            }
+        }
+        self.pending.clear();
+        while merged.len() > self.max && self.level < 63 {
+            self.level += 1;
+            let level = self.level;
+            merged.retain(|&(h, _)| Self::kept(level, h));
+        }
+        self.counted = merged;
+    }
+
+    /// A key's exact counts, if the sample holds it (every key while exact). Call after
+    /// [`KeySample::flush`].
     pub(crate) fn get(&self, hash: u64) -> Option<Tally> {
-        self.counted.get(&hash).copied()
+        debug_assert!(self.pending.is_empty());
+        self.counted
+            .binary_search_by_key(&hash, |&(h, _)| h)
+            .ok()
+            .map(|i| self.counted[i].1)
     }
 
     /// The share of keys counted: 1 while exact.
@@ -77,7 +130,7 @@ impl KeySample {
     }
 
     /// Distinct keys (estimated once the sample has halved) and the estimate's relative
-    /// standard error (0 when exact).
+    /// standard error (0 when exact). Call after [`KeySample::flush`].
     pub(crate) fn distinct(&self) -> (u64, f64) {
         let n = self.counted.len() as f64;
         if self.exact() {
@@ -87,9 +140,10 @@ impl KeySample {
     }
 
     /// Items per key and bytes per key at the quantiles asked (0..=1), over the counted keys.
+    /// Call after [`KeySample::flush`].
     pub(crate) fn spread(&self, quantiles: &[f64]) -> (Vec<u64>, Vec<u64>) {
-        let mut items: Vec<u64> = self.counted.values().map(|t| t.items).collect();
-        let mut bytes: Vec<u64> = self.counted.values().map(|t| t.bytes).collect();
+        let mut items: Vec<u64> = self.counted.iter().map(|(_, t)| t.items).collect();
+        let mut bytes: Vec<u64> = self.counted.iter().map(|(_, t)| t.bytes).collect();
         items.sort_unstable();
         bytes.sort_unstable();
         (pick(&items, quantiles), pick(&bytes, quantiles))
@@ -111,13 +165,30 @@ pub(crate) fn pick(v: &[u64], quantiles: &[f64]) -> Vec<u64> {
 }
 
 /// The heaviest keys by a weight (items, or bytes), with a bound on their error.
+///
+/// Counters are found by the key's 64-bit hash (computed once by the caller) and hold the key
+/// bytes in one arena, so counting a new key allocates nothing. Two keys with one hash (about
+/// one chance in 2^64 per pair) cannot share a counter: the second one's weight is added to
+/// `slack`, which keeps the bound true.
 #[derive(Debug)]
 pub(crate) struct HeavyHitters {
     capacity: usize,
-    counters: HashMap<Vec<u8>, u64, foldhash::fast::FixedState>,
-    /// Weight taken off every counter so far: the most any counter is under its true weight.
+    index: HashMap<u64, u32, foldhash::fast::FixedState>,
+    counters: Vec<Counter>,
+    arena: Vec<u8>,
+    /// Weight taken off every counter so far, plus any weight not counted: the most any
+    /// counter is under its key's true weight.
     slack: u64,
+    #[cfg(test)]
     total: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Counter {
+    hash: u64,
+    at: usize,
+    len: usize,
+    weight: u64,
 }
 
 /// A key among the heaviest: its counted weight, which is at most `slack` under the truth.
@@ -131,34 +202,70 @@ impl HeavyHitters {
     pub(crate) fn new(capacity: usize) -> Self {
         HeavyHitters {
             capacity: capacity.max(1),
-            counters: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(11)),
+            index: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(11)),
+            counters: Vec::new(),
+            arena: Vec::new(),
             slack: 0,
+            #[cfg(test)]
             total: 0,
         }
     }
 
-    pub(crate) fn add(&mut self, key: &[u8], weight: u64) {
-        self.total += weight;
-        if let Some(c) = self.counters.get_mut(key) {
-            *c += weight;
+    /// Count `weight` for `key`, whose [`crate::model::keys::key_hash`] is `hash`.
+    pub(crate) fn add(&mut self, hash: u64, key: &[u8], weight: u64) {
+        #[cfg(test)]
+        {
+            self.total += weight;
+        }
+        if let Some(&c) = self.index.get(&hash) {
+            let c = &mut self.counters[c as usize];
+            if &self.arena[c.at..c.at + c.len] == key {
+                c.weight += weight;
+            } else {
+                self.slack += weight;
+            }
             return;
         }
-        self.counters.insert(key.to_vec(), weight);
+        self.index.insert(hash, self.counters.len() as u32);
+        self.counters.push(Counter {
+            hash,
+            at: self.arena.len(),
+            len: key.len(),
+            weight,
+        });
+        self.arena.extend_from_slice(key);
         if self.counters.len() >= 2 * self.capacity {
-            let mut counts: Vec<u64> = self.counters.values().copied().collect();
-            let mid = counts.len() / 2;
-            let (_, &mut cut, _) = counts.select_nth_unstable(mid);
-            self.slack += cut;
-            self.counters.retain(|_, c| {
-                *c = c.saturating_sub(cut);
-                *c > 0
-            });
+            self.purge();
         }
     }
 
+    /// Take the median weight off every counter and drop those at zero (at least half).
+    fn purge(&mut self) {
+        let mut weights: Vec<u64> = self.counters.iter().map(|c| c.weight).collect();
+        let mid = weights.len() / 2;
+        let (_, &mut cut, _) = weights.select_nth_unstable(mid);
+        self.slack += cut;
+        let mut arena = Vec::with_capacity(self.arena.len());
+        let old = std::mem::take(&mut self.counters);
+        self.index.clear();
+        for mut c in old {
+            c.weight = c.weight.saturating_sub(cut);
+            if c.weight == 0 {
+                continue;
+            }
+            let at = arena.len();
+            arena.extend_from_slice(&self.arena[c.at..c.at + c.len]);
+            c.at = at;
+            self.index.insert(c.hash, self.counters.len() as u32);
+            self.counters.push(c);
+        }
+        self.arena = arena;
+    }
+
     /// A key's counted weight, if it still has a counter.
-    pub(crate) fn get(&self, key: &[u8]) -> Option<u64> {
-        self.counters.get(key).copied()
+    pub(crate) fn get(&self, hash: u64, key: &[u8]) -> Option<u64> {
+        let c = self.counters[*self.index.get(&hash)? as usize];
+        (&self.arena[c.at..c.at + c.len] == key).then_some(c.weight)
     }
 
     /// The most any reported weight is under the truth (0: the weights are exact).
@@ -171,9 +278,9 @@ impl HeavyHitters {
         let mut all: Vec<Hitter> = self
             .counters
             .iter()
-            .map(|(k, &w)| Hitter {
-                key: k.clone(),
-                weight: w,
+            .map(|c| Hitter {
+                key: self.arena[c.at..c.at + c.len].to_vec(),
+                weight: c.weight,
             })
             .collect();
         all.sort_unstable_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.key.cmp(&b.key)));
@@ -199,6 +306,7 @@ mod tests {
                 s.add(crate::model::keys::key_hash(&k.to_le_bytes()), 10);
             }
         }
+        s.flush();
         assert!(s.exact());
         assert_eq!(s.distinct(), (1000, 0.0));
         let (items, bytes) = s.spread(&[0.0, 0.5, 1.0]);
@@ -213,6 +321,7 @@ mod tests {
         for k in 0..n {
             s.add(crate::model::keys::key_hash(&k.to_le_bytes()), 1);
         }
+        s.flush();
         assert!(!s.exact());
         assert!(s.counted.len() <= 1024);
         let (d, err) = s.distinct();
@@ -234,7 +343,7 @@ mod tests {
             } else {
                 format!("cold{}", i % 5000).into_bytes()
             };
-            h.add(&key, 1);
+            h.add(crate::model::keys::key_hash(&key), &key, 1);
             *truth.entry(key).or_default() += 1;
         }
         let bound = h.total() / 64;
@@ -256,7 +365,7 @@ mod tests {
     fn heavy_hitters_are_exact_below_capacity() {
         let mut h = HeavyHitters::new(8);
         for (k, w) in [("a", 5), ("b", 7), ("a", 1), ("c", 2)] {
-            h.add(k.as_bytes(), w);
+            h.add(crate::model::keys::key_hash(k.as_bytes()), k.as_bytes(), w);
         }
         assert_eq!(h.slack(), 0);
         let top = h.top(2);
@@ -274,6 +383,36 @@ mod tests {
                 weight: 6
             }
         );
+    }
+
+    #[test]
+    fn a_hash_shared_by_two_keys_never_merges_them() {
+        let mut h = HeavyHitters::new(8);
+        h.add(1, b"a", 5);
+        h.add(1, b"b", 3);
+        h.add(1, b"a", 1);
+        assert_eq!(h.get(1, b"a"), Some(6));
+        assert_eq!(h.get(1, b"b"), None);
+        // b's weight is in the slack: "at most 3 under" holds for b (counted 0, truly 3).
+        assert_eq!(h.slack(), 3);
+    }
+
+    #[test]
+    fn purges_keep_the_keys_bytes() {
+        let mut h = HeavyHitters::new(2);
+        for i in 0..100u64 {
+            let key = format!("key{}", i % 3 + if i % 2 == 0 { 0 } else { 10 });
+            h.add(
+                crate::model::keys::key_hash(key.as_bytes()),
+                key.as_bytes(),
+                1,
+            );
+        }
+        for hit in h.top(10) {
+            let hash = crate::model::keys::key_hash(&hit.key);
+            assert_eq!(h.get(hash, &hit.key), Some(hit.weight));
+            assert!(hit.key.starts_with(b"key"));
+        }
     }
 
     #[test]

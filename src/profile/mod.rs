@@ -43,7 +43,8 @@ impl Default for ProfileOptions {
 
 /// The table's key or one GSI's.
 #[derive(Clone, Debug)]
-pub(crate) struct Index {
+#[doc(hidden)]
+pub struct Index {
     pub name: Option<String>,
     pub partition: Vec<String>,
     pub sort: Vec<String>,
@@ -51,7 +52,7 @@ pub(crate) struct Index {
 
 impl Index {
     /// The table's key and then each GSI's, from a key schema.
-    pub(crate) fn all(keys: &KeySchema) -> Vec<Index> {
+    pub fn all(keys: &KeySchema) -> Vec<Index> {
         let mut out = vec![Index {
             name: None,
             partition: vec![keys.partition.name.clone()],
@@ -73,7 +74,7 @@ pub(crate) const NEAR_LIMIT: u64 = MAX_ITEM_BYTES as u64 * 9 / 10;
 const MAX_NAMES: usize = 10_000;
 
 /// The ten DynamoDB types, in the order reports list them.
-const TYPES: [&str; 10] = ["S", "N", "B", "BOOL", "NULL", "L", "M", "SS", "NS", "BS"];
+pub(crate) const TYPES: [&str; 10] = ["S", "N", "B", "BOOL", "NULL", "L", "M", "SS", "NS", "BS"];
 
 fn type_index(v: &AttrValue) -> usize {
     match v {
@@ -126,32 +127,38 @@ impl AttrTally {
     }
 }
 
-/// DynamoDB's size of a value (as the encoders count it: numbers by their canonical form).
-pub(crate) fn value_size(v: &AttrValue) -> usize {
+/// DynamoDB's size of a value (as the encoders count it: numbers by their canonical form);
+/// `scratch` holds a number's canonical text on the way.
+fn value_size(v: &AttrValue, scratch: &mut Vec<u8>) -> usize {
+    let mut number = |n: &str| {
+        scratch.clear();
+        number_raw(n, scratch).unwrap_or(n.len())
+    };
     match v {
         AttrValue::S(s) => s.len(),
-        AttrValue::N(n) => number_raw(n, &mut Vec::new()).unwrap_or(n.len()),
+        AttrValue::N(n) => number(n),
         AttrValue::B(b) => b.len(),
         AttrValue::Bool(_) | AttrValue::Null => 1,
-        AttrValue::L(l) => 3 + l.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
+        AttrValue::L(l) => 3 + l.iter().map(|x| 1 + value_size(x, scratch)).sum::<usize>(),
         AttrValue::M(m) => {
             3 + m
                 .iter()
-                .map(|(k, x)| 1 + k.len() + value_size(x))
+                .map(|(k, x)| 1 + k.len() + value_size(x, scratch))
                 .sum::<usize>()
         }
         AttrValue::SS(v) => v.iter().map(String::len).sum(),
-        AttrValue::NS(v) => v
-            .iter()
-            .map(|n| number_raw(n, &mut Vec::new()).unwrap_or(n.len()))
-            .sum(),
+        AttrValue::NS(v) => v.iter().map(|n| number(n)).sum(),
         AttrValue::BS(v) => v.iter().map(Vec::len).sum(),
     }
 }
 
 /// DynamoDB's size of an item: each attribute's name and value.
-pub(crate) fn item_size(item: &Item) -> usize {
-    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+#[cfg(test)]
+fn item_size(item: &Item) -> usize {
+    let mut scratch = Vec::new();
+    item.iter()
+        .map(|(k, v)| k.len() + value_size(v, &mut scratch))
+        .sum()
 }
 
 /// How deep lists and maps nest inside a value (0 for a scalar or a set).
@@ -163,21 +170,113 @@ fn depth(v: &AttrValue) -> u32 {
     }
 }
 
-fn set_len(v: &AttrValue) -> Option<usize> {
+fn set_len(v: &AttrValue) -> u32 {
     match v {
-        AttrValue::SS(s) => Some(s.len()),
-        AttrValue::NS(s) => Some(s.len()),
-        AttrValue::BS(s) => Some(s.len()),
-        _ => None,
+        AttrValue::SS(s) => s.len() as u32,
+        AttrValue::NS(s) => s.len() as u32,
+        AttrValue::BS(s) => s.len() as u32,
+        _ => 0,
     }
+}
+
+/// A top-level attribute as the validate scanner records it on its fast path (its name a span
+/// of the line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TopAttr {
+    /// The name's span in the line (a plain string: no escapes).
+    pub name: (usize, usize),
+    /// The type, as an index into [`TYPES`].
+    pub ty: u8,
+    /// How deep lists and maps nest inside the value (0 for a scalar or a set).
+    pub depth: u32,
+    /// A set's members (0 for anything else).
+    pub set_len: u32,
 }
 
 /// No key: the item lacks an attribute of it (a sparse GSI), or it is not a scalar.
 const ABSENT: (u32, u32) = (u32::MAX, u32::MAX);
 
-/// What the workers found in one batch's items.
+/// Attribute tallies of a batch. Items of one batch mostly list the same names in the same
+/// order, so each position remembers the tally its name had last time: a comparison of a few
+/// bytes instead of a hash lookup per attribute.
 #[derive(Debug, Default)]
-pub(crate) struct BatchFacts {
+struct NameTallies {
+    tallies: Vec<(String, AttrTally)>,
+    index: HashMap<String, usize>,
+    /// Per attribute position: the tally the name there had in the last item.
+    recent: Vec<usize>,
+}
+
+impl NameTallies {
+    /// The tally of `name` (UTF-8), the attribute at `pos` of its item.
+    fn get(&mut self, pos: usize, name: &[u8]) -> &mut AttrTally {
+        if let Some(&t) = self.recent.get(pos) {
+            if self.tallies[t].0.as_bytes() == name {
+                return &mut self.tallies[t].1;
+            }
+        }
+        let name = String::from_utf8_lossy(name);
+        let t = match self.index.get(name.as_ref()) {
+            Some(&t) => t,
+            None => {
+                self.tallies.push((name.to_string(), AttrTally::default()));
+                self.index.insert(name.into_owned(), self.tallies.len() - 1);
+                self.tallies.len() - 1
+            }
+        };
+        if pos < self.recent.len() {
+            self.recent[pos] = t;
+        } else if pos == self.recent.len() {
+            self.recent.push(t);
+        }
+        &mut self.tallies[t].1
+    }
+
+    fn count(&mut self, pos: usize, name: &[u8], at: At, ty: usize, depth: u32, set_len: u32) {
+        let t = self.get(pos, name);
+        t.items += 1;
+        t.types[ty] += 1;
+        if t.first[ty].is_none() {
+            t.first[ty] = Some(at);
+        }
+        t.max_depth = t.max_depth.max(depth);
+        if matches!(ty, 7..=9) {
+            t.set_items += 1;
+            t.set_members += set_len as u64;
+            t.max_members = t.max_members.max(set_len as u64);
+        }
+    }
+}
+
+/// Where the key attributes of each index are among the scanner's key attributes.
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub struct KeySlots {
+    /// Per index, its partition key attributes' slots (`None`: the scanner does not read it,
+    /// so no item has that key on the fast path).
+    partition: Vec<Vec<Option<usize>>>,
+    /// The table's sort key's slot.
+    sort: Option<usize>,
+}
+
+impl KeySlots {
+    /// Slots of `indexes` among the scanner's `keys` (names, in its order).
+    pub fn new(indexes: &[Index], keys: &[String]) -> Self {
+        let slot = |name: &String| keys.iter().position(|k| k == name);
+        KeySlots {
+            partition: indexes
+                .iter()
+                .map(|ix| ix.partition.iter().map(slot).collect())
+                .collect(),
+            sort: indexes.first().and_then(|t| t.sort.first()).and_then(slot),
+        }
+    }
+}
+
+/// What the workers found in one batch's items.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct BatchFacts {
     sizes: Vec<u32>,
     lines: Vec<u64>,
     /// Per item, one span into `keys` per index (the table's, then each GSI's); [`ABSENT`] where
@@ -187,21 +286,57 @@ pub(crate) struct BatchFacts {
     keys: Vec<u8>,
     /// The table's sort key's bytes, per item.
     sort_bytes: Vec<u32>,
-    names: HashMap<String, AttrTally>,
+    names: NameTallies,
     source: u32,
+    scratch: Vec<u8>,
+}
+
+/// Two batches' facts are equal when they hold the same items and tallies, whatever order
+/// the names were first met in.
+impl PartialEq for BatchFacts {
+    fn eq(&self, o: &Self) -> bool {
+        let keys = |f: &BatchFacts| -> Vec<Option<Vec<u8>>> {
+            f.spans
+                .iter()
+                .map(|&(a, b)| (a, b) != ABSENT)
+                .zip(&f.spans)
+                .map(|(present, &(a, b))| present.then(|| f.keys[a as usize..b as usize].to_vec()))
+                .collect()
+        };
+        let tallies = |f: &BatchFacts| -> Vec<(String, String)> {
+            let mut v: Vec<(String, String)> = f
+                .names
+                .tallies
+                .iter()
+                .map(|(n, t)| (n.clone(), format!("{t:?}")))
+                .collect();
+            v.sort();
+            v
+        };
+        self.source == o.source
+            && self.sizes == o.sizes
+            && self.lines == o.lines
+            && self.sort_bytes == o.sort_bytes
+            && keys(self) == keys(o)
+            && tallies(self) == tallies(o)
+    }
 }
 
 impl BatchFacts {
-    pub(crate) fn new(source: usize) -> Self {
+    pub fn new(source: usize) -> Self {
         BatchFacts {
             source: source as u32,
             ..Default::default()
         }
     }
 
-    /// Append `item`, read at `line`.
-    pub(crate) fn add(&mut self, indexes: &[Index], item: &Item, line: u64) {
-        let size = item_size(item);
+    /// Append `item`, read at `line`: the plain path, over the parsed item.
+    pub fn add(&mut self, indexes: &[Index], item: &Item, line: u64) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let size: usize = item
+            .iter()
+            .map(|(k, v)| k.len() + value_size(v, &mut scratch))
+            .sum();
         self.sizes.push(size.min(u32::MAX as usize) as u32);
         self.lines.push(line);
         for ix in indexes {
@@ -219,36 +354,78 @@ impl BatchFacts {
         }
         let sort = match indexes.first().and_then(|t| t.sort.first()) {
             Some(s) => {
-                let mut b = Vec::new();
+                scratch.clear();
                 match item.iter().find(|(n, _)| n == s) {
-                    Some((_, v)) if attr_raw(v, &mut b).is_ok() => b.len() as u32,
+                    Some((_, v)) if attr_raw(v, &mut scratch).is_ok() => scratch.len() as u32,
                     _ => 0,
                 }
             }
             None => 0,
         };
+        self.scratch = scratch;
         self.sort_bytes.push(sort);
         let at = At {
             source: self.source,
             line,
         };
-        for (name, v) in item {
-            let t = match self.names.get_mut(name.as_str()) {
-                Some(t) => t,
-                None => self.names.entry(name.clone()).or_default(),
-            };
-            t.items += 1;
-            let ty = type_index(v);
-            t.types[ty] += 1;
-            if t.first[ty].is_none() {
-                t.first[ty] = Some(at);
+        for (pos, (name, v)) in item.iter().enumerate() {
+            self.names.count(
+                pos,
+                name.as_bytes(),
+                at,
+                type_index(v),
+                depth(v),
+                set_len(v),
+            );
+        }
+    }
+
+    /// Append an item the validate scanner read on its fast path: its `size`, the top-level
+    /// attributes it recorded of `line_bytes`, and its key values by slot (`key(slot)`). Gives
+    /// what [`BatchFacts::add`] gives for the same line (a differential test and a fuzz target
+    /// hold them together).
+    pub fn add_scanned<'a>(
+        &mut self,
+        slots: &KeySlots,
+        line_bytes: &[u8],
+        size: usize,
+        attrs: &[TopAttr],
+        key: impl Fn(usize) -> Option<(u8, &'a [u8])>,
+        line: u64,
+    ) {
+        self.sizes.push(size.min(u32::MAX as usize) as u32);
+        self.lines.push(line);
+        for ix in &slots.partition {
+            let start = self.keys.len();
+            let mut whole = true;
+            for slot in ix {
+                match slot.and_then(&key) {
+                    Some((ty, v)) => {
+                        self.keys.push(ty);
+                        self.keys.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                        self.keys.extend_from_slice(v);
+                    }
+                    None => whole = false,
+                }
             }
-            t.max_depth = t.max_depth.max(depth(v));
-            if let Some(n) = set_len(v) {
-                t.set_items += 1;
-                t.set_members += n as u64;
-                t.max_members = t.max_members.max(n as u64);
+            if whole {
+                self.spans.push((start as u32, self.keys.len() as u32));
+            } else {
+                self.keys.truncate(start);
+                self.spans.push(ABSENT);
             }
+        }
+        let sort = slots.sort.and_then(&key).map_or(0, |(_, v)| v.len() as u32);
+        self.sort_bytes.push(sort);
+        let at = At {
+            source: self.source,
+            line,
+        };
+        for (pos, a) in attrs.iter().enumerate() {
+            // The scanner took the line: its names are valid UTF-8 without escapes.
+            let name = &line_bytes[a.name.0..a.name.1];
+            self.names
+                .count(pos, name, at, a.ty as usize, a.depth, a.set_len);
         }
     }
 
@@ -387,10 +564,12 @@ impl Profiler {
                 source: facts.source,
                 line,
             };
-            self.largest
-                .push(std::cmp::Reverse((size, std::cmp::Reverse(at))));
-            if self.largest.len() > self.opts.top {
+            let entry = std::cmp::Reverse((size, std::cmp::Reverse(at)));
+            if self.largest.len() < self.opts.top {
+                self.largest.push(entry);
+            } else if self.largest.peek().is_some_and(|least| entry < *least) {
                 self.largest.pop();
+                self.largest.push(entry);
             }
             let mut copies = 0;
             for (k, stats) in self.indexes.iter_mut().enumerate() {
@@ -402,14 +581,12 @@ impl Profiler {
                 let key = &facts.keys[a as usize..b as usize];
                 stats.items += 1;
                 stats.bytes += size64;
-                let key_bytes = crate::encoding::arrow_rows::split_key(key)
-                    .iter()
-                    .map(|(_, v)| v.len() as u64)
-                    .sum::<u64>();
+                let key_bytes = key_value_bytes(key);
                 stats.max_key_bytes = stats.max_key_bytes.max(key_bytes);
-                stats.sample.add(crate::model::keys::key_hash(key), size64);
-                stats.by_items.add(key, 1);
-                stats.by_bytes.add(key, size64);
+                let hash = crate::model::keys::key_hash(key);
+                stats.sample.add(hash, size64);
+                stats.by_items.add(hash, key, 1);
+                stats.by_bytes.add(hash, key, size64);
             }
             // Without a key schema the table still stores every item.
             let copies = copies.max(1);
@@ -417,7 +594,7 @@ impl Profiler {
             self.stored_bytes += (size64 + cost::STORED_ITEM_OVERHEAD) as u128 * copies as u128;
             self.max_sort_bytes = self.max_sort_bytes.max(facts.sort_bytes[i] as u64);
         }
-        for (name, t) in facts.names {
+        for (name, t) in facts.names.tallies {
             if let Some(g) = self.names.get_mut(&name) {
                 g.join(&t);
             } else if self.names.len() < MAX_NAMES {
@@ -429,7 +606,10 @@ impl Profiler {
     }
 
     /// The figures, with what validation found (`errors` by rule code) and the files' order.
-    pub(crate) fn finish(self, findings: Findings) -> Summary {
+    pub(crate) fn finish(mut self, findings: Findings) -> Summary {
+        for k in &mut self.indexes {
+            k.sample.flush();
+        }
         summarize(self, findings)
     }
 }
@@ -639,12 +819,20 @@ fn hot_keys(k: &KeyStats, n: usize, by_bytes: bool) -> Vec<HotKey> {
         .top(n.saturating_mul(4).saturating_add(16))
         .into_iter()
         .map(|h| {
-            let (items, bytes, error_at_most) =
-                match k.sample.get(crate::model::keys::key_hash(&h.key)) {
-                    Some(t) => (t.items, t.bytes, 0),
-                    None if by_bytes => (other.get(&h.key).unwrap_or(0), h.weight, hitters.slack()),
-                    None => (h.weight, other.get(&h.key).unwrap_or(0), hitters.slack()),
-                };
+            let hash = crate::model::keys::key_hash(&h.key);
+            let (items, bytes, error_at_most) = match k.sample.get(hash) {
+                Some(t) => (t.items, t.bytes, 0),
+                None if by_bytes => (
+                    other.get(hash, &h.key).unwrap_or(0),
+                    h.weight,
+                    hitters.slack(),
+                ),
+                None => (
+                    h.weight,
+                    other.get(hash, &h.key).unwrap_or(0),
+                    hitters.slack(),
+                ),
+            };
             HotKey {
                 key: key_text(&h.key),
                 items,
@@ -680,6 +868,17 @@ const EDGES: [u64; 12] = [
     NEAR_LIMIT,
     MAX_ITEM_BYTES as u64 + 1,
 ];
+
+/// The bytes of a key's values (without their type and length headers).
+fn key_value_bytes(mut key: &[u8]) -> u64 {
+    let mut n = 0;
+    while key.len() >= 5 {
+        let len = u32::from_le_bytes([key[1], key[2], key[3], key[4]]) as usize;
+        n += len as u64;
+        key = key.get(5 + len..).unwrap_or_default();
+    }
+    n
+}
 
 /// A key from the arena as people read it.
 pub(crate) fn key_text(key: &[u8]) -> String {

@@ -368,6 +368,7 @@ pub fn check_json_line(line: &[u8]) {
     let mut scanner = prep::commands::validate::scan::LineScanner::new(&line_keys());
     let mut scanned_key = Vec::new();
     let scanned = scanner.scan(line, &mut scanned_key);
+    check_scanned_facts(line, scanned, &scanned_key);
     if let Some(size) = scanned {
         let Ok((full_size, key, _)) = &full else {
             panic!(
@@ -406,6 +407,64 @@ pub fn check_json_line(line: &[u8]) {
             );
         }
     }
+}
+
+/// The indexes of [`line_keys`]: the table (pk, sort sk) and one GSI on g.
+fn line_indexes() -> Vec<prep::profile::Index> {
+    vec![
+        prep::profile::Index {
+            name: None,
+            partition: vec!["pk".into()],
+            sort: vec!["sk".into()],
+        },
+        prep::profile::Index {
+            name: Some("byG".into()),
+            partition: vec!["g".into()],
+            sort: vec![],
+        },
+    ]
+}
+
+/// `prep inspect`'s fast path: the scanner recording a line's attributes gives the same scan
+/// (size, key) as without recording, and the facts it records are those the plain path reads
+/// from the parsed item (sizes, keys of every index, names, types, depth, set sizes).
+fn check_scanned_facts(line: &[u8], scanned: Option<usize>, scanned_key: &[u8]) {
+    use prep::profile::{BatchFacts, KeySlots};
+    let keys = line_keys();
+    let mut recording = prep::commands::validate::scan::LineScanner::new(&keys).recording();
+    let mut key = Vec::new();
+    let size = recording.scan(line, &mut key);
+    assert_eq!(
+        (size, key.as_slice()),
+        (scanned, scanned_key),
+        "recording changed the scan of {:?}",
+        String::from_utf8_lossy(line)
+    );
+    let Some(size) = size else {
+        return;
+    };
+    let item = LineFormat::DynamodbJson
+        .parse_line(line)
+        .expect("the scanner took a line the reader refuses (check_json_line says so too)");
+    let indexes = line_indexes();
+    let mut plain = BatchFacts::new(0);
+    plain.add(&indexes, &item, 7);
+    let names: Vec<String> = keys.iter().map(|(n, _)| n.clone()).collect();
+    let mut fast = BatchFacts::new(0);
+    fast.add_scanned(
+        &KeySlots::new(&indexes, &names),
+        line,
+        size,
+        recording.attrs(),
+        |k| recording.key_value(k),
+        7,
+    );
+    assert_eq!(
+        fast,
+        plain,
+        "scanner and reader facts of {:?}",
+        String::from_utf8_lossy(line)
+    );
 }
 
 /// An Ion item line: prep's reader never panics, and what it accepts is written as DynamoDB

@@ -573,6 +573,13 @@ fn key_checks(
     Ok(checks)
 }
 
+/// What the workers need to profile items as they check them.
+struct Profiling {
+    indexes: Vec<crate::profile::Index>,
+    /// Where each index's key attributes are among the scanner's.
+    slots: crate::profile::KeySlots,
+}
+
 /// The findings of one batch, found in parallel.
 struct Checked {
     source: usize,
@@ -613,7 +620,7 @@ fn check_batch(
     w: &mut ItemWriter,
     scanner: Option<&mut scan::LineScanner>,
     ttl: Option<&str>,
-    profile: Option<&[crate::profile::Index]>,
+    profile: Option<&Profiling>,
 ) -> Checked {
     let Format::Items(format) = sources[b.source].format else {
         unreachable!("item sources only")
@@ -626,6 +633,10 @@ fn check_batch(
     let lines = b.rows.column(0).as_binary::<i32>();
     // Lines the reader refused (too long) are findings as they are, not checked again.
     let skip: Vec<usize> = b.pre_rejects.iter().map(|r| r.index).collect();
+    let numbers = b.lines.as_ref().expect("item batches carry line numbers");
+    // Valid items are profiled as they are checked: from what the fast path recorded, or
+    // (the plain path) from the item parsed again.
+    let mut facts = profile.map(|_| crate::profile::BatchFacts::new(b.source));
     let encoded = match (format, scanner) {
         // The fast path takes the clean lines; the full path decides (and explains) the rest.
         (LineFormat::DynamodbJson, Some(scanner)) => {
@@ -634,15 +645,43 @@ fn check_batch(
                 let line = strip_cr(lines.value(i));
                 let mark = keys.len();
                 if let Some(size) = scanner.scan(line, keys) {
+                    if let (Some(f), Some(p)) = (facts.as_mut(), profile) {
+                        let s = &*scanner;
+                        f.add_scanned(
+                            &p.slots,
+                            line,
+                            size,
+                            s.attrs(),
+                            |k| s.key_value(k),
+                            numbers[i],
+                        );
+                    }
                     return Ok(size);
                 }
                 keys.truncate(mark);
-                enc.encode_line(line, w, key_buf, keys)
+                let r = enc.encode_line(line, w, key_buf, keys);
+                if let (Ok(size), Some(f), Some(p)) = (&r, facts.as_mut(), profile) {
+                    if *size <= rules::MAX_ITEM_BYTES {
+                        if let Ok(item) = format.parse_line(line) {
+                            f.add(&p.indexes, &item, numbers[i]);
+                        }
+                    }
+                }
+                r
             })
         }
-        _ => enc.encode(lines, &skip, w),
+        _ => {
+            let encoded = enc.encode(lines, &skip, w);
+            if let (Some(f), Some(p)) = (facts.as_mut(), profile) {
+                for &r in &encoded.rows {
+                    if let Ok(item) = format.parse_line(strip_cr(lines.value(r as usize))) {
+                        f.add(&p.indexes, &item, numbers[r as usize]);
+                    }
+                }
+            }
+            encoded
+        }
     };
-    let numbers = b.lines.as_ref().expect("item batches carry line numbers");
     let file = sources[b.source].display();
     let mut findings: Vec<Finding> = b
         .pre_rejects
@@ -711,18 +750,6 @@ fn check_batch(
         findings.sort_by_key(|f| f.line);
     }
     let key_lines = encoded.rows.iter().map(|&r| numbers[r as usize]).collect();
-    // Only valid items are profiled; each is read again into its attributes.
-    let facts = profile.map(|indexes| {
-        let mut facts = crate::profile::BatchFacts::new(b.source);
-        for &r in &encoded.rows {
-            let raw = lines.value(r as usize);
-            let text = strip_cr(raw.strip_suffix(b"\n").unwrap_or(raw));
-            if let Ok(item) = format.parse_line(text) {
-                facts.add(indexes, &item, numbers[r as usize]);
-            }
-        }
-        facts
-    });
     // Lines keep their newline; an over-long line is held only in part.
     let offsets = lines.value_offsets();
     let line_bytes = (offsets[lines.len()] - offsets[0]) as u64
@@ -801,7 +828,14 @@ fn check_items(
         );
         profiler
     });
-    let indexes = profiler.as_ref().map(|p| p.indexes());
+    let profiling = profiler.as_ref().map(|p| {
+        let indexes = p.indexes();
+        let names: Vec<String> = checks.iter().map(|(n, _)| n.clone()).collect();
+        Profiling {
+            slots: crate::profile::KeySlots::new(&indexes, &names),
+            indexes,
+        }
+    });
     let threads = opts.threads.max(1);
     let pool = crate::pipeline::producer_pool(threads)?;
     let ropts = ReadOptions {
@@ -863,7 +897,12 @@ fn check_items(
             let mut w = ItemWriter::new(Syntax::Json, Nulls::Omit);
             w.strict = true;
             w.discard = true;
-            (w, scan::LineScanner::new(&checks))
+            let scanner = scan::LineScanner::new(&checks);
+            let scanner = match &profiling {
+                Some(_) => scanner.recording(),
+                None => scanner,
+            };
+            (w, scanner)
         },
         |(w, scanner), b| {
             check_batch(
@@ -873,7 +912,7 @@ fn check_items(
                 w,
                 opts.fast.then_some(scanner),
                 opts.ttl.as_deref(),
-                indexes.as_deref(),
+                profiling.as_ref(),
             )
         },
         |mut c| {

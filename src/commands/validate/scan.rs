@@ -12,6 +12,7 @@ use crate::encoding::plan::KeyCheck;
 use crate::model::keys::{KeyRole, ScalarType};
 use crate::model::number;
 use crate::model::rules;
+use crate::profile::TopAttr;
 use base64::Engine;
 
 /// A value's kind, as far as key checks need it.
@@ -46,6 +47,14 @@ pub struct LineScanner {
     bin: Vec<u8>,
     members: Vec<u8>,
     spans: Vec<(usize, usize)>,
+    /// Whether [`LineScanner::scan`] also records the item's top-level attributes (for
+    /// `prep inspect`), and what it recorded of the last clean line.
+    record: bool,
+    attrs: Vec<TopAttr>,
+    /// The deepest list or map nesting inside the top-level value being read.
+    deepest: u32,
+    /// The type of the value read last (a value's own, once it is read whole).
+    last_ty: u8,
 }
 
 /// A name's length and first bytes in one word: names of up to seven bytes are equal exactly
@@ -210,7 +219,29 @@ impl LineScanner {
             bin: Vec::new(),
             members: Vec::new(),
             spans: Vec::new(),
+            record: false,
+            attrs: Vec::new(),
+            deepest: 0,
+            last_ty: 0,
         }
+    }
+
+    /// Record each clean line's top-level attributes and every key attribute's value (GSI
+    /// keys too): [`LineScanner::attrs`], [`LineScanner::key_value`].
+    pub fn recording(mut self) -> Self {
+        self.record = true;
+        self
+    }
+
+    /// The top-level attributes of the last line [`LineScanner::scan`] found clean.
+    pub fn attrs(&self) -> &[TopAttr] {
+        &self.attrs
+    }
+
+    /// Key attribute `k`'s value in the last clean line, when recording: its type byte and
+    /// bytes (a number canonical), or `None` where the item lacks it.
+    pub fn key_value(&self, k: usize) -> Option<(u8, &[u8])> {
+        self.found[k].map(|(ty, a, b)| (ty, &self.key_vals[a..b]))
     }
 
     /// The size of a clean line's item, with its primary key appended to `key_out` (type byte,
@@ -221,6 +252,7 @@ impl LineScanner {
         self.found.iter_mut().for_each(|f| *f = None);
         self.key_vals.clear();
         self.names.clear();
+        self.attrs.clear();
         let i = expect(line, 0, b'{')?;
         let (a, b, i) = plain(line, i)?;
         if &line[a..b] != b"Item" {
@@ -283,12 +315,28 @@ impl LineScanner {
             } else {
                 None
             };
+            if top {
+                self.deepest = 0;
+            }
             let (next, s, kind) = self.value(l, i, depth, key.is_some())?;
             i = next;
             if top {
                 size += name.len() + s;
                 if let Some(k) = key {
                     self.key(l, k, kind, s)?;
+                }
+                if self.record {
+                    let ty = self.last_ty;
+                    self.attrs.push(TopAttr {
+                        name: (a, b),
+                        ty,
+                        depth: self.deepest,
+                        set_len: if matches!(ty, 7..=9) {
+                            self.spans.len() as u32
+                        } else {
+                            0
+                        },
+                    });
                 }
             } else {
                 size += 1 + name.len() + s;
@@ -323,7 +371,7 @@ impl LineScanner {
         if bytes.is_empty() || (ty != b'N' && size > max) {
             return None;
         }
-        if check.role != KeyRole::Index {
+        if check.role != KeyRole::Index || self.record {
             let a = self.key_vals.len();
             self.key_vals.extend_from_slice(bytes);
             self.found[k] = Some((ty, a, self.key_vals.len()));
@@ -337,6 +385,7 @@ impl LineScanner {
         let i = expect(l, i, b'{')?;
         let (a, b, i) = plain(l, i)?;
         let i = expect(l, i, b':')?;
+        let tag = (a, b);
         let (i, size, kind) = match &l[a..b] {
             b"S" => {
                 let (a, b, decoded, escaped, i) = string(l, i)?;
@@ -380,6 +429,7 @@ impl LineScanner {
                 if depth + 1 > rules::MAX_NESTING {
                     return None;
                 }
+                self.deepest = self.deepest.max(depth + 1);
                 let mut i = expect(l, i, b'[')?;
                 let mut size = 3;
                 i = ws(l, i);
@@ -406,6 +456,7 @@ impl LineScanner {
                 if depth + 1 > rules::MAX_NESTING {
                     return None;
                 }
+                self.deepest = self.deepest.max(depth + 1);
                 let (i, s) = self.map(l, i, depth + 1, false)?;
                 (i, 3 + s, Kind::Other)
             }
@@ -415,6 +466,20 @@ impl LineScanner {
             _ => return None,
         };
         let i = expect(l, i, b'}')?;
+        if self.record {
+            self.last_ty = match &l[tag.0..tag.1] {
+                b"S" => 0,
+                b"N" => 1,
+                b"B" => 2,
+                b"BOOL" => 3,
+                b"NULL" => 4,
+                b"L" => 5,
+                b"M" => 6,
+                b"SS" => 7,
+                b"NS" => 8,
+                _ => 9,
+            };
+        }
         Some((i, size, kind))
     }
 
