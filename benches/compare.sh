@@ -7,6 +7,7 @@
 #   small S3 objects: prep against boto3 downloads, directly and through a proxy adding latency)
 #   benches/compare.sh --avro-only [--rows N] [--runs N]   (an Avro file against the same rows in Parquet)
 #   benches/compare.sh --json-only [--rows N] [--runs N]   (JSON Lines documents against DuckDB read_json, the Python script, and DynamoDB JSON per byte)
+#   benches/compare.sh --inspect-only [--rows N] [--runs N]   (prep inspect against prep validate of the same output)
 #   benches/compare.sh --merge-scale-only [--keys 50000000] [--shards 20]   (prep merge of many shards' keys)
 #   benches/compare.sh --shards-only [--rows N] [--runs N]   (N shard processes + merge against one)
 #   benches/compare.sh --single-table-only [--rows N] [--runs N] [--base-bin OLD_PREP]
@@ -28,6 +29,7 @@ case "${1:-}" in
     --shards-only) script=shards ;;
     --avro-only) script=avro_input ;;
     --json-only) script=json_input ;;
+    --inspect-only) script=inspect_report ;;
     --merge-scale-only) script=merge_scale ;;
     --small-objects-only) script=small_objects ;;
     --s3-only) script=s3_paths ;;
