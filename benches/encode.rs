@@ -188,7 +188,7 @@ fn validate_lines(c: &mut Criterion) {
     w.discard = true;
     // The lines are clean: both paths below measure accepting them, not reporting errors.
     assert!(enc.encode(&arr, &[], &mut w).rejects.is_empty());
-    let mut scanner = prep::commands::validate::scan::LineScanner::new(&enc.keys);
+    let mut scanner = prep::encoding::scan::LineScanner::new(&enc.keys);
     let mut key = Vec::new();
     for l in &lines {
         assert!(scanner.scan(l.as_bytes(), &mut key).is_some(), "{l}");

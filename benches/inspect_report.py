@@ -2,7 +2,8 @@
 """`prep inspect` against `prep validate` of the same converted benchmark output (the goal of
 #30: inspect at least as fast as validate), both reading every part and checking every rule;
 inspect also profiles every item. Uncompressed and zstd parts, medians of alternating runs, and
-peak RSS.
+peak RSS. Then `prep convert --report` against `prep convert` of the benchmark Parquet (the
+goal: at most 5 % slower).
 
 Run through benches/compare.sh --inspect-only (it builds prep in release mode). Results:
 BENCHMARKS.md.
@@ -36,6 +37,15 @@ def main():
         print(f"parts {compress:<5} validate {t_v:6.3f} s   inspect {t_i:6.3f} s ({t_i / t_v:4.2f}x)"
               f"   inspect --html {t_h:6.3f} s   peak RSS validate {peak_rss(validate):.0f} MB,"
               f" inspect {peak_rss(inspect):.0f} MB", flush=True)
+    for compress in ("none", "zstd"):
+        def conv(extra):
+            out = os.path.join(args.work, "inspect-bench-convert")
+            return [PREP, "convert", base + ".parquet", "--out", out, "--key", "pk:S",
+                    "--sort-key", "sk:N", "--compress", compress, "--quiet", "--force", *extra]
+        t_c, t_r = interleaved(lambda: run(conv([])), lambda: run(conv(["--report"])), args.runs)
+        print(f"convert {compress:<5} plain {t_c:6.3f} s   --report {t_r:6.3f} s ({t_r / t_c:4.2f}x)"
+              f"   peak RSS {peak_rss(conv([])):.0f} / {peak_rss(conv(['--report'])):.0f} MB",
+              flush=True)
 
 
 if __name__ == "__main__":

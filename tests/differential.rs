@@ -792,7 +792,7 @@ proptest! {
     #[test]
     fn inspect_facts_of_the_fast_path_match_the_parsed_item(l in clean_json_line()) {
         let keys = line_keys();
-        let mut scanner = prep::commands::validate::scan::LineScanner::new(&keys);
+        let mut scanner = prep::encoding::scan::LineScanner::new(&keys);
         prop_assert!(
             scanner.scan(&l, &mut Vec::new()).is_some(),
             "the fast path declined {:?}",

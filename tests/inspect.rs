@@ -707,3 +707,64 @@ fn the_html_report_is_self_contained_and_draws_its_charts_in_a_real_browser() {
         .count();
     assert!(white < px.len() / step, "a blank page");
 }
+
+/// The figures of a report that do not depend on how its items are named (by input and row in a
+/// conversion's report, by part and line in an inspection).
+fn placeless(r: &Value) -> Value {
+    let mut r = r.clone();
+    r["volume"]["per_file"] = Value::Null;
+    r["item_sizes"]["largest"] = Value::Null;
+    for a in r["attributes"]["names"].as_array_mut().unwrap() {
+        for t in a["types"].as_array_mut().unwrap() {
+            t["first"] = Value::Null;
+        }
+    }
+    for k in ["findings", "limits", "notes"] {
+        r[k] = Value::Null;
+    }
+    r
+}
+
+#[test]
+fn convert_report_gives_what_inspect_of_its_output_gives_from_the_same_pass() {
+    let dir = tmp();
+    let map = fixture("single-table/shop.toml");
+    for (name, extra) in [("json", vec![]), ("ion", vec!["--format", "ion"])] {
+        let out = dir.path().join(name);
+        let mut args = vec!["--map", map.as_str(), "--report"];
+        args.extend(extra.iter().copied());
+        let (code, summary, _) = convert(&out, &args);
+        assert_eq!(code, 1, "the shop has a reject and a duplicate on purpose");
+        assert_eq!(summary["report"], "report.json");
+        let report: Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        let inspected = inspect(&[out.to_str().unwrap()]);
+        assert_eq!(placeless(&report), placeless(&inspected), "{name}");
+        // The conversion names items by input and row, and counts its own rejects.
+        let largest = &report["item_sizes"]["largest"][0];
+        assert!(
+            largest["file"]
+                .as_str()
+                .unwrap()
+                .contains("fixtures/single-table/"),
+            "{largest}"
+        );
+        assert_eq!(report["findings"]["counted_by"], "prep convert");
+        assert_eq!(report["findings"]["by_rule"]["M001"], 1);
+        assert_eq!(report["findings"]["by_rule"]["D001"], 1);
+        assert_eq!(report["findings"]["rejected_lines"], 1);
+        // Parts are the report's files.
+        let parts = report["volume"]["per_file"].as_array().unwrap();
+        assert!(parts[0]["file"].as_str().unwrap().contains("/data/part-"));
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>") && !html.contains("<script"));
+    }
+    // A shard has part of the items: its report would mislead.
+    let out = prep()
+        .args(["convert", &fixture("users.csv"), "--key", "id", "--out"])
+        .arg(dir.path().join("s"))
+        .args(["--shard", "0/2", "--report"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -191,6 +191,14 @@ pub struct ConvertArgs {
     /// where the first documents have $oid/$date/$numberLong/$numberDecimal, else plain
     #[arg(long, value_enum, value_name = "DIALECT")]
     pub json_dialect: Option<JsonDialect>,
+    /// Also write report.json and report.html beside the manifests: what the output holds and
+    /// what its import will cost, as `prep inspect` tells it, from this same pass (prices for
+    /// --region, else AWS_REGION, else us-east-1; not with --shard: inspect the merged output)
+    #[arg(long, conflicts_with = "shard")]
+    pub report: bool,
+    /// With --report: the import's price per GB of uncompressed data, instead of prep's table
+    #[arg(long, value_name = "USD", requires = "report")]
+    pub price_per_gb: Option<f64>,
     /// Rows per batch (memory is about batch × threads × row size)
     #[arg(long, default_value = "8192", value_name = "N", hide = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_rows: u32,
@@ -327,6 +335,17 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
         billing: map.as_ref().and_then(|m| m.billing.clone()),
         json_mongodb: a.json_dialect.map(|d| d == JsonDialect::Mongodb),
         entities: map.map(|m| m.entities).unwrap_or_default(),
+        report: match a.report {
+            true => {
+                super::check_price(a.price_per_gb)?;
+                Some(prep::profile::ProfileOptions {
+                    region: super::prices_region(&a.aws),
+                    price_per_gb: a.price_per_gb,
+                    ..Default::default()
+                })
+            }
+            false => None,
+        },
     })
 }
 

@@ -47,23 +47,11 @@ pub struct InspectArgs {
     pub max_line_bytes: usize,
 }
 
-/// The region prices and quotas are for: `--region`, else the environment's, else us-east-1.
-fn region(a: &AwsArgs) -> String {
-    a.region
-        .clone()
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| "us-east-1".into())
-}
-
 pub fn run(a: InspectArgs) -> Result<i32> {
     use prep::commands::validate::{self, ValidateOptions};
     super::no_key_templates(&a.keys, "prep inspect")?;
-    if a.price_per_gb.is_some_and(|p| !(p.is_finite() && p >= 0.0)) {
-        anyhow::bail!("--price-per-gb must be a number of dollars, 0 or more");
-    }
-    let region = region(&a.aws);
+    super::check_price(a.price_per_gb)?;
+    let region = super::prices_region(&a.aws);
     let opts = ValidateOptions {
         paths: a.paths.clone(),
         keys: key_schema(&a.keys)?,

@@ -345,6 +345,25 @@ impl DupArgs {
     }
 }
 
+/// The region whose prices and import quota a report uses: `--region`, else the environment's,
+/// else us-east-1.
+pub fn prices_region(a: &AwsArgs) -> String {
+    a.region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "us-east-1".into())
+}
+
+/// `--price-per-gb`: a number of dollars, 0 or more.
+pub fn check_price(p: Option<f64>) -> Result<()> {
+    if p.is_some_and(|p| !(p.is_finite() && p >= 0.0)) {
+        bail!("--price-per-gb must be a number of dollars, 0 or more");
+    }
+    Ok(())
+}
+
 /// A size such as `512MiB`, `64MB`, `1GB` or `1048576` (a clap value parser).
 pub fn size(s: &str) -> Result<u64> {
     parse_size(s)

@@ -21,7 +21,7 @@ use crate::output::Destination;
 pub use crate::run::encode_json_documents;
 use crate::run::{
     column_encoding, encode_chunk, entity_of, groups, output_facts, write_shard_report, Chunk,
-    Encoding, Group, Writer,
+    Encoding, Group, Profiling, Writer,
 };
 pub use crate::run::{human_summary, ConvertOptions, DupMode, OnError, Report, DEFAULT_DUP_MEMORY};
 use crate::shape::{DerivedValue, Shape};
@@ -685,23 +685,30 @@ fn convert(
         &pool,
         batches_ok,
         threads * 4,
-        || ItemWriter {
-            recycled: Some(recycled.clone()),
-            keep_keys: opts.duplicates != DupMode::Off,
-            ..ItemWriter::new(opts.syntax, opts.nulls)
+        || {
+            let w = ItemWriter {
+                recycled: Some(recycled.clone()),
+                keep_keys: opts.duplicates != DupMode::Off,
+                ..ItemWriter::new(opts.syntax, opts.nulls)
+            };
+            (w, opts.report.as_ref().map(|_| Profiling::new(keys)))
         },
-        |w, b| {
+        |(w, profiling), b| {
             let s = &sources[b.source];
             let entity = run.entity_of(b.source);
             let encoding = &run.encodings[run.group_of[b.source]];
-            encode_chunk(
+            let mut c = encode_chunk(
                 b,
                 encoding,
                 (s.format, &s.display(), entity),
                 opts.syntax,
                 opts.nulls,
                 w,
-            )
+            )?;
+            if let Some(p) = profiling.as_mut() {
+                c.facts = Some(p.facts(&c, opts.syntax));
+            }
+            Ok(c)
         },
         |c| {
             let c = match c {
@@ -753,6 +760,9 @@ fn convert(
             inputs.push(record);
         }
         let facts = output_facts(opts, keys);
+        if let Some(profile) = &report.profile {
+            write_report_files(&**store, profile, &report.out)?;
+        }
         match opts.shard {
             None => write_manifests(
                 &**store,
@@ -766,6 +776,25 @@ fn convert(
         }
     }
     Ok(report)
+}
+
+/// report.json and report.html beside the manifests (before them: a folder with its summary
+/// is complete).
+fn write_report_files(
+    store: &dyn OutputStore,
+    profile: &crate::profile::Summary,
+    out: &str,
+) -> Result<()> {
+    use crate::model::manifest::{REPORT_HTML, REPORT_JSON};
+    let json = serde_json::to_vec_pretty(profile)?;
+    store
+        .put(REPORT_JSON, &json)
+        .with_context(|| format!("cannot write {}", store.display(REPORT_JSON)))?;
+    let html = crate::profile::html::render(profile, &format!("prep convert --report: {out}"));
+    store
+        .put(REPORT_HTML, html.as_bytes())
+        .with_context(|| format!("cannot write {}", store.display(REPORT_HTML)))?;
+    Ok(())
 }
 
 /// Input `s` as the summary records it, with the rows read from it and its SHA-256 (where

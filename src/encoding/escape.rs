@@ -43,7 +43,7 @@ pub fn find_special<const NON_ASCII: bool>(v: &[u8], i: usize) -> usize {
 /// bits. Only the lowest flagged byte is exact (borrows only run towards higher bytes), which is
 /// the one a search wants.
 #[inline(always)]
-pub fn special_in_word<const NON_ASCII: bool>(c: u64) -> u64 {
+pub(crate) fn special_in_word<const NON_ASCII: bool>(c: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;

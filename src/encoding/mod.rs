@@ -6,7 +6,8 @@
 //! same encoders serve both outputs.
 
 pub use crate::model::bytes::{base64_into, put};
-pub use escape::{escape_into, find_escape, find_special, special_in_word};
+pub use escape::{escape_into, find_escape, find_special};
+pub(crate) use escape::special_in_word;
 #[doc(hidden)]
 pub mod arrow_rows;
 pub(crate) mod attrs;
@@ -22,6 +23,8 @@ pub mod plain;
 #[doc(hidden)]
 pub mod plan;
 pub(crate) mod scalar;
+#[doc(hidden)]
+pub mod scan;
 pub(crate) mod sets;
 pub mod target;
 pub(crate) mod text;

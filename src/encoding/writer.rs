@@ -75,7 +75,7 @@ impl ItemWriter {
         }
     }
 
-    pub fn item_start(&mut self) {
+    pub(crate) fn item_start(&mut self) {
         match self.syn {
             Syntax::Json => self.out.extend_from_slice(b"{\"Item\":{"),
             Syntax::Ion => self.out.extend_from_slice(b"$ion_1_0 {Item:{"),

@@ -11,6 +11,10 @@ pub const IMPORT_TABLE: &str = "import-table.json";
 pub const REJECTS: &str = "rejects.jsonl";
 /// Every extra item of a primary key seen before.
 pub const DUPLICATES: &str = "duplicates.jsonl";
+/// What the output holds and will cost (`prep convert --report`), as `prep inspect --json`.
+pub const REPORT_JSON: &str = "report.json";
+/// The same as one self-contained HTML page.
+pub const REPORT_HTML: &str = "report.html";
 
 /// The files prep writes in an output besides its parts, in the order a clean-up removes them:
 /// the summary first, so that a half-removed output never looks complete.
@@ -20,6 +24,8 @@ pub const PREP_FILES: &[&str] = &[
     IMPORT_TABLE,
     REJECTS,
     DUPLICATES,
+    REPORT_JSON,
+    REPORT_HTML,
 ];
 
 // The documents themselves. Fields that earlier versions of prep, or DynamoDB's exports, do

@@ -10,6 +10,7 @@ pub(crate) mod counts;
 pub mod html;
 
 use crate::encoding::attrs::{attr_raw, number_raw};
+use crate::encoding::scan::TopAttr;
 use crate::input::parse::{AttrValue, Item};
 use crate::model::keys::KeySchema;
 use crate::model::rules::MAX_ITEM_BYTES;
@@ -177,20 +178,6 @@ fn set_len(v: &AttrValue) -> u32 {
         AttrValue::BS(s) => s.len() as u32,
         _ => 0,
     }
-}
-
-/// A top-level attribute as the validate scanner records it on its fast path (its name a span
-/// of the line).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TopAttr {
-    /// The name's span in the line (a plain string: no escapes).
-    pub name: (usize, usize),
-    /// The type, as an index into [`TYPES`].
-    pub ty: u8,
-    /// How deep lists and maps nest inside the value (0 for a scalar or a set).
-    pub depth: u32,
-    /// A set's members (0 for anything else).
-    pub set_len: u32,
 }
 
 /// No key: the item lacks an attribute of it (a sparse GSI), or it is not a scalar.
@@ -489,6 +476,9 @@ pub(crate) struct Profiler {
     opts: ProfileOptions,
     indexes: Vec<KeyStats>,
     files: Vec<FileFigures>,
+    /// How an item's place names its source: the files themselves (inspect), or the inputs a
+    /// conversion read (its report names an item by input and row).
+    places: Option<Vec<String>>,
     /// Items by exact size; the last slot counts items over the limit.
     by_size: Vec<u64>,
     item_bytes: u64,
@@ -520,6 +510,7 @@ impl Profiler {
                 .collect(),
             opts,
             files: Vec::new(),
+            places: None,
             by_size: vec![0; MAX_ITEM_BYTES + 2],
             item_bytes: 0,
             items: 0,
@@ -542,6 +533,12 @@ impl Profiler {
         self.files = files;
     }
 
+    /// Name items by these sources (a conversion's inputs) instead of by the files; the files'
+    /// figures then come whole from [`Profiler::set_files`] (a conversion's parts).
+    pub(crate) fn set_places(&mut self, names: Vec<String>) {
+        self.places = Some(names);
+    }
+
     /// A batch's lines and their bytes (every line, items or not: the import bills them all).
     pub(crate) fn add_lines(&mut self, source: usize, lines: u64, bytes: u64) {
         if let Some(f) = self.files.get_mut(source) {
@@ -552,8 +549,10 @@ impl Profiler {
 
     pub(crate) fn add(&mut self, facts: BatchFacts) {
         let n_ix = self.indexes.len();
-        if let Some(f) = self.files.get_mut(facts.source as usize) {
-            f.items += facts.sizes.len() as u64;
+        if self.places.is_none() {
+            if let Some(f) = self.files.get_mut(facts.source as usize) {
+                f.items += facts.sizes.len() as u64;
+            }
         }
         for (i, (&size, &line)) in facts.sizes.iter().zip(&facts.lines).enumerate() {
             let size64 = size as u64;
@@ -623,6 +622,8 @@ pub struct Findings {
     pub by_rule: std::collections::BTreeMap<String, u64>,
     /// Lines that are no item (rejected by a rule, or blank).
     pub rejected_lines: u64,
+    /// Who counted them: "prep validate", or "prep convert" (its rejects and duplicates).
+    pub counted_by: String,
 }
 
 /// The report: every figure `prep inspect` gives, in the shape `--json` writes.
@@ -925,11 +926,13 @@ fn size_at(by_size: &[u64], items: u64, q: f64) -> u64 {
 
 fn summarize(p: Profiler, findings: Findings) -> Summary {
     let mut notes = Vec::new();
-    let name_of = |at: At| {
-        p.files
+    let name_of = |at: At| match &p.places {
+        Some(names) => names.get(at.source as usize).cloned().unwrap_or_default(),
+        None => p
+            .files
             .get(at.source as usize)
             .map(|f| f.file.clone())
-            .unwrap_or_default()
+            .unwrap_or_default(),
     };
     let stored: u64 = p.files.iter().map(|f| f.stored_bytes).sum();
     let uncompressed: u64 = p.files.iter().map(|f| f.uncompressed_bytes).sum();
@@ -1178,12 +1181,22 @@ fn limits(p: &Profiler, v: &Volume, keys: &[KeyFigures], f: &Findings) -> Vec<Li
             note: "a partition key's items past 10 GB fail writes once the table has a local secondary index (an imported table has none)".into(),
         });
     }
-    out.push(Limit {
-        check: "errors prep validate reports".into(),
-        value: f.errors as f64,
-        limit: 0.0,
-        ok: f.errors == 0,
-        note: "any item error fails the import: run prep validate for the list".into(),
+    out.push(if f.counted_by == "prep convert" {
+        Limit {
+            check: "rows prep convert rejected".into(),
+            value: f.errors as f64,
+            limit: 0.0,
+            ok: f.errors == 0,
+            note: "they are in rejects.jsonl, not in the parts: the table will lack them".into(),
+        }
+    } else {
+        Limit {
+            check: "errors prep validate reports".into(),
+            value: f.errors as f64,
+            limit: 0.0,
+            ok: f.errors == 0,
+            note: "any item error fails the import: run prep validate for the list".into(),
+        }
     });
     out
 }

@@ -25,6 +25,67 @@ pub(crate) struct Chunk {
     pub(crate) encoded: Encoded,
     /// Reject lines (JSON) in row order, with their rule codes.
     pub(crate) rejects: Vec<(&'static str, String)>,
+    /// What its items hold (`--report`).
+    pub(crate) facts: Option<crate::profile::BatchFacts>,
+}
+
+/// What a worker needs to profile the items it encodes (`--report`): validate's line scanner,
+/// recording, over the written lines.
+pub(crate) struct Profiling {
+    scanner: crate::encoding::scan::LineScanner,
+    slots: crate::profile::KeySlots,
+    indexes: Vec<crate::profile::Index>,
+    key: Vec<u8>,
+}
+
+impl Profiling {
+    pub(crate) fn new(keys: &KeySchema) -> Self {
+        let checks: Vec<(String, KeyCheck)> = keys
+            .key_attributes()
+            .into_iter()
+            .map(|(a, role)| {
+                let ty = a.ty.unwrap_or(crate::model::keys::ScalarType::S);
+                (a.name, KeyCheck { role, ty })
+            })
+            .collect();
+        let indexes = crate::profile::Index::all(keys);
+        let names: Vec<String> = checks.iter().map(|(n, _)| n.clone()).collect();
+        Profiling {
+            scanner: crate::encoding::scan::LineScanner::new(&checks).recording(),
+            slots: crate::profile::KeySlots::new(&indexes, &names),
+            indexes,
+            key: Vec::new(),
+        }
+    }
+
+    /// The facts of the items `c` holds, each named by its input and row: from what the
+    /// scanner records of each written line (DynamoDB JSON), or from the line read back.
+    pub(crate) fn facts(&mut self, c: &Chunk, syntax: Syntax) -> crate::profile::BatchFacts {
+        let mut facts = crate::profile::BatchFacts::new(c.source);
+        let e = &c.encoded;
+        let format = match syntax {
+            Syntax::Json => crate::input::parse::LineFormat::DynamodbJson,
+            Syntax::Ion => crate::input::parse::LineFormat::Ion,
+        };
+        let mut start = 0;
+        for (k, &end) in e.ends.iter().enumerate() {
+            let line = crate::input::parse::lines::strip_cr(&e.buf[start..end]);
+            start = end;
+            let row = c.first_row + e.rows.get(k).copied().unwrap_or(0) as u64 + 1;
+            if syntax == Syntax::Json {
+                self.key.clear();
+                if let Some(size) = self.scanner.scan(line, &mut self.key) {
+                    let s = &self.scanner;
+                    facts.add_scanned(&self.slots, line, size, s.attrs(), |k| s.key_value(k), row);
+                    continue;
+                }
+            }
+            if let Ok(item) = format.parse_line(line) {
+                facts.add(&self.indexes, &item, row);
+            }
+        }
+        facts
+    }
 }
 
 /// How batches become items: Arrow columns through the plan (shaped first when the run
@@ -259,6 +320,7 @@ pub(crate) fn encode_chunk(
         input_bytes: b.input_bytes,
         encoded,
         rejects,
+        facts: None,
     })
 }
 

@@ -10,7 +10,7 @@ mod writer;
 pub(crate) use encode::column_encoding;
 #[doc(hidden)]
 pub use encode::encode_json_documents;
-pub(crate) use encode::{encode_chunk, groups, Chunk, Encoding, Group};
+pub(crate) use encode::{encode_chunk, groups, Chunk, Encoding, Group, Profiling};
 pub(crate) use options::output_facts;
 pub use options::{default_options, ConvertOptions, DupMode, OnError, DEFAULT_DUP_MEMORY};
 pub use report::{human_summary, Report};

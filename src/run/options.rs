@@ -70,6 +70,9 @@ pub struct ConvertOptions {
     /// Plain JSON inputs' dialect: `Some(true)` MongoDB Extended JSON, `Some(false)` plain,
     /// `None` told from each group's first documents (`$oid`, `$date`, …).
     pub json_mongodb: Option<bool>,
+    /// Profile the items as they are written (`--report`): report.json and report.html beside
+    /// the manifests, as `prep inspect` gives them.
+    pub report: Option<crate::profile::ProfileOptions>,
 }
 
 /// Memory the duplicate-key index holds by default before it spills to disk (as the CLI's
@@ -115,6 +118,7 @@ pub fn default_options(keys: KeySchema, out: Destination) -> ConvertOptions {
         entities: Vec::new(),
         billing: None,
         json_mongodb: None,
+        report: None,
         dup_memory: DEFAULT_DUP_MEMORY,
         tmp_dir: None,
     }

@@ -38,6 +38,8 @@ pub struct Report {
     pub shard: Option<Shard>,
     /// A map's run: rows, items and rejects per entity type, in the map's order.
     pub entities: Vec<EntityCounts>,
+    /// What the items hold (`--report`), as written to report.json.
+    pub profile: Option<crate::profile::Summary>,
 }
 
 impl Report {
@@ -90,6 +92,7 @@ impl Report {
             "keySchema": self.key_schema.as_ref().map(KeySchema::to_manifest),
             "warnings": self.warnings,
             "entities": self.entities,
+            "report": self.profile.as_ref().map(|_| crate::model::manifest::REPORT_JSON),
             "exitCode": self.exit_code(),
         })
     }
@@ -180,6 +183,27 @@ pub fn human_summary(r: &Report, command: &str) -> String {
         human_bytes(r.uncompressed_bytes),
         human_bytes(r.stored_bytes)
     );
+    if let Some(p) = &r.profile {
+        let cost = p
+            .cost
+            .as_ref()
+            .map(|c| {
+                format!(
+                    ", import about {} in {}",
+                    crate::profile::html::usd(c.import.usd),
+                    c.region
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  report: {out}/{} and {out}/{} (item sizes p50 {} max {}{cost})",
+            crate::model::manifest::REPORT_HTML,
+            crate::model::manifest::REPORT_JSON,
+            human_bytes(p.item_sizes.p50),
+            human_bytes(p.item_sizes.max),
+        );
+    }
     if let Some(sh) = r.shard {
         let _ = writeln!(
             s,

@@ -42,6 +42,8 @@ pub(crate) struct Writer {
     items_by_source: Vec<u64>,
     rejects_by_source: Vec<u64>,
     cancel: crate::pipeline::Cancel,
+    /// What the items hold (`--report`), folded batch by batch.
+    profiler: Option<crate::profile::Profiler>,
 }
 
 /// The entity type of source `source` in a map's run (`names` of the entity types, `group_of`
@@ -114,6 +116,11 @@ impl Writer {
             rejects_by_source: vec![0; source_names.len()],
             entity_names: Vec::new(),
             group_of: Vec::new(),
+            profiler: opts.report.clone().map(|r| {
+                let mut p = crate::profile::Profiler::new(Some(keys), r);
+                p.set_places(source_names.clone());
+                p
+            }),
             source_names,
             key_names,
             on_error: opts.on_error,
@@ -137,6 +144,9 @@ impl Writer {
     pub(crate) fn take(&mut self, mut c: Chunk) -> Result<bool> {
         if self.cancel.is_cancelled() {
             return Err(crate::pipeline::Interrupted.into());
+        }
+        if let (Some(p), Some(f)) = (self.profiler.as_mut(), c.facts.take()) {
+            p.add(f);
         }
         self.report.rows_read += c.rows;
         self.rows_by_source[c.source] += c.rows;
@@ -232,6 +242,43 @@ impl Writer {
         self.report.parts = std::mem::take(&mut self.parts.parts);
         self.report.uncompressed_bytes = self.report.parts.iter().map(|p| p.uncompressed).sum();
         self.report.stored_bytes = self.report.parts.iter().map(|p| p.stored).sum();
+        if let Some(mut p) = self.profiler.take() {
+            // The parts are the files of the report; its items are named by input and row.
+            p.set_files(
+                self.report
+                    .parts
+                    .iter()
+                    .map(|part| crate::profile::FileFigures {
+                        file: self.store.display(&part.key),
+                        stored_bytes: part.stored,
+                        uncompressed_bytes: part.uncompressed,
+                        lines: part.items,
+                        items: part.items,
+                    })
+                    .collect(),
+            );
+            let mut by_rule: std::collections::BTreeMap<String, u64> = self
+                .report
+                .rejects_by_code
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect();
+            if self.report.duplicate_items > 0 {
+                by_rule.insert(
+                    crate::model::rules::DUPLICATE_KEY.code.to_string(),
+                    self.report.duplicate_items,
+                );
+            }
+            self.report.profile = Some(p.finish(crate::profile::Findings {
+                errors: self.report.rows_rejected,
+                // Extra items of a key stay in the parts (they overwrite each other in the
+                // table) unless the run refused them.
+                warnings: self.report.duplicate_items,
+                by_rule,
+                rejected_lines: self.report.rows_rejected,
+                counted_by: "prep convert".into(),
+            }));
+        }
         Ok((self.report, self.rows_by_source))
     }
 }

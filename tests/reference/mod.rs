@@ -365,7 +365,7 @@ fn json_item_plain(line: &[u8]) -> Option<serde_json::Map<String, Value>> {
 /// (its fast path), the full reader takes it too with the same size and key.
 pub fn check_json_line(line: &[u8]) {
     let full = encode_line(LineFormat::DynamodbJson, Syntax::Json, line);
-    let mut scanner = prep::commands::validate::scan::LineScanner::new(&line_keys());
+    let mut scanner = prep::encoding::scan::LineScanner::new(&line_keys());
     let mut scanned_key = Vec::new();
     let scanned = scanner.scan(line, &mut scanned_key);
     check_scanned_facts(line, scanned, &scanned_key);
@@ -431,7 +431,7 @@ fn line_indexes() -> Vec<prep::profile::Index> {
 fn check_scanned_facts(line: &[u8], scanned: Option<usize>, scanned_key: &[u8]) {
     use prep::profile::{BatchFacts, KeySlots};
     let keys = line_keys();
-    let mut recording = prep::commands::validate::scan::LineScanner::new(&keys).recording();
+    let mut recording = prep::encoding::scan::LineScanner::new(&keys).recording();
     let mut key = Vec::new();
     let size = recording.scan(line, &mut key);
     assert_eq!(

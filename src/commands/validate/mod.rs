@@ -4,12 +4,11 @@
 pub(crate) mod csv_lint;
 pub(crate) mod folder;
 pub mod report;
-#[doc(hidden)]
-pub mod scan;
 
 use crate::encoding::arrow_rows::{encode_rows, split_key, KeyArena};
 use crate::encoding::item_lines::LinesEncoder;
 use crate::encoding::plan::KeyCheck;
+use crate::encoding::scan::LineScanner;
 use crate::encoding::{ItemWriter, Nulls, Syntax};
 use crate::input::parse::lines::strip_cr;
 use crate::input::parse::LineFormat;
@@ -545,6 +544,7 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
                 .map(|(k, v)| (k.to_string(), *v))
                 .collect(),
             rejected_lines: report.lines.saturating_sub(report.items),
+            counted_by: "prep validate".into(),
         };
         let mut summary = profiler.finish(findings);
         if csv_profiled_not {
@@ -618,7 +618,7 @@ fn check_batch(
     sources: &[Source],
     keys: &[(String, KeyCheck)],
     w: &mut ItemWriter,
-    scanner: Option<&mut scan::LineScanner>,
+    scanner: Option<&mut LineScanner>,
     ttl: Option<&str>,
     profile: Option<&Profiling>,
 ) -> Checked {
@@ -897,7 +897,7 @@ fn check_items(
             let mut w = ItemWriter::new(Syntax::Json, Nulls::Omit);
             w.strict = true;
             w.discard = true;
-            let scanner = scan::LineScanner::new(&checks);
+            let scanner = LineScanner::new(&checks);
             let scanner = match &profiling {
                 Some(_) => scanner.recording(),
                 None => scanner,

@@ -1,4 +1,4 @@
-//! The fast path of `prep validate` for DynamoDB JSON lines: one pass over the bytes that checks
+//! The fast path of `prep validate` (and `prep inspect`) for DynamoDB JSON lines: one pass over the bytes that checks
 //! every rule the full path checks (structure, descriptors, numbers, base64, sets, nesting,
 //! names, keys, item size) without building an item or allocating.
 //!
@@ -12,7 +12,6 @@ use crate::encoding::plan::KeyCheck;
 use crate::model::keys::{KeyRole, ScalarType};
 use crate::model::number;
 use crate::model::rules;
-use crate::profile::TopAttr;
 use base64::Engine;
 
 /// A value's kind, as far as key checks need it.
@@ -28,6 +27,20 @@ enum Kind {
     B,
     Null,
     Other,
+}
+
+/// A top-level attribute of a clean line, as [`LineScanner::scan`] records it when asked
+/// ([`LineScanner::recording`], for `prep inspect`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TopAttr {
+    /// The name's span in the line (a plain string: no escapes).
+    pub name: (usize, usize),
+    /// The type: S, N, B, BOOL, NULL, L, M, SS, NS, BS as 0 to 9.
+    pub ty: u8,
+    /// How deep lists and maps nest inside the value (0 for a scalar or a set).
+    pub depth: u32,
+    /// A set's members (0 for anything else).
+    pub set_len: u32,
 }
 
 /// A map holding more names than this goes to the full path (the duplicate-name check here is
