@@ -768,3 +768,41 @@ fn convert_report_gives_what_inspect_of_its_output_gives_from_the_same_pass() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn data_files_are_inspected_as_prep_convert_would_write_them_without_writing_anything() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let map = fixture("single-table/shop.toml");
+    let (code, _, _) = convert(&out, &["--map", &map, "--report"]);
+    assert_eq!(code, 1);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    // The same map inspected: the same figures, items named by input and row alike.
+    let dry = inspect(&["--map", &map]);
+    let strip = |r: &Value| {
+        let mut r = r.clone();
+        r["volume"]["per_file"] = Value::Null;
+        r["notes"] = Value::Null;
+        r
+    };
+    assert_eq!(strip(&dry), strip(&report));
+    assert!(dry["notes"].to_string().contains("dry run"));
+    // The parts it would write are its files; nothing was written.
+    let parts = dry["volume"]["per_file"].as_array().unwrap();
+    assert!(parts[0]["file"]
+        .as_str()
+        .unwrap()
+        .starts_with("(dry run)/data/part-"));
+    let orders = fixture("single-table/orders.parquet");
+    let r = inspect(&[&orders, "--key", "order_id:N", "--top", "3"]);
+    assert_eq!(r["volume"]["items"], 120);
+    assert_eq!(r["keys"][0]["distinct_partition_keys"]["value"], 120);
+    // Data files and import files are inspected apart; data files need a key.
+    let json = write(dir.path(), "a.json", "{\"Item\":{\"pk\":{\"S\":\"a\"}}}\n");
+    for args in [vec![orders.as_str(), json.as_str()], vec![orders.as_str()]] {
+        let o = prep().arg("inspect").args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(!o.stderr.is_empty());
+    }
+}

@@ -13,9 +13,14 @@ use std::path::PathBuf;
 #[derive(Args, Debug)]
 pub struct InspectArgs {
     /// prep output folders, DynamoDB export folders, DynamoDB JSON / Ion files (plain, .gz,
-    /// .zst) or folders of them; or the same in S3 (s3://bucket/prefix/)
-    #[arg(required = true, value_name = "PATH")]
+    /// .zst) or folders of them; or the same in S3 (s3://bucket/prefix/). Data files (.parquet,
+    /// .arrow, .avro, .csv, .tsv, .jsonl, .ndjson; globs of them) are read as prep convert
+    /// would convert them, in a dry run that keeps nothing
+    #[arg(required_unless_present = "map", value_name = "PATH")]
     pub paths: Vec<String>,
+    /// Data files of several entity types in one table: the map file of prep convert --map
+    #[arg(long, value_name = "FILE.toml", conflicts_with_all = ["key", "table_def", "gsi"])]
+    pub map: Option<PathBuf>,
     #[command(flatten)]
     pub keys: KeyArgs,
     #[command(flatten)]
@@ -47,11 +52,88 @@ pub struct InspectArgs {
     pub max_line_bytes: usize,
 }
 
+/// Data files prep convert reads but an import does not: inspected through a dry-run conversion.
+fn is_data_file(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let base = [".gz", ".zst", ".zstd"]
+        .iter()
+        .fold(lower.as_str(), |b, e| b.strip_suffix(e).unwrap_or(b));
+    [
+        ".parquet", ".arrow", ".arrows", ".feather", ".ipc", ".avro", ".csv", ".tsv", ".jsonl",
+        ".ndjson",
+    ]
+    .iter()
+    .any(|e| base.ends_with(e))
+}
+
+/// The profile of data files: the conversion prep convert would make of them (its default
+/// options, `--map` or the key options), run into nowhere with its report.
+fn dry_run(a: &InspectArgs, profile: ProfileOptions) -> Result<Summary> {
+    use prep::commands::convert;
+    use prep::commands::embed::default_options;
+    let map = a
+        .map
+        .as_deref()
+        .map(prep::shape::map::TableMap::read)
+        .transpose()?;
+    let keys = match &map {
+        Some(m) => m.keys.clone(),
+        None => key_schema(&a.keys)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "data files need the table's key: --key NAME[:S|N|B] (and --sort-key, --gsi), --table-def or --map"
+            )
+        })?,
+    };
+    let mut opts = default_options(keys, prep::output::Destination::Nowhere);
+    opts.inputs = a.paths.clone();
+    opts.csv_infer = true;
+    opts.threads = a.threads.unwrap_or_else(default_threads);
+    opts.dup_memory = a.dup.memory();
+    opts.tmp_dir = a.dup.tmp_dir.clone();
+    opts.read.max_line = a.max_line_bytes;
+    opts.aws = prep::aws::AwsOptions {
+        profile: a.aws.profile.clone(),
+        region: a.aws.region.clone(),
+        endpoint_url: a.aws.endpoint_url.clone(),
+        path_style: a.aws.path_style,
+        max_attempts: 8,
+    };
+    opts.report = Some(profile);
+    if let Some(m) = map {
+        opts.billing = m.billing;
+        opts.entities = m.entities;
+    }
+    let report = convert::run(&opts)?;
+    let mut s = report
+        .profile
+        .ok_or_else(|| anyhow::anyhow!("the conversion stopped before its report"))?;
+    s.notes.push(
+        "data files: profiled as prep convert would convert them (its default options), in a dry run; the files listed are the parts it would write".into(),
+    );
+    Ok(s)
+}
+
 pub fn run(a: InspectArgs) -> Result<i32> {
     use prep::commands::validate::{self, ValidateOptions};
     super::no_key_templates(&a.keys, "prep inspect")?;
     super::check_price(a.price_per_gb)?;
     let region = super::prices_region(&a.aws);
+    let profile = ProfileOptions {
+        top: a.top.max(1),
+        memory: usize::try_from(a.key_memory).unwrap_or(usize::MAX),
+        region: region.clone(),
+        price_per_gb: a.price_per_gb,
+    };
+    let data = a.paths.iter().filter(|p| is_data_file(p)).count();
+    if data > 0 && data < a.paths.len() {
+        anyhow::bail!(
+            "inspect data files (Parquet, Arrow, Avro, CSV, JSON Lines) and import files or folders in separate runs"
+        );
+    }
+    if a.map.is_some() || data > 0 {
+        let s = dry_run(&a, profile)?;
+        return show(&a, &s);
+    }
     let opts = ValidateOptions {
         paths: a.paths.clone(),
         keys: key_schema(&a.keys)?,
@@ -75,24 +157,24 @@ pub fn run(a: InspectArgs) -> Result<i32> {
             path_style: a.aws.path_style,
             max_attempts: 8,
         },
-        profile: Some(ProfileOptions {
-            top: a.top.max(1),
-            memory: usize::try_from(a.key_memory).unwrap_or(usize::MAX),
-            region,
-            price_per_gb: a.price_per_gb,
-        }),
+        profile: Some(profile),
     };
     let r = validate::run(&opts)?;
     let s = r.profile.expect("asked for a profile");
+    show(&a, &s)
+}
+
+/// The report as asked: the HTML file, and JSON or text on stdout.
+fn show(a: &InspectArgs, s: &Summary) -> Result<i32> {
     if let Some(path) = &a.html {
         let title = format!("prep inspect: {}", a.paths.join(" "));
-        std::fs::write(path, prep::profile::html::render(&s, &title))
+        std::fs::write(path, prep::profile::html::render(s, &title))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if a.output.json {
-        outln!("{}", serde_json::to_string_pretty(&s)?);
+        outln!("{}", serde_json::to_string_pretty(s)?);
     } else if !a.output.quiet {
-        out!("{}", text(&s));
+        out!("{}", text(s));
         if let Some(path) = &a.html {
             outln!("report: {}", path.display());
         }

@@ -55,6 +55,7 @@ fn resolved(p: &Path) -> PathBuf {
 fn check_out_apart_from_inputs(out: &Destination, inputs: &[String]) -> Result<()> {
     let out = match out {
         Destination::Folder(p) => p,
+        Destination::Nowhere => return Ok(()),
         Destination::S3(d) => {
             let url = d.url();
             for arg in inputs.iter().filter(|a| input::s3::is_s3(a)) {

@@ -86,6 +86,7 @@ impl Listing {
                     objects.insert(rel, Arc::new(o) as Arc<dyn InputObject>);
                 }
             }
+            Destination::Nowhere => bail!("prep merge joins shards in a folder or an S3 prefix"),
         }
         Ok(Listing { objects })
     }
@@ -214,6 +215,7 @@ pub fn run(opts: &MergeOptions) -> Result<Report> {
     let started = Instant::now();
     // Held to the end: no convert or other merge into the output meanwhile.
     let (store, _lock): (Arc<dyn OutputStore>, Lock) = match &opts.out {
+        Destination::Nowhere => bail!("prep merge joins shards in a folder or an S3 prefix"),
         Destination::Folder(dir) => {
             if !dir.is_dir() {
                 bail!("{} is not a folder", dir.display());

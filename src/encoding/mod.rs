@@ -6,8 +6,8 @@
 //! same encoders serve both outputs.
 
 pub use crate::model::bytes::{base64_into, put};
-pub use escape::{escape_into, find_escape, find_special};
 pub(crate) use escape::special_in_word;
+pub use escape::{escape_into, find_escape, find_special};
 #[doc(hidden)]
 pub mod arrow_rows;
 pub(crate) mod attrs;

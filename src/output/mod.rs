@@ -9,6 +9,7 @@ use std::sync::Arc;
 mod disk;
 pub(crate) mod folder;
 pub(crate) mod manifest;
+mod nowhere;
 mod parts;
 pub mod s3;
 pub(crate) mod side;
@@ -19,11 +20,14 @@ use crate::model::shard::Shard;
 pub use parts::PartWriter;
 use store::OutputStore;
 
-/// Where an output goes: a local folder, or an S3 prefix written without a local copy.
+/// Where an output goes: a local folder, or an S3 prefix written without a local copy; or
+/// nowhere (a dry run: parts are made, counted and hashed, and nothing is kept — what
+/// `prep inspect` of data files runs).
 #[derive(Clone, Debug)]
 pub enum Destination {
     Folder(std::path::PathBuf),
     S3(s3::S3Destination),
+    Nowhere,
 }
 
 impl Destination {
@@ -32,13 +36,14 @@ impl Destination {
         match self {
             Destination::Folder(p) => p.display().to_string(),
             Destination::S3(d) => d.url(),
+            Destination::Nowhere => nowhere::SHOWN.to_string(),
         }
     }
 
     pub fn folder(&self) -> Option<&Path> {
         match self {
             Destination::Folder(p) => Some(p),
-            Destination::S3(_) => None,
+            Destination::S3(_) | Destination::Nowhere => None,
         }
     }
 }
@@ -81,6 +86,8 @@ impl Compression {
 pub enum Lock {
     Folder(folder::FolderLock),
     S3(s3::S3Lock),
+    /// A dry run holds nothing.
+    None,
 }
 
 /// The store a run (`shard`: one shard of one) writes into, made ready — locked for the run,
@@ -106,5 +113,6 @@ pub fn open(
             store.prepare(force, &|name| folder::in_the_way(name, shard))?;
             (Arc::new(store), Lock::S3(lock))
         }
+        Destination::Nowhere => (Arc::new(nowhere::Nowhere), Lock::None),
     })
 }

@@ -59,7 +59,9 @@ impl Spill {
         let dir = match (tmp_dir, out) {
             (Some(d), _) => d.to_path_buf(),
             (None, crate::output::Destination::Folder(out)) => out.clone(),
-            (None, crate::output::Destination::S3(_)) => std::env::temp_dir(),
+            (None, crate::output::Destination::S3(_) | crate::output::Destination::Nowhere) => {
+                std::env::temp_dir()
+            }
         };
         Spill {
             dir,

@@ -145,6 +145,7 @@ pub(crate) fn table_name(opts: &ConvertOptions, keys: &KeySchema) -> String {
             .filter(|l| !l.is_empty())
             .unwrap_or(&d.bucket)
             .to_string(),
+        Destination::Nowhere => String::new(),
     };
     let mut name: String = base
         .chars()

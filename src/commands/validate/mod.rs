@@ -549,7 +549,7 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
         let mut summary = profiler.finish(findings);
         if csv_profiled_not {
             summary.notes.push(
-                "CSV files are checked but not profiled: convert them (prep convert --report) for their figures".into(),
+                "CSV files are checked but not profiled here: inspect them alone (prep inspect FILE.csv --key …) for the figures of their conversion".into(),
             );
         }
         report.profile = Some(summary);
