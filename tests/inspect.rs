@@ -806,3 +806,72 @@ fn data_files_are_inspected_as_prep_convert_would_write_them_without_writing_any
         assert!(!o.stderr.is_empty());
     }
 }
+
+#[test]
+fn shards_with_report_leave_their_counts_and_merge_writes_the_run_s_report() {
+    let dir = tmp();
+    let map = fixture("single-table/shop.toml");
+    let single = dir.path().join("single");
+    let (code, _, _) = convert(&single, &["--map", &map, "--report"]);
+    assert_eq!(code, 1);
+    let sharded = dir.path().join("sharded");
+    for i in 0..3 {
+        let o = prep()
+            .args(["convert", "--map", &map, "--report", "-q", "--shard"])
+            .arg(format!("{i}/3"))
+            .arg("--out")
+            .arg(&sharded)
+            .output()
+            .unwrap();
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let state = sharded.join(format!("shards/shard-0000{i}-of-00003.profile.json"));
+        assert!(state.exists(), "shard {i} keeps its counts");
+    }
+    assert!(
+        !sharded.join("report.json").exists(),
+        "no shard writes the run's report"
+    );
+    let o = prep().arg("merge").arg(&sharded).output().unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let one: Value =
+        serde_json::from_slice(&std::fs::read(single.join("report.json")).unwrap()).unwrap();
+    let merged: Value =
+        serde_json::from_slice(&std::fs::read(sharded.join("report.json")).unwrap()).unwrap();
+    // Everything but the parts' layout (their number, sizes and compression) is the single run's.
+    let layoutless = |r: &Value| {
+        let mut r = r.clone();
+        let v = r["volume"].take();
+        r["volume"] = serde_json::json!({
+            "items": v["items"], "lines": v["lines"],
+            "uncompressed_bytes": v["uncompressed_bytes"], "item_bytes": v["item_bytes"],
+        });
+        r["limits"] = Value::Null;
+        r
+    };
+    assert_eq!(layoutless(&merged), layoutless(&one));
+    assert!(sharded.join("report.html").exists());
+
+    // Shards converted without --report: a merge writes no report (and says nothing).
+    let plain = dir.path().join("plain");
+    for i in 0..2 {
+        let o = prep()
+            .args(["convert", "--map", &map, "-q", "--shard"])
+            .arg(format!("{i}/2"))
+            .arg("--out")
+            .arg(&plain)
+            .output()
+            .unwrap();
+        assert!(matches!(o.status.code(), Some(0 | 1)));
+    }
+    let o = prep().arg("merge").arg(&plain).output().unwrap();
+    assert!(matches!(o.status.code(), Some(0 | 1)));
+    assert!(!plain.join("report.json").exists());
+}

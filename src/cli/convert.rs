@@ -193,8 +193,9 @@ pub struct ConvertArgs {
     pub json_dialect: Option<JsonDialect>,
     /// Also write report.json and report.html beside the manifests: what the output holds and
     /// what its import will cost, as `prep inspect` tells it, from this same pass (prices for
-    /// --region, else AWS_REGION, else us-east-1; not with --shard: inspect the merged output)
-    #[arg(long, conflicts_with = "shard")]
+    /// --region, else AWS_REGION, else us-east-1; with --shard, each shard keeps its counts and
+    /// prep merge writes the report)
+    #[arg(long)]
     pub report: bool,
     /// With --report: the import's price per GB of uncompressed data, instead of prep's table
     #[arg(long, value_name = "USD", requires = "report")]

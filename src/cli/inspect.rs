@@ -5,7 +5,8 @@
 use super::{default_threads, key_schema, AwsArgs, DupArgs, KeyArgs, OutputArgs};
 use anyhow::{Context, Result};
 use clap::Args;
-use prep::profile::html::{bytes, count, price, usd};
+use prep::pipeline::progress::{human_bytes as bytes, thousands as count};
+use prep::profile::html::{price, usd};
 use prep::profile::{ProfileOptions, Summary};
 use std::fmt::Write;
 use std::path::PathBuf;

@@ -20,8 +20,8 @@ use crate::output::Destination;
 #[doc(hidden)]
 pub use crate::run::encode_json_documents;
 use crate::run::{
-    column_encoding, encode_chunk, entity_of, groups, output_facts, write_shard_report, Chunk,
-    Encoding, Group, Profiling, Writer,
+    column_encoding, encode_chunk, entity_of, groups, output_facts, write_report_files,
+    write_shard_report, Chunk, Encoding, Group, Profiling, Writer,
 };
 pub use crate::run::{human_summary, ConvertOptions, DupMode, OnError, Report, DEFAULT_DUP_MEMORY};
 use crate::shape::{DerivedValue, Shape};
@@ -762,7 +762,7 @@ fn convert(
         }
         let facts = output_facts(opts, keys);
         if let Some(profile) = &report.profile {
-            write_report_files(&**store, profile, &report.out)?;
+            write_report_files(&**store, profile, "prep convert --report")?;
         }
         match opts.shard {
             None => write_manifests(
@@ -777,25 +777,6 @@ fn convert(
         }
     }
     Ok(report)
-}
-
-/// report.json and report.html beside the manifests (before them: a folder with its summary
-/// is complete).
-fn write_report_files(
-    store: &dyn OutputStore,
-    profile: &crate::profile::Summary,
-    out: &str,
-) -> Result<()> {
-    use crate::model::manifest::{REPORT_HTML, REPORT_JSON};
-    let json = serde_json::to_vec_pretty(profile)?;
-    store
-        .put(REPORT_JSON, &json)
-        .with_context(|| format!("cannot write {}", store.display(REPORT_JSON)))?;
-    let html = crate::profile::html::render(profile, &format!("prep convert --report: {out}"));
-    store
-        .put(REPORT_HTML, html.as_bytes())
-        .with_context(|| format!("cannot write {}", store.display(REPORT_HTML)))?;
-    Ok(())
 }
 
 /// Input `s` as the summary records it, with the rows read from it and its SHA-256 (where

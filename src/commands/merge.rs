@@ -21,8 +21,8 @@ use crate::output::store::OutputStore;
 use crate::output::Destination;
 use crate::output::Lock;
 use crate::pipeline::duplicates::{DupFinder, Spill};
-use crate::run::write_duplicates;
 use crate::run::Report;
+use crate::run::{conversion_profile, write_duplicates, write_report_files};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -271,6 +271,49 @@ pub fn run(opts: &MergeOptions) -> Result<Report> {
     result
 }
 
+/// The shards' profile counts (`--report`) joined into the run's report.json and report.html.
+/// Shards converted without `--report` leave none: then there is no report, and a warning when
+/// only some of them have one.
+fn merge_profiles(
+    listing: &Listing,
+    store: &dyn OutputStore,
+    reports: &[ShardReport],
+    keys: &KeySchema,
+    report: &mut Report,
+) -> Result<()> {
+    let with = reports.iter().filter(|r| r.profile_file.is_some()).count();
+    if with == 0 {
+        return Ok(());
+    }
+    if with < reports.len() {
+        report.warnings.push(format!(
+            "only {with} of {} shards were converted with --report: no report was written (convert the others with --report, or run prep inspect on the output)",
+            reports.len()
+        ));
+        return Ok(());
+    }
+    let mut states = Vec::with_capacity(reports.len());
+    for r in reports {
+        let name = r.profile_file.as_deref().expect("counted above");
+        let shown = store.display(name);
+        let mut text = String::new();
+        listing
+            .reader(name, &shown)?
+            .read_to_string(&mut text)
+            .with_context(|| format!("cannot read {shown}"))?;
+        let state: crate::profile::State = serde_json::from_str(&text).with_context(|| {
+            format!("{shown} is not a profile prep wrote; convert that shard again")
+        })?;
+        states.push(state);
+    }
+    let mut profiler = crate::profile::Profiler::joined(Some(keys), &states)?;
+    profiler.set_places(reports[0].inputs.iter().map(|i| i.path.clone()).collect());
+    let summary = conversion_profile(profiler, store, report);
+    write_report_files(store, &summary, "prep merge")?;
+    report.profile = Some(summary);
+    Ok(())
+}
+
 fn merge(
     listing: &Listing,
     store: &Arc<dyn OutputStore>,
@@ -452,6 +495,7 @@ fn merge(
         return Err(crate::pipeline::Interrupted.into());
     }
     report.elapsed_s = started.elapsed().as_secs_f64();
+    merge_profiles(listing, &**store, reports, &keys, &mut report)?;
     let facts: &OutputFacts = &settings.facts;
     write_manifests(
         &**store,

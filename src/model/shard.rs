@@ -75,6 +75,11 @@ impl Shard {
         format!("{SHARDS_DIR}/{}.rejects.jsonl", self.tag())
     }
 
+    /// Its items' profile counts (`--report`), joined by `prep merge` into the report.
+    pub fn profile_name(&self) -> String {
+        format!("{SHARDS_DIR}/{}.profile.json", self.tag())
+    }
+
     pub fn keys_name(&self) -> String {
         format!("{SHARDS_DIR}/{}.keys", self.tag())
     }
@@ -131,6 +136,9 @@ pub struct ShardReport {
     /// A map's run: this shard's rows, items and rejects per entity type.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entities: Vec<EntityCounts>,
+    /// Its items' profile counts (`shards/….profile.json`), when converted with `--report`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_file: Option<String>,
 }
 
 /// One item's key in a shard's key file: its hash, where it came from, its bytes.

@@ -4,7 +4,7 @@
 
 #[doc(hidden)]
 pub mod duplicates;
-pub(crate) mod progress;
+pub mod progress;
 pub use crate::model::threads::{lower_priority, BACKGROUND_NICE, CSV_READER_NICE, PRODUCER_NICE};
 
 use std::collections::BTreeMap;

@@ -13,6 +13,7 @@
 //!   between its counter and its counter plus everything taken off (`slack`), and that slack is
 //!   at most total / capacity: every key heavier than that is among the counters.
 
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// One key's counts.
@@ -110,6 +111,84 @@ impl KeySample {
         self.counted = merged;
     }
 
+    /// Its counts written down (after a flush): the level and each key's hash, items and bytes
+    /// as little-endian u64s, base64.
+    pub(crate) fn state(&mut self) -> SampleState {
+        self.flush();
+        let mut raw = Vec::with_capacity(self.counted.len() * 24);
+        for (h, t) in &self.counted {
+            for v in [*h, t.items, t.bytes] {
+                raw.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        let mut text = Vec::new();
+        crate::model::bytes::base64_into(&raw, &mut text);
+        SampleState {
+            level: self.level,
+            counted: String::from_utf8(text).expect("base64 is ASCII"),
+        }
+    }
+
+    /// Join another sample's counts (of other items: a shard's) into these. Both are taken to
+    /// the higher level, where a key is kept or left whole in each.
+    pub(crate) fn absorb(&mut self, other: &SampleState) -> anyhow::Result<()> {
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&other.counted)
+            .map_err(|e| anyhow::anyhow!("a profile's key counts are damaged: {e}"))?;
+        if raw.len() % 24 != 0 {
+            anyhow::bail!("a profile's key counts are damaged: {} bytes", raw.len());
+        }
+        self.flush();
+        self.level = self.level.max(other.level);
+        let level = self.level;
+        self.counted.retain(|&(h, _)| Self::kept(level, h));
+        let word = |c: &[u8]| u64::from_le_bytes(c.try_into().expect("eight bytes"));
+        let theirs: Vec<(u64, Tally)> = raw
+            .chunks_exact(24)
+            .map(|c| {
+                (
+                    word(&c[..8]),
+                    Tally {
+                        items: word(&c[8..16]),
+                        bytes: word(&c[16..]),
+                    },
+                )
+            })
+            .filter(|&(h, _)| Self::kept(level, h))
+            .collect();
+        let mut merged = Vec::with_capacity(self.counted.len() + theirs.len());
+        let (mut a, mut b) = (self.counted.iter().peekable(), theirs.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.0 == y.0 => {
+                    let (h, t, u) = (x.0, x.1, y.1);
+                    a.next();
+                    b.next();
+                    (
+                        h,
+                        Tally {
+                            items: t.items + u.items,
+                            bytes: t.bytes + u.bytes,
+                        },
+                    )
+                }
+                (Some(x), Some(y)) if x.0 < y.0 => *a.next().expect("peeked"),
+                (Some(_), Some(_)) | (None, Some(_)) => *b.next().expect("peeked"),
+                (Some(_), None) => *a.next().expect("peeked"),
+                (None, None) => break,
+            };
+            merged.push(next);
+        }
+        while merged.len() > self.max && self.level < 63 {
+            self.level += 1;
+            let level = self.level;
+            merged.retain(|&(h, _)| Self::kept(level, h));
+        }
+        self.counted = merged;
+        Ok(())
+    }
+
     /// A key's exact counts, if the sample holds it (every key while exact). Call after
     /// [`KeySample::flush`].
     pub(crate) fn get(&self, hash: u64) -> Option<Tally> {
@@ -148,6 +227,20 @@ impl KeySample {
         bytes.sort_unstable();
         (pick(&items, quantiles), pick(&bytes, quantiles))
     }
+}
+
+/// A key sample written down (a shard's, for `prep merge`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct SampleState {
+    level: u32,
+    counted: String,
+}
+
+/// Heavy hitters written down: each counter's key (base64) and weight, and the slack.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct HittersState {
+    slack: u64,
+    counters: Vec<(String, u64)>,
 }
 
 /// The value at each quantile of sorted `v` (nearest rank; 0 for none).
@@ -260,6 +353,36 @@ impl HeavyHitters {
             self.counters.push(c);
         }
         self.arena = arena;
+    }
+
+    pub(crate) fn state(&self) -> HittersState {
+        HittersState {
+            slack: self.slack,
+            counters: self
+                .counters
+                .iter()
+                .map(|c| {
+                    let mut text = Vec::new();
+                    crate::model::bytes::base64_into(&self.arena[c.at..c.at + c.len], &mut text);
+                    (String::from_utf8(text).expect("base64 is ASCII"), c.weight)
+                })
+                .collect(),
+        }
+    }
+
+    /// Join another summary's counters (of other items: a shard's): each is counted again
+    /// here, and its slack adds to this one's, so every reported weight stays within the
+    /// joined slack of the truth.
+    pub(crate) fn absorb(&mut self, other: &HittersState) -> anyhow::Result<()> {
+        use base64::Engine;
+        for (key, weight) in &other.counters {
+            let key = base64::engine::general_purpose::STANDARD
+                .decode(key)
+                .map_err(|e| anyhow::anyhow!("a profile's hot keys are damaged: {e}"))?;
+            self.add(crate::model::keys::key_hash(&key), &key, *weight);
+        }
+        self.slack += other.slack;
+        Ok(())
     }
 
     /// A key's counted weight, if it still has a counter.
@@ -412,6 +535,61 @@ mod tests {
             let hash = crate::model::keys::key_hash(&hit.key);
             assert_eq!(h.get(hash, &hit.key), Some(hit.weight));
             assert!(hit.key.starts_with(b"key"));
+        }
+    }
+
+    /// Two samples of two halves of a stream, joined, are the sample of the whole stream
+    /// (exact, and halved past the budget), whatever level each half reached.
+    #[test]
+    fn samples_of_shards_join_into_the_sample_of_the_whole() {
+        for n in [3_000u64, 60_000] {
+            let key = |k: u64| crate::model::keys::key_hash(&(k % (n / 3)).to_le_bytes());
+            let mut whole = KeySample::new(0);
+            let (mut a, mut b) = (KeySample::new(0), KeySample::new(0));
+            for k in 0..n {
+                whole.add(key(k), k % 7);
+                if k < n / 5 {
+                    a.add(key(k), k % 7)
+                } else {
+                    b.add(key(k), k % 7)
+                }
+            }
+            let mut joined = KeySample::new(0);
+            joined.absorb(&a.state()).unwrap();
+            joined.absorb(&b.state()).unwrap();
+            whole.flush();
+            joined.flush();
+            assert_eq!(joined.level, whole.level, "{n}");
+            assert_eq!(joined.counted, whole.counted, "{n}");
+        }
+    }
+
+    #[test]
+    fn heavy_hitters_of_shards_join_within_the_joined_slack() {
+        let mut truth: HashMap<Vec<u8>, u64> = HashMap::new();
+        let mut parts = [HeavyHitters::new(8), HeavyHitters::new(8)];
+        for i in 0..20_000u64 {
+            let key = if i % 5 == 0 {
+                format!("hot{}", i % 3).into_bytes()
+            } else {
+                format!("cold{i}").into_bytes()
+            };
+            parts[(i % 2) as usize].add(crate::model::keys::key_hash(&key), &key, 1);
+            *truth.entry(key).or_default() += 1;
+        }
+        let mut joined = HeavyHitters::new(8);
+        for p in &parts {
+            joined.absorb(&p.state()).unwrap();
+        }
+        let top = joined.top(3);
+        assert_eq!(top.len(), 3);
+        for hit in top {
+            assert!(hit.key.starts_with(b"hot"));
+            let t = truth[&hit.key];
+            assert!(
+                hit.weight <= t && t <= hit.weight + joined.slack(),
+                "{t} {hit:?}"
+            );
         }
     }
 

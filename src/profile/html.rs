@@ -3,6 +3,7 @@
 //! artifact.
 
 use super::{Bucket, HotKey, KeyFigures, Summary};
+use crate::pipeline::progress::{human_bytes as bytes, thousands as count};
 use std::fmt::Write;
 
 /// The charts' bar colours, one per chart (the browser test finds each chart by its colour).
@@ -23,35 +24,6 @@ fn esc(s: &str) -> String {
             c if c.is_control() => o.push('\u{fffd}'),
             c => o.push(c),
         }
-    }
-    o
-}
-
-/// Bytes for people: 1,234 B, 12.3 KB, 4.5 GB (powers of 1,024).
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-/// A number with thousands separators.
-pub fn count(n: u64) -> String {
-    let s = n.to_string();
-    let mut o = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            o.push(',');
-        }
-        o.push(c);
     }
     o
 }
@@ -414,10 +386,6 @@ mod tests {
 
     #[test]
     fn numbers_for_people() {
-        assert_eq!(count(0), "0");
-        assert_eq!(count(1234567), "1,234,567");
-        assert_eq!(bytes(1023), "1023 B");
-        assert_eq!(bytes(1536), "1.5 KB");
         assert_eq!(usd(0.0), "$0.00");
         assert_eq!(usd(12.345), "$12.35");
         assert_eq!(usd(0.000123), "$0.000123");

@@ -15,7 +15,7 @@ use crate::input::parse::{AttrValue, Item};
 use crate::model::keys::KeySchema;
 use crate::model::rules::MAX_ITEM_BYTES;
 use counts::{HeavyHitters, KeySample};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BinaryHeap, HashMap};
 
 /// What `prep inspect` is asked besides its inputs.
@@ -93,14 +93,14 @@ fn type_index(v: &AttrValue) -> usize {
 }
 
 /// Where an item is: its file (index into the run's sources) and line.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) struct At {
     pub source: u32,
     pub line: u64,
 }
 
 /// One attribute name's figures.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct AttrTally {
     items: u64,
     types: [u64; 10],
@@ -604,6 +604,107 @@ impl Profiler {
         }
     }
 
+    /// Its counts written down, for joining with others' (a shard's, for `prep merge`).
+    pub(crate) fn state(mut self) -> State {
+        State {
+            top: self.opts.top,
+            memory: self.opts.memory,
+            region: self.opts.region.clone(),
+            price_per_gb: self.opts.price_per_gb,
+            indexes: self
+                .indexes
+                .iter_mut()
+                .map(|k| IndexState {
+                    sample: k.sample.state(),
+                    by_items: k.by_items.state(),
+                    by_bytes: k.by_bytes.state(),
+                    items: k.items,
+                    bytes: k.bytes,
+                    max_key_bytes: k.max_key_bytes,
+                })
+                .collect(),
+            by_size: self
+                .by_size
+                .iter()
+                .enumerate()
+                .filter(|(_, &n)| n > 0)
+                .map(|(size, &n)| (size as u32, n))
+                .collect(),
+            item_bytes: self.item_bytes,
+            items: self.items,
+            largest: self
+                .largest
+                .iter()
+                .map(|std::cmp::Reverse((size, std::cmp::Reverse(at)))| (*size, *at))
+                .collect(),
+            names: self.names.into_iter().collect(),
+            other_names: self.other_names,
+            write_units: self.write_units,
+            stored_bytes: self.stored_bytes as u64,
+            max_sort_bytes: self.max_sort_bytes,
+        }
+    }
+
+    /// The profile of several runs' states (shards of one conversion, over the same inputs
+    /// and keys, in shard order).
+    pub(crate) fn joined(keys: Option<&KeySchema>, states: &[State]) -> anyhow::Result<Self> {
+        let first = states
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("no profile to join"))?;
+        let mut p = Profiler::new(
+            keys,
+            ProfileOptions {
+                top: first.top,
+                memory: first.memory,
+                region: first.region.clone(),
+                price_per_gb: first.price_per_gb,
+            },
+        );
+        for s in states {
+            if s.indexes.len() != p.indexes.len() {
+                anyhow::bail!("the shards' profiles count keys of different indexes");
+            }
+            for (k, i) in p.indexes.iter_mut().zip(&s.indexes) {
+                k.sample.absorb(&i.sample)?;
+                k.by_items.absorb(&i.by_items)?;
+                k.by_bytes.absorb(&i.by_bytes)?;
+                k.items += i.items;
+                k.bytes += i.bytes;
+                k.max_key_bytes = k.max_key_bytes.max(i.max_key_bytes);
+            }
+            for &(size, n) in &s.by_size {
+                if let Some(slot) = p.by_size.get_mut(size as usize) {
+                    *slot += n;
+                }
+            }
+            p.item_bytes += s.item_bytes;
+            p.items += s.items;
+            for &(size, at) in &s.largest {
+                let entry = std::cmp::Reverse((size, std::cmp::Reverse(at)));
+                if p.largest.len() < p.opts.top {
+                    p.largest.push(entry);
+                } else if p.largest.peek().is_some_and(|least| entry < *least) {
+                    p.largest.pop();
+                    p.largest.push(entry);
+                }
+            }
+            for (name, t) in &s.names {
+                if let Some(g) = p.names.get_mut(name) {
+                    g.join(t);
+                } else if p.names.len() < MAX_NAMES {
+                    p.names.insert(name.clone(), t.clone());
+                } else {
+                    p.other_names += t.items;
+                }
+            }
+            p.other_names += s.other_names;
+            p.write_units += s.write_units;
+            p.stored_bytes += s.stored_bytes as u128;
+            p.max_sort_bytes = p.max_sort_bytes.max(s.max_sort_bytes);
+        }
+        Ok(p)
+    }
+
     /// The figures, with what validation found (`errors` by rule code) and the files' order.
     pub(crate) fn finish(mut self, findings: Findings) -> Summary {
         for k in &mut self.indexes {
@@ -611,6 +712,37 @@ impl Profiler {
         }
         summarize(self, findings)
     }
+}
+
+/// A profile's counts written down: what a shard leaves for `prep merge` (its key counts
+/// bounded by the same memory as in the run).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct State {
+    top: usize,
+    memory: usize,
+    region: String,
+    price_per_gb: Option<f64>,
+    indexes: Vec<IndexState>,
+    /// (size, items) where there are any.
+    by_size: Vec<(u32, u64)>,
+    item_bytes: u64,
+    items: u64,
+    largest: Vec<(u32, At)>,
+    names: Vec<(String, AttrTally)>,
+    other_names: u64,
+    write_units: u64,
+    stored_bytes: u64,
+    max_sort_bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct IndexState {
+    sample: counts::SampleState,
+    by_items: counts::HittersState,
+    by_bytes: counts::HittersState,
+    items: u64,
+    bytes: u64,
+    max_key_bytes: u64,
 }
 
 /// What validation found, for the limits section.

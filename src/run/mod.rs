@@ -14,4 +14,6 @@ pub(crate) use encode::{encode_chunk, groups, Chunk, Encoding, Group, Profiling}
 pub(crate) use options::output_facts;
 pub use options::{default_options, ConvertOptions, DupMode, OnError, DEFAULT_DUP_MEMORY};
 pub use report::{human_summary, Report};
-pub(crate) use writer::{entity_of, write_duplicates, write_shard_report, Writer};
+pub(crate) use writer::{
+    conversion_profile, entity_of, write_duplicates, write_report_files, write_shard_report, Writer,
+};

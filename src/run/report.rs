@@ -40,6 +40,8 @@ pub struct Report {
     pub entities: Vec<EntityCounts>,
     /// What the items hold (`--report`), as written to report.json.
     pub profile: Option<crate::profile::Summary>,
+    /// A shard's profile counts, for `prep merge` to join (`--report --shard`).
+    pub(crate) profile_state: Option<crate::profile::State>,
 }
 
 impl Report {

@@ -242,45 +242,81 @@ impl Writer {
         self.report.parts = std::mem::take(&mut self.parts.parts);
         self.report.uncompressed_bytes = self.report.parts.iter().map(|p| p.uncompressed).sum();
         self.report.stored_bytes = self.report.parts.iter().map(|p| p.stored).sum();
-        if let Some(mut p) = self.profiler.take() {
-            // The parts are the files of the report; its items are named by input and row.
-            p.set_files(
-                self.report
-                    .parts
-                    .iter()
-                    .map(|part| crate::profile::FileFigures {
-                        file: self.store.display(&part.key),
-                        stored_bytes: part.stored,
-                        uncompressed_bytes: part.uncompressed,
-                        lines: part.items,
-                        items: part.items,
-                    })
-                    .collect(),
-            );
-            let mut by_rule: std::collections::BTreeMap<String, u64> = self
-                .report
-                .rejects_by_code
-                .iter()
-                .map(|(k, v)| (k.to_string(), *v))
-                .collect();
-            if self.report.duplicate_items > 0 {
-                by_rule.insert(
-                    crate::model::rules::DUPLICATE_KEY.code.to_string(),
-                    self.report.duplicate_items,
-                );
+        if let Some(p) = self.profiler.take() {
+            match self.report.shard {
+                // A shard's counts are joined by `prep merge`, which writes the report.
+                Some(_) => self.report.profile_state = Some(p.state()),
+                None => {
+                    self.report.profile = Some(conversion_profile(p, &*self.store, &self.report));
+                }
             }
-            self.report.profile = Some(p.finish(crate::profile::Findings {
-                errors: self.report.rows_rejected,
-                // Extra items of a key stay in the parts (they overwrite each other in the
-                // table) unless the run refused them.
-                warnings: self.report.duplicate_items,
-                by_rule,
-                rejected_lines: self.report.rows_rejected,
-                counted_by: "prep convert".into(),
-            }));
         }
         Ok((self.report, self.rows_by_source))
     }
+}
+
+/// The report of a conversion's items (a whole run's, or the shards' joined by `prep merge`):
+/// the parts are its files, its items are named by input and row, its rejects and duplicates
+/// are its findings.
+pub(crate) fn conversion_profile(
+    mut p: crate::profile::Profiler,
+    store: &dyn OutputStore,
+    report: &Report,
+) -> crate::profile::Summary {
+    p.set_files(
+        report
+            .parts
+            .iter()
+            .map(|part| crate::profile::FileFigures {
+                file: store.display(&part.key),
+                stored_bytes: part.stored,
+                uncompressed_bytes: part.uncompressed,
+                lines: part.items,
+                items: part.items,
+            })
+            .collect(),
+    );
+    let mut by_rule: std::collections::BTreeMap<String, u64> = report
+        .rejects_by_code
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    if report.duplicate_items > 0 {
+        by_rule.insert(
+            crate::model::rules::DUPLICATE_KEY.code.to_string(),
+            report.duplicate_items,
+        );
+    }
+    p.finish(crate::profile::Findings {
+        errors: report.rows_rejected,
+        // Extra items of a key stay in the parts (they overwrite each other in the table)
+        // unless the run refused them.
+        warnings: report.duplicate_items,
+        by_rule,
+        rejected_lines: report.rows_rejected,
+        counted_by: "prep convert".into(),
+    })
+}
+
+/// report.json and report.html beside the manifests (before them: a folder with its summary
+/// is complete).
+pub(crate) fn write_report_files(
+    store: &dyn OutputStore,
+    profile: &crate::profile::Summary,
+    command: &str,
+) -> Result<()> {
+    use crate::model::manifest::{REPORT_HTML, REPORT_JSON};
+    use anyhow::Context;
+    let json = serde_json::to_vec_pretty(profile)?;
+    store
+        .put(REPORT_JSON, &json)
+        .with_context(|| format!("cannot write {}", store.display(REPORT_JSON)))?;
+    let title = format!("{command}: {}", store.display("").trim_end_matches('/'));
+    let html = crate::profile::html::render(profile, &title);
+    store
+        .put(REPORT_HTML, html.as_bytes())
+        .with_context(|| format!("cannot write {}", store.display(REPORT_HTML)))?;
+    Ok(())
 }
 
 /// A shard's report, last: what `prep merge` needs to write the manifests of the whole run.
@@ -321,7 +357,11 @@ pub(crate) fn write_shard_report(
         rejects_file: (report.rows_rejected > 0).then(|| s.rejects_name()),
         keys_file: (opts.duplicates != DupMode::Off).then(|| s.keys_name()),
         entities: report.entities.clone(),
+        profile_file: report.profile_state.as_ref().map(|_| s.profile_name()),
     };
+    if let Some(state) = &report.profile_state {
+        store.put(&s.profile_name(), &serde_json::to_vec(state)?)?;
+    }
     let body = serde_json::to_vec_pretty(&r)?;
     Ok(store.put(&s.report_name(), &body)?)
 }
