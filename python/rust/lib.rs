@@ -119,6 +119,9 @@ struct Options {
     duplicates: String,
     on_error: String,
     force: bool,
+    /// Profile the items (`prep convert --report`): the merge writes report.json/report.html.
+    report: bool,
+    price_per_gb: Option<f64>,
     /// AWS: profile, region, endpoint_url, path_style, concurrency, chunk_size, max_attempts.
     profile: Option<String>,
     region: Option<String>,
@@ -284,6 +287,21 @@ fn settings(mut c: ConvertOptions, o: &Options) -> PyResult<ConvertOptions> {
         e => return Err(bad(&format!("on_error {e:?}: reject or fail"))),
     };
     c.force = o.force;
+    if o.report {
+        if o.price_per_gb.is_some_and(|p| !(p.is_finite() && p >= 0.0)) {
+            return Err(bad("price_per_gb must be a number of dollars, 0 or more"));
+        }
+        c.report = Some(prep::profile::ProfileOptions {
+            region: o
+                .region
+                .clone()
+                .or_else(|| std::env::var("AWS_REGION").ok())
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| "us-east-1".into()),
+            price_per_gb: o.price_per_gb,
+            ..Default::default()
+        });
+    }
     Ok(c)
 }
 

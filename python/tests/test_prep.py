@@ -298,9 +298,20 @@ def test_spark_writes_an_import_folder_that_validates(spark, tmp_path):
     data = rows()
     df = spark.createDataFrame(data, SCHEMA)
     out = tmp_path / "spark"
-    summary = write_import_files(df, str(out), key="pk:S", partitions=4, compress="gzip")
+    summary = write_import_files(df, str(out), key="pk:S", partitions=4, compress="gzip", report=True)
     single = single_run(tmp_path, data)
     want = json.loads((single / "manifest-summary.json").read_text())
+    # report=True: each task's shard keeps its counts and the merge writes the run's report,
+    # whose figures are those prep inspect gives of the folder.
+    report = json.loads((out / "report.json").read_text())
+    assert (out / "report.html").exists()
+    assert report["volume"]["items"] == want["itemCount"]
+    r = cli("inspect", out, "--json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    inspected = json.loads(r.stdout)
+    assert report["keys"] == inspected["keys"]
+    sizes = lambda r: {k: v for k, v in r["item_sizes"].items() if k != "largest"}
+    assert sizes(report) == sizes(inspected)
     assert summary["rowsRead"] == len(data)
     for k in ("itemCount", "rejectedCount", "duplicateCount"):
         assert json.loads((out / "manifest-summary.json").read_text())[k] == want[k], k

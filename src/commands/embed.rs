@@ -16,7 +16,8 @@ use crate::output::store::OutputStore;
 use crate::output::Lock;
 pub use crate::run::default_options;
 use crate::run::{
-    column_encoding, encode_chunk, output_facts, write_shard_report, Encoding, Group, Writer,
+    column_encoding, encode_chunk, output_facts, write_shard_report, Encoding, Group, Profiling,
+    Writer,
 };
 use crate::run::{ConvertOptions, DupMode, Report};
 use anyhow::{bail, Result};
@@ -183,6 +184,8 @@ pub struct ShardWriter {
     inputs: Vec<Input>,
     source: usize,
     next_row: u64,
+    /// Profiles the items as they are written (`report`): the merge joins the shards' counts.
+    profiling: Option<Profiling>,
 }
 
 impl ShardWriter {
@@ -237,6 +240,7 @@ impl ShardWriter {
             ..ItemWriter::new(opts.syntax, opts.nulls)
         };
         Ok(ShardWriter {
+            profiling: opts.report.as_ref().map(|_| Profiling::new(&keys)),
             opts,
             store,
             _held: held,
@@ -256,7 +260,7 @@ impl ShardWriter {
             .writer
             .as_mut()
             .ok_or_else(|| anyhow::anyhow!("the shard writer is closed"))?;
-        let chunk = encode_chunk(
+        let mut chunk = encode_chunk(
             Batch {
                 source: self.source,
                 first_row: self.next_row,
@@ -276,6 +280,9 @@ impl ShardWriter {
             &mut self.items,
         )?;
         self.next_row += batch.num_rows() as u64;
+        if let Some(p) = self.profiling.as_mut() {
+            chunk.facts = Some(p.facts(&chunk, self.opts.syntax));
+        }
         match w.take(chunk) {
             Ok(true) => Ok(()),
             Ok(false) => {

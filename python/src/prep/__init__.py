@@ -46,6 +46,8 @@ _DEFAULTS = {
     "duplicates": "warn",
     "on_error": "reject",
     "force": False,
+    "report": False,
+    "price_per_gb": None,
     "profile": None,
     "region": None,
     "endpoint_url": None,
@@ -62,8 +64,9 @@ def options(**given):
     ``ion``), compress (``none``, ``gzip``, ``zstd``), compress_level, part_size (bytes), nulls
     (``omit``, ``null``), timestamps (``rfc3339``, ``epoch-s``, ``epoch-ms``, ``epoch-us``),
     types (``{column: "SS:;"}``), duplicates (``warn``, ``error``, ``off``), on_error
-    (``reject``, ``fail``), force; for S3: profile, region, endpoint_url, path_style,
-    concurrency, chunk_size, max_attempts.
+    (``reject``, ``fail``), force; report (``prep convert --report``: with the shard writer,
+    Spark and Ray the merge writes report.json and report.html) and price_per_gb; for S3:
+    profile, region, endpoint_url, path_style, concurrency, chunk_size, max_attempts.
 
     Several entity types into one table: ``map="shop.toml"`` (a ``prep convert --map`` file:
     the keys and shaping come from it) with ``entity="order"`` (the entity type of these rows).
