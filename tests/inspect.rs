@@ -239,6 +239,22 @@ fn every_figure_matches_a_known_distribution() {
     assert_eq!(t["largest_collections"][0]["bytes"], per_key["user#0001"].1);
     assert_eq!(t["max_key_bytes"], 9);
 
+    // Ordering: within each file, the share of consecutive pairs whose partition key ascends.
+    let (mut pairs, mut ascending) = (0u64, 0u64);
+    for chunk in items.chunks(items.len().div_ceil(3)) {
+        for w in chunk.windows(2) {
+            pairs += 1;
+            ascending += (w[1].pk >= w[0].pk) as u64;
+        }
+    }
+    let order = &t["order"];
+    assert!(
+        (order["ascending_share"].as_f64().unwrap() - ascending as f64 / pairs as f64).abs()
+            < 1e-12
+    );
+    assert_eq!(order["sorted_files"], serde_json::json!([]));
+    assert_eq!(r["keys"][1].get("order"), None, "a GSI has no file order");
+
     // The sparse GSI: only the items with g.
     let g = &r["keys"][1];
     assert_eq!(g["index"], "byG");
@@ -722,6 +738,8 @@ fn placeless(r: &Value) -> Value {
     for k in ["findings", "limits", "notes"] {
         r[k] = Value::Null;
     }
+    // The order of items is told per file: parts here, inputs there.
+    r["keys"][0]["order"] = Value::Null;
     r
 }
 
@@ -854,6 +872,8 @@ fn shards_with_report_leave_their_counts_and_merge_writes_the_run_s_report() {
             "uncompressed_bytes": v["uncompressed_bytes"], "item_bytes": v["item_bytes"],
         });
         r["limits"] = Value::Null;
+        // A source split between shards loses the pair across each split.
+        r["keys"][0]["order"]["ascending_share"] = Value::Null;
         r
     };
     assert_eq!(layoutless(&merged), layoutless(&one));
@@ -874,4 +894,31 @@ fn shards_with_report_leave_their_counts_and_merge_writes_the_run_s_report() {
     let o = prep().arg("merge").arg(&plain).output().unwrap();
     assert!(matches!(o.status.code(), Some(0 | 1)));
     assert!(!plain.join("report.json").exists());
+}
+
+#[test]
+fn files_sorted_by_partition_key_are_named() {
+    let dir = tmp();
+    let mut sorted = String::new();
+    let mut shuffled = String::new();
+    for i in 0..3000u64 {
+        sorted.push_str(&format!(
+            "{{\"Item\":{{\"pk\":{{\"S\":\"user#{:05}\"}}}}}}\n",
+            i / 2
+        ));
+        let j = (i * 7919) % 3000;
+        shuffled.push_str(&format!(
+            "{{\"Item\":{{\"pk\":{{\"S\":\"user#{j:05}\"}}}}}}\n"
+        ));
+    }
+    let a = write(dir.path(), "sorted.json", &sorted);
+    let b = write(dir.path(), "shuffled.json", &shuffled);
+    let r = inspect(&[&a, &b, "--key", "pk:S"]);
+    let order = &r["keys"][0]["order"];
+    assert_eq!(order["sorted_files"], serde_json::json!([a]));
+    let text = prep()
+        .args(["inspect", &a, "--key", "pk:S"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("shuffle the rows"));
 }

@@ -323,6 +323,21 @@ pub fn text(s: &Summary) -> String {
             bytes(k.bytes_per_key.p99),
             bytes(k.bytes_per_key.max)
         );
+        if let Some(order) = &k.order {
+            let _ = writeln!(
+                o,
+                "    {:.1} % of consecutive items ascend by partition key{}",
+                order.ascending_share * 100.0,
+                if order.sorted_files.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; sorted by it (a rolling hot partition for the import: shuffle the rows): {}",
+                        order.sorted_files.join(", ")
+                    )
+                }
+            );
+        }
         let hot = k.hottest.first().map(|h| h.items).unwrap_or(0);
         for h in &k.hottest {
             let err = if h.error_at_most > 0 {

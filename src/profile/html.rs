@@ -258,6 +258,26 @@ pub fn render(s: &Summary, title: &str) -> String {
             bytes(k.bytes_per_key.p99),
             bytes(k.bytes_per_key.max)
         );
+        if let Some(order) = &k.order {
+            let _ = write!(
+                h,
+                "<p{}>{:.1} % of consecutive items ascend by partition key{}</p>",
+                if order.sorted_files.is_empty() {
+                    ""
+                } else {
+                    " class=bad"
+                },
+                order.ascending_share * 100.0,
+                if order.sorted_files.is_empty() {
+                    String::new()
+                } else {
+                    esc(&format!(
+                        "; sorted by it, a rolling hot partition for the import (shuffle the rows): {}",
+                        order.sorted_files.join(", ")
+                    ))
+                }
+            );
+        }
         h.push_str(&bars(
             &hot_rows(&k.hottest),
             COLOUR_HOT,

@@ -455,6 +455,44 @@ struct KeyStats {
     max_key_bytes: u64,
 }
 
+/// How one source's items follow each other by partition key (the table's): the import writes
+/// in object order, so a file sorted by partition key makes a rolling hot partition.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct OrderTally {
+    #[serde(skip)]
+    last: Option<Vec<u8>>,
+    pairs: u64,
+    ascending: u64,
+    changes: u64,
+}
+
+impl OrderTally {
+    fn add(&mut self, key: &[u8]) {
+        if let Some(last) = &self.last {
+            self.pairs += 1;
+            if key >= last.as_slice() {
+                self.ascending += 1;
+            }
+            if key != last.as_slice() {
+                self.changes += 1;
+            }
+        }
+        match &mut self.last {
+            Some(l) => {
+                l.clear();
+                l.extend_from_slice(key);
+            }
+            None => self.last = Some(key.to_vec()),
+        }
+    }
+
+    /// Sorted as `prep validate` calls a file sorted (W001): (nearly) every consecutive pair
+    /// ascends and the key keeps changing.
+    fn sorted(&self) -> bool {
+        self.pairs >= 1000 && self.changes >= 100 && self.ascending * 100 >= self.pairs * 99
+    }
+}
+
 /// Heavy-hitter counters per index and weight: enough that the reported error stays well under
 /// the weights worth naming.
 const HITTERS: usize = 4096;
@@ -489,6 +527,8 @@ pub(crate) struct Profiler {
     write_units: u64,
     stored_bytes: u128,
     max_sort_bytes: u64,
+    /// Per source, how its items follow each other by the table's partition key.
+    order: Vec<OrderTally>,
 }
 
 impl Profiler {
@@ -520,6 +560,7 @@ impl Profiler {
             write_units: 0,
             stored_bytes: 0,
             max_sort_bytes: 0,
+            order: Vec::new(),
         }
     }
 
@@ -582,6 +623,13 @@ impl Profiler {
                 stats.bytes += size64;
                 let key_bytes = key_value_bytes(key);
                 stats.max_key_bytes = stats.max_key_bytes.max(key_bytes);
+                if k == 0 {
+                    let source = facts.source as usize;
+                    if self.order.len() <= source {
+                        self.order.resize(source + 1, OrderTally::default());
+                    }
+                    self.order[source].add(key);
+                }
                 let hash = crate::model::keys::key_hash(key);
                 stats.sample.add(hash, size64);
                 stats.by_items.add(hash, key, 1);
@@ -642,6 +690,7 @@ impl Profiler {
             write_units: self.write_units,
             stored_bytes: self.stored_bytes as u64,
             max_sort_bytes: self.max_sort_bytes,
+            order: self.order,
         }
     }
 
@@ -701,6 +750,15 @@ impl Profiler {
             p.write_units += s.write_units;
             p.stored_bytes += s.stored_bytes as u128;
             p.max_sort_bytes = p.max_sort_bytes.max(s.max_sort_bytes);
+            // A source split between shards loses the one pair across the split.
+            if p.order.len() < s.order.len() {
+                p.order.resize(s.order.len(), OrderTally::default());
+            }
+            for (o, t) in p.order.iter_mut().zip(&s.order) {
+                o.pairs += t.pairs;
+                o.ascending += t.ascending;
+                o.changes += t.changes;
+            }
         }
         Ok(p)
     }
@@ -733,6 +791,8 @@ pub(crate) struct State {
     write_units: u64,
     stored_bytes: u64,
     max_sort_bytes: u64,
+    #[serde(default)]
+    order: Vec<OrderTally>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -920,6 +980,20 @@ pub struct KeyFigures {
     /// Partition keys holding the most bytes (an item collection).
     pub largest_collections: Vec<HotKey>,
     pub max_key_bytes: u64,
+    /// The table's key only: how the files follow each other by partition key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<KeyOrder>,
+}
+
+/// Whether files are ordered by partition key: the import writes in object order, so sorted
+/// files make a rolling hot partition (shuffle the rows first).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct KeyOrder {
+    /// Share of consecutive item pairs (within a file) whose partition key ascends.
+    pub ascending_share: f64,
+    /// Files (or a conversion's inputs) sorted by partition key, as `prep validate` calls
+    /// them (W001: at least 1,000 pairs, 99 % ascending, the key changing).
+    pub sorted_files: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -1163,10 +1237,34 @@ fn summarize(p: Profiler, findings: Findings) -> Summary {
         ));
     }
 
+    let order = {
+        let pairs: u64 = p.order.iter().map(|o| o.pairs).sum();
+        let ascending: u64 = p.order.iter().map(|o| o.ascending).sum();
+        KeyOrder {
+            ascending_share: if pairs == 0 {
+                0.0
+            } else {
+                ascending as f64 / pairs as f64
+            },
+            sorted_files: p
+                .order
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.sorted())
+                .map(|(i, _)| {
+                    name_of(At {
+                        source: i as u32,
+                        line: 0,
+                    })
+                })
+                .collect(),
+        }
+    };
     let keys: Vec<KeyFigures> = p
         .indexes
         .iter()
-        .map(|k| {
+        .enumerate()
+        .map(|(ix, k)| {
             let (distinct, err) = k.sample.distinct();
             let (items_q, bytes_q) = k.sample.spread(&[0.5, 0.99, 1.0]);
             let exact = k.sample.exact();
@@ -1200,6 +1298,7 @@ fn summarize(p: Profiler, findings: Findings) -> Summary {
                 hottest,
                 largest_collections,
                 max_key_bytes: k.max_key_bytes,
+                order: (ix == 0).then(|| order.clone()),
             }
         })
         .collect();
