@@ -279,30 +279,9 @@ pub fn text(s: &Summary) -> String {
         let _ = writeln!(o, "\nKey design");
     }
     for k in &s.keys {
-        let what = match &k.index {
-            None => "table".to_string(),
-            Some(n) => format!("GSI {n}"),
-        };
-        let mut key = k.partition.join(" + ");
-        if !k.sort.is_empty() {
-            key = format!("{key}, sort {}", k.sort.join(" + "));
-        }
-        let d = &k.distinct_partition_keys;
-        let distinct = if d.exact {
-            count(d.value)
-        } else {
-            format!(
-                "about {} (± {:.1} %)",
-                count(d.value),
-                d.relative_error * 100.0
-            )
-        };
-        let share = if v.items == 0 {
-            0.0
-        } else {
-            k.items as f64 * 100.0 / v.items as f64
-        };
-        let _ = writeln!(o, "  {what} ({key})");
+        let distinct = k.distinct_partition_keys.shown();
+        let share = prep::profile::percent(k.items, v.items);
+        let _ = writeln!(o, "  {}", k.title());
         let _ = writeln!(
             o,
             "    items {} ({share:.1} % of all), distinct partition keys {distinct}",
@@ -324,19 +303,7 @@ pub fn text(s: &Summary) -> String {
             bytes(k.bytes_per_key.max)
         );
         if let Some(order) = &k.order {
-            let _ = writeln!(
-                o,
-                "    {:.1} % of consecutive items ascend by partition key{}",
-                order.ascending_share * 100.0,
-                if order.sorted_files.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "; sorted by it (a rolling hot partition for the import: shuffle the rows): {}",
-                        order.sorted_files.join(", ")
-                    )
-                }
-            );
+            let _ = writeln!(o, "    {}", order.sentence());
         }
         let hot = k.hottest.first().map(|h| h.items).unwrap_or(0);
         for h in &k.hottest {

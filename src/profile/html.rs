@@ -2,7 +2,7 @@
 //! from the network, so it opens the same from a laptop, an S3 console download or a CI
 //! artifact.
 
-use super::{Bucket, HotKey, KeyFigures, Summary};
+use super::{Bucket, HotKey, Summary};
 use crate::pipeline::progress::{human_bytes as bytes, thousands as count};
 use std::fmt::Write;
 
@@ -131,18 +131,6 @@ fn clip(s: &str) -> String {
     }
 }
 
-fn key_title(k: &KeyFigures) -> String {
-    let what = match &k.index {
-        None => "Table".to_string(),
-        Some(n) => format!("GSI {n}"),
-    };
-    let mut key = k.partition.join(" + ");
-    if !k.sort.is_empty() {
-        key = format!("{key}, sort {}", k.sort.join(" + "));
-    }
-    format!("{what} ({key})")
-}
-
 const STYLE: &str = "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;max-width:980px;color:#1a202c}\
 h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #e2e8f0}\
 table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 10px;border-bottom:1px solid #edf2f7;text-align:left}\
@@ -235,20 +223,11 @@ pub fn render(s: &Summary, title: &str) -> String {
 
     h.push_str("<h2 id=\"keys\">Key design</h2>");
     for k in &s.keys {
-        let d = &k.distinct_partition_keys;
-        let distinct = if d.exact {
-            count(d.value)
-        } else {
-            format!(
-                "about {} (± {:.1} %)",
-                count(d.value),
-                d.relative_error * 100.0
-            )
-        };
+        let distinct = k.distinct_partition_keys.shown();
         let _ = write!(
             h,
             "<h3>{}</h3><table><tr><th>items</th><td class=n>{}</td></tr><tr><th>distinct partition keys</th><td class=n>{distinct}</td></tr><tr><th>items per key p50 / p99 / max</th><td class=n>{} / {} / {}{}</td></tr><tr><th>bytes per key p50 / p99 / max</th><td class=n>{} / {} / {}</td></tr></table>",
-            esc(&key_title(k)),
+            esc(&k.title()),
             count(k.items),
             count(k.items_per_key.p50),
             count(k.items_per_key.p99),
@@ -259,29 +238,17 @@ pub fn render(s: &Summary, title: &str) -> String {
             bytes(k.bytes_per_key.max)
         );
         if let Some(order) = &k.order {
-            let _ = write!(
-                h,
-                "<p{}>{:.1} % of consecutive items ascend by partition key{}</p>",
-                if order.sorted_files.is_empty() {
-                    ""
-                } else {
-                    " class=bad"
-                },
-                order.ascending_share * 100.0,
-                if order.sorted_files.is_empty() {
-                    String::new()
-                } else {
-                    esc(&format!(
-                        "; sorted by it, a rolling hot partition for the import (shuffle the rows): {}",
-                        order.sorted_files.join(", ")
-                    ))
-                }
-            );
+            let class = if order.sorted_files.is_empty() {
+                ""
+            } else {
+                " class=bad"
+            };
+            let _ = write!(h, "<p{class}>{}</p>", esc(&order.sentence()));
         }
         h.push_str(&bars(
             &hot_rows(&k.hottest),
             COLOUR_HOT,
-            &format!("hottest keys of {}", key_title(k)),
+            &format!("hottest keys of {}", k.title()),
         ));
     }
     if s.keys.len() > 1 {
@@ -289,11 +256,7 @@ pub fn render(s: &Summary, title: &str) -> String {
         let rows: Vec<(String, u64, String)> = s.keys[1..]
             .iter()
             .map(|k| {
-                let share = if total == 0 {
-                    0.0
-                } else {
-                    k.items as f64 * 100.0 / total as f64
-                };
+                let share = super::percent(k.items, total);
                 (
                     k.index.clone().unwrap_or_default(),
                     k.items,

@@ -1060,6 +1060,61 @@ fn hot_keys(k: &KeyStats, n: usize, by_bytes: bool) -> Vec<HotKey> {
     out
 }
 
+/// The words both views of a report use (the text of `prep inspect` and the HTML page).
+impl KeyFigures {
+    /// `table (PK, sort SK)`, `GSI byEmail (email)`.
+    pub fn title(&self) -> String {
+        let what = match &self.index {
+            None => "table".to_string(),
+            Some(n) => format!("GSI {n}"),
+        };
+        let mut key = self.partition.join(" + ");
+        if !self.sort.is_empty() {
+            key = format!("{key}, sort {}", self.sort.join(" + "));
+        }
+        format!("{what} ({key})")
+    }
+}
+
+impl Estimate {
+    /// `1,234`, or `about 1,234 (± 0.4 %)`.
+    pub fn shown(&self) -> String {
+        let n = crate::pipeline::progress::thousands(self.value);
+        if self.exact {
+            n
+        } else {
+            format!("about {n} (± {:.1} %)", self.relative_error * 100.0)
+        }
+    }
+}
+
+impl KeyOrder {
+    /// What the order means for the import, in one sentence.
+    pub fn sentence(&self) -> String {
+        let sorted = if self.sorted_files.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; sorted by it, a rolling hot partition for the import (shuffle the rows): {}",
+                self.sorted_files.join(", ")
+            )
+        };
+        format!(
+            "{:.1} % of consecutive items ascend by partition key{sorted}",
+            self.ascending_share * 100.0
+        )
+    }
+}
+
+/// `part` as a percentage of `whole` (0 of nothing).
+pub fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
 /// Histogram edges: fine where most items are, coarse towards the limit.
 const EDGES: [u64; 12] = [
     0,
