@@ -27,10 +27,19 @@ if [ ! -x target/test-tools/s3s-fs/bin/s3s-fs ]; then
   cargo install s3s-fs@0.14.1 --features binary --locked --root target/test-tools/s3s-fs --quiet
 fi
 if ! command -v chromium >/dev/null 2>&1; then
+  # Twice: a mirror that fails once (or a package list being refreshed) should not fail CI.
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    for _ in 1 2; do
+      apt-get update -qq || true
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && break
+      sleep 10
+    done
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    for _ in 1 2; do
+      sudo apt-get update -qq || true
+      sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && break
+      sleep 10
+    done
   else
     echo "chromium is not installed and cannot be installed here (apt-get as root): the HTML report test is skipped (fails under CI)" >&2
   fi
