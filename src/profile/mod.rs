@@ -271,6 +271,8 @@ pub struct BatchFacts {
     spans: Vec<(u32, u32)>,
     /// Keys as the duplicate index holds them: per attribute a type byte, a length, the bytes.
     keys: Vec<u8>,
+    /// Each span's key hash ([`crate::model::keys::key_hash`]; 0 where absent).
+    hashes: Vec<u64>,
     /// The table's sort key's bytes, per item.
     sort_bytes: Vec<u32>,
     names: NameTallies,
@@ -334,9 +336,13 @@ impl BatchFacts {
             }
             if whole {
                 self.spans.push((start as u32, self.keys.len() as u32));
+                // Hashed here, on the workers, not on the thread that folds the batches.
+                self.hashes
+                    .push(crate::model::keys::key_hash(&self.keys[start..]));
             } else {
                 self.keys.truncate(start);
                 self.spans.push(ABSENT);
+                self.hashes.push(0);
             }
         }
         let sort = match indexes.first().and_then(|t| t.sort.first()) {
@@ -397,9 +403,13 @@ impl BatchFacts {
             }
             if whole {
                 self.spans.push((start as u32, self.keys.len() as u32));
+                // Hashed here, on the workers, not on the thread that folds the batches.
+                self.hashes
+                    .push(crate::model::keys::key_hash(&self.keys[start..]));
             } else {
                 self.keys.truncate(start);
                 self.spans.push(ABSENT);
+                self.hashes.push(0);
             }
         }
         let sort = slots.sort.and_then(&key).map_or(0, |(_, v)| v.len() as u32);
@@ -630,7 +640,7 @@ impl Profiler {
                     }
                     self.order[source].add(key);
                 }
-                let hash = crate::model::keys::key_hash(key);
+                let hash = facts.hashes[i * n_ix + k];
                 stats.sample.add(hash, size64);
                 stats.by_items.add(hash, key, 1);
                 stats.by_bytes.add(hash, key, size64);
