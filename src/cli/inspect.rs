@@ -53,7 +53,8 @@ pub struct InspectArgs {
     pub max_line_bytes: usize,
 }
 
-/// Data files prep convert reads but an import does not: inspected through a dry-run conversion.
+/// Table files (CSV too, typed as prep convert types it) and documents: inspected through a
+/// dry-run conversion.
 fn is_data_file(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
     let base = [".gz", ".zst", ".zstd"]

@@ -1,6 +1,7 @@
-//! The fast path of `prep validate` (and `prep inspect`) for DynamoDB JSON lines: one pass over the bytes that checks
-//! every rule the full path checks (structure, descriptors, numbers, base64, sets, nesting,
-//! names, keys, item size) without building an item or allocating.
+//! The fast path of `prep validate` (and of `prep inspect` and `convert --report`, which ask it
+//! to record what it reads) for DynamoDB JSON lines: one pass over the bytes that checks every
+//! rule the full path checks (structure, descriptors, numbers, base64, sets, nesting, names,
+//! keys, item size) without building an item or allocating.
 //!
 //! It answers only "clean" (with the item's size and its primary key in the duplicate index's
 //! form) or "not sure". Anything unusual — an error, but also an escaped attribute name or a key
@@ -35,7 +36,8 @@ enum Kind {
 pub struct TopAttr {
     /// The name's span in the line (a plain string: no escapes).
     pub name: (usize, usize),
-    /// The type: S, N, B, BOOL, NULL, L, M, SS, NS, BS as 0 to 9.
+    /// The type: S, N, B, BOOL, NULL, L, M, SS, NS, BS as 0 to 9 (the order of the profile's
+    /// type tallies).
     pub ty: u8,
     /// How deep lists and maps nest inside the value (0 for a scalar or a set).
     pub depth: u32,
