@@ -389,13 +389,12 @@ pub(crate) fn write_key(
     }
     let size = name.len() + w.scalar(actual, raw);
     if k.role != KeyRole::Index && w.keep_keys {
-        keys.push(match actual {
+        let ty = match actual {
             AttrType::S => b'S',
             AttrType::N => b'N',
             _ => b'B',
-        });
-        keys.extend_from_slice(&(raw.len() as u32).to_le_bytes());
-        super::put(keys, raw);
+        };
+        push_key_part(keys, ty, raw);
     }
     Ok(size)
 }
@@ -408,16 +407,29 @@ pub(crate) fn missing_key(name: &str) -> (&'static Rule, String) {
     )
 }
 
-/// Decode a key from the arena into (type, bytes) pairs: partition key, then sort key.
-pub fn split_key(mut k: &[u8]) -> Vec<(u8, &[u8])> {
-    let mut out = Vec::with_capacity(2);
-    while k.len() >= 5 {
-        let ty = k[0];
-        let len = u32::from_le_bytes([k[1], k[2], k[3], k[4]]) as usize;
-        out.push((ty, &k[5..5 + len]));
+/// Append one attribute of a key to the arena's form: its type byte (`S`, `N`, `B`), its
+/// length (u32, little-endian), its bytes (a number canonical).
+#[inline]
+pub(crate) fn push_key_part(keys: &mut Vec<u8>, ty: u8, value: &[u8]) {
+    keys.push(ty);
+    keys.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    super::put(keys, value);
+}
+
+/// The (type, bytes) attributes of a key in the arena's form, in place: partition key first.
+/// A key cut short ends where its last whole attribute does.
+pub(crate) fn key_parts(mut k: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    std::iter::from_fn(move || {
+        let len = u32::from_le_bytes(k.get(1..5)?.try_into().expect("four bytes")) as usize;
+        let part = (k[0], k.get(5..5 + len)?);
         k = &k[5 + len..];
-    }
-    out
+        Some(part)
+    })
+}
+
+/// Decode a key from the arena into (type, bytes) pairs: partition key, then sort key.
+pub fn split_key(k: &[u8]) -> Vec<(u8, &[u8])> {
+    key_parts(k).collect()
 }
 /// A primary key from the arena as plain JSON: `{"pk":"a","sk":"1"}` (B as base64).
 pub fn key_json(names: &[String], key: &[u8]) -> serde_json::Value {

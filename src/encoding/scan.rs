@@ -284,9 +284,7 @@ impl LineScanner {
                 continue;
             }
             let (ty, a, b) = self.found[k]?;
-            key_out.push(ty);
-            key_out.extend_from_slice(&((b - a) as u32).to_le_bytes());
-            key_out.extend_from_slice(&self.key_vals[a..b]);
+            crate::encoding::arrow_rows::push_key_part(key_out, ty, &self.key_vals[a..b]);
         }
         Some(size)
     }

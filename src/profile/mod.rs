@@ -9,6 +9,7 @@ pub mod cost;
 pub(crate) mod counts;
 pub mod html;
 
+use crate::encoding::arrow_rows::{key_parts, push_key_part};
 use crate::encoding::attrs::{attr_raw, number_raw};
 use crate::encoding::scan::TopAttr;
 use crate::input::parse::{AttrValue, Item};
@@ -332,18 +333,9 @@ impl BatchFacts {
             let start = self.keys.len();
             let mut whole = true;
             for name in &ix.partition {
-                whole &= self.push_key(item, name);
+                whole &= self.push_key(item, name, &mut scratch);
             }
-            if whole {
-                self.spans.push((start as u32, self.keys.len() as u32));
-                // Hashed here, on the workers, not on the thread that folds the batches.
-                self.hashes
-                    .push(crate::model::keys::key_hash(&self.keys[start..]));
-            } else {
-                self.keys.truncate(start);
-                self.spans.push(ABSENT);
-                self.hashes.push(0);
-            }
+            self.end_key(start, whole);
         }
         let sort = match indexes.first().and_then(|t| t.sort.first()) {
             Some(s) => {
@@ -393,24 +385,11 @@ impl BatchFacts {
             let mut whole = true;
             for slot in ix {
                 match slot.and_then(&key) {
-                    Some((ty, v)) => {
-                        self.keys.push(ty);
-                        self.keys.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                        self.keys.extend_from_slice(v);
-                    }
+                    Some((ty, v)) => push_key_part(&mut self.keys, ty, v),
                     None => whole = false,
                 }
             }
-            if whole {
-                self.spans.push((start as u32, self.keys.len() as u32));
-                // Hashed here, on the workers, not on the thread that folds the batches.
-                self.hashes
-                    .push(crate::model::keys::key_hash(&self.keys[start..]));
-            } else {
-                self.keys.truncate(start);
-                self.spans.push(ABSENT);
-                self.hashes.push(0);
-            }
+            self.end_key(start, whole);
         }
         let sort = slots.sort.and_then(&key).map_or(0, |(_, v)| v.len() as u32);
         self.sort_bytes.push(sort);
@@ -427,7 +406,7 @@ impl BatchFacts {
     }
 
     /// Append the value of `name` to `keys`; false when the item has no scalar value for it.
-    fn push_key(&mut self, item: &Item, name: &str) -> bool {
+    fn push_key(&mut self, item: &Item, name: &str, scratch: &mut Vec<u8>) -> bool {
         let Some((_, v)) = item.iter().find(|(n, _)| n == name) else {
             return false;
         };
@@ -437,19 +416,27 @@ impl BatchFacts {
             AttrValue::B(_) => b'B',
             _ => return false,
         };
-        let at = self.keys.len();
-        self.keys.push(ty);
-        self.keys.extend_from_slice(&[0; 4]);
-        let mut raw = std::mem::take(&mut self.keys);
-        let ok = attr_raw(v, &mut raw).is_ok();
-        self.keys = raw;
-        if !ok {
-            self.keys.truncate(at);
+        scratch.clear();
+        if attr_raw(v, scratch).is_err() {
             return false;
         }
-        let len = (self.keys.len() - at - 5) as u32;
-        self.keys[at + 1..at + 5].copy_from_slice(&len.to_le_bytes());
+        push_key_part(&mut self.keys, ty, scratch);
         true
+    }
+
+    /// End the key of one index begun at `start` of `keys`: its span and hash when `whole`,
+    /// else nothing of it (the item has no key for that index).
+    fn end_key(&mut self, start: usize, whole: bool) {
+        if whole {
+            self.spans.push((start as u32, self.keys.len() as u32));
+            // Hashed here, on the workers, not on the thread that folds the batches.
+            self.hashes
+                .push(crate::model::keys::key_hash(&self.keys[start..]));
+        } else {
+            self.keys.truncate(start);
+            self.spans.push(ABSENT);
+            self.hashes.push(0);
+        }
     }
 }
 
@@ -1142,22 +1129,15 @@ const EDGES: [u64; 12] = [
 ];
 
 /// The bytes of a key's values (without their type and length headers).
-fn key_value_bytes(mut key: &[u8]) -> u64 {
-    let mut n = 0;
-    while key.len() >= 5 {
-        let len = u32::from_le_bytes([key[1], key[2], key[3], key[4]]) as usize;
-        n += len as u64;
-        key = key.get(5 + len..).unwrap_or_default();
-    }
-    n
+fn key_value_bytes(key: &[u8]) -> u64 {
+    key_parts(key).map(|(_, v)| v.len() as u64).sum()
 }
 
 /// A key from the arena as people read it.
 pub(crate) fn key_text(key: &[u8]) -> String {
-    crate::encoding::arrow_rows::split_key(key)
-        .iter()
+    key_parts(key)
         .map(|(ty, v)| {
-            if *ty == b'B' {
+            if ty == b'B' {
                 let mut o = Vec::new();
                 crate::model::bytes::base64_into(v, &mut o);
                 String::from_utf8_lossy(&o).into_owned()

@@ -793,11 +793,9 @@ struct Order {
 
 /// The partition key's bytes in a key-arena entry (read in place: this runs once per item).
 fn partition_key(key: &[u8]) -> &[u8] {
-    let Some(len) = key.get(1..5) else {
-        return &[];
-    };
-    let len = u32::from_le_bytes(len.try_into().expect("four bytes")) as usize;
-    key.get(5..5 + len).unwrap_or_default()
+    crate::encoding::arrow_rows::key_parts(key)
+        .next()
+        .map_or(&[], |(_, v)| v)
 }
 
 fn check_items(
