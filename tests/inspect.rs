@@ -429,10 +429,11 @@ fn a_region_without_prices_asks_for_one_and_an_override_is_used() {
     assert_eq!(r["cost"]["import"]["price"], 2.0);
     assert_eq!(r["cost"]["batch_write"], Value::Null);
     let out = prep()
-        .args(["inspect", &f, "--price-per-gb", "-1"])
+        .args(["inspect", &f, "--price-per-gb=-1"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 or more"));
 }
 
 /// Every non-blank line of an output folder's parts.

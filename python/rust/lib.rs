@@ -288,19 +288,10 @@ fn settings(mut c: ConvertOptions, o: &Options) -> PyResult<ConvertOptions> {
     };
     c.force = o.force;
     if o.report {
-        if o.price_per_gb.is_some_and(|p| !(p.is_finite() && p >= 0.0)) {
-            return Err(bad("price_per_gb must be a number of dollars, 0 or more"));
-        }
-        c.report = Some(prep::profile::ProfileOptions {
-            region: o
-                .region
-                .clone()
-                .or_else(|| std::env::var("AWS_REGION").ok())
-                .filter(|r| !r.is_empty())
-                .unwrap_or_else(|| "us-east-1".into()),
-            price_per_gb: o.price_per_gb,
-            ..Default::default()
-        });
+        c.report = Some(
+            prep::profile::ProfileOptions::for_region(o.region.as_deref(), o.price_per_gb)
+                .map_err(|e| bad(&format!("price_per_gb: {e}")))?,
+        );
     }
     Ok(c)
 }

@@ -337,14 +337,7 @@ fn options(a: &ConvertArgs) -> Result<ConvertOptions> {
         json_mongodb: a.json_dialect.map(|d| d == JsonDialect::Mongodb),
         entities: map.map(|m| m.entities).unwrap_or_default(),
         report: match a.report {
-            true => {
-                super::check_price(a.price_per_gb)?;
-                Some(prep::profile::ProfileOptions {
-                    region: super::prices_region(&a.aws),
-                    price_per_gb: a.price_per_gb,
-                    ..Default::default()
-                })
-            }
+            true => Some(super::report_options(&a.aws, a.price_per_gb)?),
             false => None,
         },
     })

@@ -118,14 +118,12 @@ fn dry_run(a: &InspectArgs, profile: ProfileOptions) -> Result<Summary> {
 pub fn run(a: InspectArgs) -> Result<i32> {
     use prep::commands::validate::{self, ValidateOptions};
     super::no_key_templates(&a.keys, "prep inspect")?;
-    super::check_price(a.price_per_gb)?;
-    let region = super::prices_region(&a.aws);
     let profile = ProfileOptions {
         top: a.top.max(1),
         memory: usize::try_from(a.key_memory).unwrap_or(usize::MAX),
-        region: region.clone(),
-        price_per_gb: a.price_per_gb,
+        ..super::report_options(&a.aws, a.price_per_gb)?
     };
+    let region = profile.region.clone();
     let data = a.paths.iter().filter(|p| is_data_file(p)).count();
     if data > 0 && data < a.paths.len() {
         anyhow::bail!(
@@ -148,7 +146,7 @@ pub fn run(a: InspectArgs) -> Result<i32> {
         duplicates: true,
         dup_memory: a.dup.memory(),
         tmp_dir: a.dup.tmp_dir.clone(),
-        region: Some(region.clone()),
+        region: Some(region),
         fast: true,
         max_line: a.max_line_bytes,
         ttl: None,

@@ -345,23 +345,13 @@ impl DupArgs {
     }
 }
 
-/// The region whose prices and import quota a report uses: `--region`, else the environment's,
-/// else us-east-1.
-pub fn prices_region(a: &AwsArgs) -> String {
-    a.region
-        .clone()
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| "us-east-1".into())
-}
-
-/// `--price-per-gb`: a number of dollars, 0 or more.
-pub fn check_price(p: Option<f64>) -> Result<()> {
-    if p.is_some_and(|p| !(p.is_finite() && p >= 0.0)) {
-        bail!("--price-per-gb must be a number of dollars, 0 or more");
-    }
-    Ok(())
+/// What a report is asked (`--region`, `--price-per-gb`).
+pub fn report_options(
+    a: &AwsArgs,
+    price_per_gb: Option<f64>,
+) -> Result<prep::profile::ProfileOptions> {
+    prep::profile::ProfileOptions::for_region(a.region.as_deref(), price_per_gb)
+        .map_err(|e| anyhow!("--price-per-gb: {e}"))
 }
 
 /// A size such as `512MiB`, `64MB`, `1GB` or `1048576` (a clap value parser).

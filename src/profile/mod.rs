@@ -32,6 +32,27 @@ pub struct ProfileOptions {
     pub price_per_gb: Option<f64>,
 }
 
+impl ProfileOptions {
+    /// The options of a report for `region` (else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else
+    /// us-east-1), with the import's price per GB when given (a number of dollars, 0 or more).
+    pub fn for_region(region: Option<&str>, price_per_gb: Option<f64>) -> anyhow::Result<Self> {
+        if price_per_gb.is_some_and(|p| !(p.is_finite() && p >= 0.0)) {
+            anyhow::bail!("the price per GB must be a number of dollars, 0 or more");
+        }
+        let region = region
+            .map(str::to_string)
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "us-east-1".into());
+        Ok(ProfileOptions {
+            region,
+            price_per_gb,
+            ..Default::default()
+        })
+    }
+}
+
 impl Default for ProfileOptions {
     fn default() -> Self {
         ProfileOptions {
@@ -811,8 +832,19 @@ pub struct Findings {
     pub by_rule: std::collections::BTreeMap<String, u64>,
     /// Lines that are no item (rejected by a rule, or blank).
     pub rejected_lines: u64,
-    /// Who counted them: "prep validate", or "prep convert" (its rejects and duplicates).
-    pub counted_by: String,
+    /// Who counted them.
+    pub counted_by: CountedBy,
+}
+
+/// Who counted a report's findings: validation of the files, or the conversion that wrote them
+/// (its rejects and duplicates).
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+pub enum CountedBy {
+    #[default]
+    #[serde(rename = "prep validate")]
+    Validate,
+    #[serde(rename = "prep convert")]
+    Convert,
 }
 
 /// The report: every figure `prep inspect` gives, in the shape `--json` writes.
@@ -1457,7 +1489,7 @@ fn limits(p: &Profiler, v: &Volume, keys: &[KeyFigures], f: &Findings) -> Vec<Li
             note: "a partition key's items past 10 GB fail writes once the table has a local secondary index (an imported table has none)".into(),
         });
     }
-    out.push(if f.counted_by == "prep convert" {
+    out.push(if f.counted_by == CountedBy::Convert {
         Limit {
             check: "rows prep convert rejected".into(),
             value: f.errors as f64,

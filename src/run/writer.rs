@@ -294,7 +294,7 @@ pub(crate) fn conversion_profile(
         warnings: report.duplicate_items,
         by_rule,
         rejected_lines: report.rows_rejected,
-        counted_by: "prep convert".into(),
+        counted_by: crate::profile::CountedBy::Convert,
     })
 }
 

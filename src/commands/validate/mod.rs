@@ -544,7 +544,7 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
                 .map(|(k, v)| (k.to_string(), *v))
                 .collect(),
             rejected_lines: report.lines.saturating_sub(report.items),
-            counted_by: "prep validate".into(),
+            counted_by: crate::profile::CountedBy::Validate,
         };
         let mut summary = profiler.finish(findings);
         if csv_profiled_not {
