@@ -385,6 +385,25 @@ fn a_prep_output_folder_takes_its_keys_from_the_manifest_and_counts_findings() {
     assert_eq!(r["volume"]["items"], 2);
     assert_eq!(r["volume"]["lines"], 3);
     assert_eq!(r["findings"]["by_rule"]["F001"], 1);
+    // The import abandons a file at a line it cannot read: nothing follows "not json" here.
+    assert!(
+        !r["notes"].to_string().contains("abandon"),
+        "{}",
+        r["notes"]
+    );
+    let cut = write(
+        dir.path(),
+        "cut.json",
+        "{\"Item\":{\"pk\":{\"S\":\"a\"}}}\nnot json\n{\"Item\":{\"pk\":{\"S\":\"b\"}}}\n",
+    );
+    let lost = inspect(&[&cut, "--key", "pk:S"]);
+    assert!(
+        lost["notes"]
+            .to_string()
+            .contains("1 items in 1 files lie behind"),
+        "{}",
+        lost["notes"]
+    );
     assert_eq!(r["findings"]["by_rule"]["D001"], 1);
     let errors = r["limits"]
         .as_array()

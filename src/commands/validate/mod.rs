@@ -552,6 +552,13 @@ pub fn run(opts: &ValidateOptions) -> Result<Report> {
                 "CSV files are checked but not profiled here: inspect them alone (prep inspect FILE.csv --key …) for the figures of their conversion".into(),
             );
         }
+        if report.unread_items > 0 {
+            // Measured: the import gives up the rest of a file at a line it cannot read.
+            summary.notes.push(format!(
+                "{} items in {} files lie behind a line that makes the import abandon its file: they are in these figures, but the import would never read them (prep validate lists where)",
+                report.unread_items, report.unread_files
+            ));
+        }
         report.profile = Some(summary);
     }
     Ok(report)
