@@ -34,12 +34,14 @@ if ! command -v chromium >/dev/null 2>&1; then
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && break
       sleep 10
     done
+    apt-get clean || true # the downloaded packages: disk the builds need
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     for _ in 1 2; do
       sudo apt-get update -qq || true
       sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && break
       sleep 10
     done
+    sudo apt-get clean || true
   else
     echo "chromium is not installed and cannot be installed here (apt-get as root): the HTML report test is skipped (fails under CI)" >&2
   fi
