@@ -690,6 +690,7 @@ fn convert(
             let w = ItemWriter {
                 recycled: Some(recycled.clone()),
                 keep_keys: opts.duplicates != DupMode::Off,
+                note: opts.report.is_some(),
                 ..ItemWriter::new(opts.syntax, opts.nulls)
             };
             (w, opts.report.as_ref().map(|_| Profiling::new(keys)))
@@ -707,7 +708,7 @@ fn convert(
                 w,
             )?;
             if let Some(p) = profiling.as_mut() {
-                c.facts = Some(p.facts(&c, opts.syntax));
+                c.facts = Some(p.facts(&mut c, opts.syntax));
             }
             Ok(c)
         },

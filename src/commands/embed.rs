@@ -237,6 +237,7 @@ impl ShardWriter {
         }
         let items = ItemWriter {
             keep_keys: opts.duplicates != DupMode::Off,
+            note: opts.report.is_some(),
             ..ItemWriter::new(opts.syntax, opts.nulls)
         };
         Ok(ShardWriter {
@@ -281,7 +282,7 @@ impl ShardWriter {
         )?;
         self.next_row += batch.num_rows() as u64;
         if let Some(p) = self.profiling.as_mut() {
-            chunk.facts = Some(p.facts(&chunk, self.opts.syntax));
+            chunk.facts = Some(p.facts(&mut chunk, self.opts.syntax));
         }
         match w.take(chunk) {
             Ok(true) => Ok(()),

@@ -44,6 +44,52 @@ pub struct Encoded {
     pub keys: KeyArena,
     pub rejects: Vec<RowReject>,
     pub empty_sets: u64,
+    /// What the column encoder noted of each written item ([`ItemWriter::note`]).
+    pub noted: Option<Noted>,
+}
+
+/// What the column encoder noted of the items it wrote, as it wrote them (a conversion's
+/// report profiles items from this instead of reading the written lines again).
+#[derive(Default, Debug)]
+pub struct Noted {
+    /// The attribute names, by column.
+    pub names: Vec<String>,
+    /// Per written item: its DynamoDB size, and where its attributes and key values end.
+    pub sizes: Vec<u32>,
+    pub attr_ends: Vec<u32>,
+    pub key_ends: Vec<u32>,
+    pub attrs: Vec<NotedAttr>,
+    /// Each key attribute's value: its column, its type (`S`, `N`, `B`), its span in `key_bytes`.
+    pub key_parts: Vec<(u32, u8, u32, u32)>,
+    pub key_bytes: Vec<u8>,
+}
+
+/// One attribute of a written item.
+#[derive(Clone, Copy, Debug)]
+pub struct NotedAttr {
+    pub col: u32,
+    /// S, N, B, BOOL, NULL, L, M, SS, NS, BS as 0 to 9 ([`AttrType`]'s order).
+    pub ty: u8,
+    /// How deep lists and maps nest inside the value (0 for a scalar or a set).
+    pub depth: u32,
+    /// A set's members (0 for anything else).
+    pub set_len: u32,
+}
+
+impl Noted {
+    /// The attributes of written item `k`.
+    pub fn attrs_of(&self, k: usize) -> &[NotedAttr] {
+        let start = if k == 0 { 0 } else { self.attr_ends[k - 1] };
+        &self.attrs[start as usize..self.attr_ends[k] as usize]
+    }
+
+    /// The key values of written item `k`: (column, type, bytes).
+    pub fn keys_of(&self, k: usize) -> impl Iterator<Item = (u32, u8, &[u8])> {
+        let start = if k == 0 { 0 } else { self.key_ends[k - 1] };
+        self.key_parts[start as usize..self.key_ends[k] as usize]
+            .iter()
+            .map(|&(col, ty, a, b)| (col, ty, &self.key_bytes[a as usize..b as usize]))
+    }
 }
 
 struct Col {
@@ -127,9 +173,43 @@ impl ItemEncoder {
     pub fn encode(&self, len: usize, skip: &[usize], w: &mut ItemWriter) -> Encoded {
         w.syn = self.syn;
         w.nulls = self.nulls;
-        encode_rows(len, skip, w, |i, w, key_buf, keys| {
-            self.encode_row(i, w, key_buf, keys)
-        })
+        // A column that spreads into several attributes names them as it writes: such batches
+        // are not noted (the report reads their lines instead).
+        if !w.note || self.cols.iter().any(|c| c.spread) {
+            return encode_rows(len, skip, w, |i, w, key_buf, keys| {
+                self.encode_row(i, w, key_buf, keys, None)
+            });
+        }
+        let mut noted = Noted {
+            names: self.cols.iter().map(|c| c.name.clone()).collect(),
+            ..Noted::default()
+        };
+        noted.sizes.reserve(len);
+        noted.attr_ends.reserve(len);
+        noted.key_ends.reserve(len);
+        let mut e = encode_rows(len, skip, w, |i, w, key_buf, keys| {
+            let (attrs, parts, bytes) = (
+                noted.attrs.len(),
+                noted.key_parts.len(),
+                noted.key_bytes.len(),
+            );
+            let r = self.encode_row(i, w, key_buf, keys, Some(&mut noted));
+            match r {
+                Ok(size) if size <= rules::MAX_ITEM_BYTES => {
+                    noted.sizes.push(size as u32);
+                    noted.attr_ends.push(noted.attrs.len() as u32);
+                    noted.key_ends.push(noted.key_parts.len() as u32);
+                }
+                _ => {
+                    noted.attrs.truncate(attrs);
+                    noted.key_parts.truncate(parts);
+                    noted.key_bytes.truncate(bytes);
+                }
+            }
+            r
+        });
+        e.noted = Some(noted);
+        e
     }
 
     /// Write one item's attributes; returns its DynamoDB size.
@@ -139,10 +219,11 @@ impl ItemEncoder {
         w: &mut ItemWriter,
         key_buf: &mut Vec<u8>,
         keys: &mut Vec<u8>,
+        mut noted: Option<&mut Noted>,
     ) -> Result<usize, (&'static Rule, String)> {
         let mut size = 0usize;
         let mut first = true;
-        for col in &self.cols {
+        for (c, col) in self.cols.iter().enumerate() {
             let null = match &col.nulls {
                 NullMask::NoNulls => false,
                 NullMask::Bits(b) => b.is_null(i),
@@ -158,6 +239,14 @@ impl ItemEncoder {
                     w.quoted_name(&col.quoted, first);
                     first = false;
                     size += col.name.len() + w.null();
+                    if let Some(n) = noted.as_deref_mut() {
+                        n.attrs.push(NotedAttr {
+                            col: c as u32,
+                            ty: AttrType::Null as u8,
+                            depth: 0,
+                            set_len: 0,
+                        });
+                    }
                 }
                 continue;
             }
@@ -189,6 +278,22 @@ impl ItemEncoder {
                 w.quoted_name(&col.quoted, first);
                 size += write_key(&col.name, k, actual, key_buf, w, keys)?;
                 first = false;
+                if let Some(n) = noted.as_deref_mut() {
+                    n.attrs.push(NotedAttr {
+                        col: c as u32,
+                        ty: actual as u8,
+                        depth: 0,
+                        set_len: 0,
+                    });
+                    let at = n.key_bytes.len() as u32;
+                    n.key_bytes.extend_from_slice(key_buf);
+                    n.key_parts.push((
+                        c as u32,
+                        key_type_byte(actual),
+                        at,
+                        n.key_bytes.len() as u32,
+                    ));
+                }
                 continue;
             }
             if col.spread {
@@ -199,6 +304,7 @@ impl ItemEncoder {
                 continue;
             }
             let mark = w.out.len();
+            w.max_depth = 0;
             let written = match &col.head {
                 Some(head) => {
                     super::put(&mut w.out, &head[usize::from(first)..]);
@@ -210,9 +316,19 @@ impl ItemEncoder {
                 }
             };
             match written {
-                Ok(WriteOutcome::Written { size: s, .. }) => {
+                Ok(WriteOutcome::Written { size: s, ty }) => {
                     size += col.name.len() + s;
                     first = false;
+                    if let Some(n) = noted.as_deref_mut() {
+                        let set = matches!(ty, AttrType::SS | AttrType::NS | AttrType::BS);
+                        n.attrs.push(NotedAttr {
+                            col: c as u32,
+                            ty: ty as u8,
+                            depth: w.max_depth,
+                            // The set encoders leave their members' spans behind.
+                            set_len: if set { w.spans.len() as u32 } else { 0 },
+                        });
+                    }
                 }
                 Ok(WriteOutcome::Omit) => w.out.truncate(mark),
                 Err(f) => return Err(self.fail(col, f)),
@@ -389,14 +505,18 @@ pub(crate) fn write_key(
     }
     let size = name.len() + w.scalar(actual, raw);
     if k.role != KeyRole::Index && w.keep_keys {
-        let ty = match actual {
-            AttrType::S => b'S',
-            AttrType::N => b'N',
-            _ => b'B',
-        };
-        push_key_part(keys, ty, raw);
+        push_key_part(keys, key_type_byte(actual), raw);
     }
     Ok(size)
+}
+
+/// A key value's type as the key arena writes it.
+fn key_type_byte(t: AttrType) -> u8 {
+    match t {
+        AttrType::S => b'S',
+        AttrType::N => b'N',
+        _ => b'B',
+    }
 }
 
 /// The message for a key whose value is null or absent.

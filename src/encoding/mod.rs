@@ -35,7 +35,8 @@ pub use writer::{ItemWriter, Recycled};
 use crate::model::number;
 use crate::model::rules::{self, Rule};
 
-/// DynamoDB attribute value types.
+/// DynamoDB attribute value types. In the order of a profile's type tallies, which index them
+/// by `as u8`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AttrType {
     S,

@@ -9,6 +9,8 @@ pub struct ItemWriter {
     pub syn: Syntax,
     pub nulls: Nulls,
     pub depth: u32,
+    /// The deepest `depth` reached since it was last set to 0 (a conversion's report).
+    pub max_depth: u32,
     pub scratch: Vec<u8>,
     /// Values left out because they were empty sets, in this batch.
     pub empty_sets: u64,
@@ -22,6 +24,8 @@ pub struct ItemWriter {
     /// Keep each item's primary key and its hash in `Encoded::keys` (duplicate detection, and
     /// validate's order check); off for a conversion with `--duplicates off`.
     pub keep_keys: bool,
+    /// Note what each written item holds (`Encoded::noted`), for a conversion's report.
+    pub note: bool,
     /// Where the next batch's output buffer comes from when the writer gave one back (see
     /// [`Recycled`]); a new one otherwise.
     pub recycled: Option<Recycled>,
@@ -64,6 +68,7 @@ impl ItemWriter {
             syn,
             nulls,
             depth: 0,
+            max_depth: 0,
             scratch: Vec::new(),
             empty_sets: 0,
             members: Vec::new(),
@@ -71,6 +76,7 @@ impl ItemWriter {
             strict: false,
             discard: false,
             keep_keys: true,
+            note: false,
             recycled: None,
         }
     }
@@ -217,6 +223,7 @@ impl ItemWriter {
     /// Enter a list or map: checks the nesting limit.
     pub fn open(&mut self, ty: AttrType) -> Result<(), RuleFailure> {
         self.depth += 1;
+        self.max_depth = self.max_depth.max(self.depth);
         if self.depth > rules::MAX_NESTING {
             return Err(RuleFailure::new(
                 &rules::NESTING_TOO_DEEP,

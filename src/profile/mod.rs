@@ -399,6 +399,51 @@ impl BatchFacts {
         key: impl Fn(usize) -> Option<(u8, &'a [u8])>,
         line: u64,
     ) {
+        // The scanner took the line: its names are valid UTF-8 without escapes.
+        let attrs = attrs
+            .iter()
+            .map(|a| (&line_bytes[a.name.0..a.name.1], a.ty, a.depth, a.set_len));
+        self.add_described(slots, size, attrs, key, line);
+    }
+
+    /// Append an item as the column encoder noted it while writing it (`k`th of `noted`), its
+    /// key values found by slot through `slot_of` (each column's slot, if a key's). Gives what
+    /// [`BatchFacts::add`] gives for the written line (held together by the report tests).
+    pub fn add_noted(
+        &mut self,
+        slots: &KeySlots,
+        noted: &crate::encoding::arrow_rows::Noted,
+        k: usize,
+        slot_of: &[Option<usize>],
+        line: u64,
+    ) {
+        let attrs = noted.attrs_of(k).iter().map(|a| {
+            (
+                noted.names[a.col as usize].as_bytes(),
+                a.ty,
+                a.depth,
+                a.set_len,
+            )
+        });
+        let key = |slot: usize| {
+            noted
+                .keys_of(k)
+                .find(|&(col, _, _)| slot_of[col as usize] == Some(slot))
+                .map(|(_, ty, v)| (ty, v))
+        };
+        self.add_described(slots, noted.sizes[k] as usize, attrs, key, line);
+    }
+
+    /// Append an item described by its size, its top-level attributes (name, type index,
+    /// depth, set members) and its key values by slot.
+    fn add_described<'a, 'n>(
+        &mut self,
+        slots: &KeySlots,
+        size: usize,
+        attrs: impl Iterator<Item = (&'n [u8], u8, u32, u32)>,
+        key: impl Fn(usize) -> Option<(u8, &'a [u8])>,
+        line: u64,
+    ) {
         self.sizes.push(size.min(u32::MAX as usize) as u32);
         self.lines.push(line);
         for ix in &slots.partition {
@@ -418,11 +463,8 @@ impl BatchFacts {
             source: self.source,
             line,
         };
-        for (pos, a) in attrs.iter().enumerate() {
-            // The scanner took the line: its names are valid UTF-8 without escapes.
-            let name = &line_bytes[a.name.0..a.name.1];
-            self.names
-                .count(pos, name, at, a.ty as usize, a.depth, a.set_len);
+        for (pos, (name, ty, depth, set_len)) in attrs.enumerate() {
+            self.names.count(pos, name, at, ty as usize, depth, set_len);
         }
     }
 

@@ -29,13 +29,17 @@ pub(crate) struct Chunk {
     pub(crate) facts: Option<crate::profile::BatchFacts>,
 }
 
-/// What a worker needs to profile the items it encodes (`--report`): validate's line scanner,
-/// recording, over the written lines.
+/// What a worker needs to profile the items it encodes (`--report`): what the column encoder
+/// noted of each item as it wrote it, or else (items re-encoded from lines, documents whose
+/// fields spread) validate's line scanner, recording, over the written lines.
 pub(crate) struct Profiling {
     scanner: crate::encoding::scan::LineScanner,
     slots: crate::profile::KeySlots,
     indexes: Vec<crate::profile::Index>,
+    /// The key attributes' names, in the scanner's order (the slots').
+    names: Vec<String>,
     key: Vec<u8>,
+    slot_of: Vec<Option<usize>>,
 }
 
 impl Profiling {
@@ -54,15 +58,34 @@ impl Profiling {
             scanner: crate::encoding::scan::LineScanner::new(&checks).recording(),
             slots: crate::profile::KeySlots::new(&indexes, &names),
             indexes,
+            names,
             key: Vec::new(),
+            slot_of: Vec::new(),
         }
     }
 
     /// The facts of the items `c` holds, each named by its input and row: from what the
-    /// scanner records of each written line (DynamoDB JSON), or from the line read back.
-    pub(crate) fn facts(&mut self, c: &Chunk, syntax: Syntax) -> crate::profile::BatchFacts {
+    /// encoder noted, from what the scanner records of each written line (DynamoDB JSON), or
+    /// from the line read back.
+    /// What the encoder noted is dropped here: the chunk still waits for the writer.
+    pub(crate) fn facts(&mut self, c: &mut Chunk, syntax: Syntax) -> crate::profile::BatchFacts {
         let mut facts = crate::profile::BatchFacts::new(c.source);
+        let noted = c.encoded.noted.take();
         let e = &c.encoded;
+        if let Some(noted) = &noted {
+            self.slot_of.clear();
+            self.slot_of.extend(
+                noted
+                    .names
+                    .iter()
+                    .map(|n| self.names.iter().position(|k| k == n)),
+            );
+            for k in 0..noted.sizes.len() {
+                let row = c.first_row + e.rows.get(k).copied().unwrap_or(0) as u64 + 1;
+                facts.add_noted(&self.slots, noted, k, &self.slot_of, row);
+            }
+            return facts;
+        }
         let format = match syntax {
             Syntax::Json => crate::input::parse::LineFormat::DynamodbJson,
             Syntax::Ion => crate::input::parse::LineFormat::Ion,
