@@ -9,7 +9,7 @@ use super::json_values::{mongo_scalar, parse, to_attr, utf8_cells};
 use super::target::Timestamps;
 use super::WriteOutcome;
 use super::{check_name, AttrType, ColumnEncoder, ItemWriter, NullMask, Nulls, RuleFailure};
-use crate::input::json_docs::{repeated_message, too_deep_message, SeenNames, NUMBER_TOKEN};
+use crate::input::json_docs::{repeated_message, too_deep_message, Name, SeenNames, NUMBER_TOKEN};
 use crate::model::rules;
 use arrow_array::{Array, StringArray};
 use serde_json::Value;
@@ -142,7 +142,7 @@ impl<'de> serde::de::Visitor<'de> for ValueSeed<'_, '_> {
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Streamed, A::Error> {
         let st = self.0;
-        let Some(first) = map.next_key::<std::borrow::Cow<'de, str>>()? else {
+        let Some(Name(first)) = map.next_key::<Name<'de>>()? else {
             if let Err(f) = st.w.open(AttrType::M) {
                 return Err(st.fail(f));
             }
@@ -150,7 +150,7 @@ impl<'de> serde::de::Visitor<'de> for ValueSeed<'_, '_> {
             return Ok(Streamed::Size(3));
         };
         if first == NUMBER_TOKEN {
-            let text = map.next_value::<std::borrow::Cow<'de, str>>()?;
+            let Name(text) = map.next_value::<Name<'de>>()?;
             return ValueSeed(st).number(&text);
         }
         if let (Some(t), true) = (st.mongo, first.starts_with('$')) {
@@ -203,7 +203,7 @@ impl<'de> serde::de::Visitor<'de> for ValueSeed<'_, '_> {
                 Streamed::Null => st.w.null(),
                 Streamed::Size(s) => s,
             };
-            key = map.next_key::<std::borrow::Cow<'de, str>>()?;
+            key = map.next_key::<Name<'de>>()?.map(|n| n.0);
         }
         st.w.close(AttrType::M);
         Ok(Streamed::Size(size))
@@ -245,7 +245,7 @@ impl<'de> serde::de::Visitor<'de> for TopSeed<'_, '_, '_> {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
         let st = self.st;
         let mut size = 0;
-        while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(Name(k)) = map.next_key::<Name<'de>>()? {
             if self.skip.iter().any(|s| *s == k) {
                 map.next_value::<serde::de::IgnoredAny>()?;
                 continue;

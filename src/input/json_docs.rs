@@ -147,6 +147,34 @@ impl<'a> SeenNames<'a> {
     }
 }
 
+/// A name (or a number's text) as serde_json reads it: borrowed from the document unless it
+/// holds escapes. serde's own `Cow<str>` always copies, which cost an allocation per name.
+pub(crate) struct Name<'de>(pub(crate) Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Name<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(NameVisitor)
+    }
+}
+
+struct NameVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NameVisitor {
+    type Value = Name<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
+        Ok(Name(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
+        Ok(Name(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Name<'de>, E> {
+        Ok(Name(Cow::Owned(v)))
+    }
+}
+
 /// What a reject says of a name an object repeats.
 pub(crate) fn repeated_message(name: &str) -> String {
     format!("the name {name:?} appears twice in one object; what DynamoDB keeps is not defined, so write it once")
@@ -189,7 +217,7 @@ impl<'de> serde::de::Visitor<'de> for MembersVisitor {
         // The fields' own list is scanned for a repeat while it is short (a second list of
         // names, as [`SeenNames`] keeps, costs an allocation per document); hashed past that.
         let mut many: Option<std::collections::HashSet<Cow<'de, str>>> = None;
-        while let Some(k) = m.next_key::<Cow<'de, str>>()? {
+        while let Some(Name(k)) = m.next_key::<Name<'de>>()? {
             if out.is_empty() && k == NUMBER_TOKEN {
                 return Err(serde::de::Error::custom(format!("{NOT_OBJECT}a number")));
             }
@@ -240,7 +268,9 @@ fn document(line: &[u8]) -> Result<Members<'_>, (&'static rules::Rule, String)> 
     })?;
     // serde_json hands numbers (arbitrary precision) and raw values to visitors as objects
     // under these names: an object that has one cannot be told from them.
-    if memchr::memmem::find(text.as_bytes(), RESERVED.as_bytes()).is_some() {
+    static RESERVED_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(RESERVED));
+    if RESERVED_FINDER.find(text.as_bytes()).is_some() {
         return Err((
             &rules::JSON_NOT_PARSEABLE,
             format!("the document has a name starting with {RESERVED:?}, which the JSON reader reserves; rename the field"),
