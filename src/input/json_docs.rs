@@ -432,6 +432,27 @@ mod tests {
     use super::*;
     use arrow_array::builder::BinaryBuilder;
 
+    #[test]
+    fn seen_names_find_every_repeat_listed_or_hashed() {
+        // Objects of each size a repeat can be found in: in the list of the first names, and
+        // once the names are hashed; each name repeated once, at the end.
+        for n in [1usize, 7, 32, 33, 34, 100] {
+            let names: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
+            for repeat in 0..n {
+                let mut seen = SeenNames::default();
+                for name in &names {
+                    assert!(seen.insert(Cow::Borrowed(name)), "{n} names: {name} is new");
+                }
+                // An escaped name read into an owned string equals its borrowed twin.
+                assert!(
+                    !seen.insert(Cow::Owned(names[repeat].clone())),
+                    "{n} names: n{repeat} repeats"
+                );
+                assert!(seen.insert(Cow::Borrowed("other")), "{n} names");
+            }
+        }
+    }
+
     fn batch(lines: &[&str]) -> Batch {
         let mut b = BinaryBuilder::new();
         for l in lines {
