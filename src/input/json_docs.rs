@@ -213,7 +213,8 @@ impl<'de> serde::de::Visitor<'de> for MembersVisitor {
         f.write_str("a JSON object")
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Members<'de>, A::Error> {
-        let mut out: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
+        // Room for a usual document's fields at once, instead of growing by doubling.
+        let mut out: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(16);
         // The fields' own list is scanned for a repeat while it is short (a second list of
         // names, as [`SeenNames`] keeps, costs an allocation per document); hashed past that.
         let mut many: Option<std::collections::HashSet<Cow<'de, str>>> = None;
@@ -260,7 +261,7 @@ impl<'de> serde::de::Visitor<'de> for MembersVisitor {
 
 /// A document's top-level fields, checked, or why it is no item.
 fn document(line: &[u8]) -> Result<Members<'_>, (&'static rules::Rule, String)> {
-    let text = std::str::from_utf8(strip_cr(line)).map_err(|e| {
+    let text = simdutf8::compat::from_utf8(strip_cr(line)).map_err(|e| {
         (
             &rules::JSON_NOT_PARSEABLE,
             format!("the document is not UTF-8 ({e}); JSON text is UTF-8"),
