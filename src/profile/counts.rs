@@ -259,14 +259,15 @@ pub(crate) fn pick(v: &[u64], quantiles: &[f64]) -> Vec<u64> {
 
 /// The heaviest keys by a weight (items, or bytes), with a bound on their error.
 ///
-/// Counters are found by the key's 64-bit hash (computed once by the caller, so the table does
-/// not hash it again) and hold the key bytes in one arena, so counting a new key allocates
-/// nothing. Two keys with one hash (about one chance in 2^64 per pair) cannot share a counter:
-/// the second one's weight is added to `slack`, which keeps the bound true.
+/// Counters are found by the key's 64-bit hash (computed once by the caller) and hold the key
+/// bytes in one arena, so counting a new key allocates nothing. Two keys with one hash (about
+/// one chance in 2^64 per pair) cannot share a counter: the second one's weight is added to
+/// `slack`, which keeps the bound true.
 #[derive(Debug)]
 pub(crate) struct HeavyHitters {
     capacity: usize,
-    counters: HashMap<u64, Counter, std::hash::BuildHasherDefault<Prehashed>>,
+    index: HashMap<u64, u32, foldhash::fast::FixedState>,
+    counters: Vec<Counter>,
     arena: Vec<u8>,
     /// Weight taken off every counter so far, plus any weight not counted: the most any
     /// counter is under its key's true weight.
@@ -275,28 +276,9 @@ pub(crate) struct HeavyHitters {
     total: u64,
 }
 
-/// The hasher of tables keyed by [`crate::model::keys::key_hash`]es: those are already
-/// well-mixed 64-bit hashes, used as they are.
-#[derive(Default)]
-pub(crate) struct Prehashed(u64);
-
-impl std::hash::Hasher for Prehashed {
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u64` keys are meant; anything else is still hashed, if slowly.
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 #[derive(Clone, Copy, Debug)]
 struct Counter {
+    hash: u64,
     at: usize,
     len: usize,
     weight: u64,
@@ -313,7 +295,8 @@ impl HeavyHitters {
     pub(crate) fn new(capacity: usize) -> Self {
         HeavyHitters {
             capacity: capacity.max(1),
-            counters: HashMap::default(),
+            index: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(11)),
+            counters: Vec::new(),
             arena: Vec::new(),
             slack: 0,
             #[cfg(test)]
@@ -322,30 +305,27 @@ impl HeavyHitters {
     }
 
     /// Count `weight` for `key`, whose [`crate::model::keys::key_hash`] is `hash`.
-    #[inline]
     pub(crate) fn add(&mut self, hash: u64, key: &[u8], weight: u64) {
         #[cfg(test)]
         {
             self.total += weight;
         }
-        match self.counters.entry(hash) {
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                let c = e.get_mut();
-                if &self.arena[c.at..c.at + c.len] == key {
-                    c.weight += weight;
-                } else {
-                    self.slack += weight;
-                }
-                return;
+        if let Some(&c) = self.index.get(&hash) {
+            let c = &mut self.counters[c as usize];
+            if &self.arena[c.at..c.at + c.len] == key {
+                c.weight += weight;
+            } else {
+                self.slack += weight;
             }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(Counter {
-                    at: self.arena.len(),
-                    len: key.len(),
-                    weight,
-                });
-            }
+            return;
         }
+        self.index.insert(hash, self.counters.len() as u32);
+        self.counters.push(Counter {
+            hash,
+            at: self.arena.len(),
+            len: key.len(),
+            weight,
+        });
         self.arena.extend_from_slice(key);
         if self.counters.len() >= 2 * self.capacity {
             self.purge();
@@ -354,20 +334,23 @@ impl HeavyHitters {
 
     /// Take the median weight off every counter and drop those at zero (at least half).
     fn purge(&mut self) {
-        let mut weights: Vec<u64> = self.counters.values().map(|c| c.weight).collect();
+        let mut weights: Vec<u64> = self.counters.iter().map(|c| c.weight).collect();
         let mid = weights.len() / 2;
         let (_, &mut cut, _) = weights.select_nth_unstable(mid);
         self.slack += cut;
-        self.counters.retain(|_, c| {
-            c.weight = c.weight.saturating_sub(cut);
-            c.weight > 0
-        });
-        // The kept keys' bytes, packed again (the table keeps its allocation: no rehash).
         let mut arena = Vec::with_capacity(self.arena.len());
-        for c in self.counters.values_mut() {
+        let old = std::mem::take(&mut self.counters);
+        self.index.clear();
+        for mut c in old {
+            c.weight = c.weight.saturating_sub(cut);
+            if c.weight == 0 {
+                continue;
+            }
             let at = arena.len();
             arena.extend_from_slice(&self.arena[c.at..c.at + c.len]);
             c.at = at;
+            self.index.insert(c.hash, self.counters.len() as u32);
+            self.counters.push(c);
         }
         self.arena = arena;
     }
@@ -375,20 +358,15 @@ impl HeavyHitters {
     pub(crate) fn state(&self) -> HittersState {
         HittersState {
             slack: self.slack,
-            // In the order the keys were first counted (their places in the arena), not the
-            // table's.
-            counters: {
-                let mut kept: Vec<&Counter> = self.counters.values().collect();
-                kept.sort_unstable_by_key(|c| c.at);
-                kept
-            }
-            .into_iter()
-            .map(|c| {
-                let mut text = Vec::new();
-                crate::model::bytes::base64_into(&self.arena[c.at..c.at + c.len], &mut text);
-                (String::from_utf8(text).expect("base64 is ASCII"), c.weight)
-            })
-            .collect(),
+            counters: self
+                .counters
+                .iter()
+                .map(|c| {
+                    let mut text = Vec::new();
+                    crate::model::bytes::base64_into(&self.arena[c.at..c.at + c.len], &mut text);
+                    (String::from_utf8(text).expect("base64 is ASCII"), c.weight)
+                })
+                .collect(),
         }
     }
 
@@ -409,7 +387,7 @@ impl HeavyHitters {
 
     /// A key's counted weight, if it still has a counter.
     pub(crate) fn get(&self, hash: u64, key: &[u8]) -> Option<u64> {
-        let c = self.counters.get(&hash)?;
+        let c = self.counters[*self.index.get(&hash)? as usize];
         (&self.arena[c.at..c.at + c.len] == key).then_some(c.weight)
     }
 
@@ -422,7 +400,7 @@ impl HeavyHitters {
     pub(crate) fn top(&self, n: usize) -> Vec<Hitter> {
         let mut all: Vec<Hitter> = self
             .counters
-            .values()
+            .iter()
             .map(|c| Hitter {
                 key: self.arena[c.at..c.at + c.len].to_vec(),
                 weight: c.weight,

@@ -409,7 +409,7 @@ impl BatchFacts {
     /// Append an item as the column encoder noted it while writing it (`k`th of `noted`), its
     /// key values found by slot through `slot_of` (each column's slot, if a key's). Gives what
     /// [`BatchFacts::add`] gives for the written line (held together by the report tests).
-    pub fn add_noted(
+    pub(crate) fn add_noted(
         &mut self,
         slots: &KeySlots,
         noted: &crate::encoding::arrow_rows::Noted,
