@@ -184,9 +184,15 @@ impl ItemEncoder {
             names: self.cols.iter().map(|c| c.name.clone()).collect(),
             ..Noted::default()
         };
+        // Sized once per batch instead of grown by doubling: an attribute a column, a key
+        // value a key column, per row.
+        let key_cols = self.cols.iter().filter(|c| c.key.is_some()).count();
         noted.sizes.reserve(len);
         noted.attr_ends.reserve(len);
         noted.key_ends.reserve(len);
+        noted.attrs.reserve(len * self.cols.len());
+        noted.key_parts.reserve(len * key_cols);
+        noted.key_bytes.reserve(len * key_cols * 16);
         let mut e = encode_rows(len, skip, w, |i, w, key_buf, keys| {
             let (attrs, parts, bytes) = (
                 noted.attrs.len(),

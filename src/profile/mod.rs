@@ -216,11 +216,16 @@ struct NameTallies {
     recent: Vec<usize>,
 }
 
+/// A place whose name is not known yet.
+const NOT_YET: usize = usize::MAX;
+/// Places remembered: items (or tables) wider than this look their further names up.
+const MAX_PLACES: usize = 1 << 16;
+
 impl NameTallies {
     /// The tally of `name` (UTF-8), the attribute at `pos` of its item.
     fn get(&mut self, pos: usize, name: &[u8]) -> &mut AttrTally {
         if let Some(&t) = self.recent.get(pos) {
-            if self.tallies[t].0.as_bytes() == name {
+            if t != NOT_YET && self.tallies[t].0.as_bytes() == name {
                 return &mut self.tallies[t].1;
             }
         }
@@ -233,10 +238,11 @@ impl NameTallies {
                 self.tallies.len() - 1
             }
         };
-        if pos < self.recent.len() {
+        if pos < MAX_PLACES {
+            if pos >= self.recent.len() {
+                self.recent.resize(pos + 1, NOT_YET);
+            }
             self.recent[pos] = t;
-        } else if pos == self.recent.len() {
-            self.recent.push(t);
         }
         &mut self.tallies[t].1
     }
@@ -341,6 +347,18 @@ impl BatchFacts {
         }
     }
 
+    /// For `items` items of `indexes` indexes: sized once instead of grown by doubling.
+    pub(crate) fn with_capacity(source: usize, items: usize, indexes: usize) -> Self {
+        let mut f = BatchFacts::new(source);
+        f.sizes.reserve(items);
+        f.lines.reserve(items);
+        f.sort_bytes.reserve(items);
+        f.spans.reserve(items * indexes);
+        f.hashes.reserve(items * indexes);
+        f.keys.reserve(items * indexes * 24);
+        f
+    }
+
     /// Append `item`, read at `line`: the plain path, over the parsed item.
     pub fn add(&mut self, indexes: &[Index], item: &Item, line: u64) {
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -400,9 +418,15 @@ impl BatchFacts {
         line: u64,
     ) {
         // The scanner took the line: its names are valid UTF-8 without escapes.
-        let attrs = attrs
-            .iter()
-            .map(|a| (&line_bytes[a.name.0..a.name.1], a.ty, a.depth, a.set_len));
+        let attrs = attrs.iter().enumerate().map(|(pos, a)| {
+            (
+                pos,
+                &line_bytes[a.name.0..a.name.1],
+                a.ty,
+                a.depth,
+                a.set_len,
+            )
+        });
         self.add_described(slots, size, attrs, key, line);
     }
 
@@ -417,8 +441,10 @@ impl BatchFacts {
         slot_of: &[Option<usize>],
         line: u64,
     ) {
+        // Tallied by column: a column a row leaves out does not move the others' places.
         let attrs = noted.attrs_of(k).iter().map(|a| {
             (
+                a.col as usize,
                 noted.names[a.col as usize].as_bytes(),
                 a.ty,
                 a.depth,
@@ -434,13 +460,14 @@ impl BatchFacts {
         self.add_described(slots, noted.sizes[k] as usize, attrs, key, line);
     }
 
-    /// Append an item described by its size, its top-level attributes (name, type index,
-    /// depth, set members) and its key values by slot.
+    /// Append an item described by its size, its top-level attributes (place, name, type
+    /// index, depth, set members: the place is where [`NameTallies`] looks for the name first)
+    /// and its key values by slot.
     fn add_described<'a, 'n>(
         &mut self,
         slots: &KeySlots,
         size: usize,
-        attrs: impl Iterator<Item = (&'n [u8], u8, u32, u32)>,
+        attrs: impl Iterator<Item = (usize, &'n [u8], u8, u32, u32)>,
         key: impl Fn(usize) -> Option<(u8, &'a [u8])>,
         line: u64,
     ) {
@@ -463,7 +490,7 @@ impl BatchFacts {
             source: self.source,
             line,
         };
-        for (pos, (name, ty, depth, set_len)) in attrs.enumerate() {
+        for (pos, name, ty, depth, set_len) in attrs {
             self.names.count(pos, name, at, ty as usize, depth, set_len);
         }
     }

@@ -69,7 +69,11 @@ impl Profiling {
     /// from the line read back.
     /// What the encoder noted is dropped here: the chunk still waits for the writer.
     pub(crate) fn facts(&mut self, c: &mut Chunk, syntax: Syntax) -> crate::profile::BatchFacts {
-        let mut facts = crate::profile::BatchFacts::new(c.source);
+        let mut facts = crate::profile::BatchFacts::with_capacity(
+            c.source,
+            c.encoded.ends.len(),
+            self.indexes.len(),
+        );
         let noted = c.encoded.noted.take();
         let e = &c.encoded;
         if let Some(noted) = &noted {
