@@ -997,11 +997,46 @@ fn files_sorted_by_partition_key_are_named() {
             "{{\"Item\":{{\"pk\":{{\"S\":\"user#{j:05}\"}}}}}}\n"
         ));
     }
+    // Sorted as text, keys of different lengths (user#1, user#10, user#100, …): sorted by the
+    // key's bytes, as validate's W001 compares them, not by length first.
+    let mut keys: Vec<String> = (0..3000u64).map(|i| format!("user#{i}")).collect();
+    keys.sort();
+    let unpadded: String = keys
+        .iter()
+        .map(|k| format!("{{\"Item\":{{\"pk\":{{\"S\":\"{k}\"}}}}}}\n"))
+        .collect();
     let a = write(dir.path(), "sorted.json", &sorted);
     let b = write(dir.path(), "shuffled.json", &shuffled);
-    let r = inspect(&[&a, &b, "--key", "pk:S"]);
+    let c = write(dir.path(), "unpadded.json", &unpadded);
+    let r = inspect(&[&a, &b, &c, "--key", "pk:S"]);
     let order = &r["keys"][0]["order"];
-    assert_eq!(order["sorted_files"], serde_json::json!([a]));
+    assert_eq!(order["sorted_files"], serde_json::json!([a, c]));
+    // The same files validate calls sorted (W001).
+    let v = prep()
+        .args([
+            "validate",
+            &a,
+            &b,
+            &c,
+            "--key",
+            "pk:S",
+            "--output-format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    // One finding a line, then the summary.
+    let mut w001: Vec<String> = String::from_utf8(v.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|f| f["code"] == "W001")
+        .map(|f| f["file"].as_str().unwrap().to_string())
+        .collect();
+    w001.sort();
+    let mut want = vec![a.clone(), c.clone()];
+    want.sort();
+    assert_eq!(w001, want);
     let text = prep()
         .args(["inspect", &a, "--key", "pk:S"])
         .output()

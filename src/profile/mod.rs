@@ -543,18 +543,22 @@ struct KeyStats {
 }
 
 /// How one source's items follow each other by partition key (the table's): the import writes
-/// in object order, so a file sorted by partition key makes a rolling hot partition.
+/// in object order, so a file sorted by partition key makes a rolling hot partition. The one
+/// tally of `prep validate`'s W001 and of the profile's order, so that the two agree.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct OrderTally {
+pub(crate) struct OrderTally {
     #[serde(skip)]
     last: Option<Vec<u8>>,
-    pairs: u64,
-    ascending: u64,
+    pub(crate) pairs: u64,
+    pub(crate) ascending: u64,
     changes: u64,
 }
 
 impl OrderTally {
-    fn add(&mut self, key: &[u8]) {
+    /// The next item's key: a key-arena entry, of which the first part (the partition key's
+    /// value, its bytes as they are) is compared.
+    pub(crate) fn add(&mut self, key: &[u8]) {
+        let key = partition_key(key);
         if let Some(last) = &self.last {
             self.pairs += 1;
             if key >= last.as_slice() {
@@ -575,9 +579,14 @@ impl OrderTally {
 
     /// Sorted as `prep validate` calls a file sorted (W001): (nearly) every consecutive pair
     /// ascends and the key keeps changing.
-    fn sorted(&self) -> bool {
+    pub(crate) fn sorted(&self) -> bool {
         self.pairs >= 1000 && self.changes >= 100 && self.ascending * 100 >= self.pairs * 99
     }
+}
+
+/// The partition key's bytes in a key-arena entry (read in place: this runs once per item).
+pub(crate) fn partition_key(key: &[u8]) -> &[u8] {
+    key_parts(key).next().map_or(&[], |(_, v)| v)
 }
 
 /// Heavy-hitter counters per index and weight: enough that the reported error stays well under
@@ -616,6 +625,9 @@ pub(crate) struct Profiler {
     max_sort_bytes: u64,
     /// Per source, how its items follow each other by the table's partition key.
     order: Vec<OrderTally>,
+    /// Whether [`Profiler::add`] tallies the order (else the caller hands its own tallies to
+    /// [`Profiler::set_order`]: validate keeps them for W001 anyway).
+    tally_order: bool,
 }
 
 impl Profiler {
@@ -648,7 +660,18 @@ impl Profiler {
             stored_bytes: 0,
             max_sort_bytes: 0,
             order: Vec::new(),
+            tally_order: true,
         }
+    }
+
+    /// The caller tallies the items' order itself and hands it over with [`Profiler::set_order`].
+    pub(crate) fn leave_order_to_caller(&mut self) {
+        self.tally_order = false;
+    }
+
+    /// The order of each source's items, tallied by the caller.
+    pub(crate) fn set_order(&mut self, order: Vec<OrderTally>) {
+        self.order = order;
     }
 
     /// The indexes whose keys each item's facts carry.
@@ -710,7 +733,7 @@ impl Profiler {
                 stats.bytes += size64;
                 let key_bytes = key_value_bytes(key);
                 stats.max_key_bytes = stats.max_key_bytes.max(key_bytes);
-                if k == 0 {
+                if k == 0 && self.tally_order {
                     let source = facts.source as usize;
                     if self.order.len() <= source {
                         self.order.resize(source + 1, OrderTally::default());
@@ -1581,6 +1604,24 @@ fn limits(p: &Profiler, v: &Volume, keys: &[KeyFigures], f: &Findings) -> Vec<Li
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partition_key_reads_the_first_key_in_place() {
+        let mut arena = Vec::new();
+        for (ty, v) in [(b'S', &b"user#1"[..]), (b'N', b"42")] {
+            arena.push(ty);
+            arena.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            arena.extend_from_slice(v);
+        }
+        assert_eq!(partition_key(&arena), b"user#1");
+        assert_eq!(
+            partition_key(&arena),
+            crate::encoding::arrow_rows::split_key(&arena)[0].1
+        );
+        assert_eq!(partition_key(&arena[..11]), b"user#1", "no sort key");
+        assert_eq!(partition_key(&[]), b"", "no key");
+        assert_eq!(partition_key(&arena[..8]), b"", "cut short");
+    }
     use crate::input::parse::LineFormat;
 
     fn item(line: &str) -> Item {

@@ -18,6 +18,7 @@ use crate::model::keys::{KeySchema, ScalarType};
 use crate::model::rules::{self, Rule, Severity};
 use crate::output::Compression;
 use crate::pipeline::duplicates::{DupFinder, Spill};
+use crate::profile::OrderTally;
 use anyhow::{bail, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::Array;
@@ -788,23 +789,6 @@ fn check_batch(
     }
 }
 
-/// Per-file state of the ordering check.
-#[derive(Default, Clone)]
-struct Order {
-    seen: bool,
-    last: Vec<u8>,
-    pairs: u64,
-    ascending: u64,
-    changes: u64,
-}
-
-/// The partition key's bytes in a key-arena entry (read in place: this runs once per item).
-fn partition_key(key: &[u8]) -> &[u8] {
-    crate::encoding::arrow_rows::key_parts(key)
-        .next()
-        .map_or(&[], |(_, v)| v)
-}
-
 fn check_items(
     sources: Vec<(Source, Option<folder::Expect>)>,
     opts: &ValidateOptions,
@@ -831,6 +815,8 @@ fn check_items(
                 })
                 .collect(),
         );
+        // The order W001 is checked on below is the profile's too: tallied once.
+        profiler.leave_order_to_caller();
         profiler
     });
     let profiling = profiler.as_ref().map(|p| {
@@ -883,7 +869,7 @@ fn check_items(
     // Per file: its non-blank lines, and where (if anywhere) the import gives it up.
     let mut items_by_source = vec![0u64; sources.len()];
     let mut abandoned: Vec<Option<(u64, Unread)>> = vec![None; sources.len()];
-    let mut order = vec![Order::default(); sources.len()];
+    let mut order = vec![OrderTally::default(); sources.len()];
     let names: Vec<String> = sources.iter().map(Source::display).collect();
     // A file that cannot be read to its end (a damaged stream) is a finding; the other files
     // are still checked.
@@ -946,19 +932,7 @@ fn check_items(
             let o = &mut order[c.source];
             for (k, line) in c.key_lines.iter().enumerate() {
                 let key = c.keys.get(k);
-                let pk = partition_key(key);
-                if o.seen {
-                    o.pairs += 1;
-                    if pk >= o.last.as_slice() {
-                        o.ascending += 1;
-                    }
-                    if pk != o.last.as_slice() {
-                        o.changes += 1;
-                    }
-                }
-                o.seen = true;
-                o.last.clear();
-                o.last.extend_from_slice(pk);
+                o.add(key);
                 if let Some(d) = dups.as_mut() {
                     if let Err(e) = d.insert(c.keys.hashes[k], key, c.source as u32, *line) {
                         dup_error = Some(e);
@@ -972,7 +946,10 @@ fn check_items(
     if let Some(e) = dup_error {
         return Err(e);
     }
-    let profiled = profiler;
+    let mut profiled = profiler;
+    if let Some(p) = profiled.as_mut() {
+        p.set_order(order.clone());
+    }
     if let Some(d) = dups {
         let mut found = d.finish()?;
         while let Some(d) = found.next_duplicate()? {
@@ -1028,8 +1005,7 @@ fn check_items(
         ));
     }
     for (i, o) in order.iter().enumerate() {
-        // Sorted input: (nearly) every consecutive pair ascends and the key keeps changing.
-        if o.pairs >= 1000 && o.changes >= 100 && o.ascending * 100 >= o.pairs * 99 {
+        if o.sorted() {
             report.add(Finding::file(
                 &rules::SORTED_BY_KEY,
                 names[i].clone(),
@@ -1076,24 +1052,4 @@ pub(crate) fn unreadable_finding(file: String, lines: Option<u64>, e: &anyhow::E
         None => what,
     };
     Finding::file(&rules::UNREADABLE_OBJECT, file, message)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partition_key_reads_the_first_key_in_place() {
-        let mut arena = Vec::new();
-        for (ty, v) in [(b'S', &b"user#1"[..]), (b'N', b"42")] {
-            arena.push(ty);
-            arena.extend_from_slice(&(v.len() as u32).to_le_bytes());
-            arena.extend_from_slice(v);
-        }
-        assert_eq!(partition_key(&arena), b"user#1");
-        assert_eq!(partition_key(&arena), split_key(&arena)[0].1);
-        assert_eq!(partition_key(&arena[..11]), b"user#1", "no sort key");
-        assert_eq!(partition_key(&[]), b"", "no key");
-        assert_eq!(partition_key(&arena[..8]), b"", "cut short");
-    }
 }
