@@ -714,13 +714,7 @@ impl Profiler {
                 source: facts.source,
                 line,
             };
-            let entry = std::cmp::Reverse((size, std::cmp::Reverse(at)));
-            if self.largest.len() < self.opts.top {
-                self.largest.push(entry);
-            } else if self.largest.peek().is_some_and(|least| entry < *least) {
-                self.largest.pop();
-                self.largest.push(entry);
-            }
+            self.offer_largest(size, at);
             let mut copies = 0;
             for (k, stats) in self.indexes.iter_mut().enumerate() {
                 let (a, b) = facts.spans[i * n_ix + k];
@@ -752,13 +746,29 @@ impl Profiler {
             self.max_sort_bytes = self.max_sort_bytes.max(facts.sort_bytes[i] as u64);
         }
         for (name, t) in facts.names.tallies {
-            if let Some(g) = self.names.get_mut(&name) {
-                g.join(&t);
-            } else if self.names.len() < MAX_NAMES {
-                self.names.insert(name, t);
-            } else {
-                self.other_names += t.items;
-            }
+            self.join_name(name, t);
+        }
+    }
+
+    /// Keep item `at` of `size` bytes if it is among the `top` largest so far.
+    fn offer_largest(&mut self, size: u32, at: At) {
+        let entry = std::cmp::Reverse((size, std::cmp::Reverse(at)));
+        if self.largest.len() < self.opts.top {
+            self.largest.push(entry);
+        } else if self.largest.peek().is_some_and(|least| entry < *least) {
+            self.largest.pop();
+            self.largest.push(entry);
+        }
+    }
+
+    /// Add one name's tallies; past [`MAX_NAMES`] names, new ones are counted together.
+    fn join_name(&mut self, name: String, t: AttrTally) {
+        if let Some(g) = self.names.get_mut(&name) {
+            g.join(&t);
+        } else if self.names.len() < MAX_NAMES {
+            self.names.insert(name, t);
+        } else {
+            self.other_names += t.items;
         }
     }
 
@@ -839,22 +849,10 @@ impl Profiler {
             p.item_bytes += s.item_bytes;
             p.items += s.items;
             for &(size, at) in &s.largest {
-                let entry = std::cmp::Reverse((size, std::cmp::Reverse(at)));
-                if p.largest.len() < p.opts.top {
-                    p.largest.push(entry);
-                } else if p.largest.peek().is_some_and(|least| entry < *least) {
-                    p.largest.pop();
-                    p.largest.push(entry);
-                }
+                p.offer_largest(size, at);
             }
             for (name, t) in &s.names {
-                if let Some(g) = p.names.get_mut(name) {
-                    g.join(t);
-                } else if p.names.len() < MAX_NAMES {
-                    p.names.insert(name.clone(), t.clone());
-                } else {
-                    p.other_names += t.items;
-                }
+                p.join_name(name.clone(), t.clone());
             }
             p.other_names += s.other_names;
             p.write_units += s.write_units;
