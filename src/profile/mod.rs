@@ -211,7 +211,7 @@ const ABSENT: (u32, u32) = (u32::MAX, u32::MAX);
 #[derive(Debug, Default)]
 struct NameTallies {
     tallies: Vec<(String, AttrTally)>,
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, foldhash::fast::FixedState>,
     /// Per attribute position: the tally the name there had in the last item.
     recent: Vec<usize>,
 }
@@ -222,13 +222,22 @@ const NOT_YET: usize = usize::MAX;
 const MAX_PLACES: usize = 1 << 16;
 
 impl NameTallies {
-    /// The tally of `name` (UTF-8), the attribute at `pos` of its item.
+    /// The tally of `name` (UTF-8), the attribute at `pos` of its item: the place's last
+    /// name when it is this one (inlined: most attributes), else a lookup.
+    #[inline]
     fn get(&mut self, pos: usize, name: &[u8]) -> &mut AttrTally {
-        if let Some(&t) = self.recent.get(pos) {
-            if t != NOT_YET && self.tallies[t].0.as_bytes() == name {
-                return &mut self.tallies[t].1;
-            }
+        let t = self.recent.get(pos).copied().unwrap_or(NOT_YET);
+        if t != NOT_YET && self.tallies[t].0.as_bytes() == name {
+            return &mut self.tallies[t].1;
         }
+        let t = self.look_up(pos, name);
+        &mut self.tallies[t].1
+    }
+
+    /// The tally of `name`, found or made, remembered for place `pos`.
+    #[cold]
+    #[inline(never)]
+    fn look_up(&mut self, pos: usize, name: &[u8]) -> usize {
         let name = String::from_utf8_lossy(name);
         let t = match self.index.get(name.as_ref()) {
             Some(&t) => t,
@@ -244,9 +253,10 @@ impl NameTallies {
             }
             self.recent[pos] = t;
         }
-        &mut self.tallies[t].1
+        t
     }
 
+    #[inline]
     fn count(&mut self, pos: usize, name: &[u8], at: At, ty: usize, depth: u32, set_len: u32) {
         let t = self.get(pos, name);
         t.items += 1;
@@ -535,8 +545,8 @@ impl BatchFacts {
 struct KeyStats {
     index: Index,
     sample: KeySample,
-    by_items: HeavyHitters,
-    by_bytes: HeavyHitters,
+    /// The hottest keys by items and by bytes.
+    hitters: HeavyHitters,
     items: u64,
     bytes: u64,
     max_key_bytes: u64,
@@ -589,8 +599,8 @@ pub(crate) fn partition_key(key: &[u8]) -> &[u8] {
     key_parts(key).next().map_or(&[], |(_, v)| v)
 }
 
-/// Heavy-hitter counters per index and weight: enough that the reported error stays well under
-/// the weights worth naming.
+/// Heavy hitters per index: their error is at most the index's total over this (by items and
+/// by bytes), well under the weights worth naming.
 const HITTERS: usize = 4096;
 
 /// One file's figures.
@@ -640,8 +650,7 @@ impl Profiler {
                 .map(|index| KeyStats {
                     index,
                     sample: KeySample::new(share),
-                    by_items: HeavyHitters::new(HITTERS),
-                    by_bytes: HeavyHitters::new(HITTERS),
+                    hitters: HeavyHitters::new(HITTERS),
                     items: 0,
                     bytes: 0,
                     max_key_bytes: 0,
@@ -736,8 +745,7 @@ impl Profiler {
                 }
                 let hash = facts.hashes[i * n_ix + k];
                 stats.sample.add(hash, size64);
-                stats.by_items.add(hash, key, 1);
-                stats.by_bytes.add(hash, key, size64);
+                stats.hitters.add(hash, key, size64);
             }
             // Without a key schema the table still stores every item.
             let copies = copies.max(1);
@@ -784,8 +792,7 @@ impl Profiler {
                 .iter_mut()
                 .map(|k| IndexState {
                     sample: k.sample.state(),
-                    by_items: k.by_items.state(),
-                    by_bytes: k.by_bytes.state(),
+                    hitters: k.hitters.state(),
                     items: k.items,
                     bytes: k.bytes,
                     max_key_bytes: k.max_key_bytes,
@@ -835,8 +842,7 @@ impl Profiler {
             }
             for (k, i) in p.indexes.iter_mut().zip(&s.indexes) {
                 k.sample.absorb(&i.sample)?;
-                k.by_items.absorb(&i.by_items)?;
-                k.by_bytes.absorb(&i.by_bytes)?;
+                k.hitters.absorb(&i.hitters)?;
                 k.items += i.items;
                 k.bytes += i.bytes;
                 k.max_key_bytes = k.max_key_bytes.max(i.max_key_bytes);
@@ -906,8 +912,7 @@ pub(crate) struct State {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct IndexState {
     sample: counts::SampleState,
-    by_items: counts::HittersState,
-    by_bytes: counts::HittersState,
+    hitters: counts::HittersState,
     items: u64,
     bytes: u64,
     max_key_bytes: u64,
@@ -1135,28 +1140,24 @@ pub struct Limit {
 /// The `n` keys heaviest by items (or by bytes): the heavy hitters' candidates, with exact
 /// counts wherever the sample holds the key (always, while it is exact).
 fn hot_keys(k: &KeyStats, n: usize, by_bytes: bool) -> Vec<HotKey> {
-    let (hitters, other) = if by_bytes {
-        (&k.by_bytes, &k.by_items)
+    let w = if by_bytes {
+        counts::BYTES
     } else {
-        (&k.by_items, &k.by_bytes)
+        counts::ITEMS
     };
     // More candidates than asked: exact counts may reorder them.
-    let mut out: Vec<HotKey> = hitters
-        .top(n.saturating_mul(4).saturating_add(16))
+    let mut out: Vec<HotKey> = k
+        .hitters
+        .top(n.saturating_mul(4).saturating_add(16), w)
         .into_iter()
         .map(|h| {
             let hash = crate::model::keys::key_hash(&h.key);
             let (items, bytes, error_at_most) = match k.sample.get(hash) {
                 Some(t) => (t.items, t.bytes, 0),
-                None if by_bytes => (
-                    other.get(hash, &h.key).unwrap_or(0),
-                    h.weight,
-                    hitters.slack(),
-                ),
                 None => (
-                    h.weight,
-                    other.get(hash, &h.key).unwrap_or(0),
-                    hitters.slack(),
+                    h.weight[counts::ITEMS],
+                    h.weight[counts::BYTES],
+                    k.hitters.slack(w),
                 ),
             };
             HotKey {
