@@ -535,7 +535,7 @@ mod tests {
         // (its items being larger) 9 % of the bytes: above total / 64 in both, so found in
         // both.
         let mut h = HeavyHitters::new(64);
-        let hot = |i: u64| i % 10 == 0;
+        let hot = |i: u64| i.is_multiple_of(10);
         let truth = count(
             &mut h,
             50_000,
