@@ -135,6 +135,23 @@ struct AttrTally {
 }
 
 impl AttrTally {
+    /// One more attribute of this name: its type index, nesting depth and set members, in the
+    /// item at `at`.
+    #[inline]
+    fn count(&mut self, at: At, ty: usize, depth: u32, set_len: u32) {
+        self.items += 1;
+        self.types[ty] += 1;
+        if self.first[ty].is_none() {
+            self.first[ty] = Some(at);
+        }
+        self.max_depth = self.max_depth.max(depth);
+        if matches!(ty, 7..=9) {
+            self.set_items += 1;
+            self.set_members += set_len as u64;
+            self.max_members = self.max_members.max(set_len as u64);
+        }
+    }
+
     fn join(&mut self, o: &AttrTally) {
         self.items += o.items;
         for t in 0..TYPES.len() {
@@ -222,16 +239,15 @@ const NOT_YET: usize = usize::MAX;
 const MAX_PLACES: usize = 1 << 16;
 
 impl NameTallies {
-    /// The tally of `name` (UTF-8), the attribute at `pos` of its item: the place's last
-    /// name when it is this one (inlined: most attributes), else a lookup.
+    /// The tally of `name` (UTF-8), the attribute at `pos` of its item, by its index in
+    /// `tallies`: the place's last name when it is this one (inlined: most attributes), else
+    /// a lookup.
     #[inline]
-    fn get(&mut self, pos: usize, name: &[u8]) -> &mut AttrTally {
-        let t = self.recent.get(pos).copied().unwrap_or(NOT_YET);
-        if t != NOT_YET && self.tallies[t].0.as_bytes() == name {
-            return &mut self.tallies[t].1;
+    fn place(&mut self, pos: usize, name: &[u8]) -> usize {
+        match self.recent.get(pos) {
+            Some(&t) if t != NOT_YET && self.tallies[t].0.as_bytes() == name => t,
+            _ => self.look_up(pos, name),
         }
-        let t = self.look_up(pos, name);
-        &mut self.tallies[t].1
     }
 
     /// The tally of `name`, found or made, remembered for place `pos`.
@@ -258,18 +274,8 @@ impl NameTallies {
 
     #[inline]
     fn count(&mut self, pos: usize, name: &[u8], at: At, ty: usize, depth: u32, set_len: u32) {
-        let t = self.get(pos, name);
-        t.items += 1;
-        t.types[ty] += 1;
-        if t.first[ty].is_none() {
-            t.first[ty] = Some(at);
-        }
-        t.max_depth = t.max_depth.max(depth);
-        if matches!(ty, 7..=9) {
-            t.set_items += 1;
-            t.set_members += set_len as u64;
-            t.max_members = t.max_members.max(set_len as u64);
-        }
+        let t = self.place(pos, name);
+        self.tallies[t].1.count(at, ty, depth, set_len);
     }
 }
 
@@ -440,34 +446,44 @@ impl BatchFacts {
         self.add_described(slots, size, attrs, key, line);
     }
 
-    /// Append an item as the column encoder noted it while writing it (`k`th of `noted`), its
-    /// key values found by slot through `slot_of` (each column's slot, if a key's). Gives what
-    /// [`BatchFacts::add`] gives for the written line (held together by the report tests).
+    /// Append the items the column encoder noted while writing them, item `k` read at
+    /// `line_of(k)`, their key values found by slot through `slot_of` (each column's slot, if
+    /// a key's). Gives what [`BatchFacts::add`] gives for the written lines (held together by
+    /// the report tests).
     pub(crate) fn add_noted(
         &mut self,
         slots: &KeySlots,
         noted: &crate::encoding::arrow_rows::Noted,
-        k: usize,
         slot_of: &[Option<usize>],
-        line: u64,
+        line_of: impl Fn(usize) -> u64,
     ) {
-        // Tallied by column: a column a row leaves out does not move the others' places.
-        let attrs = noted.attrs_of(k).iter().map(|a| {
-            (
-                a.col as usize,
-                noted.names[a.col as usize].as_bytes(),
-                a.ty,
-                a.depth,
-                a.set_len,
-            )
-        });
-        let key = |slot: usize| {
-            noted
-                .keys_of(k)
-                .find(|&(col, _, _)| slot_of[col as usize] == Some(slot))
-                .map(|(_, ty, v)| (ty, v))
-        };
-        self.add_described(slots, noted.sizes[k] as usize, attrs, key, line);
+        // A batch's columns keep their names: each column's tally is found once per batch
+        // (when the column is first written: a column never written names nothing), not once
+        // per value. Tallied by column: a column a row leaves out does not move the others'
+        // places.
+        let mut tallies = vec![NOT_YET; noted.names.len()];
+        for k in 0..noted.sizes.len() {
+            let line = line_of(k);
+            let key = |slot: usize| {
+                noted
+                    .keys_of(k)
+                    .find(|&(col, _, _)| slot_of[col as usize] == Some(slot))
+                    .map(|(_, ty, v)| (ty, v))
+            };
+            self.add_keys(slots, noted.sizes[k] as usize, key, line);
+            let at = At {
+                source: self.source,
+                line,
+            };
+            for a in noted.attrs_of(k) {
+                let col = a.col as usize;
+                if tallies[col] == NOT_YET {
+                    tallies[col] = self.names.place(col, noted.names[col].as_bytes());
+                }
+                let t = &mut self.names.tallies[tallies[col]].1;
+                t.count(at, a.ty as usize, a.depth, a.set_len);
+            }
+        }
     }
 
     /// Append an item described by its size, its top-level attributes (place, name, type
@@ -478,6 +494,24 @@ impl BatchFacts {
         slots: &KeySlots,
         size: usize,
         attrs: impl Iterator<Item = (usize, &'n [u8], u8, u32, u32)>,
+        key: impl Fn(usize) -> Option<(u8, &'a [u8])>,
+        line: u64,
+    ) {
+        self.add_keys(slots, size, key, line);
+        let at = At {
+            source: self.source,
+            line,
+        };
+        for (pos, name, ty, depth, set_len) in attrs {
+            self.names.count(pos, name, at, ty as usize, depth, set_len);
+        }
+    }
+
+    /// Append an item's size, line and key values by slot (all but its attributes' tallies).
+    fn add_keys<'a>(
+        &mut self,
+        slots: &KeySlots,
+        size: usize,
         key: impl Fn(usize) -> Option<(u8, &'a [u8])>,
         line: u64,
     ) {
@@ -496,13 +530,6 @@ impl BatchFacts {
         }
         let sort = slots.sort.and_then(&key).map_or(0, |(_, v)| v.len() as u32);
         self.sort_bytes.push(sort);
-        let at = At {
-            source: self.source,
-            line,
-        };
-        for (pos, name, ty, depth, set_len) in attrs {
-            self.names.count(pos, name, at, ty as usize, depth, set_len);
-        }
     }
 
     /// Append the value of `name` to `keys`; false when the item has no scalar value for it.

@@ -84,10 +84,9 @@ impl Profiling {
                     .iter()
                     .map(|n| self.names.iter().position(|k| k == n)),
             );
-            for k in 0..noted.sizes.len() {
-                let row = c.first_row + e.rows.get(k).copied().unwrap_or(0) as u64 + 1;
-                facts.add_noted(&self.slots, noted, k, &self.slot_of, row);
-            }
+            facts.add_noted(&self.slots, noted, &self.slot_of, |k| {
+                c.first_row + e.rows.get(k).copied().unwrap_or(0) as u64 + 1
+            });
             return facts;
         }
         let format = match syntax {
