@@ -73,7 +73,7 @@ impl KeySample {
         if self.pending.is_empty() {
             return;
         }
-        radsort::sort_by_key(&mut self.pending, |&(h, _)| h);
+        self.pending.sort_unstable_by_key(|&(h, _)| h);
         let mut merged: Vec<(u64, Tally)> =
             Vec::with_capacity(self.counted.len() + self.pending.len());
         let mut old = std::mem::take(&mut self.counted).into_iter().peekable();
