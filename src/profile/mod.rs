@@ -597,13 +597,11 @@ impl OrderTally {
     pub(crate) fn add(&mut self, key: &[u8]) {
         let key = partition_key(key);
         if let Some(last) = &self.last {
+            // One comparison answers both: ascending (not less), and a change (not equal).
+            let order = key.cmp(last.as_slice());
             self.pairs += 1;
-            if key >= last.as_slice() {
-                self.ascending += 1;
-            }
-            if key != last.as_slice() {
-                self.changes += 1;
-            }
+            self.ascending += u64::from(order.is_ge());
+            self.changes += u64::from(order.is_ne());
         }
         match &mut self.last {
             Some(l) => {
@@ -1630,6 +1628,40 @@ fn limits(p: &Profiler, v: &Volume, keys: &[KeyFigures], f: &Findings) -> Vec<Li
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sorted means nearly every pair ascends (equal keys ascend) and the key keeps changing.
+    #[test]
+    fn order_tally_counts_ascents_and_changes() {
+        let entry = |v: &str| {
+            let mut k = Vec::new();
+            push_key_part(&mut k, b'S', v.as_bytes());
+            k
+        };
+        let tally = |keys: &[String]| {
+            let mut t = OrderTally::default();
+            for k in keys {
+                t.add(&entry(k));
+            }
+            t
+        };
+        let ascending: Vec<String> = (0..2000).map(|i| format!("k{:05}", i / 2)).collect();
+        let t = tally(&ascending);
+        assert_eq!((t.pairs, t.ascending, t.changes), (1999, 1999, 999));
+        assert!(t.sorted());
+        let same: Vec<String> = (0..2000).map(|_| "k".to_string()).collect();
+        let t = tally(&same);
+        assert_eq!((t.pairs, t.ascending, t.changes), (1999, 1999, 0));
+        assert!(!t.sorted(), "one key throughout is no order");
+        let mut shuffled = ascending.clone();
+        shuffled.swap(10, 1500);
+        shuffled.swap(20, 1600);
+        let t = tally(&shuffled);
+        // Each swapped key descends into its new place and out of the old one.
+        assert_eq!(t.pairs - t.ascending, 4);
+        assert!(t.sorted(), "four descents in 1,999 pairs");
+        let descending: Vec<String> = ascending.iter().rev().cloned().collect();
+        assert!(!tally(&descending).sorted());
+    }
 
     #[test]
     fn partition_key_reads_the_first_key_in_place() {
