@@ -532,7 +532,7 @@ mod tests {
     #[test]
     fn heavy_hitters_find_every_key_above_total_over_capacity() {
         // 5 hot keys among 5,000 cold ones, interleaved; each hot key is 2 % of the items and
-        // (its items being larger) 9 % of the bytes: above total / 64 in both, so found in
+        // (its items being larger) 7 % of the bytes: above total / 64 in both, so found in
         // both.
         let mut h = HeavyHitters::new(64);
         let hot = |i: u64| i.is_multiple_of(10);
