@@ -572,8 +572,8 @@ impl BatchFacts {
 struct KeyStats {
     index: Index,
     sample: KeySample,
-    /// The hottest keys by items and by bytes.
-    hitters: HeavyHitters,
+    by_items: HeavyHitters,
+    by_bytes: HeavyHitters,
     items: u64,
     bytes: u64,
     max_key_bytes: u64,
@@ -624,8 +624,8 @@ pub(crate) fn partition_key(key: &[u8]) -> &[u8] {
     key_parts(key).next().map_or(&[], |(_, v)| v)
 }
 
-/// Heavy hitters per index: their error is at most the index's total over this (by items and
-/// by bytes), well under the weights worth naming.
+/// Heavy-hitter counters per index and weight: enough that the reported error stays well under
+/// the weights worth naming.
 const HITTERS: usize = 4096;
 
 /// One file's figures.
@@ -675,7 +675,8 @@ impl Profiler {
                 .map(|index| KeyStats {
                     index,
                     sample: KeySample::new(share),
-                    hitters: HeavyHitters::new(HITTERS),
+                    by_items: HeavyHitters::new(HITTERS),
+                    by_bytes: HeavyHitters::new(HITTERS),
                     items: 0,
                     bytes: 0,
                     max_key_bytes: 0,
@@ -770,7 +771,8 @@ impl Profiler {
                 }
                 let hash = facts.hashes[i * n_ix + k];
                 stats.sample.add(hash, size64);
-                stats.hitters.add(hash, key, size64);
+                stats.by_items.add(hash, key, 1);
+                stats.by_bytes.add(hash, key, size64);
             }
             // Without a key schema the table still stores every item.
             let copies = copies.max(1);
@@ -817,7 +819,8 @@ impl Profiler {
                 .iter_mut()
                 .map(|k| IndexState {
                     sample: k.sample.state(),
-                    hitters: k.hitters.state(),
+                    by_items: k.by_items.state(),
+                    by_bytes: k.by_bytes.state(),
                     items: k.items,
                     bytes: k.bytes,
                     max_key_bytes: k.max_key_bytes,
@@ -867,7 +870,8 @@ impl Profiler {
             }
             for (k, i) in p.indexes.iter_mut().zip(&s.indexes) {
                 k.sample.absorb(&i.sample)?;
-                k.hitters.absorb(&i.hitters)?;
+                k.by_items.absorb(&i.by_items)?;
+                k.by_bytes.absorb(&i.by_bytes)?;
                 k.items += i.items;
                 k.bytes += i.bytes;
                 k.max_key_bytes = k.max_key_bytes.max(i.max_key_bytes);
@@ -937,7 +941,8 @@ pub(crate) struct State {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct IndexState {
     sample: counts::SampleState,
-    hitters: counts::HittersState,
+    by_items: counts::HittersState,
+    by_bytes: counts::HittersState,
     items: u64,
     bytes: u64,
     max_key_bytes: u64,
@@ -1165,24 +1170,28 @@ pub struct Limit {
 /// The `n` keys heaviest by items (or by bytes): the heavy hitters' candidates, with exact
 /// counts wherever the sample holds the key (always, while it is exact).
 fn hot_keys(k: &KeyStats, n: usize, by_bytes: bool) -> Vec<HotKey> {
-    let w = if by_bytes {
-        counts::BYTES
+    let (hitters, other) = if by_bytes {
+        (&k.by_bytes, &k.by_items)
     } else {
-        counts::ITEMS
+        (&k.by_items, &k.by_bytes)
     };
     // More candidates than asked: exact counts may reorder them.
-    let mut out: Vec<HotKey> = k
-        .hitters
-        .top(n.saturating_mul(4).saturating_add(16), w)
+    let mut out: Vec<HotKey> = hitters
+        .top(n.saturating_mul(4).saturating_add(16))
         .into_iter()
         .map(|h| {
             let hash = crate::model::keys::key_hash(&h.key);
             let (items, bytes, error_at_most) = match k.sample.get(hash) {
                 Some(t) => (t.items, t.bytes, 0),
+                None if by_bytes => (
+                    other.get(hash, &h.key).unwrap_or(0),
+                    h.weight,
+                    hitters.slack(),
+                ),
                 None => (
-                    h.weight[counts::ITEMS],
-                    h.weight[counts::BYTES],
-                    k.hitters.slack(w),
+                    h.weight,
+                    other.get(hash, &h.key).unwrap_or(0),
+                    hitters.slack(),
                 ),
             };
             HotKey {
