@@ -8,6 +8,7 @@ mod cli;
 use clap::Parser;
 
 fn main() {
+    prep::pipeline::use_one_malloc_heap();
     // Past a file size limit (`ulimit -f`) the kernel's SIGXFSZ would end the process without
     // a word; with a handler the write fails with "File too large" instead, and the error names
     // the file as every write error does.

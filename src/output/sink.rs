@@ -22,6 +22,12 @@ pub(super) struct Hashing {
     pub(super) chains: Chains,
     pub(super) bytes: u64,
     pub(super) buf: Vec<u8>,
+    /// Whether the last gathered piece filled a whole [`HASH_CHUNK`]: a stream of small writes
+    /// (a compressor's), so the next buffer is made that large at once. Otherwise the pieces
+    /// gathered are a batch's remainder at a part's turn, and a buffer of their size is enough:
+    /// one of `HASH_CHUNK` per part would hold memory the remainder never uses, and handing
+    /// such buffers between threads fragments the allocator's heap.
+    pub(super) chunked: bool,
     /// Pieces for the staging thread; `None` once finished.
     pub(super) tx: Option<SyncSender<Piece>>,
     pub(super) helper: Option<JoinHandle<std::io::Result<Staged>>>,
@@ -102,6 +108,7 @@ impl Hashing {
             },
             bytes: 0,
             buf: Vec::new(),
+            chunked: false,
             tx: Some(tx),
             helper: Some(helper),
         })
@@ -143,6 +150,7 @@ impl Hashing {
             return Ok(());
         }
         let buf = std::mem::take(&mut self.buf);
+        self.chunked = buf.len() >= HASH_CHUNK;
         self.send(Piece {
             range: 0..buf.len(),
             data: Arc::new(buf),
@@ -217,8 +225,13 @@ impl Write for Hashing {
             })?;
             return Ok(buf.len());
         }
-        if self.buf.capacity() == 0 {
-            self.buf.reserve_exact(HASH_CHUNK);
+        let need = self.buf.len() + buf.len();
+        if need > self.buf.capacity() {
+            let grown = match self.chunked {
+                true => HASH_CHUNK,
+                false => (2 * self.buf.capacity()).min(HASH_CHUNK),
+            };
+            self.buf.reserve_exact(grown.max(need) - self.buf.len());
         }
         self.buf.extend_from_slice(buf);
         if self.buf.len() >= HASH_CHUNK {
@@ -266,6 +279,33 @@ mod tests {
             };
             assert_eq!(err.raw_os_error(), Some(libc::ENOSPC), "lane {lane}: {err}");
         }
+    }
+
+    /// A batch's remainder is gathered in a buffer of its size; a stream of small writes (a
+    /// compressor's) in buffers of a whole chunk once one has filled.
+    #[test]
+    pub(super) fn gathering_buffers_fit_what_they_gather() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p");
+        let mut h = Hashing::new(Box::new(disk::Disk::create(&path).unwrap()), false).unwrap();
+        let batch = Arc::new(vec![b'b'; 3 * UNGATHERED]);
+        h.write_shared(&batch, 0..batch.len() - 1000).unwrap();
+        h.write_shared(&batch, batch.len() - 1000..batch.len())
+            .unwrap();
+        assert_eq!((h.buf.len(), h.buf.capacity()), (1000, 1000));
+        let small = [b's'; 1000];
+        for _ in 0..200 {
+            h.write_all(&small).unwrap();
+        }
+        assert!(h.buf.capacity() < 2 * h.buf.len() + small.len());
+        while !h.chunked {
+            h.write_all(&small).unwrap();
+        }
+        h.write_all(&small).unwrap();
+        assert_eq!(h.buf.capacity(), HASH_CHUNK);
+        let done = h.finish().unwrap();
+        done.sink.commit().unwrap();
+        assert_eq!(done.bytes, std::fs::metadata(&path).unwrap().len());
     }
 
     /// Shared batches, gathered small writes and large borrowed writes hash and land in order.

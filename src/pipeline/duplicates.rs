@@ -8,14 +8,15 @@
 //!
 //! Memory is bounded by a budget, not by the number of keys: origins and keys are appended to
 //! files in a temporary folder as they come (only the items whose hash repeats are read back),
-//! so memory holds the 16-byte records; when they reach the budget, they are sorted and
-//! written there as one sorted run, and the runs are merged at the end. The
+//! so memory holds the 16-byte records; when they reach the run's size (small at first, each
+//! run up to twice the one before, within the budget), they are sorted and written there as
+//! one sorted run, and the runs are merged at the end. The
 //! duplicates found are themselves ordered by the ordinal of the duplicate item (spilled the
 //! same way when there are many), so they come out in input order: the order in which a hash
 //! table walked in input order would have found them.
 //!
-//! Disk: 24 bytes per item for its origin and the key bytes; past the budget, 16 more for its
-//! record.
+//! Disk: 24 bytes per item for its origin and the key bytes; past the first run, 16 more for
+//! its record.
 
 use anyhow::{Context, Result};
 use std::collections::BinaryHeap;
@@ -70,9 +71,17 @@ impl Spill {
     }
 }
 
-/// Origins and keys held in memory at most before they are appended to their files (in large
-/// sequential writes); only candidates are read back.
-const SIDE_HELD: usize = 8 << 20;
+/// Origins and keys held in memory at most before they are appended to their files (in
+/// sequential writes still large enough to cost nothing per call); only candidates are read
+/// back.
+const SIDE_HELD: usize = 1 << 20;
+
+/// Records the first sorted run holds at most; each later run may hold twice as many as the
+/// one before, up to the budget. A conversion's peak memory is its pipeline's buffers plus the
+/// records held when its input ends, so small first runs keep the index's share small for the
+/// inputs most runs have, while runs that double keep their number (and so the merge's
+/// fan-in and the rewrites of compaction) logarithmic for the largest.
+const FIRST_RUN: usize = 16 << 20;
 
 /// An item's origin: its source and row, and where its key is among the keys.
 #[derive(Clone, Copy)]
@@ -368,6 +377,8 @@ pub struct DupFinder {
     keys: Vec<u8>,
     items: u64,
     key_bytes: u64,
+    /// What the first run holds at most ([`FIRST_RUN`]; smaller in tests).
+    first_run: usize,
 }
 
 impl DupFinder {
@@ -383,6 +394,7 @@ impl DupFinder {
             keys: Vec::new(),
             items: 0,
             key_bytes: 0,
+            first_run: FIRST_RUN,
         }
     }
 
@@ -390,6 +402,17 @@ impl DupFinder {
     /// bytes an item, are what the budget holds.
     fn side_bytes(&self) -> usize {
         self.origins.capacity() + self.keys.capacity()
+    }
+
+    /// What the next run may hold: the first run's size doubled per run written, within
+    /// `memory`.
+    fn run_limit(&self, memory: usize) -> usize {
+        let doublings = u32::try_from(self.records.written).unwrap_or(u32::MAX);
+        self.first_run
+            .checked_shl(doublings)
+            .filter(|&l| l >> doublings == self.first_run)
+            .unwrap_or(usize::MAX)
+            .min(memory)
     }
 
     /// Record the next item's key (`hash` is its [`crate::model::keys::key_hash`]).
@@ -409,7 +432,8 @@ impl DupFinder {
             if self.side_bytes() >= SIDE_HELD.min(memory / 4) {
                 self.append_side()?;
             }
-            if self.records.held_bytes() + self.side_bytes() >= memory {
+            let held = self.records.held_bytes();
+            if held >= self.run_limit(memory) || held + self.side_bytes() >= memory {
                 self.append_side()?;
                 let folder = self.folder.as_ref().expect("made by append_side");
                 self.records.spill(folder)?;
@@ -449,7 +473,13 @@ impl DupFinder {
     /// Every duplicate item, in input order, with the key's first item and its count so far;
     /// and the counts: keys seen more than once, items beyond the first of their key.
     pub fn finish(mut self) -> Result<Found> {
-        let lookup = Lookup::new(&mut self)?;
+        // What the budget leaves beside the records held and the findings' sorter (which
+        // spills at half the budget): room to read the spilled origins and keys back whole.
+        let room = self.spill.as_ref().map_or(0, |s| {
+            s.memory
+                .saturating_sub(self.records.held_bytes() + s.memory / 2)
+        });
+        let mut lookup = Lookup::new(&mut self, room)?;
         let records = std::mem::replace(&mut self.records, Sorter::new());
         let mut merged = records.sorted(self.folder.as_ref())?;
         let mut found: Sorter<3> = Sorter::new();
@@ -504,14 +534,20 @@ impl DupFinder {
 }
 
 /// Reads origins and keys back by ordinal, from memory or from the spill files.
+///
+/// Candidates come in hash order, so their reads land anywhere in the files: one read per
+/// origin and key. When the files fit in the room the budget leaves, the first read from
+/// them reads both whole instead (sequentially), and every later one is a copy from memory.
 struct Lookup {
     origins: Vec<u8>,
     keys: Vec<u8>,
     disk: Option<(File, File, u64, u64)>,
+    /// Bytes the spilled origins and keys may take in memory.
+    room: usize,
 }
 
 impl Lookup {
-    fn new(f: &mut DupFinder) -> Result<Lookup> {
+    fn new(f: &mut DupFinder, room: usize) -> Result<Lookup> {
         let disk = match f.disk.take() {
             None => None,
             Some(mut d) => {
@@ -538,11 +574,45 @@ impl Lookup {
             origins: std::mem::take(&mut f.origins),
             keys: std::mem::take(&mut f.keys),
             disk,
+            room,
         })
     }
 
-    fn origin(&self, ord: u64) -> Result<Origin> {
+    /// Read the spilled origins and keys whole, in front of those still in memory, if they
+    /// fit in the room left.
+    fn read_whole(&mut self) -> Result<()> {
+        let Some((origins, keys, n, key_bytes)) = &self.disk else {
+            return Ok(());
+        };
+        let bytes = usize::try_from(n * ORIGIN_BYTES as u64 + key_bytes).unwrap_or(usize::MAX);
+        if bytes > self.room {
+            return Ok(());
+        }
+        let whole = |f: &File, len: u64, tail: &[u8]| -> Result<Vec<u8>> {
+            let mut v = Vec::with_capacity(len as usize + tail.len());
+            f.take(len)
+                .read_to_end(&mut v)
+                .context("cannot read the duplicate-key index's spill")?;
+            anyhow::ensure!(
+                v.len() as u64 == len,
+                "the duplicate-key index's spill is damaged"
+            );
+            v.extend_from_slice(tail);
+            Ok(v)
+        };
+        let origins = whole(origins, n * ORIGIN_BYTES as u64, &self.origins)?;
+        let keys = whole(keys, *key_bytes, &self.keys)?;
+        (self.origins, self.keys, self.disk) = (origins, keys, None);
+        Ok(())
+    }
+
+    fn origin(&mut self, ord: u64) -> Result<Origin> {
         let on_disk = self.disk.as_ref().map_or(0, |d| d.2);
+        if ord < on_disk && self.room > 0 {
+            self.read_whole()?;
+            self.room = 0;
+            return self.origin(ord);
+        }
         if ord >= on_disk {
             let at = (ord - on_disk) as usize * ORIGIN_BYTES;
             let b = self.origins[at..at + ORIGIN_BYTES]
@@ -556,7 +626,7 @@ impl Lookup {
         Ok(Origin::from_bytes(&b))
     }
 
-    fn key(&self, ord: u64) -> Result<Vec<u8>> {
+    fn key(&mut self, ord: u64) -> Result<Vec<u8>> {
         let o = self.origin(ord)?;
         let on_disk = self.disk.as_ref().map_or(0, |d| d.3);
         if o.key_at >= on_disk {
@@ -727,6 +797,101 @@ mod tests {
         }
         // Nothing is left behind in the spill folder.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// Runs start small and double up to the budget: the records held stay near the first
+    /// run's size while the input is small, the number of runs grows with the logarithm of the
+    /// items, and the findings are the reference's.
+    #[test]
+    fn runs_double_from_the_first_up_to_the_budget() {
+        let mut next = crate::testing::xorshift(777);
+        let keys: Vec<Vec<u8>> = (0..60_000u64)
+            .map(|_| format!("k{}", next() % 40_000).into_bytes())
+            .collect();
+        let want = reference(&keys);
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = DupFinder::new(Some(Spill {
+            dir: dir.path().to_path_buf(),
+            memory: 256 << 10,
+        }));
+        d.first_run = 4 << 10;
+        assert_eq!(
+            (0..8)
+                .map(|w| {
+                    d.records.written = w;
+                    d.run_limit(256 << 10)
+                })
+                .collect::<Vec<_>>(),
+            [4, 8, 16, 32, 64, 128, 256, 256].map(|k| k << 10)
+        );
+        d.records.written = 0;
+        let mut most_held = 0;
+        for (k, key) in keys.iter().enumerate() {
+            d.insert(
+                crate::model::keys::key_hash(key),
+                key,
+                (k % 3) as u32,
+                k as u64,
+            )
+            .unwrap();
+            if k == 1_000 {
+                most_held = d.records.held_bytes();
+            }
+        }
+        // A thousand items (16 KB of records) past a 4 KiB first run: one run of 4 KiB and one
+        // of 8 KiB were written, and the third holds the 3.7 KB left.
+        assert!(most_held < 4 << 10, "{most_held}");
+        // 60,000 records (960 KB): 4 + 8 + ... + 128 KiB = 252 KiB in six runs, then runs that
+        // fill the budget beside the origins and keys held: a few more, where runs of 4 KiB
+        // would have made 234.
+        assert!(
+            (7..=10).contains(&d.records.written),
+            "{}",
+            d.records.written
+        );
+        assert_eq!(all(d), want);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// The spilled origins and keys are read back one by one, or whole where the budget has
+    /// room for them: the same findings either way.
+    #[test]
+    fn spilled_origins_are_read_whole_when_they_fit() {
+        let mut next = crate::testing::xorshift(4242);
+        let keys: Vec<Vec<u8>> = (0..60_000u64)
+            .map(|_| format!("key-{}", next() % 40_000).into_bytes())
+            .collect();
+        let want = reference(&keys);
+        let dir = tempfile::tempdir().unwrap();
+        for (memory, whole) in [(256 << 10, false), (8 << 20, true)] {
+            let mut d = DupFinder::new(Some(Spill {
+                dir: dir.path().to_path_buf(),
+                memory,
+            }));
+            d.first_run = 4 << 10;
+            for (k, key) in keys.iter().enumerate() {
+                d.insert(
+                    crate::model::keys::key_hash(key),
+                    key,
+                    (k % 3) as u32,
+                    k as u64,
+                )
+                .unwrap();
+            }
+            let on_disk = d.disk.as_ref().map_or(0, |a| a.origins_on_disk);
+            assert!(on_disk > 10_000, "{memory}: {on_disk} origins spilled");
+            let mut found = d.finish().unwrap();
+            assert_eq!(found.lookup.disk.is_none(), whole, "{memory}");
+            let mut out = Vec::new();
+            while let Some(x) = found.next_duplicate().unwrap() {
+                out.push(x);
+            }
+            assert_eq!(
+                (out, found.keys_with_duplicates, found.extra_items),
+                want,
+                "{memory}"
+            );
+        }
     }
 
     /// One key over and over, spilled: every repeat is found, counted in order, and the index

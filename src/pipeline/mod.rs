@@ -5,6 +5,7 @@
 #[doc(hidden)]
 pub mod duplicates;
 pub mod progress;
+pub use crate::model::sys::use_one_malloc_heap;
 pub use crate::model::threads::{lower_priority, BACKGROUND_NICE, CSV_READER_NICE, PRODUCER_NICE};
 
 use std::collections::BTreeMap;
