@@ -559,16 +559,31 @@ pub fn split_key(k: &[u8]) -> Vec<(u8, &[u8])> {
 }
 /// A primary key from the arena as plain JSON: `{"pk":"a","sk":"1"}` (B as base64).
 pub fn key_json(names: &[String], key: &[u8]) -> serde_json::Value {
-    let mut m = serde_json::Map::new();
-    for (name, (ty, bytes)) in names.iter().zip(split_key(key)) {
-        let v = if ty == b'B' {
-            let mut o = Vec::new();
-            crate::encoding::base64_into(bytes, &mut o);
-            String::from_utf8_lossy(&o).into_owned()
-        } else {
-            String::from_utf8_lossy(bytes).into_owned()
-        };
-        m.insert(name.clone(), serde_json::Value::String(v));
+    serde_json::to_value(KeyText { names, key }).expect("a key serializes")
+}
+
+/// A primary key from the arena, serialized as [`key_json`]'s object without building it
+/// (duplicates.jsonl writes one per duplicate item).
+pub struct KeyText<'a> {
+    pub names: &'a [String],
+    pub key: &'a [u8],
+}
+
+impl serde::Serialize for KeyText<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        let mut b64 = Vec::new();
+        for (name, (ty, bytes)) in self.names.iter().zip(key_parts(self.key)) {
+            let text = if ty == b'B' {
+                b64.clear();
+                crate::encoding::base64_into(bytes, &mut b64);
+                String::from_utf8_lossy(&b64)
+            } else {
+                String::from_utf8_lossy(bytes)
+            };
+            m.serialize_entry(name, &*text)?;
+        }
+        m.end()
     }
-    serde_json::Value::Object(m)
 }

@@ -3,7 +3,7 @@
 
 use super::encode::Chunk;
 use super::{output_facts, ConvertOptions, DupMode, OnError, Report};
-use crate::encoding::arrow_rows::key_json;
+use crate::encoding::arrow_rows::{key_json, KeyText};
 use crate::encoding::Recycled;
 use crate::model::keys::KeySchema;
 use crate::model::manifest::{EntityCounts, InputRecord, OutputFacts};
@@ -13,7 +13,6 @@ use crate::output::store::OutputStore;
 use crate::output::{Compression, PartWriter};
 use crate::pipeline::duplicates::DupFinder;
 use anyhow::Result;
-use serde_json::json;
 use std::sync::Arc;
 
 /// The writer thread's state.
@@ -381,6 +380,24 @@ fn shaping_text(opts: &ConvertOptions) -> String {
     parts.join("; ")
 }
 
+/// One line of duplicates.jsonl, its fields in the documented order.
+#[derive(serde::Serialize)]
+struct DuplicateLine<'a> {
+    key: KeyText<'a>,
+    first: Place<'a>,
+    duplicate: Place<'a>,
+    occurrence: u32,
+}
+
+/// Where an item of a duplicate pair came from.
+#[derive(serde::Serialize)]
+struct Place<'a> {
+    source: &'a str,
+    row: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entity: Option<&'a str>,
+}
+
 /// Find the duplicates among the keys `index` recorded and write them into duplicates.jsonl,
 /// in input order, each naming its key, the item it repeats and how many times the key has
 /// been seen (`sources`: each source's name and entity type); the counts and the first few go
@@ -404,39 +421,103 @@ pub(crate) fn write_duplicates(
         None => format!("{}:{row}", name(i)),
     };
     let mut n = 0u64;
+    let mut text = Vec::new();
     while let Some(d) = found.next_duplicate()? {
         n += 1;
         if n.is_multiple_of(4096) && cancel.is_cancelled() {
             return Err(crate::pipeline::Interrupted.into());
         }
-        let key = key_json(key_names, &d.key);
         let first = d.first;
         if report.duplicate_examples.len() < 5 {
             report.duplicate_examples.push(format!(
-                "{key} at {} and {}",
+                "{} at {} and {}",
+                key_json(key_names, &d.key),
                 at(first.source, first.row),
                 at(d.source, d.row)
             ));
         }
-        let mut line = json!({
-            "key": key,
-            "first": {"source": name(first.source), "row": first.row},
-            "duplicate": {"source": name(d.source), "row": d.row},
-            "occurrence": first.seen,
-        });
-        if let (Some(a), Some(b)) = (entity(first.source), entity(d.source)) {
-            line["first"]["entity"] = json!(a);
-            line["duplicate"]["entity"] = json!(b);
-        }
+        // Entities are named where both items have one.
+        let entities = entity(first.source).zip(entity(d.source));
+        let line = DuplicateLine {
+            key: KeyText {
+                names: key_names,
+                key: &d.key,
+            },
+            first: Place {
+                source: name(first.source),
+                row: first.row,
+                entity: entities.map(|e| e.0),
+            },
+            duplicate: Place {
+                source: name(d.source),
+                row: d.row,
+                entity: entities.map(|e| e.1),
+            },
+            occurrence: first.seen,
+        };
+        text.clear();
+        serde_json::to_writer(&mut text, &line).expect("a line serializes");
         if file.is_none() {
             file = Some(SideFile::create(store, crate::model::manifest::DUPLICATES)?);
         }
-        file.as_mut()
-            .expect("opened")
-            .line(line.to_string().as_bytes())?;
+        file.as_mut().expect("opened").line(&text)?;
     }
     if let Some(f) = file {
         f.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A duplicates.jsonl line written from its struct has the bytes of the same line built as
+    /// a JSON tree (field order, entities only where both items have one, binary keys as
+    /// base64, text escaped).
+    #[test]
+    fn a_duplicate_line_has_the_tree_built_lines_bytes() {
+        let names = ["pk".to_string(), "sk".to_string()];
+        let mut key = Vec::new();
+        crate::encoding::arrow_rows::push_key_part(&mut key, b'S', "a \"q\" é\n".as_bytes());
+        crate::encoding::arrow_rows::push_key_part(&mut key, b'B', &[0, 255, 7]);
+        for entities in [None, Some(("order", "line"))] {
+            let line = DuplicateLine {
+                key: KeyText {
+                    names: &names,
+                    key: &key,
+                },
+                first: Place {
+                    source: "in/a.csv",
+                    row: 1,
+                    entity: entities.map(|e| e.0),
+                },
+                duplicate: Place {
+                    source: "in\\b.csv",
+                    row: u64::MAX,
+                    entity: entities.map(|e| e.1),
+                },
+                occurrence: 3,
+            };
+            let mut tree = serde_json::json!({
+                "key": key_json(&names, &key),
+                "first": {"source": "in/a.csv", "row": 1},
+                "duplicate": {"source": "in\\b.csv", "row": u64::MAX},
+                "occurrence": 3,
+            });
+            if let Some((a, b)) = entities {
+                tree["first"]["entity"] = serde_json::json!(a);
+                tree["duplicate"]["entity"] = serde_json::json!(b);
+            }
+            assert_eq!(
+                serde_json::to_string(&line).unwrap(),
+                tree.to_string(),
+                "{entities:?}"
+            );
+        }
+        assert_eq!(
+            key_json(&names, &key).to_string(),
+            r#"{"pk":"a \"q\" é\n","sk":"AP8H"}"#
+        );
+    }
 }
