@@ -691,7 +691,10 @@ mod tests {
     use super::*;
 
     fn all(f: DupFinder) -> (Vec<Duplicate>, u64, u64) {
-        let mut found = f.finish().unwrap();
+        drain(f.finish().unwrap())
+    }
+
+    fn drain(mut found: Found) -> (Vec<Duplicate>, u64, u64) {
         let mut out = Vec::new();
         while let Some(d) = found.next_duplicate().unwrap() {
             out.push(d);
@@ -769,14 +772,32 @@ mod tests {
         (out, with, extra)
     }
 
+    /// `n` keys `{prefix}{i}` drawn from `distinct` values, so that some repeat.
+    fn drawn_keys(seed: u64, prefix: &str, n: u64, distinct: u64) -> Vec<Vec<u8>> {
+        let mut next = crate::testing::xorshift(seed);
+        (0..n)
+            .map(|_| format!("{prefix}{}", next() % distinct).into_bytes())
+            .collect()
+    }
+
+    /// Insert `keys[from..]`, each with its index as its row (and a source of three).
+    fn feed(d: &mut DupFinder, keys: &[Vec<u8>], from: usize) {
+        for (k, key) in keys.iter().enumerate().skip(from) {
+            d.insert(
+                crate::model::keys::key_hash(key),
+                key,
+                (k % 3) as u32,
+                k as u64,
+            )
+            .unwrap();
+        }
+    }
+
     /// In memory and spilled (runs of a few hundred records, the findings spilled too), with
     /// a weak hash that collides often: the same findings as the reference, in the same order.
     #[test]
     fn agrees_with_a_hash_map_in_memory_and_spilled() {
-        let mut next = crate::testing::xorshift(12345);
-        let keys: Vec<Vec<u8>> = (0..20_000u64)
-            .map(|_| format!("k{}", next() % 12_000).into_bytes())
-            .collect();
+        let keys = drawn_keys(12345, "k", 20_000, 12_000);
         let weak = |k: &[u8]| (k.len() as u64) << 40 | (k[k.len() - 1] as u64) << 33 | k[1] as u64;
         let want = reference(&keys);
         let dir = tempfile::tempdir().unwrap();
@@ -804,10 +825,7 @@ mod tests {
     /// items, and the findings are the reference's.
     #[test]
     fn runs_double_from_the_first_up_to_the_budget() {
-        let mut next = crate::testing::xorshift(777);
-        let keys: Vec<Vec<u8>> = (0..60_000u64)
-            .map(|_| format!("k{}", next() % 40_000).into_bytes())
-            .collect();
+        let keys = drawn_keys(777, "k", 60_000, 40_000);
         let want = reference(&keys);
         let dir = tempfile::tempdir().unwrap();
         let mut d = DupFinder::new(Some(Spill {
@@ -825,22 +843,12 @@ mod tests {
             [4, 8, 16, 32, 64, 128, 256, 256].map(|k| k << 10)
         );
         d.records.written = 0;
-        let mut most_held = 0;
-        for (k, key) in keys.iter().enumerate() {
-            d.insert(
-                crate::model::keys::key_hash(key),
-                key,
-                (k % 3) as u32,
-                k as u64,
-            )
-            .unwrap();
-            if k == 1_000 {
-                most_held = d.records.held_bytes();
-            }
-        }
+        feed(&mut d, &keys[..1_001], 0);
         // A thousand items (16 KB of records) past a 4 KiB first run: one run of 4 KiB and one
         // of 8 KiB were written, and the third holds the 3.7 KB left.
-        assert!(most_held < 4 << 10, "{most_held}");
+        let held = d.records.held_bytes();
+        assert!(held < 4 << 10, "{held}");
+        feed(&mut d, &keys, 1_001);
         // 60,000 records (960 KB): 4 + 8 + ... + 128 KiB = 252 KiB in six runs, then runs that
         // fill the budget beside the origins and keys held: a few more, where runs of 4 KiB
         // would have made 234.
@@ -857,10 +865,7 @@ mod tests {
     /// room for them: the same findings either way.
     #[test]
     fn spilled_origins_are_read_whole_when_they_fit() {
-        let mut next = crate::testing::xorshift(4242);
-        let keys: Vec<Vec<u8>> = (0..60_000u64)
-            .map(|_| format!("key-{}", next() % 40_000).into_bytes())
-            .collect();
+        let keys = drawn_keys(4242, "key-", 60_000, 40_000);
         let want = reference(&keys);
         let dir = tempfile::tempdir().unwrap();
         for (memory, whole) in [(256 << 10, false), (8 << 20, true)] {
@@ -869,28 +874,12 @@ mod tests {
                 memory,
             }));
             d.first_run = 4 << 10;
-            for (k, key) in keys.iter().enumerate() {
-                d.insert(
-                    crate::model::keys::key_hash(key),
-                    key,
-                    (k % 3) as u32,
-                    k as u64,
-                )
-                .unwrap();
-            }
+            feed(&mut d, &keys, 0);
             let on_disk = d.disk.as_ref().map_or(0, |a| a.origins_on_disk);
             assert!(on_disk > 10_000, "{memory}: {on_disk} origins spilled");
-            let mut found = d.finish().unwrap();
+            let found = d.finish().unwrap();
             assert_eq!(found.lookup.disk.is_none(), whole, "{memory}");
-            let mut out = Vec::new();
-            while let Some(x) = found.next_duplicate().unwrap() {
-                out.push(x);
-            }
-            assert_eq!(
-                (out, found.keys_with_duplicates, found.extra_items),
-                want,
-                "{memory}"
-            );
+            assert_eq!(drain(found), want, "{memory}");
         }
     }
 
