@@ -1,5 +1,5 @@
 //! The system calls and CPU hints prep makes, each a small safe function: thread priority,
-//! memory advice, direct-write and write-back control. One of the few modules
+//! memory advice, direct-write and write-back control, the allocator's heaps. One of the few modules
 //! allowed `unsafe` (ARCHITECTURE.md lists them); everything here is a hint or a flag whose
 //! failure leaves behaviour correct, only slower.
 #![allow(unsafe_code)]
