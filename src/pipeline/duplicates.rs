@@ -780,6 +780,16 @@ mod tests {
             .collect()
     }
 
+    /// An index spilling into `dir` past `memory`, its first run at most `first_run`.
+    fn spilling(dir: &Path, memory: usize, first_run: usize) -> DupFinder {
+        let mut d = DupFinder::new(Some(Spill {
+            dir: dir.to_path_buf(),
+            memory,
+        }));
+        d.first_run = first_run;
+        d
+    }
+
     /// Insert `keys[from..]`, each with its index as its row (and a source of three).
     fn feed(d: &mut DupFinder, keys: &[Vec<u8>], from: usize) {
         for (k, key) in keys.iter().enumerate().skip(from) {
@@ -828,11 +838,7 @@ mod tests {
         let keys = drawn_keys(777, "k", 60_000, 40_000);
         let want = reference(&keys);
         let dir = tempfile::tempdir().unwrap();
-        let mut d = DupFinder::new(Some(Spill {
-            dir: dir.path().to_path_buf(),
-            memory: 256 << 10,
-        }));
-        d.first_run = 4 << 10;
+        let mut d = spilling(dir.path(), 256 << 10, 4 << 10);
         assert_eq!(
             (0..8)
                 .map(|w| {
@@ -869,11 +875,7 @@ mod tests {
         let want = reference(&keys);
         let dir = tempfile::tempdir().unwrap();
         for (memory, whole) in [(256 << 10, false), (8 << 20, true)] {
-            let mut d = DupFinder::new(Some(Spill {
-                dir: dir.path().to_path_buf(),
-                memory,
-            }));
-            d.first_run = 4 << 10;
+            let mut d = spilling(dir.path(), memory, 4 << 10);
             feed(&mut d, &keys, 0);
             let on_disk = d.disk.as_ref().map_or(0, |a| a.origins_on_disk);
             assert!(on_disk > 10_000, "{memory}: {on_disk} origins spilled");
@@ -888,10 +890,7 @@ mod tests {
     #[test]
     fn one_key_repeated_many_times() {
         let dir = tempfile::tempdir().unwrap();
-        let mut d = DupFinder::new(Some(Spill {
-            dir: dir.path().to_path_buf(),
-            memory: 64 << 10,
-        }));
+        let mut d = spilling(dir.path(), 64 << 10, FIRST_RUN);
         for i in 0..100_000u64 {
             d.insert(42, b"same", 0, i).unwrap();
         }
