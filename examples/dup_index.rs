@@ -82,7 +82,7 @@ fn main() -> anyhow::Result<()> {
     let want = keys / 100;
     assert_eq!(found, want, "duplicates found");
     println!(
-        "{keys} keys, --dup-memory {memory} MiB: insert {insert_s:.1} s, sort + read back {read_s:.1} s, \
+        "{keys} keys, --dup-memory {memory} MiB: insert {insert_s:.2} s, sort + read back {read_s:.3} s, \
          {found} duplicates, peak RSS {} MiB, spill peak {:.2} GB ({:.1} bytes a key)",
         peak_rss_mib(),
         peak_disk.load(Ordering::Relaxed) as f64 / 1e9,

@@ -19,7 +19,6 @@
 //! its record.
 
 use anyhow::{Context, Result};
-use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -121,17 +120,44 @@ const FAN_IN: usize = 32;
 /// The widest record sorted (words).
 const MAX_WORDS: usize = 3;
 
+/// A record: its words, compared in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Rec<const N: usize>([u64; N]);
+
+impl<const N: usize> voracious_radix_sort::Radixable<u64> for Rec<N> {
+    type Key = u64;
+    fn key(&self) -> u64 {
+        self.0[0]
+    }
+}
+
+/// Below this many records a comparison sort on one thread is quicker than starting the radix
+/// sort's threads.
+const RADIX_FROM: usize = 1 << 16;
+
 /// Sort records by their words in order, in place (so sorting needs no second copy of what
-/// the budget holds), on the run's threads.
-fn sort<const N: usize>(v: &mut [[u64; N]]) {
-    use rayon::prelude::*;
-    v.par_sort_unstable();
+/// the budget holds), on the run's threads. The first word (a hash, or an ordinal) is spread
+/// evenly, so a radix sort on it does in one pass over its bytes what a comparison sort does
+/// in twenty over the records; the rare records whose first words tie are then put in order
+/// by the rest.
+fn sort<const N: usize>(v: &mut [Rec<N>]) {
+    use voracious_radix_sort::RadixSort;
+    if v.len() < RADIX_FROM {
+        v.sort_unstable();
+        return;
+    }
+    v.voracious_mt_sort(rayon::current_num_threads().max(1));
+    for tied in v.chunk_by_mut(|a, b| a.0[0] == b.0[0]) {
+        if tied.len() > 1 {
+            tied.sort_unstable();
+        }
+    }
 }
 
 /// Records of `N` words sorted in memory and, past the budget, in sorted runs on disk, merged
 /// when read back.
 struct Sorter<const N: usize> {
-    held: Vec<[u64; N]>,
+    held: Vec<Rec<N>>,
     runs: Vec<PathBuf>,
     /// Runs written so far (their files' names).
     written: usize,
@@ -154,7 +180,7 @@ impl<const N: usize> Sorter<N> {
             self.held
                 .reserve_exact((self.held.capacity() / 8).max(1 << 16));
         }
-        self.held.push(r);
+        self.held.push(Rec(r));
     }
 
     /// What the records held take (the vector's spare room, at most an eighth more, is kept
@@ -176,7 +202,7 @@ impl<const N: usize> Sorter<N> {
         let mut bytes = Vec::with_capacity(1 << 20);
         for chunk in self.held.chunks((1 << 20) / (8 * N)) {
             bytes.clear();
-            for x in chunk.iter().flatten() {
+            for x in chunk.iter().flat_map(|r| &r.0) {
                 bytes.extend_from_slice(&x.to_le_bytes());
             }
             dir.write(&mut w, &bytes)?;
@@ -232,19 +258,9 @@ impl<const N: usize> Sorter<N> {
                 r: BufReader::with_capacity(1 << 20, f),
             });
         }
-        let mut m = Merged {
-            heap: BinaryHeap::new(),
-            runs: sources,
-            held: self.held.into_iter(),
-            next_held: None,
-        };
-        m.next_held = m.held.next();
-        for k in 0..m.runs.len() {
-            if let Some(r) = m.runs[k].next()? {
-                m.heap.push(std::cmp::Reverse((r, k)));
-            }
-        }
-        Ok(m)
+        let mut inputs: Vec<Input<N>> = sources.into_iter().map(Input::Run).collect();
+        inputs.push(Input::Held(self.held.into_iter()));
+        Merged::new(inputs)
     }
 }
 
@@ -254,8 +270,17 @@ struct RunReader<const N: usize> {
 
 impl<const N: usize> RunReader<N> {
     fn next(&mut self) -> Result<Option<[u64; N]>> {
-        let mut b = [0u8; 8 * MAX_WORDS];
-        let b = &mut b[..8 * N];
+        let words = |b: &[u8]| -> [u64; N] {
+            std::array::from_fn(|i| {
+                u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().expect("8 bytes"))
+            })
+        };
+        // Most records lie whole in the reader's buffer: taken from there, with no copy.
+        if let Some(b) = self.r.buffer().get(..8 * N) {
+            let r = words(b);
+            self.r.consume(8 * N);
+            return Ok(Some(r));
+        }
         let at_end = self
             .r
             .fill_buf()
@@ -265,44 +290,97 @@ impl<const N: usize> RunReader<N> {
             return Ok(None);
         }
         // A run ends on a record boundary: a record cut short is damage.
+        let mut b = [0u8; 8 * MAX_WORDS];
+        let b = &mut b[..8 * N];
         self.r
             .read_exact(b)
             .context("the duplicate-key index's spill is damaged")?;
-        Ok(Some(std::array::from_fn(|i| {
-            u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().expect("8 bytes"))
-        })))
+        Ok(Some(words(b)))
     }
 }
 
-/// The runs and the records held in memory, merged in order.
+/// One sorted input of a merge: a run on disk, or the records held in memory.
+enum Input<const N: usize> {
+    Run(RunReader<N>),
+    Held(std::vec::IntoIter<Rec<N>>),
+}
+
+impl<const N: usize> Input<N> {
+    fn next(&mut self) -> Result<Option<[u64; N]>> {
+        match self {
+            Input::Run(r) => r.next(),
+            Input::Held(h) => Ok(h.next().map(|r| r.0)),
+        }
+    }
+}
+
+/// The runs and the records held in memory, merged in order by a tournament of losers: each
+/// inner node of a tree over the inputs keeps the input that lost the match played there, so
+/// taking the smallest record replays only its input's path to the root (one comparison a
+/// level, where a binary heap makes two).
 struct Merged<const N: usize> {
-    heap: BinaryHeap<std::cmp::Reverse<([u64; N], usize)>>,
-    runs: Vec<RunReader<N>>,
-    held: std::vec::IntoIter<[u64; N]>,
-    next_held: Option<[u64; N]>,
+    inputs: Vec<Input<N>>,
+    /// Each input's next record; `None` once it is exhausted (it then loses every match).
+    heads: Vec<Option<[u64; N]>>,
+    /// `losers[n]` for the inner nodes `1..inputs.len()`; input `i` is the leaf
+    /// `inputs.len() + i`.
+    losers: Vec<usize>,
+    winner: usize,
 }
 
 impl<const N: usize> Merged<N> {
-    fn next(&mut self) -> Result<Option<[u64; N]>> {
-        let from_runs = self.heap.peek().map(|r| r.0 .0);
-        match (from_runs, self.next_held) {
-            (None, None) => Ok(None),
-            (Some(r), Some(h)) if h < r => {
-                self.next_held = self.held.next();
-                Ok(Some(h))
-            }
-            (None, Some(h)) => {
-                self.next_held = self.held.next();
-                Ok(Some(h))
-            }
-            (Some(_), _) => {
-                let std::cmp::Reverse((r, k)) = self.heap.pop().expect("peeked");
-                if let Some(n) = self.runs[k].next()? {
-                    self.heap.push(std::cmp::Reverse((n, k)));
-                }
-                Ok(Some(r))
-            }
+    fn new(mut inputs: Vec<Input<N>>) -> Result<Merged<N>> {
+        let heads = inputs.iter_mut().map(Input::next).collect::<Result<_>>()?;
+        let k = inputs.len();
+        let mut m = Merged {
+            inputs,
+            heads,
+            losers: vec![0; k],
+            winner: 0,
+        };
+        m.winner = m.play(1);
+        Ok(m)
+    }
+
+    /// Whether input `a`'s next record comes before input `b`'s (ties, which sorted records
+    /// never make across inputs, go to the first input).
+    fn before(&self, a: usize, b: usize) -> bool {
+        match (&self.heads[a], &self.heads[b]) {
+            (Some(x), Some(y)) => (x, a) < (y, b),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => a < b,
         }
+    }
+
+    /// The winner of the subtree at `node`, recording the losers within it.
+    fn play(&mut self, node: usize) -> usize {
+        let k = self.inputs.len();
+        if node >= k {
+            return node - k;
+        }
+        let (a, b) = (self.play(2 * node), self.play(2 * node + 1));
+        let (win, lose) = if self.before(b, a) { (b, a) } else { (a, b) };
+        self.losers[node] = lose;
+        win
+    }
+
+    fn next(&mut self) -> Result<Option<[u64; N]>> {
+        let w = self.winner;
+        let Some(r) = self.heads[w] else {
+            return Ok(None);
+        };
+        self.heads[w] = self.inputs[w].next()?;
+        let mut win = w;
+        let mut node = (w + self.inputs.len()) / 2;
+        while node >= 1 {
+            if self.before(self.losers[node], win) {
+                std::mem::swap(&mut self.losers[node], &mut win);
+            }
+            node /= 2;
+        }
+        self.winner = win;
+        Ok(Some(r))
     }
 }
 
@@ -907,7 +985,7 @@ mod tests {
     fn records_sort_by_hash_then_ordinal() {
         let mut next = crate::testing::xorshift(99);
         for n in [0usize, 1, 1000, 70_000, 300_000] {
-            let mut v: Vec<[u64; 2]> = (0..n as u64)
+            let mut v: Vec<Rec<2>> = (0..n as u64)
                 .map(|i| {
                     let h = next();
                     // Some hashes repeat, some sit at the extremes.
@@ -916,13 +994,43 @@ mod tests {
                         1 => u64::MAX - h % 3,
                         _ => h,
                     };
-                    [h, next() % 1000]
+                    Rec([h, next() % 1000])
                 })
                 .collect();
             let mut want = v.clone();
             want.sort_unstable();
             sort(&mut v);
             assert_eq!(v, want, "{n} records");
+        }
+    }
+
+    /// The tournament of losers gives every record of every input once, in order, whatever the
+    /// number of inputs (a power of two or not) and with some inputs empty.
+    #[test]
+    fn merging_any_number_of_inputs_gives_every_record_in_order() {
+        let mut next = crate::testing::xorshift(7);
+        for k in 1..=9usize {
+            let mut all = Vec::new();
+            let inputs: Vec<Input<2>> = (0..k)
+                .map(|i| {
+                    let n = if i % 4 == 1 {
+                        0
+                    } else {
+                        (next() % 300) as usize
+                    };
+                    let mut v: Vec<Rec<2>> = (0..n).map(|_| Rec([next() % 50, next()])).collect();
+                    v.sort_unstable();
+                    all.extend(v.iter().map(|r| r.0));
+                    Input::Held(v.into_iter())
+                })
+                .collect();
+            all.sort_unstable();
+            let mut m = Merged::new(inputs).unwrap();
+            let mut got = Vec::new();
+            while let Some(r) = m.next().unwrap() {
+                got.push(r);
+            }
+            assert_eq!(got, all, "{k} inputs");
         }
     }
 
