@@ -437,6 +437,33 @@ proptest! {
         };
         check_duplicates(&keys, hash);
     }
+
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    /// gzip in pieces against flate2's decoder: bytes from a small alphabet (long matches,
+    /// reaching back across pieces) in pieces shorter and longer than deflate's window.
+    /// (Few cases: the test build's deflate is unoptimised, and each piece starts a compressor.)
+    #[test]
+    fn gzip_pieces_read_back_as_one_member(
+        v in proptest::collection::vec(0u8..3, 0..40_000),
+        piece in 1000usize..50_000,
+        level in 0u32..10,
+    ) {
+        check_gzip(&v, piece, level);
+    }
+
+    /// The same for any bytes in pieces of a few bytes each.
+    #[test]
+    fn gzip_tiny_pieces_read_back_as_one_member(
+        v in proptest::collection::vec(any::<u8>(), 0..1500),
+        piece in 1usize..100,
+        level in 0u32..10,
+    ) {
+        check_gzip(&v, piece, level);
+    }
 }
 
 /// JSON text of a value: strings over the edge pieces, numbers of every size (past DynamoDB's
@@ -561,7 +588,7 @@ fn json_documents_at_the_edges() {
 fn fuzz_corpora_replay() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     type Check = fn(&[u8]);
-    let targets: [(&str, Check); 9] = [
+    let targets: [(&str, Check); 10] = [
         ("escape", check_escape),
         ("number", check_number),
         ("csv_split", |d| check_csv(d, b',')),
@@ -571,6 +598,7 @@ fn fuzz_corpora_replay() {
         ("read_digest", check_read_digest),
         ("template", check_template_bytes),
         ("duplicates", check_duplicates_bytes),
+        ("gzip", check_gzip_bytes),
     ];
     let mut replayed = 0;
     for (name, check) in targets {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 mod disk;
 pub(crate) mod folder;
+pub mod gzip;
 pub(crate) mod manifest;
 mod nowhere;
 mod parts;

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 enum Packer {
     Plain(Hashing),
-    Gzip(flate2::write::GzEncoder<Hashing>),
+    Gzip(super::gzip::GzipWriter<Hashing>),
     Zstd(zstd::stream::write::Encoder<'static, Hashing>),
 }
 
@@ -88,6 +88,8 @@ pub struct PartWriter {
     pub max_parts: usize,
     /// zstd compression threads.
     pub zstd_workers: u32,
+    /// Threads deflating a gzip part (its bytes do not depend on them).
+    pub gzip_workers: usize,
     /// How part names start: `part-`, or a shard's `part-00001-`.
     pub name_prefix: String,
 }
@@ -138,6 +140,7 @@ impl PartWriter {
             parts: Vec::new(),
             max_parts: rules::MAX_IMPORT_OBJECTS,
             zstd_workers: 1,
+            gzip_workers: 1,
             name_prefix: "part-".into(),
         })
     }
@@ -161,10 +164,12 @@ impl PartWriter {
         let h = Hashing::new(sink, self.compression == Compression::None)?;
         let packer = match self.compression {
             Compression::None => Packer::Plain(h),
-            Compression::Gzip => Packer::Gzip(flate2::write::GzEncoder::new(
+            Compression::Gzip => Packer::Gzip(super::gzip::GzipWriter::new(
                 h,
-                flate2::Compression::new(self.level.clamp(0, 9) as u32),
-            )),
+                self.level.clamp(0, 9) as u32,
+                self.gzip_workers,
+                super::gzip::PIECE,
+            )?),
             Compression::Zstd => {
                 let mut e = zstd::stream::write::Encoder::new(h, self.level)?;
                 e.include_checksum(true)?;

@@ -78,6 +78,7 @@ impl Writer {
             opts.part_size,
         )?;
         parts.zstd_workers = threads.clamp(1, 8) as u32;
+        parts.gzip_workers = threads.max(1);
         if let Some(s) = opts.shard {
             parts.name_prefix = s.part_prefix();
         }

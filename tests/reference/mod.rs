@@ -1389,3 +1389,48 @@ pub fn check_json_document(line: &[u8]) {
         ),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// gzip deflated in pieces by several threads
+
+/// prep's gzip of `data` in pieces of `piece` bytes at `level`: one gzip member (nothing after
+/// it) that flate2's decoder, the reference, reads back as `data`, and the same bytes from any
+/// number of threads.
+pub fn check_gzip(data: &[u8], piece: usize, level: u32) {
+    use prep::output::gzip::GzipWriter;
+    use std::io::{Read, Write};
+    let write = |workers: usize| {
+        let mut w = GzipWriter::new(Vec::new(), level, workers, piece).unwrap();
+        // Written in two calls, the cut anywhere.
+        let cut = data.len() / 3;
+        w.write_all(&data[..cut]).unwrap();
+        w.write_all(&data[cut..]).unwrap();
+        w.finish().unwrap()
+    };
+    let one = write(0);
+    let mut d = flate2::bufread::GzDecoder::new(&one[..]);
+    let mut back = Vec::new();
+    d.read_to_end(&mut back)
+        .unwrap_or_else(|e| panic!("{} bytes in pieces of {piece}: {e}", data.len()));
+    assert!(
+        back == data,
+        "{} bytes in pieces of {piece}, level {level}: read back other bytes",
+        data.len()
+    );
+    assert!(d.into_inner().is_empty(), "bytes after the member");
+    for workers in [2, 3] {
+        assert!(
+            write(workers) == one,
+            "{workers} threads wrote other bytes than one"
+        );
+    }
+}
+
+/// Fuzz input: the first byte picks the piece size (1 to 8,161 bytes: pieces shorter and
+/// longer than deflate's window), the second the level; the rest is the data.
+pub fn check_gzip_bytes(data: &[u8]) {
+    match data {
+        [p, l, rest @ ..] => check_gzip(rest, 1 + *p as usize * 32, (*l % 10) as u32),
+        _ => check_gzip(data, 100, 6),
+    }
+}
