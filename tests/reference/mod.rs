@@ -1427,10 +1427,14 @@ pub fn check_gzip(data: &[u8], piece: usize, level: u32) {
 }
 
 /// Fuzz input: the first byte picks the piece size (1 to 8,161 bytes: pieces shorter and
-/// longer than deflate's window), the second the level; the rest is the data.
+/// longer than deflate's window, at most 64 of them so that each input stays quick), the
+/// second the level; the rest is the data.
 pub fn check_gzip_bytes(data: &[u8]) {
     match data {
-        [p, l, rest @ ..] => check_gzip(rest, 1 + *p as usize * 32, (*l % 10) as u32),
+        [p, l, rest @ ..] => {
+            let piece = (1 + *p as usize * 32).max(rest.len().div_ceil(64));
+            check_gzip(rest, piece, (*l % 10) as u32)
+        }
         _ => check_gzip(data, 100, 6),
     }
 }
