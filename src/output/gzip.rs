@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 
 /// Uncompressed bytes a piece holds (the last one fewer): large enough that the dictionary
 /// and the flush cost nothing measurable in size, small enough to spread a part over threads.
-pub const PIECE: usize = 1 << 20;
+pub(crate) const PIECE: usize = 1 << 20;
 
 /// How far back deflate refers: the dictionary a piece starts with.
 const WINDOW: usize = 32 << 10;
@@ -53,7 +53,7 @@ pub struct GzipWriter<W: Write> {
 
 impl<W: Write> GzipWriter<W> {
     /// `level` 0–9; `workers` threads of its own (0 or 1: deflate on the caller's thread);
-    /// `piece_size` [`PIECE`] but in tests.
+    /// `piece_size` 1 MiB but in tests.
     pub fn new(
         mut out: W,
         level: u32,
